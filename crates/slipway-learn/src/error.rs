@@ -1,0 +1,67 @@
+//! The learning core's error type.
+
+/// Whether an error is the user's to fix or a failure inside Slipway.
+pub use slipway_data::ErrorKind;
+
+/// Everything that can go wrong fitting, predicting, scoring or loading a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A hyperparameter is out of range; names the parameter and the rule.
+    #[error("invalid parameter {name}: {rule}")]
+    InvalidParam {
+        /// The parameter, as spelled in the config.
+        name: String,
+        /// The rule it broke, with the value.
+        rule: String,
+    },
+    /// The data cannot be used for this operation (too few rows, one class only, NaN in a
+    /// model that does not accept it, shapes that disagree, ...).
+    #[error("invalid data: {0}")]
+    InvalidData(String),
+    /// Input at predict time does not match what the model was fitted on.
+    #[error("input does not match the model: {0}")]
+    SchemaMismatch(String),
+    /// A model bundle that cannot be read: unknown format version, corrupt file, missing part.
+    #[error("model bundle {path}: {message}")]
+    Bundle {
+        /// The bundle directory or file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The optimizer did not converge and the caller asked for that to be an error.
+    #[error("{0}")]
+    NotConverged(String),
+    /// From the data layer.
+    #[error(transparent)]
+    Data(#[from] slipway_data::Error),
+    /// A failure inside Slipway.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Whether the user can fix this.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Data(e) => e.kind(),
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::InvalidParam { .. }
+            | Error::InvalidData(_)
+            | Error::SchemaMismatch(_)
+            | Error::Bundle { .. }
+            | Error::NotConverged(_) => ErrorKind::User,
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidParam`].
+    pub fn param(name: &str, rule: impl Into<String>) -> Self {
+        Error::InvalidParam {
+            name: name.to_string(),
+            rule: rule.into(),
+        }
+    }
+}
+
+/// The learning core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

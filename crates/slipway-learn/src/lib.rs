@@ -1,0 +1,21 @@
+//! Slipway's learning core.
+//!
+//! - [`Matrix`], [`Target`] and [`TrainData`] are what estimators consume.
+//! - `*Params` structs ([`Params`]) are checked once into an [`Estimator`], whose `fit`
+//!   returns a separate fitted type implementing [`Predictor`].
+//! - [`gbdt`] is the histogram gradient-boosting machine; [`linear`] holds linear, ridge and
+//!   logistic regression; [`metrics`] and [`split`] score and cross-validate them.
+
+mod error;
+mod estimator;
+pub mod gbdt;
+pub mod linear;
+mod matrix;
+pub mod metrics;
+pub mod split;
+
+pub use error::{Error, ErrorKind, Result};
+pub use estimator::{
+    Estimator, FeatureKind, FeatureMeta, Params, Prediction, Predictor, Target, Task, TrainData,
+};
+pub use matrix::Matrix;

@@ -1,0 +1,3 @@
+//! The `slipway` command.
+
+fn main() {}
