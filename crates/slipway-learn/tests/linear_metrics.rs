@@ -1033,3 +1033,127 @@ proptest! {
         ));
     }
 }
+
+/// A synthetic problem spanning several row blocks (so the parallel passes really split).
+fn synthetic(n: usize, p: usize, k: u32, seed: u64) -> (Matrix, Vec<u32>, Vec<f64>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let cols: Vec<Vec<f64>> = (0..p)
+        .map(|_| (0..n).map(|_| rng.random_range(-2.0..2.0)).collect())
+        .collect();
+    let mut labels = Vec::with_capacity(n);
+    let mut yreal = Vec::with_capacity(n);
+    for i in 0..n {
+        let s: f64 = cols
+            .iter()
+            .enumerate()
+            .map(|(j, c)| c[i] * (j as f64 - 1.5))
+            .sum();
+        let noisy = s + rng.random_range(-1.5..1.5);
+        labels.push(((noisy + 6.0).max(0.0) as u32 / 4).min(k - 1));
+        yreal.push(
+            0.5 + cols
+                .iter()
+                .enumerate()
+                .map(|(j, c)| c[i] * j as f64)
+                .sum::<f64>(),
+        );
+    }
+    (Matrix::from_columns(cols).unwrap(), labels, yreal)
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let (x, labels, yreal) = synthetic(20_000, 5, 3, 11);
+    let feats = features(5);
+    let target = Target::Classes {
+        labels,
+        n_classes: 3,
+    };
+    let fit = |threads| {
+        LogisticRegressionParams {
+            n_threads: Some(threads),
+            tol: 1e-8,
+            ..Default::default()
+        }
+        .check()
+        .unwrap()
+        .fit(
+            &TrainData {
+                x: &x,
+                y: &target,
+                features: &feats,
+                weights: None,
+            },
+            None,
+        )
+        .unwrap()
+    };
+    let (a, b) = (fit(1), fit(2));
+    assert!(a.converged);
+    assert_eq!(a, b, "bitwise identical on 1 and 2 threads");
+    // Exact plane: least squares recovers it over several blocks.
+    let yr = Target::Real(yreal);
+    let lin = LinearRegressionParams::default()
+        .check()
+        .unwrap()
+        .fit(
+            &TrainData {
+                x: &x,
+                y: &yr,
+                features: &feats,
+                weights: None,
+            },
+            None,
+        )
+        .unwrap();
+    for (j, c) in lin.coef.iter().enumerate() {
+        close(&format!("coef {j}"), *c, j as f64, 1e-10);
+    }
+    close("intercept", lin.intercept, 0.5, 1e-10);
+}
+
+#[test]
+fn logistic_regression_needs_every_class() {
+    let (x, y, _) = dataset("wine_std");
+    let keep: Vec<usize> = (0..y.len()).filter(|&i| y[i] != 2).collect();
+    let x2 = x.take_rows(&keep);
+    let target = Target::Classes {
+        labels: keep.iter().map(|&i| y[i]).collect(),
+        n_classes: 3,
+    };
+    let feats = features(x.n_cols());
+    let err = LogisticRegressionParams::default()
+        .check()
+        .unwrap()
+        .fit(
+            &TrainData {
+                x: &x2,
+                y: &target,
+                features: &feats,
+                weights: None,
+            },
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidData(_)) && err.to_string().contains("class 2"),
+        "{err}"
+    );
+    let real = Target::Real(vec![0.0; x.n_rows()]);
+    assert!(
+        LogisticRegressionParams::default()
+            .check()
+            .unwrap()
+            .fit(
+                &TrainData {
+                    x: &x,
+                    y: &real,
+                    features: &feats,
+                    weights: None
+                },
+                None
+            )
+            .is_err()
+    );
+}
