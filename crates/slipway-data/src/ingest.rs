@@ -244,6 +244,14 @@ pub(crate) fn text_or_categorical<'a>(values: impl Iterator<Item = &'a str>) -> 
     }
 }
 
+/// Whether `v` reads as `dtype` in a column declared with that type.
+pub(crate) fn parses_declared(v: &str, dtype: DataType) -> bool {
+    match dtype {
+        DataType::Boolean => parse_bool_declared(v).is_some(),
+        other => parses_as(v, other),
+    }
+}
+
 fn parse_int(v: &str) -> Option<i64> {
     v.parse().ok()
 }
@@ -366,6 +374,50 @@ impl RawColumn {
     }
 }
 
+/// A column's values as bytes while a CSV file is read. UTF-8 is checked once per column
+/// at the end ([`RawBytes::into_text`]), which is much cheaper than once per value.
+#[derive(Default)]
+struct RawBytes {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    present: Vec<bool>,
+}
+
+impl RawBytes {
+    fn push(&mut self, v: &[u8]) {
+        self.bytes.extend_from_slice(v);
+        self.ends.push(self.bytes.len());
+        self.present.push(true);
+    }
+
+    fn push_missing(&mut self) {
+        self.ends.push(self.bytes.len());
+        self.present.push(false);
+    }
+
+    /// The column as text, or the first row whose value is not valid UTF-8.
+    fn into_text(self) -> std::result::Result<RawColumn, usize> {
+        let row_at = |offset: usize| self.ends.partition_point(|&end| end <= offset);
+        let text = match String::from_utf8(self.bytes) {
+            Ok(text) => text,
+            Err(e) => return Err(row_at(e.utf8_error().valid_up_to())),
+        };
+        // Valid as a whole, but a character could still straddle two values.
+        if let Some(row) = self
+            .ends
+            .iter()
+            .position(|&end| !text.is_char_boundary(end))
+        {
+            return Err(row);
+        }
+        Ok(RawColumn {
+            text,
+            ends: self.ends,
+            present: self.present,
+        })
+    }
+}
+
 /// Columns of text read from a file, with the line each row came from.
 struct RawTable {
     names: Vec<String>,
@@ -458,6 +510,12 @@ fn build_table(raw: RawTable, opts: &ReadOptions, path: &Path) -> Result<Table> 
 /// Infers from the first `infer_rows` rows, then converts all rows, widening the type along
 /// [`CASCADE`] when a later value does not fit.
 fn infer_and_convert(col: &RawColumn, infer_rows: Option<usize>) -> (DataType, ArrayRef) {
+    if !col.present.contains(&true) {
+        return (
+            DataType::Categorical,
+            Arc::new(StringArray::new_null(col.len())),
+        );
+    }
     let start = match infer_rows {
         // Converting is inferring: trying each type in turn on every row gives the same
         // answer as `infer_type` on all rows, without a separate pass.
@@ -478,11 +536,6 @@ fn infer_and_convert(col: &RawColumn, infer_rows: Option<usize>) -> (DataType, A
         start
     } else {
         text_or_categorical(col.iter().flatten())
-    };
-    let dtype = if col.iter().flatten().next().is_none() {
-        DataType::Categorical
-    } else {
-        dtype
     };
     (dtype, Arc::new(StringArray::from_iter(col.iter())))
 }
@@ -547,7 +600,7 @@ fn read_csv(path: &Path, opts: &ReadOptions, delimiter: u8) -> Result<Table> {
     let n_cols = names.len();
 
     let missing: Vec<&[u8]> = opts.missing_tokens.iter().map(|t| t.as_bytes()).collect();
-    let mut columns: Vec<RawColumn> = (0..n_cols).map(|_| RawColumn::default()).collect();
+    let mut raw: Vec<RawBytes> = (0..n_cols).map(|_| RawBytes::default()).collect();
     let mut lines = Vec::new();
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
         let line = record.position().map_or(0, |p| p.line());
@@ -557,24 +610,12 @@ fn read_csv(path: &Path, opts: &ReadOptions, delimiter: u8) -> Result<Table> {
                 format!("row has {} fields, header has {n_cols}", record.len()),
             ));
         }
-        for ((field, col), name) in record.iter().zip(&mut columns).zip(&names) {
+        for (field, col) in record.iter().zip(&mut raw) {
             let field = field.trim_ascii();
             if missing.contains(&field) {
                 col.push_missing();
-                continue;
-            }
-            match std::str::from_utf8(field) {
-                Ok(s) => col.push(s),
-                Err(e) => {
-                    return Err(malformed(
-                        line,
-                        format!(
-                            "column \"{name}\": value is not valid UTF-8 (bad byte at offset {} \
-                             of the value); save the file as UTF-8",
-                            e.valid_up_to()
-                        ),
-                    ));
-                }
+            } else {
+                col.push(field);
             }
         }
         lines.push(line);
@@ -584,6 +625,15 @@ fn read_csv(path: &Path, opts: &ReadOptions, delimiter: u8) -> Result<Table> {
             path: shown,
             message: "the file has a header but no data rows".into(),
         });
+    }
+    let mut columns = Vec::with_capacity(n_cols);
+    for (col, name) in raw.into_iter().zip(&names) {
+        columns.push(col.into_text().map_err(|row| {
+            malformed(
+                lines[row],
+                format!("column \"{name}\": value is not valid UTF-8; save the file as UTF-8"),
+            )
+        })?);
     }
     build_table(
         RawTable {
