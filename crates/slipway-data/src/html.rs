@@ -149,7 +149,8 @@ impl Page {
     }
 }
 
-/// An HTML table; every cell is escaped. Cells that look like numbers are right-aligned.
+/// An HTML table; every cell is escaped. Cells after the first that look like numbers are
+/// right-aligned (the first column labels the row).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = String::from("<table class=\"data\">\n<thead><tr>");
     for h in headers {
@@ -158,12 +159,13 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
         out.push_str("<tr>");
-        for cell in row {
-            let numeric = cell
-                .trim_end_matches('%')
-                .replace(',', "")
-                .parse::<f64>()
-                .is_ok();
+        for (j, cell) in row.iter().enumerate() {
+            let numeric = j > 0
+                && cell
+                    .trim_end_matches('%')
+                    .replace(',', "")
+                    .parse::<f64>()
+                    .is_ok();
             let class = if numeric { " class=\"num\"" } else { "" };
             let _ = write!(out, "<td{class}>{}</td>", escape(cell));
         }

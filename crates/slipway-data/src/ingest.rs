@@ -111,6 +111,10 @@ impl Format {
 /// Reads a table from `path`, choosing the format by extension: `.csv`, `.tsv`, `.txt` (CSV),
 /// `.parquet`, `.pq`, `.jsonl`, `.ndjson`.
 ///
+/// CSV files need a header row; fields may be quoted (`"Smith, Ann"`, `""` for a quote,
+/// line breaks inside quotes), and whitespace around every value is trimmed (`" Male"` reads
+/// as `Male`; this applies to quoted values too). Blank lines are skipped.
+///
 /// Column types come from [`ReadOptions::types`] where declared, from the Slipway schema
 /// stored in Parquet files written by [`write_table`], and otherwise from [`infer_type`].
 /// Every column gets the [`Role::Feature`] role unless the file stored another.
