@@ -61,6 +61,17 @@ pub enum Error {
     /// A schema or config is inconsistent.
     #[error("invalid schema: {0}")]
     InvalidSchema(String),
+    /// A file cannot be decoded as its format at all (not Parquet, truncated, ...).
+    #[error("{path}: {message}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// What the decoder said.
+        message: String,
+    },
+    /// Validation rules that contradict themselves (`min` above `max`, a fraction above 1).
+    #[error("invalid validation rules: {0}")]
+    InvalidRules(String),
     /// A file format that is not supported.
     #[error("{path}: unsupported format; use .csv, .tsv, .parquet, .jsonl or .ndjson")]
     UnsupportedFormat {
@@ -83,6 +94,8 @@ impl Error {
             | Error::MissingColumn { .. }
             | Error::WrongType { .. }
             | Error::InvalidSchema(_)
+            | Error::Unreadable { .. }
+            | Error::InvalidRules(_)
             | Error::UnsupportedFormat { .. } => ErrorKind::User,
         }
     }
