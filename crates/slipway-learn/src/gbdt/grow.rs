@@ -1,0 +1,552 @@
+//! Growing one tree leaf-wise on histograms (LightGBM's `SerialTreeLearner`).
+//!
+//! The rows of every leaf are a contiguous, ascending segment of one index array, partitioned
+//! in place (stably) when the leaf splits. Only the smaller child's histogram is built; the
+//! larger child's is its parent's minus the smaller one's, computed in the parent's buffer.
+//! Building, subtracting and split finding for both children run in one parallel pass over
+//! blocks of features, so every histogram sum is taken in row order whatever the number of
+//! threads: a tree depends on the seed only, not on the thread count.
+
+use rayon::prelude::*;
+
+use super::binning::BinnedData;
+use super::hist::{self, Block, HistBin, Rows};
+use super::splitter::{self, FeatInfo, Split, SplitParams};
+
+/// Leaves smaller than this are built by one thread.
+const PAR_MIN_ROWS: usize = 4096;
+/// Segments smaller than this are partitioned by one thread.
+const PAR_MIN_PARTITION: usize = 32_768;
+
+/// The tree-shape hyperparameters.
+#[derive(Debug, Clone)]
+pub(crate) struct TreeParams {
+    pub num_leaves: usize,
+    pub max_depth: Option<usize>,
+    pub split: SplitParams,
+}
+
+/// An internal node of a grown tree. Children `>= 0` are nodes, `< 0` are leaves `!child`.
+#[derive(Debug, Clone)]
+pub(crate) struct GrownNode {
+    pub split: Split,
+    pub left: i32,
+    pub right: i32,
+}
+
+/// A grown tree, with where each leaf's rows lie in the grower's index array.
+#[derive(Debug, Clone)]
+pub(crate) struct GrownTree {
+    pub nodes: Vec<GrownNode>,
+    /// Output of each leaf, before shrinkage.
+    pub leaf_values: Vec<f64>,
+    /// `(start, len)` of each leaf's rows in [`Grower::indices`].
+    pub leaf_ranges: Vec<(usize, usize)>,
+}
+
+/// A leaf while the tree grows.
+#[derive(Debug)]
+struct LeafState {
+    start: usize,
+    len: usize,
+    total: HistBin,
+    depth: usize,
+    slot: Option<usize>,
+    best: Option<Split>,
+    value: f64,
+    parent: Option<(usize, bool)>,
+}
+
+/// One block of features, its columns and its range in a histogram.
+#[derive(Debug, Clone)]
+struct BlockLayout {
+    feats: Vec<u32>,
+    offs: Vec<u32>,
+    contiguous: Option<usize>,
+    /// `[start, end)` in a histogram.
+    range: (usize, usize),
+}
+
+impl BlockLayout {
+    fn as_block(&self) -> Block<'_> {
+        Block {
+            feats: &self.feats,
+            offs: &self.offs,
+            contiguous: self.contiguous,
+        }
+    }
+}
+
+/// Splits `feats` (ascending) into at most `n` contiguous blocks of about equal size.
+fn layouts(feats: &[u32], offsets: &[usize], n: usize) -> Vec<BlockLayout> {
+    let n = n.clamp(1, feats.len().max(1));
+    let mut out = Vec::with_capacity(n);
+    let per = feats.len().div_ceil(n).max(1);
+    for chunk in feats.chunks(per) {
+        let first = chunk[0] as usize;
+        let last = *chunk.last().expect("non-empty") as usize;
+        let start = offsets[first];
+        let contiguous = (last - first + 1 == chunk.len()).then_some(first);
+        out.push(BlockLayout {
+            feats: chunk.to_vec(),
+            offs: chunk
+                .iter()
+                .map(|&f| (offsets[f as usize] - start) as u32)
+                .collect(),
+            contiguous,
+            range: (start, offsets[last + 1]),
+        });
+    }
+    out
+}
+
+/// Splits `h` into the ranges of `blocks` (ascending, disjoint).
+fn split_blocks<'h>(mut h: &'h mut [HistBin], blocks: &[BlockLayout]) -> Vec<&'h mut [HistBin]> {
+    let mut out = Vec::with_capacity(blocks.len());
+    let mut pos = 0;
+    for b in blocks {
+        let (_, rest) = h.split_at_mut(b.range.0 - pos);
+        let (mine, rest) = rest.split_at_mut(b.range.1 - b.range.0);
+        out.push(mine);
+        h = rest;
+        pos = b.range.1;
+    }
+    out
+}
+
+/// Grows trees; keeps its buffers from one tree to the next.
+#[derive(Debug)]
+pub(crate) struct Grower {
+    /// Row indices; each leaf's rows are a segment.
+    pub indices: Vec<u32>,
+    scratch: Vec<u32>,
+    pool: Vec<Vec<HistBin>>,
+    free: Vec<usize>,
+    infos: Vec<FeatInfo>,
+    n_threads: usize,
+    total_bins: usize,
+}
+
+/// The per-tree inputs shared by every step.
+struct Ctx<'a> {
+    data: &'a BinnedData,
+    gh: &'a [[f32; 2]],
+    params: &'a TreeParams,
+    par_blocks: Vec<BlockLayout>,
+    seq_blocks: Vec<BlockLayout>,
+}
+
+/// One child to build or derive and find splits for.
+struct Child<'a> {
+    hist: &'a mut [HistBin],
+    total: HistBin,
+    find: bool,
+}
+
+impl Grower {
+    pub(crate) fn new(data: &BinnedData, n_threads: usize) -> Grower {
+        Grower {
+            indices: Vec::with_capacity(data.n_rows),
+            scratch: vec![0; data.n_rows],
+            pool: Vec::new(),
+            free: Vec::new(),
+            infos: data.mappers.iter().map(FeatInfo::new).collect(),
+            n_threads: n_threads.max(1),
+            total_bins: data.total_bins(),
+        }
+    }
+
+    fn alloc(&mut self) -> usize {
+        if let Some(s) = self.free.pop() {
+            return s;
+        }
+        self.pool.push(vec![HistBin::default(); self.total_bins]);
+        self.pool.len() - 1
+    }
+
+    /// Grows one tree on the gradient pairs `gh` (one per row of `data`), over the rows `bag`
+    /// (all rows when `None`) and the features `feats` (ascending). Must run inside the fit's
+    /// thread pool.
+    pub(crate) fn grow(
+        &mut self,
+        data: &BinnedData,
+        gh: &[[f32; 2]],
+        bag: Option<&[u32]>,
+        feats: &[u32],
+        params: &TreeParams,
+    ) -> GrownTree {
+        self.indices.clear();
+        match bag {
+            Some(b) => self.indices.extend_from_slice(b),
+            None => self.indices.extend(0..data.n_rows as u32),
+        }
+        self.free.clear();
+        self.free.extend((0..self.pool.len()).rev());
+        let ctx = Ctx {
+            data,
+            gh,
+            params,
+            par_blocks: layouts(feats, &data.offsets, self.n_threads),
+            seq_blocks: layouts(feats, &data.offsets, 1),
+        };
+
+        let mut total = HistBin::default();
+        let (mut g, mut h) = (0.0f64, 0.0f64);
+        match bag {
+            Some(b) => {
+                for &r in b {
+                    let [gg, hh] = gh[r as usize];
+                    g += f64::from(gg);
+                    h += f64::from(hh);
+                }
+            }
+            None => {
+                for &[gg, hh] in gh {
+                    g += f64::from(gg);
+                    h += f64::from(hh);
+                }
+            }
+        }
+        total.g = g;
+        total.h = h;
+        total.n = self.indices.len() as u32;
+        let sp = &params.split;
+        let mut leaves = vec![LeafState {
+            start: 0,
+            len: self.indices.len(),
+            total,
+            depth: 0,
+            slot: None,
+            best: None,
+            value: splitter::leaf_output(total.g, total.h, sp.lambda_l2),
+            parent: None,
+        }];
+        let mut nodes: Vec<GrownNode> = Vec::new();
+
+        if !feats.is_empty() && self.can_split(&leaves[0], params) {
+            let slot = self.alloc();
+            let mut buf = std::mem::take(&mut self.pool[slot]);
+            let rows = match bag {
+                Some(b) => Rows::Some(b),
+                None => Rows::All,
+            };
+            let (best, _) = self.build_and_find(
+                &ctx,
+                rows,
+                Child {
+                    hist: &mut buf,
+                    total,
+                    find: true,
+                },
+                None,
+            );
+            self.pool[slot] = buf;
+            leaves[0].slot = Some(slot);
+            leaves[0].best = best;
+        }
+
+        while leaves.len() < params.num_leaves {
+            let mut pick: Option<usize> = None;
+            for (i, l) in leaves.iter().enumerate() {
+                if let Some(s) = &l.best {
+                    if pick.is_none_or(|p| s.gain > leaves[p].best.as_ref().expect("picked").gain) {
+                        pick = Some(i);
+                    }
+                }
+            }
+            let Some(li) = pick else { break };
+            self.split_leaf(&ctx, &mut leaves, &mut nodes, li);
+        }
+
+        for l in &leaves {
+            if let Some(s) = l.slot {
+                self.free.push(s);
+            }
+        }
+        GrownTree {
+            nodes,
+            leaf_values: leaves.iter().map(|l| l.value).collect(),
+            leaf_ranges: leaves.iter().map(|l| (l.start, l.len)).collect(),
+        }
+    }
+
+    fn can_split(&self, l: &LeafState, p: &TreeParams) -> bool {
+        p.max_depth.is_none_or(|d| l.depth < d)
+            && l.total.n >= 2 * p.split.min_data_in_leaf.max(1)
+            && l.total.h >= 2.0 * p.split.min_sum_hessian_in_leaf
+    }
+
+    fn split_leaf(
+        &mut self,
+        ctx: &Ctx<'_>,
+        leaves: &mut Vec<LeafState>,
+        nodes: &mut Vec<GrownNode>,
+        li: usize,
+    ) {
+        let split = leaves[li].best.take().expect("picked leaf has a split");
+        let f = split.feature;
+        let lut = split.go_left_table(&self.infos[f]);
+        let (start, len) = (leaves[li].start, leaves[li].len);
+        let n_left = partition(
+            &mut self.indices[start..start + len],
+            &mut self.scratch[..len],
+            ctx.data.col(f),
+            &lut,
+            self.n_threads,
+        );
+        debug_assert_eq!(n_left, split.left.n as usize);
+        let ri = leaves.len();
+        let ni = nodes.len();
+        if let Some((pn, is_left)) = leaves[li].parent {
+            if is_left {
+                nodes[pn].left = ni as i32;
+            } else {
+                nodes[pn].right = ni as i32;
+            }
+        }
+        let depth = leaves[li].depth + 1;
+        let parent_slot = leaves[li].slot.take();
+        let left = LeafState {
+            start,
+            len: n_left,
+            total: split.left,
+            depth,
+            slot: None,
+            best: None,
+            value: split.left_value,
+            parent: Some((ni, true)),
+        };
+        let right = LeafState {
+            start: start + n_left,
+            len: len - n_left,
+            total: split.right,
+            depth,
+            slot: None,
+            best: None,
+            value: split.right_value,
+            parent: Some((ni, false)),
+        };
+        nodes.push(GrownNode {
+            split,
+            left: !(li as i32),
+            right: !(ri as i32),
+        });
+        let lcan = self.can_split(&left, ctx.params);
+        let rcan = self.can_split(&right, ctx.params);
+        leaves[li] = left;
+        leaves.push(right);
+        let Some(parent_slot) = parent_slot else {
+            return;
+        };
+        if !lcan && !rcan {
+            self.free.push(parent_slot);
+            return;
+        }
+        let (small, large) = if leaves[li].len <= leaves[ri].len {
+            (li, ri)
+        } else {
+            (ri, li)
+        };
+        let small_slot = self.alloc();
+        let mut sbuf = std::mem::take(&mut self.pool[small_slot]);
+        let mut pbuf = std::mem::take(&mut self.pool[parent_slot]);
+        let small_can = if small == li { lcan } else { rcan };
+        let large_can = if large == li { lcan } else { rcan };
+        let (s0, sl) = (leaves[small].start, leaves[small].len);
+        let indices = std::mem::take(&mut self.indices);
+        let (sbest, lbest) = self.build_and_find(
+            ctx,
+            Rows::Some(&indices[s0..s0 + sl]),
+            Child {
+                hist: &mut sbuf,
+                total: leaves[small].total,
+                find: small_can,
+            },
+            Some(Child {
+                hist: &mut pbuf,
+                total: leaves[large].total,
+                find: large_can,
+            }),
+        );
+        self.indices = indices;
+        self.pool[small_slot] = sbuf;
+        self.pool[parent_slot] = pbuf;
+        if small_can {
+            leaves[small].slot = Some(small_slot);
+            leaves[small].best = sbest;
+        } else {
+            self.free.push(small_slot);
+        }
+        if large_can {
+            leaves[large].slot = Some(parent_slot);
+            leaves[large].best = lbest;
+        } else {
+            self.free.push(parent_slot);
+        }
+    }
+
+    /// Builds `small`'s histogram from `rows`; when `large` is given its buffer holds the
+    /// parent's histogram and becomes the large child's by subtraction. Returns the best
+    /// split of each child asked for.
+    fn build_and_find(
+        &self,
+        ctx: &Ctx<'_>,
+        rows: Rows<'_>,
+        small: Child<'_>,
+        large: Option<Child<'_>>,
+    ) -> (Option<Split>, Option<Split>) {
+        let n_rows = match rows {
+            Rows::All => ctx.data.n_rows,
+            Rows::Some(r) => r.len(),
+        };
+        let blocks = if n_rows >= PAR_MIN_ROWS && self.n_threads > 1 {
+            &ctx.par_blocks
+        } else {
+            &ctx.seq_blocks
+        };
+        let (stotal, sfind) = (small.total, small.find);
+        let sblocks = split_blocks(small.hist, blocks);
+        let (ltotal, lfind, lblocks) = match large {
+            Some(l) => (
+                l.total,
+                l.find,
+                split_blocks(l.hist, blocks).into_iter().map(Some).collect(),
+            ),
+            None => (
+                HistBin::default(),
+                false,
+                (0..blocks.len()).map(|_| None).collect::<Vec<_>>(),
+            ),
+        };
+        let work = |((sh, lh), blk): ((&mut [HistBin], Option<&mut [HistBin]>), &BlockLayout)| {
+            self.block_work(ctx, rows, blk, sh, stotal, sfind, lh, ltotal, lfind)
+        };
+        let results: Vec<(Option<Split>, Option<Split>)> = if blocks.len() > 1 {
+            sblocks
+                .into_par_iter()
+                .zip(lblocks)
+                .zip(blocks.par_iter())
+                .map(work)
+                .collect()
+        } else {
+            sblocks
+                .into_iter()
+                .zip(lblocks)
+                .zip(blocks.iter())
+                .map(work)
+                .collect()
+        };
+        let mut best_s: Option<Split> = None;
+        let mut best_l: Option<Split> = None;
+        for (s, l) in results {
+            keep_better(&mut best_s, s);
+            keep_better(&mut best_l, l);
+        }
+        (best_s, best_l)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn block_work(
+        &self,
+        ctx: &Ctx<'_>,
+        rows: Rows<'_>,
+        blk: &BlockLayout,
+        sh: &mut [HistBin],
+        stotal: HistBin,
+        sfind: bool,
+        lh: Option<&mut [HistBin]>,
+        ltotal: HistBin,
+        lfind: bool,
+    ) -> (Option<Split>, Option<Split>) {
+        for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
+            let nb = self.infos[f as usize].n_bins;
+            sh[o as usize..o as usize + nb].fill(HistBin::default());
+        }
+        hist::accumulate(
+            sh,
+            &ctx.data.rows,
+            ctx.data.n_features,
+            blk.as_block(),
+            rows,
+            ctx.gh,
+        );
+        let sp = &ctx.params.split;
+        let find = |h: &[HistBin], total: HistBin| {
+            let mut best: Option<Split> = None;
+            for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
+                let info = &self.infos[f as usize];
+                let o = o as usize;
+                let s = splitter::best_split(f as usize, &h[o..o + info.n_bins], total, info, sp);
+                keep_better(&mut best, s);
+            }
+            best
+        };
+        let sbest = if sfind { find(sh, stotal) } else { None };
+        let lbest = match lh {
+            Some(lh) => {
+                for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
+                    let o = o as usize;
+                    let nb = self.infos[f as usize].n_bins;
+                    hist::subtract(&mut lh[o..o + nb], &sh[o..o + nb]);
+                }
+                if lfind { find(lh, ltotal) } else { None }
+            }
+            None => None,
+        };
+        (sbest, lbest)
+    }
+}
+
+fn keep_better(best: &mut Option<Split>, cand: Option<Split>) {
+    if let Some(c) = cand {
+        if best.as_ref().is_none_or(|b| c.better_than(b)) {
+            *best = Some(c);
+        }
+    }
+}
+
+/// Stable partition of `seg` by `lut[col[row]]`: rows going left first. Returns how many go
+/// left. `scratch` is at least as long as `seg`.
+fn partition(
+    seg: &mut [u32],
+    scratch: &mut [u32],
+    col: &[u8],
+    lut: &[bool; 256],
+    n_threads: usize,
+) -> usize {
+    let len = seg.len();
+    if len < PAR_MIN_PARTITION || n_threads < 2 {
+        return partition_seq(seg, scratch, col, lut);
+    }
+    let chunk = len.div_ceil(n_threads);
+    let lefts: Vec<usize> = seg
+        .par_chunks_mut(chunk)
+        .zip(scratch.par_chunks_mut(chunk))
+        .map(|(s, sc)| partition_seq(s, sc, col, lut))
+        .collect();
+    // Each chunk is now [L_c R_c]; rotate the rights behind the next chunk's lefts.
+    let mut left_end = lefts[0];
+    let mut chunk_start = 0;
+    for &nl in lefts.iter().skip(1) {
+        chunk_start += chunk;
+        // [left_end, chunk_start) are rights of earlier chunks; [chunk_start, +nl) lefts.
+        seg[left_end..chunk_start + nl].rotate_left(chunk_start - left_end);
+        left_end += nl;
+    }
+    left_end
+}
+
+fn partition_seq(seg: &mut [u32], scratch: &mut [u32], col: &[u8], lut: &[bool; 256]) -> usize {
+    let mut nl = 0;
+    let mut nr = 0;
+    for i in 0..seg.len() {
+        let r = seg[i];
+        let left = lut[col[r as usize] as usize];
+        seg[nl] = r;
+        scratch[nr] = r;
+        nl += usize::from(left);
+        nr += usize::from(!left);
+    }
+    seg[nl..].copy_from_slice(&scratch[..nr]);
+    nl
+}

@@ -1,0 +1,321 @@
+//! Finding the best split of a leaf on one feature from its histogram (LightGBM's
+//! `FeatureHistogram::FindBestThreshold*`).
+
+use super::binning::BinMapper;
+use super::hist::HistBin;
+
+/// Added to hessian sums so that an empty-hessian side does not divide by zero.
+const EPS: f64 = 1e-15;
+
+/// The split-finding hyperparameters.
+#[derive(Debug, Clone)]
+pub(crate) struct SplitParams {
+    pub min_data_in_leaf: u32,
+    pub min_sum_hessian_in_leaf: f64,
+    pub lambda_l2: f64,
+    pub min_gain_to_split: f64,
+    pub cat_smooth: f64,
+    pub cat_l2: f64,
+    pub max_cat_threshold: usize,
+    pub min_data_per_group: u32,
+    pub max_cat_to_onehot: usize,
+}
+
+/// What the split finder needs to know about a feature.
+#[derive(Debug, Clone)]
+pub(crate) struct FeatInfo {
+    /// Bins, including the NaN / other bin.
+    pub n_bins: usize,
+    /// The NaN bin of a numeric feature that has one; the "other" bin of a categorical one.
+    pub nan_bin: Option<usize>,
+    /// Categorical feature.
+    pub categorical: bool,
+    /// The bin 0.0 falls in (where NaN goes on a numeric feature without NaN in training).
+    pub zero_bin: usize,
+}
+
+impl FeatInfo {
+    pub(crate) fn new(m: &BinMapper) -> FeatInfo {
+        FeatInfo {
+            n_bins: m.n_bins(),
+            nan_bin: m.nan_bin(),
+            categorical: m.is_categorical(),
+            zero_bin: m.bin(0.0) as usize,
+        }
+    }
+}
+
+/// How a split sends rows left.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SplitRule {
+    /// Bins `<= threshold` go left; NaN goes left when `default_left`.
+    Numeric {
+        /// Last bin that goes left.
+        threshold: u8,
+        /// Where NaN goes.
+        default_left: bool,
+    },
+    /// These category bins go left, every other one right.
+    Categorical {
+        /// Left bins, ascending.
+        left_bins: Vec<u8>,
+    },
+}
+
+/// A candidate split of a leaf.
+#[derive(Debug, Clone)]
+pub(crate) struct Split {
+    /// Feature column.
+    pub feature: usize,
+    /// Gain over not splitting (minus `min_gain_to_split`); positive.
+    pub gain: f64,
+    /// The rule.
+    pub rule: SplitRule,
+    /// Sums of the left child.
+    pub left: HistBin,
+    /// Sums of the right child.
+    pub right: HistBin,
+    /// Output of the left child (before shrinkage).
+    pub left_value: f64,
+    /// Output of the right child (before shrinkage).
+    pub right_value: f64,
+}
+
+impl Split {
+    /// Whether `self` beats `other` (higher gain; ties go to the lower feature).
+    pub(crate) fn better_than(&self, other: &Split) -> bool {
+        self.gain > other.gain || (self.gain == other.gain && self.feature < other.feature)
+    }
+
+    /// For every bin, whether a row in that bin goes left.
+    pub(crate) fn go_left_table(&self, info: &FeatInfo) -> [bool; 256] {
+        let mut t = [false; 256];
+        match &self.rule {
+            SplitRule::Numeric {
+                threshold,
+                default_left,
+            } => {
+                for v in t.iter_mut().take(*threshold as usize + 1) {
+                    *v = true;
+                }
+                if let (Some(nb), false) = (info.nan_bin, info.categorical) {
+                    t[nb] = *default_left;
+                }
+            }
+            SplitRule::Categorical { left_bins } => {
+                for &b in left_bins {
+                    t[b as usize] = true;
+                }
+            }
+        }
+        t
+    }
+}
+
+/// `G² / (H + λ)`.
+#[inline(always)]
+fn leaf_gain(g: f64, h: f64, l2: f64) -> f64 {
+    g * g / (h + l2 + EPS)
+}
+
+/// The output of a leaf, `-G / (H + λ)`.
+#[inline(always)]
+pub(crate) fn leaf_output(g: f64, h: f64, l2: f64) -> f64 {
+    -g / (h + l2 + EPS)
+}
+
+/// Best split of a leaf with sums `total` on feature `feature`, whose histogram is `hist`.
+pub(crate) fn best_split(
+    feature: usize,
+    hist: &[HistBin],
+    total: HistBin,
+    info: &FeatInfo,
+    p: &SplitParams,
+) -> Option<Split> {
+    if info.categorical {
+        best_categorical(feature, hist, total, info, p)
+    } else {
+        best_numeric(feature, hist, total, info, p)
+    }
+}
+
+fn best_numeric(
+    feature: usize,
+    hist: &[HistBin],
+    total: HistBin,
+    info: &FeatInfo,
+    p: &SplitParams,
+) -> Option<Split> {
+    let l2 = p.lambda_l2;
+    let min_shift = leaf_gain(total.g, total.h, l2) + p.min_gain_to_split;
+    let (n_value_bins, nan) = match info.nan_bin {
+        Some(b) => (info.n_bins - 1, hist[b]),
+        None => (info.n_bins, HistBin::default()),
+    };
+    if n_value_bins < 2 {
+        return None;
+    }
+    let mdl = p.min_data_in_leaf;
+    let msh = p.min_sum_hessian_in_leaf;
+    let mut best_gain = min_shift;
+    let mut best: Option<(usize, bool, HistBin)> = None;
+    let mut eval = |l: HistBin, t: usize, default_left: bool| {
+        if l.n < mdl || l.h < msh {
+            return;
+        }
+        let rn = total.n - l.n;
+        let rh = total.h - l.h;
+        if rn < mdl || rh < msh {
+            return;
+        }
+        let gain = leaf_gain(l.g, l.h, l2) + leaf_gain(total.g - l.g, rh, l2);
+        if gain > best_gain {
+            best_gain = gain;
+            best = Some((t, default_left, l));
+        }
+    };
+    let mut acc = HistBin::default();
+    let has_nan_bin = info.nan_bin.is_some();
+    for (t, &b) in hist[..n_value_bins - 1].iter().enumerate() {
+        if b.n == 0 {
+            continue;
+        }
+        acc = acc.add(b);
+        if nan.n > 0 {
+            eval(acc, t, false);
+            eval(acc.add(nan), t, true);
+        } else {
+            // No NaN here: send it where LightGBM would (left, or where 0 goes).
+            let dl = if has_nan_bin {
+                true
+            } else {
+                info.zero_bin <= t
+            };
+            eval(acc, t, dl);
+        }
+        if total.n - acc.n < mdl {
+            break;
+        }
+    }
+    let (t, default_left, left) = best?;
+    let right = total.sub(left);
+    Some(Split {
+        feature,
+        gain: best_gain - min_shift,
+        rule: SplitRule::Numeric {
+            threshold: t as u8,
+            default_left,
+        },
+        left,
+        right,
+        left_value: leaf_output(left.g, left.h, l2),
+        right_value: leaf_output(right.g, right.h, l2),
+    })
+}
+
+fn best_categorical(
+    feature: usize,
+    hist: &[HistBin],
+    total: HistBin,
+    info: &FeatInfo,
+    p: &SplitParams,
+) -> Option<Split> {
+    let n_cat_bins = info.n_bins - 1;
+    let mdl = p.min_data_in_leaf;
+    let msh = p.min_sum_hessian_in_leaf;
+    let min_shift = leaf_gain(total.g, total.h, p.lambda_l2) + p.min_gain_to_split;
+    let mut best_gain = min_shift;
+    if n_cat_bins <= p.max_cat_to_onehot {
+        // One category against the rest.
+        let l2 = p.lambda_l2;
+        let mut best: Option<(usize, HistBin)> = None;
+        for (b, &l) in hist[..n_cat_bins].iter().enumerate() {
+            if l.n < mdl || l.h < msh {
+                continue;
+            }
+            let r = total.sub(l);
+            if r.n < mdl || r.h < msh {
+                continue;
+            }
+            let gain = leaf_gain(l.g, l.h, l2) + leaf_gain(r.g, r.h, l2);
+            if gain > best_gain {
+                best_gain = gain;
+                best = Some((b, l));
+            }
+        }
+        let (b, left) = best?;
+        let right = total.sub(left);
+        return Some(Split {
+            feature,
+            gain: best_gain - min_shift,
+            rule: SplitRule::Categorical {
+                left_bins: vec![b as u8],
+            },
+            left,
+            right,
+            left_value: leaf_output(left.g, left.h, l2),
+            right_value: leaf_output(right.g, right.h, l2),
+        });
+    }
+    // Many against many: categories sorted by their smoothed mean gradient, scanned from
+    // both ends.
+    let mut used: Vec<usize> = (0..n_cat_bins)
+        .filter(|&b| f64::from(hist[b].n) >= p.cat_smooth && hist[b].n > 0)
+        .collect();
+    if used.is_empty() {
+        return None;
+    }
+    let ctr = |b: usize| hist[b].g / (hist[b].h + p.cat_smooth);
+    used.sort_by(|&a, &b| ctr(a).total_cmp(&ctr(b)));
+    let l2 = p.lambda_l2 + p.cat_l2;
+    let max_num_cat = p.max_cat_threshold.min(used.len().div_ceil(2)).max(1);
+    let n_used = used.len();
+    let mut best: Option<(bool, usize, HistBin)> = None;
+    for reverse in [false, true] {
+        let mut acc = HistBin::default();
+        let mut group = 0u32;
+        for i in 0..n_used.min(max_num_cat) {
+            let b = if reverse {
+                used[n_used - 1 - i]
+            } else {
+                used[i]
+            };
+            let x = hist[b];
+            acc = acc.add(x);
+            group += x.n;
+            if acc.n < mdl || acc.h < msh {
+                continue;
+            }
+            let r = total.sub(acc);
+            if r.n < mdl || r.n < p.min_data_per_group || r.h < msh {
+                break;
+            }
+            if group < p.min_data_per_group {
+                continue;
+            }
+            group = 0;
+            let gain = leaf_gain(acc.g, acc.h, l2) + leaf_gain(r.g, r.h, l2);
+            if gain > best_gain {
+                best_gain = gain;
+                best = Some((reverse, i, acc));
+            }
+        }
+    }
+    let (reverse, i, left) = best?;
+    let mut left_bins: Vec<u8> = if reverse {
+        used[n_used - 1 - i..].iter().map(|&b| b as u8).collect()
+    } else {
+        used[..=i].iter().map(|&b| b as u8).collect()
+    };
+    left_bins.sort_unstable();
+    let right = total.sub(left);
+    Some(Split {
+        feature,
+        gain: best_gain - min_shift,
+        rule: SplitRule::Categorical { left_bins },
+        left,
+        right,
+        left_value: leaf_output(left.g, left.h, l2),
+        right_value: leaf_output(right.g, right.h, l2),
+    })
+}
