@@ -1,1 +1,87 @@
-//! Slipway engine.
+//! Slipway's engine: the one facade every lifecycle operation goes through.
+//!
+//! The CLI and (later) the server both hold an [`Engine`] and call its methods; neither
+//! reaches into the data or learning crates to run a job itself. A job takes a config
+//! ([`PipelineConfig`]), reports progress through a [`Progress`] sink and returns a
+//! serializable outcome ([`TrainOutcome`], [`PredictOutcome`]) that the caller prints as
+//! text or JSON.
+
+pub mod config;
+mod error;
+mod predict;
+mod progress;
+pub mod report;
+mod train;
+
+use std::path::{Path, PathBuf};
+
+pub use config::PipelineConfig;
+pub use error::{Error, ErrorKind, Result};
+pub use predict::PredictOutcome;
+pub use progress::{NoProgress, Progress};
+pub use train::{CandidateResult, GateResult, TrainOutcome, default_metric};
+
+use slipway_data::ingest::{self, ReadOptions};
+use slipway_data::profile::{self, Profile};
+use slipway_data::validate::{self, Rules, ValidationReport};
+
+/// Settings the engine is built with (the binary layers defaults, files, environment and
+/// flags into these; the engine itself never reads the environment).
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Where outputs go when a config names none.
+    pub default_output: Option<PathBuf>,
+}
+
+/// The facade.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with these options.
+    pub fn new(options: EngineOptions) -> Self {
+        Engine { options }
+    }
+
+    /// Trains every candidate of `config`, writes the report and, when the gate passes, the
+    /// bundle. `config_text` (the file as read) is fingerprinted into the lineage.
+    pub fn train(
+        &self,
+        config: &PipelineConfig,
+        config_text: Option<&str>,
+        progress: &dyn Progress,
+    ) -> Result<TrainOutcome> {
+        let output = config
+            .output
+            .clone()
+            .or_else(|| self.options.default_output.clone())
+            .unwrap_or_else(|| PathBuf::from("slipway-out").join(&config.name));
+        train::run(config, config_text, &output, progress)
+    }
+
+    /// Scores `input` with the bundle at `model` and writes the predictions to `output`
+    /// (CSV, Parquet or JSON lines by extension).
+    pub fn predict(&self, model: &Path, input: &Path, output: &Path) -> Result<PredictOutcome> {
+        predict::run(model, input, output)
+    }
+
+    /// Reads `data` and checks it against `rules`.
+    pub fn validate(
+        &self,
+        data: &Path,
+        options: &ReadOptions,
+        rules: &Rules,
+    ) -> Result<ValidationReport> {
+        rules.check()?;
+        let table = ingest::read_table(data, options)?;
+        Ok(validate::validate(&table, rules))
+    }
+
+    /// Reads `data` and profiles every column.
+    pub fn profile(&self, data: &Path, options: &ReadOptions) -> Result<Profile> {
+        let table = ingest::read_table(data, options)?;
+        Ok(profile::profile(&table))
+    }
+}

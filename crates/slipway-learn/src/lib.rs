@@ -5,13 +5,19 @@
 //!   returns a separate fitted type implementing [`Predictor`].
 //! - [`gbdt`] is the histogram gradient-boosting machine; [`linear`] holds linear, ridge and
 //!   logistic regression; [`metrics`] and [`split`] score and cross-validate them.
+//! - [`preprocess`] turns a table into a matrix (imputation, scaling, encoding), fitted on
+//!   training rows only; [`pipeline::FittedPipeline`] joins it with a fitted model, and
+//!   [`bundle`] stores that pipeline on disk.
 
+pub mod bundle;
 mod error;
 mod estimator;
 pub mod gbdt;
 pub mod linear;
 mod matrix;
 pub mod metrics;
+pub mod pipeline;
+pub mod preprocess;
 pub mod split;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,3 +1,421 @@
-//! The `slipway` command.
+//! The `slipway` command: a tabular ML model from raw data to a governed bundle.
+//!
+//! Exit codes: 0 success, 1 internal failure, 2 bad input or config, 3 data validation
+//! failed, 4 the quality gate refused the model.
 
-fn main() {}
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use console::style;
+use indicatif::{ProgressBar, ProgressStyle};
+use slipway_data::ingest::ReadOptions;
+use slipway_data::validate::{Rules, ValidationReport};
+use slipway_engine::{Engine, EngineOptions, Error, ErrorKind, PipelineConfig, Progress};
+
+#[derive(Parser)]
+#[command(
+    name = "slipway",
+    version,
+    about = "A tabular ML model from raw data to governed production."
+)]
+struct Cli {
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate, cross-validate candidates, pick the best, evaluate it and write a bundle.
+    Train(TrainArgs),
+    /// Score a CSV/Parquet/JSON-lines file with a model bundle.
+    Predict(PredictArgs),
+    /// Check a data file against validation rules.
+    Validate(ValidateArgs),
+    /// Profile every column of a data file (text, JSON or an HTML page).
+    Profile(ProfileArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// The pipeline config (YAML).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Output directory (overrides the config's `output`).
+    #[arg(long, env = "SLIPWAY_OUTPUT")]
+    output: Option<PathBuf>,
+    /// Seed for splits and models (overrides the config's `seed`).
+    #[arg(long, env = "SLIPWAY_SEED")]
+    seed: Option<u64>,
+    /// Worker threads (overrides the config's `threads`).
+    #[arg(long, env = "SLIPWAY_THREADS")]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// The model bundle directory (`<output>/model` after `slipway train`).
+    #[arg(long, short)]
+    model: PathBuf,
+    /// Rows to score.
+    #[arg(long, short)]
+    input: PathBuf,
+    /// Where to write predictions (.csv, .parquet or .jsonl).
+    #[arg(long, short)]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// The data file (.csv, .tsv, .parquet, .jsonl).
+    #[arg(long, short)]
+    data: PathBuf,
+    /// CSV delimiter.
+    #[arg(long)]
+    delimiter: Option<char>,
+    /// A value read as missing (repeatable; replaces the defaults).
+    #[arg(long = "missing")]
+    missing: Vec<String>,
+}
+
+impl DataArgs {
+    fn read_options(&self) -> ReadOptions {
+        let mut o = ReadOptions::default();
+        if let Some(d) = self.delimiter {
+            o.delimiter = Some(d as u8);
+        }
+        if !self.missing.is_empty() {
+            o.missing_tokens = self.missing.clone();
+        }
+        o
+    }
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Rules file (YAML with `required`, `columns`, `no_duplicate_rows`), or a pipeline config
+    /// whose `validation:` section is used.
+    #[arg(long, short)]
+    rules: PathBuf,
+}
+
+#[derive(Args)]
+struct ProfileArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Also write an HTML profile here.
+    #[arg(long)]
+    html: Option<PathBuf>,
+}
+
+/// Progress bars on stderr; hidden when stderr is not a terminal or `--json` is set.
+struct Bars {
+    bar: Mutex<Option<ProgressBar>>,
+    quiet: bool,
+}
+
+impl Progress for Bars {
+    fn begin(&self, label: &str, total: u64) {
+        if self.quiet {
+            return;
+        }
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed} {wide_msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        *self.bar.lock().expect("progress lock") = Some(bar);
+    }
+
+    fn advance(&self, message: &str) {
+        if let Some(b) = self.bar.lock().expect("progress lock").as_ref() {
+            b.set_message(message.to_string());
+            b.inc(1);
+        }
+    }
+
+    fn end(&self) {
+        if let Some(b) = self.bar.lock().expect("progress lock").take() {
+            b.finish_and_clear();
+        }
+    }
+
+    fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{} {message}", style("·").dim());
+        }
+    }
+}
+
+const EXIT_INTERNAL: u8 = 1;
+const EXIT_USER: u8 = 2;
+const EXIT_VALIDATION: u8 = 3;
+const EXIT_GATE: u8 = 4;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => report_error(&e, json),
+    }
+}
+
+fn report_error(e: &anyhow::Error, json: bool) -> ExitCode {
+    let engine_err = e.downcast_ref::<Error>();
+    let code = match engine_err {
+        Some(Error::Validation(_)) => EXIT_VALIDATION,
+        Some(err) if err.kind() == ErrorKind::Internal => EXIT_INTERNAL,
+        _ => EXIT_USER,
+    };
+    if json {
+        let mut body = serde_json::json!({"error": format!("{e:#}")});
+        if let Some(Error::Validation(r)) = engine_err {
+            body["validation"] = serde_json::to_value(r).unwrap_or_default();
+        }
+        println!("{body}");
+    } else {
+        if let Some(Error::Validation(r)) = engine_err {
+            print_validation(r);
+        }
+        eprintln!("{} {e:#}", style("error:").red().bold());
+        if let Some(h) = engine_err.and_then(Error::hint) {
+            eprintln!("{} {h}", style("hint:").cyan());
+        }
+    }
+    ExitCode::from(code)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let json = cli.json;
+    let progress = Bars {
+        bar: Mutex::new(None),
+        quiet: json,
+    };
+    let engine = Engine::new(EngineOptions::default());
+    match cli.command {
+        Command::Train(a) => train(&engine, a, json, &progress),
+        Command::Predict(a) => {
+            let out = engine.predict(&a.model, &a.input, &a.output)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!(
+                    "{} {} rows scored with {} → {}",
+                    style("✓").green().bold(),
+                    out.rows,
+                    out.model,
+                    out.output.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate(a) => {
+            let rules = load_rules(&a.rules)?;
+            let report = engine.validate(&a.data.data, &a.data.read_options(), &rules)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if report.is_ok() {
+                println!(
+                    "{} {}: {} rows, every rule holds",
+                    style("✓").green().bold(),
+                    a.data.data.display(),
+                    report.n_rows
+                );
+            } else {
+                print_validation(&report);
+            }
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_VALIDATION)
+            })
+        }
+        Command::Profile(a) => {
+            let profile = engine.profile(&a.data.data, &a.data.read_options())?;
+            if let Some(path) = &a.html {
+                let title = format!("Profile of {}", a.data.data.display());
+                std::fs::write(path, slipway_data::profile::render_html(&profile, &title))
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&profile)?);
+            } else {
+                print_profile(&profile);
+                if let Some(path) = &a.html {
+                    println!("{} HTML profile: {}", style("✓").green(), path.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_rules(path: &Path) -> anyhow::Result<Rules> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+    // A pipeline config carries its rules under `validation:`; a rules file is the rules.
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let rules_value = match value.get("validation") {
+        Some(v) if value.get("models").is_some() => v.clone(),
+        _ => value,
+    };
+    let rules: Rules = serde_yaml::from_value(rules_value)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(rules)
+}
+
+fn print_validation(r: &ValidationReport) {
+    eprintln!(
+        "{} {} rule(s) broken in {} rows:",
+        style("✗").red().bold(),
+        r.violations.len(),
+        r.n_rows
+    );
+    for v in &r.violations {
+        let col = v.column.as_deref().unwrap_or("(table)");
+        let examples: Vec<String> = v
+            .examples
+            .iter()
+            .map(|e| match &e.value {
+                Some(val) => format!("row {}: {val:?}", e.row),
+                None => format!("row {}: missing", e.row),
+            })
+            .collect();
+        eprintln!(
+            "  {} {} [{}] {} ({} rows){}",
+            style("•").red(),
+            style(col).bold(),
+            v.rule,
+            v.message,
+            v.count,
+            if examples.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", examples.join("; "))
+            }
+        );
+    }
+}
+
+fn print_profile(p: &slipway_data::profile::Profile) {
+    println!("{} rows, {} columns", p.n_rows, p.columns.len());
+    for c in &p.columns {
+        let detail = if let Some(n) = &c.numeric {
+            format!(
+                "mean {:.4} std {:.4} min {} max {}",
+                n.mean, n.std, n.min, n.max
+            )
+        } else if let Some(cat) = &c.categories {
+            let top: Vec<String> = cat
+                .top
+                .iter()
+                .take(3)
+                .map(|t| format!("{} ({})", t.value, t.count))
+                .collect();
+            format!("top {}", top.join(", "))
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<24} {:<11} missing {:>6}  distinct {:>6}  {}",
+            style(&c.name).bold(),
+            c.dtype.to_string(),
+            c.missing,
+            c.distinct,
+            style(detail).dim()
+        );
+    }
+}
+
+fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.config)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", a.config.display()))?;
+    let mut cfg = PipelineConfig::load(&a.config)?;
+    if let Some(o) = a.output {
+        cfg.output = Some(o);
+    }
+    if let Some(s) = a.seed {
+        cfg.seed = s;
+    }
+    if let Some(t) = a.threads {
+        anyhow::ensure!(t >= 1, "--threads must be at least 1");
+        cfg.threads = Some(t);
+    }
+    let out = engine.train(&cfg, Some(&text), progress)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        let metric = out.selection_metric.name();
+        println!(
+            "{} ({:?}, {} training rows, {} held out)",
+            style(&out.name).bold(),
+            out.task,
+            out.train_rows,
+            out.test_rows
+        );
+        println!(
+            "  {:<22} {:<20} {:>18} {:>11}",
+            style("candidate").underlined(),
+            style("type").underlined(),
+            style(format!("cv {metric}")).underlined(),
+            style("fit s/fold").underlined()
+        );
+        for c in &out.candidates {
+            let mean = c.mean.get(metric).copied().unwrap_or(f64::NAN);
+            let std = c.std.get(metric).copied().unwrap_or(f64::NAN);
+            let line = format!(
+                "  {:<22} {:<20} {:>9.4} ± {:<6.4} {:>11.2}",
+                c.name, c.model_type, mean, std, c.fit_seconds
+            );
+            if c.name == out.selected {
+                println!("{} {}", style(line).green(), style("← selected").green());
+            } else {
+                println!("{line}");
+            }
+        }
+        println!("  holdout:");
+        for (k, v) in &out.evaluation.metrics {
+            println!("    {k:<20} {v:.4}");
+        }
+        if !out.skipped_columns.is_empty() {
+            println!(
+                "  {} text columns not used as features: {}",
+                style("note:").yellow(),
+                out.skipped_columns.join(", ")
+            );
+        }
+        println!("  report: {}", out.report_html.display());
+        match &out.bundle {
+            Some(b) => println!(
+                "{} gate passed ({metric} {:.4}); bundle written to {}",
+                style("✓").green().bold(),
+                out.gate.value,
+                b.display()
+            ),
+            None => eprintln!(
+                "{} gate failed: {}",
+                style("✗").red().bold(),
+                out.gate.reason.as_deref().unwrap_or("")
+            ),
+        }
+    }
+    Ok(if out.gate.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_GATE)
+    })
+}

@@ -1,0 +1,414 @@
+//! The pipeline config: one YAML file that says where the data is, what to check, how to
+//! preprocess, which models to try and what quality is good enough.
+//!
+//! Relative data paths in the file are resolved against the file's own directory, so a
+//! config can be run from anywhere; `output` is relative to the working directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use slipway_data::DataType;
+use slipway_data::ingest::ReadOptions;
+use slipway_data::validate::Rules;
+use slipway_learn::metrics::Metric;
+use slipway_learn::pipeline::{ModelSpec, TaskHint};
+use slipway_learn::preprocess::PreprocessSpec;
+
+use crate::{Error, Result};
+
+/// A whole pipeline config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// The model's name (used for the bundle and reports).
+    pub name: String,
+    /// Where the data comes from.
+    pub data: DataConfig,
+    /// The column to predict.
+    pub target: String,
+    /// `auto` (default), `classification` or `regression`.
+    #[serde(default)]
+    pub task: TaskHint,
+    /// Columns that are not features.
+    #[serde(default)]
+    pub roles: RolesConfig,
+    /// Rules the training data must pass before anything is fitted.
+    #[serde(default)]
+    pub validation: Rules,
+    /// Preprocessing changes applied on top of each model family's defaults.
+    #[serde(default)]
+    pub preprocess: Option<PreprocessOverrides>,
+    /// The candidate models.
+    pub models: Vec<CandidateConfig>,
+    /// Cross-validation.
+    #[serde(default)]
+    pub cv: CvConfig,
+    /// Fraction of rows held out for the final evaluation when `data.test` is not given.
+    #[serde(default = "default_test_fraction")]
+    pub test_fraction: f64,
+    /// Seed for splits and for models that do not set their own.
+    #[serde(default)]
+    pub seed: u64,
+    /// Worker threads for fitting (default: all cores).
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// How the best candidate is chosen, and the quality gate.
+    #[serde(default)]
+    pub selection: SelectionConfig,
+    /// Output directory for the bundle and the report (relative to the working directory;
+    /// default `slipway-out/<name>`).
+    #[serde(default)]
+    pub output: Option<PathBuf>,
+}
+
+fn default_test_fraction() -> f64 {
+    0.2
+}
+
+/// Data sources.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Training data (CSV, Parquet or JSON lines).
+    pub train: PathBuf,
+    /// Optional separate test data; otherwise `test_fraction` of `train` is held out.
+    #[serde(default)]
+    pub test: Option<PathBuf>,
+    /// Field delimiter for CSV (one character).
+    #[serde(default)]
+    pub delimiter: Option<char>,
+    /// Values read as missing (default: empty, NA, N/A, NaN, null, None).
+    #[serde(default)]
+    pub missing_tokens: Option<Vec<String>>,
+    /// Column types that override inference.
+    #[serde(default)]
+    pub types: BTreeMap<String, DataType>,
+}
+
+/// Column roles besides the target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesConfig {
+    /// Row identifiers.
+    #[serde(default)]
+    pub id: Vec<String>,
+    /// Event time.
+    #[serde(default)]
+    pub timestamp: Vec<String>,
+    /// Protected attributes (kept for fairness slicing, never features).
+    #[serde(default)]
+    pub protected: Vec<String>,
+    /// Columns to ignore.
+    #[serde(default)]
+    pub ignored: Vec<String>,
+}
+
+/// Changes to the per-family preprocessing defaults. Unset fields keep each family's
+/// default (trees: NaN kept, native categories; linear: mean imputation, scaling, one-hot).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreprocessOverrides {
+    /// Missing numbers.
+    #[serde(default)]
+    pub numeric_impute: Option<slipway_learn::preprocess::NumericImpute>,
+    /// Constant for numbers.
+    #[serde(default)]
+    pub fill_value: Option<f64>,
+    /// Standardize numbers.
+    #[serde(default)]
+    pub scale: Option<bool>,
+    /// Missing categories.
+    #[serde(default)]
+    pub categorical_impute: Option<slipway_learn::preprocess::CategoricalImpute>,
+    /// Constant for categories.
+    #[serde(default)]
+    pub fill_category: Option<String>,
+    /// Category encoding.
+    #[serde(default)]
+    pub encoding: Option<slipway_learn::preprocess::Encoding>,
+    /// Category cap.
+    #[serde(default)]
+    pub max_categories: Option<usize>,
+    /// Per-column overrides.
+    #[serde(default)]
+    pub columns: BTreeMap<String, slipway_learn::preprocess::ColumnOverride>,
+}
+
+impl PreprocessOverrides {
+    /// These overrides applied to a family's defaults.
+    pub fn apply(&self, mut spec: PreprocessSpec) -> PreprocessSpec {
+        if let Some(v) = self.numeric_impute {
+            spec.numeric_impute = v;
+        }
+        if let Some(v) = self.fill_value {
+            spec.fill_value = v;
+        }
+        if let Some(v) = self.scale {
+            spec.scale = v;
+        }
+        if let Some(v) = self.categorical_impute {
+            spec.categorical_impute = v;
+        }
+        if let Some(v) = &self.fill_category {
+            spec.fill_category = v.clone();
+        }
+        if let Some(v) = self.encoding {
+            spec.encoding = v;
+        }
+        if let Some(v) = self.max_categories {
+            spec.max_categories = v;
+        }
+        spec.columns.extend(self.columns.clone());
+        spec
+    }
+}
+
+/// One candidate model as written in the config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateConfig {
+    /// A display name (default: the type).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The model family: `gbdt`, `logistic_regression` or `linear_regression`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Hyperparameters (names as in LightGBM / scikit-learn).
+    #[serde(default)]
+    pub params: Option<serde_json::Value>,
+    /// Preprocessing for this candidate only (on top of the global overrides).
+    #[serde(default)]
+    pub preprocess: Option<PreprocessOverrides>,
+}
+
+/// Cross-validation settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CvConfig {
+    /// Number of folds (stratified for classification).
+    #[serde(default = "default_folds")]
+    pub folds: usize,
+}
+
+fn default_folds() -> usize {
+    5
+}
+
+impl Default for CvConfig {
+    fn default() -> Self {
+        CvConfig {
+            folds: default_folds(),
+        }
+    }
+}
+
+/// Model selection and the quality gate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectionConfig {
+    /// The metric candidates are ranked by (default: ROC AUC for binary, F1 macro for
+    /// multiclass, RMSE for regression).
+    #[serde(default)]
+    pub metric: Option<Metric>,
+    /// The holdout value the chosen model must reach (at least this for metrics where
+    /// greater is better, at most this for losses).
+    #[serde(default)]
+    pub minimum: Option<f64>,
+}
+
+/// A candidate with its family, checked hyperparameters and preprocessing.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Display name.
+    pub name: String,
+    /// Family and hyperparameters.
+    pub spec: ModelSpec,
+    /// Preprocessing.
+    pub preprocess: PreprocessSpec,
+}
+
+impl PipelineConfig {
+    /// Reads a config file, resolving relative paths against its directory.
+    pub fn load(path: &Path) -> Result<PipelineConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut cfg = PipelineConfig::parse(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut cfg.data.train);
+        if let Some(t) = cfg.data.test.as_mut() {
+            resolve(t);
+        }
+        Ok(cfg)
+    }
+
+    /// Parses config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<PipelineConfig> {
+        let cfg: PipelineConfig = serde_yaml::from_str(text).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        cfg.check(path)?;
+        Ok(cfg)
+    }
+
+    fn err(&self, path: &Path, message: String) -> Error {
+        Error::Config {
+            path: path.display().to_string(),
+            message,
+        }
+    }
+
+    fn check(&self, path: &Path) -> Result<()> {
+        if self.models.is_empty() {
+            return Err(self.err(path, "models: list at least one candidate model".into()));
+        }
+        if self.cv.folds < 2 {
+            return Err(self.err(
+                path,
+                format!("cv.folds: must be at least 2, got {}", self.cv.folds),
+            ));
+        }
+        if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
+            return Err(self.err(
+                path,
+                format!(
+                    "test_fraction: must be between 0 and 1 (exclusive), got {}",
+                    self.test_fraction
+                ),
+            ));
+        }
+        if self.threads == Some(0) {
+            return Err(self.err(path, "threads: must be at least 1".into()));
+        }
+        self.validation
+            .check()
+            .map_err(|e| self.err(path, format!("validation: {e}")))?;
+        Ok(())
+    }
+
+    /// How to read the data files.
+    pub fn read_options(&self) -> ReadOptions {
+        let mut o = ReadOptions::default();
+        if let Some(d) = self.data.delimiter {
+            o.delimiter = Some(d as u8);
+        }
+        if let Some(m) = &self.data.missing_tokens {
+            o.missing_tokens = m.clone();
+        }
+        o.types = self.data.types.clone();
+        o
+    }
+
+    /// The candidates with their hyperparameters parsed and preprocessing resolved. A
+    /// candidate's `seed` and `n_threads` default to the config's.
+    pub fn candidates(&self) -> Result<Vec<Candidate>> {
+        let mut out: Vec<Candidate> = Vec::new();
+        for (i, c) in self.models.iter().enumerate() {
+            let mut params = c
+                .params
+                .clone()
+                .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+            let obj = params.as_object_mut().ok_or_else(|| Error::Config {
+                path: "config".into(),
+                message: format!(
+                    "models[{i}].params: must be a mapping of parameter names to values"
+                ),
+            })?;
+            if c.kind == "gbdt" {
+                obj.entry("seed").or_insert(serde_json::json!(self.seed));
+            }
+            if matches!(c.kind.as_str(), "gbdt" | "logistic_regression") {
+                if let Some(t) = self.threads {
+                    obj.entry("n_threads").or_insert(serde_json::json!(t));
+                }
+            }
+            let spec: ModelSpec =
+                serde_json::from_value(serde_json::json!({"type": c.kind, "params": params}))
+                    .map_err(|e| Error::Config {
+                        path: "config".into(),
+                        message: format!(
+                            "models[{i}] ({}): {e}",
+                            c.name.as_deref().unwrap_or(&c.kind)
+                        ),
+                    })?;
+            let mut preprocess = spec.default_preprocess();
+            if let Some(g) = &self.preprocess {
+                preprocess = g.apply(preprocess);
+            }
+            if let Some(p) = &c.preprocess {
+                preprocess = p.apply(preprocess);
+            }
+            let name = c.name.clone().unwrap_or_else(|| c.kind.clone());
+            if out.iter().any(|o| o.name == name) {
+                return Err(Error::Config {
+                    path: "config".into(),
+                    message: format!(
+                        "models[{i}]: the name \"{name}\" is used twice; give each candidate its own name"
+                    ),
+                });
+            }
+            out.push(Candidate {
+                name,
+                spec,
+                preprocess,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "name: m\ndata: {train: t.csv}\ntarget: y\nmodels:\n  - type: gbdt\n    params: {num_leaves: 7}\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let cfg = PipelineConfig::parse(MINIMAL, Path::new("p.yaml")).unwrap();
+        assert_eq!(cfg.cv.folds, 5);
+        assert_eq!(cfg.test_fraction, 0.2);
+        let c = cfg.candidates().unwrap();
+        assert_eq!(c[0].name, "gbdt");
+        assert!(matches!(&c[0].spec, ModelSpec::Gbdt(p) if p.num_leaves == 7));
+    }
+
+    #[test]
+    fn unknown_keys_and_params_are_named() {
+        let bad = MINIMAL.replace("target: y", "target: y\ntargt: z");
+        let e = PipelineConfig::parse(&bad, Path::new("p.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("targt"), "{e}");
+        let bad = MINIMAL.replace("num_leaves", "num_leave");
+        let cfg = PipelineConfig::parse(&bad, Path::new("p.yaml")).unwrap();
+        let e = cfg.candidates().unwrap_err().to_string();
+        assert!(e.contains("num_leave") && e.contains("models[0]"), "{e}");
+        let bad = MINIMAL.replace("type: gbdt", "type: xgboost");
+        let cfg = PipelineConfig::parse(&bad, Path::new("p.yaml")).unwrap();
+        let e = cfg.candidates().unwrap_err().to_string();
+        assert!(e.contains("xgboost"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_settings_are_refused() {
+        let bad = format!("{MINIMAL}cv: {{folds: 1}}\n");
+        let e = PipelineConfig::parse(&bad, Path::new("p.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cv.folds"), "{e}");
+        let bad = format!("{MINIMAL}test_fraction: 1.5\n");
+        let e = PipelineConfig::parse(&bad, Path::new("p.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("test_fraction"), "{e}");
+    }
+}

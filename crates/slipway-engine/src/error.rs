@@ -1,0 +1,78 @@
+//! The engine's error type: what the CLI and the server turn into exit codes and statuses.
+
+use slipway_data::validate::ValidationReport;
+
+pub use slipway_data::ErrorKind;
+
+/// Everything a lifecycle operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config file is unreadable or inconsistent.
+    #[error("{path}: {message}")]
+    Config {
+        /// The config file.
+        path: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// The data broke validation rules; the report lists every one.
+    #[error("data validation failed: {} rule(s) broken", .0.violations.len())]
+    Validation(Box<ValidationReport>),
+    /// From the data layer.
+    #[error(transparent)]
+    Data(#[from] slipway_data::Error),
+    /// From the learning core.
+    #[error(transparent)]
+    Learn(#[from] slipway_learn::Error),
+    /// An output could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A failure inside Slipway.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Whether the user can fix this.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Data(e) => e.kind(),
+            Error::Learn(e) => e.kind(),
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::Config { .. } | Error::Validation(_) | Error::Io { .. } => ErrorKind::User,
+        }
+    }
+
+    /// A short hint for the user, where one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Config { .. } => Some("see examples/adult/pipeline.yaml for a complete config"),
+            Error::Validation(_) => {
+                Some("fix the data or relax the rules under `validation:` in the config")
+            }
+            Error::Data(slipway_data::Error::MissingColumn { .. }) => {
+                Some("check the column names in the file header and in the config")
+            }
+            Error::Learn(slipway_learn::Error::SchemaMismatch(_)) => Some(
+                "the input must have the columns the model was trained on, with the same types",
+            ),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

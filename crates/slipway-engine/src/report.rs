@@ -1,0 +1,363 @@
+//! Holdout evaluation of a fitted pipeline, and the training report (HTML with plots; the
+//! JSON twin is [`crate::TrainOutcome`] itself).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use slipway_data::html::{self, ChartOptions, Page, Series};
+use slipway_data::profile::Profile;
+use slipway_learn::metrics;
+use slipway_learn::pipeline::FittedPipeline;
+use slipway_learn::{Prediction, Predictor, Target};
+
+use crate::Result;
+use crate::train::TrainOutcome;
+
+/// Most points kept per curve (curves are thinned evenly beyond this; the metrics are
+/// computed on every point).
+const MAX_CURVE_POINTS: usize = 800;
+
+/// A confusion matrix with its class labels (rows: true class, columns: predicted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfusionMatrix {
+    /// Class labels in code order.
+    pub labels: Vec<String>,
+    /// Counts.
+    pub counts: Vec<Vec<u64>>,
+}
+
+/// The holdout evaluation of the chosen model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Every metric that applies, by name.
+    pub metrics: BTreeMap<String, f64>,
+    /// ROC curve `(fpr, tpr)` for binary tasks.
+    pub roc_curve: Option<Vec<(f64, f64)>>,
+    /// Precision-recall curve `(recall, precision)` for binary tasks.
+    pub pr_curve: Option<Vec<(f64, f64)>>,
+    /// Confusion matrix for classification.
+    pub confusion_matrix: Option<ConfusionMatrix>,
+    /// scikit-learn-style classification report text.
+    pub classification_report: Option<String>,
+    /// Feature importance, largest first.
+    pub feature_importance: Vec<(String, f64)>,
+    /// Histogram of residuals (actual − predicted) for regression: `(edges, counts)`.
+    pub residuals: Option<(Vec<f64>, Vec<u64>)>,
+}
+
+fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if points.len() <= MAX_CURVE_POINTS {
+        return points;
+    }
+    let step = points.len() as f64 / MAX_CURVE_POINTS as f64;
+    let last = points[points.len() - 1];
+    let mut out: Vec<(f64, f64)> = (0..MAX_CURVE_POINTS)
+        .map(|i| points[(i as f64 * step) as usize])
+        .collect();
+    out.push(last);
+    out
+}
+
+/// Evaluates a prediction of held-out rows.
+pub fn evaluate(pipeline: &FittedPipeline, y: &Target, pred: &Prediction) -> Result<Evaluation> {
+    let metrics: BTreeMap<String, f64> = metrics::evaluate(y, pred)
+        .into_iter()
+        .map(|(m, v)| (m.name().to_string(), v))
+        .collect();
+    let mut eval = Evaluation {
+        metrics,
+        roc_curve: None,
+        pr_curve: None,
+        confusion_matrix: None,
+        classification_report: None,
+        feature_importance: Vec::new(),
+        residuals: None,
+    };
+    match (y, pred) {
+        (Target::Classes { labels, n_classes }, Prediction::Probabilities(p)) => {
+            let predicted: Vec<u32> = (0..p.n_rows())
+                .map(|i| {
+                    let mut best = 0;
+                    for k in 1..p.n_cols() {
+                        if p.get(i, k) > p.get(i, best) {
+                            best = k;
+                        }
+                    }
+                    best as u32
+                })
+                .collect();
+            if *n_classes == 2 {
+                let scores = p.col(1);
+                if let Ok(roc) = metrics::roc_curve(labels, scores, None, true) {
+                    eval.roc_curve = Some(thin(roc.fpr.into_iter().zip(roc.tpr).collect()));
+                }
+                if let Ok(pr) = metrics::precision_recall_curve(labels, scores, None, true) {
+                    eval.pr_curve = Some(thin(pr.recall.into_iter().zip(pr.precision).collect()));
+                }
+            }
+            let cm = metrics::confusion_matrix(labels, &predicted, None)?;
+            let names: Vec<String> = cm
+                .labels
+                .iter()
+                .map(|&l| pipeline.target.classes[l as usize].clone())
+                .collect();
+            if let Ok(r) = metrics::classification_report(labels, &predicted, Some(&names), None) {
+                eval.classification_report = Some(r.to_string());
+            }
+            eval.confusion_matrix = Some(ConfusionMatrix {
+                labels: names,
+                counts: cm
+                    .counts
+                    .iter()
+                    .map(|r| r.iter().map(|&c| c as u64).collect())
+                    .collect(),
+            });
+        }
+        (Target::Real(actual), Prediction::Values(v)) => {
+            let residuals: Vec<f64> = actual.iter().zip(v).map(|(a, p)| a - p).collect();
+            eval.residuals = Some(histogram(&residuals, 30));
+        }
+        _ => {}
+    }
+    if let Some(imp) = pipeline.model.feature_importance() {
+        let mut pairs: Vec<(String, f64)> = pipeline
+            .features()
+            .into_iter()
+            .map(|f| f.name)
+            .zip(imp)
+            .collect();
+        pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        eval.feature_importance = pairs;
+    }
+    Ok(eval)
+}
+
+fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
+    let width = (hi - lo) / bins as f64;
+    let edges: Vec<f64> = (0..=bins).map(|i| lo + width * i as f64).collect();
+    let mut counts = vec![0u64; bins];
+    for &x in v {
+        let b = (((x - lo) / width) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    (edges, counts)
+}
+
+fn fmt(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// The training report as a self-contained HTML page.
+pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
+    let mut page = Page::new(&format!("Slipway training report: {}", o.name));
+    let metric = o.selection_metric.name();
+    let gate = if o.gate.passed {
+        format!(
+            "<p class=\"ok\">Gate passed: holdout {metric} = {}{}.</p>",
+            fmt(o.gate.value),
+            o.gate
+                .minimum
+                .map(|m| format!(" (required {m})"))
+                .unwrap_or_default()
+        )
+    } else {
+        format!(
+            "<p class=\"fail\">Gate failed: {}. No model bundle was written.</p>",
+            html::escape(o.gate.reason.as_deref().unwrap_or("")),
+        )
+    };
+    let summary = html::table(
+        &["", ""],
+        &[
+            vec!["target".into(), o.target.name.clone()],
+            vec!["task".into(), format!("{:?}", o.task)],
+            vec!["classes".into(), o.target.classes.join(", ")],
+            vec!["training rows".into(), o.train_rows.to_string()],
+            vec!["held-out rows".into(), o.test_rows.to_string()],
+            vec!["selected model".into(), o.selected.clone()],
+            vec!["selection metric".into(), metric.to_string()],
+            vec![
+                "bundle".into(),
+                o.bundle
+                    .as_ref()
+                    .map(|b| b.display().to_string())
+                    .unwrap_or_else(|| "not written".into()),
+            ],
+            vec!["run time".into(), format!("{:.1} s", o.seconds)],
+        ],
+    );
+    page.section("Summary", format!("{gate}{summary}"));
+
+    // Candidates: mean ± std of every metric, and a chart of the selection metric.
+    let metric_names: Vec<String> = o
+        .candidates
+        .first()
+        .map(|c| c.mean.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut headers: Vec<&str> = vec!["candidate", "type"];
+    headers.extend(metric_names.iter().map(String::as_str));
+    headers.push("fit s/fold");
+    let rows: Vec<Vec<String>> = o
+        .candidates
+        .iter()
+        .map(|c| {
+            let mut r = vec![
+                if c.name == o.selected {
+                    format!("{} ★", c.name)
+                } else {
+                    c.name.clone()
+                },
+                c.model_type.clone(),
+            ];
+            for m in &metric_names {
+                r.push(match (c.mean.get(m), c.std.get(m)) {
+                    (Some(a), Some(s)) => format!("{} ± {}", fmt(*a), fmt(*s)),
+                    _ => "–".into(),
+                });
+            }
+            r.push(format!("{:.2}", c.fit_seconds));
+            r
+        })
+        .collect();
+    let chart = html::bar_chart(
+        &o.candidates
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>(),
+        &o.candidates
+            .iter()
+            .map(|c| c.mean.get(metric).copied().unwrap_or(f64::NAN))
+            .collect::<Vec<_>>(),
+        &ChartOptions {
+            title: format!("cross-validated {metric} (mean over folds)"),
+            x_label: metric.to_string(),
+            y_label: String::new(),
+            ..ChartOptions::default()
+        },
+    );
+    page.section(
+        "Candidates (cross-validation on the training rows)",
+        format!("{}{chart}", html::table(&headers, &rows)),
+    );
+
+    let e = &o.evaluation;
+    let metric_rows: Vec<Vec<String>> = e
+        .metrics
+        .iter()
+        .map(|(k, v)| vec![k.clone(), fmt(*v)])
+        .collect();
+    let mut body = html::table(&["metric", "holdout value"], &metric_rows);
+    if let Some(roc) = &e.roc_curve {
+        body.push_str(&html::line_chart(
+            &[Series {
+                name: format!(
+                    "AUC {}",
+                    fmt(e.metrics.get("roc_auc").copied().unwrap_or(f64::NAN))
+                ),
+                points: roc.clone(),
+            }],
+            &ChartOptions {
+                title: "ROC curve".into(),
+                x_label: "false positive rate".into(),
+                y_label: "true positive rate".into(),
+                diagonal: true,
+                ..ChartOptions::default()
+            },
+        ));
+    }
+    if let Some(pr) = &e.pr_curve {
+        body.push_str(&html::line_chart(
+            &[Series {
+                name: format!(
+                    "AP {}",
+                    fmt(e
+                        .metrics
+                        .get("average_precision")
+                        .copied()
+                        .unwrap_or(f64::NAN))
+                ),
+                points: pr.clone(),
+            }],
+            &ChartOptions {
+                title: "Precision-recall curve".into(),
+                x_label: "recall".into(),
+                y_label: "precision".into(),
+                ..ChartOptions::default()
+            },
+        ));
+    }
+    if let Some(cm) = &e.confusion_matrix {
+        body.push_str(&html::heatmap(
+            &cm.labels,
+            &cm.labels,
+            &cm.counts
+                .iter()
+                .map(|r| r.iter().map(|&c| c as f64).collect())
+                .collect::<Vec<_>>(),
+            &ChartOptions {
+                title: "Confusion matrix (rows: true class, columns: predicted)".into(),
+                x_label: "predicted".into(),
+                y_label: "true".into(),
+                ..ChartOptions::default()
+            },
+        ));
+    }
+    if let Some(r) = &e.classification_report {
+        body.push_str(&format!("<pre>{}</pre>", html::escape(r)));
+    }
+    if let Some((edges, counts)) = &e.residuals {
+        body.push_str(&html::histogram(
+            edges,
+            counts,
+            &ChartOptions {
+                title: "Residuals (actual − predicted)".into(),
+                x_label: "residual".into(),
+                y_label: "rows".into(),
+                ..ChartOptions::default()
+            },
+        ));
+    }
+    page.section(&format!("Holdout evaluation of {}", o.selected), body);
+
+    if !e.feature_importance.is_empty() {
+        let top: Vec<&(String, f64)> = e.feature_importance.iter().take(20).collect();
+        page.section(
+            "Feature importance",
+            html::bar_chart(
+                &top.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+                &top.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+                &ChartOptions {
+                    title: format!("top {} features (normalized importance)", top.len()),
+                    x_label: "importance".into(),
+                    y_label: String::new(),
+                    ..ChartOptions::default()
+                },
+            ),
+        );
+    }
+
+    let mut data = format!(
+        "<p>{} training rows, {} columns. Every validation rule held. The full column profile (the drift baseline stored with the model) is in <a href=\"profile.html\">profile.html</a>.</p>",
+        baseline.n_rows,
+        baseline.columns.len()
+    );
+    if !o.skipped_columns.is_empty() {
+        data.push_str(&format!(
+            "<p>Text columns not used as features (no text vectorizer configured): {}.</p>",
+            html::escape(&o.skipped_columns.join(", "))
+        ));
+    }
+    page.section("Data", data);
+    page.render()
+}

@@ -1,0 +1,342 @@
+//! The model bundle: a directory that holds a fitted pipeline and everything needed to
+//! trust it.
+//!
+//! ```text
+//! <bundle>/
+//!   manifest.json    format, format_version, task, input schema, metrics, lineage,
+//!                    and a SHA-256 checksum of every other file
+//!   pipeline.json    the FittedPipeline (schema, target, preprocessing, model) as JSON
+//!   profile.json     the training data profile: the drift baseline
+//!   evaluation.json  holdout metrics and curves
+//!   report.html      the training report
+//!   MLmodel          a descriptor so MLflow tooling can list the model
+//! ```
+//!
+//! Serialization is plain JSON through serde: loading parses data and never executes code.
+//! Floats are written with shortest round-trip formatting and parsed exactly
+//! (`serde_json`'s `float_roundtrip`), so a loaded pipeline predicts bit-for-bit what the
+//! in-memory one did. A bundle is written to a temporary sibling directory and renamed into
+//! place, so a crash never leaves a half-written bundle under the final name.
+//!
+//! Compatibility: `format_version` is bumped on any incompatible change; every older version
+//! keeps loading (the tests load bundles checked into the repository), and a newer version
+//! is refused with an error that says to upgrade.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use slipway_data::profile::Profile;
+use slipway_data::{DataType, Schema};
+
+use crate::pipeline::{FittedPipeline, TargetInfo};
+use crate::{Error, Result};
+
+/// The value of `format` in every manifest.
+pub const FORMAT: &str = "slipway-bundle";
+/// The newest bundle format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One input data file the model was trained or evaluated on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataLineage {
+    /// What the file was used for: `train` or `test`.
+    pub role: String,
+    /// The path as given in the config.
+    pub path: String,
+    /// `sha256:<hex>` of the file's bytes.
+    pub fingerprint: String,
+    /// Rows read.
+    pub rows: usize,
+}
+
+/// Where a model came from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Lineage {
+    /// Data files.
+    pub data: Vec<DataLineage>,
+    /// `sha256:<hex>` of the pipeline config that produced the model.
+    pub config_fingerprint: Option<String>,
+    /// The random seed.
+    pub seed: u64,
+    /// The Slipway version that trained it.
+    pub slipway_version: String,
+}
+
+/// A file in the bundle with its checksum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// `sha256:<hex>`.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// The bundle's table of contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The bundle format version.
+    pub format_version: u32,
+    /// The model name from the config.
+    pub name: String,
+    /// When it was written (RFC 3339).
+    pub created_at: String,
+    /// `slipway.pipeline`.
+    pub flavor: String,
+    /// The target and classes.
+    pub target: TargetInfo,
+    /// Model family, e.g. `gbdt`.
+    pub model_type: String,
+    /// The hyperparameters, as the config gave them after checking.
+    pub params: serde_json::Value,
+    /// The columns a caller must send, with their types.
+    pub inputs: BTreeMap<String, DataType>,
+    /// The full training schema.
+    pub schema: Schema,
+    /// Holdout metrics by name.
+    pub metrics: BTreeMap<String, f64>,
+    /// Where it came from.
+    pub lineage: Lineage,
+    /// Every other file with its checksum.
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+/// A loaded bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The fitted pipeline.
+    pub pipeline: FittedPipeline,
+    /// The training profile.
+    pub profile: Profile,
+}
+
+/// What to write into a new bundle.
+pub struct BundleContents<'a> {
+    /// The model name.
+    pub name: &'a str,
+    /// RFC 3339 creation time.
+    pub created_at: &'a str,
+    /// The fitted pipeline.
+    pub pipeline: &'a FittedPipeline,
+    /// The training profile.
+    pub profile: &'a Profile,
+    /// Holdout metrics.
+    pub metrics: BTreeMap<String, f64>,
+    /// Lineage.
+    pub lineage: Lineage,
+    /// Extra files (`evaluation.json`, `report.html`, ...), by name.
+    pub extra_files: Vec<(String, Vec<u8>)>,
+}
+
+fn bundle_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Bundle {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> Error {
+    bundle_err(path, e.to_string())
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Writes a bundle to `dir`, replacing one that is already there only once the new one is
+/// complete.
+pub fn write_bundle(dir: &Path, contents: BundleContents<'_>) -> Result<Manifest> {
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("pipeline.json".into(), to_json(contents.pipeline)?),
+        ("profile.json".into(), to_json(contents.profile)?),
+    ];
+    files.extend(contents.extra_files);
+    files.push((
+        "MLmodel".into(),
+        mlmodel(contents.pipeline, contents.created_at).into_bytes(),
+    ));
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        name: contents.name.to_string(),
+        created_at: contents.created_at.to_string(),
+        flavor: "slipway.pipeline".into(),
+        target: contents.pipeline.target.clone(),
+        model_type: contents.pipeline.spec.kind().to_string(),
+        params: serde_json::to_value(&contents.pipeline.spec)
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .get("params")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
+        inputs: contents.pipeline.input_columns(),
+        schema: contents.pipeline.schema.clone(),
+        metrics: contents.metrics,
+        lineage: contents.lineage,
+        files: files
+            .iter()
+            .map(|(name, bytes)| {
+                (
+                    name.clone(),
+                    FileEntry {
+                        sha256: sha256(bytes),
+                        bytes: bytes.len() as u64,
+                    },
+                )
+            })
+            .collect(),
+    };
+    files.push(("manifest.json".into(), to_json(&manifest)?));
+
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+    let base = dir
+        .file_name()
+        .ok_or_else(|| bundle_err(dir, "not a directory name"))?
+        .to_string_lossy()
+        .to_string();
+    let staging = parent.join(format!(".{base}.partial-{}", std::process::id()));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(|e| io_err(&staging, e))?;
+    }
+    fs::create_dir(&staging).map_err(|e| io_err(&staging, e))?;
+    for (name, bytes) in &files {
+        let p = staging.join(name);
+        fs::write(&p, bytes).map_err(|e| io_err(&p, e))?;
+    }
+    fs::File::open(&staging)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io_err(&staging, e))?;
+    if dir.exists() {
+        let old = parent.join(format!(".{base}.old-{}", std::process::id()));
+        fs::rename(dir, &old).map_err(|e| io_err(dir, e))?;
+        fs::rename(&staging, dir).map_err(|e| io_err(dir, e))?;
+        fs::remove_dir_all(&old).map_err(|e| io_err(&old, e))?;
+    } else {
+        fs::rename(&staging, dir).map_err(|e| io_err(dir, e))?;
+    }
+    Ok(manifest)
+}
+
+/// Loads and verifies a bundle: the format and version are known, every file listed in the
+/// manifest is present with its checksum.
+pub fn load_bundle(dir: &Path) -> Result<Bundle> {
+    let manifest_path = dir.join("manifest.json");
+    let raw = fs::read(&manifest_path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            bundle_err(
+                dir,
+                "no manifest.json here; is this a model bundle directory written by `slipway train`?",
+            )
+        } else {
+            io_err(&manifest_path, e)
+        }
+    })?;
+    // Read the version first so that a newer bundle gets a clear message, not a field error.
+    let head: serde_json::Value = serde_json::from_slice(&raw)
+        .map_err(|e| bundle_err(&manifest_path, format!("not valid JSON: {e}")))?;
+    if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
+        return Err(bundle_err(
+            dir,
+            format!("manifest.json is not a {FORMAT} manifest"),
+        ));
+    }
+    let version = head
+        .get("format_version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| bundle_err(dir, "manifest.json has no format_version"))?;
+    if version > u64::from(FORMAT_VERSION) || version == 0 {
+        return Err(bundle_err(
+            dir,
+            format!(
+                "bundle format version {version} is not supported by this Slipway ({}), which reads versions 1 to {FORMAT_VERSION}; upgrade slipway to load it",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    let manifest: Manifest = serde_json::from_value(head)
+        .map_err(|e| bundle_err(&manifest_path, format!("malformed manifest: {e}")))?;
+    let read_checked = |name: &str| -> Result<Vec<u8>> {
+        let entry = manifest
+            .files
+            .get(name)
+            .ok_or_else(|| bundle_err(dir, format!("manifest does not list {name}")))?;
+        let p = dir.join(name);
+        let bytes = fs::read(&p).map_err(|e| io_err(&p, e))?;
+        if sha256(&bytes) != entry.sha256 {
+            return Err(bundle_err(
+                dir,
+                format!(
+                    "{name} does not match its checksum in manifest.json: the file was changed or damaged"
+                ),
+            ));
+        }
+        Ok(bytes)
+    };
+    let pipeline: FittedPipeline = serde_json::from_slice(&read_checked("pipeline.json")?)
+        .map_err(|e| bundle_err(dir, format!("pipeline.json: {e}")))?;
+    let profile: Profile = serde_json::from_slice(&read_checked("profile.json")?)
+        .map_err(|e| bundle_err(dir, format!("profile.json: {e}")))?;
+    for name in manifest.files.keys() {
+        if name != "pipeline.json" && name != "profile.json" {
+            read_checked(name)?;
+        }
+    }
+    Ok(Bundle {
+        path: dir.to_path_buf(),
+        manifest,
+        pipeline,
+        profile,
+    })
+}
+
+fn mlflow_type(t: DataType) -> &'static str {
+    match t {
+        DataType::Integer => "long",
+        DataType::Float => "double",
+        DataType::Boolean => "boolean",
+        DataType::Categorical | DataType::Text => "string",
+        DataType::Datetime => "datetime",
+    }
+}
+
+/// An MLflow `MLmodel` descriptor (YAML) with the input signature.
+fn mlmodel(pipeline: &FittedPipeline, created_at: &str) -> String {
+    let inputs: Vec<serde_json::Value> = pipeline
+        .preprocessor
+        .columns
+        .iter()
+        .map(
+            |c| serde_json::json!({"type": mlflow_type(c.dtype), "name": c.name, "required": true}),
+        )
+        .collect();
+    let outputs = if pipeline.target.task.is_classification() {
+        serde_json::json!([{"type": "string", "name": "prediction", "required": true}])
+    } else {
+        serde_json::json!([{"type": "double", "name": "prediction", "required": true}])
+    };
+    let quote = |v: &serde_json::Value| format!("'{}'", v.to_string().replace('\'', "''"));
+    format!(
+        "flavors:\n  slipway:\n    format: {FORMAT}\n    format_version: {FORMAT_VERSION}\n    pipeline: pipeline.json\n    slipway_version: {}\nsignature:\n  inputs: {}\n  outputs: {}\nutc_time_created: '{created_at}'\n",
+        env!("CARGO_PKG_VERSION"),
+        quote(&serde_json::Value::Array(inputs)),
+        quote(&outputs),
+    )
+}

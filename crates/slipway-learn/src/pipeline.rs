@@ -1,0 +1,387 @@
+//! [`FittedPipeline`]: the schema, the fitted preprocessing and the fitted model as one
+//! value — what a bundle stores and what serving runs.
+//!
+//! [`ModelSpec`] names a model family with its (unchecked) hyperparameters, as a config
+//! holds it; [`ModelSpec::fit`] checks them and fits a [`FittedModel`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use slipway_data::{DataType, Schema, Table};
+
+use crate::gbdt::{GbdtModel, GbdtParams};
+use crate::linear::{
+    LinearRegressionModel, LinearRegressionParams, LogisticRegressionModel,
+    LogisticRegressionParams,
+};
+use crate::preprocess::{FittedPreprocessor, PreprocessSpec};
+use crate::{
+    Error, Estimator, FeatureMeta, Matrix, Params, Prediction, Predictor, Result, Target, Task,
+    TrainData,
+};
+
+/// A model family with its hyperparameters, as written in a pipeline config
+/// (`type: gbdt`, `params: {...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "params", rename_all = "snake_case")]
+pub enum ModelSpec {
+    /// Histogram gradient boosting.
+    Gbdt(GbdtParams),
+    /// L2-regularized logistic regression (binary or multinomial).
+    LogisticRegression(LogisticRegressionParams),
+    /// Ordinary least squares or ridge regression.
+    LinearRegression(LinearRegressionParams),
+}
+
+impl ModelSpec {
+    /// The family name used in configs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelSpec::Gbdt(_) => "gbdt",
+            ModelSpec::LogisticRegression(_) => "logistic_regression",
+            ModelSpec::LinearRegression(_) => "linear_regression",
+        }
+    }
+
+    /// The preprocessing this family needs when the config does not say otherwise.
+    pub fn default_preprocess(&self) -> PreprocessSpec {
+        match self {
+            ModelSpec::Gbdt(_) => PreprocessSpec::for_trees(),
+            ModelSpec::LogisticRegression(_) | ModelSpec::LinearRegression(_) => {
+                PreprocessSpec::for_linear()
+            }
+        }
+    }
+
+    /// Checks that this family can solve `task` and that every hyperparameter is valid.
+    pub fn check(&self, task: Task) -> Result<()> {
+        let fits = match self {
+            ModelSpec::Gbdt(_) => true,
+            ModelSpec::LogisticRegression(_) => task.is_classification(),
+            ModelSpec::LinearRegression(_) => !task.is_classification(),
+        };
+        if !fits {
+            let what = if task.is_classification() {
+                "classification"
+            } else {
+                "regression"
+            };
+            return Err(Error::param(
+                "type",
+                format!("{} cannot be used for {what}", self.kind()),
+            ));
+        }
+        match self {
+            ModelSpec::Gbdt(p) => p.check().map(drop),
+            ModelSpec::LogisticRegression(p) => p.check().map(drop),
+            ModelSpec::LinearRegression(p) => p.check().map(drop),
+        }
+    }
+
+    /// Checks the hyperparameters and fits.
+    pub fn fit(&self, train: &TrainData<'_>, valid: Option<&TrainData<'_>>) -> Result<FittedModel> {
+        self.check(train.y.task())?;
+        Ok(match self {
+            ModelSpec::Gbdt(p) => FittedModel::Gbdt(p.check()?.fit(train, valid)?),
+            ModelSpec::LogisticRegression(p) => {
+                FittedModel::LogisticRegression(p.check()?.fit(train, valid)?)
+            }
+            ModelSpec::LinearRegression(p) => {
+                FittedModel::LinearRegression(p.check()?.fit(train, valid)?)
+            }
+        })
+    }
+}
+
+/// A fitted model of any family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "model", rename_all = "snake_case")]
+pub enum FittedModel {
+    /// Histogram gradient boosting.
+    Gbdt(GbdtModel),
+    /// Logistic regression.
+    LogisticRegression(LogisticRegressionModel),
+    /// Linear or ridge regression.
+    LinearRegression(LinearRegressionModel),
+}
+
+impl FittedModel {
+    fn inner(&self) -> &dyn Predictor {
+        match self {
+            FittedModel::Gbdt(m) => m,
+            FittedModel::LogisticRegression(m) => m,
+            FittedModel::LinearRegression(m) => m,
+        }
+    }
+}
+
+impl Predictor for FittedModel {
+    fn task(&self) -> Task {
+        self.inner().task()
+    }
+
+    fn predict(&self, x: &Matrix) -> Result<Prediction> {
+        self.inner().predict(x)
+    }
+
+    fn feature_importance(&self) -> Option<Vec<f64>> {
+        self.inner().feature_importance()
+    }
+}
+
+/// The target column and, for classification, its classes in code order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// The target column.
+    pub name: String,
+    /// The problem type.
+    pub task: Task,
+    /// Class labels as text, index = class code (empty for regression).
+    pub classes: Vec<String>,
+}
+
+/// How the task is chosen when the config does not name one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskHint {
+    /// Float targets are regression; integer, boolean and categorical targets with at most
+    /// 50 distinct values are classification.
+    #[default]
+    Auto,
+    /// Classification (binary or multiclass by the number of classes).
+    Classification,
+    /// Regression.
+    Regression,
+}
+
+/// Most distinct values an integer target may have to count as classes under
+/// [`TaskHint::Auto`].
+pub const MAX_AUTO_CLASSES: usize = 50;
+
+impl TargetInfo {
+    /// Learns the task and classes from the target column of `table`. Every row must have a
+    /// target; the error names the first rows that do not.
+    pub fn fit(table: &Table, name: &str, hint: TaskHint) -> Result<(TargetInfo, Target)> {
+        let field = table.schema().require(name)?;
+        let texts = target_texts(table, name)?;
+        let missing: Vec<usize> = texts
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_none())
+            .map(|(i, _)| i + 1)
+            .collect();
+        if !missing.is_empty() {
+            let first: Vec<String> = missing.iter().take(5).map(|r| r.to_string()).collect();
+            return Err(Error::InvalidData(format!(
+                "target column \"{name}\" is missing in {} rows (rows {}); drop or label them",
+                missing.len(),
+                first.join(", ")
+            )));
+        }
+        let classification = match hint {
+            TaskHint::Classification => true,
+            TaskHint::Regression => false,
+            TaskHint::Auto => match field.dtype {
+                DataType::Float | DataType::Datetime => false,
+                DataType::Boolean | DataType::Categorical | DataType::Text => true,
+                DataType::Integer => {
+                    let distinct: std::collections::HashSet<&str> =
+                        texts.iter().flatten().map(String::as_str).collect();
+                    distinct.len() <= MAX_AUTO_CLASSES
+                }
+            },
+        };
+        if !classification {
+            if !field.dtype.is_numeric() {
+                return Err(Error::InvalidData(format!(
+                    "target column \"{name}\" is {}; regression needs numbers",
+                    field.dtype
+                )));
+            }
+            let info = TargetInfo {
+                name: name.to_string(),
+                task: Task::Regression,
+                classes: Vec::new(),
+            };
+            let y = info.encode(table)?;
+            return Ok((info, y));
+        }
+        let mut classes: Vec<String> = texts
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if field.dtype == DataType::Integer {
+            classes.sort_by_key(|c| c.parse::<i64>().unwrap_or(i64::MAX));
+        }
+        if classes.len() < 2 {
+            return Err(Error::InvalidData(format!(
+                "target column \"{name}\" has only one class ({}); classification needs at least two",
+                classes.first().map_or("none", String::as_str)
+            )));
+        }
+        let task = if classes.len() == 2 {
+            Task::Binary
+        } else {
+            Task::Multiclass {
+                n_classes: classes.len(),
+            }
+        };
+        let info = TargetInfo {
+            name: name.to_string(),
+            task,
+            classes,
+        };
+        let y = info.encode(table)?;
+        Ok((info, y))
+    }
+
+    /// The labels of `table` as codes; a class not seen in training is an error naming the
+    /// row and the value.
+    pub fn encode(&self, table: &Table) -> Result<Target> {
+        if self.task == Task::Regression {
+            let v = table.numeric_values(&self.name)?;
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::InvalidData(format!(
+                    "target column \"{}\" is missing or not finite at row {}",
+                    self.name,
+                    i + 1
+                )));
+            }
+            return Ok(Target::Real(v));
+        }
+        let index: HashMap<&str, u32> = self
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect();
+        let texts = target_texts(table, &self.name)?;
+        let mut labels = Vec::with_capacity(texts.len());
+        for (row, t) in texts.iter().enumerate() {
+            let t = t.as_deref().ok_or_else(|| {
+                Error::InvalidData(format!(
+                    "target column \"{}\" is missing at row {}",
+                    self.name,
+                    row + 1
+                ))
+            })?;
+            let code = index.get(t).ok_or_else(|| {
+                Error::InvalidData(format!(
+                    "target column \"{}\": class \"{t}\" at row {} was not in the training data (classes: {})",
+                    self.name,
+                    row + 1,
+                    self.classes.join(", ")
+                ))
+            })?;
+            labels.push(*code);
+        }
+        Ok(Target::Classes {
+            labels,
+            n_classes: self.classes.len(),
+        })
+    }
+}
+
+fn target_texts(table: &Table, name: &str) -> Result<Vec<Option<String>>> {
+    let n = table.n_rows();
+    let field = table.schema().require(name)?;
+    if field.dtype == DataType::Float {
+        // Render floats through f64 so "1" and "1.0" are one class.
+        return Ok(table
+            .numeric_values(name)?
+            .into_iter()
+            .map(|v| (!v.is_nan()).then(|| v.to_string()))
+            .collect());
+    }
+    (0..n)
+        .map(|r| table.display_value(name, r).map_err(Error::from))
+        .collect()
+}
+
+/// Everything needed to go from raw rows to predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedPipeline {
+    /// The schema of the training data (types and roles of every column).
+    pub schema: Schema,
+    /// The target and its classes.
+    pub target: TargetInfo,
+    /// The family and hyperparameters the model was fitted with.
+    pub spec: ModelSpec,
+    /// Fitted preprocessing.
+    pub preprocessor: FittedPreprocessor,
+    /// The fitted model.
+    pub model: FittedModel,
+}
+
+impl FittedPipeline {
+    /// Fits preprocessing and the model on `rows` of `table`.
+    pub fn fit(
+        table: &Table,
+        rows: &[usize],
+        target: &TargetInfo,
+        y: &Target,
+        spec: &ModelSpec,
+        preprocess: &PreprocessSpec,
+    ) -> Result<FittedPipeline> {
+        let preprocessor = preprocess.fit(table, rows)?;
+        let train = table.take(rows)?;
+        let x = preprocessor.transform(&train)?;
+        let features = preprocessor.features();
+        let y_train = y.take(rows);
+        let data = TrainData {
+            x: &x,
+            y: &y_train,
+            features: &features,
+            weights: None,
+        };
+        let model = spec.fit(&data, None)?;
+        Ok(FittedPipeline {
+            schema: table.schema().clone(),
+            target: target.clone(),
+            spec: spec.clone(),
+            preprocessor,
+            model,
+        })
+    }
+
+    /// Output features after preprocessing.
+    pub fn features(&self) -> Vec<FeatureMeta> {
+        self.preprocessor.features()
+    }
+
+    /// Predicts for every row of `table`.
+    pub fn predict(&self, table: &Table) -> Result<Prediction> {
+        let x = self.preprocessor.transform(table)?;
+        self.model.predict(&x)
+    }
+
+    /// The input columns a caller must provide, with their types.
+    pub fn input_columns(&self) -> BTreeMap<String, DataType> {
+        self.preprocessor
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.dtype))
+            .collect()
+    }
+
+    /// Class labels for a probability prediction (argmax, first on ties).
+    pub fn predicted_labels(&self, pred: &Prediction) -> Vec<String> {
+        match pred {
+            Prediction::Values(v) => v.iter().map(|x| x.to_string()).collect(),
+            Prediction::Probabilities(p) => (0..p.n_rows())
+                .map(|i| {
+                    let mut best = 0;
+                    for k in 1..p.n_cols() {
+                        if p.get(i, k) > p.get(i, best) {
+                            best = k;
+                        }
+                    }
+                    self.target.classes[best].clone()
+                })
+                .collect(),
+        }
+    }
+}

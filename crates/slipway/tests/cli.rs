@@ -1,0 +1,322 @@
+//! End-to-end tests of the `slipway` binary on the bundled examples.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn slipway(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run slipway")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Writes `config` next to a copy of `data` files and returns the config path.
+fn config_in(dir: &Path, example: &str, files: &[&str], config: &str) -> PathBuf {
+    for f in files {
+        std::fs::copy(repo().join("examples").join(example).join(f), dir.join(f)).unwrap();
+    }
+    let p = dir.join("pipeline.yaml");
+    std::fs::write(&p, config).unwrap();
+    p
+}
+
+const BREAST: &str = "name: bc\ndata: {train: breast_cancer.csv}\ntarget: target\ntask: classification\nmodels:\n  - {name: logistic, type: logistic_regression}\n  - {name: gbdt, type: gbdt, params: {n_estimators: 40, num_leaves: 7}}\ncv: {folds: 3}\nseed: 1\nselection: {metric: roc_auc, minimum: 0.9}\n";
+
+#[test]
+fn train_then_predict_breast_cancer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(dir.path(), "breast_cancer", &["breast_cancer.csv"], BREAST);
+    let out = dir.path().join("out");
+    let o = slipway(&[
+        "--json",
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["gate"]["passed"], true);
+    assert_eq!(v["candidates"].as_array().unwrap().len(), 2);
+    assert!(v["evaluation"]["metrics"]["roc_auc"].as_f64().unwrap() > 0.95);
+    for f in [
+        "manifest.json",
+        "pipeline.json",
+        "profile.json",
+        "report.html",
+        "MLmodel",
+    ] {
+        assert!(out.join("model").join(f).exists(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("ROC curve") && html.contains("<svg"),
+        "report has no ROC plot"
+    );
+
+    let preds = dir.path().join("preds.csv");
+    let o = slipway(&[
+        "predict",
+        "--model",
+        out.join("model").to_str().unwrap(),
+        "--input",
+        dir.path().join("breast_cancer.csv").to_str().unwrap(),
+        "--output",
+        preds.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let written = std::fs::read_to_string(&preds).unwrap();
+    let mut lines = written.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "prediction,probability_0,probability_1"
+    );
+    assert_eq!(lines.count(), 569);
+}
+
+#[test]
+fn gate_failure_exits_4_and_writes_no_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &BREAST.replace("minimum: 0.9", "minimum: 0.99999"),
+    );
+    let out = dir.path().join("out");
+    let o = slipway(&[
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("below the required minimum"));
+    assert!(!out.join("model").exists());
+    assert!(out.join("report.html").exists());
+}
+
+#[test]
+fn broken_validation_rule_exits_3_naming_column_and_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &format!("{BREAST}validation:\n  columns:\n    mean_radius: {{max: 15}}\n"),
+    );
+    let o = slipway(&[
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("mean_radius") && err.contains("max") && err.contains("row 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_errors_exit_2_and_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &BREAST.replace("num_leaves", "num_leafs"),
+    );
+    let o = slipway(&["train", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("num_leafs"));
+
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &BREAST.replace("target: target", "target: diagnosis"),
+    );
+    let o = slipway(&["train", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("\"diagnosis\"") && err.contains("mean_radius"),
+        "{err}"
+    );
+}
+
+#[test]
+fn predict_refuses_input_that_does_not_match_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(dir.path(), "breast_cancer", &["breast_cancer.csv"], BREAST);
+    let out = dir.path().join("out");
+    let o = slipway(&[
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let model = out.join("model");
+    let csv = std::fs::read_to_string(dir.path().join("breast_cancer.csv")).unwrap();
+
+    // A column missing.
+    let dropped: String = csv
+        .lines()
+        .map(|l| l.split(',').skip(1).collect::<Vec<_>>().join(","))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = dir.path().join("dropped.csv");
+    std::fs::write(&p, dropped).unwrap();
+    let o = slipway(&[
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        p.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("\"mean_radius\""),
+        "{}",
+        text(&o)
+    );
+
+    // A value of the wrong type on data row 3 (file line 4).
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    lines[3] = lines[3].replacen(|c: char| c.is_ascii_digit(), "x", 1);
+    let p = dir.path().join("bad.csv");
+    std::fs::write(&p, lines.join("\n")).unwrap();
+    let o = slipway(&[
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        p.to_str().unwrap(),
+        "-o",
+        dir.path().join("y.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(":4") && err.contains("mean_radius"), "{err}");
+    assert!(!dir.path().join("y.csv").exists());
+}
+
+#[test]
+fn diabetes_regression_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "diabetes",
+        &["diabetes.csv"],
+        "name: d\ndata: {train: diabetes.csv}\ntarget: target\nmodels:\n  - {name: ridge, type: linear_regression, params: {alpha: 1.0}}\n  - {name: gbdt, type: gbdt, params: {n_estimators: 50, num_leaves: 7}}\nselection: {metric: rmse, minimum: 80}\n",
+    );
+    let out = dir.path().join("out");
+    let o = slipway(&[
+        "--json",
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["task"]["kind"], "regression");
+    let r2 = v["evaluation"]["metrics"]["r2"].as_f64().unwrap();
+    assert!(r2 > 0.3, "r2 {r2}");
+}
+
+#[test]
+fn adult_with_missing_values_and_categories() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "adult",
+        &["adult_train.csv", "adult_test.csv"],
+        "name: a\ndata: {train: adult_train.csv, test: adult_test.csv}\ntarget: income\nroles: {protected: [sex, race], ignored: [fnlwgt]}\nmodels:\n  - {name: gbdt, type: gbdt, params: {n_estimators: 60, num_leaves: 31}}\ncv: {folds: 2}\nselection: {minimum: 0.88}\n",
+    );
+    let out = dir.path().join("out");
+    let o = slipway(&[
+        "--json",
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["test_rows"], 16281);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("model/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["inputs"]["workclass"], "categorical");
+    assert!(
+        manifest["inputs"].get("sex").is_none(),
+        "protected column used as a feature"
+    );
+    assert!(
+        manifest["lineage"]["data"][0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+}
+
+#[test]
+fn validate_and_profile_commands() {
+    let data = repo().join("examples/adult/adult_train.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "columns:\n  age: {max: 80}\n  workclass: {max_missing_fraction: 0.01}\n",
+    )
+    .unwrap();
+    let o = slipway(&[
+        "validate",
+        "-d",
+        data.to_str().unwrap(),
+        "-r",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("age") && err.contains("workclass"), "{err}");
+
+    let html = dir.path().join("p.html");
+    let o = slipway(&[
+        "--json",
+        "profile",
+        "-d",
+        data.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["n_rows"], 32561);
+    assert!(std::fs::read_to_string(html).unwrap().contains("<svg"));
+}
