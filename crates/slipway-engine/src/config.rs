@@ -13,7 +13,7 @@ use slipway_data::ingest::ReadOptions;
 use slipway_data::validate::Rules;
 use slipway_learn::metrics::Metric;
 use slipway_learn::pipeline::{ModelSpec, TaskHint};
-use slipway_learn::preprocess::PreprocessSpec;
+use slipway_learn::preprocess::{ColumnOverride, PreprocessSpec};
 
 use crate::{Error, Result};
 
@@ -132,33 +132,22 @@ pub struct PreprocessOverrides {
     pub max_categories: Option<usize>,
     /// Per-column overrides.
     #[serde(default)]
-    pub columns: BTreeMap<String, slipway_learn::preprocess::ColumnOverride>,
+    pub columns: BTreeMap<String, ColumnOverride>,
 }
 
 impl PreprocessOverrides {
     /// These overrides applied to a family's defaults.
     pub fn apply(&self, mut spec: PreprocessSpec) -> PreprocessSpec {
-        if let Some(v) = self.numeric_impute {
-            spec.numeric_impute = v;
+        ColumnOverride {
+            numeric_impute: self.numeric_impute,
+            fill_value: self.fill_value,
+            scale: self.scale,
+            categorical_impute: self.categorical_impute,
+            fill_category: self.fill_category.clone(),
+            encoding: self.encoding,
+            max_categories: self.max_categories,
         }
-        if let Some(v) = self.fill_value {
-            spec.fill_value = v;
-        }
-        if let Some(v) = self.scale {
-            spec.scale = v;
-        }
-        if let Some(v) = self.categorical_impute {
-            spec.categorical_impute = v;
-        }
-        if let Some(v) = &self.fill_category {
-            spec.fill_category = v.clone();
-        }
-        if let Some(v) = self.encoding {
-            spec.encoding = v;
-        }
-        if let Some(v) = self.max_categories {
-            spec.max_categories = v;
-        }
+        .apply(&mut spec);
         spec.columns.extend(self.columns.clone());
         spec
     }

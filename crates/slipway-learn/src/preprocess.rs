@@ -103,6 +103,33 @@ pub struct ColumnOverride {
     pub max_categories: Option<usize>,
 }
 
+impl ColumnOverride {
+    /// Sets every field this override gives on `spec`.
+    pub fn apply(&self, spec: &mut PreprocessSpec) {
+        if let Some(v) = self.numeric_impute {
+            spec.numeric_impute = v;
+        }
+        if let Some(v) = self.fill_value {
+            spec.fill_value = v;
+        }
+        if let Some(v) = self.scale {
+            spec.scale = v;
+        }
+        if let Some(v) = self.categorical_impute {
+            spec.categorical_impute = v;
+        }
+        if let Some(v) = &self.fill_category {
+            spec.fill_category = v.clone();
+        }
+        if let Some(v) = self.encoding {
+            spec.encoding = v;
+        }
+        if let Some(v) = self.max_categories {
+            spec.max_categories = v;
+        }
+    }
+}
+
 impl Default for PreprocessSpec {
     fn default() -> Self {
         PreprocessSpec::for_linear()
@@ -167,27 +194,7 @@ impl PreprocessSpec {
         let mut s = self.clone();
         s.columns.clear();
         if let Some(o) = self.columns.get(column) {
-            if let Some(v) = o.numeric_impute {
-                s.numeric_impute = v;
-            }
-            if let Some(v) = o.fill_value {
-                s.fill_value = v;
-            }
-            if let Some(v) = o.scale {
-                s.scale = v;
-            }
-            if let Some(v) = o.categorical_impute {
-                s.categorical_impute = v;
-            }
-            if let Some(v) = &o.fill_category {
-                s.fill_category = v.clone();
-            }
-            if let Some(v) = o.encoding {
-                s.encoding = v;
-            }
-            if let Some(v) = o.max_categories {
-                s.max_categories = v;
-            }
+            o.apply(&mut s);
         }
         s
     }

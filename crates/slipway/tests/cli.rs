@@ -24,6 +24,22 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Runs `slipway [--json] train` on a config into an output directory.
+fn train(cfg: &Path, out: &Path, json: bool) -> Output {
+    let mut args = vec![];
+    if json {
+        args.push("--json");
+    }
+    args.extend([
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    slipway(&args)
+}
+
 /// Writes `config` next to a copy of `data` files and returns the config path.
 fn config_in(dir: &Path, example: &str, files: &[&str], config: &str) -> PathBuf {
     for f in files {
@@ -41,14 +57,7 @@ fn train_then_predict_breast_cancer() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_in(dir.path(), "breast_cancer", &["breast_cancer.csv"], BREAST);
     let out = dir.path().join("out");
-    let o = slipway(&[
-        "--json",
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let o = train(&cfg, &out, true);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["gate"]["passed"], true);
@@ -99,13 +108,7 @@ fn gate_failure_exits_4_and_writes_no_bundle() {
         &BREAST.replace("minimum: 0.9", "minimum: 0.99999"),
     );
     let out = dir.path().join("out");
-    let o = slipway(&[
-        "train",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let o = train(&cfg, &out, false);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("below the required minimum"));
     assert!(!out.join("model").exists());
@@ -121,13 +124,7 @@ fn broken_validation_rule_exits_3_naming_column_and_rows() {
         &["breast_cancer.csv"],
         &format!("{BREAST}validation:\n  columns:\n    mean_radius: {{max: 15}}\n"),
     );
-    let o = slipway(&[
-        "train",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--output",
-        dir.path().join("o").to_str().unwrap(),
-    ]);
+    let o = train(&cfg, &dir.path().join("o"), false);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -169,13 +166,7 @@ fn predict_refuses_input_that_does_not_match_the_schema() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config_in(dir.path(), "breast_cancer", &["breast_cancer.csv"], BREAST);
     let out = dir.path().join("out");
-    let o = slipway(&[
-        "train",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let o = train(&cfg, &out, false);
     assert!(o.status.success(), "{}", text(&o));
     let model = out.join("model");
     let csv = std::fs::read_to_string(dir.path().join("breast_cancer.csv")).unwrap();
@@ -234,14 +225,7 @@ fn diabetes_regression_end_to_end() {
         "name: d\ndata: {train: diabetes.csv}\ntarget: target\nmodels:\n  - {name: ridge, type: linear_regression, params: {alpha: 1.0}}\n  - {name: gbdt, type: gbdt, params: {n_estimators: 50, num_leaves: 7}}\nselection: {metric: rmse, minimum: 80}\n",
     );
     let out = dir.path().join("out");
-    let o = slipway(&[
-        "--json",
-        "train",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let o = train(&cfg, &out, true);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["task"]["kind"], "regression");
@@ -259,14 +243,7 @@ fn adult_with_missing_values_and_categories() {
         "name: a\ndata: {train: adult_train.csv, test: adult_test.csv}\ntarget: income\nroles: {protected: [sex, race], ignored: [fnlwgt]}\nmodels:\n  - {name: gbdt, type: gbdt, params: {n_estimators: 60, num_leaves: 31}}\ncv: {folds: 2}\nselection: {minimum: 0.88}\n",
     );
     let out = dir.path().join("out");
-    let o = slipway(&[
-        "--json",
-        "train",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let o = train(&cfg, &out, true);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["test_rows"], 16281);
