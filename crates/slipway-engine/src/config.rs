@@ -115,9 +115,18 @@ pub struct PreprocessOverrides {
     /// Constant for numbers.
     #[serde(default)]
     pub fill_value: Option<f64>,
-    /// Standardize numbers.
+    /// Neighbours for k-NN imputation.
     #[serde(default)]
-    pub scale: Option<bool>,
+    pub knn_neighbors: Option<usize>,
+    /// Scaler: `standard`, `minmax`, `robust`, `none` (or `true` / `false`).
+    #[serde(default)]
+    pub scale: Option<slipway_learn::preprocess::Scaler>,
+    /// Datetime columns as calendar parts.
+    #[serde(default)]
+    pub datetime_features: Option<bool>,
+    /// TF-IDF for text columns.
+    #[serde(default)]
+    pub tfidf: Option<slipway_learn::preprocess::TfidfSpec>,
     /// Missing categories.
     #[serde(default)]
     pub categorical_impute: Option<slipway_learn::preprocess::CategoricalImpute>,
@@ -130,6 +139,15 @@ pub struct PreprocessOverrides {
     /// Category cap.
     #[serde(default)]
     pub max_categories: Option<usize>,
+    /// Target-encoding smoothing.
+    #[serde(default)]
+    pub target_smooth: Option<slipway_learn::preprocess::Smooth>,
+    /// Folds for out-of-fold target encoding.
+    #[serde(default)]
+    pub target_folds: Option<usize>,
+    /// Whole-matrix steps (replace the family's, which has none).
+    #[serde(default)]
+    pub steps: Option<Vec<slipway_learn::preprocess::StepSpec>>,
     /// Per-column overrides.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnOverride>,
@@ -142,12 +160,24 @@ impl PreprocessOverrides {
             numeric_impute: self.numeric_impute,
             fill_value: self.fill_value,
             scale: self.scale,
+            datetime_features: self.datetime_features,
+            tfidf: self.tfidf.clone(),
             categorical_impute: self.categorical_impute,
             fill_category: self.fill_category.clone(),
             encoding: self.encoding,
             max_categories: self.max_categories,
+            target_smooth: self.target_smooth,
         }
         .apply(&mut spec);
+        if let Some(k) = self.knn_neighbors {
+            spec.knn_neighbors = k;
+        }
+        if let Some(f) = self.target_folds {
+            spec.target_folds = f;
+        }
+        if let Some(s) = &self.steps {
+            spec.steps = s.clone();
+        }
         spec.columns.extend(self.columns.clone());
         spec
     }

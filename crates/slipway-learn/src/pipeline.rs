@@ -326,9 +326,9 @@ impl FittedPipeline {
         spec: &ModelSpec,
         preprocess: &PreprocessSpec,
     ) -> Result<FittedPipeline> {
-        let preprocessor = preprocess.fit(table, rows)?;
-        let train = table.take(rows)?;
-        let x = preprocessor.transform(&train)?;
+        // The training matrix comes from fit_transform: target-encoded columns are
+        // out-of-fold there, so the model never sees a row's own label.
+        let (preprocessor, x) = preprocess.fit_transform(table, rows, Some(y))?;
         let features = preprocessor.features();
         let y_train = y.take(rows);
         let data = TrainData {
