@@ -128,3 +128,77 @@ impl IntoResponse for ApiError {
 
 /// Handlers' result type.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slipway_store::Error as S;
+
+    #[test]
+    fn every_kind_maps_to_a_status_and_code() {
+        let cases = [
+            (
+                ApiError::Store(S::NotFound("x".into())),
+                404,
+                "RESOURCE_DOES_NOT_EXIST",
+            ),
+            (
+                ApiError::Store(S::AlreadyExists("x".into())),
+                400,
+                "RESOURCE_ALREADY_EXISTS",
+            ),
+            (
+                ApiError::Store(S::InvalidParameter("x".into())),
+                400,
+                "INVALID_PARAMETER_VALUE",
+            ),
+            (ApiError::MalformedJson("x".into()), 400, "BAD_REQUEST"),
+            (
+                ApiError::InvalidParameter("x".into()),
+                400,
+                "INVALID_PARAMETER_VALUE",
+            ),
+            (
+                ApiError::PayloadTooLarge(10),
+                413,
+                "INVALID_PARAMETER_VALUE",
+            ),
+            (
+                ApiError::EndpointNotFound {
+                    method: "GET".into(),
+                    path: "/x".into(),
+                },
+                404,
+                "ENDPOINT_NOT_FOUND",
+            ),
+            (
+                ApiError::MethodNotAllowed("GET".into()),
+                405,
+                "ENDPOINT_NOT_FOUND",
+            ),
+        ];
+        for (err, status, code) in cases {
+            let (s, c, m) = err.parts();
+            assert_eq!((s.as_u16(), c), (status, code), "{err:?}");
+            assert!(!m.is_empty());
+        }
+    }
+
+    #[test]
+    fn internal_failures_hide_their_details() {
+        let io = std::io::Error::other("/home/secret/slipway.db: disk full");
+        for err in [
+            ApiError::Store(S::Internal("SELECT * FROM runs failed".into())),
+            ApiError::Store(S::Io(io)),
+            ApiError::Store(S::Database(sqlx_error())),
+        ] {
+            let (s, c, m) = err.parts();
+            assert_eq!((s.as_u16(), c), (500, "INTERNAL_ERROR"));
+            assert_eq!(m, INTERNAL_MESSAGE);
+        }
+    }
+
+    fn sqlx_error() -> slipway_store::sqlx::Error {
+        slipway_store::sqlx::Error::Protocol("UNIQUE constraint failed: SELECT secret".into())
+    }
+}

@@ -141,6 +141,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/runs/search", post(t::search_runs))
         .route("/runs/outputs", post(t::log_outputs))
         .route("/metrics/get-history", get(t::metric_history))
+        .route("/logged-models/search", post(t::search_logged_models))
         .layer(DefaultBodyLimit::max(limits.json_body_bytes))
         .layer(Extension(extract::BodyLimit(limits.json_body_bytes)));
     let artifact_routes = Router::new()

@@ -31,6 +31,8 @@ pub use model::{
 };
 pub use search::{ExperimentFilter, OrderBy, RunFilter};
 pub use sqlite::SqliteStore;
+/// The database driver, whose error [`Error::Database`] wraps.
+pub use sqlx;
 pub use validate::{
     MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS, MAX_BATCH_TOTAL, MAX_KEY_LENGTH,
     MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH,
