@@ -39,6 +39,21 @@ enum Command {
     Validate(ValidateArgs),
     /// Profile every column of a data file (text, JSON or an HTML page).
     Profile(ProfileArgs),
+    /// Run the tracking server (MLflow REST API; point `MLFLOW_TRACKING_URI` at it).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "SLIPWAY_HOST")]
+    host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 5000, env = "SLIPWAY_PORT")]
+    port: u16,
+    /// Home folder holding the metadata database and artifacts [default: ~/.slipway].
+    #[arg(long, env = "SLIPWAY_HOME")]
+    home: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -204,8 +219,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         bar: Mutex::new(None),
         quiet: json,
     };
+    if let Command::Serve(a) = cli.command {
+        return serve(a);
+    }
     let engine = Engine::new(EngineOptions::default());
     match cli.command {
+        Command::Serve(_) => unreachable!("handled above"),
         Command::Train(a) => train(&engine, a, json, &progress),
         Command::Predict(a) => {
             let out = engine.predict(&a.model, &a.input, &a.output)?;
@@ -260,6 +279,69 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn default_home() -> anyhow::Result<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("HOME is not set: pass --home or set SLIPWAY_HOME"))?;
+    Ok(PathBuf::from(home).join(".slipway"))
+}
+
+fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let home = match a.home {
+        Some(h) => h,
+        None => default_home()?,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        let state = slipway_server::AppState::open_home(&home, slipway_server::Limits::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: cannot open the store: {e}", home.display()))?;
+        let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", a.host, a.port))?;
+        let addr = listener.local_addr()?;
+        eprintln!(
+            "{} slipway tracking server on http://{addr} (home {})",
+            style("✓").green().bold(),
+            home.display()
+        );
+        let shutdown = shutdown_signal();
+        slipway_server::serve(listener, std::sync::Arc::new(state), shutdown).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM; in-flight requests then finish.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

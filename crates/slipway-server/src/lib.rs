@@ -1,0 +1,178 @@
+//! Slipway's HTTP server: the MLflow-compatible REST API, so the official `mlflow` client
+//! works unchanged against `slipway serve`.
+//!
+//! [`app`] builds the axum [`Router`] over an [`AppState`] (the metadata and artifact stores
+//! plus request limits); [`AppState::open_home`] opens the embedded defaults under a home
+//! folder; [`serve`] runs the router on a listener until a shutdown signal.
+//!
+//! - `tracking` — experiments, runs, params, metrics, tags, search, metric history;
+//! - `artifacts` — proxied artifact upload, download, listing and deletion;
+//! - [`error`] — the one place errors become an HTTP status and `{"error_code", "message"}`;
+//! - `extract` — JSON and query extractors that answer bad input in that same shape;
+//! - `wire` — the MLflow request/response bodies and their omission rules.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde_json::json;
+use slipway_store::{ArtifactStore, LocalArtifactStore, MetadataStore, SqliteStore};
+
+mod artifacts;
+pub mod error;
+mod extract;
+mod tracking;
+mod wire;
+
+pub use error::{ApiError, ApiResult};
+
+/// Request limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest JSON request body, in bytes.
+    pub json_body_bytes: usize,
+    /// Largest artifact upload, in bytes.
+    pub artifact_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            json_body_bytes: 16 * 1024 * 1024,
+            artifact_body_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler shares: the stores and the limits.
+///
+/// This is the tracking facade until `slipway-engine` owns the stores; handlers only extract,
+/// call one store method and serialize.
+pub struct AppState {
+    /// Experiments, runs, params, metrics and tags.
+    pub meta: Arc<dyn MetadataStore>,
+    /// Artifact bytes.
+    pub artifacts: Arc<dyn ArtifactStore>,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+/// The metadata database file under a home folder.
+pub const DATABASE_FILE: &str = "slipway.db";
+/// The artifact root under a home folder.
+pub const ARTIFACT_DIR: &str = "artifacts";
+
+impl AppState {
+    /// Opens the embedded defaults under `home`: `slipway.db` (SQLite, WAL) and `artifacts/`.
+    pub async fn open_home(home: &Path, limits: Limits) -> slipway_store::Result<Self> {
+        tokio::fs::create_dir_all(home).await?;
+        let meta = SqliteStore::open(&home.join(DATABASE_FILE)).await?;
+        let root: PathBuf = home.join(ARTIFACT_DIR);
+        let artifacts = tokio::task::spawn_blocking(move || LocalArtifactStore::open(&root))
+            .await
+            .map_err(|e| slipway_store::Error::Internal(format!("opening artifacts: {e}")))??;
+        Ok(AppState {
+            meta: Arc::new(meta),
+            artifacts: Arc::new(artifacts),
+            limits,
+        })
+    }
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::EndpointNotFound {
+        method: method.to_string(),
+        path: uri.path().chars().take(300).collect(),
+    }
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
+}
+
+async fn server_info() -> Json<serde_json::Value> {
+    Json(json!({
+        "store_type": "SqlStore",
+        "workspaces_enabled": false,
+        "trace_archival_enabled": false,
+        "multipart_uploads_enabled": false,
+        "multipart_downloads_enabled": false,
+    }))
+}
+
+async fn health() -> &'static str {
+    "OK"
+}
+
+async fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The whole HTTP API over `state`.
+pub fn app(state: Arc<AppState>) -> Router {
+    use tracking as t;
+    let limits = state.limits;
+    let mlflow = Router::new()
+        .route("/experiments/create", post(t::create_experiment))
+        .route("/experiments/get", get(t::get_experiment))
+        .route("/experiments/get-by-name", get(t::get_experiment_by_name))
+        .route("/experiments/search", post(t::search_experiments))
+        .route("/experiments/delete", post(t::delete_experiment))
+        .route("/experiments/restore", post(t::restore_experiment))
+        .route("/experiments/update", post(t::update_experiment))
+        .route(
+            "/experiments/set-experiment-tag",
+            post(t::set_experiment_tag),
+        )
+        .route("/runs/create", post(t::create_run))
+        .route("/runs/get", get(t::get_run))
+        .route("/runs/update", post(t::update_run))
+        .route("/runs/delete", post(t::delete_run))
+        .route("/runs/restore", post(t::restore_run))
+        .route("/runs/log-parameter", post(t::log_param))
+        .route("/runs/log-metric", post(t::log_metric))
+        .route("/runs/set-tag", post(t::set_tag))
+        .route("/runs/delete-tag", post(t::delete_tag))
+        .route("/runs/log-batch", post(t::log_batch))
+        .route("/runs/search", post(t::search_runs))
+        .route("/runs/outputs", post(t::log_outputs))
+        .route("/metrics/get-history", get(t::metric_history))
+        .route("/logged-models/search", post(t::search_logged_models))
+        .layer(DefaultBodyLimit::max(limits.json_body_bytes))
+        .layer(Extension(extract::BodyLimit(limits.json_body_bytes)));
+    let artifact_routes = Router::new()
+        .route("/artifacts", get(artifacts::list))
+        .route(
+            "/artifacts/{*path}",
+            get(artifacts::download)
+                .put(artifacts::upload)
+                .delete(artifacts::delete),
+        )
+        .layer(DefaultBodyLimit::max(limits.artifact_body_bytes))
+        .layer(Extension(extract::BodyLimit(limits.artifact_body_bytes)));
+    Router::new()
+        .nest("/api/2.0/mlflow", mlflow)
+        .nest("/api/2.0/mlflow-artifacts", artifact_routes)
+        .route("/api/3.0/mlflow/server-info", get(server_info))
+        .route("/health", get(health))
+        .route("/version", get(version))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then finishes in-flight
+/// requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

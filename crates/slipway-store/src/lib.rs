@@ -1,0 +1,39 @@
+//! Slipway's stores: where tracking metadata and artifacts live.
+//!
+//! - [`MetadataStore`] is the seam for experiments, runs, params, metrics (full history plus
+//!   the latest value per key) and tags. [`SqliteStore`] implements it over one SQLite file
+//!   in WAL mode with embedded migrations; a PostgreSQL store for teams implements the same
+//!   trait later.
+//! - [`ArtifactStore`] is the seam for artifact bytes. [`LocalArtifactStore`] keeps them in a
+//!   directory, writing to a temporary name and renaming; every [`ArtifactPath`] is checked
+//!   once to stay inside its root.
+//! - [`search`] parses MLflow's filter and `order_by` grammar into typed clauses each store
+//!   translates for itself.
+//!
+//! Errors are one [`Error`] enum whose [`Error::kind`] separates what the caller did wrong
+//! (missing, duplicate, invalid) from what broke inside (database, I/O); the user variants'
+//! messages never contain SQL or filesystem paths.
+
+pub mod artifact;
+pub mod error;
+pub mod metadata;
+pub mod model;
+pub mod search;
+pub mod sqlite;
+mod validate;
+
+pub use artifact::{ArtifactEntry, ArtifactPath, ArtifactStore, LocalArtifactStore};
+pub use error::{Error, ErrorKind, Result};
+pub use metadata::MetadataStore;
+pub use model::{
+    Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric, ModelOutput,
+    NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate, ViewType,
+};
+pub use search::{ExperimentFilter, OrderBy, RunFilter};
+pub use sqlite::SqliteStore;
+/// The database driver, whose error [`Error::Database`] wraps.
+pub use sqlx;
+pub use validate::{
+    MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS, MAX_BATCH_TOTAL, MAX_KEY_LENGTH,
+    MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH,
+};

@@ -1,0 +1,139 @@
+//! Limits and naming rules checked before anything is written (MLflow's own limits).
+
+use crate::error::{Error, Result};
+use crate::model::{KeyValue, LogBatch, Metric};
+
+/// Longest param, metric or tag key.
+pub const MAX_KEY_LENGTH: usize = 250;
+/// Longest param value.
+pub const MAX_PARAM_VALUE_LENGTH: usize = 6000;
+/// Longest run tag value.
+pub const MAX_TAG_VALUE_LENGTH: usize = 8000;
+/// Longest experiment tag value.
+pub const MAX_EXPERIMENT_TAG_VALUE_LENGTH: usize = 5000;
+/// Longest experiment or run name.
+pub const MAX_NAME_LENGTH: usize = 500;
+/// Most metrics in one batch.
+pub const MAX_BATCH_METRICS: usize = 1000;
+/// Most params in one batch.
+pub const MAX_BATCH_PARAMS: usize = 100;
+/// Most tags in one batch.
+pub const MAX_BATCH_TAGS: usize = 100;
+/// Most items of all kinds in one batch.
+pub const MAX_BATCH_TOTAL: usize = 1000;
+
+/// A key holds letters, digits, `_ - . / :` and spaces, and is not path-like.
+pub(crate) fn key(what: &str, key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::invalid(format!("{what} key must not be empty")));
+    }
+    if key.chars().count() > MAX_KEY_LENGTH {
+        return Err(Error::invalid(format!(
+            "{what} key '{}…' is longer than {MAX_KEY_LENGTH} characters",
+            key.chars().take(40).collect::<String>()
+        )));
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_alphanumeric() || "_-./: ".contains(c))
+    {
+        return Err(Error::invalid(format!(
+            "Invalid {what} name: '{key}'. Names may only contain alphanumerics, underscores (_), \
+             dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)."
+        )));
+    }
+    if key.starts_with('/') || key.split('/').any(|part| part == "..") {
+        return Err(Error::invalid(format!(
+            "Invalid {what} name: '{key}'. Names may not be absolute or contain '..' path parts."
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn value(what: &str, key: &str, value: &str, max: usize) -> Result<()> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(Error::invalid(format!(
+            "{what} '{key}' has a value of {n} characters; the limit is {max}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn name(what: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid(format!("{what} name must not be empty")));
+    }
+    value(what, "name", name, MAX_NAME_LENGTH)
+}
+
+pub(crate) fn tag(t: &KeyValue) -> Result<()> {
+    key("tag", &t.key)?;
+    value("tag", &t.key, &t.value, MAX_TAG_VALUE_LENGTH)
+}
+
+pub(crate) fn experiment_tag(t: &KeyValue) -> Result<()> {
+    key("tag", &t.key)?;
+    value("tag", &t.key, &t.value, MAX_EXPERIMENT_TAG_VALUE_LENGTH)
+}
+
+pub(crate) fn param(p: &KeyValue) -> Result<()> {
+    key("param", &p.key)?;
+    value("param", &p.key, &p.value, MAX_PARAM_VALUE_LENGTH)
+}
+
+pub(crate) fn metric(m: &Metric) -> Result<()> {
+    key("metric", &m.key)
+}
+
+pub(crate) fn batch(b: &LogBatch) -> Result<()> {
+    let limits = [
+        ("metrics", b.metrics.len(), MAX_BATCH_METRICS),
+        ("params", b.params.len(), MAX_BATCH_PARAMS),
+        ("tags", b.tags.len(), MAX_BATCH_TAGS),
+        (
+            "items",
+            b.metrics.len() + b.params.len() + b.tags.len(),
+            MAX_BATCH_TOTAL,
+        ),
+    ];
+    for (what, n, max) in limits {
+        if n > max {
+            return Err(Error::invalid(format!(
+                "A batch logging request can contain at most {max} {what}. Got {n} {what}."
+            )));
+        }
+    }
+    b.metrics.iter().try_for_each(metric)?;
+    b.params.iter().try_for_each(param)?;
+    b.tags.iter().try_for_each(tag)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert!(key("param", "lr").is_ok());
+        assert!(key("metric", "train/loss:epoch 1").is_ok());
+        assert!(key("param", "").is_err());
+        assert!(key("param", "a\"b").is_err());
+        assert!(key("param", "../etc").is_err());
+        assert!(key("param", "/abs").is_err());
+        assert!(key("param", &"k".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn batch_limits() {
+        let b = LogBatch {
+            params: (0..101)
+                .map(|i| KeyValue::new(format!("p{i}"), "v"))
+                .collect(),
+            ..LogBatch::default()
+        };
+        let e = batch(&b).unwrap_err().to_string();
+        assert!(e.contains("at most 100 params"), "{e}");
+    }
+}
