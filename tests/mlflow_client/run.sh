@@ -14,10 +14,12 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import mlflow, pytest
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
 
-echo "== building slipway"
-(cd "$repo" && cargo build --quiet -p slipway)
-target="${CARGO_TARGET_DIR:-$repo/target}"
-export SLIPWAY_BIN="${SLIPWAY_BIN:-$target/debug/slipway}"
+if [ -z "${SLIPWAY_BIN:-}" ]; then
+    echo "== building slipway"
+    (cd "$repo" && cargo build --quiet -p slipway)
+    target="${CARGO_TARGET_DIR:-$repo/target}"
+    export SLIPWAY_BIN="$target/debug/slipway"
+fi
 
 echo "== mlflow client tests"
 set +e
