@@ -10,12 +10,15 @@
 //!   [`bundle`] stores that pipeline on disk.
 
 pub mod bundle;
+pub mod cluster;
 mod error;
 mod estimator;
 pub mod gbdt;
 pub mod linear;
 mod matrix;
 pub mod metrics;
+pub mod naive_bayes;
+pub mod neighbors;
 pub mod pipeline;
 pub mod preprocess;
 pub mod split;

@@ -25,10 +25,12 @@
 //! Features must be complete and finite: NaN or ±∞ is an [`Error::InvalidData`] naming the
 //! feature and the row (impute first).
 
+mod elastic_net;
 mod lbfgs;
 mod logistic;
 mod ridge;
 
+pub use elastic_net::{ElasticNet, ElasticNetModel, ElasticNetParams, LassoParams};
 pub use logistic::{
     ClassWeight, LogisticRegression, LogisticRegressionModel, LogisticRegressionParams, Penalty,
 };

@@ -1,0 +1,531 @@
+//! k-means by Lloyd's algorithm (scikit-learn's `KMeans(algorithm="lloyd")`).
+//!
+//! Like scikit-learn: the columns are centered first (for precision), rows are assigned to
+//! the center minimizing `‖c‖² − 2·x·c`, an empty cluster is moved to the row farthest from
+//! its center, and iteration stops when the labels no longer change ("strict
+//! convergence") or when the sum of squared center moves is at most
+//! `tol · mean(Var(X_j))`; without strict convergence the rows are reassigned to the final
+//! centers. From the same explicit initial centers, labels, iterations and inertia equal
+//! scikit-learn's (centers to round-off). Seeding uses ChaCha8 (`seed`), so k-means++ and
+//! random initial centers are not scikit-learn's draws.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{Clusterer, check_features, check_finite, row_major};
+use crate::linear::with_threads;
+use crate::{Error, FeatureMeta, Matrix, Result};
+
+/// How the initial centers are chosen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KMeansInit {
+    /// k-means++ with `2 + ⌊ln k⌋` candidates per step, scikit-learn's greedy variant
+    /// (default).
+    #[default]
+    KmeansPlusplus,
+    /// `k` distinct rows drawn uniformly.
+    Random,
+    /// These centers (`n_clusters` rows of `n_features`); `n_init` must be 1.
+    Explicit(Vec<Vec<f64>>),
+}
+
+/// Hyperparameters of [`KMeans`], as read from a config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KMeansParams {
+    /// Number of clusters `k` (default 8).
+    pub n_clusters: usize,
+    /// `kmeans_plusplus` (default), `random` or `explicit: [[...], ...]`.
+    pub init: KMeansInit,
+    /// Runs from different initial centers; the lowest inertia wins (default 1, which is
+    /// scikit-learn's `"auto"` for k-means++).
+    pub n_init: usize,
+    /// Maximum Lloyd iterations per run (default 300).
+    pub max_iter: usize,
+    /// Convergence tolerance on the squared center moves, relative to the mean feature
+    /// variance (default 1e-4).
+    pub tol: f64,
+    /// Seed of the ChaCha8 generator used for initialization (default 0).
+    pub seed: u64,
+    /// Threads (default: rayon's global pool).
+    pub n_threads: Option<usize>,
+}
+
+impl Default for KMeansParams {
+    fn default() -> Self {
+        KMeansParams {
+            n_clusters: 8,
+            init: KMeansInit::KmeansPlusplus,
+            n_init: 1,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            n_threads: None,
+        }
+    }
+}
+
+impl KMeansParams {
+    /// Checks the hyperparameters once; the error names the parameter and the rule.
+    pub fn check(&self) -> Result<KMeans> {
+        if self.n_clusters == 0 {
+            return Err(Error::param("n_clusters", "must be at least 1, got 0"));
+        }
+        if self.n_init == 0 {
+            return Err(Error::param("n_init", "must be at least 1, got 0"));
+        }
+        if self.max_iter == 0 {
+            return Err(Error::param("max_iter", "must be at least 1, got 0"));
+        }
+        if !self.tol.is_finite() || self.tol < 0.0 {
+            return Err(Error::param(
+                "tol",
+                format!("must be finite and >= 0, got {}", self.tol),
+            ));
+        }
+        if self.n_threads == Some(0) {
+            return Err(Error::param("n_threads", "must be at least 1, got 0"));
+        }
+        if let KMeansInit::Explicit(c) = &self.init {
+            if c.len() != self.n_clusters {
+                return Err(Error::param(
+                    "init",
+                    format!(
+                        "has {} centers but n_clusters is {}",
+                        c.len(),
+                        self.n_clusters
+                    ),
+                ));
+            }
+            if self.n_init != 1 {
+                return Err(Error::param(
+                    "n_init",
+                    format!(
+                        "must be 1 with explicit initial centers, got {}",
+                        self.n_init
+                    ),
+                ));
+            }
+            if c.iter().flatten().any(|v| !v.is_finite()) {
+                return Err(Error::param("init", "centers must be finite"));
+            }
+        }
+        Ok(KMeans {
+            params: self.clone(),
+        })
+    }
+}
+
+/// Checked k-means; [`Clusterer::fit`] returns a [`KMeansModel`].
+#[derive(Debug, Clone)]
+pub struct KMeans {
+    params: KMeansParams,
+}
+
+impl KMeans {
+    /// The (checked) hyperparameters.
+    pub fn params(&self) -> &KMeansParams {
+        &self.params
+    }
+}
+
+/// A fitted k-means model (scikit-learn's attribute names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KMeansModel {
+    /// Cluster centers, `n_clusters` rows of `n_features`.
+    pub centers: Vec<Vec<f64>>,
+    /// Sum of squared distances of the training rows to their centers.
+    pub inertia: f64,
+    /// Lloyd iterations of the winning run.
+    pub n_iter: usize,
+    /// The cluster of each training row.
+    pub labels: Vec<usize>,
+}
+
+impl KMeansModel {
+    /// The nearest center (Euclidean; ties: lowest index) of every row of `x`.
+    pub fn predict(&self, x: &Matrix) -> Result<Vec<usize>> {
+        let p = self.centers.first().map_or(0, Vec::len);
+        if x.n_cols() != p {
+            return Err(Error::SchemaMismatch(format!(
+                "model was fitted on {p} features, got {}",
+                x.n_cols()
+            )));
+        }
+        check_finite(x, None, "k-means")?;
+        let rows = row_major(x);
+        Ok(rows
+            .par_chunks(p.max(1))
+            .take(x.n_rows())
+            .map(|r| {
+                let mut best = (f64::INFINITY, 0);
+                for (c, center) in self.centers.iter().enumerate() {
+                    let d: f64 = r.iter().zip(center).map(|(a, b)| (a - b) * (a - b)).sum();
+                    if d < best.0 {
+                        best = (d, c);
+                    }
+                }
+                best.1
+            })
+            .collect())
+    }
+}
+
+/// Rows per parallel task; fixed so that sums are combined in the same order however many
+/// threads run.
+const CHUNK: usize = 2048;
+
+/// Row-major, centered data.
+struct Data {
+    x: Vec<f64>,
+    n: usize,
+    p: usize,
+}
+
+impl Data {
+    fn row(&self, i: usize) -> &[f64] {
+        &self.x[i * self.p..(i + 1) * self.p]
+    }
+}
+
+fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+impl Clusterer for KMeans {
+    type Fitted = KMeansModel;
+
+    fn fit(&self, x: &Matrix, features: &[FeatureMeta]) -> Result<KMeansModel> {
+        check_features(x, features)?;
+        check_finite(x, Some(features), "k-means")?;
+        let (n, p) = (x.n_rows(), x.n_cols());
+        let k = self.params.n_clusters;
+        if k > n {
+            return Err(Error::InvalidData(format!(
+                "n_clusters is {k} but there are only {n} rows"
+            )));
+        }
+        if let KMeansInit::Explicit(c) = &self.params.init {
+            if let Some(i) = c.iter().position(|r| r.len() != p) {
+                return Err(Error::param(
+                    "init",
+                    format!("center {i} has {} values, expected {p}", c[i].len()),
+                ));
+            }
+        }
+        with_threads(self.params.n_threads, || self.fit_inner(x))?
+    }
+}
+
+impl KMeans {
+    fn fit_inner(&self, x: &Matrix) -> Result<KMeansModel> {
+        let (n, p) = (x.n_rows(), x.n_cols());
+        let k = self.params.n_clusters;
+        let mut mean = vec![0.0; p];
+        let mut var_sum = 0.0;
+        for (j, m) in mean.iter_mut().enumerate() {
+            let col = x.col(j);
+            *m = col.iter().sum::<f64>() / n as f64;
+            var_sum += col.iter().map(|v| (v - *m) * (v - *m)).sum::<f64>() / n as f64;
+        }
+        let tol = if self.params.tol == 0.0 {
+            0.0
+        } else {
+            var_sum / p as f64 * self.params.tol
+        };
+        let mut xr = row_major(x);
+        for r in xr.chunks_mut(p.max(1)) {
+            for (v, m) in r.iter_mut().zip(&mean) {
+                *v -= m;
+            }
+        }
+        let data = Data { x: xr, n, p };
+        let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed);
+        let mut best: Option<(Vec<f64>, Vec<usize>, f64, usize)> = None;
+        for _ in 0..self.params.n_init {
+            let init: Vec<f64> = match &self.params.init {
+                KMeansInit::Explicit(c) => c
+                    .iter()
+                    .flat_map(|r| r.iter().zip(&mean).map(|(v, m)| v - m))
+                    .collect(),
+                KMeansInit::Random => rand::seq::index::sample(&mut rng, n, k)
+                    .into_iter()
+                    .flat_map(|i| data.row(i).to_vec())
+                    .collect(),
+                KMeansInit::KmeansPlusplus => kmeans_plusplus(&data, k, &mut rng),
+            };
+            let (centers, labels, inertia, n_iter) =
+                lloyd(&data, init, k, self.params.max_iter, tol);
+            if best.as_ref().is_none_or(|b| inertia < b.2) {
+                best = Some((centers, labels, inertia, n_iter));
+            }
+        }
+        let (centers, labels, inertia, n_iter) =
+            best.ok_or_else(|| Error::Internal("k-means ran no initialization".into()))?;
+        let centers = centers
+            .chunks(p.max(1))
+            .take(k)
+            .map(|c| c.iter().zip(&mean).map(|(v, m)| v + m).collect())
+            .collect();
+        Ok(KMeansModel {
+            centers,
+            inertia,
+            n_iter,
+            labels,
+        })
+    }
+}
+
+/// scikit-learn's greedy k-means++ (`_kmeans_plusplus`), drawing from `rng`.
+fn kmeans_plusplus(data: &Data, k: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let (n, p) = (data.n, data.p);
+    let n_trials = 2 + (k as f64).ln() as usize;
+    let mut centers = Vec::with_capacity(k * p);
+    let first = rng.random_range(0..n);
+    centers.extend_from_slice(data.row(first));
+    let dist_to = |c: &[f64]| -> Vec<f64> {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(CHUNK)
+            .map(|i| sq_dist(data.row(i), c))
+            .collect()
+    };
+    let mut closest = dist_to(data.row(first));
+    let mut pot: f64 = closest.iter().sum();
+    let mut cumsum = vec![0.0; n];
+    for _ in 1..k {
+        let mut acc = 0.0;
+        for (c, d) in cumsum.iter_mut().zip(&closest) {
+            acc += d;
+            *c = acc;
+        }
+        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        for _ in 0..n_trials {
+            let v = rng.random::<f64>() * pot;
+            let cand = cumsum.partition_point(|&c| c < v).min(n - 1);
+            let d = dist_to(data.row(cand));
+            let d: Vec<f64> = d.iter().zip(&closest).map(|(a, b)| a.min(*b)).collect();
+            let cand_pot: f64 = d.iter().sum();
+            if best.as_ref().is_none_or(|b| cand_pot < b.0) {
+                best = Some((cand_pot, cand, d));
+            }
+        }
+        if let Some((bp, cand, d)) = best {
+            pot = bp;
+            closest = d;
+            centers.extend_from_slice(data.row(cand));
+        }
+    }
+    centers
+}
+
+/// Per-chunk result of an assignment pass.
+struct Partial {
+    sums: Vec<f64>,
+    counts: Vec<f64>,
+}
+
+/// Assigns every row to the center minimizing `‖c‖² − 2·x·c` (writing `labels`); returns
+/// per-cluster coordinate sums and counts.
+fn assign(data: &Data, centers: &[f64], k: usize, labels: &mut [usize]) -> (Vec<f64>, Vec<f64>) {
+    let p = data.p;
+    // Centers transposed (feature-major) so the inner loop runs over clusters.
+    let mut ct = vec![0.0; p * k];
+    for c in 0..k {
+        for d in 0..p {
+            ct[d * k + c] = centers[c * p + d];
+        }
+    }
+    let norms: Vec<f64> = (0..k)
+        .map(|c| centers[c * p..(c + 1) * p].iter().map(|v| v * v).sum())
+        .collect();
+    let partials: Vec<Partial> = labels
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(b, lab)| {
+            let mut sums = vec![0.0; k * p];
+            let mut counts = vec![0.0; k];
+            let mut acc = vec![0.0; k];
+            for (t, l) in lab.iter_mut().enumerate() {
+                let row = data.row(b * CHUNK + t);
+                acc.copy_from_slice(&norms);
+                for (d, &v) in row.iter().enumerate() {
+                    let m2 = -2.0 * v;
+                    for (a, c) in acc.iter_mut().zip(&ct[d * k..(d + 1) * k]) {
+                        *a += m2 * c;
+                    }
+                }
+                let mut best = 0;
+                for c in 1..k {
+                    if acc[c] < acc[best] {
+                        best = c;
+                    }
+                }
+                *l = best;
+                counts[best] += 1.0;
+                for (s, v) in sums[best * p..(best + 1) * p].iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+            Partial { sums, counts }
+        })
+        .collect();
+    let mut sums = vec![0.0; k * p];
+    let mut counts = vec![0.0; k];
+    for part in &partials {
+        for (s, v) in sums.iter_mut().zip(&part.sums) {
+            *s += v;
+        }
+        for (s, v) in counts.iter_mut().zip(&part.counts) {
+            *s += v;
+        }
+    }
+    (sums, counts)
+}
+
+fn inertia(data: &Data, centers: &[f64], labels: &[usize]) -> f64 {
+    let p = data.p;
+    let parts: Vec<f64> = labels
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(b, lab)| {
+            lab.iter()
+                .enumerate()
+                .map(|(t, &l)| sq_dist(data.row(b * CHUNK + t), &centers[l * p..(l + 1) * p]))
+                .sum()
+        })
+        .collect();
+    parts.iter().sum()
+}
+
+/// scikit-learn's `_kmeans_single_lloyd`: returns centers, labels, inertia and iterations.
+fn lloyd(
+    data: &Data,
+    mut centers: Vec<f64>,
+    k: usize,
+    max_iter: usize,
+    tol: f64,
+) -> (Vec<f64>, Vec<usize>, f64, usize) {
+    let p = data.p;
+    let mut labels = vec![usize::MAX; data.n];
+    let mut labels_old = labels.clone();
+    let mut strict = false;
+    let mut n_iter = 0;
+    for i in 0..max_iter {
+        n_iter = i + 1;
+        let (mut sums, mut counts) = assign(data, &centers, k, &mut labels);
+        relocate_empty(data, &centers, &labels, &mut sums, &mut counts, k);
+        let mut shift_tot = 0.0;
+        let mut new_centers = centers.clone();
+        for c in 0..k {
+            if counts[c] > 0.0 {
+                for d in 0..p {
+                    new_centers[c * p + d] = sums[c * p + d] / counts[c];
+                }
+            }
+            shift_tot += sq_dist(
+                &new_centers[c * p..(c + 1) * p],
+                &centers[c * p..(c + 1) * p],
+            );
+        }
+        centers = new_centers;
+        if labels == labels_old {
+            strict = true;
+            break;
+        }
+        if shift_tot <= tol {
+            break;
+        }
+        labels_old.copy_from_slice(&labels);
+    }
+    if !strict {
+        assign(data, &centers, k, &mut labels);
+    }
+    let inertia = inertia(data, &centers, &labels);
+    (centers, labels, inertia, n_iter)
+}
+
+/// scikit-learn's `_relocate_empty_clusters_dense`: each empty cluster takes one of the
+/// rows farthest from their (old) centers.
+fn relocate_empty(
+    data: &Data,
+    centers_old: &[f64],
+    labels: &[usize],
+    sums: &mut [f64],
+    counts: &mut [f64],
+    k: usize,
+) {
+    let empty: Vec<usize> = (0..k).filter(|&c| counts[c] == 0.0).collect();
+    if empty.is_empty() {
+        return;
+    }
+    let p = data.p;
+    let dist: Vec<f64> = (0..data.n)
+        .into_par_iter()
+        .map(|i| {
+            sq_dist(
+                data.row(i),
+                &centers_old[labels[i] * p..(labels[i] + 1) * p],
+            )
+        })
+        .collect();
+    if dist.iter().all(|&d| d == 0.0) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..data.n).collect();
+    order.sort_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(a.cmp(&b)));
+    for (&new_c, &far) in empty.iter().zip(&order) {
+        let old_c = labels[far];
+        let row = data.row(far);
+        for d in 0..p {
+            sums[old_c * p + d] -= row[d];
+            sums[new_c * p + d] = row[d];
+        }
+        counts[new_c] = 1.0;
+        counts[old_c] -= 1.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separates_obvious_blobs_and_predicts() {
+        let mut rows = Vec::new();
+        for i in 0..60 {
+            let c = (i % 3) as f64 * 10.0;
+            rows.push(c + (i as f64 * 0.37).sin());
+            rows.push(-c + (i as f64 * 0.91).cos());
+        }
+        let x = Matrix::from_row_major(60, 2, &rows).unwrap();
+        let features = vec![FeatureMeta::numeric("a"), FeatureMeta::numeric("b")];
+        let m = KMeansParams {
+            n_clusters: 3,
+            n_init: 3,
+            ..Default::default()
+        }
+        .check()
+        .unwrap()
+        .fit(&x, &features)
+        .unwrap();
+        for i in 3..60 {
+            assert_eq!(m.labels[i], m.labels[i % 3]);
+        }
+        assert_eq!(m.predict(&x).unwrap(), m.labels);
+        let mut bad = x.clone();
+        bad.set(7, 1, f64::NAN);
+        let err = KMeansParams::default()
+            .check()
+            .unwrap()
+            .fit(&bad, &features)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("'b'") && err.to_string().contains("row 7"),
+            "{err}"
+        );
+    }
+}

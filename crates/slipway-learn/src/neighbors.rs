@@ -1,0 +1,498 @@
+//! k-nearest neighbours classification and regression (scikit-learn's
+//! `KNeighborsClassifier` / `KNeighborsRegressor` with `algorithm="brute"`).
+//!
+//! [`KNeighborsParams`] is checked into [`KNeighbors`]; fitting on class labels gives a
+//! classifier (probabilities are scikit-learn's `predict_proba`), on a real target a
+//! regressor (the, possibly distance-weighted, mean of the neighbours' targets). The fitted
+//! [`KNeighborsModel`] stores the training rows.
+//!
+//! Search is brute force, parallel over blocks of query rows, with a register-blocked
+//! kernel over packed panels of training rows and a sorted top-`k` list per query. For
+//! `p = 2` candidates are ranked by `‖q‖² + ‖t‖² − 2·q·t` (what scikit-learn's brute force
+//! does too); the distances of the `k` neighbours found are then recomputed exactly as
+//! `√Σ(qᵢ − tᵢ)²`. For `p = 1` the Manhattan distance is computed directly.
+//!
+//! Ties: among training rows at the same distance from a query, the lower row index wins
+//! (scikit-learn's order among tied neighbours is unspecified, so predictions can differ
+//! from scikit-learn's only when the `k`-th and `k+1`-th neighbours are tied, or within
+//! round-off of each other). Among classes with equal probability, `predict` in
+//! scikit-learn picks the lowest class index, which is what `argmax` of our probabilities
+//! gives too.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{check_finite, row_major};
+use crate::linear::with_threads;
+use crate::{
+    Error, Estimator, Matrix, Params, Prediction, Predictor, Result, Target, Task, TrainData,
+};
+
+/// How neighbours' votes or values are weighted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeighborWeights {
+    /// Every neighbour counts the same (scikit-learn's default).
+    #[default]
+    Uniform,
+    /// Weight `1/distance`; when some neighbours are at distance 0, only those count.
+    Distance,
+}
+
+/// Hyperparameters of [`KNeighbors`], as read from a config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KNeighborsParams {
+    /// Number of neighbours `k` (default 5).
+    pub n_neighbors: usize,
+    /// `uniform` (default) or `distance`.
+    pub weights: NeighborWeights,
+    /// Minkowski power: 1 (Manhattan) or 2 (Euclidean, default).
+    pub p: u32,
+    /// Threads for prediction (default: rayon's global pool).
+    pub n_threads: Option<usize>,
+}
+
+impl Default for KNeighborsParams {
+    fn default() -> Self {
+        KNeighborsParams {
+            n_neighbors: 5,
+            weights: NeighborWeights::Uniform,
+            p: 2,
+            n_threads: None,
+        }
+    }
+}
+
+impl Params for KNeighborsParams {
+    type Checked = KNeighbors;
+
+    fn check(&self) -> Result<KNeighbors> {
+        if self.n_neighbors == 0 {
+            return Err(Error::param("n_neighbors", "must be at least 1, got 0"));
+        }
+        if self.p != 1 && self.p != 2 {
+            return Err(Error::param(
+                "p",
+                format!("must be 1 (Manhattan) or 2 (Euclidean), got {}", self.p),
+            ));
+        }
+        if self.n_threads == Some(0) {
+            return Err(Error::param("n_threads", "must be at least 1, got 0"));
+        }
+        Ok(KNeighbors {
+            params: self.clone(),
+        })
+    }
+}
+
+/// Checked k-nearest neighbours; [`Estimator::fit`] returns a [`KNeighborsModel`].
+#[derive(Debug, Clone)]
+pub struct KNeighbors {
+    params: KNeighborsParams,
+}
+
+impl KNeighbors {
+    /// The (checked) hyperparameters.
+    pub fn params(&self) -> &KNeighborsParams {
+        &self.params
+    }
+}
+
+/// A fitted k-nearest-neighbours model: the hyperparameters and the training rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KNeighborsModel {
+    /// The hyperparameters it was fitted with.
+    pub params: KNeighborsParams,
+    /// The training features.
+    pub x: Matrix,
+    /// The training labels (classifier) or values (regressor).
+    pub y: Target,
+}
+
+/// The `k` nearest training rows of each query row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbors {
+    /// Neighbours per query (`k`).
+    pub k: usize,
+    /// Training-row indices, `k` per query, nearest first.
+    pub indices: Vec<usize>,
+    /// Their distances, `k` per query.
+    pub distances: Vec<f64>,
+}
+
+impl Estimator for KNeighbors {
+    type Fitted = KNeighborsModel;
+
+    fn fit(&self, train: &TrainData<'_>, _valid: Option<&TrainData<'_>>) -> Result<Self::Fitted> {
+        train.check_shapes()?;
+        if train.weights.is_some() {
+            return Err(Error::InvalidData(
+                "k-nearest neighbours does not take sample weights".into(),
+            ));
+        }
+        check_finite(train.x, Some(train.features), "k-nearest neighbours")?;
+        match train.y {
+            Target::Classes { labels, n_classes } => {
+                if let Some(i) = labels.iter().position(|&l| l as usize >= *n_classes) {
+                    return Err(Error::InvalidData(format!(
+                        "label {} at row {i} is not a class index below {n_classes}",
+                        labels[i]
+                    )));
+                }
+            }
+            Target::Real(v) => {
+                if let Some(i) = v.iter().position(|v| !v.is_finite()) {
+                    return Err(Error::InvalidData(format!(
+                        "target is {} at row {i}; k-nearest neighbours needs finite targets",
+                        v[i]
+                    )));
+                }
+            }
+        }
+        let n = train.x.n_rows();
+        if self.params.n_neighbors > n {
+            return Err(Error::InvalidData(format!(
+                "n_neighbors is {} but there are only {n} training rows",
+                self.params.n_neighbors
+            )));
+        }
+        Ok(KNeighborsModel {
+            params: self.params.clone(),
+            x: train.x.clone(),
+            y: train.y.clone(),
+        })
+    }
+}
+
+/// Query rows per parallel task.
+const QBLOCK: usize = 64;
+/// Query rows per micro-kernel call.
+const MR: usize = 4;
+/// Training rows per packed panel.
+const NR: usize = 8;
+/// Panels per cache tile of training rows.
+const TILE_PANELS: usize = 32;
+
+/// Training rows packed into panels of `NR` rows, feature-major within a panel.
+struct Packed {
+    panels: Vec<f64>,
+    /// `‖t‖²` per (padded) row; `+∞` for padding.
+    norms: Vec<f64>,
+    n_panels: usize,
+}
+
+fn pack(rows: &[f64], n: usize, p: usize, metric: u32) -> Packed {
+    let n_panels = n.div_ceil(NR);
+    let pad = if metric == 1 { f64::INFINITY } else { 0.0 };
+    let mut panels = vec![pad; n_panels * p * NR];
+    let mut norms = vec![f64::INFINITY; n_panels * NR];
+    for t in 0..n {
+        let (b, j) = (t / NR, t % NR);
+        let row = &rows[t * p..(t + 1) * p];
+        for (d, v) in row.iter().enumerate() {
+            panels[(b * p + d) * NR + j] = *v;
+        }
+        norms[t] = row.iter().map(|v| v * v).sum();
+    }
+    Packed {
+        panels,
+        norms,
+        n_panels,
+    }
+}
+
+/// `acc[i][j] = Σ_d q[d][i]·panel[d][j]` (p = 2) or `Σ_d |q[d][i] − panel[d][j]|` (p = 1).
+#[inline(always)]
+fn kernel(q: &[f64], panel: &[f64], metric: u32) -> [[f64; NR]; MR] {
+    let mut acc = [[0.0f64; NR]; MR];
+    if metric == 1 {
+        for (a, b) in q.chunks_exact(MR).zip(panel.chunks_exact(NR)) {
+            for i in 0..MR {
+                for j in 0..NR {
+                    acc[i][j] += (a[i] - b[j]).abs();
+                }
+            }
+        }
+    } else {
+        for (a, b) in q.chunks_exact(MR).zip(panel.chunks_exact(NR)) {
+            for i in 0..MR {
+                for j in 0..NR {
+                    acc[i][j] += a[i] * b[j];
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// Inserts `(d, t)` into the ascending list `dist`/`idx`, after entries with equal distance.
+#[inline]
+fn insert(dist: &mut [f64], idx: &mut [usize], d: f64, t: usize) {
+    let mut pos = dist.len() - 1;
+    while pos > 0 && dist[pos - 1] > d {
+        dist[pos] = dist[pos - 1];
+        idx[pos] = idx[pos - 1];
+        pos -= 1;
+    }
+    dist[pos] = d;
+    idx[pos] = t;
+}
+
+/// Exact Minkowski distance between two rows.
+fn distance(a: &[f64], b: &[f64], metric: u32) -> f64 {
+    if metric == 1 {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum()
+    } else {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f64>()
+            .sqrt()
+    }
+}
+
+/// The `k` nearest rows of `train` (row-major, packed as `packed`) for each query row.
+fn search(
+    train_rows: &[f64],
+    packed: &Packed,
+    queries: &[f64],
+    p: usize,
+    k: usize,
+    metric: u32,
+) -> (Vec<usize>, Vec<f64>) {
+    let nq = queries.len() / p.max(1);
+    let mut indices = vec![0usize; nq * k];
+    let mut distances = vec![0.0f64; nq * k];
+    indices
+        .par_chunks_mut(QBLOCK * k)
+        .zip(distances.par_chunks_mut(QBLOCK * k))
+        .enumerate()
+        .for_each(|(blk, (idx_out, dist_out))| {
+            let q0 = blk * QBLOCK;
+            let m = idx_out.len() / k;
+            let n_micro = m.div_ceil(MR);
+            // Queries packed feature-major per micro-block of MR rows (zero padded).
+            let mut qpack = vec![0.0f64; n_micro * p * MR];
+            let mut qnorm = vec![0.0f64; n_micro * MR];
+            for r in 0..m {
+                let row = &queries[(q0 + r) * p..(q0 + r + 1) * p];
+                let (mb, i) = (r / MR, r % MR);
+                for (d, v) in row.iter().enumerate() {
+                    qpack[(mb * p + d) * MR + i] = *v;
+                }
+                qnorm[r] = row.iter().map(|v| v * v).sum();
+            }
+            let mut dist = vec![f64::INFINITY; m * k];
+            let mut idx = vec![usize::MAX; m * k];
+            let mut tile = 0;
+            while tile < packed.n_panels {
+                let tile_end = (tile + TILE_PANELS).min(packed.n_panels);
+                for mb in 0..n_micro {
+                    let q = &qpack[mb * p * MR..(mb + 1) * p * MR];
+                    let rows_here = MR.min(m - mb * MR);
+                    for b in tile..tile_end {
+                        let panel = &packed.panels[b * p * NR..(b + 1) * p * NR];
+                        let acc = kernel(q, panel, metric);
+                        for (i, acc_i) in acc.iter().enumerate().take(rows_here) {
+                            let r = mb * MR + i;
+                            let (dr, ir) =
+                                (&mut dist[r * k..(r + 1) * k], &mut idx[r * k..(r + 1) * k]);
+                            for (j, a) in acc_i.iter().enumerate() {
+                                let d = if metric == 1 {
+                                    *a
+                                } else {
+                                    qnorm[r] + packed.norms[b * NR + j] - 2.0 * a
+                                };
+                                if d < dr[k - 1] {
+                                    insert(dr, ir, d, b * NR + j);
+                                }
+                            }
+                        }
+                    }
+                }
+                tile = tile_end;
+            }
+            // Exact distances of the neighbours found, re-sorted (ties: lower index first).
+            let mut pairs: Vec<(f64, usize)> = Vec::with_capacity(k);
+            for r in 0..m {
+                let q = &queries[(q0 + r) * p..(q0 + r + 1) * p];
+                pairs.clear();
+                pairs.extend(
+                    idx[r * k..(r + 1) * k]
+                        .iter()
+                        .map(|&t| (distance(q, &train_rows[t * p..(t + 1) * p], metric), t)),
+                );
+                pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                for (s, (d, t)) in pairs.iter().enumerate() {
+                    idx_out[r * k + s] = *t;
+                    dist_out[r * k + s] = *d;
+                }
+            }
+        });
+    (indices, distances)
+}
+
+/// scikit-learn's `_get_weights`: `None` for uniform, else `1/d` (or, for a query with
+/// neighbours at distance 0, 1 for those and 0 for the rest).
+fn neighbour_weights(dist: &[f64], mode: NeighborWeights) -> Option<Vec<f64>> {
+    match mode {
+        NeighborWeights::Uniform => None,
+        NeighborWeights::Distance => {
+            if dist.contains(&0.0) {
+                Some(
+                    dist.iter()
+                        .map(|&d| if d == 0.0 { 1.0 } else { 0.0 })
+                        .collect(),
+                )
+            } else {
+                Some(dist.iter().map(|d| 1.0 / d).collect())
+            }
+        }
+    }
+}
+
+impl KNeighborsModel {
+    /// The `n_neighbors` nearest training rows of every row of `x`, nearest first.
+    pub fn kneighbors(&self, x: &Matrix) -> Result<Neighbors> {
+        let p = self.x.n_cols();
+        if x.n_cols() != p {
+            return Err(Error::SchemaMismatch(format!(
+                "model was fitted on {p} features, got {}",
+                x.n_cols()
+            )));
+        }
+        check_finite(x, None, "k-nearest neighbours")?;
+        let k = self.params.n_neighbors;
+        let metric = self.params.p;
+        let train_rows = row_major(&self.x);
+        let queries = row_major(x);
+        let (indices, distances) = with_threads(self.params.n_threads, || {
+            let packed = pack(&train_rows, self.x.n_rows(), p, metric);
+            search(&train_rows, &packed, &queries, p, k, metric)
+        })?;
+        Ok(Neighbors {
+            k,
+            indices,
+            distances,
+        })
+    }
+}
+
+impl Predictor for KNeighborsModel {
+    fn task(&self) -> Task {
+        self.y.task()
+    }
+
+    /// Class probabilities (scikit-learn's `predict_proba`) or regression values.
+    fn predict(&self, x: &Matrix) -> Result<Prediction> {
+        let nb = self.kneighbors(x)?;
+        let k = nb.k;
+        let n = x.n_rows();
+        match &self.y {
+            Target::Classes { labels, n_classes } => {
+                let nc = *n_classes;
+                let mut proba = Matrix::zeros(n, nc);
+                let mut row = vec![0.0; nc];
+                for r in 0..n {
+                    let idx = &nb.indices[r * k..(r + 1) * k];
+                    let w =
+                        neighbour_weights(&nb.distances[r * k..(r + 1) * k], self.params.weights);
+                    row.iter_mut().for_each(|v| *v = 0.0);
+                    for (s, &t) in idx.iter().enumerate() {
+                        row[labels[t] as usize] += w.as_ref().map_or(1.0, |w| w[s]);
+                    }
+                    let mut total: f64 = row.iter().sum();
+                    if total == 0.0 {
+                        total = 1.0;
+                    }
+                    for (c, v) in row.iter().enumerate() {
+                        proba.set(r, c, v / total);
+                    }
+                }
+                Ok(Prediction::Probabilities(proba))
+            }
+            Target::Real(values) => {
+                let out = (0..n)
+                    .map(|r| {
+                        let idx = &nb.indices[r * k..(r + 1) * k];
+                        match neighbour_weights(
+                            &nb.distances[r * k..(r + 1) * k],
+                            self.params.weights,
+                        ) {
+                            None => idx.iter().map(|&t| values[t]).sum::<f64>() / k as f64,
+                            Some(w) => {
+                                let num: f64 =
+                                    idx.iter().zip(&w).map(|(&t, w)| values[t] * w).sum();
+                                num / w.iter().sum::<f64>()
+                            }
+                        }
+                    })
+                    .collect();
+                Ok(Prediction::Values(out))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FeatureMeta;
+
+    fn brute(train: &Matrix, q: &[f64], k: usize, metric: u32) -> Vec<usize> {
+        let rows = row_major(train);
+        let p = train.n_cols();
+        let mut d: Vec<(f64, usize)> = (0..train.n_rows())
+            .map(|t| (distance(q, &rows[t * p..(t + 1) * p], metric), t))
+            .collect();
+        d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        d.iter().take(k).map(|x| x.1).collect()
+    }
+
+    #[test]
+    fn search_matches_naive_brute_force() {
+        let (n, p) = (203, 5);
+        let rnd = |i: usize| {
+            let x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let x = (x ^ (x >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let vals: Vec<f64> = (0..n * p).map(rnd).collect();
+        let train = Matrix::from_row_major(n, p, &vals).unwrap();
+        let qv: Vec<f64> = (0..70 * p).map(|i| rnd(i + 100_000)).collect();
+        let queries = Matrix::from_row_major(70, p, &qv).unwrap();
+        let features: Vec<FeatureMeta> = (0..p)
+            .map(|j| FeatureMeta::numeric(format!("f{j}")))
+            .collect();
+        let y = Target::Real((0..n).map(|i| i as f64).collect());
+        for metric in [1, 2] {
+            let model = KNeighborsParams {
+                n_neighbors: 7,
+                p: metric,
+                ..Default::default()
+            }
+            .check()
+            .unwrap()
+            .fit(
+                &TrainData {
+                    x: &train,
+                    y: &y,
+                    features: &features,
+                    weights: None,
+                },
+                None,
+            )
+            .unwrap();
+            let nb = model.kneighbors(&queries).unwrap();
+            for r in 0..70 {
+                let want = brute(&train, &qv[r * p..(r + 1) * p], 7, metric);
+                let mut got = nb.indices[r * 7..(r + 1) * 7].to_vec();
+                let mut w = want.clone();
+                got.sort_unstable();
+                w.sort_unstable();
+                assert_eq!(got, w, "metric {metric} query {r}");
+            }
+        }
+    }
+}
