@@ -190,7 +190,8 @@ pub struct CandidateConfig {
     /// A display name (default: the type).
     #[serde(default)]
     pub name: Option<String>,
-    /// The model family: `gbdt`, `logistic_regression` or `linear_regression`.
+    /// The model family: `gbdt`, `logistic_regression`, `linear_regression`, `elastic_net`,
+    /// `lasso`, `k_neighbors` or `gaussian_nb`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Hyperparameters (names as in LightGBM / scikit-learn).
@@ -344,7 +345,10 @@ impl PipelineConfig {
             if c.kind == "gbdt" {
                 obj.entry("seed").or_insert(serde_json::json!(self.seed));
             }
-            if matches!(c.kind.as_str(), "gbdt" | "logistic_regression") {
+            if matches!(
+                c.kind.as_str(),
+                "gbdt" | "logistic_regression" | "k_neighbors"
+            ) {
                 if let Some(t) = self.threads {
                     obj.entry("n_threads").or_insert(serde_json::json!(t));
                 }

@@ -11,9 +11,11 @@ use slipway_data::{DataType, Schema, Table};
 
 use crate::gbdt::{GbdtModel, GbdtParams};
 use crate::linear::{
-    LinearRegressionModel, LinearRegressionParams, LogisticRegressionModel,
-    LogisticRegressionParams,
+    ElasticNetModel, ElasticNetParams, LassoParams, LinearRegressionModel, LinearRegressionParams,
+    LogisticRegressionModel, LogisticRegressionParams,
 };
+use crate::naive_bayes::{GaussianNbModel, GaussianNbParams};
+use crate::neighbors::{KNeighborsModel, KNeighborsParams};
 use crate::preprocess::{FittedPreprocessor, PreprocessSpec};
 use crate::{
     Error, Estimator, FeatureMeta, Matrix, Params, Prediction, Predictor, Result, Target, Task,
@@ -31,6 +33,14 @@ pub enum ModelSpec {
     LogisticRegression(LogisticRegressionParams),
     /// Ordinary least squares or ridge regression.
     LinearRegression(LinearRegressionParams),
+    /// Elastic net regression (L1 + L2).
+    ElasticNet(ElasticNetParams),
+    /// Lasso regression (L1).
+    Lasso(LassoParams),
+    /// k-nearest neighbours (classification or regression).
+    KNeighbors(KNeighborsParams),
+    /// Gaussian naive Bayes (classification).
+    GaussianNb(GaussianNbParams),
 }
 
 impl ModelSpec {
@@ -40,6 +50,10 @@ impl ModelSpec {
             ModelSpec::Gbdt(_) => "gbdt",
             ModelSpec::LogisticRegression(_) => "logistic_regression",
             ModelSpec::LinearRegression(_) => "linear_regression",
+            ModelSpec::ElasticNet(_) => "elastic_net",
+            ModelSpec::Lasso(_) => "lasso",
+            ModelSpec::KNeighbors(_) => "k_neighbors",
+            ModelSpec::GaussianNb(_) => "gaussian_nb",
         }
     }
 
@@ -47,18 +61,23 @@ impl ModelSpec {
     pub fn default_preprocess(&self) -> PreprocessSpec {
         match self {
             ModelSpec::Gbdt(_) => PreprocessSpec::for_trees(),
-            ModelSpec::LogisticRegression(_) | ModelSpec::LinearRegression(_) => {
-                PreprocessSpec::for_linear()
-            }
+            ModelSpec::LogisticRegression(_)
+            | ModelSpec::LinearRegression(_)
+            | ModelSpec::ElasticNet(_)
+            | ModelSpec::Lasso(_)
+            | ModelSpec::KNeighbors(_)
+            | ModelSpec::GaussianNb(_) => PreprocessSpec::for_linear(),
         }
     }
 
     /// Checks that this family can solve `task` and that every hyperparameter is valid.
     pub fn check(&self, task: Task) -> Result<()> {
         let fits = match self {
-            ModelSpec::Gbdt(_) => true,
-            ModelSpec::LogisticRegression(_) => task.is_classification(),
-            ModelSpec::LinearRegression(_) => !task.is_classification(),
+            ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) => true,
+            ModelSpec::LogisticRegression(_) | ModelSpec::GaussianNb(_) => task.is_classification(),
+            ModelSpec::LinearRegression(_) | ModelSpec::ElasticNet(_) | ModelSpec::Lasso(_) => {
+                !task.is_classification()
+            }
         };
         if !fits {
             let what = if task.is_classification() {
@@ -75,6 +94,10 @@ impl ModelSpec {
             ModelSpec::Gbdt(p) => p.check().map(drop),
             ModelSpec::LogisticRegression(p) => p.check().map(drop),
             ModelSpec::LinearRegression(p) => p.check().map(drop),
+            ModelSpec::ElasticNet(p) => p.check().map(drop),
+            ModelSpec::Lasso(p) => p.check().map(drop),
+            ModelSpec::KNeighbors(p) => p.check().map(drop),
+            ModelSpec::GaussianNb(p) => p.check().map(drop),
         }
     }
 
@@ -89,6 +112,10 @@ impl ModelSpec {
             ModelSpec::LinearRegression(p) => {
                 FittedModel::LinearRegression(p.check()?.fit(train, valid)?)
             }
+            ModelSpec::ElasticNet(p) => FittedModel::ElasticNet(p.check()?.fit(train, valid)?),
+            ModelSpec::Lasso(p) => FittedModel::ElasticNet(p.check()?.fit(train, valid)?),
+            ModelSpec::KNeighbors(p) => FittedModel::KNeighbors(p.check()?.fit(train, valid)?),
+            ModelSpec::GaussianNb(p) => FittedModel::GaussianNb(p.check()?.fit(train, valid)?),
         })
     }
 }
@@ -103,6 +130,12 @@ pub enum FittedModel {
     LogisticRegression(LogisticRegressionModel),
     /// Linear or ridge regression.
     LinearRegression(LinearRegressionModel),
+    /// Elastic net or lasso regression.
+    ElasticNet(ElasticNetModel),
+    /// k-nearest neighbours (stores its training rows).
+    KNeighbors(KNeighborsModel),
+    /// Gaussian naive Bayes.
+    GaussianNb(GaussianNbModel),
 }
 
 impl FittedModel {
@@ -111,6 +144,9 @@ impl FittedModel {
             FittedModel::Gbdt(m) => m,
             FittedModel::LogisticRegression(m) => m,
             FittedModel::LinearRegression(m) => m,
+            FittedModel::ElasticNet(m) => m,
+            FittedModel::KNeighbors(m) => m,
+            FittedModel::GaussianNb(m) => m,
         }
     }
 }

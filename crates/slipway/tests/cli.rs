@@ -297,3 +297,45 @@ fn validate_and_profile_commands() {
     assert_eq!(v["n_rows"], 32561);
     assert!(std::fs::read_to_string(html).unwrap().contains("<svg"));
 }
+
+#[test]
+fn every_supervised_family_trains_and_predicts_from_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        "name: bc\ndata: {train: breast_cancer.csv}\ntarget: target\ntask: classification\nmodels:\n  - {type: logistic_regression}\n  - {type: gbdt, params: {n_estimators: 20}}\n  - {type: k_neighbors, params: {n_neighbors: 7}}\n  - {type: gaussian_nb}\ncv: {folds: 3}\n",
+    );
+    let o = train(&cfg, &dir.path().join("c"), true);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for c in v["candidates"].as_array().unwrap() {
+        let auc = c["mean"]["roc_auc"].as_f64().unwrap();
+        assert!(auc > 0.95, "{}: cv roc_auc {auc}", c["name"]);
+    }
+
+    let cfg = config_in(
+        dir.path(),
+        "diabetes",
+        &["diabetes.csv"],
+        "name: d\ndata: {train: diabetes.csv}\ntarget: target\nmodels:\n  - {type: linear_regression}\n  - {type: elastic_net, params: {alpha: 0.01}}\n  - {type: lasso, params: {alpha: 0.1}}\n  - {type: k_neighbors, params: {n_neighbors: 10}}\ncv: {folds: 3}\n",
+    );
+    let o = train(&cfg, &dir.path().join("r"), true);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for c in v["candidates"].as_array().unwrap() {
+        let r2 = c["mean"]["r2"].as_f64().unwrap();
+        assert!(r2 > 0.3, "{}: cv r2 {r2}", c["name"]);
+    }
+    let o = slipway(&[
+        "predict",
+        "-m",
+        dir.path().join("r/model").to_str().unwrap(),
+        "-i",
+        dir.path().join("diabetes.csv").to_str().unwrap(),
+        "-o",
+        dir.path().join("p.jsonl").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
