@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::binning::BinnedData;
 use super::hist::{self, Block, HistBin, Rows};
-use super::splitter::{self, FeatInfo, Split, SplitParams};
+use super::splitter::{self, FeatInfo, Split, SplitParams, Sums};
 
 /// Leaves smaller than this are built by one thread.
 const PAR_MIN_ROWS: usize = 4096;
@@ -49,7 +49,7 @@ pub(crate) struct GrownTree {
 struct LeafState {
     start: usize,
     len: usize,
-    total: HistBin,
+    total: Sums,
     depth: usize,
     slot: Option<usize>,
     best: Option<Split>,
@@ -139,7 +139,7 @@ struct Ctx<'a> {
 /// One child to build or derive and find splits for.
 struct Child<'a> {
     hist: &'a mut [HistBin],
-    total: HistBin,
+    total: Sums,
     find: bool,
 }
 
@@ -190,7 +190,7 @@ impl Grower {
             seq_blocks: layouts(feats, &data.offsets, 1),
         };
 
-        let mut total = HistBin::default();
+        let mut total = Sums::default();
         let (mut g, mut h) = (0.0f64, 0.0f64);
         match bag {
             Some(b) => {
@@ -294,7 +294,10 @@ impl Grower {
             &lut,
             self.n_threads,
         );
-        debug_assert_eq!(n_left, split.left.n as usize);
+        // The split's counts were estimated from hessians; the partition's are exact.
+        let mut split = split;
+        split.left.n = n_left as u32;
+        split.right.n = (len - n_left) as u32;
         let ri = leaves.len();
         let ni = nodes.len();
         if let Some((pn, is_left)) = leaves[li].parent {
@@ -413,7 +416,7 @@ impl Grower {
                 split_blocks(l.hist, blocks).into_iter().map(Some).collect(),
             ),
             None => (
-                HistBin::default(),
+                Sums::default(),
                 false,
                 (0..blocks.len()).map(|_| None).collect::<Vec<_>>(),
             ),
@@ -452,10 +455,10 @@ impl Grower {
         rows: Rows<'_>,
         blk: &BlockLayout,
         sh: &mut [HistBin],
-        stotal: HistBin,
+        stotal: Sums,
         sfind: bool,
         lh: Option<&mut [HistBin]>,
-        ltotal: HistBin,
+        ltotal: Sums,
         lfind: bool,
     ) -> (Option<Split>, Option<Split>) {
         for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
@@ -471,7 +474,7 @@ impl Grower {
             ctx.gh,
         );
         let sp = &ctx.params.split;
-        let find = |h: &[HistBin], total: HistBin| {
+        let find = |h: &[HistBin], total: Sums| {
             let mut best: Option<Split> = None;
             for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
                 let info = &self.infos[f as usize];
