@@ -14,7 +14,11 @@ use super::hist::{self, Block, HistBin, Rows};
 use super::splitter::{self, FeatInfo, Split, SplitParams, Sums};
 
 /// Leaves smaller than this are built by one thread.
-const PAR_MIN_ROWS: usize = 4096;
+const PAR_MIN_ROWS: usize = 1024;
+/// Rows per histogram chunk (about; a leaf has `rows / CHUNK_ROWS` chunks, at least one).
+const CHUNK_ROWS: usize = 4096;
+/// Most histogram chunks per leaf (each chunk beyond the first costs a histogram to add up).
+const MAX_CHUNKS: usize = 4;
 /// Segments smaller than this are partitioned by one thread.
 const PAR_MIN_PARTITION: usize = 32_768;
 
@@ -122,6 +126,8 @@ pub(crate) struct Grower {
     scratch: Vec<u32>,
     pool: Vec<Vec<HistBin>>,
     free: Vec<usize>,
+    /// Histograms of row chunks beyond the first.
+    partials: Vec<Vec<HistBin>>,
     infos: Vec<FeatInfo>,
     n_threads: usize,
     total_bins: usize,
@@ -132,8 +138,8 @@ struct Ctx<'a> {
     data: &'a BinnedData,
     gh: &'a [[f32; 2]],
     params: &'a TreeParams,
-    par_blocks: Vec<BlockLayout>,
-    seq_blocks: Vec<BlockLayout>,
+    /// `layouts[i]`: the features in `i + 1` blocks, for `i < n_threads`.
+    layouts: Vec<Vec<BlockLayout>>,
 }
 
 /// One child to build or derive and find splits for.
@@ -150,6 +156,7 @@ impl Grower {
             scratch: vec![0; data.n_rows],
             pool: Vec::new(),
             free: Vec::new(),
+            partials: Vec::new(),
             infos: data.mappers.iter().map(FeatInfo::new).collect(),
             n_threads: n_threads.max(1),
             total_bins: data.total_bins(),
@@ -186,8 +193,9 @@ impl Grower {
             data,
             gh,
             params,
-            par_blocks: layouts(feats, &data.offsets, self.n_threads),
-            seq_blocks: layouts(feats, &data.offsets, 1),
+            layouts: (1..=self.n_threads)
+                .map(|n| layouts(feats, &data.offsets, n))
+                .collect(),
         };
 
         let mut total = Sums::default();
@@ -228,7 +236,7 @@ impl Grower {
             let mut buf = std::mem::take(&mut self.pool[slot]);
             let rows = match bag {
                 Some(b) => Rows::Some(b),
-                None => Rows::All,
+                None => Rows::Range(0, data.n_rows),
             };
             let (best, _) = self.build_and_find(
                 &ctx,
@@ -391,54 +399,116 @@ impl Grower {
     /// Builds `small`'s histogram from `rows`; when `large` is given its buffer holds the
     /// parent's histogram and becomes the large child's by subtraction. Returns the best
     /// split of each child asked for.
+    ///
+    /// Phase 1 builds the histogram in row chunks (at most [`MAX_CHUNKS`], a number that
+    /// depends on the row count only) times feature blocks, each chunk into its own buffer.
+    /// Phase 2, per feature block, adds the chunks up in chunk order, subtracts, and finds the
+    /// best splits. Sums therefore never depend on the number of threads.
     fn build_and_find(
-        &self,
+        &mut self,
         ctx: &Ctx<'_>,
         rows: Rows<'_>,
         small: Child<'_>,
         large: Option<Child<'_>>,
     ) -> (Option<Split>, Option<Split>) {
-        let n_rows = match rows {
-            Rows::All => ctx.data.n_rows,
-            Rows::Some(r) => r.len(),
-        };
-        let blocks = if n_rows >= PAR_MIN_ROWS && self.n_threads > 1 {
-            &ctx.par_blocks
+        let m = rows.len();
+        let par = self.n_threads > 1 && m >= PAR_MIN_ROWS;
+        let n_chunks = if par {
+            (m / CHUNK_ROWS).clamp(1, MAX_CHUNKS)
         } else {
-            &ctx.seq_blocks
+            1
         };
+        let build_blocks = if par {
+            &ctx.layouts[self.n_threads.div_ceil(n_chunks).min(ctx.layouts.len()) - 1]
+        } else {
+            &ctx.layouts[0]
+        };
+        let find_blocks = if self.n_threads > 1 {
+            &ctx.layouts[ctx.layouts.len() - 1]
+        } else {
+            &ctx.layouts[0]
+        };
+
+        // Phase 1: chunk c goes to `small.hist` (c = 0) or partial buffer c - 1.
+        while self.partials.len() < n_chunks - 1 {
+            self.partials
+                .push(vec![HistBin::default(); self.total_bins]);
+        }
+        let mut partials = std::mem::take(&mut self.partials);
+        {
+            let chunk_len = m.div_ceil(n_chunks);
+            let mut targets: Vec<&mut [HistBin]> = Vec::with_capacity(n_chunks);
+            targets.push(&mut *small.hist);
+            targets.extend(partials[..n_chunks - 1].iter_mut().map(Vec::as_mut_slice));
+            let mut tasks = Vec::with_capacity(n_chunks * build_blocks.len());
+            for (c, buf) in targets.into_iter().enumerate() {
+                let r = rows.sub((c * chunk_len).min(m), ((c + 1) * chunk_len).min(m));
+                for (h, blk) in split_blocks(buf, build_blocks)
+                    .into_iter()
+                    .zip(build_blocks)
+                {
+                    tasks.push((h, r, blk));
+                }
+            }
+            let build = |(h, r, blk): (&mut [HistBin], Rows<'_>, &BlockLayout)| {
+                for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
+                    let nb = self.infos[f as usize].n_bins;
+                    h[o as usize..o as usize + nb].fill(HistBin::default());
+                }
+                hist::accumulate(
+                    h,
+                    &ctx.data.rows,
+                    ctx.data.n_features,
+                    blk.as_block(),
+                    r,
+                    ctx.gh,
+                );
+            };
+            if tasks.len() > 1 {
+                tasks.into_par_iter().for_each(build);
+            } else {
+                tasks.into_iter().for_each(build);
+            }
+        }
+
+        // Phase 2.
+        let parts = &partials[..n_chunks - 1];
         let (stotal, sfind) = (small.total, small.find);
-        let sblocks = split_blocks(small.hist, blocks);
+        let sblocks = split_blocks(small.hist, find_blocks);
         let (ltotal, lfind, lblocks) = match large {
             Some(l) => (
                 l.total,
                 l.find,
-                split_blocks(l.hist, blocks).into_iter().map(Some).collect(),
+                split_blocks(l.hist, find_blocks)
+                    .into_iter()
+                    .map(Some)
+                    .collect(),
             ),
             None => (
                 Sums::default(),
                 false,
-                (0..blocks.len()).map(|_| None).collect::<Vec<_>>(),
+                (0..find_blocks.len()).map(|_| None).collect::<Vec<_>>(),
             ),
         };
         let work = |((sh, lh), blk): ((&mut [HistBin], Option<&mut [HistBin]>), &BlockLayout)| {
-            self.block_work(ctx, rows, blk, sh, stotal, sfind, lh, ltotal, lfind)
+            self.finish_block(ctx, blk, parts, sh, stotal, sfind, lh, ltotal, lfind)
         };
-        let results: Vec<(Option<Split>, Option<Split>)> = if blocks.len() > 1 {
+        let results: Vec<(Option<Split>, Option<Split>)> = if find_blocks.len() > 1 {
             sblocks
                 .into_par_iter()
                 .zip(lblocks)
-                .zip(blocks.par_iter())
+                .zip(find_blocks.par_iter())
                 .map(work)
                 .collect()
         } else {
             sblocks
                 .into_iter()
                 .zip(lblocks)
-                .zip(blocks.iter())
+                .zip(find_blocks.iter())
                 .map(work)
                 .collect()
         };
+        self.partials = partials;
         let mut best_s: Option<Split> = None;
         let mut best_l: Option<Split> = None;
         for (s, l) in results {
@@ -448,12 +518,14 @@ impl Grower {
         (best_s, best_l)
     }
 
+    /// Phase 2 for one feature block: adds the partial chunks into the small child's
+    /// histogram, derives the large child's, finds both best splits.
     #[allow(clippy::too_many_arguments)]
-    fn block_work(
+    fn finish_block(
         &self,
         ctx: &Ctx<'_>,
-        rows: Rows<'_>,
         blk: &BlockLayout,
+        parts: &[Vec<HistBin>],
         sh: &mut [HistBin],
         stotal: Sums,
         sfind: bool,
@@ -461,18 +533,19 @@ impl Grower {
         ltotal: Sums,
         lfind: bool,
     ) -> (Option<Split>, Option<Split>) {
-        for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
-            let nb = self.infos[f as usize].n_bins;
-            sh[o as usize..o as usize + nb].fill(HistBin::default());
+        if !parts.is_empty() {
+            for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
+                let (o, nb) = (o as usize, self.infos[f as usize].n_bins);
+                let abs = blk.range.0 + o;
+                let dst = &mut sh[o..o + nb];
+                for p in parts {
+                    for (d, s) in dst.iter_mut().zip(&p[abs..abs + nb]) {
+                        d.g += s.g;
+                        d.h += s.h;
+                    }
+                }
+            }
         }
-        hist::accumulate(
-            sh,
-            &ctx.data.rows,
-            ctx.data.n_features,
-            blk.as_block(),
-            rows,
-            ctx.gh,
-        );
         let sp = &ctx.params.split;
         let find = |h: &[HistBin], total: Sums| {
             let mut best: Option<Split> = None;

@@ -33,10 +33,28 @@ impl HistBin {
 /// Which rows to add.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Rows<'a> {
-    /// Every row, in order.
-    All,
+    /// Rows `start..end`, in order.
+    Range(usize, usize),
     /// These rows.
     Some(&'a [u32]),
+}
+
+impl<'a> Rows<'a> {
+    /// Number of rows.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Rows::Range(s, e) => e - s,
+            Rows::Some(r) => r.len(),
+        }
+    }
+
+    /// Rows `a..b` of this set (positions, not row numbers).
+    pub(crate) fn sub(&self, a: usize, b: usize) -> Rows<'a> {
+        match *self {
+            Rows::Range(s, _) => Rows::Range(s + a, s + b),
+            Rows::Some(r) => Rows::Some(&r[a..b]),
+        }
+    }
 }
 
 /// The features of one histogram block: `feats[i]` is a column of the row-major bins and
@@ -64,8 +82,8 @@ pub(crate) fn accumulate(
     let offs = block.offs;
     let nb = block.feats.len();
     match (rows, block.contiguous) {
-        (Rows::All, Some(f0)) => {
-            for (row, &[g, h]) in data.chunks_exact(nf).zip(gh) {
+        (Rows::Range(s, e), Some(f0)) => {
+            for (row, &[g, h]) in data[s * nf..e * nf].chunks_exact(nf).zip(&gh[s..e]) {
                 add_row(hist, &row[f0..f0 + nb], offs, f64::from(g), f64::from(h));
             }
         }
@@ -83,8 +101,8 @@ pub(crate) fn accumulate(
                 );
             }
         }
-        (Rows::All, None) => {
-            for (row, &[g, h]) in data.chunks_exact(nf).zip(gh) {
+        (Rows::Range(s, e), None) => {
+            for (row, &[g, h]) in data[s * nf..e * nf].chunks_exact(nf).zip(&gh[s..e]) {
                 add_row_gather(hist, row, block.feats, offs, f64::from(g), f64::from(h));
             }
         }

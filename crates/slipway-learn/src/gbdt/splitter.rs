@@ -46,7 +46,8 @@ fn count_factor(total: Sums) -> f64 {
 /// Estimated rows in a bin.
 #[inline(always)]
 fn bin_count(b: HistBin, factor: f64) -> u32 {
-    (b.h * factor).round() as u32
+    // LightGBM's RoundInt; `as` saturates a slightly negative value to 0.
+    (b.h * factor + 0.5) as u32
 }
 
 /// Added to hessian sums so that an empty-hessian side does not divide by zero.
