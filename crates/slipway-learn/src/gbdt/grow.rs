@@ -15,12 +15,14 @@ use super::splitter::{self, FeatInfo, Split, SplitParams, Sums};
 
 /// Leaves smaller than this are built by one thread.
 const PAR_MIN_ROWS: usize = 1024;
+/// Rows per chunk when summing gradients.
+const SUM_CHUNK: usize = 16_384;
 /// Rows per histogram chunk (about; a leaf has `rows / CHUNK_ROWS` chunks, at least one).
 const CHUNK_ROWS: usize = 4096;
 /// Most histogram chunks per leaf (each chunk beyond the first costs a histogram to add up).
 const MAX_CHUNKS: usize = 4;
 /// Segments smaller than this are partitioned by one thread.
-const PAR_MIN_PARTITION: usize = 32_768;
+const PAR_MIN_PARTITION: usize = 8192;
 
 /// The tree-shape hyperparameters.
 #[derive(Debug, Clone)]
@@ -123,6 +125,8 @@ fn split_blocks<'h>(mut h: &'h mut [HistBin], blocks: &[BlockLayout]) -> Vec<&'h
 pub(crate) struct Grower {
     /// Row indices; each leaf's rows are a segment.
     pub indices: Vec<u32>,
+    /// Whether the root is unsplit and holds rows `0..n` (not yet written to `indices`).
+    identity: bool,
     scratch: Vec<u32>,
     pool: Vec<Vec<HistBin>>,
     free: Vec<usize>,
@@ -153,6 +157,7 @@ impl Grower {
     pub(crate) fn new(data: &BinnedData, n_threads: usize) -> Grower {
         Grower {
             indices: Vec::with_capacity(data.n_rows),
+            identity: false,
             scratch: vec![0; data.n_rows],
             pool: Vec::new(),
             free: Vec::new(),
@@ -182,11 +187,13 @@ impl Grower {
         feats: &[u32],
         params: &TreeParams,
     ) -> GrownTree {
-        self.indices.clear();
-        match bag {
-            Some(b) => self.indices.extend_from_slice(b),
-            None => self.indices.extend(0..data.n_rows as u32),
+        // Without a bag the root holds rows 0..n in order; its partition writes the indices.
+        let n_root = bag.map_or(data.n_rows, <[u32]>::len);
+        self.indices.resize(data.n_rows, 0);
+        if let Some(b) = bag {
+            self.indices[..b.len()].copy_from_slice(b);
         }
+        self.identity = bag.is_none();
         self.free.clear();
         self.free.extend((0..self.pool.len()).rev());
         let ctx = Ctx {
@@ -198,30 +205,38 @@ impl Grower {
                 .collect(),
         };
 
-        let mut total = Sums::default();
-        let (mut g, mut h) = (0.0f64, 0.0f64);
-        match bag {
-            Some(b) => {
-                for &r in b {
-                    let [gg, hh] = gh[r as usize];
-                    g += f64::from(gg);
-                    h += f64::from(hh);
-                }
-            }
-            None => {
-                for &[gg, hh] in gh {
-                    g += f64::from(gg);
-                    h += f64::from(hh);
-                }
-            }
-        }
-        total.g = g;
-        total.h = h;
-        total.n = self.indices.len() as u32;
+        // Sums in fixed chunks, added in order: the same whatever the thread count.
+        let chunk_sums: Vec<(f64, f64)> = match bag {
+            Some(b) => b
+                .par_chunks(SUM_CHUNK)
+                .map(|c| {
+                    c.iter().fold((0.0, 0.0), |(g, h), &r| {
+                        let [gg, hh] = gh[r as usize];
+                        (g + f64::from(gg), h + f64::from(hh))
+                    })
+                })
+                .collect(),
+            None => gh
+                .par_chunks(SUM_CHUNK)
+                .map(|c| {
+                    c.iter().fold((0.0, 0.0), |(g, h), &[gg, hh]| {
+                        (g + f64::from(gg), h + f64::from(hh))
+                    })
+                })
+                .collect(),
+        };
+        let (g, h) = chunk_sums
+            .iter()
+            .fold((0.0, 0.0), |(g, h), &(a, b)| (g + a, h + b));
+        let total = Sums {
+            g,
+            h,
+            n: n_root as u32,
+        };
         let sp = &params.split;
         let mut leaves = vec![LeafState {
             start: 0,
-            len: self.indices.len(),
+            len: n_root,
             total,
             depth: 0,
             slot: None,
@@ -271,6 +286,13 @@ impl Grower {
                 self.free.push(s);
             }
         }
+        if self.identity {
+            // The root never split: its rows are still implicit.
+            for (i, v) in self.indices.iter_mut().enumerate() {
+                *v = i as u32;
+            }
+            self.identity = false;
+        }
         GrownTree {
             nodes,
             leaf_values: leaves.iter().map(|l| l.value).collect(),
@@ -301,7 +323,9 @@ impl Grower {
             ctx.data.col(f),
             &lut,
             self.n_threads,
+            self.identity,
         );
+        self.identity = false;
         // The split's counts were estimated from hessians; the partition's are exact.
         let mut split = split;
         split.left.n = n_left as u32;
@@ -589,16 +613,25 @@ fn partition(
     col: &[u8],
     lut: &[bool; 256],
     n_threads: usize,
+    identity: bool,
 ) -> usize {
     let len = seg.len();
+    let run = |s: &mut [u32], sc: &mut [u32], base: usize| {
+        if identity {
+            partition_seq::<true>(s, sc, col, lut, base as u32)
+        } else {
+            partition_seq::<false>(s, sc, col, lut, 0)
+        }
+    };
     if len < PAR_MIN_PARTITION || n_threads < 2 {
-        return partition_seq(seg, scratch, col, lut);
+        return run(seg, scratch, 0);
     }
     let chunk = len.div_ceil(n_threads);
     let lefts: Vec<usize> = seg
         .par_chunks_mut(chunk)
         .zip(scratch.par_chunks_mut(chunk))
-        .map(|(s, sc)| partition_seq(s, sc, col, lut))
+        .enumerate()
+        .map(|(c, (s, sc))| run(s, sc, c * chunk))
         .collect();
     // Each chunk is now [L_c R_c]; rotate the rights behind the next chunk's lefts.
     let mut left_end = lefts[0];
@@ -612,11 +645,19 @@ fn partition(
     left_end
 }
 
-fn partition_seq(seg: &mut [u32], scratch: &mut [u32], col: &[u8], lut: &[bool; 256]) -> usize {
+/// Stable partition of one chunk. With `IDENTITY`, `seg` holds rows `base, base + 1, ...`
+/// (whatever it contains).
+fn partition_seq<const IDENTITY: bool>(
+    seg: &mut [u32],
+    scratch: &mut [u32],
+    col: &[u8],
+    lut: &[bool; 256],
+    base: u32,
+) -> usize {
     let mut nl = 0;
     let mut nr = 0;
     for i in 0..seg.len() {
-        let r = seg[i];
+        let r = if IDENTITY { base + i as u32 } else { seg[i] };
         let left = lut[col[r as usize] as usize];
         seg[nl] = r;
         scratch[nr] = r;
