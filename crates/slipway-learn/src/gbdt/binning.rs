@@ -340,6 +340,9 @@ impl BinnedData {
                     None => BinMapper::fit(col, &features[j].kind, max_bin, has_nan),
                 };
                 let bins: Vec<u8> = col.iter().map(|&v| mapper.bin(v)).collect();
+                // Histogram building relies on this (it indexes without bounds checks).
+                let nb = mapper.n_bins();
+                assert!(bins.iter().all(|&b| (b as usize) < nb), "bin out of range");
                 (mapper, bins)
             })
             .collect();

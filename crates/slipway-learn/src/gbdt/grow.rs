@@ -68,7 +68,8 @@ struct LeafState {
 struct BlockLayout {
     feats: Vec<u32>,
     offs: Vec<u32>,
-    contiguous: Option<usize>,
+    n_bins: Vec<u32>,
+    groups: Vec<(usize, usize)>,
     /// `[start, end)` in a histogram.
     range: (usize, usize),
 }
@@ -78,7 +79,8 @@ impl BlockLayout {
         Block {
             feats: &self.feats,
             offs: &self.offs,
-            contiguous: self.contiguous,
+            n_bins: &self.n_bins,
+            groups: &self.groups,
         }
     }
 }
@@ -92,14 +94,18 @@ fn layouts(feats: &[u32], offsets: &[usize], n: usize) -> Vec<BlockLayout> {
         let first = chunk[0] as usize;
         let last = *chunk.last().expect("non-empty") as usize;
         let start = offsets[first];
-        let contiguous = (last - first + 1 == chunk.len()).then_some(first);
+        let n_bins: Vec<u32> = chunk
+            .iter()
+            .map(|&f| (offsets[f as usize + 1] - offsets[f as usize]) as u32)
+            .collect();
         out.push(BlockLayout {
             feats: chunk.to_vec(),
             offs: chunk
                 .iter()
                 .map(|&f| (offsets[f as usize] - start) as u32)
                 .collect(),
-            contiguous,
+            groups: hist::feature_groups(&n_bins),
+            n_bins,
             range: (start, offsets[last + 1]),
         });
     }
