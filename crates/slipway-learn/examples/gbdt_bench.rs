@@ -3,8 +3,11 @@
 //! ```text
 //! /tmp/refvenv/bin/python bench/gbdt/reference.py --out bench/out/gbdt   # writes the data
 //! cargo run --release -p slipway-learn --example gbdt_bench -- [--data bench/out/gbdt]
-//!     [--sets synthetic,adult] [--repeat 1] [--threads 2]
+//!     [--sets synthetic,adult] [--repeat 1] [--threads 2] [--rounds 200]
+//!     [--predict-repeat 3] [--dump-model DIR]
 //! ```
+//!
+//! `bench/gbdt/run.sh` runs both sides and prints the ratios.
 //!
 //! Trains with LightGBM's benchmark settings (binary, 63 leaves, learning rate 0.1, 200
 //! rounds, max_bin 255, min_data_in_leaf 20, 2 threads) and prints `name: value unit` lines:
