@@ -164,6 +164,23 @@ fn leaf_gain(g: f64, h: f64, l2: f64) -> f64 {
     g * g / (h + l2 + EPS)
 }
 
+/// The gain of a split with sides `(lg, lh)` and `(rg, rh)` when it beats `best`.
+///
+/// `lg²/a + rg²/b > best` is tested as `lg²·b + rg²·a > best·a·b` (a, b > 0): no division for
+/// the many candidates that lose; a winner's gain is then computed and checked as usual.
+#[inline(always)]
+fn gain_if_better(lg: f64, lh: f64, rg: f64, rh: f64, l2: f64, best: f64) -> Option<f64> {
+    let a = lh + l2 + EPS;
+    let b = rh + l2 + EPS;
+    if lg * lg * b + rg * rg * a > best * (a * b) {
+        let gain = leaf_gain(lg, lh, l2) + leaf_gain(rg, rh, l2);
+        if gain > best {
+            return Some(gain);
+        }
+    }
+    None
+}
+
 /// The output of a leaf, `-G / (H + λ)`.
 #[inline(always)]
 pub(crate) fn leaf_output(g: f64, h: f64, l2: f64) -> f64 {
@@ -215,8 +232,7 @@ fn best_numeric(
         if total.n.saturating_sub(l.n) < mdl || rh < msh {
             return;
         }
-        let gain = leaf_gain(l.g, l.h, l2) + leaf_gain(total.g - l.g, rh, l2);
-        if gain > best_gain {
+        if let Some(gain) = gain_if_better(l.g, l.h, total.g - l.g, rh, l2, best_gain) {
             best_gain = gain;
             best = Some((t, default_left, l));
         }
@@ -288,8 +304,7 @@ fn best_categorical(
             if r.n < mdl || r.h < msh {
                 continue;
             }
-            let gain = leaf_gain(l.g, l.h, l2) + leaf_gain(r.g, r.h, l2);
-            if gain > best_gain {
+            if let Some(gain) = gain_if_better(l.g, l.h, r.g, r.h, l2, best_gain) {
                 best_gain = gain;
                 best = Some((b, l));
             }
@@ -349,8 +364,7 @@ fn best_categorical(
                 continue;
             }
             group = 0;
-            let gain = leaf_gain(acc.g, acc.h, l2) + leaf_gain(r.g, r.h, l2);
-            if gain > best_gain {
+            if let Some(gain) = gain_if_better(acc.g, acc.h, r.g, r.h, l2, best_gain) {
                 best_gain = gain;
                 best = Some((reverse, i, acc));
             }
