@@ -314,6 +314,32 @@ fn learns_where_missing_values_go() {
     assert!(pr2[2] > 0.9);
 }
 
+#[test]
+fn infinite_values_are_extremes() {
+    // x0 = ±inf on some rows: they bin with the smallest / largest values.
+    let n = 2000;
+    let mut x = uniform(n, 2, 20);
+    for i in (0..n).step_by(10) {
+        x.set(
+            i,
+            0,
+            if i % 20 == 0 {
+                f64::INFINITY
+            } else {
+                f64::NEG_INFINITY
+            },
+        );
+    }
+    let y: Vec<u32> = (0..n).map(|i| u32::from(x.get(i, 0) > 0.0)).collect();
+    let m = fit(&small_params(), &x, &classes(y, 2), &numeric(2));
+    let t =
+        Matrix::from_columns(vec![vec![f64::INFINITY, f64::NEG_INFINITY], vec![0.0; 2]]).unwrap();
+    let pr = p1(&m, &t);
+    assert!(pr[0] > 0.9 && pr[1] < 0.1, "{pr:?}");
+    let back: GbdtModel = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+    assert_eq!(back.predict_raw(&t), m.predict_raw(&t));
+}
+
 fn categorical_data(n: usize, n_cat: usize, seed: u64) -> Matrix {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let c: Vec<f64> = (0..n)
@@ -878,6 +904,15 @@ fn rejects_bad_data() {
         weights: None,
     };
     assert!(matches!(est.fit(&d, None), Err(Error::InvalidData(_))));
+    let none = Matrix::zeros(10, 0);
+    let no_feats = classes(vec![0; 10], 2);
+    let d0 = TrainData {
+        x: &none,
+        y: &no_feats,
+        features: &[],
+        weights: None,
+    };
+    assert!(matches!(est.fit(&d0, None), Err(Error::InvalidData(_))));
     let bad_label = classes(vec![0, 1, 2, 0, 1, 0, 1, 0, 1, 0], 2);
     let d = TrainData { y: &bad_label, ..d };
     assert!(matches!(est.fit(&d, None), Err(Error::InvalidData(_))));

@@ -94,7 +94,8 @@ impl BinMapper {
         match kind {
             FeatureKind::Numeric => {
                 let max_value_bins = if has_nan { max_bin - 1 } else { max_bin }.max(1);
-                let mut v: Vec<f64> = sample.iter().copied().filter(|x| !x.is_nan()).collect();
+                // Infinities need no bound of their own: they fall in the first and last bins.
+                let mut v: Vec<f64> = sample.iter().copied().filter(|x| x.is_finite()).collect();
                 v.sort_unstable_by(f64::total_cmp);
                 let mut distinct: Vec<f64> = Vec::new();
                 let mut counts: Vec<usize> = Vec::new();
@@ -429,6 +430,28 @@ mod tests {
             prev = b;
         }
         assert_eq!(m.bin(f64::NAN) as usize, m.n_bins() - 1);
+    }
+
+    #[test]
+    fn infinities_fall_in_the_end_bins() {
+        let vals = [
+            f64::NEG_INFINITY,
+            -1.0,
+            0.0,
+            1.0,
+            2.0,
+            f64::INFINITY,
+            3.0,
+            3.0,
+            3.0,
+        ];
+        let m = BinMapper::fit(&vals, &FeatureKind::Numeric, 255, false);
+        let BinMapper::Numeric { upper, .. } = &m else {
+            panic!()
+        };
+        assert!(upper[..upper.len() - 1].iter().all(|u| u.is_finite()));
+        assert_eq!(m.bin(f64::NEG_INFINITY), m.bin(-1.0));
+        assert_eq!(m.bin(f64::INFINITY) as usize, m.n_bins() - 1);
     }
 
     #[test]

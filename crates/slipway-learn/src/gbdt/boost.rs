@@ -30,6 +30,9 @@ pub(crate) fn fit(
     valid: Option<&TrainData<'_>>,
 ) -> Result<GbdtModel> {
     train.check_shapes()?;
+    if train.x.n_cols() == 0 {
+        return Err(Error::InvalidData("no features to fit on".into()));
+    }
     if let Some(v) = valid {
         v.check_shapes()?;
         if v.x.n_cols() != train.x.n_cols() {
