@@ -459,6 +459,63 @@ impl Grower {
             &ctx.layouts[0]
         };
 
+        let build = |(h, r, blk): (&mut [HistBin], Rows<'_>, &BlockLayout)| {
+            for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
+                let nb = self.infos[f as usize].n_bins;
+                h[o as usize..o as usize + nb].fill(HistBin::default());
+            }
+            hist::accumulate(
+                h,
+                &ctx.data.rows,
+                ctx.data.n_features,
+                blk.as_block(),
+                r,
+                ctx.gh,
+            );
+        };
+
+        if n_chunks == 1 {
+            // One chunk: build, derive and search each feature block in one pass.
+            let (stotal, sfind) = (small.total, small.find);
+            let sblocks = split_blocks(small.hist, find_blocks);
+            let (ltotal, lfind, lblocks) = match large {
+                Some(l) => (
+                    l.total,
+                    l.find,
+                    split_blocks(l.hist, find_blocks)
+                        .into_iter()
+                        .map(Some)
+                        .collect(),
+                ),
+                None => (
+                    Sums::default(),
+                    false,
+                    (0..find_blocks.len()).map(|_| None).collect::<Vec<_>>(),
+                ),
+            };
+            let work =
+                |((sh, lh), blk): ((&mut [HistBin], Option<&mut [HistBin]>), &BlockLayout)| {
+                    build((&mut *sh, rows, blk));
+                    self.finish_block(ctx, blk, &[], sh, stotal, sfind, lh, ltotal, lfind)
+                };
+            let results: Vec<(Option<Split>, Option<Split>)> = if find_blocks.len() > 1 {
+                sblocks
+                    .into_par_iter()
+                    .zip(lblocks)
+                    .zip(find_blocks.par_iter())
+                    .map(work)
+                    .collect()
+            } else {
+                sblocks
+                    .into_iter()
+                    .zip(lblocks)
+                    .zip(find_blocks.iter())
+                    .map(work)
+                    .collect()
+            };
+            return best_of(results);
+        }
+
         // Phase 1: chunk c goes to `small.hist` (c = 0) or partial buffer c - 1.
         while self.partials.len() < n_chunks - 1 {
             self.partials
@@ -480,25 +537,7 @@ impl Grower {
                     tasks.push((h, r, blk));
                 }
             }
-            let build = |(h, r, blk): (&mut [HistBin], Rows<'_>, &BlockLayout)| {
-                for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
-                    let nb = self.infos[f as usize].n_bins;
-                    h[o as usize..o as usize + nb].fill(HistBin::default());
-                }
-                hist::accumulate(
-                    h,
-                    &ctx.data.rows,
-                    ctx.data.n_features,
-                    blk.as_block(),
-                    r,
-                    ctx.gh,
-                );
-            };
-            if tasks.len() > 1 {
-                tasks.into_par_iter().for_each(build);
-            } else {
-                tasks.into_iter().for_each(build);
-            }
+            tasks.into_par_iter().for_each(build);
         }
 
         // Phase 2.
@@ -539,13 +578,7 @@ impl Grower {
                 .collect()
         };
         self.partials = partials;
-        let mut best_s: Option<Split> = None;
-        let mut best_l: Option<Split> = None;
-        for (s, l) in results {
-            keep_better(&mut best_s, s);
-            keep_better(&mut best_l, l);
-        }
-        (best_s, best_l)
+        best_of(results)
     }
 
     /// Phase 2 for one feature block: adds the partial chunks into the small child's
@@ -601,6 +634,17 @@ impl Grower {
         };
         (sbest, lbest)
     }
+}
+
+/// The best split of each child over the feature blocks' results.
+fn best_of(results: Vec<(Option<Split>, Option<Split>)>) -> (Option<Split>, Option<Split>) {
+    let mut best_s: Option<Split> = None;
+    let mut best_l: Option<Split> = None;
+    for (s, l) in results {
+        keep_better(&mut best_s, s);
+        keep_better(&mut best_l, l);
+    }
+    (best_s, best_l)
 }
 
 fn keep_better(best: &mut Option<Split>, cand: Option<Split>) {
