@@ -89,6 +89,35 @@ impl BinMapper {
         }
     }
 
+    /// The bins of a whole column (what [`BinMapper::bin`] gives, faster: eight values at a
+    /// time go through a branch-free binary search in lock step).
+    pub(crate) fn bin_column(&self, col: &[f64]) -> Vec<u8> {
+        let BinMapper::Numeric { upper, .. } = self else {
+            return col.iter().map(|&v| self.bin(v)).collect();
+        };
+        // Bounds padded to 256 with +inf: the bin is the number of bounds below the value.
+        let mut padded = [f64::INFINITY; 256];
+        padded[..upper.len()].copy_from_slice(upper);
+        let mut out = vec![0u8; col.len()];
+        let mut chunks = col.chunks_exact(8);
+        let mut outs = out.chunks_exact_mut(8);
+        for (c, o) in (&mut chunks).zip(&mut outs) {
+            let mut pos = [0usize; 8];
+            for step in [128, 64, 32, 16, 8, 4, 2, 1] {
+                for (p, &v) in pos.iter_mut().zip(c) {
+                    *p += usize::from(padded[*p + step - 1] < v) * step;
+                }
+            }
+            for ((o, &p), &v) in o.iter_mut().zip(&pos).zip(c) {
+                *o = if v.is_nan() { self.bin(v) } else { p as u8 };
+            }
+        }
+        for (o, &v) in outs.into_remainder().iter_mut().zip(chunks.remainder()) {
+            *o = self.bin(v);
+        }
+        out
+    }
+
     /// Finds the bins of one feature from its sampled values.
     fn fit(sample: &[f64], kind: &FeatureKind, max_bin: usize, has_nan: bool) -> BinMapper {
         match kind {
@@ -359,7 +388,7 @@ impl BinnedData {
                     }
                     None => BinMapper::fit(col, &features[j].kind, max_bin, has_nan),
                 };
-                let bins: Vec<u8> = col.iter().map(|&v| mapper.bin(v)).collect();
+                let bins = mapper.bin_column(col);
                 // Histogram building relies on this (it indexes without bounds checks).
                 let nb = mapper.n_bins();
                 assert!(bins.iter().all(|&b| (b as usize) < nb), "bin out of range");
@@ -452,13 +481,35 @@ mod tests {
     }
 
     #[test]
+    fn column_binning_matches_one_by_one() {
+        let vals: Vec<f64> = (0..5000)
+            .map(|i| match i % 97 {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                2 => f64::NEG_INFINITY,
+                _ => (f64::from(i) * 0.7).sin() * 100.0,
+            })
+            .collect();
+        for max_bin in [2, 16, 255] {
+            for has_nan in [false, true] {
+                let m = BinMapper::fit(&vals, &FeatureKind::Numeric, max_bin, has_nan);
+                let one: Vec<u8> = vals.iter().map(|&v| m.bin(v)).collect();
+                assert_eq!(m.bin_column(&vals), one);
+            }
+        }
+    }
+
+    #[test]
     fn order_keys_sort_like_floats() {
         let mut v = vec![3.5, -0.0, -2.0, 1e-300, -1e300, 0.0, 7.0, -1e-300];
         let mut k: Vec<u64> = v.iter().map(|&x| order_key(x + 0.0)).collect();
         k.sort_unstable();
         v.sort_by(f64::total_cmp);
         let back: Vec<f64> = k.into_iter().map(from_order_key).collect();
-        assert_eq!(back, vec![-1e300, -2.0, -1e-300, 0.0, 0.0, 1e-300, 3.5, 7.0]);
+        assert_eq!(
+            back,
+            vec![-1e300, -2.0, -1e-300, 0.0, 0.0, 1e-300, 3.5, 7.0]
+        );
     }
 
     #[test]
