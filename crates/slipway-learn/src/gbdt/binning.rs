@@ -501,7 +501,7 @@ mod tests {
 
     #[test]
     fn order_keys_sort_like_floats() {
-        let mut v = vec![3.5, -0.0, -2.0, 1e-300, -1e300, 0.0, 7.0, -1e-300];
+        let mut v = [3.5, -0.0, -2.0, 1e-300, -1e300, 0.0, 7.0, -1e-300];
         let mut k: Vec<u64> = v.iter().map(|&x| order_key(x + 0.0)).collect();
         k.sort_unstable();
         v.sort_by(f64::total_cmp);
