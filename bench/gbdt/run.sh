@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # GBDT benchmark: LightGBM (reference.py) then Slipway (examples/gbdt_bench.rs), one after the
-# other, then the ratios. Usage: bench/gbdt/run.sh [--repeat N]
-#   PYTHON           interpreter with lightgbm, scikit-learn, pandas (default /tmp/refvenv/bin/python)
-#   GBDT_BENCH_OUT   data and results directory (default bench/out/gbdt)
-#   CARGO_TARGET_DIR cargo target directory (default /work/target)
+# other, then the ratios. Usage: bench/gbdt/run.sh [OUT_DIR]   (default bench/out/gbdt)
+#   PYTHON             interpreter with lightgbm, scikit-learn, pandas
+#                      (default bench/.venv/bin/python, else /tmp/refvenv/bin/python)
+#   CARGO_TARGET_DIR   cargo target directory (default target)
+#   GBDT_BENCH_REPEAT  train each model this many times and report the best (default 1)
 # Prints `name: value unit` lines; ratios are slipway / lightgbm (train time: lower is better,
 # prediction throughput: higher is better); auc_diff is slipway - lightgbm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-REPEAT=1
-if [[ "${1:-}" == "--repeat" ]]; then REPEAT="$2"; fi
-PY="${PYTHON:-/tmp/refvenv/bin/python}"
-OUT="${GBDT_BENCH_OUT:-bench/out/gbdt}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target}"
+OUT="${1:-bench/out/gbdt}"
+REPEAT="${GBDT_BENCH_REPEAT:-1}"
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -x bench/.venv/bin/python ]]; then PYTHON=bench/.venv/bin/python; else PYTHON=/tmp/refvenv/bin/python; fi
+fi
+PY="$PYTHON"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$OUT"
 
 cargo build --quiet --release -p slipway-learn --example gbdt_bench
