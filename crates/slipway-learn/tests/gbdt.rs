@@ -519,7 +519,8 @@ fn ytv_label(t: &Target, i: usize) -> u8 {
 
 #[test]
 fn deterministic_across_runs_threads_and_serde() {
-    let (x, y) = binary_data(3000, 15);
+    // Enough rows for leaves to be built in several row chunks.
+    let (x, y) = binary_data(20_000, 15);
     let target = classes(y.iter().map(|&v| v as u32).collect(), 2);
     let p = GbdtParams {
         n_estimators: 20,
@@ -556,6 +557,32 @@ fn deterministic_across_runs_threads_and_serde() {
     // Another seed gives another model.
     let c = fit(&GbdtParams { seed: 7, ..p }, &x, &target, &numeric(5));
     assert_ne!(ra, c.predict_raw(&x));
+
+    // Regression targets spanning many orders of magnitude, and a two-valued feature whose
+    // bins hold thousands of them: float sums there depend on their order.
+    let mut xr = uniform(20_000, 3, 21);
+    for i in 0..20_000 {
+        xr.set(i, 2, f64::from(u8::from(xr.get(i, 2) > 0.0)));
+    }
+    let yr: Vec<f64> = (0..20_000)
+        .map(|i| (12.0 * xr.get(i, 0)).exp() * xr.get(i, 1) + xr.get(i, 2))
+        .collect();
+    let pr = GbdtParams {
+        n_estimators: 10,
+        ..small_params()
+    };
+    let target_r = Target::Real(yr);
+    let r1 = fit(
+        &GbdtParams {
+            n_threads: Some(1),
+            ..pr.clone()
+        },
+        &xr,
+        &target_r,
+        &numeric(3),
+    );
+    let r2 = fit(&pr, &xr, &target_r, &numeric(3));
+    assert_eq!(r1.predict_raw(&xr), r2.predict_raw(&xr));
 
     let json = serde_json::to_string(&a).unwrap();
     let back: GbdtModel = serde_json::from_str(&json).unwrap();
