@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-ADULT_DIR = "/work/shared/data/adult"
+ADULT_DIR = os.environ.get("GBDT_ADULT_DIR", "/work/shared/data/adult")
 
 PARAMS = {
     "objective": "binary",

@@ -3,8 +3,11 @@
 //! ```text
 //! /tmp/refvenv/bin/python bench/gbdt/reference.py --out bench/out/gbdt   # writes the data
 //! cargo run --release -p slipway-learn --example gbdt_bench -- [--data bench/out/gbdt]
-//!     [--sets synthetic,adult] [--repeat 1] [--threads 2]
+//!     [--sets synthetic,adult] [--repeat 1] [--threads 2] [--rounds 200]
+//!     [--predict-repeat 3] [--dump-model DIR]
 //! ```
+//!
+//! `bench/gbdt/run.sh` runs both sides and prints the ratios.
 //!
 //! Trains with LightGBM's benchmark settings (binary, 63 leaves, learning rate 0.1, 200
 //! rounds, max_bin 255, min_data_in_leaf 20, 2 threads) and prints `name: value unit` lines:
@@ -106,6 +109,8 @@ fn main() {
     let mut repeat = 1usize;
     let mut threads = 2usize;
     let mut rounds = 200usize;
+    let mut predict_repeat = 3usize;
+    let mut dump: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().expect("flag value");
@@ -115,6 +120,8 @@ fn main() {
             "--repeat" => repeat = val().parse().expect("--repeat N"),
             "--threads" => threads = val().parse().expect("--threads N"),
             "--rounds" => rounds = val().parse().expect("--rounds N"),
+            "--predict-repeat" => predict_repeat = val().parse().expect("--predict-repeat N"),
+            "--dump-model" => dump = Some(val()),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -150,9 +157,14 @@ fn main() {
             model = Some(m);
         }
         let model = model.expect("at least one fit");
+        if let Some(d) = &dump {
+            let path = format!("{d}/{name}_model.json");
+            std::fs::write(&path, serde_json::to_string(&model).expect("model to JSON"))
+                .expect("write the model");
+        }
         let mut pbest = f64::INFINITY;
         let mut probs = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..predict_repeat {
             let t0 = Instant::now();
             let Prediction::Probabilities(p) = model.predict(&s.x_test).expect("predict") else {
                 panic!("binary model predicts probabilities")

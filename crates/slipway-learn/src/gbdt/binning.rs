@@ -89,16 +89,52 @@ impl BinMapper {
         }
     }
 
+    /// The bins of a whole column (what [`BinMapper::bin`] gives, faster: eight values at a
+    /// time go through a branch-free binary search in lock step).
+    pub(crate) fn bin_column(&self, col: &[f64]) -> Vec<u8> {
+        let BinMapper::Numeric { upper, .. } = self else {
+            return col.iter().map(|&v| self.bin(v)).collect();
+        };
+        // Bounds padded to 256 with +inf: the bin is the number of bounds below the value.
+        let mut padded = [f64::INFINITY; 256];
+        padded[..upper.len()].copy_from_slice(upper);
+        let mut out = vec![0u8; col.len()];
+        let mut chunks = col.chunks_exact(8);
+        let mut outs = out.chunks_exact_mut(8);
+        for (c, o) in (&mut chunks).zip(&mut outs) {
+            let mut pos = [0usize; 8];
+            for step in [128, 64, 32, 16, 8, 4, 2, 1] {
+                for (p, &v) in pos.iter_mut().zip(c) {
+                    *p += usize::from(padded[*p + step - 1] < v) * step;
+                }
+            }
+            for ((o, &p), &v) in o.iter_mut().zip(&pos).zip(c) {
+                *o = if v.is_nan() { self.bin(v) } else { p as u8 };
+            }
+        }
+        for (o, &v) in outs.into_remainder().iter_mut().zip(chunks.remainder()) {
+            *o = self.bin(v);
+        }
+        out
+    }
+
     /// Finds the bins of one feature from its sampled values.
     fn fit(sample: &[f64], kind: &FeatureKind, max_bin: usize, has_nan: bool) -> BinMapper {
         match kind {
             FeatureKind::Numeric => {
                 let max_value_bins = if has_nan { max_bin - 1 } else { max_bin }.max(1);
-                let mut v: Vec<f64> = sample.iter().copied().filter(|x| !x.is_nan()).collect();
-                v.sort_unstable_by(f64::total_cmp);
+                // Infinities need no bound of their own: they fall in the first and last bins.
+                // Sorted as integers that order like the floats (faster than comparing floats);
+                // -0.0 becomes 0.0 first so that they are one value.
+                let mut keys: Vec<u64> = sample
+                    .iter()
+                    .filter(|x| x.is_finite())
+                    .map(|&x| order_key(x + 0.0))
+                    .collect();
+                keys.sort_unstable();
                 let mut distinct: Vec<f64> = Vec::new();
                 let mut counts: Vec<usize> = Vec::new();
-                for x in v {
+                for x in keys.into_iter().map(from_order_key) {
                     // -0.0 and 0.0 are one value.
                     if distinct.last() == Some(&x) {
                         *counts.last_mut().expect("non-empty") += 1;
@@ -141,6 +177,19 @@ impl BinMapper {
             }
         }
     }
+}
+
+/// A key whose unsigned order is the order of the (non-NaN) floats.
+#[inline]
+fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// The float of an [`order_key`].
+#[inline]
+fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 /// The category code a value stands for, if it is a valid one.
@@ -339,7 +388,10 @@ impl BinnedData {
                     }
                     None => BinMapper::fit(col, &features[j].kind, max_bin, has_nan),
                 };
-                let bins: Vec<u8> = col.iter().map(|&v| mapper.bin(v)).collect();
+                let bins = mapper.bin_column(col);
+                // Histogram building relies on this (it indexes without bounds checks).
+                let nb = mapper.n_bins();
+                assert!(bins.iter().all(|&b| (b as usize) < nb), "bin out of range");
                 (mapper, bins)
             })
             .collect();
@@ -426,6 +478,60 @@ mod tests {
             prev = b;
         }
         assert_eq!(m.bin(f64::NAN) as usize, m.n_bins() - 1);
+    }
+
+    #[test]
+    fn column_binning_matches_one_by_one() {
+        let vals: Vec<f64> = (0..5000)
+            .map(|i| match i % 97 {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                2 => f64::NEG_INFINITY,
+                _ => (f64::from(i) * 0.7).sin() * 100.0,
+            })
+            .collect();
+        for max_bin in [2, 16, 255] {
+            for has_nan in [false, true] {
+                let m = BinMapper::fit(&vals, &FeatureKind::Numeric, max_bin, has_nan);
+                let one: Vec<u8> = vals.iter().map(|&v| m.bin(v)).collect();
+                assert_eq!(m.bin_column(&vals), one);
+            }
+        }
+    }
+
+    #[test]
+    fn order_keys_sort_like_floats() {
+        let mut v = [3.5, -0.0, -2.0, 1e-300, -1e300, 0.0, 7.0, -1e-300];
+        let mut k: Vec<u64> = v.iter().map(|&x| order_key(x + 0.0)).collect();
+        k.sort_unstable();
+        v.sort_by(f64::total_cmp);
+        let back: Vec<f64> = k.into_iter().map(from_order_key).collect();
+        assert_eq!(
+            back,
+            vec![-1e300, -2.0, -1e-300, 0.0, 0.0, 1e-300, 3.5, 7.0]
+        );
+    }
+
+    #[test]
+    fn infinities_fall_in_the_end_bins() {
+        let vals = [
+            f64::NEG_INFINITY,
+            -1.0,
+            0.0,
+            1.0,
+            2.0,
+            f64::INFINITY,
+            3.0,
+            3.0,
+            3.0,
+        ];
+        let m = BinMapper::fit(&vals, &FeatureKind::Numeric, 255, false);
+        let BinMapper::Numeric { upper, .. } = &m else {
+            panic!()
+        };
+        assert!(upper[..upper.len() - 1].iter().all(|u| u.is_finite()));
+        assert_eq!(m.bin(f64::NEG_INFINITY), m.bin(-1.0));
+        assert_eq!(m.bin(f64::INFINITY) as usize, m.n_bins() - 1);
     }
 
     #[test]

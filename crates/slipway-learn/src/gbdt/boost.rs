@@ -8,7 +8,7 @@ use super::GbdtParams;
 use super::binning::BinnedData;
 use super::grow::{Grower, GrownTree, TreeParams};
 use super::model::{GbdtModel, Tree, add_tree_par};
-use super::objective::Objective;
+use super::objective::{Objective, Scores};
 use super::splitter::{FeatInfo, SplitParams};
 use crate::{Error, Matrix, Result, Target, TrainData};
 
@@ -30,6 +30,9 @@ pub(crate) fn fit(
     valid: Option<&TrainData<'_>>,
 ) -> Result<GbdtModel> {
     train.check_shapes()?;
+    if train.x.n_cols() == 0 {
+        return Err(Error::InvalidData("no features to fit on".into()));
+    }
     if let Some(v) = valid {
         v.check_shapes()?;
         if v.x.n_cols() != train.x.n_cols() {
@@ -172,7 +175,7 @@ fn fit_in_pool(
     let data = BinnedData::new(x, train.features, p.max_bin, p.seed);
     let infos: Vec<FeatInfo> = data.mappers.iter().map(FeatInfo::new).collect();
     let init = obj.init_scores(w);
-    let mut scores: Vec<f64> = init.iter().copied().cycle().take(n * k).collect();
+    let scores = Scores::new(&init, n);
     let mut val = val_parts.map(|(rows, vobj, vw)| {
         let nv = vobj.len();
         Validation {
@@ -244,14 +247,20 @@ fn fit_in_pool(
                 &tree_params,
             );
             let lr = p.learning_rate;
-            for (&v, &(s, len)) in grown.leaf_values.iter().zip(&grown.leaf_ranges) {
-                let v = v * lr;
-                for &r in &grower.indices[s..s + len] {
-                    scores[r as usize * k + c] += v;
-                }
-            }
+            // Leaves hold distinct rows: update them in parallel.
+            let indices = &grower.indices;
+            grown
+                .leaf_values
+                .par_iter()
+                .zip(&grown.leaf_ranges)
+                .for_each(|(&v, &(s, len))| {
+                    let v = v * lr;
+                    for &r in &indices[s..s + len] {
+                        scores.add(r as usize * k + c, v);
+                    }
+                });
             if let Some((_, oob)) = &bag {
-                add_binned(&grown, &data, &infos, oob, lr, &mut scores, k, c);
+                add_binned(&grown, &data, &infos, oob, lr, &scores, k, c);
             }
             round.push(Tree::from_grown(&grown, &data.mappers, lr));
         }
@@ -303,15 +312,14 @@ fn add_binned(
     infos: &[FeatInfo],
     rows: &[u32],
     lr: f64,
-    scores: &mut [f64],
+    scores: &Scores,
     k: usize,
     c: usize,
 ) {
     if tree.nodes.is_empty() {
         let v = tree.leaf_values[0] * lr;
-        for &r in rows {
-            scores[r as usize * k + c] += v;
-        }
+        rows.par_iter()
+            .for_each(|&r| scores.add(r as usize * k + c, v));
         return;
     }
     let luts: Vec<[bool; 256]> = tree
@@ -320,7 +328,7 @@ fn add_binned(
         .map(|n| n.split.go_left_table(&infos[n.split.feature]))
         .collect();
     let nf = data.n_features;
-    for &r in rows {
+    rows.par_iter().for_each(|&r| {
         let row = &data.rows[r as usize * nf..(r as usize + 1) * nf];
         let mut i = 0usize;
         let leaf = loop {
@@ -335,6 +343,6 @@ fn add_binned(
             }
             i = next as usize;
         };
-        scores[r as usize * k + c] += tree.leaf_values[leaf] * lr;
-    }
+        scores.add(r as usize * k + c, tree.leaf_values[leaf] * lr);
+    });
 }

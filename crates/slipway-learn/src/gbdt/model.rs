@@ -105,39 +105,6 @@ impl Tree {
             gains: g.nodes.iter().map(|n| n.split.gain).collect(),
         }
     }
-
-    /// The output for one row (`row[f]` is feature `f`).
-    #[inline]
-    pub(crate) fn predict_row(&self, row: &[f64]) -> f64 {
-        if self.nodes.is_empty() {
-            return self.leaf_values[0];
-        }
-        let mut i = 0usize;
-        loop {
-            let n = &self.nodes[i];
-            let v = row[n.feature as usize];
-            let left = if n.cat_words == 0 {
-                v <= n.threshold || (n.default_left && v.is_nan())
-            } else {
-                self.in_cat_set(n, v)
-            };
-            let c = if left { n.left } else { n.right };
-            if c < 0 {
-                return self.leaf_values[!c as usize];
-            }
-            i = c as usize;
-        }
-    }
-
-    #[inline]
-    fn in_cat_set(&self, n: &Node, v: f64) -> bool {
-        // NaN, negative and too large codes are not in the set.
-        if !(v >= 0.0 && v < f64::from(n.cat_words) * 32.0) {
-            return false;
-        }
-        let c = v as u32;
-        self.cat_bits[(n.cat_start + c / 32) as usize] & (1 << (c % 32)) != 0
-    }
 }
 
 /// Gain or split-count importance.
@@ -188,6 +155,7 @@ impl GbdtModel {
         let k = self.n_scores;
         let nf = self.n_features;
         let n = x.n_rows();
+        let forest = StepForest::new(&self.trees);
         out.par_chunks_mut(PREDICT_BLOCK * k)
             .enumerate()
             .for_each(|(bi, o)| {
@@ -203,7 +171,7 @@ impl GbdtModel {
                 for (oi, &s) in o.iter_mut().zip(self.init_scores.iter().cycle()) {
                     *oi = s;
                 }
-                add_trees(&self.trees, 0, k, &buf, nf, o);
+                forest.add(0, k, &buf, nf, o);
             });
     }
 
@@ -244,27 +212,201 @@ impl GbdtModel {
     }
 }
 
-/// Adds the outputs of `trees` (tree `t` of the slice is global tree `first + t`, adding to
-/// score `(first + t) % k`) for the rows of `rows` (row-major, `nf` columns) to `out`
-/// (row-major, `k` columns).
-pub(crate) fn add_trees(
-    trees: &[Tree],
-    first: usize,
-    k: usize,
-    rows: &[f64],
-    nf: usize,
-    out: &mut [f64],
-) {
-    let nr = out.len() / k;
-    for (t, tree) in trees.iter().enumerate() {
-        let c = (first + t) % k;
-        for (i, row) in rows.chunks_exact(nf.max(1)).take(nr).enumerate() {
-            out[i * k + c] += tree.predict_row(row);
+/// A node of a [`StepForest`]. Leaves are nodes too, leading to themselves.
+#[derive(Debug, Clone, Copy)]
+struct StepNode {
+    /// Numeric split: `x <= threshold` goes left (`+inf` for a leaf).
+    threshold: f64,
+    feature: u32,
+    /// Absolute indices of the children in the forest.
+    left: u32,
+    right: u32,
+    /// Categorical split: its bitset in [`StepForest::cat_bits`] is `cat_start..+cat_words`.
+    cat_start: u32,
+    cat_words: u32,
+    nan_left: bool,
+}
+
+/// Where one tree lies in a [`StepForest`].
+#[derive(Debug, Clone, Copy)]
+struct StepTree {
+    /// Index of the root; internal nodes are `root..leaves`, leaves `leaves..`.
+    root: u32,
+    leaves: u32,
+    /// Index of its first leaf value in [`StepForest::leaf_values`].
+    value_base: u32,
+    /// Whether all its splits are numeric (the fast path).
+    numeric: bool,
+}
+
+/// Trees laid out for prediction: several rows walk down a tree in lock step (their steps
+/// are independent, so the CPU overlaps them), every step branch-free on numeric splits.
+#[derive(Debug)]
+struct StepForest {
+    nodes: Vec<StepNode>,
+    trees: Vec<StepTree>,
+    leaf_values: Vec<f64>,
+    cat_bits: Vec<u32>,
+}
+
+/// Rows walked down a tree together.
+const LANES: usize = 8;
+
+impl StepForest {
+    fn new(trees: &[Tree]) -> StepForest {
+        let mut f = StepForest {
+            nodes: Vec::new(),
+            trees: Vec::with_capacity(trees.len()),
+            leaf_values: Vec::new(),
+            // Word 0 is what a numeric node or an invalid code reads in `step`.
+            cat_bits: vec![0],
+        };
+        for t in trees {
+            let root = f.nodes.len() as u32;
+            let ni = t.nodes.len() as u32;
+            let cat_base = f.cat_bits.len() as u32;
+            f.cat_bits.extend_from_slice(&t.cat_bits);
+            let abs = |c: i32| {
+                if c >= 0 {
+                    root + c as u32
+                } else {
+                    root + ni + (!c) as u32
+                }
+            };
+            for n in &t.nodes {
+                f.nodes.push(StepNode {
+                    threshold: n.threshold,
+                    feature: n.feature,
+                    left: abs(n.left),
+                    right: abs(n.right),
+                    // Numeric nodes point at word 0 (see `step`).
+                    cat_start: if n.cat_words == 0 {
+                        0
+                    } else {
+                        cat_base + n.cat_start
+                    },
+                    cat_words: n.cat_words,
+                    nan_left: n.default_left,
+                });
+            }
+            for l in 0..t.leaf_values.len() as u32 {
+                let me = root + ni + l;
+                f.nodes.push(StepNode {
+                    threshold: f64::INFINITY,
+                    feature: 0,
+                    left: me,
+                    right: me,
+                    cat_start: 0,
+                    cat_words: 0,
+                    nan_left: true,
+                });
+            }
+            f.trees.push(StepTree {
+                root,
+                leaves: root + ni,
+                value_base: f.leaf_values.len() as u32,
+                numeric: t.nodes.iter().all(|n| n.cat_words == 0),
+            });
+            f.leaf_values.extend_from_slice(&t.leaf_values);
+        }
+        f
+    }
+
+    /// The child of numeric node `n` that value `v` goes to, without a branch.
+    #[inline(always)]
+    fn step_numeric(n: &StepNode, v: f64) -> u32 {
+        let left = (v <= n.threshold) | (n.nan_left & v.is_nan());
+        if left { n.left } else { n.right }
+    }
+
+    /// The child of node `n` (numeric or categorical) that value `v` goes to, without a
+    /// branch: both tests are computed and one is selected.
+    #[inline(always)]
+    fn step(&self, n: &StepNode, v: f64) -> u32 {
+        let numeric_left = (v <= n.threshold) | (n.nan_left & v.is_nan());
+        // NaN, negative and too large codes are not in the set; they read word 0 harmlessly.
+        let in_range = (v >= 0.0) & (v < f64::from(n.cat_words) * 32.0);
+        let code = if in_range { v as u32 } else { 0 };
+        let word = self.cat_bits[(n.cat_start + code / 32) as usize];
+        let cat_left = in_range & ((word >> (code % 32)) & 1 == 1);
+        let left = if n.cat_words == 0 {
+            numeric_left
+        } else {
+            cat_left
+        };
+        if left { n.left } else { n.right }
+    }
+
+    /// Adds the outputs of every tree (global tree `first + t` adds to score
+    /// `(first + t) % k`) for the rows of `rows` (row-major, `nf` columns) to `out`
+    /// (row-major, `k` columns).
+    fn add(&self, first: usize, k: usize, rows: &[f64], nf: usize, out: &mut [f64]) {
+        for (t, tree) in self.trees.iter().enumerate() {
+            let c = (first + t) % k;
+            // Two copies of the walk: a categorical test in the loop would cost the numeric
+            // one its branch-free step.
+            if tree.numeric {
+                self.add_tree(tree, c, k, rows, nf, out, |_, n, v| {
+                    Self::step_numeric(n, v)
+                });
+            } else {
+                self.add_tree(tree, c, k, rows, nf, out, |f, n, v| f.step(n, v));
+            }
+        }
+    }
+
+    /// Adds one tree's outputs to score `c`; `step` moves a row down one node.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn add_tree(
+        &self,
+        tree: &StepTree,
+        c: usize,
+        k: usize,
+        rows: &[f64],
+        nf: usize,
+        out: &mut [f64],
+        step: impl Fn(&Self, &StepNode, f64) -> u32,
+    ) {
+        let nr = out.len() / k;
+        let nfs = nf.max(1);
+        let value = |leaf: u32| self.leaf_values[(tree.value_base + leaf - tree.leaves) as usize];
+        let mut i = 0;
+        while i + LANES <= nr {
+            let block = &rows[i * nfs..(i + LANES) * nfs];
+            let mut cur = [tree.root; LANES];
+            loop {
+                let mut active = false;
+                for (j, cj) in cur.iter_mut().enumerate() {
+                    let n = &self.nodes[*cj as usize];
+                    *cj = step(self, n, block[j * nfs + n.feature as usize]);
+                    active |= *cj < tree.leaves;
+                }
+                if !active {
+                    break;
+                }
+            }
+            for (j, &cj) in cur.iter().enumerate() {
+                out[(i + j) * k + c] += value(cj);
+            }
+            i += LANES;
+        }
+        {
+            for r in i..nr {
+                let row = &rows[r * nfs..(r + 1) * nfs];
+                let mut cj = tree.root;
+                while cj < tree.leaves {
+                    let n = &self.nodes[cj as usize];
+                    cj = step(self, n, row[n.feature as usize]);
+                }
+                out[r * k + c] += value(cj);
+            }
         }
     }
 }
 
-/// Adds one tree's outputs to score `c` of every row, in parallel blocks of rows.
+/// Adds one tree's outputs to score `c` of every row (row-major, `nf` columns), in parallel
+/// blocks of rows.
 pub(crate) fn add_tree_par(
     tree: &Tree,
     c: usize,
@@ -273,13 +415,10 @@ pub(crate) fn add_tree_par(
     nf: usize,
     out: &mut [f64],
 ) {
+    let forest = StepForest::new(std::slice::from_ref(tree));
     out.par_chunks_mut(PREDICT_BLOCK * k)
         .zip(rows.par_chunks(PREDICT_BLOCK * nf.max(1)))
-        .for_each(|(o, r)| {
-            for (oi, row) in o.chunks_exact_mut(k).zip(r.chunks_exact(nf.max(1))) {
-                oi[c] += tree.predict_row(row);
-            }
-        });
+        .for_each(|(o, r)| forest.add(c, k, r, nf, o));
 }
 
 impl Predictor for GbdtModel {
@@ -334,6 +473,104 @@ impl Predictor for GbdtModel {
             Some(imp.iter().map(|v| v / s).collect())
         } else {
             Some(imp)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Plain one-row walk, the reference for [`StepForest`].
+    fn walk(t: &Tree, row: &[f64]) -> f64 {
+        if t.nodes.is_empty() {
+            return t.leaf_values[0];
+        }
+        let mut i = 0usize;
+        loop {
+            let n = &t.nodes[i];
+            let v = row[n.feature as usize];
+            let left = if n.cat_words == 0 {
+                v <= n.threshold || (n.default_left && v.is_nan())
+            } else if v >= 0.0 && v < f64::from(n.cat_words) * 32.0 {
+                let c = v as u32;
+                t.cat_bits[(n.cat_start + c / 32) as usize] & (1 << (c % 32)) != 0
+            } else {
+                false
+            };
+            let c = if left { n.left } else { n.right };
+            if c < 0 {
+                return t.leaf_values[!c as usize];
+            }
+            i = c as usize;
+        }
+    }
+
+    fn node(feature: u32, threshold: f64, left: i32, right: i32, default_left: bool) -> Node {
+        Node {
+            feature,
+            threshold,
+            left,
+            right,
+            default_left,
+            cat_start: 0,
+            cat_words: 0,
+        }
+    }
+
+    #[test]
+    fn step_forest_matches_a_plain_walk() {
+        // Tree 0 numeric; tree 1 mixes a categorical root (codes {1, 33} left) with a numeric
+        // node; tree 2 is a single leaf.
+        let t0 = Tree {
+            nodes: vec![node(0, 0.5, 1, !2, true), node(1, -1.0, !0, !1, false)],
+            leaf_values: vec![1.0, 2.0, 3.0],
+            cat_bits: vec![],
+            gains: vec![1.0, 1.0],
+        };
+        let mut root = node(2, 0.0, !0, 1, false);
+        root.cat_words = 2;
+        let t1 = Tree {
+            nodes: vec![root, node(0, 0.0, !1, !2, false)],
+            leaf_values: vec![10.0, 20.0, 30.0],
+            cat_bits: vec![1 << 1, 1 << 1],
+            gains: vec![1.0, 1.0],
+        };
+        let t2 = Tree {
+            nodes: vec![],
+            leaf_values: vec![100.0],
+            cat_bits: vec![],
+            gains: vec![],
+        };
+        let trees = vec![t0, t1, t2];
+        let forest = StepForest::new(&trees);
+        let vals = [
+            f64::NAN,
+            -2.0,
+            -0.5,
+            0.0,
+            0.7,
+            1.0,
+            2.0,
+            33.0,
+            34.0,
+            64.0,
+            1e9,
+        ];
+        let mut rows = Vec::new();
+        for &a in &vals {
+            for &b in &vals {
+                for &c in &vals {
+                    rows.extend_from_slice(&[a, b, c]);
+                }
+            }
+        }
+        let nr = rows.len() / 3;
+        let mut out = vec![0.0; nr];
+        forest.add(0, 1, &rows, 3, &mut out);
+        for (i, row) in rows.chunks_exact(3).enumerate() {
+            let want: f64 = trees.iter().map(|t| walk(t, row)).sum();
+            assert_eq!(out[i], want, "row {row:?}");
         }
     }
 }

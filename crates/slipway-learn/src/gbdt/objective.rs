@@ -1,11 +1,44 @@
 //! Loss functions: gradients, hessians, starting scores and validation loss.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
 use rayon::prelude::*;
 
 use crate::{Error, Result, Target, Task};
 
 /// Rows per parallel chunk when computing gradients.
 const CHUNK: usize = 8192;
+
+/// Raw scores that threads can add to in parallel, each to its own rows (relaxed atomic
+/// loads and stores: plain moves, no read-modify-write).
+#[derive(Debug)]
+pub(crate) struct Scores(Vec<AtomicU64>);
+
+impl Scores {
+    /// `n` rows of the `init` scores.
+    pub(crate) fn new(init: &[f64], n: usize) -> Scores {
+        Scores(
+            init.iter()
+                .cycle()
+                .take(n * init.len())
+                .map(|v| AtomicU64::new(v.to_bits()))
+                .collect(),
+        )
+    }
+
+    /// Score `i`.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> f64 {
+        f64::from_bits(self.0[i].load(Relaxed))
+    }
+
+    /// Adds `v` to score `i`. Concurrent adds to the same score would lose one; callers give
+    /// each thread its own rows.
+    #[inline]
+    pub(crate) fn add(&self, i: usize, v: f64) {
+        self.0[i].store((self.get(i) + v).to_bits(), Relaxed);
+    }
+}
 
 /// The labels as the objective uses them.
 #[derive(Debug, Clone)]
@@ -120,7 +153,7 @@ impl Objective {
 
     /// Gradient pairs for every row: `gh[c]` for score `c` (class), from the raw scores
     /// (row-major, `n_scores` per row). Must run inside the fit's thread pool.
-    pub(crate) fn gradients(&self, scores: &[f64], w: Option<&[f64]>, gh: &mut [Vec<[f32; 2]>]) {
+    pub(crate) fn gradients(&self, scores: &Scores, w: Option<&[f64]>, gh: &mut [Vec<[f32; 2]>]) {
         match self {
             Objective::Binary(y) => {
                 gh[0]
@@ -130,7 +163,7 @@ impl Objective {
                         let r0 = ci * CHUNK;
                         for (i, o) in out.iter_mut().enumerate() {
                             let r = r0 + i;
-                            let p = sigmoid(scores[r]);
+                            let p = sigmoid(scores.get(r));
                             let (mut g, mut h) = (p - y[r], p * (1.0 - p));
                             if let Some(w) = w {
                                 g *= w[r];
@@ -148,7 +181,7 @@ impl Objective {
                         let r0 = ci * CHUNK;
                         for (i, o) in out.iter_mut().enumerate() {
                             let r = r0 + i;
-                            let (mut g, mut h) = (scores[r] - y[r], 1.0);
+                            let (mut g, mut h) = (scores.get(r) - y[r], 1.0);
                             if let Some(w) = w {
                                 g *= w[r];
                                 h *= w[r];
@@ -161,12 +194,17 @@ impl Objective {
                 let k = *k;
                 let factor = k as f64 / (k as f64 - 1.0);
                 // Probabilities first (row-major), then one pass per class.
-                let mut prob = vec![0.0f64; scores.len()];
+                let mut prob = vec![0.0f64; self.len() * k];
                 prob.par_chunks_mut(CHUNK * k)
-                    .zip(scores.par_chunks(CHUNK * k))
-                    .for_each(|(p, s)| {
-                        for (pr, sr) in p.chunks_exact_mut(k).zip(s.chunks_exact(k)) {
-                            softmax_into(sr, pr);
+                    .enumerate()
+                    .for_each(|(ci, p)| {
+                        let mut s = vec![0.0; k];
+                        for (i, pr) in p.chunks_exact_mut(k).enumerate() {
+                            let r = ci * CHUNK + i;
+                            for (c, sv) in s.iter_mut().enumerate() {
+                                *sv = scores.get(r * k + c);
+                            }
+                            softmax_into(&s, pr);
                         }
                     });
                 for (c, g_c) in gh.iter_mut().enumerate() {

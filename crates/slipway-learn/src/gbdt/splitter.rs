@@ -4,6 +4,52 @@
 use super::binning::BinMapper;
 use super::hist::HistBin;
 
+/// Sums over a leaf's (or a split side's) rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Sums {
+    /// Sum of gradients.
+    pub g: f64,
+    /// Sum of hessians.
+    pub h: f64,
+    /// Number of rows (estimated from the hessian for a split side, exact for a leaf).
+    pub n: u32,
+}
+
+impl Sums {
+    fn sub(self, o: Sums) -> Sums {
+        Sums {
+            g: self.g - o.g,
+            h: self.h - o.h,
+            n: self.n.saturating_sub(o.n),
+        }
+    }
+
+    fn add_bin(self, b: HistBin, n: u32) -> Sums {
+        Sums {
+            g: self.g + b.g,
+            h: self.h + b.h,
+            n: self.n + n,
+        }
+    }
+}
+
+/// Estimated rows per unit of hessian in a leaf (LightGBM's `cnt_factor`).
+#[inline]
+fn count_factor(total: Sums) -> f64 {
+    if total.h > 0.0 {
+        f64::from(total.n) / total.h
+    } else {
+        0.0
+    }
+}
+
+/// Estimated rows in a bin.
+#[inline(always)]
+fn bin_count(b: HistBin, factor: f64) -> u32 {
+    // LightGBM's RoundInt; `as` saturates a slightly negative value to 0.
+    (b.h * factor + 0.5) as u32
+}
+
 /// Added to hessian sums so that an empty-hessian side does not divide by zero.
 const EPS: f64 = 1e-15;
 
@@ -72,9 +118,9 @@ pub(crate) struct Split {
     /// The rule.
     pub rule: SplitRule,
     /// Sums of the left child.
-    pub left: HistBin,
+    pub left: Sums,
     /// Sums of the right child.
-    pub right: HistBin,
+    pub right: Sums,
     /// Output of the left child (before shrinkage).
     pub left_value: f64,
     /// Output of the right child (before shrinkage).
@@ -118,6 +164,23 @@ fn leaf_gain(g: f64, h: f64, l2: f64) -> f64 {
     g * g / (h + l2 + EPS)
 }
 
+/// The gain of a split with sides `(lg, lh)` and `(rg, rh)` when it beats `best`.
+///
+/// `lg²/a + rg²/b > best` is tested as `lg²·b + rg²·a > best·a·b` (a, b > 0): no division for
+/// the many candidates that lose; a winner's gain is then computed and checked as usual.
+#[inline(always)]
+fn gain_if_better(lg: f64, lh: f64, rg: f64, rh: f64, l2: f64, best: f64) -> Option<f64> {
+    let a = lh + l2 + EPS;
+    let b = rh + l2 + EPS;
+    if lg * lg * b + rg * rg * a > best * (a * b) {
+        let gain = leaf_gain(lg, lh, l2) + leaf_gain(rg, rh, l2);
+        if gain > best {
+            return Some(gain);
+        }
+    }
+    None
+}
+
 /// The output of a leaf, `-G / (H + λ)`.
 #[inline(always)]
 pub(crate) fn leaf_output(g: f64, h: f64, l2: f64) -> f64 {
@@ -128,7 +191,7 @@ pub(crate) fn leaf_output(g: f64, h: f64, l2: f64) -> f64 {
 pub(crate) fn best_split(
     feature: usize,
     hist: &[HistBin],
-    total: HistBin,
+    total: Sums,
     info: &FeatInfo,
     p: &SplitParams,
 ) -> Option<Split> {
@@ -142,48 +205,50 @@ pub(crate) fn best_split(
 fn best_numeric(
     feature: usize,
     hist: &[HistBin],
-    total: HistBin,
+    total: Sums,
     info: &FeatInfo,
     p: &SplitParams,
 ) -> Option<Split> {
     let l2 = p.lambda_l2;
     let min_shift = leaf_gain(total.g, total.h, l2) + p.min_gain_to_split;
+    let factor = count_factor(total);
     let (n_value_bins, nan) = match info.nan_bin {
         Some(b) => (info.n_bins - 1, hist[b]),
         None => (info.n_bins, HistBin::default()),
     };
+    let nan_n = bin_count(nan, factor);
     if n_value_bins < 2 {
         return None;
     }
     let mdl = p.min_data_in_leaf;
     let msh = p.min_sum_hessian_in_leaf;
     let mut best_gain = min_shift;
-    let mut best: Option<(usize, bool, HistBin)> = None;
-    let mut eval = |l: HistBin, t: usize, default_left: bool| {
+    let mut best: Option<(usize, bool, Sums)> = None;
+    let mut eval = |l: Sums, t: usize, default_left: bool| {
         if l.n < mdl || l.h < msh {
             return;
         }
-        let rn = total.n - l.n;
         let rh = total.h - l.h;
-        if rn < mdl || rh < msh {
+        if total.n.saturating_sub(l.n) < mdl || rh < msh {
             return;
         }
-        let gain = leaf_gain(l.g, l.h, l2) + leaf_gain(total.g - l.g, rh, l2);
-        if gain > best_gain {
+        if let Some(gain) = gain_if_better(l.g, l.h, total.g - l.g, rh, l2, best_gain) {
             best_gain = gain;
             best = Some((t, default_left, l));
         }
     };
-    let mut acc = HistBin::default();
+    let mut acc = Sums::default();
     let has_nan_bin = info.nan_bin.is_some();
+    let nan_nonempty = nan.h != 0.0 || nan.g != 0.0;
     for (t, &b) in hist[..n_value_bins - 1].iter().enumerate() {
-        if b.n == 0 {
+        if b.h == 0.0 && b.g == 0.0 {
+            // Same split as the previous threshold.
             continue;
         }
-        acc = acc.add(b);
-        if nan.n > 0 {
+        acc = acc.add_bin(b, bin_count(b, factor));
+        if nan_nonempty {
             eval(acc, t, false);
-            eval(acc.add(nan), t, true);
+            eval(acc.add_bin(nan, nan_n), t, true);
         } else {
             // No NaN here: send it where LightGBM would (left, or where 0 goes).
             let dl = if has_nan_bin {
@@ -193,7 +258,7 @@ fn best_numeric(
             };
             eval(acc, t, dl);
         }
-        if total.n - acc.n < mdl {
+        if total.n.saturating_sub(acc.n) < mdl {
             break;
         }
     }
@@ -216,7 +281,7 @@ fn best_numeric(
 fn best_categorical(
     feature: usize,
     hist: &[HistBin],
-    total: HistBin,
+    total: Sums,
     info: &FeatInfo,
     p: &SplitParams,
 ) -> Option<Split> {
@@ -225,11 +290,13 @@ fn best_categorical(
     let msh = p.min_sum_hessian_in_leaf;
     let min_shift = leaf_gain(total.g, total.h, p.lambda_l2) + p.min_gain_to_split;
     let mut best_gain = min_shift;
+    let factor = count_factor(total);
     if n_cat_bins <= p.max_cat_to_onehot {
         // One category against the rest.
         let l2 = p.lambda_l2;
-        let mut best: Option<(usize, HistBin)> = None;
-        for (b, &l) in hist[..n_cat_bins].iter().enumerate() {
+        let mut best: Option<(usize, Sums)> = None;
+        for (b, &x) in hist[..n_cat_bins].iter().enumerate() {
+            let l = Sums::default().add_bin(x, bin_count(x, factor));
             if l.n < mdl || l.h < msh {
                 continue;
             }
@@ -237,8 +304,7 @@ fn best_categorical(
             if r.n < mdl || r.h < msh {
                 continue;
             }
-            let gain = leaf_gain(l.g, l.h, l2) + leaf_gain(r.g, r.h, l2);
-            if gain > best_gain {
+            if let Some(gain) = gain_if_better(l.g, l.h, r.g, r.h, l2, best_gain) {
                 best_gain = gain;
                 best = Some((b, l));
             }
@@ -260,7 +326,10 @@ fn best_categorical(
     // Many against many: categories sorted by their smoothed mean gradient, scanned from
     // both ends.
     let mut used: Vec<usize> = (0..n_cat_bins)
-        .filter(|&b| f64::from(hist[b].n) >= p.cat_smooth && hist[b].n > 0)
+        .filter(|&b| {
+            let n = bin_count(hist[b], factor);
+            f64::from(n) >= p.cat_smooth && n > 0
+        })
         .collect();
     if used.is_empty() {
         return None;
@@ -270,9 +339,9 @@ fn best_categorical(
     let l2 = p.lambda_l2 + p.cat_l2;
     let max_num_cat = p.max_cat_threshold.min(used.len().div_ceil(2)).max(1);
     let n_used = used.len();
-    let mut best: Option<(bool, usize, HistBin)> = None;
+    let mut best: Option<(bool, usize, Sums)> = None;
     for reverse in [false, true] {
-        let mut acc = HistBin::default();
+        let mut acc = Sums::default();
         let mut group = 0u32;
         for i in 0..n_used.min(max_num_cat) {
             let b = if reverse {
@@ -281,8 +350,9 @@ fn best_categorical(
                 used[i]
             };
             let x = hist[b];
-            acc = acc.add(x);
-            group += x.n;
+            let xn = bin_count(x, factor);
+            acc = acc.add_bin(x, xn);
+            group += xn;
             if acc.n < mdl || acc.h < msh {
                 continue;
             }
@@ -294,8 +364,7 @@ fn best_categorical(
                 continue;
             }
             group = 0;
-            let gain = leaf_gain(acc.g, acc.h, l2) + leaf_gain(r.g, r.h, l2);
-            if gain > best_gain {
+            if let Some(gain) = gain_if_better(acc.g, acc.h, r.g, r.h, l2, best_gain) {
                 best_gain = gain;
                 best = Some((reverse, i, acc));
             }
