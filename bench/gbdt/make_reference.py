@@ -3,7 +3,7 @@
 split and LightGBM's holdout scores for given parameters. `tests/gbdt.rs` fits Slipway's GBDT on
 the same split and parameters and checks it lands within a tolerance of LightGBM.
 
-    /tmp/refvenv/bin/python bench/gbdt/make_reference.py
+    bench/.venv/bin/python bench/gbdt/make_reference.py
 """
 
 import json

@@ -3,7 +3,7 @@
 
 Run with the reference venv (lightgbm, scikit-learn, pandas):
 
-    /tmp/refvenv/bin/python bench/gbdt/reference.py [--out bench/out/gbdt] [--repeat 1]
+    bench/.venv/bin/python bench/gbdt/reference.py [--out bench/out/gbdt] [--repeat 1]
 
 1. Writes the benchmark data sets (unless already there) as raw little-endian f64 files,
    column-major (Fortran order), plus `meta.json` with shapes and feature kinds:
@@ -28,7 +28,10 @@ import time
 
 import numpy as np
 
-ADULT_DIR = os.environ.get("GBDT_ADULT_DIR", "/work/shared/data/adult")
+ADULT_DIR = os.environ.get(
+    "GBDT_ADULT_DIR",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "adult"),
+)
 
 PARAMS = {
     "objective": "binary",

@@ -2,7 +2,7 @@
 # GBDT benchmark: LightGBM (reference.py) then Slipway (examples/gbdt_bench.rs), one after the
 # other, then the ratios. Usage: bench/gbdt/run.sh [OUT_DIR]   (default bench/out/gbdt)
 #   PYTHON             interpreter with lightgbm, scikit-learn, pandas
-#                      (default bench/.venv/bin/python, else /tmp/refvenv/bin/python)
+#                      (default bench/.venv/bin/python, made by bench/run.sh)
 #   CARGO_TARGET_DIR   cargo target directory (default target)
 #   GBDT_BENCH_REPEAT  train each model this many times and report the best (default 1)
 # Prints `name: value unit` lines; ratios are slipway / lightgbm (train time: lower is better,
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 OUT="${1:-bench/out/gbdt}"
 REPEAT="${GBDT_BENCH_REPEAT:-1}"
 if [[ -z "${PYTHON:-}" ]]; then
-  if [[ -x bench/.venv/bin/python ]]; then PYTHON=bench/.venv/bin/python; else PYTHON=/tmp/refvenv/bin/python; fi
+  PYTHON=bench/.venv/bin/python
 fi
 PY="$PYTHON"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"

@@ -2,7 +2,7 @@
 # Logistic regression fit time, Slipway vs scikit-learn, on the same 320,000 x 28 data.
 #
 # Usage: bench/linear/run.sh [OUT_DIR]   (default bench/out/linear)
-# Env: PYTHON (default /tmp/refvenv/bin/python), CARGO_TARGET_DIR (default target).
+# Env: PYTHON (default bench/.venv/bin/python, made by bench/run.sh), CARGO_TARGET_DIR (default target).
 #
 # Runs the scikit-learn side, then the Slipway side (never concurrently), both on 2 threads,
 # and prints `logreg_fit_time_ratio: X x` (slipway / sklearn, best-of-3 fit times).
@@ -10,7 +10,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-$ROOT/bench/out/linear}"
-PYTHON="${PYTHON:-/tmp/refvenv/bin/python}"
+PYTHON="${PYTHON:-$ROOT/bench/.venv/bin/python}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 RAYON_NUM_THREADS=2
 mkdir -p "$OUT"

@@ -3,7 +3,7 @@
 # scikit-learn on the same data, both on 2 threads.
 #
 # Usage: bench/models/run.sh [OUT_DIR]   (default bench/out/models)
-# Env: PYTHON (default /tmp/refvenv/bin/python), CARGO_TARGET_DIR (default target),
+# Env: PYTHON (default bench/.venv/bin/python, made by bench/run.sh), CARGO_TARGET_DIR (default target),
 #      REPEATS (default 3).
 #
 # Runs the scikit-learn side, then the Slipway side (never concurrently), and prints the
@@ -12,7 +12,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-$ROOT/bench/out/models}"
-PYTHON="${PYTHON:-/tmp/refvenv/bin/python}"
+PYTHON="${PYTHON:-$ROOT/bench/.venv/bin/python}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 REPEATS="${REPEATS:-3}"
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 RAYON_NUM_THREADS=2

@@ -1,7 +1,7 @@
 //! Slipway side of the GBDT benchmark against LightGBM (see `bench/gbdt/`).
 //!
 //! ```text
-//! /tmp/refvenv/bin/python bench/gbdt/reference.py --out bench/out/gbdt   # writes the data
+//! bench/.venv/bin/python bench/gbdt/reference.py --out bench/out/gbdt   # writes the data
 //! cargo run --release -p slipway-learn --example gbdt_bench -- [--data bench/out/gbdt]
 //!     [--sets synthetic,adult] [--repeat 1] [--threads 2] [--rounds 200]
 //!     [--predict-repeat 3] [--dump-model DIR]
