@@ -196,6 +196,69 @@ fn regression_learns() {
     assert!(r2 > 0.97, "r2 {r2}");
 }
 
+#[test]
+fn sampling_and_coarse_bins_still_learn() {
+    let (x, y) = binary_data(4000, 22);
+    let (xt, yt) = binary_data(1000, 23);
+    let target = classes(y.iter().map(|&v| v as u32).collect(), 2);
+    for p in [
+        GbdtParams {
+            bagging_fraction: 0.5,
+            bagging_freq: 2,
+            feature_fraction: 0.6,
+            ..small_params()
+        },
+        GbdtParams {
+            max_bin: 15,
+            lambda_l2: 1.0,
+            max_depth: Some(4),
+            ..small_params()
+        },
+    ] {
+        let m = fit(&p, &x, &target, &numeric(5));
+        let a = auc(&yt, &p1(&m, &xt));
+        assert!(a > 0.94, "auc {a} with {p:?}");
+    }
+}
+
+#[test]
+fn multiclass_and_regression_stop_early_on_a_holdout() {
+    let n = 3000;
+    let x = uniform(n, 4, 24);
+    let mut rng = ChaCha8Rng::seed_from_u64(25);
+    let y: Vec<u32> = (0..n)
+        .map(|i| {
+            let s = x.get(i, 0) + 0.8 * (rng.random::<f64>() - 0.5);
+            if s < -0.3 {
+                0
+            } else if s < 0.3 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
+    let p = GbdtParams {
+        n_estimators: 400,
+        learning_rate: 0.3,
+        early_stopping_rounds: Some(5),
+        validation_fraction: 0.2,
+        ..small_params()
+    };
+    let m = fit(&p, &x, &classes(y, 3), &numeric(4));
+    let best = m.best_iteration().unwrap();
+    assert!(best < 395);
+    assert_eq!(m.n_trees(), 3 * (best + 1));
+    let yr: Vec<f64> = (0..n)
+        .map(|i| x.get(i, 1) + 0.5 * (rng.random::<f64>() - 0.5))
+        .collect();
+    let m = fit(&p, &x, &Target::Real(yr), &numeric(4));
+    let best = m.best_iteration().unwrap();
+    assert!(best < 395);
+    assert_eq!(m.n_trees(), best + 1);
+    assert!(m.eval_history()[best] < m.eval_history()[0]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Against LightGBM
 

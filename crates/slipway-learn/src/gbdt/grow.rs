@@ -23,7 +23,7 @@ const CHUNK_ROWS: usize = 4096;
 /// Most histogram chunks per leaf (each chunk beyond the first costs a histogram to add up).
 const MAX_CHUNKS: usize = 4;
 /// Segments smaller than this are partitioned by one thread.
-const PAR_MIN_PARTITION: usize = 8192;
+const PAR_MIN_PARTITION: usize = 4096;
 
 /// The tree-shape hyperparameters.
 #[derive(Debug, Clone)]
@@ -676,22 +676,42 @@ fn partition(
         return run(seg, scratch, 0);
     }
     let chunk = len.div_ceil(n_threads);
+    // 1. Each chunk partitions itself: chunk c becomes [L_c R_c].
     let lefts: Vec<usize> = seg
         .par_chunks_mut(chunk)
         .zip(scratch.par_chunks_mut(chunk))
         .enumerate()
         .map(|(c, (s, sc))| run(s, sc, c * chunk))
         .collect();
-    // Each chunk is now [L_c R_c]; rotate the rights behind the next chunk's lefts.
-    let mut left_end = lefts[0];
-    let mut chunk_start = 0;
-    for &nl in lefts.iter().skip(1) {
-        chunk_start += chunk;
-        // [left_end, chunk_start) are rights of earlier chunks; [chunk_start, +nl) lefts.
-        seg[left_end..chunk_start + nl].rotate_left(chunk_start - left_end);
-        left_end += nl;
+    // 2. Gather into `scratch` as [L_0 L_1 .. R_0 R_1 ..], all pieces copied in parallel.
+    let total_left: usize = lefts.iter().sum();
+    {
+        let mut dests: Vec<&mut [u32]> = Vec::with_capacity(2 * lefts.len());
+        let mut srcs: Vec<&[u32]> = Vec::with_capacity(2 * lefts.len());
+        let mut rest = &mut scratch[..len];
+        for (c, &nl) in lefts.iter().enumerate() {
+            let (d, r) = rest.split_at_mut(nl);
+            dests.push(d);
+            rest = r;
+            srcs.push(&seg[c * chunk..c * chunk + nl]);
+        }
+        for (c, &nl) in lefts.iter().enumerate() {
+            let end = ((c + 1) * chunk).min(len);
+            let (d, r) = rest.split_at_mut(end - c * chunk - nl);
+            dests.push(d);
+            rest = r;
+            srcs.push(&seg[c * chunk + nl..end]);
+        }
+        dests
+            .into_par_iter()
+            .zip(srcs)
+            .for_each(|(d, s)| d.copy_from_slice(s));
     }
-    left_end
+    // 3. Back into `seg`.
+    seg.par_chunks_mut(chunk)
+        .zip(scratch[..len].par_chunks(chunk))
+        .for_each(|(a, b)| a.copy_from_slice(b));
+    total_left
 }
 
 /// Stable partition of one chunk. With `IDENTITY`, `seg` holds rows `base, base + 1, ...`
@@ -768,6 +788,55 @@ mod tests {
             );
             h
         })
+    }
+
+    #[test]
+    fn partition_is_stable_and_thread_independent() {
+        let n = 50_000usize;
+        let col: Vec<u8> = (0..n).map(|i| ((i * 7919) % 251) as u8).collect();
+        let mut lut = [false; 256];
+        for (b, l) in lut.iter_mut().enumerate() {
+            *l = b % 3 == 1;
+        }
+        // A segment of every other row, and the identity segment.
+        let seg0: Vec<u32> = (0..n as u32).step_by(2).collect();
+        for identity in [false, true] {
+            let src: Vec<u32> = if identity {
+                (0..n as u32).collect()
+            } else {
+                seg0.clone()
+            };
+            let want: Vec<u32> = src
+                .iter()
+                .copied()
+                .filter(|&r| lut[col[r as usize] as usize])
+                .chain(
+                    src.iter()
+                        .copied()
+                        .filter(|&r| !lut[col[r as usize] as usize]),
+                )
+                .collect();
+            let n_left = src
+                .iter()
+                .filter(|&&r| lut[col[r as usize] as usize])
+                .count();
+            for t in 1..=3 {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap();
+                let mut seg = if identity {
+                    vec![u32::MAX; n]
+                } else {
+                    seg0.clone()
+                };
+                let mut scratch = vec![0u32; seg.len()];
+                let nl =
+                    pool.install(|| partition(&mut seg, &mut scratch, &col, &lut, t, identity));
+                assert_eq!(nl, n_left);
+                assert_eq!(seg, want, "{t} threads, identity {identity}");
+            }
+        }
     }
 
     #[test]

@@ -7,14 +7,20 @@
 //!   one tree per class per round) or squared error (real values). Scores start from the
 //!   (weighted) average like LightGBM's `boost_from_average`. Sample weights multiply the
 //!   gradients and hessians.
-//! - Features are binned once (quantile bins from a sample of at most 200,000 rows, NaN in a
-//!   bin of its own, categories one bin each); trees grow leaf-wise on gradient histograms, the
-//!   larger child's histogram derived from its parent's by subtraction. Each split learns where
-//!   NaN goes; categorical features split one-vs-rest or on a set of categories (LightGBM's
-//!   many-vs-many search).
+//! - Features are binned once (LightGBM's greedy quantile bins from a sample of at most
+//!   200,000 rows, NaN in a bin of its own, categories one bin each). Trees grow leaf-wise on
+//!   gradient/hessian histograms; only the smaller child's is built, the larger one's is its
+//!   parent's minus it. Each split learns where NaN goes; categorical features split
+//!   one-vs-rest or on a set of categories (LightGBM's many-vs-many search); unseen and
+//!   missing categories go right.
+//! - Like LightGBM, histograms hold no row counts: `min_data_in_leaf` (and the categorical
+//!   group sizes) are checked against counts estimated from hessian sums (`h · n / H` within
+//!   the leaf), exact for unweighted squared error. Leaf row counts themselves are exact.
 //! - Everything random (binning sample, holdout, bagging, feature sampling) comes from
 //!   ChaCha8 seeded by `seed`, and no floating-point sum depends on how work is shared out
 //!   between threads: a given seed gives the same model for any `n_threads`.
+//! - Prediction walks flattened trees, eight rows at a time in lock step, in parallel blocks
+//!   of rows.
 
 mod binning;
 mod boost;
