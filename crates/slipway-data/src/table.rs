@@ -173,11 +173,9 @@ impl Table {
         }
         let field = self.schema.require(name)?;
         Ok(Some(match field.dtype {
-            DataType::Categorical | DataType::Text => {
-                downcast::<StringArray>(col.as_any(), name)?
-                    .value(row)
-                    .to_string()
-            }
+            DataType::Categorical | DataType::Text => downcast::<StringArray>(col.as_any(), name)?
+                .value(row)
+                .to_string(),
             DataType::Integer => downcast::<Int64Array>(col.as_any(), name)?
                 .value(row)
                 .to_string(),
@@ -255,8 +253,14 @@ mod tests {
         let x = t.numeric_values("x").unwrap();
         assert_eq!(x[0], 1.0);
         assert!(x[1].is_nan());
-        assert_eq!(t.string_values("c").unwrap(), vec![Some("a"), Some("b"), None]);
-        assert!(matches!(t.numeric_values("c"), Err(Error::WrongType { .. })));
+        assert_eq!(
+            t.string_values("c").unwrap(),
+            vec![Some("a"), Some("b"), None]
+        );
+        assert!(matches!(
+            t.numeric_values("c"),
+            Err(Error::WrongType { .. })
+        ));
     }
 
     #[test]
