@@ -72,24 +72,10 @@ fn load(dir: &str) -> Set {
     }
 }
 
-/// Area under the ROC curve (ties count half).
+/// Area under the ROC curve, by the scikit-learn-matching metric.
 fn auc(y: &[f64], p: &[f64]) -> f64 {
-    let mut idx: Vec<usize> = (0..y.len()).collect();
-    idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
-    let n_pos = y.iter().filter(|&&v| v > 0.5).count() as f64;
-    let n_neg = y.len() as f64 - n_pos;
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j < idx.len() && p[idx[j]] == p[idx[i]] {
-            j += 1;
-        }
-        let avg_rank = (i + j + 1) as f64 / 2.0;
-        rank_sum += avg_rank * idx[i..j].iter().filter(|&&k| y[k] > 0.5).count() as f64;
-        i = j;
-    }
-    (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
+    let labels: Vec<u32> = y.iter().map(|&v| u32::from(v > 0.5)).collect();
+    slipway_learn::metrics::roc_auc(&labels, p, None).expect("both classes present")
 }
 
 fn logloss(y: &[f64], p: &[f64]) -> f64 {
