@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, FeatureMeta, Result};
 
 /// A dense matrix of `f64`, stored column by column. Missing values are NaN.
 ///
@@ -129,6 +129,31 @@ impl Matrix {
     pub fn as_col_major(&self) -> &[f64] {
         &self.data
     }
+}
+
+/// Fails with [`Error::InvalidData`] naming the first non-finite value of `x` (by column,
+/// then row): the feature's name when `features` is given, else its column index. `model`
+/// names the model in the message. Every estimator that cannot take NaN or ±∞ calls this.
+pub(crate) fn check_finite(
+    x: &Matrix,
+    features: Option<&[FeatureMeta]>,
+    model: &str,
+) -> Result<()> {
+    for j in 0..x.n_cols() {
+        let col = x.col(j);
+        if let Some(i) = col.iter().position(|v| !v.is_finite()) {
+            let name = match features.and_then(|f| f.get(j)) {
+                Some(f) => format!("feature '{}' (column {j})", f.name),
+                None => format!("column {j}"),
+            };
+            return Err(Error::InvalidData(format!(
+                "{name} is {} at row {i}; {model} needs finite features (impute missing \
+                 values first)",
+                col[i]
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -30,30 +30,7 @@ pub trait Clusterer: Send + Sync {
     fn fit(&self, x: &Matrix, features: &[FeatureMeta]) -> Result<Self::Fitted>;
 }
 
-/// Fails with [`Error::InvalidData`] naming the first non-finite value (by column, then
-/// row): the feature's name when `features` is given, else its column index. `model` names
-/// the model in the message.
-pub(crate) fn check_finite(
-    x: &Matrix,
-    features: Option<&[FeatureMeta]>,
-    model: &str,
-) -> Result<()> {
-    for j in 0..x.n_cols() {
-        let col = x.col(j);
-        if let Some(i) = col.iter().position(|v| !v.is_finite()) {
-            let name = match features.and_then(|f| f.get(j)) {
-                Some(f) => format!("feature '{}' (column {j})", f.name),
-                None => format!("column {j}"),
-            };
-            return Err(Error::InvalidData(format!(
-                "{name} is {} at row {i}; {model} needs finite features (impute missing \
-                 values first)",
-                col[i]
-            )));
-        }
-    }
-    Ok(())
-}
+pub(crate) use crate::matrix::check_finite;
 
 /// Fails unless `features` names every column of `x` and `x` has rows.
 pub(crate) fn check_features(x: &Matrix, features: &[FeatureMeta]) -> Result<()> {

@@ -36,30 +36,15 @@ pub use logistic::{
 };
 pub use ridge::{LinearRegression, LinearRegressionModel, LinearRegressionParams};
 
-use rayon::prelude::*;
-
 use crate::{Error, FeatureMeta, Matrix, Result};
 
 /// Rows per parallel task. Fixed (not derived from the thread count) so that floating-point
 /// sums are combined in the same order however many threads run.
 pub(crate) const BLOCK_ROWS: usize = 4096;
 
-/// Fails with [`Error::InvalidData`] naming the first non-finite value (by column, then row).
+/// Fails with [`Error::InvalidData`] naming the first non-finite feature value.
 pub(crate) fn check_finite(x: &Matrix, features: &[FeatureMeta]) -> Result<()> {
-    let bad = (0..x.n_cols())
-        .into_par_iter()
-        .find_first(|&j| x.col(j).iter().any(|v| !v.is_finite()));
-    if let Some(j) = bad {
-        let col = x.col(j);
-        let i = col.iter().position(|v| !v.is_finite()).unwrap_or(0);
-        let name = features.get(j).map_or("?", |f| f.name.as_str());
-        return Err(Error::InvalidData(format!(
-            "feature '{name}' (column {j}) is {} at row {i}; linear models need finite \
-             features (impute missing values first)",
-            col[i]
-        )));
-    }
-    Ok(())
+    crate::matrix::check_finite(x, Some(features), "a linear model")
 }
 
 /// Fails unless `x` has `n_cols` columns (predict-time check).
