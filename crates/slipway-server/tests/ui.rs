@@ -418,6 +418,7 @@ async fn pages_render_in_headless_chromium() {
     // Pictures of the main pages, kept for people to look at.
     let all_runs = format!("{base}/#/experiments/{exp}");
     tokio::task::block_in_place(|| {
+        browser.screenshot(&format!("{base}/"), &shots.join("experiments.png"));
         browser.screenshot(&all_runs, &shots.join("runs.png"));
         browser.screenshot(&filter_url, &shots.join("runs-filtered.png"));
         browser.screenshot(&run_url, &shots.join("run.png"));

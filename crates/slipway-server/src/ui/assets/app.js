@@ -415,7 +415,7 @@
       {max_results: 100, page_token: token, view_type: 'ACTIVE_ONLY', order_by: ['last_update_time DESC']});
     const exps = r.experiments || [];
     view.appendChild(h('h1', null, 'Experiments'));
-    view.appendChild(h('div', {class: 'subtitle'}, 'Tracked with the MLflow REST API at ', h('code', null, API)));
+    view.appendChild(h('div', {class: 'subtitle'}, h('span', null, 'Tracked with the MLflow REST API at ', h('code', null, API))));
     const body = exps.length ? h('div', {class: 'table-wrap'}, h('table', {class: 'data', id: 'experiments'},
       h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'ID'), h('th', null, 'Created'),
         h('th', null, 'Last updated'), h('th', null, 'Artifact location'), h('th', null, 'Tags'))),
