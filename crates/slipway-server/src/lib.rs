@@ -9,7 +9,8 @@
 //! - `artifacts` — proxied artifact upload, download, listing and deletion;
 //! - [`error`] — the one place errors become an HTTP status and `{"error_code", "message"}`;
 //! - `extract` — JSON and query extractors that answer bad input in that same shape;
-//! - `wire` — the MLflow request/response bodies and their omission rules.
+//! - `wire` — the MLflow request/response bodies and their omission rules;
+//! - [`ui`] — the web UI (embedded HTML, CSS and JavaScript) at `/` and `/static/`.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ mod artifacts;
 pub mod error;
 mod extract;
 mod tracking;
+pub mod ui;
 mod wire;
 
 pub use error::{ApiError, ApiResult};
@@ -160,6 +162,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/3.0/mlflow/server-info", get(server_info))
         .route("/health", get(health))
         .route("/version", get(version))
+        .merge(ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
