@@ -8,10 +8,13 @@ repo="$(cd "$here/../.." && pwd)"
 venv="${MLFLOW_CLIENT_VENV:-$repo/target/mlflow-client-venv}"
 python="${PYTHON:-python3}"
 
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import mlflow, pytest" 2>/dev/null; then
-    echo "== creating $venv"
-    "$python" -m venv "$venv"
+# A venv made from an older requirements.txt is brought up to date (the copy in the venv
+# records what it was installed from).
+if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
+    echo "== preparing $venv"
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+    cp "$here/requirements.txt" "$venv/requirements.txt"
 fi
 
 if [ -z "${SLIPWAY_BIN:-}" ]; then

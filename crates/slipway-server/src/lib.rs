@@ -6,6 +6,8 @@
 //! folder; [`serve`] runs the router on a listener until a shutdown signal.
 //!
 //! - `tracking` — experiments, runs, params, metrics, tags, search, metric history;
+//! - `logged_models` — MLflow 3 logged models (what `log_model` creates);
+//! - `registry` — registered models, model versions, tags, aliases and stages;
 //! - `artifacts` — proxied artifact upload, download, listing and deletion;
 //! - [`error`] — the one place errors become an HTTP status and `{"error_code", "message"}`;
 //! - `extract` — JSON and query extractors that answer bad input in that same shape;
@@ -26,6 +28,8 @@ use slipway_store::{ArtifactStore, LocalArtifactStore, MetadataStore, SqliteStor
 mod artifacts;
 pub mod error;
 mod extract;
+mod logged_models;
+mod registry;
 mod tracking;
 pub mod ui;
 mod wire;
@@ -143,7 +147,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/runs/search", post(t::search_runs))
         .route("/runs/outputs", post(t::log_outputs))
         .route("/metrics/get-history", get(t::metric_history))
-        .route("/logged-models/search", post(t::search_logged_models))
+        .merge(logged_models::routes())
+        .merge(registry::routes())
         .layer(DefaultBodyLimit::max(limits.json_body_bytes))
         .layer(Extension(extract::BodyLimit(limits.json_body_bytes)));
     let artifact_routes = Router::new()

@@ -622,23 +622,3 @@ pub async fn metric_history(
         next_page_token: page.next_page_token,
     }))
 }
-
-/// `logged-models/search` body (only checked for shape).
-#[derive(Debug, Deserialize)]
-pub struct SearchLoggedModels {
-    #[serde(default)]
-    experiment_ids: Vec<String>,
-}
-
-/// `POST logged-models/search`: logged models cannot be created yet, so there are none.
-///
-/// The client calls this when it lists or downloads a run's artifacts.
-pub async fn search_logged_models(
-    State(s): St,
-    ApiJson(req): ApiJson<SearchLoggedModels>,
-) -> ApiResult<Json<Value>> {
-    for id in &req.experiment_ids {
-        s.meta.get_experiment(id).await?;
-    }
-    Ok(empty())
-}

@@ -7,6 +7,9 @@
 //! - [`ArtifactStore`] is the seam for artifact bytes. [`LocalArtifactStore`] keeps them in a
 //!   directory, writing to a temporary name and renaming; every [`ArtifactPath`] is checked
 //!   once to stay inside its root.
+//! - [`registry`] holds the model entities: logged models (MLflow 3's `log_model`) and the
+//!   registry's registered models and numbered versions, with tags, aliases and stages; they
+//!   live behind the same [`MetadataStore`].
 //! - [`search`] parses MLflow's filter and `order_by` grammar into typed clauses each store
 //!   translates for itself.
 //!
@@ -18,6 +21,7 @@ pub mod artifact;
 pub mod error;
 pub mod metadata;
 pub mod model;
+pub mod registry;
 pub mod search;
 pub mod sqlite;
 mod validate;
@@ -29,7 +33,11 @@ pub use model::{
     Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric, ModelOutput,
     NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate, ViewType,
 };
-pub use search::{ExperimentFilter, OrderBy, RunFilter};
+pub use registry::{
+    LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
+    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+};
+pub use search::{ExperimentFilter, ModelFilter, OrderBy, RunFilter};
 pub use sqlite::SqliteStore;
 /// The database driver, whose error [`Error::Database`] wraps.
 pub use sqlx;

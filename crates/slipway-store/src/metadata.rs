@@ -7,6 +7,10 @@ use crate::model::{
     Experiment, ExperimentQuery, KeyValue, LogBatch, Metric, ModelOutput, NewExperiment, NewRun,
     Page, Run, RunInfo, RunQuery, RunUpdate,
 };
+use crate::registry::{
+    LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
+    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+};
 
 /// Experiments, runs, params, metrics and tags.
 ///
@@ -58,6 +62,98 @@ pub trait MetadataStore: Send + Sync {
     ) -> Result<Page<Metric>>;
     /// One page of runs matching the query.
     async fn search_runs(&self, query: &RunQuery) -> Result<Page<Run>>;
+
+    /// Creates a logged model (status pending) in a live experiment.
+    async fn create_logged_model(&self, new: NewLoggedModel) -> Result<LoggedModel>;
+    /// The logged model with this id; a deleted one only when `allow_deleted`.
+    async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel>;
+    /// Sets a live logged model's status and returns it.
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel>;
+    /// Moves a logged model to the trash.
+    async fn delete_logged_model(&self, model_id: &str) -> Result<()>;
+    /// Sets (or overwrites) tags of a live logged model, all or nothing.
+    async fn set_logged_model_tags(&self, model_id: &str, tags: Vec<KeyValue>) -> Result<()>;
+    /// Removes a tag from a live logged model; a missing tag is `NotFound`.
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()>;
+    /// Adds params to a live logged model (same value again is fine, a new value is not).
+    async fn log_logged_model_params(&self, model_id: &str, params: Vec<KeyValue>) -> Result<()>;
+    /// One page of live logged models matching the query.
+    async fn search_logged_models(&self, query: &LoggedModelQuery) -> Result<Page<LoggedModel>>;
+
+    /// Creates a registered model; a taken name is `AlreadyExists`.
+    async fn create_registered_model(&self, new: NewRegisteredModel) -> Result<RegisteredModel>;
+    /// The registered model with this name, with its latest version per stage.
+    async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel>;
+    /// Renames a registered model (its versions follow).
+    async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel>;
+    /// Replaces a registered model's description.
+    async fn update_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel>;
+    /// Deletes a registered model with its versions, tags and aliases.
+    async fn delete_registered_model(&self, name: &str) -> Result<()>;
+    /// One page of registered models matching the query.
+    async fn search_registered_models(
+        &self,
+        query: &RegisteredModelQuery,
+    ) -> Result<Page<RegisteredModel>>;
+    /// Sets (or overwrites) a registered model tag.
+    async fn set_registered_model_tag(&self, name: &str, tag: KeyValue) -> Result<()>;
+    /// Removes a registered model tag; a missing tag is `NotFound`.
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()>;
+    /// Points `alias` at an existing version (moving it if it pointed elsewhere).
+    async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<()>;
+    /// Removes an alias; removing a missing alias is not an error (as in MLflow).
+    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()>;
+    /// The version an alias points at; a missing alias is `InvalidParameter` (as in MLflow).
+    async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion>;
+    /// The newest version in each of `stages` (every stage when empty), by version number.
+    async fn get_latest_versions(
+        &self,
+        name: &str,
+        stages: &[ModelStage],
+    ) -> Result<Vec<ModelVersion>>;
+
+    /// Creates the next version of a registered model. The number is allocated in the same
+    /// transaction that writes the version, so concurrent creates never collide.
+    async fn create_model_version(&self, new: NewModelVersion) -> Result<ModelVersion>;
+    /// One version; `version` is the decimal number as the client sent it.
+    async fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion>;
+    /// Replaces a version's description.
+    async fn update_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<ModelVersion>;
+    /// Moves a version to `stage`; with `archive_existing`, other versions in that stage
+    /// (Staging or Production only) move to Archived in the same transaction.
+    async fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: &str,
+        stage: ModelStage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion>;
+    /// Deletes a version with its tags and the aliases pointing at it.
+    async fn delete_model_version(&self, name: &str, version: &str) -> Result<()>;
+    /// One page of model versions matching the query.
+    async fn search_model_versions(&self, query: &ModelVersionQuery) -> Result<Page<ModelVersion>>;
+    /// Sets (or overwrites) a version tag.
+    async fn set_model_version_tag(&self, name: &str, version: &str, tag: KeyValue) -> Result<()>;
+    /// Removes a version tag; a missing tag is `NotFound`.
+    async fn delete_model_version_tag(&self, name: &str, version: &str, key: &str) -> Result<()>;
 
     /// Logs one param (same as a batch holding only it).
     async fn log_param(&self, run_id: &str, param: KeyValue) -> Result<()> {

@@ -34,7 +34,7 @@ pub enum Attribute {
     StartTime,
     /// Run end time (number).
     EndTime,
-    /// Experiment name (string).
+    /// Name of an experiment, registered model, model version or logged model (string).
     Name,
     /// Experiment id (number).
     ExperimentId,
@@ -42,6 +42,16 @@ pub enum Attribute {
     CreationTime,
     /// Experiment last update time (number).
     LastUpdateTime,
+    /// A model version's number (number; `version_number`).
+    Version,
+    /// Where a model version's files came from (string; `source_path`).
+    SourcePath,
+    /// A logged model's id (string).
+    ModelId,
+    /// The run that produced a logged model (string).
+    SourceRunId,
+    /// A logged model's type (string).
+    ModelType,
 }
 
 impl Attribute {
@@ -54,6 +64,7 @@ impl Attribute {
                 | Attribute::ExperimentId
                 | Attribute::CreationTime
                 | Attribute::LastUpdateTime
+                | Attribute::Version
         )
     }
 }
@@ -151,10 +162,44 @@ pub struct OrderBy {
     pub ascending: bool,
 }
 
+/// A filter over registered models, model versions or logged models: clauses joined by `AND`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModelFilter {
+    /// Every clause must hold.
+    pub clauses: Vec<Clause>,
+}
+
+impl ModelFilter {
+    /// Parses a registered-model filter (`name`, `tags.`); empty matches every model.
+    pub fn parse_registered_models(text: &str) -> Result<Self> {
+        Ok(ModelFilter {
+            clauses: parse_filter(text, Entity::RegisteredModel)?,
+        })
+    }
+
+    /// Parses a model-version filter (`name`, `run_id`, `source_path`, `version_number`, `tags.`).
+    pub fn parse_model_versions(text: &str) -> Result<Self> {
+        Ok(ModelFilter {
+            clauses: parse_filter(text, Entity::ModelVersion)?,
+        })
+    }
+
+    /// Parses a logged-model filter (`name`, `model_id`, `source_run_id`, `status`,
+    /// `model_type`, times, `tags.`, `params.`).
+    pub fn parse_logged_models(text: &str) -> Result<Self> {
+        Ok(ModelFilter {
+            clauses: parse_filter(text, Entity::LoggedModel)?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Entity {
     Run,
     Experiment,
+    RegisteredModel,
+    ModelVersion,
+    LoggedModel,
 }
 
 impl RunFilter {
@@ -184,6 +229,30 @@ impl OrderBy {
     /// Parses an experiment `order_by` entry such as `name DESC`.
     pub fn parse_for_experiments(text: &str) -> Result<Self> {
         parse_order_by(text, Entity::Experiment)
+    }
+
+    /// Parses a registered-model `order_by` entry such as `last_updated_timestamp DESC`.
+    pub fn parse_for_registered_models(text: &str) -> Result<Self> {
+        parse_order_by(text, Entity::RegisteredModel)
+    }
+
+    /// Parses a model-version `order_by` entry such as `version_number DESC`.
+    pub fn parse_for_model_versions(text: &str) -> Result<Self> {
+        parse_order_by(text, Entity::ModelVersion)
+    }
+
+    /// A logged-model sort key: a field name such as `creation_timestamp` and a direction.
+    pub fn for_logged_models(field_name: &str, ascending: bool) -> Result<Self> {
+        let tokens = lex(field_name)?;
+        match tokens.as_slice() {
+            [Token::Ident(prefix, key)] => Ok(OrderBy {
+                field: field_of(prefix.as_deref(), key, Entity::LoggedModel)?,
+                ascending,
+            }),
+            _ => Err(invalid(format!(
+                "invalid order_by field_name '{field_name}': expected one identifier"
+            ))),
+        }
     }
 }
 
@@ -328,6 +397,27 @@ fn field_of(prefix: Option<&str>, key: &str, entity: Entity) -> Result<Field> {
             (Entity::Experiment, "experiment_id") => Attribute::ExperimentId,
             (Entity::Experiment, "creation_time") => Attribute::CreationTime,
             (Entity::Experiment, "last_update_time") => Attribute::LastUpdateTime,
+            (Entity::RegisteredModel | Entity::ModelVersion | Entity::LoggedModel, "name") => {
+                Attribute::Name
+            }
+            (
+                Entity::RegisteredModel | Entity::ModelVersion,
+                "creation_timestamp" | "timestamp",
+            ) => Attribute::CreationTime,
+            (Entity::RegisteredModel | Entity::ModelVersion, "last_updated_timestamp") => {
+                Attribute::LastUpdateTime
+            }
+            (Entity::ModelVersion, "run_id") => Attribute::RunId,
+            (Entity::ModelVersion, "source_path" | "source") => Attribute::SourcePath,
+            (Entity::ModelVersion, "version_number" | "version") => Attribute::Version,
+            (Entity::LoggedModel, "model_id") => Attribute::ModelId,
+            (Entity::LoggedModel, "source_run_id") => Attribute::SourceRunId,
+            (Entity::LoggedModel, "status") => Attribute::Status,
+            (Entity::LoggedModel, "model_type") => Attribute::ModelType,
+            (Entity::LoggedModel, "creation_timestamp" | "creation_time") => {
+                Attribute::CreationTime
+            }
+            (Entity::LoggedModel, "last_updated_timestamp") => Attribute::LastUpdateTime,
             _ => {
                 return Err(invalid(format!(
                     "invalid attribute key '{name}': expected one of {}",
@@ -336,6 +426,12 @@ fn field_of(prefix: Option<&str>, key: &str, entity: Entity) -> Result<Field> {
                             "run_id, run_name, status, user_id, artifact_uri, start_time, created, end_time",
                         Entity::Experiment =>
                             "name, experiment_id, creation_time, last_update_time",
+                        Entity::RegisteredModel =>
+                            "name, creation_timestamp, last_updated_timestamp",
+                        Entity::ModelVersion =>
+                            "name, run_id, source_path, version_number, creation_timestamp, last_updated_timestamp",
+                        Entity::LoggedModel =>
+                            "name, model_id, source_run_id, status, model_type, creation_timestamp, last_updated_timestamp",
                     }
                 )));
             }
@@ -346,16 +442,19 @@ fn field_of(prefix: Option<&str>, key: &str, entity: Entity) -> Result<Field> {
         None => attr(key),
         Some(p) => match (entity, p) {
             (Entity::Run, "metrics" | "metric") => Ok(Field::Metric(key.to_string())),
-            (Entity::Run, "params" | "param" | "parameters" | "parameter") => {
-                Ok(Field::Param(key.to_string()))
-            }
+            (
+                Entity::Run | Entity::LoggedModel,
+                "params" | "param" | "parameters" | "parameter",
+            ) => Ok(Field::Param(key.to_string())),
             (_, "tags" | "tag") => Ok(Field::Tag(key.to_string())),
             (_, "attributes" | "attribute" | "attr" | "run") => attr(key),
             _ => Err(invalid(format!(
                 "invalid entity type '{p}': expected one of {}",
                 match entity {
                     Entity::Run => "metrics, params, tags, attributes",
-                    Entity::Experiment => "tags, attributes",
+                    Entity::Experiment | Entity::RegisteredModel | Entity::ModelVersion =>
+                        "tags, attributes",
+                    Entity::LoggedModel => "params, tags, attributes",
                 }
             ))),
         },
@@ -531,9 +630,17 @@ fn parse_condition(tokens: &[Token], mut i: usize, field: &Field) -> Result<(Con
                     return Err(invalid("invalid filter: expected IN after NOT"));
                 }
             }
-            if *field != Field::Attribute(Attribute::RunId) {
+            if !matches!(
+                field,
+                Field::Attribute(
+                    Attribute::RunId
+                        | Attribute::ModelId
+                        | Attribute::SourceRunId
+                        | Attribute::Name
+                )
+            ) {
                 return Err(invalid(format!(
-                    "IN / NOT IN only apply to attributes.run_id, not {}",
+                    "IN / NOT IN only apply to run_id, model_id, source_run_id and name, not {}",
                     field_name(field)
                 )));
             }
@@ -701,6 +808,38 @@ mod tests {
         let f = ExperimentFilter::parse("name LIKE 'conf%' AND tags.team = 'x'").expect("parses");
         assert_eq!(f.clauses.len(), 2);
         assert!(ExperimentFilter::parse("params.x = 'y'").is_err());
+    }
+
+    #[test]
+    fn registry_filters() {
+        let f = ModelFilter::parse_registered_models(
+            "name = 'm' AND tag.`mlflow.prompt.is_prompt` != 'true'",
+        )
+        .expect("parses");
+        assert_eq!(f.clauses.len(), 2);
+        assert_eq!(f.clauses[0].field, Field::Attribute(Attribute::Name));
+        assert_eq!(
+            f.clauses[1].field,
+            Field::Tag("mlflow.prompt.is_prompt".into())
+        );
+        let f = ModelFilter::parse_model_versions(
+            "name = 'm' AND run_id IN ('a') AND version_number > 1",
+        )
+        .expect("parses");
+        assert_eq!(
+            f.clauses[2].condition,
+            Condition::Number(Comparison::Gt, 1.0)
+        );
+        assert!(ModelFilter::parse_registered_models("metrics.a > 1").is_err());
+        assert!(ModelFilter::parse_registered_models("run_id = 'x'").is_err());
+        let f =
+            ModelFilter::parse_logged_models("name = 'model' AND params.k = 'v'").expect("parses");
+        assert_eq!(f.clauses[1].field, Field::Param("k".into()));
+        let o = OrderBy::parse_for_model_versions("version_number DESC").expect("parses");
+        assert_eq!(o.field, Field::Attribute(Attribute::Version));
+        let o = OrderBy::for_logged_models("creation_timestamp", false).expect("parses");
+        assert_eq!(o.field, Field::Attribute(Attribute::CreationTime));
+        assert!(OrderBy::for_logged_models("bogus", true).is_err());
     }
 
     #[test]

@@ -19,15 +19,28 @@ use crate::model::{
     Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric, ModelOutput,
     NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate, page_token,
 };
+use crate::registry::{
+    LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
+    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+};
 use crate::search::{Attribute, Clause, Condition, Field, OrderBy, like_to_glob};
 use crate::validate;
 
+mod registry;
+
 /// Schema migrations, applied in order at open; never edit one that has shipped.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "tracking",
-    include_str!("../migrations/sqlite/0001_tracking.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "tracking",
+        include_str!("../migrations/sqlite/0001_tracking.sql"),
+    ),
+    (
+        2,
+        "models",
+        include_str!("../migrations/sqlite/0002_models.sql"),
+    ),
+];
 
 /// Largest page `search_runs` and `search_experiments` return.
 pub const MAX_SEARCH_RESULTS: usize = 50_000;
@@ -111,20 +124,27 @@ fn placeholders(n: usize) -> String {
 
 /// How a search's clauses map onto one entity's tables.
 struct SqlTarget {
-    /// Alias of the main table in the query.
-    alias: &'static str,
-    /// Its id column.
-    id: &'static str,
-    /// Its tags table (keyed by the same id column).
+    /// Its tags table.
     tags: &'static str,
+    /// Its params table, if it has params.
+    params: Option<&'static str>,
+    /// Its latest-metrics table, if it has metrics.
+    metrics: Option<&'static str>,
+    /// Joins a child row `c` to the main row (tags, params and metrics share the key columns).
+    correlate: &'static str,
+    /// Whether `tags.k != 'v'` also matches rows without the tag (MLflow's registry does;
+    /// its run search does not).
+    ne_matches_missing: bool,
     /// Column for each attribute it has.
     column: fn(Attribute) -> Option<&'static str>,
 }
 
 const RUNS: SqlTarget = SqlTarget {
-    alias: "r",
-    id: "run_uuid",
     tags: "tags",
+    params: Some("params"),
+    metrics: Some("latest_metrics"),
+    correlate: "c.run_uuid = r.run_uuid",
+    ne_matches_missing: false,
     column: |a| match a {
         Attribute::RunId => Some("r.run_uuid"),
         Attribute::RunName => Some("r.name"),
@@ -136,14 +156,21 @@ const RUNS: SqlTarget = SqlTarget {
         Attribute::Name
         | Attribute::ExperimentId
         | Attribute::CreationTime
-        | Attribute::LastUpdateTime => None,
+        | Attribute::LastUpdateTime
+        | Attribute::Version
+        | Attribute::SourcePath
+        | Attribute::ModelId
+        | Attribute::SourceRunId
+        | Attribute::ModelType => None,
     },
 };
 
 const EXPERIMENTS: SqlTarget = SqlTarget {
-    alias: "e",
-    id: "experiment_id",
     tags: "experiment_tags",
+    params: None,
+    metrics: None,
+    correlate: "c.experiment_id = e.experiment_id",
+    ne_matches_missing: false,
     column: |a| match a {
         Attribute::Name => Some("e.name"),
         Attribute::ExperimentId => Some("e.experiment_id"),
@@ -155,7 +182,12 @@ const EXPERIMENTS: SqlTarget = SqlTarget {
         | Attribute::UserId
         | Attribute::ArtifactUri
         | Attribute::StartTime
-        | Attribute::EndTime => None,
+        | Attribute::EndTime
+        | Attribute::Version
+        | Attribute::SourcePath
+        | Attribute::ModelId
+        | Attribute::SourceRunId
+        | Attribute::ModelType => None,
     },
 };
 
@@ -168,19 +200,13 @@ impl SqlTarget {
     /// `(table, key column filter)` for a keyed child table, correlated with the main row.
     fn child(&self, field: &Field) -> Result<(&'static str, String)> {
         let table = match field {
-            Field::Metric(_) if self.alias == "r" => "latest_metrics",
-            Field::Param(_) if self.alias == "r" => "params",
-            Field::Tag(_) => self.tags,
-            other => return Err(Error::invalid(format!("{other:?} cannot be used here"))),
-        };
-        Ok((
-            table,
-            format!(
-                "c.{id} = {alias}.{id} AND c.key = ?",
-                id = self.id,
-                alias = self.alias
-            ),
-        ))
+            Field::Metric(_) => self.metrics,
+            Field::Param(_) => self.params,
+            Field::Tag(_) => Some(self.tags),
+            Field::Attribute(_) => None,
+        }
+        .ok_or_else(|| Error::invalid(format!("{field:?} cannot be used here")))?;
+        Ok((table, format!("{} AND c.key = ?", self.correlate)))
     }
 
     fn clause(&self, clause: &Clause, binds: &mut Vec<Bind>) -> Result<String> {
@@ -220,6 +246,20 @@ impl SqlTarget {
             field @ (Field::Metric(key) | Field::Param(key) | Field::Tag(key)) => {
                 let (table, correlate) = self.child(field)?;
                 binds.push(Bind::Text(key.clone()));
+                if let (
+                    Condition::Text {
+                        negated: true,
+                        value,
+                    },
+                    Field::Tag(_),
+                    true,
+                ) = (&clause.condition, field, self.ne_matches_missing)
+                {
+                    binds.push(Bind::Text(value.clone()));
+                    return Ok(format!(
+                        "NOT EXISTS (SELECT 1 FROM {table} c WHERE {correlate} AND c.value = ?)"
+                    ));
+                }
                 let test = match (&clause.condition, field) {
                     (Condition::Number(cmp, v), Field::Metric(_)) => {
                         binds.push(Bind::Real(*v));
@@ -1174,5 +1214,151 @@ impl MetadataStore for SqliteStore {
             items,
             next_page_token,
         })
+    }
+
+    async fn create_logged_model(&self, new: NewLoggedModel) -> Result<LoggedModel> {
+        self.create_logged_model_impl(new).await
+    }
+
+    async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
+        self.get_logged_model_impl(model_id, allow_deleted).await
+    }
+
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
+        self.finalize_logged_model_impl(model_id, status).await
+    }
+
+    async fn delete_logged_model(&self, model_id: &str) -> Result<()> {
+        self.delete_logged_model_impl(model_id).await
+    }
+
+    async fn set_logged_model_tags(&self, model_id: &str, tags: Vec<KeyValue>) -> Result<()> {
+        self.set_logged_model_tags_impl(model_id, tags).await
+    }
+
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
+        self.delete_logged_model_tag_impl(model_id, key).await
+    }
+
+    async fn log_logged_model_params(&self, model_id: &str, params: Vec<KeyValue>) -> Result<()> {
+        self.log_logged_model_params_impl(model_id, params).await
+    }
+
+    async fn search_logged_models(&self, query: &LoggedModelQuery) -> Result<Page<LoggedModel>> {
+        self.search_logged_models_impl(query).await
+    }
+
+    async fn create_registered_model(&self, new: NewRegisteredModel) -> Result<RegisteredModel> {
+        self.create_registered_model_impl(new).await
+    }
+
+    async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        self.get_registered_model_impl(name).await
+    }
+
+    async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
+        self.rename_registered_model_impl(name, new_name).await
+    }
+
+    async fn update_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel> {
+        self.update_registered_model_impl(name, description).await
+    }
+
+    async fn delete_registered_model(&self, name: &str) -> Result<()> {
+        self.delete_registered_model_impl(name).await
+    }
+
+    async fn search_registered_models(
+        &self,
+        query: &RegisteredModelQuery,
+    ) -> Result<Page<RegisteredModel>> {
+        self.search_registered_models_impl(query).await
+    }
+
+    async fn set_registered_model_tag(&self, name: &str, tag: KeyValue) -> Result<()> {
+        self.set_registered_model_tag_impl(name, tag).await
+    }
+
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
+        self.delete_registered_model_tag_impl(name, key).await
+    }
+
+    async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<()> {
+        self.set_registered_model_alias_impl(name, alias, version)
+            .await
+    }
+
+    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+        self.delete_registered_model_alias_impl(name, alias).await
+    }
+
+    async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
+        self.get_model_version_by_alias_impl(name, alias).await
+    }
+
+    async fn get_latest_versions(
+        &self,
+        name: &str,
+        stages: &[ModelStage],
+    ) -> Result<Vec<ModelVersion>> {
+        self.get_latest_versions_impl(name, stages).await
+    }
+
+    async fn create_model_version(&self, new: NewModelVersion) -> Result<ModelVersion> {
+        self.create_model_version_impl(new).await
+    }
+
+    async fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
+        self.get_model_version_impl(name, version).await
+    }
+
+    async fn update_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<ModelVersion> {
+        self.update_model_version_impl(name, version, description)
+            .await
+    }
+
+    async fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: &str,
+        stage: ModelStage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion> {
+        self.transition_model_version_stage_impl(name, version, stage, archive_existing)
+            .await
+    }
+
+    async fn delete_model_version(&self, name: &str, version: &str) -> Result<()> {
+        self.delete_model_version_impl(name, version).await
+    }
+
+    async fn search_model_versions(&self, query: &ModelVersionQuery) -> Result<Page<ModelVersion>> {
+        self.search_model_versions_impl(query).await
+    }
+
+    async fn set_model_version_tag(&self, name: &str, version: &str, tag: KeyValue) -> Result<()> {
+        self.set_model_version_tag_impl(name, version, tag).await
+    }
+
+    async fn delete_model_version_tag(&self, name: &str, version: &str, key: &str) -> Result<()> {
+        self.delete_model_version_tag_impl(name, version, key).await
     }
 }

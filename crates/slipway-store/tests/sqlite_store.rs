@@ -497,7 +497,7 @@ async fn reopening_keeps_data_and_schema() {
         id
     };
     let store = SqliteStore::open(&path).await.expect("reopen");
-    assert_eq!(store.schema_version().await.expect("version"), 1);
+    assert_eq!(store.schema_version().await.expect("version"), 2);
     assert_eq!(
         store.get_run(&run_id).await.expect("run").info.run_name,
         "kept"

@@ -1,0 +1,1300 @@
+//! Logged models and the model registry in SQLite. Each write is one transaction under the
+//! store's writer lock; version numbers come from a per-model counter bumped with
+//! `UPDATE … RETURNING` inside the transaction that inserts the version (portable SQL).
+
+use sqlx::Row;
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+
+use super::{
+    Bind, SqlTarget, SqliteStore, bind_all, check_page_size, experiment_not_found,
+    generated_run_name, now_ms, parse_experiment_id, placeholders,
+};
+use crate::error::{Error, Result};
+use crate::model::{KeyValue, LifecycleStage, Page, page_token};
+use crate::registry::{
+    LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
+    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+};
+use crate::search::Attribute;
+use crate::validate;
+
+/// Largest page of `search_registered_models` (MLflow's limit).
+pub const MAX_REGISTERED_MODEL_RESULTS: usize = 1000;
+/// Largest page of `search_model_versions` (MLflow's limit).
+pub const MAX_MODEL_VERSION_RESULTS: usize = 200_000;
+/// Largest page of `search_logged_models`.
+pub const MAX_LOGGED_MODEL_RESULTS: usize = 50_000;
+/// Longest alias.
+const MAX_ALIAS_LENGTH: usize = 255;
+
+const LOGGED_MODELS: SqlTarget = SqlTarget {
+    tags: "logged_model_tags",
+    params: Some("logged_model_params"),
+    metrics: None,
+    correlate: "c.model_id = l.model_id",
+    ne_matches_missing: false,
+    column: |a| match a {
+        Attribute::Name => Some("l.name"),
+        Attribute::ModelId => Some("l.model_id"),
+        Attribute::SourceRunId => Some("l.source_run_id"),
+        Attribute::Status => Some("l.status"),
+        Attribute::ModelType => Some("l.model_type"),
+        Attribute::CreationTime => Some("l.creation_time"),
+        Attribute::LastUpdateTime => Some("l.last_update_time"),
+        _ => None,
+    },
+};
+
+const REGISTERED_MODELS: SqlTarget = SqlTarget {
+    tags: "registered_model_tags",
+    params: None,
+    metrics: None,
+    correlate: "c.model_key = m.model_key",
+    ne_matches_missing: true,
+    column: |a| match a {
+        Attribute::Name => Some("m.name"),
+        Attribute::CreationTime => Some("m.creation_time"),
+        Attribute::LastUpdateTime => Some("m.last_update_time"),
+        _ => None,
+    },
+};
+
+const MODEL_VERSIONS: SqlTarget = SqlTarget {
+    tags: "model_version_tags",
+    params: None,
+    metrics: None,
+    correlate: "c.model_key = v.model_key AND c.version = v.version",
+    ne_matches_missing: true,
+    column: |a| match a {
+        Attribute::Name => Some("m.name"),
+        Attribute::RunId => Some("v.run_id"),
+        Attribute::SourcePath => Some("v.source"),
+        Attribute::Version => Some("v.version"),
+        Attribute::CreationTime => Some("v.creation_time"),
+        Attribute::LastUpdateTime => Some("v.last_update_time"),
+        _ => None,
+    },
+};
+
+/// Selects model versions with their registered model's name.
+const VERSION_SELECT: &str = "SELECT v.*, m.name AS name FROM model_versions v \
+     JOIN registered_models m ON m.model_key = v.model_key";
+
+fn registered_model_not_found(name: &str) -> Error {
+    Error::NotFound(format!("Registered Model with name={name} not found"))
+}
+
+fn version_not_found(name: &str, version: impl std::fmt::Display) -> Error {
+    Error::NotFound(format!(
+        "Model Version (name={name}, version={version}) not found"
+    ))
+}
+
+fn logged_model_not_found(id: &str) -> Error {
+    Error::NotFound(format!("Logged model with ID '{id}' not found."))
+}
+
+fn new_model_id() -> String {
+    format!("m-{:032x}", rand::random::<u128>())
+}
+
+/// A version number as the client sent it: a positive decimal integer.
+fn parse_version(version: &str) -> Result<i64> {
+    match version.trim().parse::<i64>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(Error::invalid(format!(
+            "Parameter 'version' must be a positive integer, got '{}'",
+            version.chars().take(50).collect::<String>()
+        ))),
+    }
+}
+
+fn check_registered_name(name: &str) -> Result<()> {
+    validate::name("registered model", name)
+}
+
+/// MLflow's alias rules: letters, digits, `_` and `-`; not `latest`, not `v<number>`.
+fn check_alias(alias: &str) -> Result<()> {
+    if alias.is_empty() || alias.chars().count() > MAX_ALIAS_LENGTH {
+        return Err(Error::invalid(format!(
+            "alias must be 1 to {MAX_ALIAS_LENGTH} characters long"
+        )));
+    }
+    if !alias
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::invalid(format!(
+            "Invalid alias name: '{alias}'. Aliases may only contain letters, digits, \
+             underscores (_) and dashes (-)."
+        )));
+    }
+    let lower = alias.to_ascii_lowercase();
+    let version_like =
+        lower.len() > 1 && lower.starts_with('v') && lower[1..].chars().all(|c| c.is_ascii_digit());
+    if lower == "latest" || version_like {
+        return Err(Error::invalid(format!(
+            "Invalid alias name: '{alias}'. 'latest' and 'v<number>' are reserved."
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses sources that would point a client at a local file or outside a root.
+fn check_source(source: &str) -> Result<()> {
+    if source.trim().is_empty() {
+        return Err(Error::invalid(
+            "Missing value for required parameter 'source'",
+        ));
+    }
+    let lower = source.to_ascii_lowercase();
+    let local = lower.starts_with("file:")
+        || source.starts_with('/')
+        || source.starts_with('\\')
+        || source.starts_with('.')
+        || !source.contains(':');
+    if local {
+        return Err(Error::invalid(format!(
+            "Invalid model version source '{source}': local paths are not accepted; log the \
+             model to this server and register runs:/<run_id>/<path> or models:/<model_id>"
+        )));
+    }
+    if source.split(['/', '\\']).any(|p| p == "..") {
+        return Err(Error::invalid(format!(
+            "Invalid model version source '{source}': '..' path parts are not allowed"
+        )));
+    }
+    Ok(())
+}
+
+fn key_values(rows: &[SqliteRow]) -> Result<Vec<KeyValue>> {
+    rows.iter()
+        .map(|r| {
+            Ok(KeyValue::new(
+                r.try_get::<String, _>("key")?,
+                r.try_get::<String, _>("value")?,
+            ))
+        })
+        .collect()
+}
+
+fn logged_model_from_row(row: &SqliteRow) -> Result<LoggedModel> {
+    let experiment_id: i64 = row.try_get("experiment_id")?;
+    let status: String = row.try_get("status")?;
+    let stage: String = row.try_get("lifecycle_stage")?;
+    Ok(LoggedModel {
+        model_id: row.try_get("model_id")?,
+        experiment_id: experiment_id.to_string(),
+        name: row.try_get("name")?,
+        artifact_location: row.try_get("artifact_location")?,
+        status: LoggedModelStatus::parse(&status)
+            .map_err(|_| Error::Internal(format!("unknown logged model status {status:?}")))?,
+        model_type: row.try_get("model_type")?,
+        source_run_id: row.try_get("source_run_id")?,
+        creation_timestamp: row.try_get("creation_time")?,
+        last_updated_timestamp: row.try_get("last_update_time")?,
+        lifecycle_stage: LifecycleStage::parse(&stage)?,
+        tags: Vec::new(),
+        params: Vec::new(),
+    })
+}
+
+fn version_from_row(row: &SqliteRow) -> Result<ModelVersion> {
+    let stage: String = row.try_get("current_stage")?;
+    Ok(ModelVersion {
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        creation_timestamp: row.try_get("creation_time")?,
+        last_updated_timestamp: row.try_get("last_update_time")?,
+        user_id: row.try_get("user_id")?,
+        current_stage: ModelStage::parse(&stage)
+            .map_err(|_| Error::Internal(format!("unknown model stage {stage:?}")))?,
+        description: row.try_get("description")?,
+        source: row.try_get("source")?,
+        storage_location: row.try_get("storage_location")?,
+        run_id: row.try_get("run_id")?,
+        run_link: row.try_get("run_link")?,
+        model_id: row.try_get("model_id")?,
+        status: row.try_get("status")?,
+        tags: Vec::new(),
+        aliases: Vec::new(),
+    })
+}
+
+impl SqliteStore {
+    // ---- logged models ----
+
+    async fn logged_model_row(
+        conn: &mut SqliteConnection,
+        model_id: &str,
+        allow_deleted: bool,
+    ) -> Result<LoggedModel> {
+        let row = sqlx::query("SELECT * FROM logged_models WHERE model_id = ?")
+            .bind(model_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| logged_model_not_found(model_id))?;
+        let mut m = logged_model_from_row(&row)?;
+        if m.lifecycle_stage == LifecycleStage::Deleted && !allow_deleted {
+            return Err(logged_model_not_found(model_id));
+        }
+        m.tags = key_values(
+            &sqlx::query(
+                "SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY rowid",
+            )
+            .bind(model_id)
+            .fetch_all(&mut *conn)
+            .await?,
+        )?;
+        m.params = key_values(
+            &sqlx::query(
+                "SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY rowid",
+            )
+            .bind(model_id)
+            .fetch_all(&mut *conn)
+            .await?,
+        )?;
+        Ok(m)
+    }
+
+    async fn upsert_logged_model_tag(
+        conn: &mut SqliteConnection,
+        model_id: &str,
+        tag: &KeyValue,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?)
+             ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(model_id)
+        .bind(&tag.key)
+        .bind(&tag.value)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_logged_model_params(
+        conn: &mut SqliteConnection,
+        model_id: &str,
+        params: &[KeyValue],
+    ) -> Result<()> {
+        for p in params {
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT value FROM logged_model_params WHERE model_id = ? AND key = ?",
+            )
+            .bind(model_id)
+            .bind(&p.key)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match existing {
+                Some(old) if old == p.value => {}
+                Some(old) => {
+                    return Err(Error::invalid(format!(
+                        "Changing param values is not allowed. Param with key='{}' was already \
+                         logged with value='{old}' for logged model ID='{model_id}'. Attempted \
+                         logging new value '{}'.",
+                        p.key, p.value
+                    )));
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO logged_model_params (model_id, key, value) VALUES (?, ?, ?)",
+                    )
+                    .bind(model_id)
+                    .bind(&p.key)
+                    .bind(&p.value)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn touch_logged_model(conn: &mut SqliteConnection, model_id: &str) -> Result<()> {
+        sqlx::query("UPDATE logged_models SET last_update_time = ? WHERE model_id = ?")
+            .bind(now_ms())
+            .bind(model_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn create_logged_model_impl(
+        &self,
+        new: NewLoggedModel,
+    ) -> Result<LoggedModel> {
+        new.tags.iter().try_for_each(validate::tag)?;
+        new.params.iter().try_for_each(validate::param)?;
+        let name = new
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(generated_run_name);
+        validate::name("logged model", &name)?;
+        let exp_id = parse_experiment_id(&new.experiment_id)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let Some(exp) = Self::experiment_row(&mut tx, exp_id).await? else {
+            return Err(experiment_not_found(&new.experiment_id));
+        };
+        if exp.lifecycle_stage != LifecycleStage::Active {
+            return Err(Error::invalid(format!(
+                "The experiment {} must be in the 'active' state. Current state is deleted.",
+                new.experiment_id
+            )));
+        }
+        let source_run_id = new.source_run_id.clone().filter(|r| !r.is_empty());
+        if let Some(run_id) = &source_run_id {
+            Self::run_stage(&mut tx, run_id).await?;
+        }
+        let model_id = new_model_id();
+        let artifact_location = format!(
+            "{}/models/{model_id}/artifacts",
+            exp.artifact_location.trim_end_matches('/')
+        );
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, status,
+                 model_type, source_run_id, creation_time, last_update_time, lifecycle_stage)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+        )
+        .bind(&model_id)
+        .bind(exp_id)
+        .bind(&name)
+        .bind(&artifact_location)
+        .bind(LoggedModelStatus::Pending.as_str())
+        .bind(new.model_type.clone().unwrap_or_default())
+        .bind(&source_run_id)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for t in &new.tags {
+            Self::upsert_logged_model_tag(&mut tx, &model_id, t).await?;
+        }
+        Self::insert_logged_model_params(&mut tx, &model_id, &new.params).await?;
+        let model = Self::logged_model_row(&mut tx, &model_id, false).await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn get_logged_model_impl(
+        &self,
+        model_id: &str,
+        allow_deleted: bool,
+    ) -> Result<LoggedModel> {
+        let mut conn = self.pool.acquire().await?;
+        Self::logged_model_row(&mut conn, model_id, allow_deleted).await
+    }
+
+    pub(super) async fn finalize_logged_model_impl(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::logged_model_row(&mut tx, model_id, false).await?;
+        sqlx::query("UPDATE logged_models SET status = ?, last_update_time = ? WHERE model_id = ?")
+            .bind(status.as_str())
+            .bind(now_ms())
+            .bind(model_id)
+            .execute(&mut *tx)
+            .await?;
+        let model = Self::logged_model_row(&mut tx, model_id, false).await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn delete_logged_model_impl(&self, model_id: &str) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::logged_model_row(&mut tx, model_id, false).await?;
+        sqlx::query(
+            "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = ? \
+             WHERE model_id = ?",
+        )
+        .bind(now_ms())
+        .bind(model_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn set_logged_model_tags_impl(
+        &self,
+        model_id: &str,
+        tags: Vec<KeyValue>,
+    ) -> Result<()> {
+        tags.iter().try_for_each(validate::tag)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::logged_model_row(&mut tx, model_id, false).await?;
+        for t in &tags {
+            Self::upsert_logged_model_tag(&mut tx, model_id, t).await?;
+        }
+        Self::touch_logged_model(&mut tx, model_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_logged_model_tag_impl(
+        &self,
+        model_id: &str,
+        key: &str,
+    ) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::logged_model_row(&mut tx, model_id, false).await?;
+        let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?")
+            .bind(model_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound(format!(
+                "No tag with key '{key}' on logged model with ID '{model_id}'"
+            )));
+        }
+        Self::touch_logged_model(&mut tx, model_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn log_logged_model_params_impl(
+        &self,
+        model_id: &str,
+        params: Vec<KeyValue>,
+    ) -> Result<()> {
+        params.iter().try_for_each(validate::param)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::logged_model_row(&mut tx, model_id, false).await?;
+        Self::insert_logged_model_params(&mut tx, model_id, &params).await?;
+        Self::touch_logged_model(&mut tx, model_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn search_logged_models_impl(
+        &self,
+        query: &LoggedModelQuery,
+    ) -> Result<Page<LoggedModel>> {
+        let limit = check_page_size(query.max_results, MAX_LOGGED_MODEL_RESULTS)?;
+        let offset = page_token::decode(query.page_token.as_deref())?;
+        let mut experiment_ids = Vec::new();
+        for id in &query.experiment_ids {
+            experiment_ids.push(parse_experiment_id(id)?);
+        }
+        if experiment_ids.is_empty() {
+            return Err(Error::invalid(
+                "Missing value for required parameter 'experiment_ids'",
+            ));
+        }
+        let (select, filter, order, mut binds) =
+            LOGGED_MODELS.filter_and_order(&query.filter.clauses, &query.order_by)?;
+        binds.extend(experiment_ids.iter().map(|id| Bind::Int(*id)));
+        binds.push(Bind::Int(limit as i64 + 1));
+        binds.push(Bind::Int(offset as i64));
+        let sql = format!(
+            "SELECT * FROM (SELECT l.*{select} FROM logged_models l WHERE 1 = 1{filter} \
+             AND l.experiment_id IN ({}) AND l.lifecycle_stage = 'active') \
+             ORDER BY {order}creation_time DESC, model_id ASC LIMIT ? OFFSET ?",
+            placeholders(experiment_ids.len())
+        );
+        let mut conn = self.pool.acquire().await?;
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut items = Vec::new();
+        for row in rows.iter().take(limit) {
+            let id: String = row.try_get("model_id")?;
+            items.push(Self::logged_model_row(&mut conn, &id, false).await?);
+        }
+        let next_page_token = (rows.len() > limit).then(|| page_token::encode(offset + limit));
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    // ---- registered models ----
+
+    async fn model_key(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
+        sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| registered_model_not_found(name))
+    }
+
+    async fn touch_registered_model(conn: &mut SqliteConnection, key: i64) -> Result<()> {
+        sqlx::query("UPDATE registered_models SET last_update_time = ? WHERE model_key = ?")
+            .bind(now_ms())
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Fills a version's tags and aliases.
+    async fn complete_version(conn: &mut SqliteConnection, v: &mut ModelVersion) -> Result<()> {
+        let key: i64 = sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = ?")
+            .bind(&v.name)
+            .fetch_one(&mut *conn)
+            .await?;
+        v.tags = key_values(
+            &sqlx::query(
+                "SELECT key, value FROM model_version_tags WHERE model_key = ? AND version = ? \
+                 ORDER BY rowid",
+            )
+            .bind(key)
+            .bind(v.version)
+            .fetch_all(&mut *conn)
+            .await?,
+        )?;
+        v.aliases = sqlx::query_scalar(
+            "SELECT alias FROM registered_model_aliases WHERE model_key = ? AND version = ? \
+             ORDER BY alias",
+        )
+        .bind(key)
+        .bind(v.version)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn versions_where(
+        conn: &mut SqliteConnection,
+        condition: &str,
+        binds: &[Bind],
+    ) -> Result<Vec<ModelVersion>> {
+        let sql = format!("{VERSION_SELECT} WHERE {condition} ORDER BY v.version");
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut v = version_from_row(row)?;
+            Self::complete_version(conn, &mut v).await?;
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    async fn version_row(
+        conn: &mut SqliteConnection,
+        name: &str,
+        version: &str,
+    ) -> Result<ModelVersion> {
+        let number = parse_version(version)?;
+        let key = Self::model_key(conn, name).await?;
+        Self::versions_where(
+            conn,
+            "v.model_key = ? AND v.version = ?",
+            &[Bind::Int(key), Bind::Int(number)],
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| version_not_found(name, number))
+    }
+
+    async fn latest_versions(
+        conn: &mut SqliteConnection,
+        key: i64,
+        stages: &[ModelStage],
+    ) -> Result<Vec<ModelVersion>> {
+        let stages: Vec<&str> = if stages.is_empty() {
+            ModelStage::ALL.iter().map(|s| s.as_str()).collect()
+        } else {
+            stages.iter().map(|s| s.as_str()).collect()
+        };
+        let mut binds = vec![Bind::Int(key)];
+        binds.extend(stages.iter().map(|s| Bind::Text(s.to_string())));
+        let condition = format!(
+            "v.model_key = ? AND v.current_stage IN ({}) AND v.version = \
+             (SELECT MAX(v2.version) FROM model_versions v2 \
+              WHERE v2.model_key = v.model_key AND v2.current_stage = v.current_stage)",
+            placeholders(stages.len())
+        );
+        Self::versions_where(conn, &condition, &binds).await
+    }
+
+    async fn registered_model_row(
+        conn: &mut SqliteConnection,
+        key: i64,
+    ) -> Result<RegisteredModel> {
+        let row = sqlx::query("SELECT * FROM registered_models WHERE model_key = ?")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+        let tags = key_values(
+            &sqlx::query(
+                "SELECT key, value FROM registered_model_tags WHERE model_key = ? ORDER BY rowid",
+            )
+            .bind(key)
+            .fetch_all(&mut *conn)
+            .await?,
+        )?;
+        let alias_rows = sqlx::query(
+            "SELECT alias, version FROM registered_model_aliases WHERE model_key = ? ORDER BY alias",
+        )
+        .bind(key)
+        .fetch_all(&mut *conn)
+        .await?;
+        let aliases = alias_rows
+            .iter()
+            .map(|r| Ok((r.try_get("alias")?, r.try_get("version")?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RegisteredModel {
+            name: row.try_get("name")?,
+            creation_timestamp: row.try_get("creation_time")?,
+            last_updated_timestamp: row.try_get("last_update_time")?,
+            description: row.try_get("description")?,
+            latest_versions: Self::latest_versions(conn, key, &[]).await?,
+            tags,
+            aliases,
+        })
+    }
+
+    pub(super) async fn create_registered_model_impl(
+        &self,
+        new: NewRegisteredModel,
+    ) -> Result<RegisteredModel> {
+        check_registered_name(&new.name)?;
+        new.tags.iter().try_for_each(validate::tag)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = ?")
+                .bind(&new.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() {
+            return Err(Error::AlreadyExists(format!(
+                "Registered Model (name={}) already exists.",
+                new.name
+            )));
+        }
+        let now = now_ms();
+        let key: i64 = sqlx::query_scalar(
+            "INSERT INTO registered_models (name, description, creation_time, last_update_time, last_version)
+             VALUES (?, ?, ?, ?, 0) RETURNING model_key",
+        )
+        .bind(&new.name)
+        .bind(new.description.clone().unwrap_or_default())
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        for t in &new.tags {
+            Self::upsert_registered_model_tag(&mut tx, key, t).await?;
+        }
+        let model = Self::registered_model_row(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    async fn upsert_registered_model_tag(
+        conn: &mut SqliteConnection,
+        key: i64,
+        tag: &KeyValue,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO registered_model_tags (model_key, key, value) VALUES (?, ?, ?)
+             ON CONFLICT (model_key, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(&tag.key)
+        .bind(&tag.value)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn get_registered_model_impl(&self, name: &str) -> Result<RegisteredModel> {
+        let mut conn = self.pool.acquire().await?;
+        let key = Self::model_key(&mut conn, name).await?;
+        Self::registered_model_row(&mut conn, key).await
+    }
+
+    pub(super) async fn rename_registered_model_impl(
+        &self,
+        name: &str,
+        new_name: &str,
+    ) -> Result<RegisteredModel> {
+        check_registered_name(new_name)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT model_key FROM registered_models WHERE name = ? AND model_key != ?",
+        )
+        .bind(new_name)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if taken.is_some() {
+            return Err(Error::AlreadyExists(format!(
+                "Registered Model (name={new_name}) already exists."
+            )));
+        }
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE registered_models SET name = ?, last_update_time = ? WHERE model_key = ?",
+        )
+        .bind(new_name)
+        .bind(now)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE model_versions SET last_update_time = ? WHERE model_key = ?")
+            .bind(now)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        let model = Self::registered_model_row(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn update_registered_model_impl(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        sqlx::query(
+            "UPDATE registered_models SET description = ?, last_update_time = ? WHERE model_key = ?",
+        )
+        .bind(description)
+        .bind(now_ms())
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        let model = Self::registered_model_row(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+
+    pub(super) async fn delete_registered_model_impl(&self, name: &str) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        // Children first, so the delete does not depend on the driver enabling cascades.
+        for sql in [
+            "DELETE FROM registered_model_aliases WHERE model_key = ?",
+            "DELETE FROM model_version_tags WHERE model_key = ?",
+            "DELETE FROM model_versions WHERE model_key = ?",
+            "DELETE FROM registered_model_tags WHERE model_key = ?",
+            "DELETE FROM registered_models WHERE model_key = ?",
+        ] {
+            sqlx::query(sql).bind(key).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn search_registered_models_impl(
+        &self,
+        query: &RegisteredModelQuery,
+    ) -> Result<Page<RegisteredModel>> {
+        let limit = check_page_size(query.max_results, MAX_REGISTERED_MODEL_RESULTS)?;
+        let offset = page_token::decode(query.page_token.as_deref())?;
+        let (select, filter, order, mut binds) =
+            REGISTERED_MODELS.filter_and_order(&query.filter.clauses, &query.order_by)?;
+        binds.push(Bind::Int(limit as i64 + 1));
+        binds.push(Bind::Int(offset as i64));
+        let sql = format!(
+            "SELECT * FROM (SELECT m.*{select} FROM registered_models m WHERE 1 = 1{filter}) \
+             ORDER BY {order}name ASC LIMIT ? OFFSET ?"
+        );
+        let mut conn = self.pool.acquire().await?;
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut items = Vec::new();
+        for row in rows.iter().take(limit) {
+            let key: i64 = row.try_get("model_key")?;
+            items.push(Self::registered_model_row(&mut conn, key).await?);
+        }
+        let next_page_token = (rows.len() > limit).then(|| page_token::encode(offset + limit));
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn set_registered_model_tag_impl(
+        &self,
+        name: &str,
+        tag: KeyValue,
+    ) -> Result<()> {
+        validate::tag(&tag)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        Self::upsert_registered_model_tag(&mut tx, key, &tag).await?;
+        Self::touch_registered_model(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_registered_model_tag_impl(
+        &self,
+        name: &str,
+        tag_key: &str,
+    ) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        let done = sqlx::query("DELETE FROM registered_model_tags WHERE model_key = ? AND key = ?")
+            .bind(key)
+            .bind(tag_key)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound(format!(
+                "No tag with key '{tag_key}' on registered model '{name}'"
+            )));
+        }
+        Self::touch_registered_model(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn set_registered_model_alias_impl(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<()> {
+        check_alias(alias)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let v = Self::version_row(&mut tx, name, version).await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        sqlx::query(
+            "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES (?, ?, ?)
+             ON CONFLICT (model_key, alias) DO UPDATE SET version = excluded.version",
+        )
+        .bind(key)
+        .bind(alias)
+        .bind(v.version)
+        .execute(&mut *tx)
+        .await?;
+        Self::touch_registered_model(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_registered_model_alias_impl(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        let done =
+            sqlx::query("DELETE FROM registered_model_aliases WHERE model_key = ? AND alias = ?")
+                .bind(key)
+                .bind(alias)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() > 0 {
+            Self::touch_registered_model(&mut tx, key).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn get_model_version_by_alias_impl(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion> {
+        let mut conn = self.pool.acquire().await?;
+        let key = Self::model_key(&mut conn, name).await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM registered_model_aliases WHERE model_key = ? AND alias = ?",
+        )
+        .bind(key)
+        .bind(alias)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(version) = version else {
+            return Err(Error::invalid(format!(
+                "Registered model alias {alias} not found."
+            )));
+        };
+        Self::version_row(&mut conn, name, &version.to_string()).await
+    }
+
+    pub(super) async fn get_latest_versions_impl(
+        &self,
+        name: &str,
+        stages: &[ModelStage],
+    ) -> Result<Vec<ModelVersion>> {
+        let mut conn = self.pool.acquire().await?;
+        let key = Self::model_key(&mut conn, name).await?;
+        Self::latest_versions(&mut conn, key, stages).await
+    }
+
+    // ---- model versions ----
+
+    /// Where a version's files are, and the run and logged model it came from.
+    async fn resolve_source(
+        conn: &mut SqliteConnection,
+        new: &NewModelVersion,
+    ) -> Result<(String, Option<String>, Option<String>)> {
+        let run_id = new.run_id.clone().filter(|r| !r.is_empty());
+        let model_id = new.model_id.clone().filter(|m| !m.is_empty());
+        if let Some(rest) = new.source.strip_prefix("models:/") {
+            let rest = rest.trim_matches('/');
+            return match rest.split_once('/') {
+                None => {
+                    let id = model_id.clone().unwrap_or_else(|| rest.to_string());
+                    let model = Self::logged_model_row(conn, &id, false).await?;
+                    Ok((
+                        model.artifact_location,
+                        run_id.or(model.source_run_id),
+                        Some(model.model_id),
+                    ))
+                }
+                Some((name, version)) => {
+                    let v = Self::version_row(conn, name, version).await?;
+                    Ok((
+                        v.storage_location,
+                        run_id.or(Some(v.run_id).filter(|r| !r.is_empty())),
+                        model_id.or(v.model_id),
+                    ))
+                }
+            };
+        }
+        if let Some(rest) = new.source.strip_prefix("runs:/") {
+            let (source_run, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let info = Self::run_info(conn, source_run).await?;
+            let path = path.trim_matches('/');
+            let storage = if path.is_empty() {
+                info.artifact_uri.clone()
+            } else {
+                format!("{}/{path}", info.artifact_uri.trim_end_matches('/'))
+            };
+            return Ok((storage, run_id.or(Some(info.run_id)), model_id));
+        }
+        if let Some(id) = &model_id {
+            Self::logged_model_row(conn, id, false).await?;
+        }
+        Ok((new.source.clone(), run_id, model_id))
+    }
+
+    pub(super) async fn create_model_version_impl(
+        &self,
+        new: NewModelVersion,
+    ) -> Result<ModelVersion> {
+        check_registered_name(&new.name)?;
+        check_source(&new.source)?;
+        new.tags.iter().try_for_each(validate::tag)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::model_key(&mut tx, &new.name).await?;
+        let (storage, run_id, model_id) = Self::resolve_source(&mut tx, &new).await?;
+        if let Some(run) = &run_id {
+            // A missing run is `NotFound`; a deleted one may still be registered from.
+            Self::run_stage(&mut tx, run).await?;
+        }
+        let now = now_ms();
+        let (key, version): (i64, i64) = {
+            let row = sqlx::query(
+                "UPDATE registered_models SET last_version = last_version + 1, last_update_time = ?
+                 WHERE name = ? RETURNING model_key, last_version",
+            )
+            .bind(now)
+            .bind(&new.name)
+            .fetch_one(&mut *tx)
+            .await?;
+            (row.try_get("model_key")?, row.try_get("last_version")?)
+        };
+        sqlx::query(
+            "INSERT INTO model_versions (model_key, version, description, user_id, current_stage,
+                 source, storage_location, run_id, run_link, model_id, status, creation_time,
+                 last_update_time)
+             VALUES (?, ?, ?, ?, 'None', ?, ?, ?, ?, ?, 'READY', ?, ?)",
+        )
+        .bind(key)
+        .bind(version)
+        .bind(new.description.clone().unwrap_or_default())
+        .bind(new.user_id.clone().unwrap_or_default())
+        .bind(&new.source)
+        .bind(&storage)
+        .bind(run_id.clone().unwrap_or_default())
+        .bind(new.run_link.clone().unwrap_or_default())
+        .bind(&model_id)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for t in &new.tags {
+            Self::upsert_version_tag(&mut tx, key, version, t).await?;
+        }
+        let v = Self::version_row(&mut tx, &new.name, &version.to_string()).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn upsert_version_tag(
+        conn: &mut SqliteConnection,
+        key: i64,
+        version: i64,
+        tag: &KeyValue,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO model_version_tags (model_key, version, key, value) VALUES (?, ?, ?, ?)
+             ON CONFLICT (model_key, version, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(version)
+        .bind(&tag.key)
+        .bind(&tag.value)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn touch_version(conn: &mut SqliteConnection, key: i64, version: i64) -> Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE model_versions SET last_update_time = ? WHERE model_key = ? AND version = ?",
+        )
+        .bind(now)
+        .bind(key)
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+        Self::touch_registered_model(conn, key).await
+    }
+
+    pub(super) async fn get_model_version_impl(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<ModelVersion> {
+        let mut conn = self.pool.acquire().await?;
+        Self::version_row(&mut conn, name, version).await
+    }
+
+    pub(super) async fn update_model_version_impl(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<ModelVersion> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let v = Self::version_row(&mut tx, name, version).await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        sqlx::query(
+            "UPDATE model_versions SET description = ? WHERE model_key = ? AND version = ?",
+        )
+        .bind(description)
+        .bind(key)
+        .bind(v.version)
+        .execute(&mut *tx)
+        .await?;
+        Self::touch_version(&mut tx, key, v.version).await?;
+        let v = Self::version_row(&mut tx, name, version).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub(super) async fn transition_model_version_stage_impl(
+        &self,
+        name: &str,
+        version: &str,
+        stage: ModelStage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion> {
+        if archive_existing && !matches!(stage, ModelStage::Staging | ModelStage::Production) {
+            return Err(Error::invalid(format!(
+                "Model version transition cannot archive existing model versions because \
+                 '{}' is not an Active stage. Valid stages are Staging, Production",
+                stage.as_str()
+            )));
+        }
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let v = Self::version_row(&mut tx, name, version).await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        let now = now_ms();
+        if archive_existing {
+            sqlx::query(
+                "UPDATE model_versions SET current_stage = 'Archived', last_update_time = ?
+                 WHERE model_key = ? AND current_stage = ? AND version != ?",
+            )
+            .bind(now)
+            .bind(key)
+            .bind(stage.as_str())
+            .bind(v.version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE model_versions SET current_stage = ? WHERE model_key = ? AND version = ?",
+        )
+        .bind(stage.as_str())
+        .bind(key)
+        .bind(v.version)
+        .execute(&mut *tx)
+        .await?;
+        Self::touch_version(&mut tx, key, v.version).await?;
+        let v = Self::version_row(&mut tx, name, version).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub(super) async fn delete_model_version_impl(&self, name: &str, version: &str) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let v = Self::version_row(&mut tx, name, version).await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        for sql in [
+            "DELETE FROM registered_model_aliases WHERE model_key = ? AND version = ?",
+            "DELETE FROM model_version_tags WHERE model_key = ? AND version = ?",
+            "DELETE FROM model_versions WHERE model_key = ? AND version = ?",
+        ] {
+            sqlx::query(sql)
+                .bind(key)
+                .bind(v.version)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::touch_registered_model(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn search_model_versions_impl(
+        &self,
+        query: &ModelVersionQuery,
+    ) -> Result<Page<ModelVersion>> {
+        let limit = check_page_size(query.max_results, MAX_MODEL_VERSION_RESULTS)?;
+        let offset = page_token::decode(query.page_token.as_deref())?;
+        let (select, filter, order, mut binds) =
+            MODEL_VERSIONS.filter_and_order(&query.filter.clauses, &query.order_by)?;
+        binds.push(Bind::Int(limit as i64 + 1));
+        binds.push(Bind::Int(offset as i64));
+        let sql = format!(
+            "SELECT * FROM (SELECT v.*, m.name AS name{select} FROM model_versions v \
+             JOIN registered_models m ON m.model_key = v.model_key WHERE 1 = 1{filter}) \
+             ORDER BY {order}name ASC, version DESC LIMIT ? OFFSET ?"
+        );
+        let mut conn = self.pool.acquire().await?;
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut items = Vec::new();
+        for row in rows.iter().take(limit) {
+            let mut v = version_from_row(row)?;
+            Self::complete_version(&mut conn, &mut v).await?;
+            items.push(v);
+        }
+        let next_page_token = (rows.len() > limit).then(|| page_token::encode(offset + limit));
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn set_model_version_tag_impl(
+        &self,
+        name: &str,
+        version: &str,
+        tag: KeyValue,
+    ) -> Result<()> {
+        validate::tag(&tag)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let v = Self::version_row(&mut tx, name, version).await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        Self::upsert_version_tag(&mut tx, key, v.version, &tag).await?;
+        Self::touch_version(&mut tx, key, v.version).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_model_version_tag_impl(
+        &self,
+        name: &str,
+        version: &str,
+        tag_key: &str,
+    ) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let v = Self::version_row(&mut tx, name, version).await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        let done = sqlx::query(
+            "DELETE FROM model_version_tags WHERE model_key = ? AND version = ? AND key = ?",
+        )
+        .bind(key)
+        .bind(v.version)
+        .bind(tag_key)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound(format!(
+                "No tag with key '{tag_key}' on model version (name={name}, version={})",
+                v.version
+            )));
+        }
+        Self::touch_version(&mut tx, key, v.version).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_follow_mlflow_rules() {
+        assert!(check_alias("champion").is_ok());
+        assert!(check_alias("blue-green_2").is_ok());
+        assert!(check_alias("latest").is_err());
+        assert!(check_alias("V3").is_err());
+        assert!(check_alias("").is_err());
+        assert!(check_alias("a b").is_err());
+    }
+
+    #[test]
+    fn sources_never_point_at_local_files() {
+        assert!(check_source("runs:/abc/model").is_ok());
+        assert!(check_source("models:/m-123").is_ok());
+        assert!(check_source("mlflow-artifacts:/1/abc/artifacts/model").is_ok());
+        assert!(check_source("s3://bucket/model").is_ok());
+        for bad in [
+            "/etc/passwd",
+            "file:///etc",
+            "relative/path",
+            "../x",
+            "mlflow-artifacts:/1/../../etc",
+            "",
+        ] {
+            assert!(check_source(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions_are_positive_integers() {
+        assert_eq!(parse_version(" 7 ").expect("7"), 7);
+        assert!(parse_version("0").is_err());
+        assert!(parse_version("abc").is_err());
+    }
+}
