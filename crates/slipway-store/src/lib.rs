@@ -6,7 +6,8 @@
 //!   trait later.
 //! - [`ArtifactStore`] is the seam for artifact bytes. [`LocalArtifactStore`] keeps them in a
 //!   directory, writing to a temporary name and renaming; every [`ArtifactPath`] is checked
-//!   once to stay inside its root.
+//!   once to stay inside its root. [`S3ArtifactStore`] keeps them in an S3 (or
+//!   S3-compatible) bucket under a prefix.
 //! - [`search`] parses MLflow's filter and `order_by` grammar into typed clauses each store
 //!   translates for itself.
 //!
@@ -18,6 +19,7 @@ pub mod artifact;
 pub mod error;
 pub mod metadata;
 pub mod model;
+pub mod s3;
 pub mod search;
 pub mod sqlite;
 mod validate;
@@ -29,6 +31,7 @@ pub use model::{
     Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric, ModelOutput,
     NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate, ViewType,
 };
+pub use s3::S3ArtifactStore;
 pub use search::{ExperimentFilter, OrderBy, RunFilter};
 pub use sqlite::SqliteStore;
 /// The database driver, whose error [`Error::Database`] wraps.
