@@ -25,17 +25,18 @@ def _binary() -> str:
     return str(target / "debug" / "slipway")
 
 
-@pytest.fixture(scope="session")
-def slipway_server(tmp_path_factory):
-    """The base URL of a running server; the process is stopped at the end of the session."""
-    home = tmp_path_factory.mktemp("slipway-home")
+def _start(home: Path, extra_args=(), extra_env=None):
+    """Starts `slipway serve` on a free port; returns (process, url, log file, log path)."""
     log_path = home / "server.log"
     log = open(log_path, "w")
+    env = dict(os.environ, **(extra_env or {}))
     proc = subprocess.Popen(
-        [_binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--home", str(home / "data")],
+        [_binary(), "serve", "--host", "127.0.0.1", "--port", "0", "--home", str(home / "data"),
+         *extra_args],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        env=env,
     )
     url = None
     deadline = time.time() + 30
@@ -52,19 +53,62 @@ def slipway_server(tmp_path_factory):
         raise RuntimeError(f"slipway serve did not start:\n{log_path.read_text()}")
     with urllib.request.urlopen(url + "/health", timeout=10) as r:
         assert r.read() == b"OK"
+    return proc, url, log, log_path
+
+
+def _stop(proc, log, log_path):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    text = log_path.read_text()
+    # An internal error anywhere in the session is a bug, even if a test tolerated it.
+    assert "ERROR" not in text, text
+
+
+@pytest.fixture(scope="session")
+def slipway_server(tmp_path_factory):
+    """The base URL of a running server; the process is stopped at the end of the session."""
+    proc, url, log, log_path = _start(tmp_path_factory.mktemp("slipway-home"))
     try:
         yield url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        text = log_path.read_text()
-        # An internal error anywhere in the session is a bug, even if a test tolerated it.
-        assert "ERROR" not in text, text
+        _stop(proc, log, log_path)
+
+
+def s3_endpoint():
+    """The S3-compatible test server (moto), or a skip; under CI a missing one fails."""
+    endpoint = os.environ.get("SLIPWAY_S3_TEST_ENDPOINT")
+    if not endpoint:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but SLIPWAY_S3_TEST_ENDPOINT is not: .ci/run must start moto")
+        pytest.skip("set SLIPWAY_S3_TEST_ENDPOINT to an S3-compatible server to run S3 tests")
+    return endpoint.rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def slipway_s3_server(tmp_path_factory):
+    """(url, endpoint, bucket, prefix) of a server whose artifacts live in S3 (moto)."""
+    endpoint = s3_endpoint()
+    bucket = f"slipway-mlflow-{int(time.time() * 1000)}"
+    req = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+    prefix = "team/mlflow"
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }
+    args = ["--artifacts-destination", f"s3://{bucket}/{prefix}", "--s3-endpoint-url", endpoint]
+    proc, url, log, log_path = _start(tmp_path_factory.mktemp("slipway-s3-home"), args, env)
+    try:
+        yield url, endpoint, bucket, prefix
+    finally:
+        _stop(proc, log, log_path)
 
 
 @pytest.fixture()

@@ -23,7 +23,9 @@ use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::json;
-use slipway_store::{ArtifactStore, LocalArtifactStore, MetadataStore, SqliteStore};
+use slipway_store::{
+    ArtifactPath, ArtifactStore, LocalArtifactStore, MetadataStore, S3ArtifactStore, SqliteStore,
+};
 
 mod artifacts;
 pub mod error;
@@ -75,17 +77,77 @@ pub const ARTIFACT_DIR: &str = "artifacts";
 impl AppState {
     /// Opens the embedded defaults under `home`: `slipway.db` (SQLite, WAL) and `artifacts/`.
     pub async fn open_home(home: &Path, limits: Limits) -> slipway_store::Result<Self> {
+        Self::open(home, &ArtifactDestination::Home, limits).await
+    }
+
+    /// Opens `slipway.db` under `home` and artifacts at `destination`.
+    pub async fn open(
+        home: &Path,
+        destination: &ArtifactDestination,
+        limits: Limits,
+    ) -> slipway_store::Result<Self> {
         tokio::fs::create_dir_all(home).await?;
         let meta = SqliteStore::open(&home.join(DATABASE_FILE)).await?;
-        let root: PathBuf = home.join(ARTIFACT_DIR);
-        let artifacts = tokio::task::spawn_blocking(move || LocalArtifactStore::open(&root))
-            .await
-            .map_err(|e| slipway_store::Error::Internal(format!("opening artifacts: {e}")))??;
+        let artifacts: Arc<dyn ArtifactStore> = match destination {
+            ArtifactDestination::Home => Arc::new(open_local(home.join(ARTIFACT_DIR)).await?),
+            ArtifactDestination::Local(root) => Arc::new(open_local(root.clone()).await?),
+            ArtifactDestination::S3 { url, endpoint } => {
+                let store = S3ArtifactStore::open(url, endpoint.as_deref())?;
+                // Reach the bucket once now, so a wrong endpoint or credentials stop startup.
+                store.list(&ArtifactPath::root()).await.map_err(|e| {
+                    slipway_store::Error::Internal(format!("cannot reach {url}: {e}"))
+                })?;
+                Arc::new(store)
+            }
+        };
         Ok(AppState {
             meta: Arc::new(meta),
-            artifacts: Arc::new(artifacts),
+            artifacts,
             limits,
         })
+    }
+}
+
+async fn open_local(root: PathBuf) -> slipway_store::Result<LocalArtifactStore> {
+    tokio::task::spawn_blocking(move || LocalArtifactStore::open(&root))
+        .await
+        .map_err(|e| slipway_store::Error::Internal(format!("opening artifacts: {e}")))?
+}
+
+/// Where the server keeps artifact bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactDestination {
+    /// `artifacts/` under the home folder.
+    Home,
+    /// A local directory.
+    Local(PathBuf),
+    /// `s3://bucket/prefix`, optionally at an S3-compatible endpoint.
+    S3 {
+        /// The `s3://bucket/prefix` URL.
+        url: String,
+        /// Endpoint override (else `AWS_ENDPOINT_URL`, else AWS).
+        endpoint: Option<String>,
+    },
+}
+
+impl ArtifactDestination {
+    /// Reads a destination: `s3://...`, a `file://` URL or a plain directory path.
+    pub fn parse(raw: &str, endpoint: Option<String>) -> slipway_store::Result<Self> {
+        if raw.starts_with("s3://") {
+            return Ok(ArtifactDestination::S3 {
+                url: raw.to_string(),
+                endpoint,
+            });
+        }
+        if let Some(path) = raw.strip_prefix("file://") {
+            return Ok(ArtifactDestination::Local(PathBuf::from(path)));
+        }
+        if raw.is_empty() || raw.contains("://") {
+            return Err(slipway_store::Error::InvalidParameter(format!(
+                "invalid artifact destination '{raw}': use a directory, file:///dir or s3://bucket/prefix"
+            )));
+        }
+        Ok(ArtifactDestination::Local(PathBuf::from(raw)))
     }
 }
 

@@ -6,7 +6,8 @@
 //!   trait later.
 //! - [`ArtifactStore`] is the seam for artifact bytes. [`LocalArtifactStore`] keeps them in a
 //!   directory, writing to a temporary name and renaming; every [`ArtifactPath`] is checked
-//!   once to stay inside its root.
+//!   once to stay inside its root. [`S3ArtifactStore`] keeps them in an S3 (or
+//!   S3-compatible) bucket under a prefix.
 //! - [`registry`] holds the model entities: logged models (MLflow 3's `log_model`) and the
 //!   registry's registered models and numbered versions, with tags, aliases and stages; they
 //!   live behind the same [`MetadataStore`].
@@ -22,6 +23,7 @@ pub mod error;
 pub mod metadata;
 pub mod model;
 pub mod registry;
+pub mod s3;
 pub mod search;
 pub mod sqlite;
 mod validate;
@@ -37,6 +39,7 @@ pub use registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
     NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
 };
+pub use s3::S3ArtifactStore;
 pub use search::{ExperimentFilter, ModelFilter, OrderBy, RunFilter};
 pub use sqlite::SqliteStore;
 /// The database driver, whose error [`Error::Database`] wraps.

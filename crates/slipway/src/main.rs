@@ -54,6 +54,14 @@ struct ServeArgs {
     /// Home folder holding the metadata database and artifacts [default: ~/.slipway].
     #[arg(long, env = "SLIPWAY_HOME")]
     home: Option<PathBuf>,
+    /// Where artifacts go: a directory, file:///dir or s3://bucket/prefix
+    /// [default: artifacts/ under the home folder]. S3 credentials come from the AWS_*
+    /// environment variables.
+    #[arg(long, env = "SLIPWAY_ARTIFACTS_DESTINATION")]
+    artifacts_destination: Option<String>,
+    /// Endpoint of an S3-compatible service for an s3:// destination.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    s3_endpoint_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -302,10 +310,16 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    let destination = match a.artifacts_destination.as_deref() {
+        Some(raw) => slipway_server::ArtifactDestination::parse(raw, a.s3_endpoint_url)
+            .map_err(|e| anyhow::anyhow!("--artifacts-destination: {e}"))?,
+        None => slipway_server::ArtifactDestination::Home,
+    };
     runtime.block_on(async move {
-        let state = slipway_server::AppState::open_home(&home, slipway_server::Limits::default())
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: cannot open the store: {e}", home.display()))?;
+        let state =
+            slipway_server::AppState::open(&home, &destination, slipway_server::Limits::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: cannot open the store: {e}", home.display()))?;
         let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", a.host, a.port))?;

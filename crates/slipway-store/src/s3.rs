@@ -1,0 +1,423 @@
+//! [`S3ArtifactStore`]: artifacts in an S3 bucket (or any S3-compatible service) under a
+//! prefix, through the `object_store` crate.
+//!
+//! The URL is `s3://bucket/prefix`. Credentials and the region come from the standard AWS
+//! environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+//! `AWS_REGION` / `AWS_DEFAULT_REGION`); `AWS_ENDPOINT_URL` (or an explicit endpoint) points
+//! at an S3-compatible service, and a plain `http://` endpoint is allowed as given.
+//!
+//! Confinement: every key is the configured prefix followed by the parts of an already
+//! checked [`ArtifactPath`], so no request can name an object outside the prefix. Atomicity:
+//! a single PUT is atomic in S3; bodies above the multipart threshold are sent as a multipart
+//! upload that is either completed or aborted, so no half-written object is ever visible.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::{Path as StorePath, PathPart};
+use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+
+use crate::artifact::{ArtifactEntry, ArtifactPath, ArtifactStore};
+use crate::error::{Error, Result};
+
+/// Bodies larger than this go up as a multipart upload (64 MiB).
+pub const DEFAULT_MULTIPART_THRESHOLD: usize = 64 * 1024 * 1024;
+/// Part size of a multipart upload (16 MiB; S3 needs at least 5 MiB but the last part).
+pub const DEFAULT_PART_SIZE: usize = 16 * 1024 * 1024;
+/// The smallest part S3 accepts (but the last one).
+const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// Artifacts in an S3 bucket under a prefix.
+#[derive(Debug, Clone)]
+pub struct S3ArtifactStore {
+    store: Arc<dyn ObjectStore>,
+    url: String,
+    prefix: Vec<String>,
+    multipart_threshold: usize,
+    part_size: usize,
+}
+
+/// `bucket` and checked prefix parts of `s3://bucket/prefix`.
+fn parse_url(url: &str) -> Result<(String, Vec<String>)> {
+    let rest = url.strip_prefix("s3://").ok_or_else(|| {
+        Error::invalid(format!(
+            "invalid artifact destination '{url}': an S3 location starts with 's3://'"
+        ))
+    })?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let valid_bucket = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !valid_bucket {
+        return Err(Error::invalid(format!(
+            "invalid artifact destination '{url}': bucket '{bucket}' must be 3 to 63 \
+             lowercase letters, digits, '-' or '.'"
+        )));
+    }
+    let prefix = ArtifactPath::parse(prefix).map_err(|e| {
+        Error::invalid(format!(
+            "invalid artifact destination '{url}': the prefix is not a plain path ({e})"
+        ))
+    })?;
+    Ok((bucket.to_string(), prefix.parts().to_vec()))
+}
+
+impl S3ArtifactStore {
+    /// Connects to `s3://bucket/prefix`, with credentials from the AWS environment
+    /// variables and `endpoint` (else `AWS_ENDPOINT_URL`) for S3-compatible services.
+    ///
+    /// Nothing is sent over the network yet: a wrong endpoint or credentials show on the
+    /// first request.
+    pub fn open(url: &str, endpoint: Option<&str>) -> Result<Self> {
+        let (bucket, prefix) = parse_url(url)?;
+        // reqwest's rustls needs a process-wide crypto provider; installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(&bucket);
+        let endpoint = endpoint
+            .map(str::to_string)
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+            .filter(|e| !e.is_empty());
+        if let Some(endpoint) = endpoint {
+            if endpoint.starts_with("http://") {
+                builder = builder.with_allow_http(true);
+            }
+            builder = builder.with_endpoint(endpoint);
+        }
+        let has_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+        if !has_region {
+            builder = builder.with_region("us-east-1");
+        }
+        // Fail within seconds, not minutes, when the service is down.
+        builder = builder.with_retry(RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(20),
+            ..RetryConfig::default()
+        });
+        let store = builder.build().map_err(|e| {
+            Error::invalid(format!(
+                "invalid artifact destination '{url}': cannot configure S3: {e}"
+            ))
+        })?;
+        Ok(Self::with_store(Arc::new(store), url, prefix))
+    }
+
+    /// Uses an already configured object store (any `object_store` backend) under `prefix`.
+    pub fn with_store(store: Arc<dyn ObjectStore>, url: &str, prefix: Vec<String>) -> Self {
+        S3ArtifactStore {
+            store,
+            url: url.to_string(),
+            prefix,
+            multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+            part_size: DEFAULT_PART_SIZE,
+        }
+    }
+
+    /// Sends bodies larger than `threshold` bytes as multipart uploads of `part_size` bytes
+    /// (at least 5 MiB, S3's smallest part).
+    pub fn with_multipart(mut self, threshold: usize, part_size: usize) -> Result<Self> {
+        if part_size < MIN_PART_SIZE {
+            return Err(Error::invalid(format!(
+                "part_size {part_size} is below S3's minimum part size of {MIN_PART_SIZE} bytes"
+            )));
+        }
+        self.multipart_threshold = threshold;
+        self.part_size = part_size;
+        Ok(self)
+    }
+
+    /// The `s3://` URL this store was opened with.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The object key of `path`: the prefix, then the path's parts.
+    fn key(&self, path: &ArtifactPath) -> Result<StorePath> {
+        let parts = self
+            .prefix
+            .iter()
+            .chain(path.parts())
+            .map(|p| {
+                PathPart::parse(p)
+                    .map_err(|e| Error::invalid(format!("invalid artifact path '{path}': {e}")))
+            })
+            .collect::<Result<Vec<PathPart<'_>>>>()?;
+        Ok(StorePath::from_iter(parts))
+    }
+
+    /// Whether any object lies under `key/`.
+    async fn has_children(&self, key: &StorePath) -> Result<bool> {
+        let mut listing = self.store.list(Some(key));
+        Ok(listing.try_next().await.map_err(store_error)?.is_some())
+    }
+
+    /// Refuses a file where a directory is, or a file under another file.
+    async fn check_file_target(&self, path: &ArtifactPath, key: &StorePath) -> Result<()> {
+        if self.has_children(key).await? {
+            return Err(Error::invalid(format!(
+                "invalid artifact path '{path}': a directory of that name exists"
+            )));
+        }
+        let parts = path.parts();
+        for depth in 1..parts.len() {
+            let ancestor = ArtifactPath::parse(&parts[..depth].join("/"))?;
+            match self.store.head(&self.key(&ancestor)?).await {
+                Ok(_) => {
+                    return Err(Error::invalid(format!(
+                        "invalid artifact path '{path}': '{}' is a file, not a directory",
+                        parts[depth - 1]
+                    )));
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Uploads in parts; any failure aborts the upload so no partial object appears.
+    async fn put_multipart(&self, key: &StorePath, data: Bytes) -> Result<()> {
+        let mut upload = self.store.put_multipart(key).await.map_err(store_error)?;
+        let mut offset = 0;
+        while offset < data.len() {
+            let end = (offset + self.part_size).min(data.len());
+            if let Err(e) = upload
+                .put_part(PutPayload::from_bytes(data.slice(offset..end)))
+                .await
+            {
+                let _ = upload.abort().await;
+                return Err(store_error(e));
+            }
+            offset = end;
+        }
+        if let Err(e) = upload.complete().await {
+            let _ = upload.abort().await;
+            return Err(store_error(e));
+        }
+        Ok(())
+    }
+}
+
+/// Maps an object store failure: a missing object is the caller's, the rest is internal.
+fn store_error(e: object_store::Error) -> Error {
+    match e {
+        object_store::Error::NotFound { .. } => Error::NotFound("artifact does not exist".into()),
+        other => Error::Internal(format!("object store: {other}")),
+    }
+}
+
+#[async_trait]
+impl ArtifactStore for S3ArtifactStore {
+    async fn put(&self, path: &ArtifactPath, data: Bytes) -> Result<()> {
+        if path.is_root() {
+            return Err(Error::invalid(
+                "an artifact needs a file name, not the root",
+            ));
+        }
+        let key = self.key(path)?;
+        self.check_file_target(path, &key).await?;
+        if data.len() > self.multipart_threshold {
+            return self.put_multipart(&key, data).await;
+        }
+        self.store
+            .put(&key, PutPayload::from_bytes(data))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn get(&self, path: &ArtifactPath) -> Result<Bytes> {
+        let not_found = || Error::NotFound(format!("artifact '{path}' does not exist"));
+        if path.is_root() {
+            return Err(not_found());
+        }
+        let key = self.key(path)?;
+        match self.store.get(&key).await {
+            Ok(found) => found.bytes().await.map_err(store_error),
+            Err(object_store::Error::NotFound { .. }) => {
+                if self.has_children(&key).await? {
+                    Err(Error::invalid(format!(
+                        "artifact '{path}' is a directory; list it instead"
+                    )))
+                } else {
+                    Err(not_found())
+                }
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn list(&self, dir: &ArtifactPath) -> Result<Vec<ArtifactEntry>> {
+        let key = self.key(dir)?;
+        let prefix = (!key.as_ref().is_empty()).then_some(&key);
+        let listing = self
+            .store
+            .list_with_delimiter(prefix)
+            .await
+            .map_err(store_error)?;
+        let mut out: Vec<ArtifactEntry> = listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename())
+            .map(|name| ArtifactEntry {
+                name: name.to_string(),
+                is_dir: true,
+                size: None,
+            })
+            .chain(listing.objects.iter().filter_map(|o| {
+                o.location.filename().map(|name| ArtifactEntry {
+                    name: name.to_string(),
+                    is_dir: false,
+                    size: Some(o.size),
+                })
+            }))
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    async fn delete(&self, path: &ArtifactPath) -> Result<()> {
+        let key = self.key(path)?;
+        let prefix = (!key.as_ref().is_empty()).then_some(&key);
+        let mut doomed: Vec<StorePath> = self
+            .store
+            .list(prefix)
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        if !path.is_root() {
+            doomed.push(key);
+        }
+        for location in doomed {
+            match self.store.delete(&location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::memory::InMemory;
+
+    fn memory_store(prefix: &[&str]) -> (Arc<InMemory>, S3ArtifactStore) {
+        let mem = Arc::new(InMemory::new());
+        let store = S3ArtifactStore::with_store(
+            mem.clone(),
+            "s3://test/prefix",
+            prefix.iter().map(|s| s.to_string()).collect(),
+        );
+        (mem, store)
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        let (bucket, prefix) = parse_url("s3://my-bucket/a/b").expect("ok");
+        assert_eq!(bucket, "my-bucket");
+        assert_eq!(prefix, vec!["a", "b"]);
+        assert!(parse_url("s3://my-bucket").expect("ok").1.is_empty());
+        for bad in [
+            "my-bucket/x",
+            "s3://",
+            "s3://UPPER/x",
+            "s3://b/x",
+            "s3://bucket/../x",
+            "s3://bucket/%2e%2e/x",
+            "s3://bucket//etc",
+        ] {
+            let e = parse_url(bad).expect_err(bad);
+            assert_eq!(e.kind(), crate::ErrorKind::User, "{bad}");
+            assert!(e.to_string().contains(bad), "{bad}: {e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_stay_under_the_prefix() {
+        let (mem, store) = memory_store(&["team", "artifacts"]);
+        let p = ArtifactPath::parse("1/run/artifacts/a%2e%2eb/x.txt").expect("ok");
+        store.put(&p, Bytes::from_static(b"x")).await.expect("put");
+        let all: Vec<_> = mem.list(None).try_collect().await.expect("list");
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            all[0].location.as_ref(),
+            "team/artifacts/1/run/artifacts/a%2e%2eb/x.txt"
+        );
+        // Deleting the root empties the prefix only.
+        let outside = StorePath::from("other/keep.txt");
+        mem.put(&outside, PutPayload::from_static(b"k"))
+            .await
+            .expect("put outside");
+        store.delete(&ArtifactPath::root()).await.expect("delete");
+        let all: Vec<_> = mem.list(None).try_collect().await.expect("list");
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].location, outside);
+        // A control character cannot become a key.
+        let e = store
+            .put(
+                &ArtifactPath::parse("a\nb").expect("parses"),
+                Bytes::from_static(b"x"),
+            )
+            .await
+            .expect_err("control character");
+        assert_eq!(e.kind(), crate::ErrorKind::User);
+    }
+
+    #[tokio::test]
+    async fn files_and_directories_do_not_collide() {
+        let (_mem, store) = memory_store(&[]);
+        store
+            .put(
+                &ArtifactPath::parse("a/b").expect("ok"),
+                Bytes::from_static(b"x"),
+            )
+            .await
+            .expect("put");
+        let e = store
+            .put(
+                &ArtifactPath::parse("a").expect("ok"),
+                Bytes::from_static(b"x"),
+            )
+            .await
+            .expect_err("over a directory");
+        assert!(e.to_string().contains("a directory of that name"), "{e}");
+        let e = store
+            .put(
+                &ArtifactPath::parse("a/b/c").expect("ok"),
+                Bytes::from_static(b"x"),
+            )
+            .await
+            .expect_err("under a file");
+        assert!(e.to_string().contains("is a file"), "{e}");
+        let e = store
+            .get(&ArtifactPath::parse("a").expect("ok"))
+            .await
+            .expect_err("directory");
+        assert!(e.to_string().contains("list it instead"), "{e}");
+        let listing = store.list(&ArtifactPath::root()).await.expect("list");
+        assert_eq!(
+            listing,
+            vec![ArtifactEntry {
+                name: "a".into(),
+                is_dir: true,
+                size: None
+            }]
+        );
+    }
+
+    #[test]
+    fn tiny_parts_are_refused() {
+        let (_mem, store) = memory_store(&[]);
+        let e = store.with_multipart(10, 1024).expect_err("tiny part");
+        assert!(e.to_string().contains("part_size"), "{e}");
+    }
+}
