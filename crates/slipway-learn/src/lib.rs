@@ -17,6 +17,7 @@ pub mod gbdt;
 pub mod linear;
 mod matrix;
 pub mod metrics;
+pub mod mlp;
 pub mod naive_bayes;
 pub mod neighbors;
 pub mod pipeline;

@@ -14,6 +14,7 @@ use crate::linear::{
     ElasticNetModel, ElasticNetParams, LassoParams, LinearRegressionModel, LinearRegressionParams,
     LogisticRegressionModel, LogisticRegressionParams,
 };
+use crate::mlp::{MlpModel, MlpParams};
 use crate::naive_bayes::{GaussianNbModel, GaussianNbParams};
 use crate::neighbors::{KNeighborsModel, KNeighborsParams};
 use crate::preprocess::{FittedPreprocessor, PreprocessSpec};
@@ -41,6 +42,8 @@ pub enum ModelSpec {
     KNeighbors(KNeighborsParams),
     /// Gaussian naive Bayes (classification).
     GaussianNb(GaussianNbParams),
+    /// Multilayer perceptron (classification or regression).
+    Mlp(MlpParams),
 }
 
 impl ModelSpec {
@@ -54,6 +57,7 @@ impl ModelSpec {
             ModelSpec::Lasso(_) => "lasso",
             ModelSpec::KNeighbors(_) => "k_neighbors",
             ModelSpec::GaussianNb(_) => "gaussian_nb",
+            ModelSpec::Mlp(_) => "mlp",
         }
     }
 
@@ -66,14 +70,15 @@ impl ModelSpec {
             | ModelSpec::ElasticNet(_)
             | ModelSpec::Lasso(_)
             | ModelSpec::KNeighbors(_)
-            | ModelSpec::GaussianNb(_) => PreprocessSpec::for_linear(),
+            | ModelSpec::GaussianNb(_)
+            | ModelSpec::Mlp(_) => PreprocessSpec::for_linear(),
         }
     }
 
     /// Checks that this family can solve `task` and that every hyperparameter is valid.
     pub fn check(&self, task: Task) -> Result<()> {
         let fits = match self {
-            ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) => true,
+            ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) | ModelSpec::Mlp(_) => true,
             ModelSpec::LogisticRegression(_) | ModelSpec::GaussianNb(_) => task.is_classification(),
             ModelSpec::LinearRegression(_) | ModelSpec::ElasticNet(_) | ModelSpec::Lasso(_) => {
                 !task.is_classification()
@@ -98,6 +103,7 @@ impl ModelSpec {
             ModelSpec::Lasso(p) => p.check().map(drop),
             ModelSpec::KNeighbors(p) => p.check().map(drop),
             ModelSpec::GaussianNb(p) => p.check().map(drop),
+            ModelSpec::Mlp(p) => p.check().map(drop),
         }
     }
 
@@ -116,6 +122,7 @@ impl ModelSpec {
             ModelSpec::Lasso(p) => FittedModel::ElasticNet(p.check()?.fit(train, valid)?),
             ModelSpec::KNeighbors(p) => FittedModel::KNeighbors(p.check()?.fit(train, valid)?),
             ModelSpec::GaussianNb(p) => FittedModel::GaussianNb(p.check()?.fit(train, valid)?),
+            ModelSpec::Mlp(p) => FittedModel::Mlp(p.check()?.fit(train, valid)?),
         })
     }
 }
@@ -136,6 +143,8 @@ pub enum FittedModel {
     KNeighbors(KNeighborsModel),
     /// Gaussian naive Bayes.
     GaussianNb(GaussianNbModel),
+    /// Multilayer perceptron.
+    Mlp(MlpModel),
 }
 
 impl FittedModel {
@@ -147,6 +156,7 @@ impl FittedModel {
             FittedModel::ElasticNet(m) => m,
             FittedModel::KNeighbors(m) => m,
             FittedModel::GaussianNb(m) => m,
+            FittedModel::Mlp(m) => m,
         }
     }
 }
