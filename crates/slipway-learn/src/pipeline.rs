@@ -17,6 +17,7 @@ use crate::linear::{
 use crate::naive_bayes::{GaussianNbModel, GaussianNbParams};
 use crate::neighbors::{KNeighborsModel, KNeighborsParams};
 use crate::preprocess::{FittedPreprocessor, PreprocessSpec};
+use crate::svm::{SvmModel, SvmParams};
 use crate::{
     Error, Estimator, FeatureMeta, Matrix, Params, Prediction, Predictor, Result, Target, Task,
     TrainData,
@@ -41,6 +42,8 @@ pub enum ModelSpec {
     KNeighbors(KNeighborsParams),
     /// Gaussian naive Bayes (classification).
     GaussianNb(GaussianNbParams),
+    /// Support vector machine: C-SVC with Platt probabilities, or ε-SVR.
+    Svm(SvmParams),
 }
 
 impl ModelSpec {
@@ -54,6 +57,7 @@ impl ModelSpec {
             ModelSpec::Lasso(_) => "lasso",
             ModelSpec::KNeighbors(_) => "k_neighbors",
             ModelSpec::GaussianNb(_) => "gaussian_nb",
+            ModelSpec::Svm(_) => "svm",
         }
     }
 
@@ -67,6 +71,7 @@ impl ModelSpec {
             | ModelSpec::Lasso(_)
             | ModelSpec::KNeighbors(_)
             | ModelSpec::GaussianNb(_) => PreprocessSpec::for_linear(),
+            ModelSpec::Svm(_) => PreprocessSpec::for_linear(),
         }
     }
 
@@ -74,6 +79,7 @@ impl ModelSpec {
     pub fn check(&self, task: Task) -> Result<()> {
         let fits = match self {
             ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) => true,
+            ModelSpec::Svm(_) => true,
             ModelSpec::LogisticRegression(_) | ModelSpec::GaussianNb(_) => task.is_classification(),
             ModelSpec::LinearRegression(_) | ModelSpec::ElasticNet(_) | ModelSpec::Lasso(_) => {
                 !task.is_classification()
@@ -98,6 +104,7 @@ impl ModelSpec {
             ModelSpec::Lasso(p) => p.check().map(drop),
             ModelSpec::KNeighbors(p) => p.check().map(drop),
             ModelSpec::GaussianNb(p) => p.check().map(drop),
+            ModelSpec::Svm(p) => p.check().map(drop),
         }
     }
 
@@ -116,6 +123,7 @@ impl ModelSpec {
             ModelSpec::Lasso(p) => FittedModel::ElasticNet(p.check()?.fit(train, valid)?),
             ModelSpec::KNeighbors(p) => FittedModel::KNeighbors(p.check()?.fit(train, valid)?),
             ModelSpec::GaussianNb(p) => FittedModel::GaussianNb(p.check()?.fit(train, valid)?),
+            ModelSpec::Svm(p) => FittedModel::Svm(p.check()?.fit(train, valid)?),
         })
     }
 }
@@ -136,6 +144,8 @@ pub enum FittedModel {
     KNeighbors(KNeighborsModel),
     /// Gaussian naive Bayes.
     GaussianNb(GaussianNbModel),
+    /// Support vector machine (stores its support vectors).
+    Svm(SvmModel),
 }
 
 impl FittedModel {
@@ -147,6 +157,7 @@ impl FittedModel {
             FittedModel::ElasticNet(m) => m,
             FittedModel::KNeighbors(m) => m,
             FittedModel::GaussianNb(m) => m,
+            FittedModel::Svm(m) => m,
         }
     }
 }
