@@ -18,6 +18,7 @@ use crate::mlp::{MlpModel, MlpParams};
 use crate::naive_bayes::{GaussianNbModel, GaussianNbParams};
 use crate::neighbors::{KNeighborsModel, KNeighborsParams};
 use crate::preprocess::{FittedPreprocessor, PreprocessSpec};
+use crate::svm::{SvmModel, SvmParams};
 use crate::{
     Error, Estimator, FeatureMeta, Matrix, Params, Prediction, Predictor, Result, Target, Task,
     TrainData,
@@ -44,6 +45,8 @@ pub enum ModelSpec {
     GaussianNb(GaussianNbParams),
     /// Multilayer perceptron (classification or regression).
     Mlp(MlpParams),
+    /// Support vector machine: C-SVC with Platt probabilities, or ε-SVR.
+    Svm(SvmParams),
 }
 
 impl ModelSpec {
@@ -58,6 +61,7 @@ impl ModelSpec {
             ModelSpec::KNeighbors(_) => "k_neighbors",
             ModelSpec::GaussianNb(_) => "gaussian_nb",
             ModelSpec::Mlp(_) => "mlp",
+            ModelSpec::Svm(_) => "svm",
         }
     }
 
@@ -71,14 +75,17 @@ impl ModelSpec {
             | ModelSpec::Lasso(_)
             | ModelSpec::KNeighbors(_)
             | ModelSpec::GaussianNb(_)
-            | ModelSpec::Mlp(_) => PreprocessSpec::for_linear(),
+            | ModelSpec::Mlp(_)
+            | ModelSpec::Svm(_) => PreprocessSpec::for_linear(),
         }
     }
 
     /// Checks that this family can solve `task` and that every hyperparameter is valid.
     pub fn check(&self, task: Task) -> Result<()> {
         let fits = match self {
-            ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) | ModelSpec::Mlp(_) => true,
+            ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) | ModelSpec::Mlp(_) | ModelSpec::Svm(_) => {
+                true
+            }
             ModelSpec::LogisticRegression(_) | ModelSpec::GaussianNb(_) => task.is_classification(),
             ModelSpec::LinearRegression(_) | ModelSpec::ElasticNet(_) | ModelSpec::Lasso(_) => {
                 !task.is_classification()
@@ -104,6 +111,7 @@ impl ModelSpec {
             ModelSpec::KNeighbors(p) => p.check().map(drop),
             ModelSpec::GaussianNb(p) => p.check().map(drop),
             ModelSpec::Mlp(p) => p.check().map(drop),
+            ModelSpec::Svm(p) => p.check().map(drop),
         }
     }
 
@@ -123,6 +131,7 @@ impl ModelSpec {
             ModelSpec::KNeighbors(p) => FittedModel::KNeighbors(p.check()?.fit(train, valid)?),
             ModelSpec::GaussianNb(p) => FittedModel::GaussianNb(p.check()?.fit(train, valid)?),
             ModelSpec::Mlp(p) => FittedModel::Mlp(p.check()?.fit(train, valid)?),
+            ModelSpec::Svm(p) => FittedModel::Svm(p.check()?.fit(train, valid)?),
         })
     }
 }
@@ -145,6 +154,8 @@ pub enum FittedModel {
     GaussianNb(GaussianNbModel),
     /// Multilayer perceptron.
     Mlp(MlpModel),
+    /// Support vector machine (stores its support vectors).
+    Svm(SvmModel),
 }
 
 impl FittedModel {
@@ -157,6 +168,7 @@ impl FittedModel {
             FittedModel::KNeighbors(m) => m,
             FittedModel::GaussianNb(m) => m,
             FittedModel::Mlp(m) => m,
+            FittedModel::Svm(m) => m,
         }
     }
 }
