@@ -6,11 +6,12 @@
 //! regressor (the, possibly distance-weighted, mean of the neighbours' targets). The fitted
 //! [`KNeighborsModel`] stores the training rows.
 //!
-//! Search is brute force, parallel over blocks of query rows, with a register-blocked
-//! kernel over packed panels of training rows and a sorted top-`k` list per query. For
-//! `p = 2` candidates are ranked by `‖q‖² + ‖t‖² − 2·q·t` (what scikit-learn's brute force
-//! does too); the distances of the `k` neighbours found are then recomputed exactly as
-//! `√Σ(qᵢ − tᵢ)²`. For `p = 1` the Manhattan distance is computed directly.
+//! Search is brute force, parallel over blocks of query rows. For `p = 2` candidates are
+//! ranked by `‖q‖² + ‖t‖² − 2·q·t`, with `−2·Q·Tᵀ` computed block by block by a GEMM
+//! ([`crate::gemm`]), what scikit-learn's brute force does with BLAS; the distances of the
+//! `k` neighbours found are then recomputed exactly as `√Σ(qᵢ − tᵢ)²`. For `p = 1` a
+//! register-blocked kernel over packed panels of training rows computes the Manhattan
+//! distance directly. Each query keeps a sorted top-`k` list.
 //!
 //! Ties: among training rows at the same distance from a query, the lower row index wins
 //! (scikit-learn's order among tied neighbours is unspecified, so predictions can differ
@@ -23,6 +24,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{check_finite, row_major};
+use crate::gemm::gemm_abt;
 use crate::linear::with_threads;
 use crate::{
     Error, Estimator, Matrix, Params, Prediction, Predictor, Result, Target, Task, TrainData,
@@ -313,24 +315,112 @@ fn search(
                 }
                 tile = tile_end;
             }
-            // Exact distances of the neighbours found, re-sorted (ties: lower index first).
-            let mut pairs: Vec<(f64, usize)> = Vec::with_capacity(k);
-            for r in 0..m {
-                let q = &queries[(q0 + r) * p..(q0 + r + 1) * p];
-                pairs.clear();
-                pairs.extend(
-                    idx[r * k..(r + 1) * k]
-                        .iter()
-                        .map(|&t| (distance(q, &train_rows[t * p..(t + 1) * p], metric), t)),
-                );
-                pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                for (s, (d, t)) in pairs.iter().enumerate() {
-                    idx_out[r * k + s] = *t;
-                    dist_out[r * k + s] = *d;
-                }
-            }
+            let qb = &queries[q0 * p..(q0 + m) * p];
+            finish(train_rows, qb, p, k, metric, &idx, idx_out, dist_out);
         });
     (indices, distances)
+}
+
+/// Query rows per parallel task of the GEMM search.
+const GEMM_QBLOCK: usize = 256;
+/// Training rows per GEMM call.
+const GEMM_TBLOCK: usize = 256;
+
+/// Euclidean `k` nearest rows of `train` (row-major, `p` features) for each query row:
+/// per block of queries and tile of training rows, one GEMM gives `‖t‖² − 2·q·t`, the
+/// query's `‖q‖²` is added and the top-`k` lists updated; the final `k` distances are exact.
+fn search_euclidean(
+    train_rows: &[f64],
+    queries: &[f64],
+    p: usize,
+    k: usize,
+) -> (Vec<usize>, Vec<f64>) {
+    let nq = queries.len() / p.max(1);
+    let nt = train_rows.len() / p.max(1);
+    let tnorm: Vec<f64> = train_rows
+        .chunks_exact(p.max(1))
+        .map(|r| r.iter().map(|v| v * v).sum())
+        .collect();
+    let mut indices = vec![0usize; nq * k];
+    let mut distances = vec![0.0f64; nq * k];
+    indices
+        .par_chunks_mut(GEMM_QBLOCK * k)
+        .zip(distances.par_chunks_mut(GEMM_QBLOCK * k))
+        .enumerate()
+        .for_each(|(blk, (idx_out, dist_out))| {
+            let q0 = blk * GEMM_QBLOCK;
+            let m = idx_out.len() / k;
+            let qb = &queries[q0 * p..(q0 + m) * p];
+            let qnorm: Vec<f64> = qb
+                .chunks_exact(p.max(1))
+                .map(|r| r.iter().map(|v| v * v).sum())
+                .collect();
+            let mut dist = vec![f64::INFINITY; m * k];
+            let mut idx = vec![usize::MAX; m * k];
+            let mut block = vec![0.0f64; m * GEMM_TBLOCK];
+            let mut t0 = 0;
+            while t0 < nt {
+                let nb = GEMM_TBLOCK.min(nt - t0);
+                let c = &mut block[..m * nb];
+                for row in c.chunks_exact_mut(nb) {
+                    row.copy_from_slice(&tnorm[t0..t0 + nb]);
+                }
+                gemm_abt(
+                    m,
+                    nb,
+                    p,
+                    -2.0,
+                    qb,
+                    &train_rows[t0 * p..(t0 + nb) * p],
+                    1.0,
+                    c,
+                );
+                for (r, row) in c.chunks_exact(nb).enumerate() {
+                    let (dr, ir) = (&mut dist[r * k..(r + 1) * k], &mut idx[r * k..(r + 1) * k]);
+                    let qn = qnorm[r];
+                    for (j, v) in row.iter().enumerate() {
+                        let d = qn + v;
+                        if d < dr[k - 1] {
+                            insert(dr, ir, d, t0 + j);
+                        }
+                    }
+                }
+                t0 += nb;
+            }
+            finish(train_rows, qb, p, k, 2, &idx, idx_out, dist_out);
+        });
+    (indices, distances)
+}
+
+/// Replaces the ranking values of the neighbours found (`idx`, `k` per query of `qb`) by
+/// exact distances and re-sorts them (ties: lower index first) into the outputs.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    train_rows: &[f64],
+    qb: &[f64],
+    p: usize,
+    k: usize,
+    metric: u32,
+    idx: &[usize],
+    idx_out: &mut [usize],
+    dist_out: &mut [f64],
+) {
+    let m = idx_out.len() / k;
+    let mut pairs: Vec<(f64, usize)> = Vec::with_capacity(k);
+    for r in 0..m {
+        let q = &qb[r * p..(r + 1) * p];
+        pairs.clear();
+        pairs.extend(
+            idx[r * k..(r + 1) * k]
+                .iter()
+                .map(|&t| (distance(q, &train_rows[t * p..(t + 1) * p], metric), t)),
+        );
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (s, (d, t)) in pairs.iter().enumerate() {
+            idx_out[r * k + s] = *t;
+            dist_out[r * k + s] = *d;
+        }
+    }
 }
 
 /// scikit-learn's `_get_weights`: `None` for uniform, else `1/d` (or, for a query with
@@ -368,8 +458,12 @@ impl KNeighborsModel {
         let train_rows = row_major(&self.x);
         let queries = row_major(x);
         let (indices, distances) = with_threads(self.params.n_threads, || {
-            let packed = pack(&train_rows, self.x.n_rows(), p, metric);
-            search(&train_rows, &packed, &queries, p, k, metric)
+            if metric == 2 {
+                search_euclidean(&train_rows, &queries, p, k)
+            } else {
+                let packed = pack(&train_rows, self.x.n_rows(), p, metric);
+                search(&train_rows, &packed, &queries, p, k, metric)
+            }
         })?;
         Ok(Neighbors {
             k,
