@@ -7,12 +7,18 @@
 //! probabilities and predictions 1e-12 (labels exact), naive-Bayes probabilities 1e-9,
 //! DBSCAN labels exact, k-means from the same initial centers: labels and iteration count
 //! exact, inertia and centers 1e-9 (relative), k-means++ best-of-10 inertia within 1% of
-//! scikit-learn's, silhouette 1e-9.
+//! scikit-learn's, silhouette 1e-9. `make_kmeans_seeding.py` → `kmeans_seeding.json`: whole
+//! k-means fits with `random_state=seed` (k-means++ and random init): labels and iterations
+//! exact, inertia and centers 1e-9; Calinski–Harabasz, Davies–Bouldin and silhouette of two
+//! labellings (one with `-1` noise) 1e-9 (relative).
 
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use slipway_learn::cluster::{Clusterer, DbscanParams, KMeansInit, KMeansParams, silhouette_score};
+use slipway_learn::cluster::{
+    Clusterer, DbscanParams, KMeansInit, KMeansParams, calinski_harabasz_score,
+    davies_bouldin_score, silhouette_score,
+};
 use slipway_learn::linear::{ElasticNetParams, LassoParams};
 use slipway_learn::naive_bayes::GaussianNbParams;
 use slipway_learn::neighbors::{KNeighborsParams, NeighborWeights};
@@ -499,4 +505,79 @@ fn params_name_the_bad_parameter() {
         serde_json::from_str(r#"{"n_neighbors": 3, "weights": "distance"}"#).unwrap();
     assert_eq!(cfg.weights, NeighborWeights::Distance);
     assert!(serde_json::from_str::<KNeighborsParams>(r#"{"k": 3}"#).is_err());
+}
+
+/// `tests/reference/models/make_kmeans_seeding.py`: whole fits with `random_state=seed`.
+#[test]
+fn kmeans_seeded_like_sklearn() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/models/kmeans_seeding.json"
+    );
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let x = matrix_of(&rows(&reference["data"]));
+    for case in reference["kmeans"].as_array().unwrap() {
+        let k = case["k"].as_u64().unwrap() as usize;
+        let init = if case["init"] == "random" {
+            KMeansInit::Random
+        } else {
+            KMeansInit::KmeansPlusplus
+        };
+        let m = KMeansParams {
+            n_clusters: k,
+            init,
+            n_init: case["n_init"].as_u64().unwrap() as usize,
+            seed: case["seed"].as_u64().unwrap(),
+            n_threads: Some(2),
+            ..Default::default()
+        }
+        .check()
+        .unwrap()
+        .fit(&x, &features(x.n_cols()))
+        .unwrap();
+        let what = format!("k-means {} k={k} seed {}", case["init"], case["seed"]);
+        let labels: Vec<i64> = m.labels.iter().map(|&l| l as i64).collect();
+        assert_eq!(labels, ints(&case["labels"]), "{what}: labels");
+        assert_eq!(m.n_iter as i64, case["n_iter"].as_i64().unwrap(), "{what}");
+        let inertia = case["inertia"].as_f64().unwrap();
+        close(
+            &format!("{what} inertia"),
+            m.inertia,
+            inertia,
+            1e-9 * inertia,
+        );
+        for (gc, wc) in m.centers.iter().zip(rows(&case["centers"])) {
+            for (g, w) in gc.iter().zip(&wc) {
+                close(&format!("{what} center"), *g, *w, 1e-9 * w.abs().max(1.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn calinski_harabasz_and_davies_bouldin_equal_sklearn() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/models/kmeans_seeding.json"
+    );
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let x = matrix_of(&rows(&reference["data"]));
+    for (i, case) in reference["scores"].as_array().unwrap().iter().enumerate() {
+        let labels = ints(&case["labels"]);
+        for (name, got) in [
+            (
+                "calinski_harabasz",
+                calinski_harabasz_score(&x, &labels).unwrap(),
+            ),
+            ("davies_bouldin", davies_bouldin_score(&x, &labels).unwrap()),
+            ("silhouette", silhouette_score(&x, &labels).unwrap()),
+        ] {
+            let want = case[name].as_f64().unwrap();
+            close(&format!("{name} case {i}"), got, want, 1e-9 * want.abs());
+        }
+    }
+    let one = vec![0i64; x.n_rows()];
+    let e = calinski_harabasz_score(&x, &one).unwrap_err().to_string();
+    assert!(e.contains("distinct labels"), "{e}");
+    assert!(davies_bouldin_score(&x, &one).is_err());
 }
