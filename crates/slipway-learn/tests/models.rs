@@ -21,7 +21,7 @@ use slipway_learn::cluster::{
 };
 use slipway_learn::linear::{ElasticNetParams, LassoParams};
 use slipway_learn::naive_bayes::GaussianNbParams;
-use slipway_learn::neighbors::{KNeighborsParams, NeighborWeights};
+use slipway_learn::neighbors::{KNeighborsParams, NeighborAlgorithm, NeighborWeights};
 use slipway_learn::{
     Error, Estimator, FeatureMeta, Matrix, Params, Prediction, Predictor, Target, TrainData,
 };
@@ -175,59 +175,62 @@ fn knn_matches_sklearn() {
             Target::Real(f64s(&d["y"])[..n_tr].to_vec())
         };
         let f = features(x_tr.n_cols());
-        let params = KNeighborsParams {
-            n_neighbors: case["k"].as_u64().unwrap() as usize,
-            weights: if case["weights"] == "distance" {
-                NeighborWeights::Distance
-            } else {
-                NeighborWeights::Uniform
-            },
-            p: case["p"].as_u64().unwrap() as u32,
-            n_threads: Some(2),
-        };
-        let what = format!("knn {params:?} on {}", case["data"]);
-        let m = params
-            .check()
-            .unwrap()
-            .fit(
-                &TrainData {
-                    x: &x_tr,
-                    y: &y,
-                    features: &f,
-                    weights: None,
+        for algorithm in [NeighborAlgorithm::Brute, NeighborAlgorithm::KdTree] {
+            let params = KNeighborsParams {
+                n_neighbors: case["k"].as_u64().unwrap() as usize,
+                weights: if case["weights"] == "distance" {
+                    NeighborWeights::Distance
+                } else {
+                    NeighborWeights::Uniform
                 },
-                None,
-            )
-            .unwrap();
-        let pred = m.predict(&x_q).unwrap();
-        if classifier {
-            let proba = probabilities(pred);
-            let want = rows(&case["proba"]);
-            let labels = ints(&case["predict"]);
-            for (r, wr) in want.iter().enumerate() {
-                let mut best = 0;
-                for (c, w) in wr.iter().enumerate() {
-                    close(
-                        &format!("{what} proba[{r}][{c}]"),
-                        proba.get(r, c),
-                        *w,
-                        1e-12,
-                    );
-                    if proba.get(r, c) > proba.get(r, best) {
-                        best = c;
+                p: case["p"].as_u64().unwrap() as u32,
+                n_threads: Some(2),
+                algorithm,
+            };
+            let what = format!("knn {params:?} on {}", case["data"]);
+            let m = params
+                .check()
+                .unwrap()
+                .fit(
+                    &TrainData {
+                        x: &x_tr,
+                        y: &y,
+                        features: &f,
+                        weights: None,
+                    },
+                    None,
+                )
+                .unwrap();
+            let pred = m.predict(&x_q).unwrap();
+            if classifier {
+                let proba = probabilities(pred);
+                let want = rows(&case["proba"]);
+                let labels = ints(&case["predict"]);
+                for (r, wr) in want.iter().enumerate() {
+                    let mut best = 0;
+                    for (c, w) in wr.iter().enumerate() {
+                        close(
+                            &format!("{what} proba[{r}][{c}]"),
+                            proba.get(r, c),
+                            *w,
+                            1e-12,
+                        );
+                        if proba.get(r, c) > proba.get(r, best) {
+                            best = c;
+                        }
                     }
+                    assert_eq!(best as i64, labels[r], "{what}: label of query {r}");
                 }
-                assert_eq!(best as i64, labels[r], "{what}: label of query {r}");
-            }
-        } else {
-            let got = values(pred);
-            for (r, (g, w)) in got.iter().zip(f64s(&case["predict"])).enumerate() {
-                close(
-                    &format!("{what} value[{r}]"),
-                    *g,
-                    w,
-                    1e-12 * w.abs().max(1.0),
-                );
+            } else {
+                let got = values(pred);
+                for (r, (g, w)) in got.iter().zip(f64s(&case["predict"])).enumerate() {
+                    close(
+                        &format!("{what} value[{r}]"),
+                        *g,
+                        w,
+                        1e-12 * w.abs().max(1.0),
+                    );
+                }
             }
         }
     }
