@@ -25,9 +25,10 @@ pub struct PipelineConfig {
     pub name: String,
     /// Where the data comes from.
     pub data: DataConfig,
-    /// The column to predict.
+    /// The column to predict (none with `task: clustering`).
+    #[serde(default)]
     pub target: String,
-    /// `auto` (default), `classification` or `regression`.
+    /// `auto` (default), `classification`, `regression` or `clustering`.
     #[serde(default)]
     pub task: TaskHint,
     /// Columns that are not features.
@@ -191,7 +192,8 @@ pub struct CandidateConfig {
     #[serde(default)]
     pub name: Option<String>,
     /// The model family: `gbdt`, `logistic_regression`, `linear_regression`, `elastic_net`,
-    /// `lasso`, `k_neighbors` or `gaussian_nb`.
+    /// `lasso`, `k_neighbors` or `gaussian_nb`; with `task: clustering`, `kmeans` or
+    /// `dbscan`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Hyperparameters (names as in LightGBM / scikit-learn).
@@ -290,6 +292,7 @@ impl PipelineConfig {
         if self.models.is_empty() {
             return Err(self.err(path, "models: list at least one candidate model".into()));
         }
+        self.check_task(path)?;
         if self.cv.folds < 2 {
             return Err(self.err(
                 path,
@@ -311,6 +314,50 @@ impl PipelineConfig {
         self.validation
             .check()
             .map_err(|e| self.err(path, format!("validation: {e}")))?;
+        Ok(())
+    }
+
+    /// Whether this is a `task: clustering` config (run by [`crate::Engine::cluster`]).
+    pub fn is_clustering(&self) -> bool {
+        self.task == TaskHint::Clustering
+    }
+
+    /// A target is required except for clustering, which refuses what needs one.
+    fn check_task(&self, path: &Path) -> Result<()> {
+        if !self.is_clustering() {
+            if self.target.is_empty() {
+                return Err(self.err(
+                    path,
+                    "target: required (the column to predict), unless task is clustering".into(),
+                ));
+            }
+            return Ok(());
+        }
+        let refuse = |what: &str, why: &str| Err(self.err(path, format!("{what}: {why}")));
+        if !self.target.is_empty() {
+            return refuse(
+                "target",
+                &format!(
+                    "task clustering has no target column, but target \"{}\" was given; remove it (or list the column under roles.ignored)",
+                    self.target
+                ),
+            );
+        }
+        if self.data.test.is_some() {
+            return refuse(
+                "data.test",
+                "task clustering fits and scores every row of data.train; there is no holdout file",
+            );
+        }
+        if let Some(m) = self.selection.metric {
+            return refuse(
+                "selection.metric",
+                &format!(
+                    "clustering candidates are ranked by the silhouette score, not {}; remove selection.metric (selection.minimum gates the silhouette)",
+                    m.name()
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -433,5 +480,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("test_fraction"), "{e}");
+    }
+
+    #[test]
+    fn clustering_configs_take_no_target_and_name_what_they_refuse() {
+        let ok = "name: c\ntask: clustering\ndata: {train: t.csv}\nmodels:\n  - {type: kmeans, params: {n_clusters: 3}}\n";
+        let cfg = PipelineConfig::parse(ok, Path::new("p.yaml")).unwrap();
+        assert!(cfg.is_clustering() && cfg.target.is_empty());
+        for (bad, field) in [
+            (
+                ok.replace("task: clustering", "task: clustering\ntarget: y"),
+                "target:",
+            ),
+            (
+                ok.replace("{train: t.csv}", "{train: t.csv, test: u.csv}"),
+                "data.test",
+            ),
+            (
+                format!("{ok}selection: {{metric: roc_auc}}\n"),
+                "selection.metric",
+            ),
+            (ok.replace("task: clustering\n", ""), "target:"),
+        ] {
+            let e = PipelineConfig::parse(&bad, Path::new("p.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! serializable outcome ([`TrainOutcome`], [`PredictOutcome`]) that the caller prints as
 //! text or JSON.
 
+pub mod cluster;
 pub mod config;
 mod error;
 mod predict;
@@ -15,6 +16,7 @@ mod train;
 
 use std::path::{Path, PathBuf};
 
+pub use cluster::{ClusterCandidateResult, ClusterOutcome};
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind, Result};
 pub use predict::PredictOutcome;
@@ -46,19 +48,45 @@ impl Engine {
     }
 
     /// Trains every candidate of `config`, writes the report and, when the gate passes, the
-    /// bundle. `config_text` (the file as read) is fingerprinted into the lineage.
+    /// bundle. `config_text` (the file as read) is fingerprinted into the lineage. A
+    /// `task: clustering` config is refused here: run it with [`Engine::cluster`].
     pub fn train(
         &self,
         config: &PipelineConfig,
         config_text: Option<&str>,
         progress: &dyn Progress,
     ) -> Result<TrainOutcome> {
+        if config.is_clustering() {
+            return Err(Error::Config {
+                path: "config".into(),
+                message: "task: clustering configs run with Engine::cluster".into(),
+            });
+        }
         let output = config
             .output
             .clone()
             .or_else(|| self.options.default_output.clone())
             .unwrap_or_else(|| PathBuf::from("slipway-out").join(&config.name));
         train::run(config, config_text, &output, progress)
+    }
+
+    /// Runs a `task: clustering` config: fits every candidate, writes the report and, when
+    /// the gate passes, the clustering bundle.
+    pub fn cluster(
+        &self,
+        config: &PipelineConfig,
+        config_text: Option<&str>,
+        progress: &dyn Progress,
+    ) -> Result<ClusterOutcome> {
+        cluster::run(config, config_text, &self.output_dir(config), progress)
+    }
+
+    fn output_dir(&self, config: &PipelineConfig) -> PathBuf {
+        config
+            .output
+            .clone()
+            .or_else(|| self.options.default_output.clone())
+            .unwrap_or_else(|| PathBuf::from("slipway-out").join(&config.name))
     }
 
     /// Scores `input` with the bundle at `model` and writes the predictions to `output`

@@ -17,8 +17,9 @@ use crate::{Error, Result};
 pub struct PredictOutcome {
     /// The model's name.
     pub model: String,
-    /// Its task.
-    pub task: Task,
+    /// Its task (absent for a clustering bundle, whose output is a `cluster` column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
     /// Rows scored.
     pub rows: usize,
     /// Where the predictions were written.
@@ -28,6 +29,16 @@ pub struct PredictOutcome {
 }
 
 pub(crate) fn run(model: &Path, input: &Path, output: &Path) -> Result<PredictOutcome> {
+    if bundle::read_flavor(model)? == slipway_learn::cluster::bundle::FLAVOR {
+        let (name, rows, columns) = crate::cluster::predict(model, input, output)?;
+        return Ok(PredictOutcome {
+            model: name,
+            task: None,
+            rows,
+            output: output.to_path_buf(),
+            columns,
+        });
+    }
     let b = bundle::load_bundle(model)?;
     let p = &b.pipeline;
     // Read every column the model knows with its training type, so a value that does not
@@ -76,7 +87,7 @@ pub(crate) fn run(model: &Path, input: &Path, output: &Path) -> Result<PredictOu
     ingest::write_table(&out, output)?;
     Ok(PredictOutcome {
         model: b.manifest.name,
-        task: p.target.task,
+        task: Some(p.target.task),
         rows: table.n_rows(),
         output: output.to_path_buf(),
         columns: names,

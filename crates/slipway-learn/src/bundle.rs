@@ -201,7 +201,13 @@ pub fn write_bundle(dir: &Path, contents: BundleContents<'_>) -> Result<Manifest
             .collect(),
     };
     files.push(("manifest.json".into(), to_json(&manifest)?));
+    write_files_atomic(dir, &files)?;
+    Ok(manifest)
+}
 
+/// Writes `files` (name, bytes) as the directory `dir`: into a temporary sibling first, then
+/// renamed into place, replacing an existing `dir` only once the new one is complete.
+pub fn write_files_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -217,7 +223,7 @@ pub fn write_bundle(dir: &Path, contents: BundleContents<'_>) -> Result<Manifest
         fs::remove_dir_all(&staging).map_err(|e| io_err(&staging, e))?;
     }
     fs::create_dir(&staging).map_err(|e| io_err(&staging, e))?;
-    for (name, bytes) in &files {
+    for (name, bytes) in files {
         let p = staging.join(name);
         fs::write(&p, bytes).map_err(|e| io_err(&p, e))?;
     }
@@ -232,7 +238,53 @@ pub fn write_bundle(dir: &Path, contents: BundleContents<'_>) -> Result<Manifest
     } else {
         fs::rename(&staging, dir).map_err(|e| io_err(dir, e))?;
     }
-    Ok(manifest)
+    Ok(())
+}
+
+/// The bytes of `name` in the bundle at `dir`, checked against its entry in `files` (a
+/// manifest's checksums).
+pub fn read_checked(
+    dir: &Path,
+    files: &BTreeMap<String, FileEntry>,
+    name: &str,
+) -> Result<Vec<u8>> {
+    let entry = files
+        .get(name)
+        .ok_or_else(|| bundle_err(dir, format!("manifest does not list {name}")))?;
+    let p = dir.join(name);
+    let bytes = fs::read(&p).map_err(|e| io_err(&p, e))?;
+    if sha256(&bytes) != entry.sha256 {
+        return Err(bundle_err(
+            dir,
+            format!(
+                "{name} does not match its checksum in manifest.json: the file was changed or damaged"
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The `flavor` of the bundle at `dir` (`slipway.pipeline`, or `slipway.clustering` for a
+/// clustering bundle), read from its manifest without loading anything else.
+pub fn read_flavor(dir: &Path) -> Result<String> {
+    let manifest_path = dir.join("manifest.json");
+    let raw = fs::read(&manifest_path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            bundle_err(
+                dir,
+                "no manifest.json here; is this a model bundle directory written by `slipway train`?",
+            )
+        } else {
+            io_err(&manifest_path, e)
+        }
+    })?;
+    let head: serde_json::Value = serde_json::from_slice(&raw)
+        .map_err(|e| bundle_err(&manifest_path, format!("not valid JSON: {e}")))?;
+    Ok(head
+        .get("flavor")
+        .and_then(|v| v.as_str())
+        .unwrap_or("slipway.pipeline")
+        .to_string())
 }
 
 /// Loads and verifies a bundle: the format and version are known, every file listed in the
@@ -256,6 +308,12 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
         return Err(bundle_err(
             dir,
             format!("manifest.json is not a {FORMAT} manifest"),
+        ));
+    }
+    if head.get("flavor").and_then(|v| v.as_str()) == Some(crate::cluster::bundle::FLAVOR) {
+        return Err(bundle_err(
+            dir,
+            "this is a clustering bundle; load it with cluster::bundle::load_cluster_bundle",
         ));
     }
     let version = head

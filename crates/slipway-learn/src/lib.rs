@@ -14,6 +14,7 @@ pub mod cluster;
 mod error;
 mod estimator;
 pub mod gbdt;
+mod gemm;
 pub mod linear;
 mod matrix;
 pub mod metrics;

@@ -210,6 +210,8 @@ pub enum TaskHint {
     Classification,
     /// Regression.
     Regression,
+    /// Clustering: no target (the engine's `cluster` job; [`TargetInfo::fit`] refuses it).
+    Clustering,
 }
 
 /// Most distinct values an integer target may have to count as classes under
@@ -239,6 +241,11 @@ impl TargetInfo {
         let classification = match hint {
             TaskHint::Classification => true,
             TaskHint::Regression => false,
+            TaskHint::Clustering => {
+                return Err(Error::InvalidData(format!(
+                    "task clustering has no target, but target \"{name}\" was given"
+                )));
+            }
             TaskHint::Auto => match field.dtype {
                 DataType::Float | DataType::Datetime => false,
                 DataType::Boolean | DataType::Categorical | DataType::Text => true,

@@ -7,15 +7,21 @@
 //! probabilities and predictions 1e-12 (labels exact), naive-Bayes probabilities 1e-9,
 //! DBSCAN labels exact, k-means from the same initial centers: labels and iteration count
 //! exact, inertia and centers 1e-9 (relative), k-means++ best-of-10 inertia within 1% of
-//! scikit-learn's, silhouette 1e-9.
+//! scikit-learn's, silhouette 1e-9. `make_kmeans_seeding.py` → `kmeans_seeding.json`: whole
+//! k-means fits with `random_state=seed` (k-means++ and random init): labels and iterations
+//! exact, inertia and centers 1e-9; Calinski–Harabasz, Davies–Bouldin and silhouette of two
+//! labellings (one with `-1` noise) 1e-9 (relative).
 
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use slipway_learn::cluster::{Clusterer, DbscanParams, KMeansInit, KMeansParams, silhouette_score};
+use slipway_learn::cluster::{
+    Clusterer, DbscanParams, KMeansInit, KMeansParams, calinski_harabasz_score,
+    davies_bouldin_score, silhouette_score,
+};
 use slipway_learn::linear::{ElasticNetParams, LassoParams};
 use slipway_learn::naive_bayes::GaussianNbParams;
-use slipway_learn::neighbors::{KNeighborsParams, NeighborWeights};
+use slipway_learn::neighbors::{KNeighborsParams, NeighborAlgorithm, NeighborWeights};
 use slipway_learn::{
     Error, Estimator, FeatureMeta, Matrix, Params, Prediction, Predictor, Target, TrainData,
 };
@@ -169,59 +175,62 @@ fn knn_matches_sklearn() {
             Target::Real(f64s(&d["y"])[..n_tr].to_vec())
         };
         let f = features(x_tr.n_cols());
-        let params = KNeighborsParams {
-            n_neighbors: case["k"].as_u64().unwrap() as usize,
-            weights: if case["weights"] == "distance" {
-                NeighborWeights::Distance
-            } else {
-                NeighborWeights::Uniform
-            },
-            p: case["p"].as_u64().unwrap() as u32,
-            n_threads: Some(2),
-        };
-        let what = format!("knn {params:?} on {}", case["data"]);
-        let m = params
-            .check()
-            .unwrap()
-            .fit(
-                &TrainData {
-                    x: &x_tr,
-                    y: &y,
-                    features: &f,
-                    weights: None,
+        for algorithm in [NeighborAlgorithm::Brute, NeighborAlgorithm::KdTree] {
+            let params = KNeighborsParams {
+                n_neighbors: case["k"].as_u64().unwrap() as usize,
+                weights: if case["weights"] == "distance" {
+                    NeighborWeights::Distance
+                } else {
+                    NeighborWeights::Uniform
                 },
-                None,
-            )
-            .unwrap();
-        let pred = m.predict(&x_q).unwrap();
-        if classifier {
-            let proba = probabilities(pred);
-            let want = rows(&case["proba"]);
-            let labels = ints(&case["predict"]);
-            for (r, wr) in want.iter().enumerate() {
-                let mut best = 0;
-                for (c, w) in wr.iter().enumerate() {
-                    close(
-                        &format!("{what} proba[{r}][{c}]"),
-                        proba.get(r, c),
-                        *w,
-                        1e-12,
-                    );
-                    if proba.get(r, c) > proba.get(r, best) {
-                        best = c;
+                p: case["p"].as_u64().unwrap() as u32,
+                n_threads: Some(2),
+                algorithm,
+            };
+            let what = format!("knn {params:?} on {}", case["data"]);
+            let m = params
+                .check()
+                .unwrap()
+                .fit(
+                    &TrainData {
+                        x: &x_tr,
+                        y: &y,
+                        features: &f,
+                        weights: None,
+                    },
+                    None,
+                )
+                .unwrap();
+            let pred = m.predict(&x_q).unwrap();
+            if classifier {
+                let proba = probabilities(pred);
+                let want = rows(&case["proba"]);
+                let labels = ints(&case["predict"]);
+                for (r, wr) in want.iter().enumerate() {
+                    let mut best = 0;
+                    for (c, w) in wr.iter().enumerate() {
+                        close(
+                            &format!("{what} proba[{r}][{c}]"),
+                            proba.get(r, c),
+                            *w,
+                            1e-12,
+                        );
+                        if proba.get(r, c) > proba.get(r, best) {
+                            best = c;
+                        }
                     }
+                    assert_eq!(best as i64, labels[r], "{what}: label of query {r}");
                 }
-                assert_eq!(best as i64, labels[r], "{what}: label of query {r}");
-            }
-        } else {
-            let got = values(pred);
-            for (r, (g, w)) in got.iter().zip(f64s(&case["predict"])).enumerate() {
-                close(
-                    &format!("{what} value[{r}]"),
-                    *g,
-                    w,
-                    1e-12 * w.abs().max(1.0),
-                );
+            } else {
+                let got = values(pred);
+                for (r, (g, w)) in got.iter().zip(f64s(&case["predict"])).enumerate() {
+                    close(
+                        &format!("{what} value[{r}]"),
+                        *g,
+                        w,
+                        1e-12 * w.abs().max(1.0),
+                    );
+                }
             }
         }
     }
@@ -499,4 +508,79 @@ fn params_name_the_bad_parameter() {
         serde_json::from_str(r#"{"n_neighbors": 3, "weights": "distance"}"#).unwrap();
     assert_eq!(cfg.weights, NeighborWeights::Distance);
     assert!(serde_json::from_str::<KNeighborsParams>(r#"{"k": 3}"#).is_err());
+}
+
+/// `tests/reference/models/make_kmeans_seeding.py`: whole fits with `random_state=seed`.
+#[test]
+fn kmeans_seeded_like_sklearn() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/models/kmeans_seeding.json"
+    );
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let x = matrix_of(&rows(&reference["data"]));
+    for case in reference["kmeans"].as_array().unwrap() {
+        let k = case["k"].as_u64().unwrap() as usize;
+        let init = if case["init"] == "random" {
+            KMeansInit::Random
+        } else {
+            KMeansInit::KmeansPlusplus
+        };
+        let m = KMeansParams {
+            n_clusters: k,
+            init,
+            n_init: case["n_init"].as_u64().unwrap() as usize,
+            seed: case["seed"].as_u64().unwrap(),
+            n_threads: Some(2),
+            ..Default::default()
+        }
+        .check()
+        .unwrap()
+        .fit(&x, &features(x.n_cols()))
+        .unwrap();
+        let what = format!("k-means {} k={k} seed {}", case["init"], case["seed"]);
+        let labels: Vec<i64> = m.labels.iter().map(|&l| l as i64).collect();
+        assert_eq!(labels, ints(&case["labels"]), "{what}: labels");
+        assert_eq!(m.n_iter as i64, case["n_iter"].as_i64().unwrap(), "{what}");
+        let inertia = case["inertia"].as_f64().unwrap();
+        close(
+            &format!("{what} inertia"),
+            m.inertia,
+            inertia,
+            1e-9 * inertia,
+        );
+        for (gc, wc) in m.centers.iter().zip(rows(&case["centers"])) {
+            for (g, w) in gc.iter().zip(&wc) {
+                close(&format!("{what} center"), *g, *w, 1e-9 * w.abs().max(1.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn calinski_harabasz_and_davies_bouldin_equal_sklearn() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/models/kmeans_seeding.json"
+    );
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let x = matrix_of(&rows(&reference["data"]));
+    for (i, case) in reference["scores"].as_array().unwrap().iter().enumerate() {
+        let labels = ints(&case["labels"]);
+        for (name, got) in [
+            (
+                "calinski_harabasz",
+                calinski_harabasz_score(&x, &labels).unwrap(),
+            ),
+            ("davies_bouldin", davies_bouldin_score(&x, &labels).unwrap()),
+            ("silhouette", silhouette_score(&x, &labels).unwrap()),
+        ] {
+            let want = case[name].as_f64().unwrap();
+            close(&format!("{name} case {i}"), got, want, 1e-9 * want.abs());
+        }
+    }
+    let one = vec![0i64; x.n_rows()];
+    let e = calinski_harabasz_score(&x, &one).unwrap_err().to_string();
+    assert!(e.contains("distinct labels"), "{e}");
+    assert!(davies_bouldin_score(&x, &one).is_err());
 }

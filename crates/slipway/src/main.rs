@@ -451,6 +451,10 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         anyhow::ensure!(t >= 1, "--threads must be at least 1");
         cfg.threads = Some(t);
     }
+    if cfg.is_clustering() {
+        let out = engine.cluster(&cfg, Some(&text), progress)?;
+        return print_cluster(&out, json);
+    }
     let out = engine.train(&cfg, Some(&text), progress)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -498,6 +502,68 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         match &out.bundle {
             Some(b) => println!(
                 "{} gate passed ({metric} {:.4}); bundle written to {}",
+                style("✓").green().bold(),
+                out.gate.value,
+                b.display()
+            ),
+            None => eprintln!(
+                "{} gate failed: {}",
+                style("✗").red().bold(),
+                out.gate.reason.as_deref().unwrap_or("")
+            ),
+        }
+    }
+    Ok(if out.gate.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_GATE)
+    })
+}
+
+/// Prints a clustering run (`task: clustering`) and returns its exit code (4: gate failed).
+fn print_cluster(out: &slipway_engine::ClusterOutcome, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(out)?);
+    } else {
+        println!(
+            "{} (clustering, {} rows)",
+            style(&out.name).bold(),
+            out.rows
+        );
+        println!(
+            "  {:<22} {:<8} {:>8} {:>11} {:>10} {:>10}",
+            style("candidate").underlined(),
+            style("type").underlined(),
+            style("clusters").underlined(),
+            style("silhouette").underlined(),
+            style("CH").underlined(),
+            style("DB").underlined()
+        );
+        for c in &out.candidates {
+            let s = |k: &str| {
+                c.scores
+                    .get(k)
+                    .map_or("—".to_string(), |v| format!("{v:.4}"))
+            };
+            let line = format!(
+                "  {:<22} {:<8} {:>8} {:>11} {:>10} {:>10}",
+                c.name,
+                c.model_type,
+                c.n_clusters,
+                s("silhouette"),
+                s("calinski_harabasz"),
+                s("davies_bouldin")
+            );
+            if c.name == out.selected {
+                println!("{} {}", style(line).green(), style("← selected").green());
+            } else {
+                println!("{line}");
+            }
+        }
+        println!("  report: {}", out.report_html.display());
+        match &out.bundle {
+            Some(b) => println!(
+                "{} gate passed (silhouette {:.4}); bundle written to {}",
                 style("✓").green().bold(),
                 out.gate.value,
                 b.display()

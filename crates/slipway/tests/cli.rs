@@ -339,3 +339,89 @@ fn every_supervised_family_trains_and_predicts_from_a_config() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// `examples/clustering`: trains k-means and DBSCAN without a target, compares the scores
+/// with scikit-learn's (`examples/clustering/reference.py` → `reference.json`), then predicts
+/// clusters; bad clustering configs exit 2 naming the field.
+#[test]
+fn clustering_example_trains_and_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let example = repo().join("examples/clustering");
+    let o = train(&example.join("pipeline.yaml"), &out, true);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example.join("reference.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["task"], "clustering");
+    assert_eq!(v["selected"], reference["selected"]);
+    assert_eq!(v["gate"]["passed"], true);
+    for c in v["candidates"].as_array().unwrap() {
+        let want = &reference["candidates"][c["name"].as_str().unwrap()];
+        assert_eq!(c["n_clusters"], want["n_clusters"], "{}", c["name"]);
+        for score in ["silhouette", "calinski_harabasz", "davies_bouldin"] {
+            let (g, w) = (
+                c["scores"][score].as_f64().unwrap(),
+                want[score].as_f64().unwrap(),
+            );
+            assert!(
+                (g - w).abs() <= 1e-9 * w.abs(),
+                "{} {score}: {g} vs {w}",
+                c["name"]
+            );
+        }
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("Cluster sizes") && html.contains("<svg"),
+        "no size chart"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["selected"], v["selected"]);
+
+    let preds = dir.path().join("clusters.csv");
+    let o = slipway(&[
+        "predict",
+        "--model",
+        out.join("model").to_str().unwrap(),
+        "--input",
+        repo()
+            .join("examples/breast_cancer/breast_cancer.csv")
+            .to_str()
+            .unwrap(),
+        "--output",
+        preds.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let written = std::fs::read_to_string(&preds).unwrap();
+    let mut lines = written.lines();
+    assert_eq!(lines.next().unwrap(), "cluster");
+    let got: Vec<i64> = lines.map(|l| l.parse().unwrap()).collect();
+    let want: Vec<i64> = reference["candidates"]["kmeans-2"]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect();
+    assert_eq!(got, want, "k-means clusters differ from scikit-learn's");
+
+    let base = std::fs::read_to_string(example.join("pipeline.yaml"))
+        .unwrap()
+        .replace("../breast_cancer/breast_cancer.csv", "breast_cancer.csv");
+    for (bad, field) in [
+        (
+            base.replace("task: clustering", "task: clustering\ntarget: target"),
+            "target",
+        ),
+        (base.replace("eps: 3.0", "eps: 0"), "eps"),
+        (base.replace("type: dbscan", "type: gbdt"), "models[2]"),
+    ] {
+        let cfg = config_in(dir.path(), "breast_cancer", &["breast_cancer.csv"], &bad);
+        let o = slipway(&["train", "-c", cfg.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(field), "{field}: {err}");
+    }
+}

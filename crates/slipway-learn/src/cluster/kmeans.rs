@@ -1,20 +1,26 @@
 //! k-means by Lloyd's algorithm (scikit-learn's `KMeans(algorithm="lloyd")`).
 //!
 //! Like scikit-learn: the columns are centered first (for precision), rows are assigned to
-//! the center minimizing `‖c‖² − 2·x·c`, an empty cluster is moved to the row farthest from
-//! its center, and iteration stops when the labels no longer change ("strict
-//! convergence") or when the sum of squared center moves is at most
-//! `tol · mean(Var(X_j))`; without strict convergence the rows are reassigned to the final
-//! centers. From the same explicit initial centers, labels, iterations and inertia equal
-//! scikit-learn's (centers to round-off). Seeding uses ChaCha8 (`seed`), so k-means++ and
-//! random initial centers are not scikit-learn's draws.
+//! the center minimizing `‖c‖² − 2·x·c` (computed for blocks of 256 rows by a GEMM,
+//! [`crate::gemm`], as scikit-learn's `_kmeans_single_lloyd` does with BLAS, in parallel over
+//! blocks), an empty cluster is moved to the row farthest from its center, and iteration
+//! stops when the labels no longer change ("strict convergence") or when the sum of squared
+//! center moves is at most `tol · mean(Var(X_j))`; without strict convergence the rows are
+//! reassigned to the final centers. From the same explicit initial centers, labels,
+//! iterations and inertia equal scikit-learn's (centers to round-off).
+//!
+//! Seeding draws from NumPy's legacy `RandomState(seed)` (MT19937, see `numpy_random`) in
+//! scikit-learn's order: k-means++ (greedy, `2 + ⌊ln k⌋` candidates per center) and random
+//! initial centers pick the rows scikit-learn picks for `random_state=seed`, so the whole
+//! fit equals scikit-learn's (up to a round-off tie in a draw). Successive `n_init` runs
+//! continue the same generator, as scikit-learn's do.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::numpy_random::RandomState;
 use super::{Clusterer, check_features, check_finite, row_major};
+use crate::gemm::gemm_abt;
 use crate::linear::with_threads;
 use crate::{Error, FeatureMeta, Matrix, Result};
 
@@ -23,10 +29,11 @@ use crate::{Error, FeatureMeta, Matrix, Result};
 #[serde(rename_all = "snake_case")]
 pub enum KMeansInit {
     /// k-means++ with `2 + ⌊ln k⌋` candidates per step, scikit-learn's greedy variant
-    /// (default).
+    /// (default), with scikit-learn's draws for the same seed. Also written `k-means++`.
     #[default]
+    #[serde(alias = "k-means++")]
     KmeansPlusplus,
-    /// `k` distinct rows drawn uniformly.
+    /// `k` distinct rows drawn uniformly (scikit-learn's draws for the same seed).
     Random,
     /// These centers (`n_clusters` rows of `n_features`); `n_init` must be 1.
     Explicit(Vec<Vec<f64>>),
@@ -48,7 +55,8 @@ pub struct KMeansParams {
     /// Convergence tolerance on the squared center moves, relative to the mean feature
     /// variance (default 1e-4).
     pub tol: f64,
-    /// Seed of the ChaCha8 generator used for initialization (default 0).
+    /// Seed of the initialization: NumPy's `RandomState(seed)`, i.e. scikit-learn's
+    /// `random_state` (default 0).
     pub seed: u64,
     /// Threads (default: rayon's global pool).
     pub n_threads: Option<usize>,
@@ -177,10 +185,13 @@ impl KMeansModel {
 /// Rows per parallel task; fixed so that sums are combined in the same order however many
 /// threads run.
 const CHUNK: usize = 2048;
+/// Rows per GEMM call (scikit-learn's chunk size).
+const GEMM_ROWS: usize = 256;
 
-/// Row-major, centered data.
+/// Row-major, centered data and its squared row norms.
 struct Data {
     x: Vec<f64>,
+    norms: Vec<f64>,
     n: usize,
     p: usize,
 }
@@ -242,8 +253,13 @@ impl KMeans {
                 *v -= m;
             }
         }
-        let data = Data { x: xr, n, p };
-        let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed);
+        let norms = xr
+            .chunks_exact(p.max(1))
+            .take(n)
+            .map(|r| r.iter().map(|v| v * v).sum())
+            .collect();
+        let data = Data { x: xr, norms, n, p };
+        let mut rng = RandomState::new(self.params.seed);
         let mut best: Option<(Vec<f64>, Vec<usize>, f64, usize)> = None;
         for _ in 0..self.params.n_init {
             let init: Vec<f64> = match &self.params.init {
@@ -251,7 +267,8 @@ impl KMeans {
                     .iter()
                     .flat_map(|r| r.iter().zip(&mean).map(|(v, m)| v - m))
                     .collect(),
-                KMeansInit::Random => rand::seq::index::sample(&mut rng, n, k)
+                KMeansInit::Random => rng
+                    .choice_without_replacement(n, k)
                     .into_iter()
                     .flat_map(|i| data.row(i).to_vec())
                     .collect(),
@@ -279,47 +296,85 @@ impl KMeans {
     }
 }
 
-/// scikit-learn's greedy k-means++ (`_kmeans_plusplus`), drawing from `rng`.
-fn kmeans_plusplus(data: &Data, k: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+/// scikit-learn's greedy k-means++ (`_kmeans_plusplus`), drawing from `rng` in its order.
+/// Squared distances are scikit-learn's `‖x‖² + ‖c‖² − 2·x·c` (clipped at 0), via GEMM.
+fn kmeans_plusplus(data: &Data, k: usize, rng: &mut RandomState) -> Vec<f64> {
     let (n, p) = (data.n, data.p);
     let n_trials = 2 + (k as f64).ln() as usize;
     let mut centers = Vec::with_capacity(k * p);
-    let first = rng.random_range(0..n);
+    let first = rng.choice_uniform(n);
     centers.extend_from_slice(data.row(first));
-    let dist_to = |c: &[f64]| -> Vec<f64> {
-        (0..n)
-            .into_par_iter()
-            .with_min_len(CHUNK)
-            .map(|i| sq_dist(data.row(i), c))
-            .collect()
-    };
-    let mut closest = dist_to(data.row(first));
-    let mut pot: f64 = closest.iter().sum();
+    let mut closest = sq_dists_to(data, &[first]);
+    let mut pot = chunked_sum(&closest);
     let mut cumsum = vec![0.0; n];
     for _ in 1..k {
+        let draws: Vec<f64> = (0..n_trials).map(|_| rng.random_sample() * pot).collect();
         let mut acc = 0.0;
         for (c, d) in cumsum.iter_mut().zip(&closest) {
             acc += d;
             *c = acc;
         }
-        let mut best: Option<(f64, usize, Vec<f64>)> = None;
-        for _ in 0..n_trials {
-            let v = rng.random::<f64>() * pot;
-            let cand = cumsum.partition_point(|&c| c < v).min(n - 1);
-            let d = dist_to(data.row(cand));
-            let d: Vec<f64> = d.iter().zip(&closest).map(|(a, b)| a.min(*b)).collect();
-            let cand_pot: f64 = d.iter().sum();
-            if best.as_ref().is_none_or(|b| cand_pot < b.0) {
-                best = Some((cand_pot, cand, d));
+        let cands: Vec<usize> = draws
+            .iter()
+            .map(|&v| cumsum.partition_point(|&c| c < v).min(n - 1))
+            .collect();
+        // Row-major n × n_trials.
+        let d = sq_dists_to(data, &cands);
+        let mut best: Option<(f64, usize)> = None;
+        for t in 0..n_trials {
+            let col: Vec<f64> = (0..n)
+                .map(|i| d[i * n_trials + t].min(closest[i]))
+                .collect();
+            let cand_pot = chunked_sum(&col);
+            if best.is_none_or(|b| cand_pot < b.0) {
+                best = Some((cand_pot, t));
             }
         }
-        if let Some((bp, cand, d)) = best {
+        if let Some((bp, t)) = best {
             pot = bp;
-            closest = d;
-            centers.extend_from_slice(data.row(cand));
+            for (i, c) in closest.iter_mut().enumerate() {
+                *c = d[i * n_trials + t].min(*c);
+            }
+            centers.extend_from_slice(data.row(cands[t]));
         }
     }
     centers
+}
+
+/// Squared distances (`‖x‖² + ‖c‖² − 2·x·c`, at least 0) of every row to the rows `of`:
+/// row-major `n × of.len()`.
+fn sq_dists_to(data: &Data, of: &[usize]) -> Vec<f64> {
+    let (n, p, m) = (data.n, data.p, of.len());
+    let cand: Vec<f64> = of.iter().flat_map(|&i| data.row(i).to_vec()).collect();
+    let mut out = vec![0.0; n * m];
+    out.par_chunks_mut(GEMM_ROWS * m)
+        .enumerate()
+        .for_each(|(b, block)| {
+            let r0 = b * GEMM_ROWS;
+            let rows = block.len() / m;
+            gemm_abt(
+                rows,
+                m,
+                p,
+                -2.0,
+                &data.x[r0 * p..(r0 + rows) * p],
+                &cand,
+                0.0,
+                block,
+            );
+            for (r, line) in block.chunks_exact_mut(m).enumerate() {
+                for (v, &c) in line.iter_mut().zip(of) {
+                    *v = (*v + data.norms[c] + data.norms[r0 + r]).max(0.0);
+                }
+            }
+        });
+    out
+}
+
+/// Sum in fixed chunks, so the result does not depend on the number of threads.
+fn chunked_sum(v: &[f64]) -> f64 {
+    let parts: Vec<f64> = v.par_chunks(CHUNK).map(|c| c.iter().sum()).collect();
+    parts.iter().sum()
 }
 
 /// Per-chunk result of an assignment pass.
@@ -332,13 +387,6 @@ struct Partial {
 /// per-cluster coordinate sums and counts.
 fn assign(data: &Data, centers: &[f64], k: usize, labels: &mut [usize]) -> (Vec<f64>, Vec<f64>) {
     let p = data.p;
-    // Centers transposed (feature-major) so the inner loop runs over clusters.
-    let mut ct = vec![0.0; p * k];
-    for c in 0..k {
-        for d in 0..p {
-            ct[d * k + c] = centers[c * p + d];
-        }
-    }
     let norms: Vec<f64> = (0..k)
         .map(|c| centers[c * p..(c + 1) * p].iter().map(|v| v * v).sum())
         .collect();
@@ -348,26 +396,37 @@ fn assign(data: &Data, centers: &[f64], k: usize, labels: &mut [usize]) -> (Vec<
         .map(|(b, lab)| {
             let mut sums = vec![0.0; k * p];
             let mut counts = vec![0.0; k];
-            let mut acc = vec![0.0; k];
-            for (t, l) in lab.iter_mut().enumerate() {
-                let row = data.row(b * CHUNK + t);
-                acc.copy_from_slice(&norms);
-                for (d, &v) in row.iter().enumerate() {
-                    let m2 = -2.0 * v;
-                    for (a, c) in acc.iter_mut().zip(&ct[d * k..(d + 1) * k]) {
-                        *a += m2 * c;
-                    }
+            let mut block = vec![0.0; GEMM_ROWS * k];
+            for (s, lab) in lab.chunks_mut(GEMM_ROWS).enumerate() {
+                let r0 = b * CHUNK + s * GEMM_ROWS;
+                let m = lab.len();
+                let c = &mut block[..m * k];
+                for line in c.chunks_exact_mut(k) {
+                    line.copy_from_slice(&norms);
                 }
-                let mut best = 0;
-                for c in 1..k {
-                    if acc[c] < acc[best] {
-                        best = c;
+                gemm_abt(
+                    m,
+                    k,
+                    p,
+                    -2.0,
+                    &data.x[r0 * p..(r0 + m) * p],
+                    centers,
+                    1.0,
+                    c,
+                );
+                for ((t, l), line) in lab.iter_mut().enumerate().zip(c.chunks_exact(k)) {
+                    let mut best = 0;
+                    for j in 1..k {
+                        if line[j] < line[best] {
+                            best = j;
+                        }
                     }
-                }
-                *l = best;
-                counts[best] += 1.0;
-                for (s, v) in sums[best * p..(best + 1) * p].iter_mut().zip(row) {
-                    *s += v;
+                    *l = best;
+                    counts[best] += 1.0;
+                    let row = data.row(r0 + t);
+                    for (s, v) in sums[best * p..(best + 1) * p].iter_mut().zip(row) {
+                        *s += v;
+                    }
                 }
             }
             Partial { sums, counts }

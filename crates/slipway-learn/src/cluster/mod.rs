@@ -9,14 +9,26 @@
 //!   labels; [`KMeansModel::predict`] assigns new rows to the nearest center).
 //! - [`DbscanParams`] → [`Dbscan`] → [`DbscanModel`] (labels, `-1` for noise, and core
 //!   samples).
-//! - [`silhouette_score`] and [`silhouette_samples`] score any labelling.
+//! - [`silhouette_score`], [`silhouette_samples`], [`calinski_harabasz_score`] and
+//!   [`davies_bouldin_score`] score any labelling.
+//! - [`FittedClusterPipeline`] (in [`pipeline`]) is preprocessing plus a fitted clusterer
+//!   ([`ClusterSpec`] → [`FittedClusterer`]) that assigns new rows, as a clustering bundle
+//!   stores it.
 
+pub mod bundle;
 mod dbscan;
 mod kmeans;
+mod numpy_random;
+pub mod pipeline;
+mod scores;
 mod silhouette;
 
 pub use dbscan::{Dbscan, DbscanModel, DbscanParams};
 pub use kmeans::{KMeans, KMeansInit, KMeansModel, KMeansParams};
+pub use pipeline::{
+    ClusterFit, ClusterSpec, DbscanSpec, DistanceMetric, FittedClusterPipeline, FittedClusterer,
+};
+pub use scores::{calinski_harabasz_score, davies_bouldin_score};
 pub use silhouette::{silhouette_samples, silhouette_score};
 
 use crate::{Error, FeatureMeta, Matrix, Result};
