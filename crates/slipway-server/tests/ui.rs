@@ -105,8 +105,9 @@ struct Browser {
 }
 
 impl Browser {
-    /// Runs headless Chromium on `url` with `extra` flags; returns its stdout.
-    fn run(&self, url: &str, extra: &[String]) -> String {
+    /// Runs headless Chromium on `url` with `extra` flags; returns its stdout and stderr
+    /// (where `--enable-logging=stderr` puts the page's console messages).
+    fn run(&self, url: &str, extra: &[String]) -> (String, String) {
         let mut child = Command::new(&self.binary)
             .args([
                 "--headless",
@@ -115,6 +116,8 @@ impl Browser {
                 "--disable-dev-shm-usage",
                 "--no-first-run",
                 "--hide-scrollbars",
+                "--enable-logging=stderr",
+                "--v=0",
                 "--virtual-time-budget=15000",
             ])
             .arg(format!("--user-data-dir={}", self.profile.path().display()))
@@ -125,12 +128,15 @@ impl Browser {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start chromium");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let reader = std::thread::spawn(move || {
-            let mut out = String::new();
-            let _ = stdout.read_to_string(&mut out);
-            out
-        });
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut out = String::new();
+                let _ = pipe.read_to_string(&mut out);
+                out
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
         let deadline = Instant::now() + Duration::from_secs(120);
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait") {
@@ -142,20 +148,27 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        let out = reader.join().expect("reader");
-        if !status.success() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            panic!("chromium failed on {url}: {status}\n{err}");
-        }
-        out
+        let (out, err) = (
+            stdout.join().expect("stdout reader"),
+            stderr.join().expect("stderr reader"),
+        );
+        assert!(
+            status.success(),
+            "chromium failed on {url}: {status}\n{err}"
+        );
+        (out, err)
     }
 
+    /// The page's DOM after its scripts ran; fails on a CSP violation or a script error.
     fn dom(&self, url: &str) -> String {
-        let dom = self.run(url, &["--dump-dom".to_string()]);
+        let (dom, log) = self.run(url, &["--dump-dom".to_string()]);
         assert!(dom.contains("</html>"), "no DOM for {url}: {dom}");
+        for line in log.lines().filter(|l| l.contains("CONSOLE")) {
+            assert!(
+                !line.contains("Content Security Policy") && !line.contains("Uncaught"),
+                "{url}: {line}"
+            );
+        }
         dom
     }
 
