@@ -5,6 +5,7 @@
 //!   returns a separate fitted type implementing [`Predictor`].
 //! - [`gbdt`] is the histogram gradient-boosting machine; [`linear`] holds linear, ridge and
 //!   logistic regression; [`metrics`] and [`split`] score and cross-validate them.
+//! - [`tree`] holds decision trees, random forests and extra trees (histogram CART).
 //! - [`preprocess`] turns a table into a matrix (imputation, scaling, encoding), fitted on
 //!   training rows only; [`pipeline::FittedPipeline`] joins it with a fitted model, and
 //!   [`bundle`] stores that pipeline on disk.
@@ -22,6 +23,7 @@ pub mod neighbors;
 pub mod pipeline;
 pub mod preprocess;
 pub mod split;
+pub mod tree;
 
 pub use error::{Error, ErrorKind, Result};
 pub use estimator::{

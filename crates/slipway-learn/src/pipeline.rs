@@ -17,6 +17,9 @@ use crate::linear::{
 use crate::naive_bayes::{GaussianNbModel, GaussianNbParams};
 use crate::neighbors::{KNeighborsModel, KNeighborsParams};
 use crate::preprocess::{FittedPreprocessor, PreprocessSpec};
+use crate::tree::{
+    DecisionTreeModel, DecisionTreeParams, ExtraTreesParams, ForestModel, RandomForestParams,
+};
 use crate::{
     Error, Estimator, FeatureMeta, Matrix, Params, Prediction, Predictor, Result, Target, Task,
     TrainData,
@@ -41,6 +44,12 @@ pub enum ModelSpec {
     KNeighbors(KNeighborsParams),
     /// Gaussian naive Bayes (classification).
     GaussianNb(GaussianNbParams),
+    /// One CART decision tree (classification or regression).
+    DecisionTree(DecisionTreeParams),
+    /// Random forest (classification or regression).
+    RandomForest(RandomForestParams),
+    /// Extremely randomized trees (classification or regression).
+    ExtraTrees(ExtraTreesParams),
 }
 
 impl ModelSpec {
@@ -54,13 +63,19 @@ impl ModelSpec {
             ModelSpec::Lasso(_) => "lasso",
             ModelSpec::KNeighbors(_) => "k_neighbors",
             ModelSpec::GaussianNb(_) => "gaussian_nb",
+            ModelSpec::DecisionTree(_) => "decision_tree",
+            ModelSpec::RandomForest(_) => "random_forest",
+            ModelSpec::ExtraTrees(_) => "extra_trees",
         }
     }
 
     /// The preprocessing this family needs when the config does not say otherwise.
     pub fn default_preprocess(&self) -> PreprocessSpec {
         match self {
-            ModelSpec::Gbdt(_) => PreprocessSpec::for_trees(),
+            ModelSpec::Gbdt(_)
+            | ModelSpec::DecisionTree(_)
+            | ModelSpec::RandomForest(_)
+            | ModelSpec::ExtraTrees(_) => PreprocessSpec::for_trees(),
             ModelSpec::LogisticRegression(_)
             | ModelSpec::LinearRegression(_)
             | ModelSpec::ElasticNet(_)
@@ -74,6 +89,9 @@ impl ModelSpec {
     pub fn check(&self, task: Task) -> Result<()> {
         let fits = match self {
             ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) => true,
+            ModelSpec::DecisionTree(_) | ModelSpec::RandomForest(_) | ModelSpec::ExtraTrees(_) => {
+                true
+            }
             ModelSpec::LogisticRegression(_) | ModelSpec::GaussianNb(_) => task.is_classification(),
             ModelSpec::LinearRegression(_) | ModelSpec::ElasticNet(_) | ModelSpec::Lasso(_) => {
                 !task.is_classification()
@@ -98,6 +116,9 @@ impl ModelSpec {
             ModelSpec::Lasso(p) => p.check().map(drop),
             ModelSpec::KNeighbors(p) => p.check().map(drop),
             ModelSpec::GaussianNb(p) => p.check().map(drop),
+            ModelSpec::DecisionTree(p) => p.check().map(drop),
+            ModelSpec::RandomForest(p) => p.check().map(drop),
+            ModelSpec::ExtraTrees(p) => p.check().map(drop),
         }
     }
 
@@ -116,6 +137,9 @@ impl ModelSpec {
             ModelSpec::Lasso(p) => FittedModel::ElasticNet(p.check()?.fit(train, valid)?),
             ModelSpec::KNeighbors(p) => FittedModel::KNeighbors(p.check()?.fit(train, valid)?),
             ModelSpec::GaussianNb(p) => FittedModel::GaussianNb(p.check()?.fit(train, valid)?),
+            ModelSpec::DecisionTree(p) => FittedModel::DecisionTree(p.check()?.fit(train, valid)?),
+            ModelSpec::RandomForest(p) => FittedModel::RandomForest(p.check()?.fit(train, valid)?),
+            ModelSpec::ExtraTrees(p) => FittedModel::ExtraTrees(p.check()?.fit(train, valid)?),
         })
     }
 }
@@ -136,6 +160,12 @@ pub enum FittedModel {
     KNeighbors(KNeighborsModel),
     /// Gaussian naive Bayes.
     GaussianNb(GaussianNbModel),
+    /// One decision tree.
+    DecisionTree(DecisionTreeModel),
+    /// Random forest.
+    RandomForest(ForestModel),
+    /// Extremely randomized trees.
+    ExtraTrees(ForestModel),
 }
 
 impl FittedModel {
@@ -147,6 +177,8 @@ impl FittedModel {
             FittedModel::ElasticNet(m) => m,
             FittedModel::KNeighbors(m) => m,
             FittedModel::GaussianNb(m) => m,
+            FittedModel::DecisionTree(m) => m,
+            FittedModel::RandomForest(m) | FittedModel::ExtraTrees(m) => m,
         }
     }
 }
