@@ -4,7 +4,9 @@
 //! - `*Params` structs ([`Params`]) are checked once into an [`Estimator`], whose `fit`
 //!   returns a separate fitted type implementing [`Predictor`].
 //! - [`gbdt`] is the histogram gradient-boosting machine; [`linear`] holds linear, ridge and
-//!   logistic regression; [`svm`] holds support vector machines; [`metrics`] and [`split`] score and cross-validate them.
+//!   logistic regression; [`svm`] holds support vector machines; [`metrics`] and [`split`]
+//!   score and cross-validate them.
+//! - [`tree`] holds decision trees, random forests and extra trees (histogram CART).
 //! - [`preprocess`] turns a table into a matrix (imputation, scaling, encoding), fitted on
 //!   training rows only; [`pipeline::FittedPipeline`] joins it with a fitted model, and
 //!   [`bundle`] stores that pipeline on disk.
@@ -25,6 +27,7 @@ pub mod pipeline;
 pub mod preprocess;
 pub mod split;
 pub mod svm;
+pub mod tree;
 
 pub use error::{Error, ErrorKind, Result};
 pub use estimator::{

@@ -19,6 +19,9 @@ use crate::naive_bayes::{GaussianNbModel, GaussianNbParams};
 use crate::neighbors::{KNeighborsModel, KNeighborsParams};
 use crate::preprocess::{FittedPreprocessor, PreprocessSpec};
 use crate::svm::{SvmModel, SvmParams};
+use crate::tree::{
+    DecisionTreeModel, DecisionTreeParams, ExtraTreesParams, ForestModel, RandomForestParams,
+};
 use crate::{
     Error, Estimator, FeatureMeta, Matrix, Params, Prediction, Predictor, Result, Target, Task,
     TrainData,
@@ -47,6 +50,12 @@ pub enum ModelSpec {
     Mlp(MlpParams),
     /// Support vector machine: C-SVC with Platt probabilities, or ε-SVR.
     Svm(SvmParams),
+    /// One CART decision tree (classification or regression).
+    DecisionTree(DecisionTreeParams),
+    /// Random forest (classification or regression).
+    RandomForest(RandomForestParams),
+    /// Extremely randomized trees (classification or regression).
+    ExtraTrees(ExtraTreesParams),
 }
 
 impl ModelSpec {
@@ -62,13 +71,19 @@ impl ModelSpec {
             ModelSpec::GaussianNb(_) => "gaussian_nb",
             ModelSpec::Mlp(_) => "mlp",
             ModelSpec::Svm(_) => "svm",
+            ModelSpec::DecisionTree(_) => "decision_tree",
+            ModelSpec::RandomForest(_) => "random_forest",
+            ModelSpec::ExtraTrees(_) => "extra_trees",
         }
     }
 
     /// The preprocessing this family needs when the config does not say otherwise.
     pub fn default_preprocess(&self) -> PreprocessSpec {
         match self {
-            ModelSpec::Gbdt(_) => PreprocessSpec::for_trees(),
+            ModelSpec::Gbdt(_)
+            | ModelSpec::DecisionTree(_)
+            | ModelSpec::RandomForest(_)
+            | ModelSpec::ExtraTrees(_) => PreprocessSpec::for_trees(),
             ModelSpec::LogisticRegression(_)
             | ModelSpec::LinearRegression(_)
             | ModelSpec::ElasticNet(_)
@@ -84,6 +99,9 @@ impl ModelSpec {
     pub fn check(&self, task: Task) -> Result<()> {
         let fits = match self {
             ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) | ModelSpec::Mlp(_) | ModelSpec::Svm(_) => {
+                true
+            }
+            ModelSpec::DecisionTree(_) | ModelSpec::RandomForest(_) | ModelSpec::ExtraTrees(_) => {
                 true
             }
             ModelSpec::LogisticRegression(_) | ModelSpec::GaussianNb(_) => task.is_classification(),
@@ -112,6 +130,9 @@ impl ModelSpec {
             ModelSpec::GaussianNb(p) => p.check().map(drop),
             ModelSpec::Mlp(p) => p.check().map(drop),
             ModelSpec::Svm(p) => p.check().map(drop),
+            ModelSpec::DecisionTree(p) => p.check().map(drop),
+            ModelSpec::RandomForest(p) => p.check().map(drop),
+            ModelSpec::ExtraTrees(p) => p.check().map(drop),
         }
     }
 
@@ -132,6 +153,9 @@ impl ModelSpec {
             ModelSpec::GaussianNb(p) => FittedModel::GaussianNb(p.check()?.fit(train, valid)?),
             ModelSpec::Mlp(p) => FittedModel::Mlp(p.check()?.fit(train, valid)?),
             ModelSpec::Svm(p) => FittedModel::Svm(p.check()?.fit(train, valid)?),
+            ModelSpec::DecisionTree(p) => FittedModel::DecisionTree(p.check()?.fit(train, valid)?),
+            ModelSpec::RandomForest(p) => FittedModel::RandomForest(p.check()?.fit(train, valid)?),
+            ModelSpec::ExtraTrees(p) => FittedModel::ExtraTrees(p.check()?.fit(train, valid)?),
         })
     }
 }
@@ -156,6 +180,12 @@ pub enum FittedModel {
     Mlp(MlpModel),
     /// Support vector machine (stores its support vectors).
     Svm(SvmModel),
+    /// One decision tree.
+    DecisionTree(DecisionTreeModel),
+    /// Random forest.
+    RandomForest(ForestModel),
+    /// Extremely randomized trees.
+    ExtraTrees(ForestModel),
 }
 
 impl FittedModel {
@@ -169,6 +199,8 @@ impl FittedModel {
             FittedModel::GaussianNb(m) => m,
             FittedModel::Mlp(m) => m,
             FittedModel::Svm(m) => m,
+            FittedModel::DecisionTree(m) => m,
+            FittedModel::RandomForest(m) | FittedModel::ExtraTrees(m) => m,
         }
     }
 }

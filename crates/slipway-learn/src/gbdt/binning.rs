@@ -119,7 +119,19 @@ impl BinMapper {
     }
 
     /// Finds the bins of one feature from its sampled values.
+    #[cfg(test)]
     fn fit(sample: &[f64], kind: &FeatureKind, max_bin: usize, has_nan: bool) -> BinMapper {
+        Self::fit_with(sample, kind, max_bin, has_nan, MIN_DATA_IN_BIN)
+    }
+
+    /// [`BinMapper::fit`] with fewest rows per bin `min_data_in_bin` instead of LightGBM's 3.
+    fn fit_with(
+        sample: &[f64],
+        kind: &FeatureKind,
+        max_bin: usize,
+        has_nan: bool,
+        min_data_in_bin: usize,
+    ) -> BinMapper {
         match kind {
             FeatureKind::Numeric => {
                 let max_value_bins = if has_nan { max_bin - 1 } else { max_bin }.max(1);
@@ -147,7 +159,13 @@ impl BinMapper {
                     vec![f64::INFINITY]
                 } else {
                     let total = counts.iter().sum();
-                    find_bins_zero_as_one(&distinct, &counts, max_value_bins, total)
+                    find_bins_zero_as_one(
+                        &distinct,
+                        &counts,
+                        max_value_bins,
+                        total,
+                        min_data_in_bin,
+                    )
                 };
                 BinMapper::Numeric { upper, has_nan }
             }
@@ -210,6 +228,7 @@ fn find_bins_zero_as_one(
     counts: &[usize],
     max_bin: usize,
     total: usize,
+    min_data_in_bin: usize,
 ) -> Vec<f64> {
     let mut left_cnt_data = 0usize;
     let mut cnt_zero = 0usize;
@@ -234,6 +253,7 @@ fn find_bins_zero_as_one(
             &counts[..left_cnt],
             left_max_bin.max(1),
             left_cnt_data,
+            min_data_in_bin,
         );
         if let Some(last) = bounds.last_mut() {
             *last = -ZERO_THRESHOLD;
@@ -252,6 +272,7 @@ fn find_bins_zero_as_one(
                 &counts[rs..],
                 right_max_bin as usize,
                 right_cnt,
+                min_data_in_bin,
             );
             bounds.push(ZERO_THRESHOLD);
             bounds.extend(right);
@@ -274,7 +295,13 @@ fn midpoint(a: f64, b: f64) -> f64 {
 
 /// LightGBM's `GreedyFindBin`: bins of about equal counts, values with a count of at least a
 /// bin's worth in a bin of their own. Returns upper bounds, the last one `+inf`.
-fn greedy_find_bin(distinct: &[f64], counts: &[usize], max_bin: usize, total: usize) -> Vec<f64> {
+fn greedy_find_bin(
+    distinct: &[f64],
+    counts: &[usize],
+    max_bin: usize,
+    total: usize,
+    min_data_in_bin: usize,
+) -> Vec<f64> {
     let n = distinct.len();
     let mut bounds = Vec::new();
     if n == 0 || max_bin <= 1 {
@@ -285,7 +312,7 @@ fn greedy_find_bin(distinct: &[f64], counts: &[usize], max_bin: usize, total: us
         let mut cur = 0usize;
         for i in 0..n - 1 {
             cur += counts[i];
-            if cur >= MIN_DATA_IN_BIN {
+            if cur >= min_data_in_bin {
                 let val = midpoint(distinct[i], distinct[i + 1]);
                 if bounds.last() != Some(&val) {
                     bounds.push(val);
@@ -296,7 +323,7 @@ fn greedy_find_bin(distinct: &[f64], counts: &[usize], max_bin: usize, total: us
         bounds.push(f64::INFINITY);
         return bounds;
     }
-    let max_bin = max_bin.min(total / MIN_DATA_IN_BIN).max(1);
+    let max_bin = max_bin.min(total / min_data_in_bin).max(1);
     let mut mean_bin_size = total as f64 / max_bin as f64;
     let mut rest_bin_cnt = max_bin as isize;
     let mut rest_sample_cnt = total as isize;
@@ -366,6 +393,18 @@ pub(crate) struct BinnedData {
 impl BinnedData {
     /// Bins `x`. Must run inside the fit's thread pool.
     pub(crate) fn new(x: &Matrix, features: &[FeatureMeta], max_bin: usize, seed: u64) -> Self {
+        Self::with_min_data_in_bin(x, features, max_bin, MIN_DATA_IN_BIN, seed)
+    }
+
+    /// [`BinnedData::new`] with fewest rows per bin `min_data_in_bin` (trees use 1, so that a
+    /// feature with fewer distinct values than bins gets one bin per value).
+    pub(crate) fn with_min_data_in_bin(
+        x: &Matrix,
+        features: &[FeatureMeta],
+        max_bin: usize,
+        min_data_in_bin: usize,
+        seed: u64,
+    ) -> Self {
         let n = x.n_rows();
         let nf = x.n_cols();
         let sample: Option<Vec<usize>> = (n > SAMPLE_ROWS).then(|| {
@@ -384,9 +423,21 @@ impl BinnedData {
                 let mapper = match &sample {
                     Some(s) => {
                         let vals: Vec<f64> = s.iter().map(|&i| col[i]).collect();
-                        BinMapper::fit(&vals, &features[j].kind, max_bin, has_nan)
+                        BinMapper::fit_with(
+                            &vals,
+                            &features[j].kind,
+                            max_bin,
+                            has_nan,
+                            min_data_in_bin,
+                        )
                     }
-                    None => BinMapper::fit(col, &features[j].kind, max_bin, has_nan),
+                    None => BinMapper::fit_with(
+                        col,
+                        &features[j].kind,
+                        max_bin,
+                        has_nan,
+                        min_data_in_bin,
+                    ),
                 };
                 let bins = mapper.bin_column(col);
                 // Histogram building relies on this (it indexes without bounds checks).

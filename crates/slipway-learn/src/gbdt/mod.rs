@@ -22,7 +22,7 @@
 //! - Prediction walks flattened trees, eight rows at a time in lock step, in parallel blocks
 //!   of rows.
 
-mod binning;
+pub(crate) mod binning;
 mod boost;
 mod grow;
 mod hist;

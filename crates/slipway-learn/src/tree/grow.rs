@@ -1,0 +1,577 @@
+//! Growing one tree on binned features (see the module docs of [`super`]).
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::Criterion;
+use super::model::{LEAF, Node, Tree};
+use crate::gbdt::binning::{BinMapper, BinnedData};
+
+/// scikit-learn's `EPSILON` (`np.finfo('double').eps`): impurities at most this are pure.
+const EPSILON: f64 = f64::EPSILON;
+
+/// The labels the tree is grown on.
+pub(crate) enum Labels<'a> {
+    /// Class codes.
+    Classes {
+        /// One code per row.
+        y: &'a [u32],
+        /// Number of classes.
+        n_classes: usize,
+    },
+    /// Real values.
+    Real(&'a [f64]),
+}
+
+/// Settings for growing one tree.
+#[derive(Debug, Clone)]
+pub(crate) struct GrowConfig {
+    pub criterion: Criterion,
+    pub max_depth: usize,
+    pub min_samples_split: usize,
+    pub min_samples_leaf: usize,
+    pub min_impurity_decrease: f64,
+    pub max_features: usize,
+    /// Extra trees: one random threshold per visited feature.
+    pub random_splits: bool,
+}
+
+/// The chosen split of a node.
+#[derive(Debug, Clone)]
+struct Split {
+    feature: usize,
+    /// Value bins `<= bin` go left.
+    bin: u8,
+    /// Every value goes left, NaN right.
+    all_values_left: bool,
+    missing_left: bool,
+    /// Proxy cost (lower is better).
+    cost: f64,
+}
+
+/// A node waiting to be split or made a leaf: its rows are `rows[start..end]`.
+struct Pending {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+}
+
+/// Per-feature facts the splitter needs.
+struct FeatureBins<'a> {
+    /// Upper bound of each value bin.
+    upper: &'a [f64],
+    /// The NaN bin, if the feature had NaN in training.
+    nan_bin: Option<u8>,
+}
+
+/// Grows one tree on `rows` (distinct rows with weight > 0) with weights `weights` (aligned to
+/// `rows`).
+pub(crate) fn grow(
+    data: &BinnedData,
+    labels: &Labels<'_>,
+    rows: Vec<u32>,
+    weights: Vec<f64>,
+    cfg: &GrowConfig,
+    rng: &mut ChaCha8Rng,
+) -> Tree {
+    let (yc, yr, width) = match labels {
+        Labels::Classes { y, n_classes } => (
+            rows.iter().map(|&r| y[r as usize]).collect(),
+            Vec::new(),
+            *n_classes,
+        ),
+        Labels::Real(y) => (Vec::new(), rows.iter().map(|&r| y[r as usize]).collect(), 3),
+    };
+    let features: Vec<FeatureBins<'_>> = data
+        .mappers
+        .iter()
+        .map(|m| match m {
+            BinMapper::Numeric { upper, has_nan } => FeatureBins {
+                upper,
+                nan_bin: has_nan.then_some(upper.len() as u8),
+            },
+            // The tree bins every feature as numeric (see `forest::bin`).
+            BinMapper::Categorical { .. } => unreachable!("trees bin features as numeric"),
+        })
+        .collect();
+    let mut g = Grower {
+        data,
+        features,
+        cfg,
+        classes: matches!(labels, Labels::Classes { .. }),
+        width,
+        rows,
+        w: weights,
+        yc,
+        yr,
+        hist: vec![0.0; 256 * width],
+        cnt: vec![0; 256],
+        touched: Vec::with_capacity(256),
+        order: (0..data.n_features as u32).collect(),
+        node_stats: vec![0.0; width],
+        left: vec![0.0; width],
+        best_left: vec![0.0; width],
+        nodes: Vec::new(),
+        values: Vec::new(),
+        importance: vec![0.0; data.n_features],
+    };
+    g.run(rng);
+    Tree {
+        nodes: g.nodes,
+        values: g.values,
+        n_outputs: if g.classes { width } else { 1 },
+        importance: g.importance,
+    }
+}
+
+struct Grower<'a> {
+    data: &'a BinnedData,
+    features: Vec<FeatureBins<'a>>,
+    cfg: &'a GrowConfig,
+    classes: bool,
+    /// Statistics per bin: class weights (classification) or `[w, w·y, w·y²]`.
+    width: usize,
+    rows: Vec<u32>,
+    w: Vec<f64>,
+    yc: Vec<u32>,
+    yr: Vec<f64>,
+    hist: Vec<f64>,
+    cnt: Vec<u32>,
+    /// Bins present in the current histogram, ascending after `build_hist`.
+    touched: Vec<u8>,
+    /// Feature order, reshuffled per node.
+    order: Vec<u32>,
+    node_stats: Vec<f64>,
+    left: Vec<f64>,
+    best_left: Vec<f64>,
+    nodes: Vec<Node>,
+    values: Vec<f64>,
+    importance: Vec<f64>,
+}
+
+impl Grower<'_> {
+    fn run(&mut self, rng: &mut ChaCha8Rng) {
+        let n = self.rows.len();
+        self.nodes.push(leaf_node(0));
+        let mut stack = vec![Pending {
+            node: 0,
+            start: 0,
+            end: n,
+            depth: 0,
+        }];
+        self.stats_of(0, n);
+        let w_root = self.weight(&self.node_stats.clone());
+        while let Some(p) = stack.pop() {
+            self.stats_of(p.start, p.end);
+            let stats = self.node_stats.clone();
+            let w = self.weight(&stats);
+            let impurity = self.impurity(&stats);
+            let count = p.end - p.start;
+            let cfg = self.cfg;
+            let is_leaf = p.depth >= cfg.max_depth
+                || count < cfg.min_samples_split
+                || count < 2 * cfg.min_samples_leaf
+                || impurity <= EPSILON;
+            if !is_leaf {
+                if let Some(s) = self.find_split(p.start, p.end, &stats, rng) {
+                    let mut right = stats.clone();
+                    for (r, l) in right.iter_mut().zip(&self.best_left) {
+                        *r -= l;
+                    }
+                    let left = self.best_left.clone();
+                    let (wl, wr) = (self.weight(&left), self.weight(&right));
+                    let (il, ir) = (self.impurity(&left), self.impurity(&right));
+                    let improvement = (w / w_root) * (impurity - (wl / w) * il - (wr / w) * ir);
+                    if improvement + EPSILON >= cfg.min_impurity_decrease {
+                        let mid = self.partition(p.start, p.end, &s);
+                        let missing_left = if self.has_nan_rows(&s, p.start, p.end) {
+                            s.missing_left
+                        } else {
+                            // No NaN seen here: NaN follows the larger child.
+                            mid - p.start > p.end - mid
+                        };
+                        self.importance[s.feature] += w * impurity - wl * il - wr * ir;
+                        let l = self.nodes.len();
+                        self.nodes.push(leaf_node(0));
+                        self.nodes.push(leaf_node(0));
+                        self.nodes[p.node] = Node {
+                            feature: s.feature as u32,
+                            threshold: self.threshold(&s),
+                            child: l as u32,
+                            missing_left,
+                        };
+                        stack.push(Pending {
+                            node: l + 1,
+                            start: mid,
+                            end: p.end,
+                            depth: p.depth + 1,
+                        });
+                        stack.push(Pending {
+                            node: l,
+                            start: p.start,
+                            end: mid,
+                            depth: p.depth + 1,
+                        });
+                        continue;
+                    }
+                }
+            }
+            self.nodes[p.node] = leaf_node(self.values.len() as u32);
+            if self.classes {
+                self.values.extend(stats.iter().map(|s| s / w));
+            } else {
+                self.values.push(stats[1] / w);
+            }
+        }
+    }
+
+    /// Whether the split's feature is NaN in any row of the node.
+    fn has_nan_rows(&self, s: &Split, start: usize, end: usize) -> bool {
+        let Some(nb) = self.features[s.feature].nan_bin else {
+            return false;
+        };
+        let col = self.data.col(s.feature);
+        self.rows[start..end].iter().any(|&r| col[r as usize] == nb)
+    }
+
+    /// The raw-value threshold of a split.
+    fn threshold(&self, s: &Split) -> f64 {
+        if s.all_values_left {
+            // Not +inf: JSON has no infinity. Only +inf itself goes right of it.
+            f64::MAX
+        } else {
+            self.features[s.feature].upper[s.bin as usize]
+        }
+    }
+
+    /// Sums the statistics of `rows[start..end]` into `node_stats`.
+    fn stats_of(&mut self, start: usize, end: usize) {
+        self.node_stats.iter_mut().for_each(|v| *v = 0.0);
+        if self.classes {
+            for i in start..end {
+                self.node_stats[self.yc[i] as usize] += self.w[i];
+            }
+        } else {
+            for i in start..end {
+                let (w, y) = (self.w[i], self.yr[i]);
+                self.node_stats[0] += w;
+                self.node_stats[1] += w * y;
+                self.node_stats[2] += w * y * y;
+            }
+        }
+    }
+
+    fn weight(&self, s: &[f64]) -> f64 {
+        if self.classes { s.iter().sum() } else { s[0] }
+    }
+
+    /// The node impurity scikit-learn reports.
+    fn impurity(&self, s: &[f64]) -> f64 {
+        let w = self.weight(s);
+        if w <= 0.0 {
+            return 0.0;
+        }
+        match self.cfg.criterion {
+            Criterion::Gini => 1.0 - s.iter().map(|c| (c / w) * (c / w)).sum::<f64>(),
+            Criterion::Entropy | Criterion::LogLoss => -s
+                .iter()
+                .filter(|&&c| c > 0.0)
+                .map(|c| (c / w) * (c / w).log2())
+                .sum::<f64>(),
+            Criterion::SquaredError => s[2] / w - (s[1] / w) * (s[1] / w),
+        }
+    }
+
+    /// What a child adds to the split's proxy cost (lower is better): weighted impurity for
+    /// classification, `-(Σwy)²/Σw` for squared error (scikit-learn's proxy).
+    fn child_cost(criterion: Criterion, s: &[f64], w: f64) -> f64 {
+        match criterion {
+            Criterion::Gini => w - s.iter().map(|c| c * c).sum::<f64>() / w,
+            Criterion::Entropy | Criterion::LogLoss => -s
+                .iter()
+                .filter(|&&c| c > 0.0)
+                .map(|c| c * (c / w).log2())
+                .sum::<f64>(),
+            Criterion::SquaredError => -(s[1] * s[1]) / w,
+        }
+    }
+
+    /// Builds the histogram of feature `f` over `rows[start..end]`; `touched` lists the bins
+    /// present, ascending.
+    fn build_hist(&mut self, f: usize, start: usize, end: usize) {
+        let col = self.data.col(f);
+        let rows = &self.rows[start..end];
+        let w = &self.w[start..end];
+        if self.classes {
+            let k = self.width;
+            for ((&r, &wi), &c) in rows.iter().zip(w).zip(&self.yc[start..end]) {
+                let b = col[r as usize] as usize;
+                if self.cnt[b] == 0 {
+                    self.touched.push(b as u8);
+                }
+                self.cnt[b] += 1;
+                self.hist[b * k + c as usize] += wi;
+            }
+        } else {
+            for ((&r, &wi), &y) in rows.iter().zip(w).zip(&self.yr[start..end]) {
+                let b = col[r as usize] as usize;
+                if self.cnt[b] == 0 {
+                    self.touched.push(b as u8);
+                }
+                self.cnt[b] += 1;
+                let h = &mut self.hist[b * 3..b * 3 + 3];
+                h[0] += wi;
+                h[1] += wi * y;
+                h[2] += wi * y * y;
+            }
+        }
+        self.touched.sort_unstable();
+    }
+
+    fn clear_hist(&mut self) {
+        let k = self.width;
+        for &b in &self.touched {
+            let b = b as usize;
+            self.cnt[b] = 0;
+            self.hist[b * k..(b + 1) * k]
+                .iter_mut()
+                .for_each(|v| *v = 0.0);
+        }
+        self.touched.clear();
+    }
+
+    /// The best split of the node over sampled features (scikit-learn's sampling: features
+    /// are drawn without replacement until `max_features` non-constant ones were visited).
+    /// Leaves the left child's statistics in `best_left`.
+    fn find_split(
+        &mut self,
+        start: usize,
+        end: usize,
+        total: &[f64],
+        rng: &mut ChaCha8Rng,
+    ) -> Option<Split> {
+        let nf = self.order.len();
+        let total_count = (end - start) as u32;
+        let mut best: Option<Split> = None;
+        let mut visited = 0usize;
+        let mut i = 0usize;
+        while i < nf && visited < self.cfg.max_features {
+            let j = rng.random_range(i..nf);
+            self.order.swap(i, j);
+            let f = self.order[i] as usize;
+            i += 1;
+            self.build_hist(f, start, end);
+            let nan_bin = self.features[f].nan_bin;
+            let has_nan = nan_bin.is_some() && self.touched.last().copied() == nan_bin;
+            let n_value_bins = self.touched.len() - usize::from(has_nan);
+            if n_value_bins == 0 || (n_value_bins == 1 && !has_nan) {
+                self.clear_hist();
+                continue;
+            }
+            visited += 1;
+            let found = if self.cfg.random_splits {
+                self.random_split(f, n_value_bins, has_nan, total, total_count, rng)
+            } else {
+                self.best_split_of(f, n_value_bins, has_nan, total, total_count)
+            };
+            if let Some(s) = found {
+                if best.as_ref().is_none_or(|b| s.cost < b.cost) {
+                    best = Some(s);
+                    self.best_left.copy_from_slice(&self.left);
+                }
+            }
+            self.clear_hist();
+        }
+        // `left` holds the candidate's statistics when it was recorded; `best_left` keeps the
+        // winner's.
+        best
+    }
+
+    /// Cost of sending `left` (plus NaN rows when `nan_left`) left; `None` if a child is too
+    /// small. Leaves the left statistics in `self.left`.
+    #[allow(clippy::too_many_arguments)]
+    fn candidate(
+        &mut self,
+        acc: &[f64],
+        acc_count: u32,
+        nan_left: bool,
+        nan_bin: Option<u8>,
+        total: &[f64],
+        total_count: u32,
+    ) -> Option<(f64, u32)> {
+        let k = self.width;
+        self.left.copy_from_slice(acc);
+        let mut lc = acc_count;
+        if nan_left {
+            let nb = nan_bin? as usize;
+            for (l, h) in self.left.iter_mut().zip(&self.hist[nb * k..(nb + 1) * k]) {
+                *l += h;
+            }
+            lc += self.cnt[nb];
+        }
+        let rc = total_count - lc;
+        let msl = self.cfg.min_samples_leaf as u32;
+        if lc < msl || rc < msl {
+            return None;
+        }
+        let c = self.cfg.criterion;
+        let wl = self.weight(&self.left);
+        let right: Vec<f64> = total.iter().zip(&self.left).map(|(t, l)| t - l).collect();
+        let wr = self.weight(&right);
+        if wl <= 0.0 || wr <= 0.0 {
+            return None;
+        }
+        Some((
+            Self::child_cost(c, &self.left, wl) + Self::child_cost(c, &right, wr),
+            lc,
+        ))
+    }
+
+    /// The best split of feature `f` (histogram in place).
+    fn best_split_of(
+        &mut self,
+        f: usize,
+        n_value_bins: usize,
+        has_nan: bool,
+        total: &[f64],
+        total_count: u32,
+    ) -> Option<Split> {
+        let k = self.width;
+        let nan_bin = self.features[f].nan_bin;
+        let mut acc = vec![0.0; k];
+        let mut acc_count = 0u32;
+        let mut best: Option<Split> = None;
+        let mut best_left = vec![0.0; k];
+        for idx in 0..n_value_bins {
+            let b = self.touched[idx] as usize;
+            for (a, h) in acc.iter_mut().zip(&self.hist[b * k..(b + 1) * k]) {
+                *a += h;
+            }
+            acc_count += self.cnt[b];
+            let last = idx + 1 == n_value_bins;
+            if last && !has_nan {
+                break;
+            }
+            let options: &[bool] = if has_nan && !last {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &nan_left in options {
+                if let Some((cost, _)) =
+                    self.candidate(&acc, acc_count, nan_left, nan_bin, total, total_count)
+                {
+                    if best.as_ref().is_none_or(|s| cost < s.cost) {
+                        best_left.copy_from_slice(&self.left);
+                        best = Some(Split {
+                            feature: f,
+                            bin: b as u8,
+                            all_values_left: last,
+                            missing_left: nan_left,
+                            cost,
+                        });
+                    }
+                }
+            }
+        }
+        self.left.copy_from_slice(&best_left);
+        best
+    }
+
+    /// Extra trees: one threshold drawn uniformly between the node's smallest and largest bin
+    /// boundary of feature `f`, snapped down to a boundary; NaN goes to a random side.
+    fn random_split(
+        &mut self,
+        f: usize,
+        n_value_bins: usize,
+        has_nan: bool,
+        total: &[f64],
+        total_count: u32,
+        rng: &mut ChaCha8Rng,
+    ) -> Option<Split> {
+        let k = self.width;
+        let nan_bin = self.features[f].nan_bin;
+        let upper = self.features[f].upper;
+        let (bin, all_values_left, missing_left) = if n_value_bins == 1 {
+            (self.touched[0], true, false)
+        } else {
+            let lo = upper[self.touched[0] as usize];
+            let hi = upper[self.touched[n_value_bins - 1] as usize - 1];
+            let u = if hi > lo {
+                rng.random_range(lo..=hi)
+            } else {
+                lo
+            };
+            let t = self.touched[..n_value_bins - 1]
+                .iter()
+                .rev()
+                .find(|&&b| upper[b as usize] <= u)
+                .copied()
+                .unwrap_or(self.touched[0]);
+            let missing_left = has_nan && rng.random_bool(0.5);
+            (t, false, missing_left)
+        };
+        let mut acc = vec![0.0; k];
+        let mut acc_count = 0u32;
+        for &b in self.touched[..n_value_bins]
+            .iter()
+            .take_while(|&&b| b <= bin)
+        {
+            let b = b as usize;
+            for (a, h) in acc.iter_mut().zip(&self.hist[b * k..(b + 1) * k]) {
+                *a += h;
+            }
+            acc_count += self.cnt[b];
+        }
+        let (cost, _) =
+            self.candidate(&acc, acc_count, missing_left, nan_bin, total, total_count)?;
+        Some(Split {
+            feature: f,
+            bin,
+            all_values_left,
+            missing_left,
+            cost,
+        })
+    }
+
+    /// Moves the rows going left to the front of `start..end`; returns where the right ones
+    /// begin.
+    fn partition(&mut self, start: usize, end: usize, s: &Split) -> usize {
+        let col = self.data.col(s.feature);
+        let nan_bin = self.features[s.feature].nan_bin;
+        let goes_left = |b: u8| {
+            if Some(b) == nan_bin {
+                s.missing_left
+            } else {
+                b <= s.bin
+            }
+        };
+        let mut i = start;
+        let mut j = end;
+        while i < j {
+            if goes_left(col[self.rows[i] as usize]) {
+                i += 1;
+            } else {
+                j -= 1;
+                self.rows.swap(i, j);
+                self.w.swap(i, j);
+                if self.classes {
+                    self.yc.swap(i, j);
+                } else {
+                    self.yr.swap(i, j);
+                }
+            }
+        }
+        i
+    }
+}
+
+fn leaf_node(offset: u32) -> Node {
+    Node {
+        feature: LEAF,
+        threshold: 0.0,
+        child: offset,
+        missing_left: false,
+    }
+}
