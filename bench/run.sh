@@ -2,7 +2,7 @@
 # Side-by-side benchmarks: Slipway and the reference tools on the same data, on this machine,
 # in one run. Prints `name: value unit` lines; ratios are slipway / reference (lower is
 # better for times). Each part runs the reference side, then the Slipway side, never both at
-# once. Set BENCH_ONLY=gbdt|linear|models to run one part.
+# once. Set BENCH_ONLY=gbdt|linear|models|search to run one part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=bench/.venv
@@ -14,7 +14,7 @@ export PYTHON="$PWD/$VENV/bin/python"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 echo "machine_cores: $(nproc) cores"
 echo "bench_threads: 2 threads"
-for part in gbdt linear models; do
+for part in gbdt linear models search; do
   if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$part" ]; then
     echo "== $part"
     bash "bench/$part/run.sh" "bench/out/$part"
