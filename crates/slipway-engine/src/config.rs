@@ -11,9 +11,13 @@ use serde::{Deserialize, Serialize};
 use slipway_data::DataType;
 use slipway_data::ingest::ReadOptions;
 use slipway_data::validate::Rules;
+use slipway_learn::calibration::CalibrationMethod;
+use slipway_learn::class_weight::ClassWeight;
 use slipway_learn::metrics::Metric;
 use slipway_learn::pipeline::{ModelSpec, TaskHint};
 use slipway_learn::preprocess::{ColumnOverride, PreprocessSpec};
+use slipway_learn::search::SearchSpec;
+use slipway_learn::threshold::ThresholdSpec;
 
 use crate::{Error, Result};
 
@@ -61,6 +65,36 @@ pub struct PipelineConfig {
     /// default `slipway-out/<name>`).
     #[serde(default)]
     pub output: Option<PathBuf>,
+    /// Class weights for every candidate that does not set its own: `balanced` or
+    /// `{label: weight}` (classification only).
+    #[serde(default)]
+    pub class_weight: Option<ClassWeight>,
+    /// Calibrate the chosen model's probabilities on out-of-fold predictions.
+    #[serde(default)]
+    pub calibration: Option<CalibrationConfig>,
+    /// Tune the binary decision threshold on out-of-fold predictions.
+    #[serde(default, deserialize_with = "via_json")]
+    pub threshold: Option<ThresholdSpec>,
+}
+
+/// `calibration: {method: sigmoid|isotonic}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationConfig {
+    /// Platt scaling (`sigmoid`) or isotonic regression (`isotonic`).
+    pub method: CalibrationMethod,
+}
+
+/// Reads a value through `serde_json::Value`: YAML's `{grid: {...}}` mappings then select
+/// enum variants (serde_yaml itself expects `!grid` tags for them).
+fn via_json<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v: Option<serde_json::Value> = Option::deserialize(d)?;
+    v.map(|v| serde_json::from_value(v).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 fn default_test_fraction() -> f64 {
@@ -191,9 +225,8 @@ pub struct CandidateConfig {
     /// A display name (default: the type).
     #[serde(default)]
     pub name: Option<String>,
-    /// The model family: `gbdt`, `logistic_regression`, `linear_regression`, `elastic_net`,
-    /// `lasso`, `k_neighbors` or `gaussian_nb`; with `task: clustering`, `kmeans` or
-    /// `dbscan`.
+    /// The model family (any `type` of [`ModelSpec`], e.g. `gbdt`, `logistic_regression`,
+    /// `random_forest`, `svm`, `mlp`); with `task: clustering`, `kmeans` or `dbscan`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Hyperparameters (names as in LightGBM / scikit-learn).
@@ -202,6 +235,12 @@ pub struct CandidateConfig {
     /// Preprocessing for this candidate only (on top of the global overrides).
     #[serde(default)]
     pub preprocess: Option<PreprocessOverrides>,
+    /// Hyperparameter search over this family (`grid`, `random` or `halving`).
+    #[serde(default, deserialize_with = "via_json")]
+    pub search: Option<SearchSpec>,
+    /// Class weights for this candidate (overrides the global `class_weight`).
+    #[serde(default)]
+    pub class_weight: Option<ClassWeight>,
 }
 
 /// Cross-validation settings.
@@ -248,6 +287,10 @@ pub struct Candidate {
     pub spec: ModelSpec,
     /// Preprocessing.
     pub preprocess: PreprocessSpec,
+    /// Hyperparameter search, if any (checked against the family's parameters).
+    pub search: Option<SearchSpec>,
+    /// Class weights, if any.
+    pub class_weight: Option<ClassWeight>,
 }
 
 impl PipelineConfig {
@@ -310,6 +353,10 @@ impl PipelineConfig {
         }
         if self.threads == Some(0) {
             return Err(self.err(path, "threads: must be at least 1".into()));
+        }
+        if let Some(t) = &self.threshold {
+            t.objective()
+                .map_err(|e| self.err(path, format!("threshold: {e}")))?;
         }
         self.validation
             .check()
@@ -417,6 +464,12 @@ impl PipelineConfig {
                 preprocess = p.apply(preprocess);
             }
             let name = c.name.clone().unwrap_or_else(|| c.kind.clone());
+            if let Some(search) = &c.search {
+                search.check(&spec, self.seed).map_err(|e| Error::Config {
+                    path: "config".into(),
+                    message: format!("models[{i}] ({name}).search: {e}"),
+                })?;
+            }
             if out.iter().any(|o| o.name == name) {
                 return Err(Error::Config {
                     path: "config".into(),
@@ -429,6 +482,8 @@ impl PipelineConfig {
                 name,
                 spec,
                 preprocess,
+                search: c.search.clone(),
+                class_weight: c.class_weight.clone().or_else(|| self.class_weight.clone()),
             });
         }
         Ok(out)

@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use slipway_data::html::{self, ChartOptions, Page, Series};
 use slipway_data::profile::Profile;
-use slipway_learn::metrics;
+use slipway_learn::calibration::{CalibrationCurve, CalibrationMethod, calibration_curve};
+use slipway_learn::metrics::{self, Metric};
 use slipway_learn::pipeline::FittedPipeline;
-use slipway_learn::{Prediction, Predictor, Target};
+use slipway_learn::{Matrix, Prediction, Predictor, Target};
+
+use slipway_learn::threshold::TunedThreshold;
 
 use crate::Result;
-use crate::train::TrainOutcome;
+use crate::train::{SearchResult, TrainOutcome};
 
 /// Most points kept per curve (curves are thinned evenly beyond this; the metrics are
 /// computed on every point).
@@ -45,6 +48,63 @@ pub struct Evaluation {
     pub residuals: Option<(Vec<f64>, Vec<u64>)>,
 }
 
+/// Calibration of the chosen model, measured on the held-out rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CalibrationReport {
+    /// `sigmoid` or `isotonic`.
+    pub method: CalibrationMethod,
+    /// Reliability curve of the positive class before calibration (binary only; 10 uniform
+    /// bins).
+    pub curve_before: Option<CalibrationCurve>,
+    /// The same after calibration.
+    pub curve_after: Option<CalibrationCurve>,
+    /// Holdout Brier score before calibration.
+    pub brier_before: Option<f64>,
+    /// Holdout Brier score after calibration.
+    pub brier_after: Option<f64>,
+    /// Holdout log loss before calibration.
+    pub log_loss_before: Option<f64>,
+    /// Holdout log loss after calibration.
+    pub log_loss_after: Option<f64>,
+}
+
+/// Bins of the reliability diagram.
+const CALIBRATION_BINS: usize = 10;
+
+/// Compares holdout probabilities before and after calibration.
+pub fn calibration_report(
+    method: CalibrationMethod,
+    before: &Prediction,
+    after: &Prediction,
+    y: &Target,
+) -> Result<CalibrationReport> {
+    let score = |m: Metric, p: &Prediction| m.score(y, p).ok();
+    let mut r = CalibrationReport {
+        method,
+        curve_before: None,
+        curve_after: None,
+        brier_before: score(Metric::Brier, before),
+        brier_after: score(Metric::Brier, after),
+        log_loss_before: score(Metric::LogLoss, before),
+        log_loss_after: score(Metric::LogLoss, after),
+    };
+    if let (
+        Target::Classes {
+            labels,
+            n_classes: 2,
+        },
+        Prediction::Probabilities(b),
+        Prediction::Probabilities(a),
+    ) = (y, before, after)
+    {
+        let pos: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
+        let clip = |v: &[f64]| -> Vec<f64> { v.iter().map(|p| p.clamp(0.0, 1.0)).collect() };
+        r.curve_before = Some(calibration_curve(&pos, &clip(b.col(1)), CALIBRATION_BINS)?);
+        r.curve_after = Some(calibration_curve(&pos, &clip(a.col(1)), CALIBRATION_BINS)?);
+    }
+    Ok(r)
+}
+
 fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     if points.len() <= MAX_CURVE_POINTS {
         return points;
@@ -60,10 +120,31 @@ fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 
 /// Evaluates a prediction of held-out rows.
 pub fn evaluate(pipeline: &FittedPipeline, y: &Target, pred: &Prediction) -> Result<Evaluation> {
-    let metrics: BTreeMap<String, f64> = metrics::evaluate(y, pred)
+    let mut metrics: BTreeMap<String, f64> = metrics::evaluate(y, pred)
         .into_iter()
         .map(|(m, v)| (m.name().to_string(), v))
         .collect();
+    // With a tuned threshold, label metrics score the thresholded labels.
+    if let (Some(_), Prediction::Probabilities(p)) = (pipeline.decision_threshold, pred) {
+        let codes = pipeline.predicted_codes(p);
+        let mut onehot = Matrix::zeros(p.n_rows(), p.n_cols());
+        for (i, &c) in codes.iter().enumerate() {
+            onehot.set(i, c as usize, 1.0);
+        }
+        let hard = Prediction::Probabilities(onehot);
+        for m in [
+            Metric::Accuracy,
+            Metric::Precision,
+            Metric::Recall,
+            Metric::F1,
+            Metric::F1Macro,
+            Metric::F1Weighted,
+        ] {
+            if let Ok(v) = m.score(y, &hard) {
+                metrics.insert(m.name().to_string(), v);
+            }
+        }
+    }
     let mut eval = Evaluation {
         metrics,
         roc_curve: None,
@@ -75,17 +156,7 @@ pub fn evaluate(pipeline: &FittedPipeline, y: &Target, pred: &Prediction) -> Res
     };
     match (y, pred) {
         (Target::Classes { labels, n_classes }, Prediction::Probabilities(p)) => {
-            let predicted: Vec<u32> = (0..p.n_rows())
-                .map(|i| {
-                    let mut best = 0;
-                    for k in 1..p.n_cols() {
-                        if p.get(i, k) > p.get(i, best) {
-                            best = k;
-                        }
-                    }
-                    best as u32
-                })
-                .collect();
+            let predicted = pipeline.predicted_codes(p);
             if *n_classes == 2 {
                 let scores = p.col(1);
                 if let Ok(roc) = metrics::roc_curve(labels, scores, None, true) {
@@ -251,6 +322,19 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
         format!("{}{chart}", html::table(&headers, &rows)),
     );
 
+    page.section(
+        "Comparison (cross-validated, mean ± standard deviation over folds)",
+        comparison_chart(o),
+    );
+    for c in &o.candidates {
+        if let Some(s) = &c.search {
+            page.section(
+                &format!("Hyperparameter search: {} ({})", c.name, s.method),
+                search_section(s, metric, o.selection_metric.greater_is_better()),
+            );
+        }
+    }
+
     let e = &o.evaluation;
     let metric_rows: Vec<Vec<String>> = e
         .metrics
@@ -330,6 +414,13 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
     }
     page.section(&format!("Holdout evaluation of {}", o.selected), body);
 
+    if let Some(c) = &o.calibration {
+        page.section("Probability calibration", calibration_section(c));
+    }
+    if let Some(t) = &o.threshold {
+        page.section("Decision threshold", threshold_section(t));
+    }
+
     if !e.feature_importance.is_empty() {
         let top: Vec<&(String, f64)> = e.feature_importance.iter().take(20).collect();
         page.section(
@@ -360,4 +451,192 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
     }
     page.section("Data", data);
     page.render()
+}
+
+/// Each candidate's fold scores as points and its mean ± std as an error bar, one column
+/// per candidate.
+fn comparison_chart(o: &TrainOutcome) -> String {
+    let metric = o.selection_metric.name();
+    let mut series = Vec::new();
+    for (i, c) in o.candidates.iter().enumerate() {
+        let x = (i + 1) as f64;
+        let (Some(&m), Some(&s)) = (c.mean.get(metric), c.std.get(metric)) else {
+            continue;
+        };
+        // An error bar: a tick at the mean, then the vertical bar from mean − std to mean + std.
+        series.push(Series {
+            name: format!("{} ({}): {} ± {}", c.name, c.model_type, fmt(m), fmt(s)),
+            points: vec![(x - 0.15, m), (x + 0.15, m), (x, m), (x, m - s), (x, m + s)],
+        });
+        // Per-fold scores as short ticks beside the bar.
+        let folds: Vec<(f64, f64)> = c
+            .fold_scores
+            .iter()
+            .flat_map(|&v| [(x + 0.2, v), (x + 0.3, v), (x + 0.2, v)])
+            .collect();
+        series.push(Series {
+            name: format!("{}: folds", c.name),
+            points: folds,
+        });
+    }
+    let names: Vec<String> = o
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} = {}", i + 1, html::escape(&c.name)))
+        .collect();
+    format!(
+        "{}<p>Horizontal axis: candidate ({}). Bars span mean ± one standard deviation of {metric}; ticks to the right are the individual folds.</p>",
+        html::line_chart(
+            &series,
+            &ChartOptions {
+                title: format!("cross-validated {metric} per candidate"),
+                x_label: "candidate".into(),
+                y_label: metric.to_string(),
+                ..ChartOptions::default()
+            },
+        ),
+        names.join(", ")
+    )
+}
+
+fn search_section(s: &SearchResult, metric: &str, greater: bool) -> String {
+    let mut order: Vec<usize> = (0..s.evaluations.len()).collect();
+    // Last round first (halving), then by mean score.
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&s.evaluations[a], &s.evaluations[b]);
+        y.iteration.cmp(&x.iteration).then(if greater {
+            y.mean.total_cmp(&x.mean)
+        } else {
+            x.mean.total_cmp(&y.mean)
+        })
+    });
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .take(30)
+        .enumerate()
+        .map(|(rank, &i)| {
+            let e = &s.evaluations[i];
+            vec![
+                (rank + 1).to_string(),
+                serde_json::to_string(&e.params).unwrap_or_default(),
+                e.iteration.to_string(),
+                e.n_resources.map(|r| r.to_string()).unwrap_or_default(),
+                format!("{} ± {}", fmt(e.mean), fmt(e.std)),
+            ]
+        })
+        .collect();
+    let mut body = format!(
+        "<p>{} configurations evaluated; best: <code>{}</code>.</p>",
+        s.evaluations.len(),
+        html::escape(&serde_json::to_string(&s.best_params).unwrap_or_default())
+    );
+    if let Some(h) = &s.schedule {
+        body.push_str(&format!(
+            "<p>Successive halving: resources per round {:?}, candidates per round {:?}.</p>",
+            h.n_resources, h.n_candidates
+        ));
+    }
+    body.push_str(&html::table(
+        &[
+            "rank",
+            "parameters",
+            "round",
+            "resource",
+            &format!("{metric} (mean ± std)"),
+        ],
+        &rows,
+    ));
+    if s.evaluations.len() > 30 {
+        body.push_str("<p>Top 30 shown; report.json lists every configuration.</p>");
+    }
+    body
+}
+
+fn calibration_section(c: &CalibrationReport) -> String {
+    let method = match c.method {
+        CalibrationMethod::Sigmoid => "sigmoid (Platt)",
+        CalibrationMethod::Isotonic => "isotonic",
+    };
+    let mut body = format!(
+        "<p>Method: {method}, fitted on out-of-fold predictions of the chosen configuration (scikit-learn's CalibratedClassifierCV with ensemble=False); measured here on the held-out rows.</p>"
+    );
+    let opt = |v: Option<f64>| v.map(fmt).unwrap_or_else(|| "–".into());
+    body.push_str(&html::table(
+        &["holdout metric", "before", "after"],
+        &[
+            vec!["brier".into(), opt(c.brier_before), opt(c.brier_after)],
+            vec![
+                "log_loss".into(),
+                opt(c.log_loss_before),
+                opt(c.log_loss_after),
+            ],
+        ],
+    ));
+    if let (Some(b), Some(a)) = (&c.curve_before, &c.curve_after) {
+        let pts = |cv: &CalibrationCurve| -> Vec<(f64, f64)> {
+            cv.prob_pred
+                .iter()
+                .copied()
+                .zip(cv.prob_true.iter().copied())
+                .collect()
+        };
+        body.push_str(&html::line_chart(
+            &[
+                Series {
+                    name: "before calibration".into(),
+                    points: pts(b),
+                },
+                Series {
+                    name: "after calibration".into(),
+                    points: pts(a),
+                },
+            ],
+            &ChartOptions {
+                title: format!("Reliability diagram ({CALIBRATION_BINS} uniform bins)"),
+                x_label: "mean predicted probability".into(),
+                y_label: "fraction of positives".into(),
+                diagonal: true,
+                ..ChartOptions::default()
+            },
+        ));
+    }
+    body
+}
+
+fn threshold_section(t: &TunedThreshold) -> String {
+    let mut body = format!(
+        "<p>Predict the positive class when its probability is at least <b>{}</b> (tuned on out-of-fold predictions: {} = {}). Probabilities are unchanged.</p>",
+        fmt(t.threshold),
+        t.metric.name(),
+        fmt(t.value)
+    );
+    let rows: Vec<Vec<String>> = t
+        .metrics_at_threshold
+        .iter()
+        .map(|(m, v)| vec![m.name().to_string(), fmt(*v)])
+        .collect();
+    body.push_str(&html::table(
+        &["out-of-fold metric at the threshold", "value"],
+        &rows,
+    ));
+    body.push_str(&html::line_chart(
+        &[
+            Series {
+                name: t.metric.name().to_string(),
+                points: t.curve.clone(),
+            },
+            Series {
+                name: format!("chosen threshold {}", fmt(t.threshold)),
+                points: vec![(t.threshold, 0.0), (t.threshold, 1.0)],
+            },
+        ],
+        &ChartOptions {
+            title: format!("{} by decision threshold (out of fold)", t.metric.name()),
+            x_label: "threshold".into(),
+            y_label: t.metric.name().to_string(),
+            ..ChartOptions::default()
+        },
+    ));
+    body
 }

@@ -10,9 +10,13 @@ use slipway_data::ingest::{self, ReadOptions};
 use slipway_data::validate::{self, ValidationReport};
 use slipway_data::{Role, Table, profile};
 use slipway_learn::bundle::{self, BundleContents, DataLineage, Lineage};
+use slipway_learn::calibration::{Calibration, CalibrationMethod};
+use slipway_learn::class_weight::ClassWeight;
 use slipway_learn::metrics::Metric;
-use slipway_learn::pipeline::{FittedPipeline, TargetInfo};
-use slipway_learn::{Target, Task, split};
+use slipway_learn::pipeline::{FittedPipeline, ModelSpec, TargetInfo};
+use slipway_learn::search::{self, SearchSettings, SearchSpec, run_search};
+use slipway_learn::threshold::{TunedThreshold, tune_threshold};
+use slipway_learn::{Matrix, Prediction, Target, Task, split};
 
 use crate::config::{Candidate, PipelineConfig};
 use crate::progress::Progress;
@@ -36,6 +40,41 @@ pub struct CandidateResult {
     pub std: BTreeMap<String, f64>,
     /// Mean seconds to fit one fold (preprocessing included).
     pub fit_seconds: f64,
+    /// The hyperparameter search, when the candidate had one (the fields above are its
+    /// best configuration's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchResult>,
+}
+
+/// A candidate's hyperparameter search.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// `grid`, `random` or `halving`.
+    pub method: String,
+    /// The searched parameters of the best configuration.
+    pub best_params: search::ParamSet,
+    /// Every configuration evaluated, in order (all rounds for halving).
+    pub evaluations: Vec<SearchEvaluation>,
+    /// Resources and candidates per round (halving only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<search::HalvingSchedule>,
+}
+
+/// One evaluated configuration of a search.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchEvaluation {
+    /// The searched parameters (and the halving resource when it is a parameter).
+    pub params: search::ParamSet,
+    /// Halving round (0 otherwise).
+    pub iteration: usize,
+    /// Halving resource of the round.
+    pub n_resources: Option<usize>,
+    /// Selection metric per fold.
+    pub fold_scores: Vec<f64>,
+    /// Mean over folds.
+    pub mean: f64,
+    /// Population standard deviation over folds.
+    pub std: f64,
 }
 
 /// The quality gate's verdict.
@@ -78,6 +117,12 @@ pub struct TrainOutcome {
     pub selected: String,
     /// Holdout evaluation of the chosen model.
     pub evaluation: Evaluation,
+    /// Probability calibration of the chosen model, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<report::CalibrationReport>,
+    /// The tuned decision threshold, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<TunedThreshold>,
     /// The gate.
     pub gate: GateResult,
     /// The bundle, when the gate passed.
@@ -152,6 +197,24 @@ pub(crate) fn run(
             message: format!("model \"{}\": {e}", c.name),
         })?;
     }
+    if cfg.threshold.is_some() && target.task != Task::Binary {
+        return Err(Error::Config {
+            path: "config".into(),
+            message: format!(
+                "threshold: tuning a decision threshold needs a binary target; \"{}\" is {:?}",
+                target.name, target.task
+            ),
+        });
+    }
+    if cfg.calibration.is_some() && !target.task.is_classification() {
+        return Err(Error::Config {
+            path: "config".into(),
+            message: format!(
+                "calibration: applies to classification; \"{}\" is a regression target",
+                target.name
+            ),
+        });
+    }
     let metric = cfg
         .selection
         .metric
@@ -206,35 +269,77 @@ pub(crate) fn run(
         }
     };
 
-    // Cross-validate every candidate on the training rows.
+    // Cross-validate every candidate on the training rows (searching where asked).
     let folds = folds_for(&y_train, cfg.cv.folds, cfg.seed)?;
-    progress.begin("cross-validating", (candidates.len() * folds.len()) as u64);
-    let mut results = Vec::with_capacity(candidates.len());
+    let threads = cfg.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let ctx = CvContext {
+        train: &train,
+        target: &target,
+        y: &y_train,
+        folds: &folds,
+        metric,
+        seed: cfg.seed,
+        threads,
+    };
+    let settings = search_settings(&ctx);
+    let total: u64 = candidates.iter().map(|c| planned_fits(c, &settings)).sum();
+    progress.begin("cross-validating", total);
+    let mut runs = Vec::with_capacity(candidates.len());
     for c in &candidates {
-        results.push(cross_validate(
-            c, &train, &target, &y_train, &folds, metric, progress,
-        )?);
+        runs.push(cross_validate(c, c.search.as_ref(), &ctx, progress)?);
     }
     progress.end();
+    let results: Vec<CandidateResult> = runs.iter().map(|r| r.result.clone()).collect();
 
     let best = select(&results, metric)?;
     let chosen = &candidates[best];
+    let chosen_spec = spec_for(&chosen.spec, &runs[best].best_params, None)
+        .map_err(|e| candidate_error(chosen, e))?;
     progress.note(&format!(
         "refitting {} on {} rows",
         chosen.name,
         train.n_rows()
     ));
     let all_rows: Vec<usize> = (0..train.n_rows()).collect();
-    let pipeline = FittedPipeline::fit(
+    let weights = class_weights_for(chosen.class_weight.as_ref(), &target, &y_train, &all_rows)
+        .map_err(|e| candidate_error(chosen, e))?;
+    let mut pipeline = FittedPipeline::fit_weighted(
         &train,
         &all_rows,
         &target,
         &y_train,
-        &chosen.spec,
+        &chosen_spec,
         &chosen.preprocess,
-    )?;
+        weights.as_deref(),
+    )
+    .map_err(|e| candidate_error(chosen, e))?;
+    let (calibration_fit, threshold) = if cfg.calibration.is_some() || cfg.threshold.is_some() {
+        post_fit(
+            cfg,
+            &target,
+            &ctx,
+            chosen,
+            &chosen_spec,
+            &runs[best],
+            &mut pipeline,
+            progress,
+        )?
+    } else {
+        (None, None)
+    };
     let pred = pipeline.predict(&test)?;
     let evaluation = report::evaluate(&pipeline, &y_test, &pred)?;
+    let calibration = match calibration_fit {
+        Some(method) => Some(report::calibration_report(
+            method,
+            &pipeline.predict_uncalibrated(&test)?,
+            &pred,
+            &y_test,
+        )?),
+        None => None,
+    };
     let value = evaluation
         .metrics
         .get(metric.name())
@@ -254,6 +359,8 @@ pub(crate) fn run(
         candidates: results,
         selected: chosen.name.clone(),
         evaluation,
+        calibration,
+        threshold,
         gate,
         bundle: None,
         report_html: output.join("report.html"),
@@ -301,6 +408,78 @@ pub(crate) fn run(
     Ok(outcome)
 }
 
+/// Calibration and threshold tuning of the refitted model on out-of-fold predictions of
+/// the chosen configuration (recomputed when the search's last round used subsamples).
+#[allow(clippy::too_many_arguments)]
+fn post_fit(
+    cfg: &PipelineConfig,
+    target: &TargetInfo,
+    ctx: &CvContext<'_>,
+    chosen: &Candidate,
+    chosen_spec: &ModelSpec,
+    run: &CandidateRun,
+    pipeline: &mut FittedPipeline,
+    progress: &dyn Progress,
+) -> Result<(Option<CalibrationMethod>, Option<TunedThreshold>)> {
+    let config_err = |message: String| Error::Config {
+        path: "config".into(),
+        message,
+    };
+    let Target::Classes { labels, .. } = ctx.y else {
+        return Err(config_err(
+            "calibration / threshold: apply to classification targets only".into(),
+        ));
+    };
+    if cfg.threshold.is_some() && target.task != Task::Binary {
+        return Err(config_err(format!(
+            "threshold: tuning a decision threshold needs a binary target; \"{}\" has {} classes",
+            target.name,
+            target.classes.len()
+        )));
+    }
+    let parts = match &run.oof {
+        Some(p) => p.clone(),
+        None => {
+            progress.note(&format!(
+                "out-of-fold predictions of {} on every row",
+                chosen.name
+            ));
+            let single = Candidate {
+                spec: chosen_spec.clone(),
+                search: None,
+                ..chosen.clone()
+            };
+            cross_validate(&single, None, ctx, &crate::NoProgress)?
+                .oof
+                .ok_or_else(|| Error::Internal("no out-of-fold predictions".into()))?
+        }
+    };
+    let mut oof = assemble_oof(&parts, ctx.train.n_rows())?;
+    let mut method = None;
+    if let Some(c) = &cfg.calibration {
+        let cal = Calibration::fit(c.method, &oof, labels)
+            .map_err(|e| config_err(format!("calibration: {e}")))?;
+        oof = cal.apply(&oof)?;
+        pipeline.calibration = Some(cal);
+        method = Some(c.method);
+    }
+    let mut tuned = None;
+    if let Some(spec) = &cfg.threshold {
+        let y: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
+        let t = tune_threshold(oof.col(1), &y, spec)
+            .map_err(|e| config_err(format!("threshold: {e}")))?;
+        progress.note(&format!(
+            "decision threshold {:.4} ({} {:.4} out of fold)",
+            t.threshold,
+            t.metric.name(),
+            t.value
+        ));
+        pipeline.decision_threshold = Some(t.threshold);
+        tuned = Some(t);
+    }
+    Ok((method, tuned))
+}
+
 /// Writes a file through a temporary sibling and a rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!(
@@ -312,63 +491,321 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
+/// What one fold fit hands back to the search.
+struct FoldOut {
+    /// Every metric that could be computed on the fold.
+    metrics: Vec<(String, f64)>,
+    /// Validation rows (indices into the training rows) and their predictions, when the
+    /// fold used all of its rows (not a halving subsample).
+    oof: Option<(Vec<usize>, Prediction)>,
+    seconds: f64,
+}
+
+/// Everything needed to cross-validate candidates on the training rows.
+struct CvContext<'a> {
+    train: &'a Table,
+    target: &'a TargetInfo,
+    y: &'a Target,
+    folds: &'a [(Vec<usize>, Vec<usize>)],
+    metric: Metric,
+    seed: u64,
+    threads: usize,
+}
+
+/// The sample weights of `rows` from a class-weight rule, in a vector over all rows.
+fn class_weights_for(
+    cw: Option<&ClassWeight>,
+    ctx_target: &TargetInfo,
+    y: &Target,
+    rows: &[usize],
+) -> slipway_learn::Result<Option<Vec<f64>>> {
+    let Some(cw) = cw else { return Ok(None) };
+    let Target::Classes { labels, .. } = y else {
+        return Err(slipway_learn::Error::param(
+            "class_weight",
+            "applies to classification targets only",
+        ));
+    };
+    let fit_labels: Vec<u32> = rows.iter().map(|&r| labels[r]).collect();
+    let w = cw.sample_weights(&fit_labels, &ctx_target.classes)?;
+    let mut all = vec![0.0; labels.len()];
+    for (&r, &v) in rows.iter().zip(&w) {
+        all[r] = v;
+    }
+    Ok(Some(all))
+}
+
+/// Fits `spec` on one fold (optionally subsampled) and scores it.
+fn fit_fold(
+    c: &Candidate,
+    spec: &ModelSpec,
+    ctx: &CvContext<'_>,
+    fold: usize,
+    subsample: Option<(f64, u64)>,
+) -> slipway_learn::Result<(f64, FoldOut)> {
+    let (fit_all, val_all) = &ctx.folds[fold];
+    let (fit_rows, val_rows) = match subsample {
+        Some((f, seed)) => (
+            search::subsample(fit_all, f, seed),
+            search::subsample(val_all, f, seed ^ 0x5bd1_e995),
+        ),
+        None => (fit_all.clone(), val_all.clone()),
+    };
+    let t0 = Instant::now();
+    let weights = class_weights_for(c.class_weight.as_ref(), ctx.target, ctx.y, &fit_rows)?;
+    let fitted = FittedPipeline::fit_weighted(
+        ctx.train,
+        &fit_rows,
+        ctx.target,
+        ctx.y,
+        spec,
+        &c.preprocess,
+        weights.as_deref(),
+    );
+    let p = match fitted {
+        Ok(p) => p,
+        // A halving subsample can be too small to fit (one class, too few rows): the
+        // candidate scores NaN there and ranks last, like scikit-learn's error_score=nan.
+        Err(e) if subsample.is_some() && e.kind() == slipway_data::ErrorKind::User => {
+            let out = FoldOut {
+                metrics: Vec::new(),
+                oof: None,
+                seconds: t0.elapsed().as_secs_f64(),
+            };
+            return Ok((f64::NAN, out));
+        }
+        Err(e) => return Err(e),
+    };
+    let seconds = t0.elapsed().as_secs_f64();
+    let pred = p.predict(&ctx.train.take(&val_rows)?)?;
+    let y_val = ctx.y.take(&val_rows);
+    let score = match ctx.metric.score(&y_val, &pred) {
+        Ok(v) => v,
+        // A halving subsample can be too small for the metric (one class in a fold): the
+        // candidate scores NaN there and ranks last, like scikit-learn's error_score=nan.
+        Err(e) if subsample.is_some() && e.kind() == slipway_data::ErrorKind::User => f64::NAN,
+        Err(e) => return Err(e),
+    };
+    let metrics = slipway_learn::metrics::evaluate(&y_val, &pred)
+        .into_iter()
+        .map(|(m, v)| (m.name().to_string(), v))
+        .collect();
+    Ok((
+        score,
+        FoldOut {
+            metrics,
+            oof: subsample.is_none().then_some((val_rows, pred)),
+            seconds,
+        },
+    ))
+}
+
+/// `spec` with `params` set and, when the family has `n_threads`, that many threads.
+fn spec_for(
+    base: &ModelSpec,
+    params: &search::ParamSet,
+    threads: Option<usize>,
+) -> slipway_learn::Result<ModelSpec> {
+    let mut p = params.clone();
+    if let Some(t) = threads {
+        if search::param_names(base)?.iter().any(|n| n == "n_threads") {
+            p.insert("n_threads".into(), serde_json::json!(t));
+        }
+    }
+    search::with_params(base, &p)
+}
+
+/// How many fold fits a candidate's search will make (for the progress bar).
+fn planned_fits(c: &Candidate, settings: &SearchSettings) -> u64 {
+    let k = settings.n_folds as u64;
+    let Some(s) = &c.search else { return k };
+    let Ok(cands) = s.candidates(settings.seed) else {
+        return k;
+    };
+    match s {
+        SearchSpec::Halving(h) => {
+            let by_samples = h.resource == "n_samples";
+            let smallest = if by_samples {
+                2 * settings.n_folds * settings.n_classes.max(1)
+            } else {
+                1
+            };
+            search::halving_schedule(
+                cands.len(),
+                h.factor,
+                h.min_resources,
+                h.max_resources.unwrap_or(settings.n_samples),
+                smallest,
+                h.aggressive_elimination,
+            )
+            .map(|s| s.n_candidates.iter().sum::<usize>() as u64 * k)
+            .unwrap_or(k)
+        }
+        _ => cands.len() as u64 * k,
+    }
+}
+
+/// One candidate's search (or plain cross-validation), the best configuration's results
+/// and its out-of-fold predictions when every fold used all its rows.
+struct CandidateRun {
+    result: CandidateResult,
+    best_params: search::ParamSet,
+    oof: Option<Vec<(Vec<usize>, Prediction)>>,
+}
+
+fn search_settings(ctx: &CvContext<'_>) -> SearchSettings {
+    SearchSettings {
+        n_folds: ctx.folds.len(),
+        greater_is_better: ctx.metric.greater_is_better(),
+        seed: ctx.seed,
+        threads: ctx.threads,
+        n_samples: ctx.train.n_rows(),
+        n_classes: match ctx.y {
+            Target::Classes { n_classes, .. } => *n_classes,
+            Target::Real(_) => 0,
+        },
+    }
+}
+
+fn candidate_error(c: &Candidate, e: slipway_learn::Error) -> Error {
+    if e.kind() == slipway_data::ErrorKind::Internal {
+        return Error::Learn(e);
+    }
+    let weights = if c.class_weight.is_some() {
+        " with class_weight"
+    } else {
+        ""
+    };
+    Error::Config {
+        path: "config".into(),
+        message: format!("model \"{}\" ({}){weights}: {e}", c.name, c.spec.kind()),
+    }
+}
+
 fn cross_validate(
     c: &Candidate,
-    train: &Table,
-    target: &TargetInfo,
-    y: &Target,
-    folds: &[(Vec<usize>, Vec<usize>)],
-    metric: Metric,
+    search_spec: Option<&SearchSpec>,
+    ctx: &CvContext<'_>,
     progress: &dyn Progress,
-) -> Result<CandidateResult> {
-    let mut per_metric: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut fold_scores = Vec::with_capacity(folds.len());
-    let mut seconds = 0.0;
-    for (i, (fit_rows, val_rows)) in folds.iter().enumerate() {
-        let t0 = Instant::now();
-        let p = FittedPipeline::fit(train, fit_rows, target, y, &c.spec, &c.preprocess)?;
-        seconds += t0.elapsed().as_secs_f64();
-        let pred = p.predict(&train.take(val_rows)?)?;
-        let y_val = y.take(val_rows);
-        let score = metric.score(&y_val, &pred)?;
-        fold_scores.push(score);
-        for (m, v) in slipway_learn::metrics::evaluate(&y_val, &pred) {
-            per_metric.entry(m.name().to_string()).or_default().push(v);
-        }
+) -> Result<CandidateRun> {
+    let settings = search_settings(ctx);
+    let outcome = run_search(search_spec, &settings, |task| {
+        let spec = spec_for(&c.spec, task.params, Some(task.threads))?;
+        let out = fit_fold(c, &spec, ctx, task.fold, task.subsample).map_err(|e| {
+            if task.params.is_empty() || e.kind() == slipway_data::ErrorKind::Internal {
+                e
+            } else {
+                slipway_learn::Error::InvalidData(format!(
+                    "search candidate {}: {e}",
+                    serde_json::to_string(task.params).unwrap_or_default()
+                ))
+            }
+        })?;
         progress.advance(&format!(
-            "{} fold {}/{}: {} {score:.4}",
+            "{} fold {}/{}: {} {:.4}",
             c.name,
-            i + 1,
-            folds.len(),
-            metric.name()
+            task.fold + 1,
+            ctx.folds.len(),
+            ctx.metric.name(),
+            out.0
         ));
+        Ok(out)
+    })
+    .map_err(|e| candidate_error(c, e))?;
+    let best = &outcome.evaluations[outcome.best];
+    let mut per_metric: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for o in &best.outputs {
+        for (m, v) in &o.metrics {
+            per_metric.entry(m.clone()).or_default().push(*v);
+        }
     }
+    let n_folds = ctx.folds.len();
     let mut mean = BTreeMap::new();
     let mut std = BTreeMap::new();
     for (k, v) in per_metric {
         // A metric that failed on some fold (one class present) is not averaged.
-        if v.len() != folds.len() {
+        if v.len() != n_folds {
             continue;
         }
         let (m, s) = mean_std(&v);
         mean.insert(k.clone(), m);
         std.insert(k, s);
     }
-    let (m, s) = mean_std(&fold_scores);
-    mean.insert(metric.name().to_string(), m);
-    std.insert(metric.name().to_string(), s);
-    Ok(CandidateResult {
-        name: c.name.clone(),
-        model_type: c.spec.kind().to_string(),
-        params: serde_json::to_value(&c.spec)
-            .ok()
-            .and_then(|v| v.get("params").cloned())
-            .unwrap_or_default(),
-        fold_scores,
-        mean,
-        std,
-        fit_seconds: seconds / folds.len() as f64,
+    mean.insert(ctx.metric.name().to_string(), best.mean);
+    std.insert(ctx.metric.name().to_string(), best.std);
+    let best_spec = spec_for(&c.spec, &best.params, None).map_err(|e| candidate_error(c, e))?;
+    let oof: Option<Vec<(Vec<usize>, Prediction)>> =
+        best.outputs.iter().map(|o| o.oof.clone()).collect();
+    let search_result = search_spec.map(|s| SearchResult {
+        method: match s {
+            SearchSpec::Grid(_) => "grid",
+            SearchSpec::Random(_) => "random",
+            SearchSpec::Halving(_) => "halving",
+        }
+        .to_string(),
+        best_params: best.params.clone(),
+        evaluations: outcome
+            .evaluations
+            .iter()
+            .map(|e| SearchEvaluation {
+                params: e.params.clone(),
+                iteration: e.iteration,
+                n_resources: e.n_resources,
+                fold_scores: e.fold_scores.clone(),
+                mean: e.mean,
+                std: e.std,
+            })
+            .collect(),
+        schedule: outcome.schedule.clone(),
+    });
+    Ok(CandidateRun {
+        result: CandidateResult {
+            name: c.name.clone(),
+            model_type: c.spec.kind().to_string(),
+            params: serde_json::to_value(&best_spec)
+                .ok()
+                .and_then(|v| v.get("params").cloned())
+                .unwrap_or_default(),
+            fold_scores: best.fold_scores.clone(),
+            mean,
+            std,
+            fit_seconds: best.outputs.iter().map(|o| o.seconds).sum::<f64>() / n_folds as f64,
+            search: search_result,
+        },
+        best_params: best.params.clone(),
+        oof,
     })
+}
+
+/// Out-of-fold class probabilities of every training row, in row order.
+fn assemble_oof(parts: &[(Vec<usize>, Prediction)], n_rows: usize) -> Result<Matrix> {
+    let n_cols = match parts.first() {
+        Some((_, Prediction::Probabilities(p))) => p.n_cols(),
+        _ => {
+            return Err(Error::Internal(
+                "out-of-fold predictions are not class probabilities".into(),
+            ));
+        }
+    };
+    let mut out = Matrix::zeros(n_rows, n_cols);
+    let mut seen = vec![false; n_rows];
+    for (rows, pred) in parts {
+        let Prediction::Probabilities(p) = pred else {
+            return Err(Error::Internal("mixed out-of-fold predictions".into()));
+        };
+        for (i, &r) in rows.iter().enumerate() {
+            seen[r] = true;
+            for k in 0..n_cols {
+                out.set(r, k, p.get(i, k));
+            }
+        }
+    }
+    if seen.iter().any(|s| !s) {
+        return Err(Error::Internal(
+            "the folds do not cover every training row".into(),
+        ));
+    }
+    Ok(out)
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {

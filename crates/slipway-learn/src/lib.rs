@@ -10,8 +10,13 @@
 //! - [`preprocess`] turns a table into a matrix (imputation, scaling, encoding), fitted on
 //!   training rows only; [`pipeline::FittedPipeline`] joins it with a fitted model, and
 //!   [`bundle`] stores that pipeline on disk.
+//! - [`search`] runs grid / random / successive-halving hyperparameter searches;
+//!   [`calibration`], [`threshold`] and [`class_weight`] calibrate probabilities, tune the
+//!   binary decision threshold and weight imbalanced classes.
 
 pub mod bundle;
+pub mod calibration;
+pub mod class_weight;
 pub mod cluster;
 mod error;
 mod estimator;
@@ -25,9 +30,11 @@ pub mod naive_bayes;
 pub mod neighbors;
 pub mod pipeline;
 pub mod preprocess;
+pub mod search;
 pub mod split;
 pub mod svm;
 pub mod tree;
+pub mod threshold;
 
 pub use error::{Error, ErrorKind, Result};
 pub use estimator::{

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use slipway_data::{DataType, Schema, Table};
 
+use crate::calibration::Calibration;
 use crate::gbdt::{GbdtModel, GbdtParams};
 use crate::linear::{
     ElasticNetModel, ElasticNetParams, LassoParams, LinearRegressionModel, LinearRegressionParams,
@@ -411,6 +412,13 @@ pub struct FittedPipeline {
     pub preprocessor: FittedPreprocessor,
     /// The fitted model.
     pub model: FittedModel,
+    /// Probability calibration applied to the model's output (absent in older bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+    /// Binary tasks: predict the positive class when its probability is at least this
+    /// (absent: the most probable class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_threshold: Option<f64>,
 }
 
 impl FittedPipeline {
@@ -423,16 +431,38 @@ impl FittedPipeline {
         spec: &ModelSpec,
         preprocess: &PreprocessSpec,
     ) -> Result<FittedPipeline> {
+        FittedPipeline::fit_weighted(table, rows, target, y, spec, preprocess, None)
+    }
+
+    /// [`FittedPipeline::fit`] with optional sample weights, one per row of `table` (the
+    /// weights of `rows` are used).
+    pub fn fit_weighted(
+        table: &Table,
+        rows: &[usize],
+        target: &TargetInfo,
+        y: &Target,
+        spec: &ModelSpec,
+        preprocess: &PreprocessSpec,
+        weights: Option<&[f64]>,
+    ) -> Result<FittedPipeline> {
         // The training matrix comes from fit_transform: target-encoded columns are
         // out-of-fold there, so the model never sees a row's own label.
+        if let Some(w) = weights.filter(|w| w.len() != table.n_rows()) {
+            return Err(Error::InvalidData(format!(
+                "{} sample weights for {} rows",
+                w.len(),
+                table.n_rows()
+            )));
+        }
         let (preprocessor, x) = preprocess.fit_transform(table, rows, Some(y))?;
         let features = preprocessor.features();
         let y_train = y.take(rows);
+        let w: Option<Vec<f64>> = weights.map(|w| rows.iter().map(|&r| w[r]).collect());
         let data = TrainData {
             x: &x,
             y: &y_train,
             features: &features,
-            weights: None,
+            weights: w.as_deref(),
         };
         let model = spec.fit(&data, None)?;
         Ok(FittedPipeline {
@@ -441,6 +471,8 @@ impl FittedPipeline {
             spec: spec.clone(),
             preprocessor,
             model,
+            calibration: None,
+            decision_threshold: None,
         })
     }
 
@@ -449,10 +481,39 @@ impl FittedPipeline {
         self.preprocessor.features()
     }
 
-    /// Predicts for every row of `table`.
+    /// Predicts for every row of `table` (calibrated probabilities when the pipeline has a
+    /// calibration).
     pub fn predict(&self, table: &Table) -> Result<Prediction> {
+        let pred = self.predict_uncalibrated(table)?;
+        match (&self.calibration, pred) {
+            (Some(c), Prediction::Probabilities(p)) => Ok(Prediction::Probabilities(c.apply(&p)?)),
+            (_, pred) => Ok(pred),
+        }
+    }
+
+    /// The model's own output, before any calibration.
+    pub fn predict_uncalibrated(&self, table: &Table) -> Result<Prediction> {
         let x = self.preprocessor.transform(table)?;
         self.model.predict(&x)
+    }
+
+    /// Class codes for a probability prediction: the tuned decision threshold for binary
+    /// tasks when there is one, otherwise the most probable class (first on ties).
+    pub fn predicted_codes(&self, proba: &Matrix) -> Vec<u32> {
+        if let (Some(t), 2) = (self.decision_threshold, proba.n_cols()) {
+            return proba.col(1).iter().map(|&p| u32::from(p >= t)).collect();
+        }
+        (0..proba.n_rows())
+            .map(|i| {
+                let mut best = 0;
+                for k in 1..proba.n_cols() {
+                    if proba.get(i, k) > proba.get(i, best) {
+                        best = k;
+                    }
+                }
+                best as u32
+            })
+            .collect()
     }
 
     /// The input columns a caller must provide, with their types.
@@ -464,20 +525,14 @@ impl FittedPipeline {
             .collect()
     }
 
-    /// Class labels for a probability prediction (argmax, first on ties).
+    /// Class labels for a probability prediction ([`FittedPipeline::predicted_codes`]).
     pub fn predicted_labels(&self, pred: &Prediction) -> Vec<String> {
         match pred {
             Prediction::Values(v) => v.iter().map(|x| x.to_string()).collect(),
-            Prediction::Probabilities(p) => (0..p.n_rows())
-                .map(|i| {
-                    let mut best = 0;
-                    for k in 1..p.n_cols() {
-                        if p.get(i, k) > p.get(i, best) {
-                            best = k;
-                        }
-                    }
-                    self.target.classes[best].clone()
-                })
+            Prediction::Probabilities(p) => self
+                .predicted_codes(p)
+                .into_iter()
+                .map(|c| self.target.classes[c as usize].clone())
                 .collect(),
         }
     }

@@ -486,6 +486,30 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
             } else {
                 println!("{line}");
             }
+            if let Some(s) = &c.search {
+                println!(
+                    "    {} search, {} configurations; best {}",
+                    s.method,
+                    s.evaluations.len(),
+                    serde_json::to_string(&s.best_params).unwrap_or_default()
+                );
+            }
+        }
+        if let Some(c) = &out.calibration {
+            println!(
+                "  calibration ({:?}): holdout brier {:.4} → {:.4}",
+                c.method,
+                c.brier_before.unwrap_or(f64::NAN),
+                c.brier_after.unwrap_or(f64::NAN)
+            );
+        }
+        if let Some(t) = &out.threshold {
+            println!(
+                "  decision threshold {:.4} (out-of-fold {} {:.4})",
+                t.threshold,
+                t.metric.name(),
+                t.value
+            );
         }
         println!("  holdout:");
         for (k, v) in &out.evaluation.metrics {

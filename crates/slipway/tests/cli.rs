@@ -425,3 +425,82 @@ fn clustering_example_trains_and_predicts() {
         assert!(err.contains(field), "{field}: {err}");
     }
 }
+
+#[test]
+fn breast_cancer_example_searches_calibrates_and_tunes_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = repo().join("examples/breast_cancer/pipeline.yaml");
+    let o = train(&cfg, &dir.path().join("out"), true);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cands = v["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 3);
+    assert_eq!(cands[0]["search"]["method"], "grid");
+    assert_eq!(
+        cands[0]["search"]["evaluations"].as_array().unwrap().len(),
+        3
+    );
+    assert_eq!(cands[1]["search"]["method"], "halving");
+    assert!(cands[1]["search"]["schedule"]["n_resources"].is_array());
+    for c in cands {
+        assert_eq!(c["fold_scores"].as_array().unwrap().len(), 5);
+        assert!(c["std"]["roc_auc"].as_f64().unwrap() >= 0.0);
+    }
+    let threshold = v["threshold"]["threshold"].as_f64().unwrap();
+    assert!(
+        v["threshold"]["metrics_at_threshold"]["recall"]
+            .as_f64()
+            .unwrap()
+            >= 0.95
+    );
+    assert!(v["calibration"]["curve_after"]["prob_true"].is_array());
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(html.contains("Comparison (cross-validated"));
+    assert!(html.contains("Reliability diagram"));
+
+    // The bundle labels rows with the tuned threshold.
+    let preds = dir.path().join("p.csv");
+    let o = slipway(&[
+        "predict",
+        "-m",
+        dir.path().join("out/model").to_str().unwrap(),
+        "-i",
+        repo()
+            .join("examples/breast_cancer/breast_cancer.csv")
+            .to_str()
+            .unwrap(),
+        "-o",
+        preds.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let body = std::fs::read_to_string(&preds).unwrap();
+    let mut lines = body.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let pi = header.iter().position(|h| *h == "prediction").unwrap();
+    let p1 = header.iter().position(|h| *h == "probability_1").unwrap();
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let p: f64 = f[p1].parse().unwrap();
+        assert_eq!(f[pi], if p >= threshold { "1" } else { "0" });
+    }
+}
+
+#[test]
+fn bad_search_config_exits_2_naming_the_parameter() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        "name: bc\ndata: {train: breast_cancer.csv}\ntarget: target\ntask: classification\nmodels:\n  - name: g\n    type: gbdt\n    search: {random: {n_iter: 3, params: {learning_rate: {uniform: [0.3, 0.1]}}}}\n",
+    );
+    let o = train(&cfg, &dir.path().join("out"), false);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("models[0] (g).search")
+            && err.contains("learning_rate")
+            && err.contains("greater than high"),
+        "{err}"
+    );
+}
