@@ -21,6 +21,7 @@ if [ ! -x "$VENV/bin/mlflow" ]; then
 fi
 PY="$VENV/bin/python"
 rm -rf "$OUT" && mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
 cargo build --quiet --release -p slipway --bin slipway --example tracking_load
 SLIPWAY="$CARGO_TARGET_DIR/release/slipway"
 RAW="$CARGO_TARGET_DIR/release/examples/tracking_load"
@@ -56,8 +57,8 @@ bench_one() {  # label, url
 
 # mlflow server: SQLite backend, proxied artifacts on disk, its default worker count.
 port=$(free_port)
-"$VENV/bin/mlflow" server --backend-store-uri "sqlite:///$PWD/$OUT/mlflow.db" \
-  --artifacts-destination "$PWD/$OUT/mlflow-artifacts" --host 127.0.0.1 --port "$port" \
+"$VENV/bin/mlflow" server --backend-store-uri "sqlite:///$OUT/mlflow.db" \
+  --artifacts-destination "$OUT/mlflow-artifacts" --host 127.0.0.1 --port "$port" \
   > "$OUT/mlflow-server.log" 2>&1 &
 server_pid=$!
 wait_up "http://127.0.0.1:$port"
