@@ -33,8 +33,8 @@ pub mod preprocess;
 pub mod search;
 pub mod split;
 pub mod svm;
-pub mod tree;
 pub mod threshold;
+pub mod tree;
 
 pub use error::{Error, ErrorKind, Result};
 pub use estimator::{

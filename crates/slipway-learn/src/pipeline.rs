@@ -99,9 +99,10 @@ impl ModelSpec {
     /// Checks that this family can solve `task` and that every hyperparameter is valid.
     pub fn check(&self, task: Task) -> Result<()> {
         let fits = match self {
-            ModelSpec::Gbdt(_) | ModelSpec::KNeighbors(_) | ModelSpec::Mlp(_) | ModelSpec::Svm(_) => {
-                true
-            }
+            ModelSpec::Gbdt(_)
+            | ModelSpec::KNeighbors(_)
+            | ModelSpec::Mlp(_)
+            | ModelSpec::Svm(_) => true,
             ModelSpec::DecisionTree(_) | ModelSpec::RandomForest(_) | ModelSpec::ExtraTrees(_) => {
                 true
             }
