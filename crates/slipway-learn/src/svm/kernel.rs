@@ -45,6 +45,7 @@ pub(crate) struct KernelData {
     sq: Vec<f64>,
     d: usize,
     kernel: KernelFn,
+    parallel_rows: bool,
 }
 
 impl KernelData {
@@ -55,7 +56,20 @@ impl KernelData {
         } else {
             x.chunks_exact(d).map(|r| dot(r, r)).collect()
         };
-        KernelData { x, sq, d, kernel }
+        KernelData {
+            x,
+            sq,
+            d,
+            kernel,
+            parallel_rows: true,
+        }
+    }
+
+    /// Computes long kernel rows on one thread: for fits that already run several
+    /// machines in parallel, where nested row parallelism only adds scheduling overhead.
+    pub(crate) fn sequential_rows(mut self) -> Self {
+        self.parallel_rows = false;
+        self
     }
 
     /// Row `i`.
@@ -90,7 +104,7 @@ impl KernelData {
         f: impl Fn(usize, f64) -> f64 + Sync,
     ) {
         let work = rows.len() * self.d.max(1);
-        if work >= PAR_MIN_WORK && rows.len() >= 256 {
+        if self.parallel_rows && work >= PAR_MIN_WORK && rows.len() >= 256 {
             out.par_chunks_mut(256)
                 .zip(rows.par_chunks(256))
                 .enumerate()

@@ -17,10 +17,10 @@
 //!   machine of every pair are independent jobs and run in parallel.
 //!   [`SvmModel::decision_function`] keeps the raw decision values available.
 //!
-//! Alternatives considered: `linfa-svm` (linfa's SMO port) was measured on the benchmark
-//! data (see `bench/svm/`), but it has no class weights, sample weights, probability
-//! calibration or one-vs-one multiclass, which scikit-learn parity needs, so the solver is
-//! written here following libsvm's `svm.cpp`.
+//! Alternatives considered: `linfa-svm` (linfa's SMO port) was considered but not adopted:
+//! it has no class weights, sample weights, libsvm-style probability calibration or
+//! one-vs-one multiclass, which scikit-learn parity needs, so the solver is written here
+//! following libsvm's `svm.cpp`. Its fit time on the benchmark data has not been measured.
 
 mod kernel;
 mod platt;
@@ -707,6 +707,12 @@ impl Estimator for Svm {
             rows.extend_from_slice(&buf);
         }
         let data = KernelData::new(rows, d, kernel.function());
+        // A classification fit runs at least six machines (final + probability folds) in
+        // parallel; its kernel rows are then computed on the machine's own thread.
+        let data = match train.y {
+            Target::Classes { .. } => data.sequential_rows(),
+            Target::Real(_) => data,
+        };
         match train.y {
             Target::Classes { labels, n_classes } => {
                 let mult = self.class_multipliers(labels, *n_classes)?;
