@@ -15,6 +15,10 @@ use slipway_data::ingest::ReadOptions;
 use slipway_data::validate::{Rules, ValidationReport};
 use slipway_engine::{Engine, EngineOptions, Error, ErrorKind, PipelineConfig, Progress};
 
+mod models;
+mod record;
+mod tracking;
+
 #[derive(Parser)]
 #[command(
     name = "slipway",
@@ -41,6 +45,9 @@ enum Command {
     Profile(ProfileArgs),
     /// Run the tracking server (MLflow REST API; point `MLFLOW_TRACKING_URI` at it).
     Serve(ServeArgs),
+    /// The model registry: register, list, show, alias and promote model versions.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
 }
 
 #[derive(Args)]
@@ -78,6 +85,41 @@ struct TrainArgs {
     /// Worker threads (overrides the config's `threads`).
     #[arg(long, env = "SLIPWAY_THREADS")]
     threads: Option<usize>,
+    #[command(flatten)]
+    tracking: TrackingArgs,
+    /// Do not record the run.
+    #[arg(long)]
+    no_track: bool,
+}
+
+/// Where runs and registered models live.
+#[derive(Args)]
+struct TrackingArgs {
+    /// A tracking server (`http://host:port`, also `MLFLOW_TRACKING_URI`); default: the local
+    /// store under the Slipway home folder, the one `slipway serve` shows.
+    #[arg(long, env = "SLIPWAY_TRACKING_URI")]
+    tracking_uri: Option<String>,
+}
+
+impl TrackingArgs {
+    /// The MLflow REST client for these settings.
+    fn client(&self) -> anyhow::Result<tracking::Client> {
+        let uri = self.tracking_uri.clone().or_else(|| {
+            std::env::var("MLFLOW_TRACKING_URI")
+                .ok()
+                .filter(|u| !u.is_empty())
+        });
+        Ok(match uri {
+            Some(u) => tracking::Client::http(&u)?,
+            None => {
+                let home = match std::env::var_os("SLIPWAY_HOME").filter(|h| !h.is_empty()) {
+                    Some(h) => PathBuf::from(h),
+                    None => default_home()?,
+                };
+                tracking::Client::local(&home)?
+            }
+        })
+    }
 }
 
 #[derive(Args)]
@@ -185,7 +227,7 @@ impl Progress for Bars {
 const EXIT_INTERNAL: u8 = 1;
 const EXIT_USER: u8 = 2;
 const EXIT_VALIDATION: u8 = 3;
-const EXIT_GATE: u8 = 4;
+pub(crate) const EXIT_GATE: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -234,6 +276,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(_) => unreachable!("handled above"),
         Command::Train(a) => train(&engine, a, json, &progress),
+        Command::Models(m) => models::run(m, json),
         Command::Predict(a) => {
             let out = engine.predict(&a.model, &a.input, &a.output)?;
             if json {
@@ -455,9 +498,52 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         let out = engine.cluster(&cfg, Some(&text), progress)?;
         return print_cluster(&out, json);
     }
-    let out = engine.train(&cfg, Some(&text), progress)?;
+    let client = if a.no_track {
+        None
+    } else {
+        match a.tracking.client() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracking_warning(&e.to_string());
+                None
+            }
+        }
+    };
+    let recorder = client
+        .as_ref()
+        .and_then(|c| match record::RunRecorder::start(c, &cfg) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracking_warning(&format!("{}: creating the run: {e}", c.target));
+                None
+            }
+        });
+    let out = match engine.train(&cfg, Some(&text), progress) {
+        Ok(out) => out,
+        Err(e) => {
+            if let Some(r) = &recorder
+                && let Err(te) = r.fail(&e.to_string())
+            {
+                tracking_warning(&te.to_string());
+            }
+            return Err(e.into());
+        }
+    };
+    let tracked = recorder
+        .as_ref()
+        .map(|r| match r.record(&cfg, &text, &out) {
+            Ok(()) => serde_json::json!({"run_id": r.run_id, "experiment_id": r.experiment_id}),
+            Err(e) => {
+                tracking_warning(&e.to_string());
+                serde_json::json!({"run_id": r.run_id, "error": e.to_string()})
+            }
+        });
     if json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        let mut v = serde_json::to_value(&out)?;
+        if let Some(t) = &tracked {
+            v["tracking"] = t.clone();
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let metric = out.selection_metric.name();
         println!(
@@ -536,12 +622,33 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
                 out.gate.reason.as_deref().unwrap_or("")
             ),
         }
+        if let Some(t) = tracked.as_ref().filter(|t| t.get("error").is_none()) {
+            println!(
+                "  run {} recorded (experiment {})",
+                t["run_id"].as_str().unwrap_or_default(),
+                t["experiment_id"].as_str().unwrap_or_default()
+            );
+        }
     }
     Ok(if out.gate.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_GATE)
     })
+}
+
+/// A tracking failure after (or before) training: the bundle is kept and the exit code is the
+/// training's; this warns on stderr with a hint.
+fn tracking_warning(message: &str) {
+    eprintln!(
+        "{} run not recorded: {message}",
+        style("warning:").yellow().bold()
+    );
+    eprintln!(
+        "{} the bundle and reports are on disk; check --tracking-uri / MLFLOW_TRACKING_URI \
+         (or SLIPWAY_HOME), or pass --no-track",
+        style("hint:").cyan()
+    );
 }
 
 /// Prints a clustering run (`task: clustering`) and returns its exit code (4: gate failed).

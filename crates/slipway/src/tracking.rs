@@ -1,0 +1,256 @@
+//! One client for the MLflow REST API (tracking, artifacts, registry) with two transports:
+//! HTTP to a remote server (`--tracking-uri http://host:port`), or in-process against the
+//! local store under the Slipway home folder, sending the very same requests through
+//! `slipway_server::app(state)` with `tower::ServiceExt::oneshot` (no socket).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// An MLflow REST error: the HTTP status and the server's `error_code` and `message`.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error body.
+    #[error("{method} {path}: {code}: {message}")]
+    Api {
+        /// Request method.
+        method: String,
+        /// Request path (without the API prefix).
+        path: String,
+        /// HTTP status.
+        status: u16,
+        /// MLflow `error_code`, e.g. `RESOURCE_DOES_NOT_EXIST`.
+        code: String,
+        /// MLflow `message`.
+        message: String,
+    },
+    /// The request did not get an answer (connection refused, bad URI, local store error).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl ClientError {
+    /// True when the server said the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ClientError::Api { code, .. } if code == "RESOURCE_DOES_NOT_EXIST")
+    }
+}
+
+/// Result of a client call.
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+enum Transport {
+    Local(axum::Router),
+    Http { base: String, http: reqwest::Client },
+}
+
+/// The MLflow REST client.
+pub struct Client {
+    runtime: tokio::runtime::Runtime,
+    transport: Transport,
+    /// Where it points, for messages (`http://...` or the home folder).
+    pub target: String,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ClientError::Transport(format!("cannot start the async runtime: {e}")))
+}
+
+impl Client {
+    /// A client over the local store under `home` (`slipway.db` + `artifacts/`), the layout
+    /// `slipway serve` uses by default.
+    pub fn local(home: &Path) -> Result<Client> {
+        let runtime = runtime()?;
+        let state = runtime
+            .block_on(slipway_server::AppState::open_home(
+                home,
+                slipway_server::Limits::default(),
+            ))
+            .map_err(|e| {
+                ClientError::Transport(format!("{}: cannot open the store: {e}", home.display()))
+            })?;
+        Ok(Client {
+            runtime,
+            transport: Transport::Local(slipway_server::app(Arc::new(state))),
+            target: home.display().to_string(),
+        })
+    }
+
+    /// A client over HTTP to `uri` (`http://host:port`).
+    pub fn http(uri: &str) -> Result<Client> {
+        if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+            return Err(ClientError::Transport(format!(
+                "tracking URI '{uri}': only http:// and https:// are supported"
+            )));
+        }
+        // reqwest is built without a TLS provider of its own; ring is the workspace's. Another
+        // caller may have installed one already, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .map_err(|e| ClientError::Transport(format!("HTTP client: {e}")))?;
+        Ok(Client {
+            runtime: runtime()?,
+            transport: Transport::Http {
+                base: uri.trim_end_matches('/').to_string(),
+                http,
+            },
+            target: uri.to_string(),
+        })
+    }
+
+    /// `GET /api/2.0/mlflow/<path>?<query>`.
+    pub fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
+        let full = format!("/api/2.0/mlflow/{path}{}", encode_query(query));
+        self.send(Method::GET, &full, None, "application/json")
+    }
+
+    /// `POST /api/2.0/mlflow/<path>` with a JSON body.
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        self.json_call(Method::POST, path, body)
+    }
+
+    fn json_call(&self, method: Method, path: &str, body: &Value) -> Result<Value> {
+        let full = format!("/api/2.0/mlflow/{path}");
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Transport(e.to_string()))?;
+        self.send(method, &full, Some(bytes), "application/json")
+    }
+
+    /// `PUT /api/2.0/mlflow-artifacts/artifacts/<path>`: uploads one file.
+    pub fn upload(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
+        let full = format!(
+            "/api/2.0/mlflow-artifacts/artifacts/{}",
+            path.split('/')
+                .map(percent_encode)
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        self.send(Method::PUT, &full, Some(bytes), "application/octet-stream")?;
+        Ok(())
+    }
+
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> Result<Value> {
+        let (status, bytes) = self.runtime.block_on(async {
+            match &self.transport {
+                Transport::Local(router) => {
+                    let mut req = Request::builder().method(method.clone()).uri(path);
+                    if body.is_some() {
+                        req = req.header("content-type", content_type);
+                    }
+                    let req = req
+                        .body(body.map_or_else(Body::empty, Body::from))
+                        .map_err(|e| ClientError::Transport(e.to_string()))?;
+                    let resp = router
+                        .clone()
+                        .oneshot(req)
+                        .await
+                        .map_err(|e| ClientError::Transport(e.to_string()))?;
+                    let status = resp.status().as_u16();
+                    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                        .await
+                        .map_err(|e| ClientError::Transport(e.to_string()))?;
+                    Ok::<_, ClientError>((status, bytes.to_vec()))
+                }
+                Transport::Http { base, http } => {
+                    let url = format!("{base}{path}");
+                    let m = reqwest::Method::from_bytes(method.as_str().as_bytes())
+                        .map_err(|e| ClientError::Transport(e.to_string()))?;
+                    let mut req = http.request(m, &url);
+                    if let Some(b) = body {
+                        req = req.header("content-type", content_type).body(b);
+                    }
+                    let resp = req
+                        .send()
+                        .await
+                        .map_err(|e| ClientError::Transport(format!("{url}: {e}")))?;
+                    let status = resp.status().as_u16();
+                    let bytes = resp
+                        .bytes()
+                        .await
+                        .map_err(|e| ClientError::Transport(format!("{url}: {e}")))?;
+                    Ok((status, bytes.to_vec()))
+                }
+            }
+        })?;
+        let short = path.split('?').next().unwrap_or(path).to_string();
+        let value: Value = if bytes.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(
+                |_| json!({"message": String::from_utf8_lossy(&bytes).chars().take(300).collect::<String>()}),
+            )
+        };
+        if (200..300).contains(&status) {
+            return Ok(value);
+        }
+        Err(ClientError::Api {
+            method: method.to_string(),
+            path: short,
+            status,
+            code: value["error_code"]
+                .as_str()
+                .unwrap_or("HTTP_ERROR")
+                .to_string(),
+            message: value["message"]
+                .as_str()
+                .map_or_else(|| format!("HTTP {status}"), str::to_string),
+        })
+    }
+}
+
+fn encode_query(query: &[(&str, &str)]) -> String {
+    if query.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect();
+    format!("?{}", parts.join("&"))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_percent_encoded() {
+        assert_eq!(
+            encode_query(&[("filter", "name='a b'"), ("x", "é")]),
+            "?filter=name%3D%27a%20b%27&x=%C3%A9"
+        );
+        assert_eq!(encode_query(&[]), "");
+    }
+}

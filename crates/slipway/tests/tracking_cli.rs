@@ -1,0 +1,486 @@
+//! `slipway train` records its run (local store or a remote `slipway serve`), and
+//! `slipway models register|list|show|alias|promote` work through the MLflow REST API.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `slipway <args>` with `SLIPWAY_HOME=home` and no tracking URI from the environment.
+fn slipway(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("SLIPWAY_HOME", home)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .env_remove("SLIPWAY_TRACKING_URI")
+        .output()
+        .expect("run slipway")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn stdout_json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+}
+
+const CONFIG: &str = "name: bc-tracked\ndata: {train: DATA}\ntarget: target\ntask: classification\nmodels:\n  - {name: logistic, type: logistic_regression, params: {c: 0.5}}\n  - {name: knn, type: k_neighbors, params: {n_neighbors: 7}}\ncv: {folds: 3}\nseed: 2\nselection: {metric: roc_auc, minimum: 0.9}\n";
+
+fn data_path() -> PathBuf {
+    repo().join("examples/breast_cancer/breast_cancer.csv")
+}
+
+/// Writes the pipeline config in `dir` and returns its path.
+fn config(dir: &Path) -> PathBuf {
+    let p = dir.join("pipeline.yaml");
+    let data = data_path().canonicalize().expect("example data");
+    std::fs::write(&p, CONFIG.replace("DATA", &data.display().to_string())).unwrap();
+    p
+}
+
+/// `slipway --json train` with extra args; returns the parsed outcome.
+fn train(home: &Path, dir: &Path, extra: &[&str]) -> (Output, Value) {
+    let cfg = config(dir);
+    let out = dir.join("out");
+    let mut args = vec![
+        "--json",
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let o = slipway(home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = stdout_json(&o);
+    (o, v)
+}
+
+/// A blocking HTTP client (ring as the rustls provider).
+fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::new()
+}
+
+/// A running `slipway serve` on a free port.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(home: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args(["serve", "--host", "127.0.0.1", "--port", "0", "--home"])
+            .arg(home)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start slipway serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("http://127.0.0.1:") {
+                    let url = line[at..].split_whitespace().next().unwrap_or("");
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server did not start");
+        Server { child, url }
+    }
+
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
+        let resp = http()
+            .get(format!("{}/api/2.0/mlflow/{path}", self.url))
+            .query(query)
+            .send()
+            .expect("GET");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().expect("json")
+    }
+
+    fn artifact_list(&self, path: &str) -> Vec<String> {
+        let v: Value = http()
+            .get(format!("{}/api/2.0/mlflow-artifacts/artifacts", self.url))
+            .query(&[("path", path)])
+            .send()
+            .expect("list")
+            .json()
+            .expect("json");
+        v["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["path"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn artifact(&self, path: &str) -> Vec<u8> {
+        let resp = http()
+            .get(format!(
+                "{}/api/2.0/mlflow-artifacts/artifacts/{path}",
+                self.url
+            ))
+            .send()
+            .expect("download");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.bytes().expect("bytes").to_vec()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn by_key(list: &Value) -> std::collections::BTreeMap<String, Value> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|kv| (kv["key"].as_str().unwrap().to_string(), kv["value"].clone()))
+        .collect()
+}
+
+/// Checks the recorded run against the training outcome, through a server on `home`.
+fn check_run(server: &Server, run_id: &str, outcome: &Value, out_dir: &Path) {
+    let run = &server.get("runs/get", &[("run_id", run_id)])["run"];
+    assert_eq!(run["info"]["status"], "FINISHED");
+    let exp = server.get(
+        "experiments/get",
+        &[(
+            "experiment_id",
+            run["info"]["experiment_id"].as_str().unwrap(),
+        )],
+    );
+    assert_eq!(exp["experiment"]["name"], "bc-tracked");
+    let params = by_key(&run["data"]["params"]);
+    assert_eq!(params["logistic.type"], "logistic_regression");
+    assert_eq!(params["logistic.c"], "0.5");
+    assert_eq!(params["knn.n_neighbors"], "7");
+    assert_eq!(params["selected"], outcome["selected"]);
+    let metrics = by_key(&run["data"]["metrics"]);
+    for (k, v) in outcome["evaluation"]["metrics"].as_object().unwrap() {
+        let got = metrics[&format!("holdout.{k}")].as_f64().unwrap();
+        assert!((got - v.as_f64().unwrap()).abs() < 1e-12, "holdout.{k}");
+    }
+    // Every candidate's fold scores, as steps 0..folds.
+    for c in outcome["candidates"].as_array().unwrap() {
+        let key = format!("cv.{}.roc_auc", c["name"].as_str().unwrap());
+        let hist = server.get(
+            "metrics/get-history",
+            &[("run_id", run_id), ("metric_key", &key)],
+        );
+        let mut steps: Vec<(i64, f64)> = hist["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["step"].as_i64().unwrap_or(0),
+                    m["value"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        steps.sort_by_key(|s| s.0);
+        let want: Vec<f64> = c["fold_scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(steps.len(), 3, "{key}");
+        for (i, (step, value)) in steps.iter().enumerate() {
+            assert_eq!(*step, i as i64);
+            assert!((value - want[i]).abs() < 1e-12, "{key} fold {i}");
+        }
+    }
+    let tags = by_key(&run["data"]["tags"]);
+    let fp = slipway_data::ingest::fingerprint(&data_path()).unwrap();
+    assert_eq!(tags["slipway.data.train.fingerprint"], fp.as_str());
+    let cfg_text = std::fs::read(out_dir.join("../pipeline.yaml")).unwrap();
+    assert_eq!(
+        tags["slipway.config.fingerprint"],
+        slipway_learn::bundle::sha256(&cfg_text).as_str()
+    );
+    // Artifacts: the reports and the bundle.
+    let root = run["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("mlflow-artifacts:/")
+        .unwrap()
+        .to_string();
+    let top = server.artifact_list(&root);
+    for want in ["report.html", "report.json", "model"] {
+        assert!(top.iter().any(|p| p.ends_with(want)), "{want} in {top:?}");
+    }
+    let report = server.artifact(&format!("{root}/report.json"));
+    assert_eq!(report, std::fs::read(out_dir.join("report.json")).unwrap());
+    let bundle = outcome["bundle"].as_str().unwrap();
+    let model_files = server.artifact_list(&format!("{root}/model"));
+    let local: Vec<_> = std::fs::read_dir(bundle).unwrap().collect();
+    assert_eq!(model_files.len(), local.len(), "{model_files:?}");
+}
+
+#[test]
+fn train_records_into_the_local_store_that_serve_shows() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, v) = train(home.path(), dir.path(), &[]);
+    let run_id = v["tracking"]["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    assert!(v["tracking"].get("error").is_none(), "{v}");
+    assert!(home.path().join("slipway.db").exists());
+    let server = Server::start(home.path());
+    check_run(&server, &run_id, &v, &dir.path().join("out"));
+}
+
+#[test]
+fn train_records_to_a_remote_server_with_tracking_uri() {
+    let server_home = tempfile::tempdir().unwrap();
+    let server = Server::start(server_home.path());
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, v) = train(home.path(), dir.path(), &["--tracking-uri", &server.url]);
+    let run_id = v["tracking"]["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    check_run(&server, &run_id, &v, &dir.path().join("out"));
+    assert!(
+        !home.path().join("slipway.db").exists(),
+        "the local store is not used with --tracking-uri"
+    );
+}
+
+#[test]
+fn no_track_and_unreachable_server_keep_the_bundle() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, v) = train(home.path(), dir.path(), &["--no-track"]);
+    assert!(v.get("tracking").is_none());
+    assert!(!home.path().join("slipway.db").exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: training succeeds, exit 0, a warning with a hint.
+    let (o, v) = train(
+        home.path(),
+        dir.path(),
+        &["--tracking-uri", "http://127.0.0.1:1"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("run not recorded"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    let bundle = Path::new(v["bundle"].as_str().unwrap());
+    assert!(
+        std::fs::read_dir(bundle).unwrap().count() > 0,
+        "bundle kept"
+    );
+    assert!(v.get("tracking").is_none(), "no run was created: {v}");
+}
+
+fn models(home: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--json", "models"];
+    all.extend(args);
+    slipway(home, &all)
+}
+
+#[test]
+fn models_register_list_show_alias_promote() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, v) = train(home.path(), dir.path(), &[]);
+    let run_id = v["tracking"]["run_id"].as_str().unwrap().to_string();
+    let auc = v["evaluation"]["metrics"]["roc_auc"].as_f64().unwrap();
+    let h = home.path();
+
+    for want in ["1", "2"] {
+        let o = models(h, &["register", "--run", &run_id, "--name", "bc"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let mv = stdout_json(&o);
+        assert_eq!(mv["version"], want);
+        assert_eq!(mv["run_id"], run_id.as_str());
+        assert!(mv["source"].as_str().unwrap().ends_with("/model"));
+    }
+    let o = models(h, &["list"]);
+    let list = stdout_json(&o);
+    assert_eq!(list["models"][0]["name"], "bc", "{}", text(&o));
+
+    let o = models(h, &["alias", "bc", "staging", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = models(h, &["show", "bc"]);
+    let shown = stdout_json(&o);
+    assert_eq!(shown["versions"].as_array().unwrap().len(), 2, "{shown}");
+    let o = models(h, &["show", "bc", "--version", "1"]);
+    let v1 = stdout_json(&o);
+    assert_eq!(v1["model_version"]["aliases"][0], "staging", "{v1}");
+    assert_eq!(v1["lineage"]["slipway.source_run_id"], run_id.as_str());
+    assert_eq!(
+        v1["lineage"]["slipway.data.train.fingerprint"],
+        slipway_data::ingest::fingerprint(&data_path())
+            .unwrap()
+            .as_str()
+    );
+    assert!((v1["run_metrics"]["holdout.roc_auc"].as_f64().unwrap() - auc).abs() < 1e-12);
+
+    // Refused: two broken rules, both reported; exit 4; recorded as a version tag.
+    let strict = dir.path().join("strict.yaml");
+    std::fs::write(
+        &strict,
+        format!(
+            "metrics:\n  holdout.roc_auc: {{min: {}}}\n  holdout.accuracy: {{min: 0.5}}\nrequired_tags:\n  fairness.checked: \"true\"\n",
+            auc + 0.001
+        ),
+    )
+    .unwrap();
+    let o = slipway(
+        h,
+        &[
+            "models",
+            "promote",
+            "bc",
+            "--version",
+            "2",
+            "--to",
+            "champion",
+            "--policy",
+            strict.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("holdout.roc_auc") && err.contains("below the minimum"),
+        "{err}"
+    );
+    assert!(err.contains("fairness.checked"), "{err}");
+    assert!(!err.contains("holdout.accuracy"), "{err}");
+    let o = models(h, &["show", "bc", "--version", "2"]);
+    let v2 = stdout_json(&o);
+    let tags = by_key(&v2["model_version"]["tags"]);
+    let refused: Value =
+        serde_json::from_str(tags["slipway.promotion.champion.refused"].as_str().unwrap()).unwrap();
+    assert_eq!(refused["reasons"].as_array().unwrap().len(), 2, "{refused}");
+    assert!(
+        v2["model_version"]["aliases"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    );
+
+    // Accepted: the alias moves and the acceptance is recorded.
+    let ok = dir.path().join("ok.yaml");
+    std::fs::write(
+        &ok,
+        "policy:\n  metrics:\n    holdout.roc_auc: {min: 0.9}\n  required_tags:\n    slipway.validation.passed: \"true\"\n",
+    )
+    .unwrap();
+    let o = models(
+        h,
+        &[
+            "promote",
+            "bc",
+            "--version",
+            "2",
+            "--policy",
+            ok.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(stdout_json(&o)["accepted"], true);
+    let o = models(h, &["show", "bc", "--version", "2"]);
+    let v2 = stdout_json(&o);
+    assert_eq!(v2["model_version"]["aliases"][0], "champion", "{v2}");
+    assert!(
+        by_key(&v2["model_version"]["tags"]).contains_key("slipway.promotion.champion.accepted")
+    );
+}
+
+#[test]
+fn models_bad_input_names_what_is_wrong() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let o = slipway(h, &["models", "show", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no registered model 'nope'"));
+    let o = slipway(
+        h,
+        &["models", "register", "--run", "0123abc", "--name", "m"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no run '0123abc'"),
+        "{}",
+        text(&o)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_, v) = train(h, dir.path(), &[]);
+    let run_id = v["tracking"]["run_id"].as_str().unwrap().to_string();
+    let o = slipway(h, &["models", "register", "--run", &run_id, "--name", "m"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = slipway(h, &["models", "show", "m", "--version", "7"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no version '7'"),
+        "{}",
+        text(&o)
+    );
+    let o = slipway(h, &["models", "alias", "m", "champion", "9"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    let bad = dir.path().join("bad.yaml");
+    for (body, needle) in [
+        ("metrics:\n  holdout.roc_auc: {minimum: 0.9}\n", "minimum"),
+        (
+            "metrics:\n  holdout.roc_auc: {}\n",
+            "metrics.holdout.roc_auc",
+        ),
+        (
+            "policy:\n  metrics:\n    auc: {min: 0.9, max: 0.1}\n",
+            "policy.metrics.auc",
+        ),
+        ("required_tag: {}\n", "required_tag"),
+    ] {
+        std::fs::write(&bad, body).unwrap();
+        let o = slipway(
+            h,
+            &[
+                "models",
+                "promote",
+                "m",
+                "--version",
+                "1",
+                "--policy",
+                bad.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
