@@ -2,15 +2,28 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fresh Slipway home per call, so the runs `train` records never land in the user's
+/// `~/.slipway` (tracking itself is tested in `tracking_cli.rs`).
+fn scratch_home() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "cli-home-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
 }
 
 fn slipway(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_slipway"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env("SLIPWAY_HOME", scratch_home())
         .output()
         .expect("run slipway")
 }
