@@ -541,3 +541,102 @@ async fn concurrent_writers_lose_nothing() {
         assert_eq!(h.items.len(), 25);
     }
 }
+
+/// Runs come back with exactly the metric values logged (bit for bit, NaN and infinities
+/// included) and with params, tags and metrics in the order they were written, both from
+/// `get_run` and from a search page.
+#[tokio::test]
+async fn run_data_round_trips_exact_values_and_order() {
+    let (_dir, store) = store().await;
+    let values = [
+        1.0 / 3.0,
+        0.1 + 0.2,
+        1e-300 / 3.0,
+        f64::MAX,
+        -f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        123_456_789.0,
+        -0.5,
+        2.0_f64.powi(60) + 2048.0,
+        0.999_999_999_999_999_9,
+    ];
+    let keys: Vec<String> = (0..values.len()).map(|i| format!("z{}", 99 - i)).collect();
+    let id = new_run(&store, "0", "exact", 1).await;
+    store
+        .log_batch(
+            &id,
+            LogBatch {
+                metrics: keys
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| metric(k, v, 7, 3))
+                    .collect(),
+                params: vec![
+                    KeyValue::new("zeta", "quote \" back\\slash\nnewline"),
+                    KeyValue::new("alpha", "ünïcødé ✓"),
+                ],
+                tags: vec![KeyValue::new("b", ""), KeyValue::new("a", "[1, 2]")],
+            },
+        )
+        .await
+        .expect("batch");
+    let check = |run: &slipway_store::Run| {
+        let got: Vec<(&str, u64)> = run
+            .metrics
+            .iter()
+            .map(|m| (m.key.as_str(), m.value.to_bits()))
+            .collect();
+        let want: Vec<(&str, u64)> = keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| (k.as_str(), v.to_bits()))
+            .collect();
+        for ((gk, gb), (wk, wb)) in got.iter().zip(&want) {
+            assert_eq!(gk, wk, "metric order");
+            let (g, w) = (f64::from_bits(*gb), f64::from_bits(*wb));
+            assert!(
+                g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                "{wk}: {g:e} != {w:e}"
+            );
+        }
+        assert_eq!(got.len(), want.len());
+        assert!(run.metrics.iter().all(|m| m.timestamp == 7 && m.step == 3));
+        let params: Vec<(&str, &str)> = run
+            .params
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(
+            params,
+            [
+                ("zeta", "quote \" back\\slash\nnewline"),
+                ("alpha", "ünïcødé ✓")
+            ]
+        );
+        let tags: Vec<(&str, &str)> = run
+            .tags
+            .iter()
+            .filter(|t| !t.key.starts_with("mlflow."))
+            .map(|t| (t.key.as_str(), t.value.as_str()))
+            .collect();
+        assert_eq!(tags, [("b", ""), ("a", "[1, 2]")]);
+    };
+    check(&store.get_run(&id).await.expect("get"));
+    let page = store
+        .search_runs(&RunQuery {
+            experiment_ids: vec!["0".into()],
+            filter: RunFilter::parse("").expect("filter"),
+            order_by: vec![],
+            view_type: ViewType::ActiveOnly,
+            max_results: 10,
+            page_token: None,
+        })
+        .await
+        .expect("search");
+    assert_eq!(page.items.len(), 1);
+    check(&page.items[0]);
+}
