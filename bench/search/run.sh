@@ -4,6 +4,7 @@
 # 5 folds of GBDT on Adult, 2 threads each. Usage: bench/search/run.sh [OUT_DIR]
 #   PYTHON             interpreter with lightgbm, scikit-learn, pandas, scipy
 #   CARGO_TARGET_DIR   cargo target directory (default target)
+#   SLIPWAY_BIN        an already built release `slipway` binary (skips the cargo build)
 # Prints `name: value unit` lines; random_search_wall_ratio is slipway / scikit-learn (lower
 # is better).
 set -euo pipefail
@@ -12,13 +13,17 @@ OUT="${1:-bench/out/search}"
 PY="${PYTHON:-bench/.venv/bin/python}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$OUT"
-cargo build --quiet --release -p slipway
+BIN="${SLIPWAY_BIN:-}"
+if [[ -z "$BIN" ]]; then
+  cargo build --quiet --release -p slipway
+  BIN="$CARGO_TARGET_DIR/release/slipway"
+fi
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
 echo "# load average before the run: $load (timings are noisy when other work runs)" >&2
 
 "$PY" bench/search/reference.py | tee "$OUT/sklearn.txt"
 t0=$(date +%s.%N)
-"$CARGO_TARGET_DIR/release/slipway" train --config bench/search/pipeline.yaml \
+"$BIN" train --config bench/search/pipeline.yaml \
   --output "$OUT/slipway" --json > "$OUT/slipway.json"
 t1=$(date +%s.%N)
 "$PY" - "$OUT" "$t0" "$t1" <<'PY' | tee "$OUT/ratios.txt"
