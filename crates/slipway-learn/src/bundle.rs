@@ -136,7 +136,7 @@ pub struct BundleContents<'a> {
     pub extra_files: Vec<(String, Vec<u8>)>,
 }
 
-fn bundle_err(path: &Path, message: impl Into<String>) -> Error {
+pub(crate) fn bundle_err(path: &Path, message: impl Into<String>) -> Error {
     Error::Bundle {
         path: path.display().to_string(),
         message: message.into(),
@@ -154,7 +154,7 @@ pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(value).map_err(|e| Error::Internal(e.to_string()))
 }
 

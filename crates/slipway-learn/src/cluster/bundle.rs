@@ -19,7 +19,9 @@ use slipway_data::profile::Profile;
 use slipway_data::{DataType, Schema};
 
 use super::FittedClusterPipeline;
-use crate::bundle::{FORMAT, FORMAT_VERSION, FileEntry, Lineage, read_checked, sha256};
+use crate::bundle::{
+    FORMAT, FORMAT_VERSION, FileEntry, Lineage, bundle_err, read_checked, sha256, to_json,
+};
 use crate::{Error, Result};
 
 /// The `flavor` of a clustering bundle's manifest.
@@ -85,17 +87,6 @@ pub struct ClusterBundleContents<'a> {
     pub lineage: Lineage,
     /// Other files (name, bytes).
     pub extra_files: Vec<(String, Vec<u8>)>,
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(value).map_err(|e| Error::Internal(e.to_string()))
-}
-
-fn bundle_err(path: &Path, message: impl Into<String>) -> Error {
-    Error::Bundle {
-        path: path.display().to_string(),
-        message: message.into(),
-    }
 }
 
 /// Writes a clustering bundle to `dir` atomically.
