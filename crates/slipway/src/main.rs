@@ -99,6 +99,10 @@ struct TrackingArgs {
     /// store under the Slipway home folder, the one `slipway serve` shows.
     #[arg(long, env = "SLIPWAY_TRACKING_URI")]
     tracking_uri: Option<String>,
+    /// Home folder of the local store when no tracking server is given [default:
+    /// ~/.slipway].
+    #[arg(long, env = "SLIPWAY_HOME")]
+    home: Option<PathBuf>,
 }
 
 impl TrackingArgs {
@@ -112,8 +116,8 @@ impl TrackingArgs {
         Ok(match uri {
             Some(u) => tracking::Client::http(&u)?,
             None => {
-                let home = match std::env::var_os("SLIPWAY_HOME").filter(|h| !h.is_empty()) {
-                    Some(h) => PathBuf::from(h),
+                let home = match self.home.clone().filter(|h| !h.as_os_str().is_empty()) {
+                    Some(h) => h,
                     None => default_home()?,
                 };
                 tracking::Client::local(&home)?
@@ -494,10 +498,6 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         anyhow::ensure!(t >= 1, "--threads must be at least 1");
         cfg.threads = Some(t);
     }
-    if cfg.is_clustering() {
-        let out = engine.cluster(&cfg, Some(&text), progress)?;
-        return print_cluster(&out, json);
-    }
     let client = if a.no_track {
         None
     } else {
@@ -509,35 +509,29 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
             }
         }
     };
-    let recorder = client
-        .as_ref()
-        .and_then(|c| match record::RunRecorder::start(c, &cfg) {
+    let recorder = client.as_ref().and_then(|c| {
+        match record::RunRecorder::start(c, &cfg.name, &cfg.name, "slipway train") {
             Ok(r) => Some(r),
             Err(e) => {
                 tracking_warning(&format!("{}: creating the run: {e}", c.target));
                 None
             }
-        });
-    let out = match engine.train(&cfg, Some(&text), progress) {
-        Ok(out) => out,
-        Err(e) => {
-            if let Some(r) = &recorder
-                && let Err(te) = r.fail(&e.to_string())
-            {
-                tracking_warning(&te.to_string());
-            }
-            return Err(e.into());
         }
-    };
-    let tracked = recorder
-        .as_ref()
-        .map(|r| match r.record(&cfg, &text, &out) {
-            Ok(()) => serde_json::json!({"run_id": r.run_id, "experiment_id": r.experiment_id}),
-            Err(e) => {
-                tracking_warning(&e.to_string());
-                serde_json::json!({"run_id": r.run_id, "error": e.to_string()})
-            }
+    });
+    if cfg.is_clustering() {
+        let out = mark_failed(
+            recorder.as_ref(),
+            engine.cluster(&cfg, Some(&text), progress),
+        )?;
+        let tracked = record_run(recorder.as_ref(), || {
+            record::RunLog::cluster(&cfg, &text, &out)
         });
+        return print_cluster(&out, tracked.as_ref(), json);
+    }
+    let out = mark_failed(recorder.as_ref(), engine.train(&cfg, Some(&text), progress))?;
+    let tracked = record_run(recorder.as_ref(), || {
+        record::RunLog::train(&cfg, &text, &out)
+    });
     if json {
         let mut v = serde_json::to_value(&out)?;
         if let Some(t) = &tracked {
@@ -622,19 +616,56 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
                 out.gate.reason.as_deref().unwrap_or("")
             ),
         }
-        if let Some(t) = tracked.as_ref().filter(|t| t.get("error").is_none()) {
-            println!(
-                "  run {} recorded (experiment {})",
-                t["run_id"].as_str().unwrap_or_default(),
-                t["experiment_id"].as_str().unwrap_or_default()
-            );
-        }
+        print_tracked(tracked.as_ref());
     }
     Ok(if out.gate.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_GATE)
     })
+}
+
+/// Passes a training result through; on an error, marks the run FAILED (warning when that
+/// fails too).
+fn mark_failed<T>(
+    recorder: Option<&record::RunRecorder<'_>>,
+    result: Result<T, Error>,
+) -> anyhow::Result<T> {
+    result.map_err(|e| {
+        if let Some(r) = recorder
+            && let Err(te) = r.fail(&e.to_string())
+        {
+            tracking_warning(&te.to_string());
+        }
+        e.into()
+    })
+}
+
+/// Records a finished run; returns what `--json` shows under `tracking` (the run id, or the
+/// error that a warning also printed).
+fn record_run(
+    recorder: Option<&record::RunRecorder<'_>>,
+    log: impl FnOnce() -> tracking::Result<record::RunLog>,
+) -> Option<serde_json::Value> {
+    let r = recorder?;
+    Some(match log().and_then(|l| r.record(&l)) {
+        Ok(()) => serde_json::json!({"run_id": r.run_id, "experiment_id": r.experiment_id}),
+        Err(e) => {
+            tracking_warning(&e.to_string());
+            serde_json::json!({"run_id": r.run_id, "error": e.to_string()})
+        }
+    })
+}
+
+/// The "run recorded" line, when the run was.
+fn print_tracked(tracked: Option<&serde_json::Value>) {
+    if let Some(t) = tracked.filter(|t| t.get("error").is_none()) {
+        println!(
+            "  run {} recorded (experiment {})",
+            t["run_id"].as_str().unwrap_or_default(),
+            t["experiment_id"].as_str().unwrap_or_default()
+        );
+    }
 }
 
 /// A tracking failure after (or before) training: the bundle is kept and the exit code is the
@@ -652,9 +683,17 @@ fn tracking_warning(message: &str) {
 }
 
 /// Prints a clustering run (`task: clustering`) and returns its exit code (4: gate failed).
-fn print_cluster(out: &slipway_engine::ClusterOutcome, json: bool) -> anyhow::Result<ExitCode> {
+fn print_cluster(
+    out: &slipway_engine::ClusterOutcome,
+    tracked: Option<&serde_json::Value>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(out)?);
+        let mut v = serde_json::to_value(out)?;
+        if let Some(t) = tracked {
+            v["tracking"] = t.clone();
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
             "{} (clustering, {} rows)",
@@ -705,6 +744,7 @@ fn print_cluster(out: &slipway_engine::ClusterOutcome, json: bool) -> anyhow::Re
                 out.gate.reason.as_deref().unwrap_or("")
             ),
         }
+        print_tracked(tracked);
     }
     Ok(if out.gate.passed {
         ExitCode::SUCCESS

@@ -11,12 +11,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::TrackingArgs;
+use crate::record::{ImportedManifest, RunLog, RunRecorder};
 use crate::tracking::Client;
 
 /// The registry subcommands.
 #[derive(Subcommand)]
 pub enum ModelsCommand {
-    /// Register a run's bundle as a new version of a model (created when missing).
+    /// Register a run's bundle (or a bundle directory, recorded as an import run) as a new
+    /// version of a model (created when missing).
     Register(RegisterArgs),
     /// List registered models.
     List(ListArgs),
@@ -30,10 +32,19 @@ pub enum ModelsCommand {
 
 /// `models register`.
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["run", "bundle"])))]
 pub struct RegisterArgs {
     /// The run whose bundle (artifact `model/`) becomes the version.
     #[arg(long)]
-    run: String,
+    run: Option<String>,
+    /// A bundle directory with no run yet: it is verified, recorded as an import run (its
+    /// metrics and lineage from the manifest, the bundle as artifact `model/`), then
+    /// registered from that run.
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    /// The experiment the import run goes to [default: the bundle's name].
+    #[arg(long, requires = "bundle")]
+    experiment: Option<String>,
     /// The registered model name.
     #[arg(long)]
     name: String,
@@ -169,13 +180,73 @@ fn get_model(client: &Client, name: &str) -> anyhow::Result<Value> {
         })
 }
 
+/// Verifies the bundle at `dir` (format, version, every checksum) and reads what an import
+/// run records from its manifest.
+fn read_bundle(dir: &Path) -> anyhow::Result<ImportedManifest> {
+    use slipway_learn::bundle;
+    let bad = |e: slipway_learn::Error| anyhow::anyhow!("--bundle: {e}");
+    Ok(
+        if bundle::read_flavor(dir).map_err(bad)? == slipway_learn::cluster::bundle::FLAVOR {
+            let m = slipway_learn::cluster::bundle::load_cluster_bundle(dir)
+                .map_err(bad)?
+                .manifest;
+            ImportedManifest {
+                name: m.name,
+                created_at: m.created_at,
+                clustering: true,
+                model_type: m.model_type,
+                params: m.params,
+                metrics: m.metrics,
+                lineage: m.lineage,
+            }
+        } else {
+            let m = bundle::load_bundle(dir).map_err(bad)?.manifest;
+            ImportedManifest {
+                name: m.name,
+                created_at: m.created_at,
+                clustering: false,
+                model_type: m.model_type,
+                params: m.params,
+                metrics: m.metrics,
+                lineage: m.lineage,
+            }
+        },
+    )
+}
+
+/// Records the bundle at `dir` as a finished import run and returns the run id.
+fn import_bundle(client: &Client, dir: &Path, experiment: Option<&str>) -> anyhow::Result<String> {
+    let manifest = read_bundle(dir)?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| anyhow::anyhow!("--bundle: {}: {e}", dir.display()))?;
+    let experiment = experiment.unwrap_or(&manifest.name);
+    let recorder = RunRecorder::start(
+        client,
+        experiment,
+        &format!("import {}", manifest.name),
+        "slipway models register --bundle",
+    )?;
+    let log = RunLog::bundle_import(&dir, &manifest)?;
+    if let Err(e) = recorder.record(&log) {
+        // Leave no run that looks complete without its bundle.
+        let _ = recorder.fail(&e.to_string());
+        return Err(e.into());
+    }
+    Ok(recorder.run_id)
+}
+
 fn register(client: &Client, a: &RegisterArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let run = get_run(client, &a.run)?;
+    let run_id = match (&a.run, &a.bundle) {
+        (Some(r), _) => r.clone(),
+        (None, Some(dir)) => import_bundle(client, dir, a.experiment.as_deref())?,
+        (None, None) => anyhow::bail!("give --run or --bundle"),
+    };
+    let run = get_run(client, &run_id)?;
     let run_tags = tags_map(&run["data"]["tags"]);
     anyhow::ensure!(
         run_tags.contains_key("slipway.bundle"),
-        "--run: run '{}' has no model bundle (not a `slipway train` run, or its gate failed)",
-        a.run
+        "--run: run '{run_id}' has no model bundle (not a `slipway train` run, or its gate failed)"
     );
     if let Err(e) = client.get("registered-models/get", &[("name", &a.name)]) {
         if !e.is_not_found() {
@@ -184,7 +255,7 @@ fn register(client: &Client, a: &RegisterArgs, json: bool) -> anyhow::Result<Exi
         client.post("registered-models/create", &json!({ "name": a.name }))?;
     }
     let artifact_uri = run["info"]["artifact_uri"].as_str().unwrap_or_default();
-    let mut tags = vec![json!({"key": "slipway.source_run_id", "value": a.run})];
+    let mut tags = vec![json!({"key": "slipway.source_run_id", "value": run_id})];
     for (k, v) in &run_tags {
         if k.starts_with("slipway.data.") || k.starts_with("slipway.config.") {
             tags.push(json!({"key": k, "value": v}));
@@ -195,7 +266,7 @@ fn register(client: &Client, a: &RegisterArgs, json: bool) -> anyhow::Result<Exi
         &json!({
             "name": a.name,
             "source": format!("{}/model", artifact_uri.trim_end_matches('/')),
-            "run_id": a.run,
+            "run_id": run_id,
             "tags": tags,
         }),
     )?;
@@ -208,7 +279,7 @@ fn register(client: &Client, a: &RegisterArgs, json: bool) -> anyhow::Result<Exi
             style("✓").green().bold(),
             style(&a.name).bold(),
             mv["version"].as_str().unwrap_or_default(),
-            a.run
+            run_id
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -1,12 +1,15 @@
-//! Records a `slipway train` run through the MLflow REST client: the experiment is the
-//! pipeline `name`; params of every candidate, per-fold CV scores (metric steps, step = fold
-//! index), holdout metrics, data and config fingerprints as tags, the bundle and the reports
-//! as artifacts, and the final status.
+//! Records runs through the MLflow REST client. A `slipway train` run goes to the experiment
+//! named after the pipeline: params of every candidate, per-fold CV scores (metric steps,
+//! step = fold index), holdout metrics (clustering: each candidate's scores and the selected
+//! one's), data and config fingerprints as tags, the bundle and the reports as artifacts, and
+//! the final status. `slipway models register --bundle` records an import run the same way
+//! from what the bundle's manifest says.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use slipway_engine::{PipelineConfig, TrainOutcome};
+use slipway_engine::{ClusterOutcome, PipelineConfig, TrainOutcome};
+use slipway_learn::bundle::Lineage;
 
 use crate::tracking::{Client, ClientError, Result, now_ms};
 
@@ -23,6 +26,147 @@ pub struct RunRecorder<'a> {
     /// The experiment id.
     pub experiment_id: String,
     artifact_uri: String,
+}
+
+/// Everything one run logs, whichever command produced it.
+pub struct RunLog {
+    params: Vec<Value>,
+    metrics: Vec<Value>,
+    tags: Vec<Value>,
+    /// Files uploaded at the artifact root (the reports).
+    files: Vec<PathBuf>,
+    /// The bundle, uploaded as `model/`.
+    bundle: Option<PathBuf>,
+}
+
+impl RunLog {
+    /// A supervised `slipway train` run.
+    pub fn train(cfg: &PipelineConfig, config_text: &str, out: &TrainOutcome) -> Result<Self> {
+        let mut tags = run_tags(cfg, config_text, &out.selected, out.gate.passed)?;
+        tags.push(kv(
+            "slipway.validation.passed",
+            out.validation.is_ok().to_string(),
+        ));
+        if let Some(test) = &cfg.data.test {
+            tags.push(kv("slipway.data.test.path", test.display().to_string()));
+            tags.push(kv("slipway.data.test.fingerprint", fingerprint(test)?));
+        }
+        Ok(RunLog {
+            params: params(cfg, out),
+            metrics: metrics(out, now_ms()),
+            tags: with_bundle(tags, out.bundle.as_deref()),
+            files: vec![out.report_html.clone(), out.report_json.clone()],
+            bundle: out.bundle.clone(),
+        })
+    }
+
+    /// A `task: clustering` run: each candidate's scores (`cluster.<candidate>.<score>`,
+    /// `cluster.<candidate>.n_clusters`) and the selected candidate's scores by their own
+    /// names (`silhouette`, ...), which a promotion policy can name.
+    pub fn cluster(cfg: &PipelineConfig, config_text: &str, out: &ClusterOutcome) -> Result<Self> {
+        let mut tags = run_tags(cfg, config_text, &out.selected, out.gate.passed)?;
+        tags.push(kv(
+            "slipway.validation.passed",
+            out.validation.is_ok().to_string(),
+        ));
+        let mut p = vec![
+            kv("seed", cfg.seed.to_string()),
+            kv("selection_metric", out.selection_metric.clone()),
+            kv("selected", out.selected.clone()),
+        ];
+        let ts = now_ms();
+        let mut m = Vec::new();
+        for c in &out.candidates {
+            p.extend(candidate_params(&c.name, &c.model_type, &c.params));
+            m.extend(metric(
+                format!("cluster.{}.n_clusters", c.name),
+                c.n_clusters as f64,
+                ts,
+                0,
+            ));
+            for (k, v) in &c.scores {
+                m.extend(metric(format!("cluster.{}.{k}", c.name), *v, ts, 0));
+                if c.name == out.selected {
+                    m.extend(metric(k.clone(), *v, ts, 0));
+                }
+            }
+        }
+        m.extend(metric("rows".into(), out.rows as f64, ts, 0));
+        Ok(RunLog {
+            params: p,
+            metrics: m,
+            tags: with_bundle(tags, out.bundle.as_deref()),
+            files: vec![out.report_html.clone(), out.report_json.clone()],
+            bundle: out.bundle.clone(),
+        })
+    }
+
+    /// An import of an existing bundle: its model and params, its metrics (a supervised
+    /// bundle's are holdout metrics, `holdout.<metric>`; a clustering bundle's keep their
+    /// names) and its lineage from the manifest. The bundle must already be verified.
+    pub fn bundle_import(dir: &Path, manifest: &ImportedManifest) -> Result<Self> {
+        let ts = now_ms();
+        let prefix = if manifest.clustering { "" } else { "holdout." };
+        let metrics = manifest
+            .metrics
+            .iter()
+            .filter_map(|(k, v)| metric(format!("{prefix}{k}"), *v, ts, 0))
+            .collect();
+        let mut params = vec![
+            kv("seed", manifest.lineage.seed.to_string()),
+            kv("selected", "model"),
+        ];
+        params.extend(candidate_params(
+            "model",
+            &manifest.model_type,
+            &manifest.params,
+        ));
+        let mut tags = vec![
+            kv("mlflow.runName", format!("import {}", manifest.name)),
+            kv("slipway.selected", "model"),
+            kv("slipway.version", env!("CARGO_PKG_VERSION")),
+            kv(
+                "slipway.bundle.slipway_version",
+                manifest.lineage.slipway_version.clone(),
+            ),
+            kv("slipway.bundle.created_at", manifest.created_at.clone()),
+        ];
+        for d in &manifest.lineage.data {
+            tags.push(kv(format!("slipway.data.{}.path", d.role), d.path.clone()));
+            tags.push(kv(
+                format!("slipway.data.{}.fingerprint", d.role),
+                d.fingerprint.clone(),
+            ));
+        }
+        if let Some(c) = &manifest.lineage.config_fingerprint {
+            tags.push(kv("slipway.config.fingerprint", c.clone()));
+        }
+        Ok(RunLog {
+            params,
+            metrics,
+            tags: with_bundle(tags, Some(dir)),
+            files: Vec::new(),
+            bundle: Some(dir.to_path_buf()),
+        })
+    }
+}
+
+/// The manifest fields an import records, from either bundle flavor.
+pub struct ImportedManifest {
+    /// The bundle's name.
+    pub name: String,
+    /// When the bundle was written.
+    pub created_at: String,
+    /// `true` for a clustering bundle.
+    pub clustering: bool,
+    /// The model type.
+    pub model_type: String,
+    /// The model's hyperparameters.
+    pub params: Value,
+    /// The bundle's metrics.
+    pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Data and config fingerprints, seed and writer version.
+    pub lineage: Lineage,
 }
 
 /// The experiment named `name`, created when missing.
@@ -46,16 +190,22 @@ fn str_at(v: &Value, path: &[&str]) -> String {
 }
 
 impl<'a> RunRecorder<'a> {
-    /// Creates a RUNNING run in the experiment named after the pipeline.
-    pub fn start(client: &'a Client, cfg: &PipelineConfig) -> Result<Self> {
-        let experiment_id = experiment_id(client, &cfg.name)?;
+    /// Creates a RUNNING run named `run_name` in the experiment `experiment` (created when
+    /// missing); `source` is the command, recorded as `mlflow.source.name`.
+    pub fn start(
+        client: &'a Client,
+        experiment: &str,
+        run_name: &str,
+        source: &str,
+    ) -> Result<Self> {
+        let experiment_id = experiment_id(client, experiment)?;
         let v = client.post(
             "runs/create",
             &json!({
                 "experiment_id": experiment_id,
-                "run_name": cfg.name,
+                "run_name": run_name,
                 "start_time": now_ms(),
-                "tags": [{"key": "mlflow.source.name", "value": "slipway train"}],
+                "tags": [{"key": "mlflow.source.name", "value": source}],
             }),
         )?;
         Ok(RunRecorder {
@@ -84,26 +234,18 @@ impl<'a> RunRecorder<'a> {
         Ok(())
     }
 
-    /// Logs everything about a finished training and marks the run FINISHED.
-    pub fn record(
-        &self,
-        cfg: &PipelineConfig,
-        config_text: &str,
-        out: &TrainOutcome,
-    ) -> Result<()> {
-        let params = params(cfg, out);
-        let metrics = metrics(out, now_ms());
-        let tags = tags(cfg, config_text, out)?;
-        for chunk in params.chunks(BATCH_PARAMS) {
+    /// Logs everything in `log` and marks the run FINISHED.
+    pub fn record(&self, log: &RunLog) -> Result<()> {
+        for chunk in log.params.chunks(BATCH_PARAMS) {
             self.batch(json!({"params": chunk}))?;
         }
-        for chunk in metrics.chunks(BATCH_METRICS) {
+        for chunk in log.metrics.chunks(BATCH_METRICS) {
             self.batch(json!({"metrics": chunk}))?;
         }
-        for chunk in tags.chunks(BATCH_TAGS) {
+        for chunk in log.tags.chunks(BATCH_TAGS) {
             self.batch(json!({"tags": chunk}))?;
         }
-        self.upload_artifacts(out)?;
+        self.upload_artifacts(log)?;
         self.finish("FINISHED")
     }
 
@@ -113,7 +255,7 @@ impl<'a> RunRecorder<'a> {
         Ok(())
     }
 
-    fn upload_artifacts(&self, out: &TrainOutcome) -> Result<()> {
+    fn upload_artifacts(&self, log: &RunLog) -> Result<()> {
         let Some(root) = self.artifact_uri.strip_prefix("mlflow-artifacts:/") else {
             return Err(ClientError::Transport(format!(
                 "run artifact URI '{}' is not served by the tracking server (mlflow-artifacts:/ expected)",
@@ -121,13 +263,13 @@ impl<'a> RunRecorder<'a> {
             )));
         };
         let root = root.trim_start_matches('/').trim_end_matches('/');
-        for path in [&out.report_html, &out.report_json] {
+        for path in &log.files {
             let name = path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             self.upload_file(path, &format!("{root}/{name}"))?;
         }
-        if let Some(bundle) = &out.bundle {
+        if let Some(bundle) = &log.bundle {
             self.upload_dir(bundle, &format!("{root}/model"))?;
         }
         Ok(())
@@ -184,11 +326,17 @@ fn params(cfg: &PipelineConfig, out: &TrainOutcome) -> Vec<Value> {
         ),
     ];
     for c in &out.candidates {
-        p.push(kv(format!("{}.type", c.name), c.model_type.clone()));
-        if let Value::Object(map) = &c.params {
-            for (k, v) in map {
-                p.push(kv(format!("{}.{k}", c.name), param_text(v)));
-            }
+        p.extend(candidate_params(&c.name, &c.model_type, &c.params));
+    }
+    p
+}
+
+/// `<candidate>.type` and `<candidate>.<param>` for each hyperparameter.
+fn candidate_params(name: &str, model_type: &str, params: &Value) -> Vec<Value> {
+    let mut p = vec![kv(format!("{name}.type"), model_type)];
+    if let Value::Object(map) = params {
+        for (k, v) in map {
+            p.push(kv(format!("{name}.{k}"), param_text(v)));
         }
     }
     p
@@ -225,37 +373,42 @@ fn metrics(out: &TrainOutcome, ts: i64) -> Vec<Value> {
     m
 }
 
-/// Fingerprints (data files, config), the selection and the gate as run tags.
-fn tags(cfg: &PipelineConfig, config_text: &str, out: &TrainOutcome) -> Result<Vec<Value>> {
-    let fp = |p: &Path| {
-        slipway_data::ingest::fingerprint(p)
-            .map_err(|e| ClientError::Transport(format!("{}: fingerprint: {e}", p.display())))
-    };
-    let mut t = vec![
+fn fingerprint(p: &Path) -> Result<String> {
+    slipway_data::ingest::fingerprint(p)
+        .map_err(|e| ClientError::Transport(format!("{}: fingerprint: {e}", p.display())))
+}
+
+/// Fingerprints (training data, config), the selection and the gate as run tags.
+fn run_tags(
+    cfg: &PipelineConfig,
+    config_text: &str,
+    selected: &str,
+    gate_passed: bool,
+) -> Result<Vec<Value>> {
+    Ok(vec![
         kv("mlflow.runName", cfg.name.clone()),
         kv(
             "slipway.data.train.path",
             cfg.data.train.display().to_string(),
         ),
-        kv("slipway.data.train.fingerprint", fp(&cfg.data.train)?),
+        kv(
+            "slipway.data.train.fingerprint",
+            fingerprint(&cfg.data.train)?,
+        ),
         kv(
             "slipway.config.fingerprint",
             slipway_learn::bundle::sha256(config_text.as_bytes()),
         ),
-        kv("slipway.selected", out.selected.clone()),
-        kv("slipway.gate.passed", out.gate.passed.to_string()),
-        kv(
-            "slipway.validation.passed",
-            out.validation.is_ok().to_string(),
-        ),
+        kv("slipway.selected", selected),
+        kv("slipway.gate.passed", gate_passed.to_string()),
         kv("slipway.version", env!("CARGO_PKG_VERSION")),
-    ];
-    if let Some(test) = &cfg.data.test {
-        t.push(kv("slipway.data.test.path", test.display().to_string()));
-        t.push(kv("slipway.data.test.fingerprint", fp(test)?));
+    ])
+}
+
+/// `tags` plus `slipway.bundle` (the bundle's local path), which `models register` requires.
+fn with_bundle(mut tags: Vec<Value>, bundle: Option<&Path>) -> Vec<Value> {
+    if let Some(b) = bundle {
+        tags.push(kv("slipway.bundle", b.display().to_string()));
     }
-    if let Some(b) = &out.bundle {
-        t.push(kv("slipway.bundle", b.display().to_string()));
-    }
-    Ok(t)
+    tags
 }

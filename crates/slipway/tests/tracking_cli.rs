@@ -484,3 +484,189 @@ fn models_bad_input_names_what_is_wrong() {
         assert!(err.contains(needle), "{needle}: {err}");
     }
 }
+
+/// `slipway --json train` of the clustering example, writing to `out`.
+fn train_clusters(home: &Path, out: &Path, extra: &[&str]) -> Value {
+    let cfg = repo().join("examples/clustering/pipeline.yaml");
+    let mut args = vec![
+        "--json",
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let o = slipway(home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    stdout_json(&o)
+}
+
+#[test]
+fn clustering_runs_are_recorded_and_home_flag_wins_over_the_environment() {
+    let env_home = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let v = train_clusters(
+        env_home.path(),
+        &out,
+        &["--home", home.path().to_str().unwrap()],
+    );
+    assert!(v["tracking"].get("error").is_none(), "{v}");
+    let run_id = v["tracking"]["run_id"].as_str().expect("run id");
+    assert!(home.path().join("slipway.db").exists());
+    assert!(!env_home.path().join("slipway.db").exists());
+
+    let server = Server::start(home.path());
+    let run = server.get("runs/get", &[("run_id", run_id)])["run"].clone();
+    assert_eq!(run["info"]["status"], "FINISHED");
+    let metrics = by_key(&run["data"]["metrics"]);
+    let tags = by_key(&run["data"]["tags"]);
+    let params = by_key(&run["data"]["params"]);
+    let selected = v["selected"].as_str().unwrap();
+    assert_eq!(tags["slipway.selected"], selected);
+    assert_eq!(tags["slipway.gate.passed"], "true");
+    assert!(tags.contains_key("slipway.data.train.fingerprint"));
+    assert_eq!(params["kmeans-2.type"], "kmeans");
+    assert_eq!(params["dbscan.eps"], "3.0");
+    for c in v["candidates"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        assert_eq!(
+            metrics[&format!("cluster.{name}.n_clusters")],
+            c["n_clusters"].as_f64().unwrap()
+        );
+        for (k, score) in c["scores"].as_object().unwrap() {
+            assert_eq!(
+                metrics[&format!("cluster.{name}.{k}")].as_f64(),
+                score.as_f64()
+            );
+            if name == selected {
+                assert_eq!(metrics[k.as_str()].as_f64(), score.as_f64());
+            }
+        }
+    }
+    assert_eq!(metrics["rows"], 569.0);
+    let root = run["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:/")
+        .trim_start_matches('/')
+        .to_string();
+    let manifest = server.artifact(&format!("{root}/model/manifest.json"));
+    assert_eq!(
+        manifest,
+        std::fs::read(out.join("model/manifest.json")).unwrap()
+    );
+}
+
+#[test]
+fn a_bundle_without_a_run_registers_through_an_import_run() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    train_clusters(h, &out, &["--no-track"]);
+    let bundle = out.join("model");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
+
+    // A damaged copy is refused before anything is created.
+    let damaged = dir.path().join("damaged");
+    std::fs::create_dir(&damaged).unwrap();
+    for entry in std::fs::read_dir(&bundle).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), damaged.join(entry.file_name())).unwrap();
+    }
+    let mut pipeline = std::fs::read(damaged.join("pipeline.json")).unwrap();
+    pipeline.push(b' ');
+    std::fs::write(damaged.join("pipeline.json"), pipeline).unwrap();
+    let o = models(
+        h,
+        &[
+            "register",
+            "--bundle",
+            damaged.to_str().unwrap(),
+            "--name",
+            "c",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = stdout_json(&o)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        err.contains("--bundle") && err.contains("checksum"),
+        "{}",
+        text(&o)
+    );
+    let o = models(h, &["register", "--name", "c"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "neither --run nor --bundle: {}",
+        text(&o)
+    );
+
+    let o = models(
+        h,
+        &[
+            "register",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--name",
+            "clusters",
+            "--experiment",
+            "imports",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mv = stdout_json(&o);
+    assert_eq!(mv["version"], "1");
+    let run_id = mv["run_id"].as_str().unwrap().to_string();
+
+    let server = Server::start(h);
+    let names: Vec<String> = server.get("registered-models/search", &[])["registered_models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["clusters".to_string()],
+        "the damaged copy registered nothing"
+    );
+    let exp = server.get("experiments/get-by-name", &[("experiment_name", "imports")]);
+    let run = server.get("runs/get", &[("run_id", &run_id)])["run"].clone();
+    assert_eq!(
+        run["info"]["experiment_id"],
+        exp["experiment"]["experiment_id"]
+    );
+    assert_eq!(run["info"]["status"], "FINISHED");
+    let metrics = by_key(&run["data"]["metrics"]);
+    for (k, value) in manifest["metrics"].as_object().unwrap() {
+        assert_eq!(metrics[k.as_str()].as_f64(), value.as_f64(), "{k}");
+    }
+    let tags = by_key(&run["data"]["tags"]);
+    assert_eq!(
+        tags["slipway.data.train.fingerprint"],
+        manifest["lineage"]["data"][0]["fingerprint"]
+    );
+    assert_eq!(
+        tags["mlflow.source.name"],
+        "slipway models register --bundle"
+    );
+    let root = run["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:/")
+        .trim_start_matches('/')
+        .to_string();
+    assert_eq!(
+        server.artifact(&format!("{root}/model/pipeline.json")),
+        std::fs::read(bundle.join("pipeline.json")).unwrap()
+    );
+    assert!(mv["source"].as_str().unwrap().ends_with("/model"));
+}
