@@ -222,7 +222,7 @@ def settings_for(name, task, meta, out_dir):
                       {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 20,
                        "min_sum_hessian_in_leaf": 1e-3, "lambda_l2": 0.0, "max_bin": 255, "n_threads": 2,
                        "seed": 0},
-                      note="vs LightGBM 4.7.0; text columns categorical on both sides"))
+                      note="vs LightGBM 4.7.0" + ("; text columns categorical on both sides" if big else "")))
     svm = cell("svm", {"C": 1.0, "kernel": "rbf", "gamma": "scale", "tol": 1e-3} if clf
                else {"C": 10.0, "kernel": "rbf", "gamma": "scale", "epsilon": 0.1, "tol": 1e-3},
                {"c": 1.0, "kernel": "rbf", "gamma": "scale", "tol": 1e-3} if clf
