@@ -14,7 +14,7 @@ export PYTHON="$PWD/$VENV/bin/python"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 echo "machine_cores: $(nproc) cores"
 echo "bench_threads: 2 threads"
-for part in gbdt linear models forest svm mlp search tracking; do
+for part in gbdt linear models forest svm mlp search tracking quality; do
   if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$part" ]; then
     echo "== $part"
     bash "bench/$part/run.sh" "bench/out/$part"

@@ -262,7 +262,20 @@ fn best_numeric(
             break;
         }
     }
-    let (t, default_left, left) = best?;
+    let (mut t, mut default_left, left) = best?;
+    if !has_nan_bin {
+        // Bins empty in this leaf between the two sides give every threshold in the gap the
+        // same gain. LightGBM (one reverse scan for a feature without NaN, keeping the first
+        // best) takes the highest: just below the right side's smallest bin. Taking it too
+        // changes no training row's side, only where unseen values in the gap go.
+        if let Some(next) = hist[t + 1..n_value_bins]
+            .iter()
+            .position(|b| b.h != 0.0 || b.g != 0.0)
+        {
+            t += next;
+            default_left = info.zero_bin <= t;
+        }
+    }
     let right = total.sub(left);
     Some(Split {
         feature,
@@ -387,4 +400,63 @@ fn best_categorical(
         left_value: leaf_output(left.g, left.h, l2),
         right_value: leaf_output(right.g, right.h, l2),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> SplitParams {
+        SplitParams {
+            min_data_in_leaf: 1,
+            min_sum_hessian_in_leaf: 1e-3,
+            lambda_l2: 0.0,
+            min_gain_to_split: 0.0,
+            cat_smooth: 10.0,
+            cat_l2: 10.0,
+            max_cat_threshold: 32,
+            min_data_per_group: 100,
+            max_cat_to_onehot: 4,
+        }
+    }
+
+    /// Bins 0-1 hold negative gradients, 2-4 are empty in the leaf, 5-7 hold positive ones:
+    /// thresholds 1 to 4 split the leaf's rows alike, and LightGBM takes 4.
+    #[test]
+    fn a_gap_of_empty_bins_goes_left_like_lightgbm() {
+        let bin = |g: f64| HistBin { g, h: 5.0 };
+        let empty = HistBin { g: 0.0, h: 0.0 };
+        let hist = [
+            bin(-5.0),
+            bin(-5.0),
+            empty,
+            empty,
+            empty,
+            bin(5.0),
+            bin(5.0),
+            bin(5.0),
+        ];
+        let total = Sums {
+            g: 5.0,
+            h: 25.0,
+            n: 25,
+        };
+        let info = |zero_bin| FeatInfo {
+            n_bins: 8,
+            nan_bin: None,
+            categorical: false,
+            zero_bin,
+        };
+        for (zero_bin, left) in [(0, true), (6, false)] {
+            let s = best_split(3, &hist, total, &info(zero_bin), &params()).unwrap();
+            assert_eq!(
+                s.rule,
+                SplitRule::Numeric {
+                    threshold: 4,
+                    default_left: left
+                }
+            );
+            assert_eq!((s.left.n, s.right.n), (10, 15));
+        }
+    }
 }

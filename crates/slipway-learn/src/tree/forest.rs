@@ -92,7 +92,15 @@ pub(super) fn fit_tree(
         .map(|(i, &w)| (i as u32, w))
         .unzip();
     let mut rng = tree_rng(seed, 0);
-    let tree = grow(&data, &labels_of(train.y), rows, ws, &cfg, &mut rng);
+    let tree = grow(
+        &data,
+        train.x,
+        &labels_of(train.y),
+        rows,
+        ws,
+        &cfg,
+        &mut rng,
+    );
     Ok(DecisionTreeModel {
         task,
         n_features: nf,
@@ -170,7 +178,7 @@ pub(super) fn fit_forest(p: &Forest, train: &TrainData<'_>) -> Result<ForestMode
                     .filter(|(_, (c, w))| **c > 0 && **w > 0.0)
                     .map(|(r, (&c, &w))| (r as u32, w * f64::from(c)))
                     .unzip();
-                let tree = grow(&data, &labels, rows, ws, &cfg, &mut rng);
+                let tree = grow(&data, train.x, &labels, rows, ws, &cfg, &mut rng);
                 let oob = if p.oob_score {
                     counts
                         .iter()

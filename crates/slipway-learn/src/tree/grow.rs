@@ -5,6 +5,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Criterion;
 use super::model::{LEAF, Node, Tree};
+use crate::Matrix;
 use crate::gbdt::binning::{BinMapper, BinnedData};
 
 /// scikit-learn's `EPSILON` (`np.finfo('double').eps`): impurities at most this are pure.
@@ -42,6 +43,8 @@ struct Split {
     feature: usize,
     /// Value bins `<= bin` go left.
     bin: u8,
+    /// Extra trees: the drawn threshold (`None` for best splits).
+    drawn: Option<f64>,
     /// Every value goes left, NaN right.
     all_values_left: bool,
     missing_left: bool,
@@ -66,9 +69,11 @@ struct FeatureBins<'a> {
 }
 
 /// Grows one tree on `rows` (distinct rows with weight > 0) with weights `weights` (aligned to
-/// `rows`).
+/// `rows`). `x` holds the raw values `data` was binned from: a split's threshold is placed
+/// between the node's own values (see [`Grower::threshold`]).
 pub(crate) fn grow(
     data: &BinnedData,
+    x: &Matrix,
     labels: &Labels<'_>,
     rows: Vec<u32>,
     weights: Vec<f64>,
@@ -97,6 +102,7 @@ pub(crate) fn grow(
         .collect();
     let mut g = Grower {
         data,
+        x,
         features,
         cfg,
         classes: matches!(labels, Labels::Classes { .. }),
@@ -127,6 +133,8 @@ pub(crate) fn grow(
 
 struct Grower<'a> {
     data: &'a BinnedData,
+    /// The raw values `data` was binned from.
+    x: &'a Matrix,
     features: Vec<FeatureBins<'a>>,
     cfg: &'a GrowConfig,
     classes: bool,
@@ -192,12 +200,13 @@ impl Grower<'_> {
                             mid - p.start > p.end - mid
                         };
                         self.importance[s.feature] += w * impurity - wl * il - wr * ir;
+                        let threshold = self.threshold(&s, p.start, mid, p.end);
                         let l = self.nodes.len();
                         self.nodes.push(leaf_node(0));
                         self.nodes.push(leaf_node(0));
                         self.nodes[p.node] = Node {
                             feature: s.feature as u32,
-                            threshold: self.threshold(&s),
+                            threshold,
                             child: l as u32,
                             missing_left,
                         };
@@ -235,14 +244,43 @@ impl Grower<'_> {
         self.rows[start..end].iter().any(|&r| col[r as usize] == nb)
     }
 
-    /// The raw-value threshold of a split.
-    fn threshold(&self, s: &Split) -> f64 {
+    /// The raw-value threshold of a split whose left rows are `rows[start..mid]` and right
+    /// rows `rows[mid..end]` (after [`Grower::partition`]).
+    ///
+    /// Like scikit-learn, the threshold lies between the node's own values: `lo` is the
+    /// largest (non-NaN) value going left and `hi` the smallest going right, and a best split
+    /// takes scikit-learn's midpoint `lo / 2 + hi / 2` (`lo` when that rounds to `hi`). An
+    /// extra-trees split keeps its drawn threshold when it separates `lo` from `hi`, and
+    /// otherwise (the draw fell inside a bin holding several values) the midpoint. Either way
+    /// every training row is routed at prediction as it was while growing. The bin boundary
+    /// itself would not do: it sits next to the largest value of the bin over all training
+    /// rows, so in a node where the bins between the two sides are empty it leaves the whole
+    /// gap to the right child.
+    fn threshold(&self, s: &Split, start: usize, mid: usize, end: usize) -> f64 {
         if s.all_values_left {
             // Not +inf: JSON has no infinity. Only +inf itself goes right of it.
-            f64::MAX
-        } else {
-            self.features[s.feature].upper[s.bin as usize]
+            return f64::MAX;
         }
+        let col = self.x.col(s.feature);
+        let values = |rows: &[u32], init: f64, pick: fn(f64, f64) -> f64| {
+            rows.iter()
+                .map(|&r| col[r as usize])
+                .filter(|v| !v.is_nan())
+                .fold(init, pick)
+        };
+        let lo = values(&self.rows[start..mid], f64::NEG_INFINITY, f64::max);
+        let hi = values(&self.rows[mid..end], f64::INFINITY, f64::min);
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            // Cannot happen for a split with values on both sides; keep the bin boundary.
+            return self.features[s.feature].upper[s.bin as usize];
+        }
+        if let Some(u) = s.drawn {
+            if lo <= u && u < hi {
+                return u;
+            }
+        }
+        let m = lo / 2.0 + hi / 2.0;
+        if m >= hi || !m.is_finite() { lo } else { m }
     }
 
     /// Sums the statistics of `rows[start..end]` into `node_stats`.
@@ -467,6 +505,7 @@ impl Grower<'_> {
                         best = Some(Split {
                             feature: f,
                             bin: b as u8,
+                            drawn: None,
                             all_values_left: last,
                             missing_left: nan_left,
                             cost,
@@ -493,8 +532,8 @@ impl Grower<'_> {
         let k = self.width;
         let nan_bin = self.features[f].nan_bin;
         let upper = self.features[f].upper;
-        let (bin, all_values_left, missing_left) = if n_value_bins == 1 {
-            (self.touched[0], true, false)
+        let (bin, all_values_left, missing_left, drawn) = if n_value_bins == 1 {
+            (self.touched[0], true, false, None)
         } else {
             let lo = upper[self.touched[0] as usize];
             let hi = upper[self.touched[n_value_bins - 1] as usize - 1];
@@ -510,7 +549,7 @@ impl Grower<'_> {
                 .copied()
                 .unwrap_or(self.touched[0]);
             let missing_left = has_nan && rng.random_bool(0.5);
-            (t, false, missing_left)
+            (t, false, missing_left, Some(u))
         };
         let mut acc = vec![0.0; k];
         let mut acc_count = 0u32;
@@ -529,6 +568,7 @@ impl Grower<'_> {
         Some(Split {
             feature: f,
             bin,
+            drawn,
             all_values_left,
             missing_left,
             cost,
@@ -573,5 +613,126 @@ fn leaf_node(offset: u32) -> Node {
         threshold: 0.0,
         child: offset,
         missing_left: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Where a split's threshold lies between the node's own training values.
+
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::super::model::{LEAF, Tree};
+    use super::super::{DecisionTreeParams, ExtraTreesParams, ForestParams};
+    use crate::{Estimator, FeatureMeta, Matrix, Params, Target, TrainData};
+
+    /// Integer features 0..60 (so every value has a bin of its own) and a noisy label.
+    fn data() -> (Matrix, Target) {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let n = 300;
+        let cols: Vec<Vec<f64>> = (0..3)
+            .map(|_| {
+                (0..n)
+                    .map(|_| f64::from(rng.random_range(0..60u32)))
+                    .collect()
+            })
+            .collect();
+        let labels = (0..n)
+            .map(|i| {
+                let s = cols[0][i] - 0.5 * cols[1][i] + rng.random_range(-15.0..15.0);
+                u32::from(s > 15.0)
+            })
+            .collect();
+        let x = Matrix::from_columns(cols).unwrap();
+        (
+            x,
+            Target::Classes {
+                labels,
+                n_classes: 2,
+            },
+        )
+    }
+
+    /// Calls `check(lo, threshold, hi)` for every internal node reached by training rows,
+    /// with `lo` / `hi` the largest / smallest training value of the split feature going left /
+    /// right there.
+    fn visit(tree: &Tree, x: &Matrix, check: &mut impl FnMut(f64, f64, f64)) {
+        let mut stack = vec![(0usize, (0..x.n_rows()).collect::<Vec<_>>())];
+        while let Some((i, rows)) = stack.pop() {
+            let node = &tree.nodes[i];
+            if node.feature == LEAF || rows.is_empty() {
+                continue;
+            }
+            let f = node.feature as usize;
+            let (left, right): (Vec<usize>, Vec<usize>) =
+                rows.iter().partition(|&&r| x.get(r, f) <= node.threshold);
+            let lo = left.iter().map(|&r| x.get(r, f)).fold(f64::MIN, f64::max);
+            let hi = right.iter().map(|&r| x.get(r, f)).fold(f64::MAX, f64::min);
+            if !left.is_empty() && !right.is_empty() {
+                check(lo, node.threshold, hi);
+            }
+            stack.push((node.child as usize, left));
+            stack.push((node.child as usize + 1, right));
+        }
+    }
+
+    #[test]
+    fn best_split_thresholds_are_midpoints_of_the_node_values() {
+        let (x, y) = data();
+        let feats: Vec<FeatureMeta> = (0..3)
+            .map(|j| FeatureMeta::numeric(format!("x{j}")))
+            .collect();
+        let train = TrainData {
+            x: &x,
+            y: &y,
+            features: &feats,
+            weights: None,
+        };
+        let m = DecisionTreeParams::default()
+            .check()
+            .unwrap()
+            .fit(&train, None)
+            .unwrap();
+        let (mut nodes, mut gaps) = (0, 0);
+        visit(m.tree(), &x, &mut |lo, t, hi| {
+            nodes += 1;
+            // A gap of more than one integer: the bin boundary (lo + 0.5) is not the midpoint.
+            gaps += usize::from(hi - lo > 1.0);
+            assert_eq!(
+                t,
+                lo / 2.0 + hi / 2.0,
+                "threshold {t} between {lo} and {hi}"
+            );
+        });
+        assert!(nodes > 10 && gaps > 0, "{nodes} nodes, {gaps} with gaps");
+    }
+
+    #[test]
+    fn extra_trees_thresholds_separate_the_node_values() {
+        let (x, y) = data();
+        let feats: Vec<FeatureMeta> = (0..3)
+            .map(|j| FeatureMeta::numeric(format!("x{j}")))
+            .collect();
+        let train = TrainData {
+            x: &x,
+            y: &y,
+            features: &feats,
+            weights: None,
+        };
+        let params = ExtraTreesParams(ForestParams {
+            n_estimators: 5,
+            n_jobs: Some(1),
+            ..Default::default()
+        });
+        let m = params.check().unwrap().fit(&train, None).unwrap();
+        let mut off_boundary = 0;
+        for tree in m.trees() {
+            visit(tree, &x, &mut |lo, t, hi| {
+                assert!(lo <= t && t < hi, "threshold {t} between {lo} and {hi}");
+                off_boundary += usize::from(t != lo + 0.5);
+            });
+        }
+        assert!(off_boundary > 0, "every threshold sat on a bin boundary");
     }
 }

@@ -8,7 +8,11 @@
 //!   with the gradient-boosting quantile binning (at most `max_bins` ≤ 255 bins per feature,
 //!   with LightGBM's `min_data_in_bin` set to 1). A candidate split is a boundary between two
 //!   bins; when every feature has at most as many distinct values as bins, the bins are the
-//!   distinct values and the splits are exactly scikit-learn's. Categorical features are split as ordered numbers (their codes).
+//!   distinct values and the splits are exactly scikit-learn's. The stored threshold is placed
+//!   as scikit-learn places it: midway between the node's largest value going left and its
+//!   smallest value going right (not at the bin boundary, which sits next to the bin's largest
+//!   value over all training rows and so gave the whole gap between the node's values to the
+//!   right child). Categorical features are split as ordered numbers (their codes).
 //! - Trees grow depth first like scikit-learn's `DepthFirstTreeBuilder`, with its stopping
 //!   rules (`max_depth`, `min_samples_split`, `min_samples_leaf`, pure nodes,
 //!   `min_impurity_decrease` on the weighted impurity decrease) and its per-node feature
@@ -21,8 +25,10 @@
 //!   (both sides are tried, plus "all values left, NaN right"), as scikit-learn ≥ 1.3 does.
 //!   Where the node saw no NaN, NaN goes to the child with more training rows.
 //! - Extra trees draw, per visited feature, one threshold uniformly at random between the
-//!   node's smallest and largest bin boundary (snapped down to a bin boundary) and a random side
-//!   for NaN; the best of these random splits is taken.
+//!   node's smallest and largest bin boundary (the rows are split at the bin boundary below it)
+//!   and a random side for NaN; the best of these random splits is taken. The drawn value is
+//!   the stored threshold when it lies between the node's values on the two sides, otherwise
+//!   (it fell inside a bin holding several values) their midpoint.
 //! - Weights: `class_weight` (`balanced` = `n / (n_classes · count(class))`, or per class)
 //!   multiplies the sample weights, exactly as scikit-learn's `compute_sample_weight`; with
 //!   `bootstrap`, a row drawn `k` times gets weight `k · w`, and rows not drawn are left out, as
