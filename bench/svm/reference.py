@@ -102,6 +102,7 @@ def main():
         print(f"sklearn_{kernel}_accuracy: {acc:.4f} fraction")
         print(f"sklearn_{kernel}_auc: {auc:.4f} value")
         print(f"sklearn_{kernel}_n_support: {int(m.n_support_.sum())} vectors")
+        print(f"sklearn_{kernel}_n_iter: {int(m.n_iter_.sum())} iterations")
 
 
 if __name__ == "__main__":

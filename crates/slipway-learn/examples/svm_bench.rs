@@ -4,7 +4,8 @@
 //! `bench/svm/reference.py`. Fits the SVM classifier (probabilities on: 5-fold internal
 //! cross-validation plus the final machine) with the RBF and the linear kernel, times the fit
 //! and the probability prediction on the test rows (best of REPEATS, default 1), and prints
-//! `name: value unit` lines with accuracy and ROC AUC on the test rows.
+//! `name: value unit` lines with accuracy and ROC AUC on the test rows, the support-vector
+//! count and the final machine's SMO iterations (to check that both sides did the same work).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -101,6 +102,10 @@ fn main() {
         println!(
             "slipway_{name}_n_support: {} vectors",
             m.n_support().iter().sum::<usize>()
+        );
+        println!(
+            "slipway_{name}_n_iter: {} iterations",
+            m.n_iter().iter().sum::<usize>()
         );
         println!("slipway_{name}_converged: {} flag", m.converged());
         let _ = m.task();

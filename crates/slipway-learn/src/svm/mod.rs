@@ -653,19 +653,21 @@ fn fold_decisions(
         c: pos.iter().map(|&t| prob.c[t]).collect(),
     };
     let m = cfg.solve_binary(data, &sub);
-    let svs: Vec<(usize, f64)> = m
+    let (sv_rows, sv_coef): (Vec<usize>, Vec<f64>) = m
         .coef
         .iter()
         .zip(&sub.rows)
         .filter(|(c, _)| **c != 0.0)
         .map(|(&c, &r)| (r, c))
-        .collect();
+        .unzip();
+    let mut kv = vec![0.0; sv_rows.len()];
     let dec = held
         .iter()
         .map(|&t| {
             let z = data.row(prob.rows[t]);
             let z_sq = kernel::dot(z, z);
-            let s: f64 = svs.iter().map(|&(r, c)| c * data.k_point(r, z, z_sq)).sum();
+            data.k_points(&sv_rows, z, z_sq, &mut kv);
+            let s: f64 = sv_coef.iter().zip(&kv).map(|(c, k)| c * k).sum();
             (t, s - m.rho)
         })
         .collect();
@@ -870,6 +872,7 @@ impl SvmModel {
         };
         let n_sv = self.support.len();
         let sv_data = KernelData::new(self.support_vectors.clone(), d, self.kernel.function());
+        let all_sv: Vec<usize> = (0..n_sv).collect();
         out.par_chunks_mut(BLOCK_ROWS * n_m)
             .enumerate()
             .for_each(|(b, chunk)| {
@@ -884,9 +887,7 @@ impl SvmModel {
                         continue;
                     }
                     let z_sq = kernel::dot(&z, &z);
-                    for (s, k) in kv.iter_mut().enumerate() {
-                        *k = sv_data.k_point(s, &z, z_sq);
-                    }
+                    sv_data.k_points(&all_sv, &z, z_sq, &mut kv);
                     for ((ov, terms), rho) in o.iter_mut().zip(&machines).zip(&self.rho) {
                         *ov = terms.iter().map(|&(s, c)| c * kv[s]).sum::<f64>() - rho;
                     }

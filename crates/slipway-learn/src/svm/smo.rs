@@ -161,7 +161,7 @@ impl<Q: QMatrix> Solver<'_, Q> {
         let si = self.q.load(i, active);
         let sj = self.q.load(j, active);
         let q_ij = f64::from(self.q.row(si)[j]);
-        let (qd_i, qd_j) = (self.q.qd(i), self.q.qd(j));
+        let (qd_i, qd_j) = (self.q.qd()[i], self.q.qd()[j]);
         let (c_i, c_j) = (self.c[i], self.c[j]);
         let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
         let (mut ai, mut aj) = (old_i, old_j);
@@ -254,47 +254,50 @@ impl<Q: QMatrix> Solver<'_, Q> {
     }
 
     /// WSS3; `None` when the maximal violation is below `eps` (optimal on the active set).
+    /// The loops run over slices cut to the active set, so they carry no bounds checks.
     fn select_working_set(&mut self) -> Option<(usize, usize)> {
         let active = self.active_size;
+        let (y, g, status) = (&self.y[..active], &self.g[..active], &self.status[..active]);
         let mut gmax = f64::NEG_INFINITY;
         let mut gmax2 = f64::NEG_INFINITY;
         let mut gmax_idx = None;
-        for t in 0..active {
-            if self.y[t] == 1 {
-                if !self.is_upper(t) && -self.g[t] >= gmax {
-                    gmax = -self.g[t];
+        for (t, ((&yt, &gt), &st)) in y.iter().zip(g).zip(status).enumerate() {
+            if yt == 1 {
+                if st != Status::Upper && -gt >= gmax {
+                    gmax = -gt;
                     gmax_idx = Some(t);
                 }
-            } else if !self.is_lower(t) && self.g[t] >= gmax {
-                gmax = self.g[t];
+            } else if st != Status::Lower && gt >= gmax {
+                gmax = gt;
                 gmax_idx = Some(t);
             }
         }
         let i = gmax_idx?;
         let si = self.q.load(i, active);
-        let qi = self.q.row(si);
-        let qd_i = self.q.qd(i);
-        let yi = f64::from(self.y[i]);
+        let qi = &self.q.row(si)[..active];
+        let qd = &self.q.qd()[..active];
+        let qd_i = qd[i];
+        let yi = f64::from(y[i]);
         let mut gmin_idx = None;
         let mut obj_diff_min = f64::INFINITY;
-        for (j, &q_ij) in qi[..active].iter().enumerate() {
-            let gj = self.g[j];
-            let (grad_diff, quad) = if self.y[j] == 1 {
-                if self.is_lower(j) {
+        let cols = qi.iter().zip(qd).zip(y.iter().zip(g).zip(status));
+        for (j, ((&q_ij, &qd_j), ((&yj, &gj), &st))) in cols.enumerate() {
+            let (grad_diff, quad) = if yj == 1 {
+                if st == Status::Lower {
                     continue;
                 }
                 if gj >= gmax2 {
                     gmax2 = gj;
                 }
-                (gmax + gj, qd_i + self.q.qd(j) - 2.0 * yi * f64::from(q_ij))
+                (gmax + gj, qd_i + qd_j - 2.0 * yi * f64::from(q_ij))
             } else {
-                if self.is_upper(j) {
+                if st == Status::Upper {
                     continue;
                 }
                 if -gj >= gmax2 {
                     gmax2 = -gj;
                 }
-                (gmax - gj, qd_i + self.q.qd(j) + 2.0 * yi * f64::from(q_ij))
+                (gmax - gj, qd_i + qd_j + 2.0 * yi * f64::from(q_ij))
             };
             if grad_diff > 0.0 {
                 let obj_diff = -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU };
