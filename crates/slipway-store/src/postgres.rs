@@ -62,7 +62,9 @@ impl PostgresStore {
             ));
         }
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid(format!("invalid PostgreSQL URL: {}", reason(&e))))?;
+            .map_err(|e| Error::invalid(format!("invalid PostgreSQL URL: {}", reason(&e))))?
+            // Notices ("relation … already exists, skipping" at each start) are not news.
+            .options([("client_min_messages", "warning")]);
         let place = format!(
             "{}:{}/{}",
             options.get_host(),

@@ -8,7 +8,7 @@
 //! both read, so the SQL text is the same for both except where [`Dialect`] says otherwise.
 
 use crate::error::{Error, Result};
-use crate::model::{KeyValue, Metric};
+use crate::model::{KeyValue, Metric, ViewType};
 use crate::search::{Attribute, Clause, Condition, Field, OrderBy, like_to_glob};
 use crate::validate;
 
@@ -155,6 +155,19 @@ impl Binds {
             .map(|v| self.push(v))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Adds the lifecycle stages `view` shows; returns their placeholders.
+    pub(crate) fn stages(&mut self, view: ViewType) -> String {
+        self.list(view.stages().iter().map(|s| Bind::Text(s.to_string())))
+    }
+
+    /// Adds a page's bounds, asking for one row more than `limit` (whether another page
+    /// follows); returns the `LIMIT … OFFSET …` clause.
+    pub(crate) fn page(&mut self, limit: usize, offset: usize) -> String {
+        let limit = self.push(Bind::Int(limit as i64 + 1));
+        let offset = self.push(Bind::Int(offset as i64));
+        format!("LIMIT {limit} OFFSET {offset}")
     }
 
     /// The values, first placeholder first.

@@ -355,12 +355,11 @@ impl Store {
         let (select, filter, order, mut binds) =
             LOGGED_MODELS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
         let ids = binds.list(experiment_ids.iter().map(|id| Bind::Int(*id)));
-        let limit_p = binds.push(Bind::Int(limit as i64 + 1));
-        let offset_p = binds.push(Bind::Int(offset as i64));
+        let page = binds.page(limit, offset);
         let sql = format!(
             "SELECT * FROM (SELECT l.*{select} FROM logged_models l WHERE 1 = 1{filter} \
              AND l.experiment_id IN ({ids}) AND l.lifecycle_stage = 'active') AS q \
-             ORDER BY {order}creation_time DESC, model_id ASC LIMIT {limit_p} OFFSET {offset_p}"
+             ORDER BY {order}creation_time DESC, model_id ASC {page}"
         );
         let mut conn = self.pool.acquire().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
@@ -654,11 +653,10 @@ impl Store {
         let offset = page_token::decode(query.page_token.as_deref())?;
         let (select, filter, order, mut binds) =
             REGISTERED_MODELS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
-        let limit_p = binds.push(Bind::Int(limit as i64 + 1));
-        let offset_p = binds.push(Bind::Int(offset as i64));
+        let page = binds.page(limit, offset);
         let sql = format!(
             "SELECT * FROM (SELECT m.*{select} FROM registered_models m WHERE 1 = 1{filter}) AS q \
-             ORDER BY {order}name ASC LIMIT {limit_p} OFFSET {offset_p}"
+             ORDER BY {order}name ASC {page}"
         );
         let mut conn = self.pool.acquire().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
@@ -1034,12 +1032,11 @@ impl Store {
         let offset = page_token::decode(query.page_token.as_deref())?;
         let (select, filter, order, mut binds) =
             MODEL_VERSIONS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
-        let limit_p = binds.push(Bind::Int(limit as i64 + 1));
-        let offset_p = binds.push(Bind::Int(offset as i64));
+        let page = binds.page(limit, offset);
         let sql = format!(
             "SELECT * FROM (SELECT v.*, m.name AS name{select} FROM model_versions v \
              JOIN registered_models m ON m.model_key = v.model_key WHERE 1 = 1{filter}) AS q \
-             ORDER BY {order}name ASC, version DESC LIMIT {limit_p} OFFSET {offset_p}"
+             ORDER BY {order}name ASC, version DESC {page}"
         );
         let mut conn = self.pool.acquire().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)

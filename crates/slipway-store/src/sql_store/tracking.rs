@@ -492,19 +492,12 @@ impl MetadataStore for Store {
         let offset = page_token::decode(query.page_token.as_deref())?;
         let (select, filter, order, mut binds) =
             EXPERIMENTS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
-        let stages = binds.list(
-            query
-                .view_type
-                .stages()
-                .iter()
-                .map(|s| Bind::Text(s.to_string())),
-        );
-        let limit_p = binds.push(Bind::Int(limit as i64 + 1));
-        let offset_p = binds.push(Bind::Int(offset as i64));
+        let stages = binds.stages(query.view_type);
+        let page = binds.page(limit, offset);
         let sql = format!(
             "SELECT * FROM (SELECT e.*{select} FROM experiments e WHERE 1 = 1{filter} \
              AND e.lifecycle_stage IN ({stages})) AS q \
-             ORDER BY {order}creation_time DESC, experiment_id ASC LIMIT {limit_p} OFFSET {offset_p}"
+             ORDER BY {order}creation_time DESC, experiment_id ASC {page}"
         );
         let mut conn = self.pool.acquire().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
@@ -881,20 +874,12 @@ impl MetadataStore for Store {
         let (select, filter, order, mut binds) =
             RUNS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
         let ids = binds.list(experiment_ids.iter().map(|id| Bind::Int(*id)));
-        let stages = binds.list(
-            query
-                .view_type
-                .stages()
-                .iter()
-                .map(|s| Bind::Text(s.to_string())),
-        );
-        let limit_p = binds.push(Bind::Int(limit as i64 + 1));
-        let offset_p = binds.push(Bind::Int(offset as i64));
+        let stages = binds.stages(query.view_type);
+        let page = binds.page(limit, offset);
         let sql = format!(
             "SELECT * FROM (SELECT r.*{select} FROM runs r WHERE 1 = 1{filter} \
              AND r.experiment_id IN ({ids}) AND r.lifecycle_stage IN ({stages})) AS q \
-             ORDER BY {order}start_time IS NULL, start_time DESC, run_uuid ASC \
-             LIMIT {limit_p} OFFSET {offset_p}"
+             ORDER BY {order}start_time IS NULL, start_time DESC, run_uuid ASC {page}"
         );
         let mut conn = self.pool.acquire().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
