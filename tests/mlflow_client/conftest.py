@@ -1,10 +1,17 @@
-"""Starts the real `slipway serve` binary on a free loopback port with a temporary home."""
+"""Starts the real `slipway serve` binary on a free loopback port with a temporary home.
 
+With SLIPWAY_MLFLOW_BACKEND=postgres (run.sh's second pass), the server keeps its metadata in a
+fresh database on the PostgreSQL server at SLIPWAY_TEST_POSTGRES_URL instead of SQLite.
+"""
+
+import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -69,14 +76,49 @@ def _stop(proc, log, log_path):
     assert "ERROR" not in text, text
 
 
+def _postgres_tool(name):
+    """A PostgreSQL client program: the newest server's own, else the one on PATH."""
+    found = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: [int(x) for x in re.findall(r"\d+", p)],
+    )
+    tool = found[-1] if found else shutil.which(name)
+    if not tool:
+        raise RuntimeError(f"{name} (a PostgreSQL client program) is not installed")
+    return tool
+
+
+def _postgres_database():
+    """A fresh database on the SLIPWAY_TEST_POSTGRES_URL server: (its URL, a function that
+    drops it)."""
+    server = os.environ.get("SLIPWAY_TEST_POSTGRES_URL")
+    if not server:
+        raise RuntimeError("SLIPWAY_MLFLOW_BACKEND=postgres needs SLIPWAY_TEST_POSTGRES_URL")
+    name = f"slipway_mlflow_{os.getpid()}_{int(time.time() * 1000)}"
+    maintenance = f"--maintenance-db={server}"
+    subprocess.run([_postgres_tool("createdb"), maintenance, name], check=True)
+    url = urllib.parse.urlunsplit(urllib.parse.urlsplit(server)._replace(path="/" + name))
+
+    def drop():
+        subprocess.run([_postgres_tool("dropdb"), maintenance, "--force", name], check=True)
+
+    return url, drop
+
+
 @pytest.fixture(scope="session")
 def slipway_server(tmp_path_factory):
     """The base URL of a running server; the process is stopped at the end of the session."""
-    proc, url, log, log_path = _start(tmp_path_factory.mktemp("slipway-home"))
+    args, drop = (), None
+    if os.environ.get("SLIPWAY_MLFLOW_BACKEND", "sqlite") == "postgres":
+        database, drop = _postgres_database()
+        args = ("--backend-store-uri", database)
+    proc, url, log, log_path = _start(tmp_path_factory.mktemp("slipway-home"), args)
     try:
         yield url
     finally:
         _stop(proc, log, log_path)
+        if drop:
+            drop()
 
 
 def s3_endpoint():

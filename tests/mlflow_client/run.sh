@@ -24,13 +24,33 @@ if [ -z "${SLIPWAY_BIN:-}" ]; then
     export SLIPWAY_BIN="$target/debug/slipway"
 fi
 
-echo "== mlflow client tests"
-set +e
-(cd "$here" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" .)
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
-    echo "error: pytest collected no tests" >&2
+run_pytest() {
+    local status
+    set +e
+    (cd "$here" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@")
+    status=$?
+    set -e
+    if [ "$status" -eq 5 ]; then
+        echo "error: pytest collected no tests" >&2
+        return 1
+    fi
+    return "$status"
+}
+
+echo "== mlflow client tests (metadata in SQLite)"
+started=$SECONDS
+run_pytest "$@" .
+echo "== SQLite pass: $((SECONDS - started)) s"
+
+# The tracking and registry tests again, with the server's metadata in PostgreSQL.
+if [ -n "${SLIPWAY_TEST_POSTGRES_URL:-}" ]; then
+    echo "== mlflow client tests (metadata in PostgreSQL)"
+    started=$SECONDS
+    SLIPWAY_MLFLOW_BACKEND=postgres run_pytest "$@" test_tracking.py test_registry.py
+    echo "== PostgreSQL pass: $((SECONDS - started)) s"
+elif [ "${CI:-}" = "true" ]; then
+    echo "error: CI=true but SLIPWAY_TEST_POSTGRES_URL is unset: source tests/postgres/start.sh" >&2
     exit 1
+else
+    echo "skipping the PostgreSQL pass: SLIPWAY_TEST_POSTGRES_URL is unset"
 fi
-exit "$status"

@@ -16,6 +16,7 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -24,7 +25,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::json;
 use slipway_store::{
-    ArtifactPath, ArtifactStore, LocalArtifactStore, MetadataStore, S3ArtifactStore, SqliteStore,
+    ArtifactPath, ArtifactStore, LocalArtifactStore, MetadataStore, PostgresStore, S3ArtifactStore,
+    SqliteStore,
 };
 
 mod artifacts;
@@ -77,17 +79,29 @@ pub const ARTIFACT_DIR: &str = "artifacts";
 impl AppState {
     /// Opens the embedded defaults under `home`: `slipway.db` (SQLite, WAL) and `artifacts/`.
     pub async fn open_home(home: &Path, limits: Limits) -> slipway_store::Result<Self> {
-        Self::open(home, &ArtifactDestination::Home, limits).await
+        Self::open(
+            home,
+            &BackendStore::Home,
+            &ArtifactDestination::Home,
+            limits,
+        )
+        .await
     }
 
-    /// Opens `slipway.db` under `home` and artifacts at `destination`.
+    /// Opens metadata at `backend` and artifacts at `destination`; `home` holds whichever of
+    /// them is the default.
     pub async fn open(
         home: &Path,
+        backend: &BackendStore,
         destination: &ArtifactDestination,
         limits: Limits,
     ) -> slipway_store::Result<Self> {
         tokio::fs::create_dir_all(home).await?;
-        let meta = SqliteStore::open(&home.join(DATABASE_FILE)).await?;
+        let meta: Arc<dyn MetadataStore> = match backend {
+            BackendStore::Home => Arc::new(SqliteStore::open(&home.join(DATABASE_FILE)).await?),
+            BackendStore::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+            BackendStore::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
+        };
         let artifacts: Arc<dyn ArtifactStore> = match destination {
             ArtifactDestination::Home => Arc::new(open_local(home.join(ARTIFACT_DIR)).await?),
             ArtifactDestination::Local(root) => Arc::new(open_local(root.clone()).await?),
@@ -101,7 +115,7 @@ impl AppState {
             }
         };
         Ok(AppState {
-            meta: Arc::new(meta),
+            meta,
             artifacts,
             limits,
         })
@@ -148,6 +162,58 @@ impl ArtifactDestination {
             )));
         }
         Ok(ArtifactDestination::Local(PathBuf::from(raw)))
+    }
+}
+
+/// Where the server keeps metadata (MLflow's `--backend-store-uri`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum BackendStore {
+    /// `slipway.db` (SQLite) under the home folder.
+    Home,
+    /// A SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database URL (`postgresql://…` or `postgres://…`).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for BackendStore {
+    /// Never shows a PostgreSQL URL: it may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendStore::Home => f.write_str("Home"),
+            BackendStore::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            BackendStore::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+impl BackendStore {
+    /// Reads a backend store URI: `postgresql://…` / `postgres://…`, `sqlite:///path` or a
+    /// plain file path. An error never repeats the URI (it may hold a password).
+    pub fn parse(raw: &str) -> slipway_store::Result<Self> {
+        if slipway_store::postgres::is_postgres_url(raw) {
+            return Ok(BackendStore::Postgres(raw.trim().to_string()));
+        }
+        if raw.starts_with("sqlite:") {
+            let options = slipway_store::sqlx::sqlite::SqliteConnectOptions::from_str(raw)
+                .map_err(|e| {
+                    slipway_store::Error::InvalidParameter(format!("invalid SQLite URL: {e}"))
+                })?;
+            return Ok(BackendStore::Sqlite(options.get_filename().to_path_buf()));
+        }
+        if let Some((scheme, _)) = raw.split_once("://") {
+            return Err(slipway_store::Error::InvalidParameter(format!(
+                "unsupported backend store scheme '{}': use a SQLite file path, \
+                 sqlite:///path or postgresql://user:password@host:port/database",
+                scheme.chars().take(20).collect::<String>()
+            )));
+        }
+        if raw.trim().is_empty() {
+            return Err(slipway_store::Error::InvalidParameter(
+                "empty backend store URI: use a SQLite file path or a postgresql:// URL".into(),
+            ));
+        }
+        Ok(BackendStore::Sqlite(PathBuf::from(raw)))
     }
 }
 
@@ -245,4 +311,35 @@ pub async fn serve(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_store_uris() {
+        let pg = "postgresql://u:secret@db.example:5432/slipway";
+        assert_eq!(
+            BackendStore::parse(pg).expect("pg"),
+            BackendStore::Postgres(pg.into())
+        );
+        assert!(!format!("{:?}", BackendStore::parse(pg).expect("pg")).contains("secret"));
+        assert_eq!(
+            BackendStore::parse("postgres://localhost/x").expect("short scheme"),
+            BackendStore::Postgres("postgres://localhost/x".into())
+        );
+        assert_eq!(
+            BackendStore::parse("sqlite:///var/lib/slipway/meta.db").expect("sqlite url"),
+            BackendStore::Sqlite(PathBuf::from("/var/lib/slipway/meta.db"))
+        );
+        assert_eq!(
+            BackendStore::parse("meta.db").expect("path"),
+            BackendStore::Sqlite(PathBuf::from("meta.db"))
+        );
+        for bad in ["mysql://u:secret@h/db", "", "  "] {
+            let err = BackendStore::parse(bad).expect_err(bad).to_string();
+            assert!(!err.contains("secret"), "{err}");
+        }
+    }
 }

@@ -2,8 +2,10 @@
 //!
 //! - [`MetadataStore`] is the seam for experiments, runs, params, metrics (full history plus
 //!   the latest value per key) and tags. [`SqliteStore`] implements it over one SQLite file
-//!   in WAL mode with embedded migrations; a PostgreSQL store for teams implements the same
-//!   trait later.
+//!   in WAL mode with embedded migrations; [`PostgresStore`] implements it over a PostgreSQL
+//!   database reached by URL, for a server shared by a team. Both are one body of code
+//!   (`sql_store/`) compiled per backend over the helpers in `sql` (dialect differences,
+//!   `$n` placeholders, the search translator); their schemas match table for table.
 //! - [`ArtifactStore`] is the seam for artifact bytes. [`LocalArtifactStore`] keeps them in a
 //!   directory, writing to a temporary name and renaming; every [`ArtifactPath`] is checked
 //!   once to stay inside its root. [`S3ArtifactStore`] keeps them in an S3 (or
@@ -22,9 +24,11 @@ pub mod artifact;
 pub mod error;
 pub mod metadata;
 pub mod model;
+pub mod postgres;
 pub mod registry;
 pub mod s3;
 pub mod search;
+mod sql;
 pub mod sqlite;
 mod validate;
 
@@ -35,6 +39,7 @@ pub use model::{
     Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric, ModelOutput,
     NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate, ViewType,
 };
+pub use postgres::PostgresStore;
 pub use registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
     NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,

@@ -15,8 +15,8 @@ use crate::registry::{
 /// Experiments, runs, params, metrics and tags.
 ///
 /// Implementations are async and never block the executor; each write is one transaction.
-/// [`crate::SqliteStore`] is the embedded default; a PostgreSQL store implements the same
-/// trait.
+/// [`crate::SqliteStore`] is the embedded default; [`crate::PostgresStore`] implements the
+/// same trait for a shared server.
 #[async_trait]
 pub trait MetadataStore: Send + Sync {
     /// Creates an experiment and returns its id; a taken name is `AlreadyExists`.

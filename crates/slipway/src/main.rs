@@ -69,6 +69,11 @@ struct ServeArgs {
     /// Endpoint of an S3-compatible service for an s3:// destination.
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     s3_endpoint_url: Option<String>,
+    /// Where metadata goes: a SQLite file path, sqlite:///path or
+    /// postgresql://user:password@host:port/database [default: slipway.db under the home
+    /// folder].
+    #[arg(long, env = "SLIPWAY_BACKEND_STORE_URI", hide_env_values = true)]
+    backend_store_uri: Option<String>,
 }
 
 #[derive(Args)]
@@ -362,11 +367,25 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--artifacts-destination: {e}"))?,
         None => slipway_server::ArtifactDestination::Home,
     };
+    let backend = match a.backend_store_uri.as_deref() {
+        Some(raw) => slipway_server::BackendStore::parse(raw)
+            .map_err(|e| anyhow::anyhow!("--backend-store-uri: {e}"))?,
+        None => slipway_server::BackendStore::Home,
+    };
     runtime.block_on(async move {
-        let state =
-            slipway_server::AppState::open(&home, &destination, slipway_server::Limits::default())
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: cannot open the store: {e}", home.display()))?;
+        let state = slipway_server::AppState::open(
+            &home,
+            &backend,
+            &destination,
+            slipway_server::Limits::default(),
+        )
+        .await
+        .map_err(|e| match &backend {
+            slipway_server::BackendStore::Postgres(_) => {
+                anyhow::anyhow!("cannot open the PostgreSQL metadata store: {e}")
+            }
+            _ => anyhow::anyhow!("{}: cannot open the store: {e}", home.display()),
+        })?;
         let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", a.host, a.port))?;

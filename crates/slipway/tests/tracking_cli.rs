@@ -670,3 +670,36 @@ fn a_bundle_without_a_run_registers_through_an_import_run() {
     );
     assert!(mv["source"].as_str().unwrap().ends_with("/model"));
 }
+
+/// A backend store that cannot be used stops `slipway serve` with a clear error and a
+/// non-zero exit, and never repeats the password in the URI.
+#[test]
+fn serve_refuses_an_unusable_backend_store_without_echoing_credentials() {
+    let home = tempfile::tempdir().expect("home");
+    for (uri, says) in [
+        (
+            "postgresql://alice:s3cret@127.0.0.1:1/metadata",
+            "cannot connect to PostgreSQL at 127.0.0.1:1/metadata",
+        ),
+        (
+            "postgresql://alice:s3cret@127.0.0.1:notaport/metadata",
+            "invalid PostgreSQL URL",
+        ),
+        (
+            "mysql://alice:s3cret@127.0.0.1/metadata",
+            "unsupported backend store scheme 'mysql'",
+        ),
+    ] {
+        let out = slipway(
+            home.path(),
+            &["serve", "--port", "0", "--backend-store-uri", uri],
+        );
+        let all = text(&out);
+        assert!(!out.status.success(), "{uri}: {all}");
+        assert!(all.contains(says), "{uri}: {all}");
+        assert!(
+            !all.contains("s3cret") && !all.contains("alice"),
+            "{uri}: {all}"
+        );
+    }
+}

@@ -1,174 +1,29 @@
-//! Logged models and the model registry in SQLite. Each write is one transaction under the
-//! store's writer lock; version numbers come from a per-model counter bumped with
-//! `UPDATE … RETURNING` inside the transaction that inserts the version (portable SQL).
+//! Logged models and the model registry in a SQL database. Each write is one transaction under
+//! the store's writer lock; version numbers come from a per-model counter bumped with
+//! `UPDATE … RETURNING` inside the transaction that inserts the version (portable SQL; on
+//! PostgreSQL the row lock serializes concurrent creates).
+//!
+//! Compiled once per backend, like `tracking.rs`.
 
 use sqlx::Row;
-use sqlx::SqliteConnection;
-use sqlx::sqlite::SqliteRow;
 
-use super::{
-    Bind, SqlTarget, SqliteStore, bind_all, check_page_size, experiment_not_found,
-    generated_run_name, now_ms, parse_experiment_id, placeholders,
-};
+use super::{Conn, DIALECT, DbRow, Store, bind_all};
 use crate::error::{Error, Result};
 use crate::model::{KeyValue, LifecycleStage, Page, page_token};
 use crate::registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
     NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
 };
-use crate::search::Attribute;
+use crate::sql::{
+    Bind, Binds, LOGGED_MODELS, MAX_LOGGED_MODEL_RESULTS, MAX_MODEL_VERSION_RESULTS,
+    MAX_REGISTERED_MODEL_RESULTS, MODEL_VERSIONS, REGISTERED_MODELS, VERSION_SELECT, check_alias,
+    check_page_size, check_registered_name, check_source, experiment_not_found, generated_run_name,
+    logged_model_not_found, new_model_id, now_ms, parse_experiment_id, parse_version,
+    registered_model_exists, registered_model_not_found, unique_violation_as, version_not_found,
+};
 use crate::validate;
 
-/// Largest page of `search_registered_models` (MLflow's limit).
-pub const MAX_REGISTERED_MODEL_RESULTS: usize = 1000;
-/// Largest page of `search_model_versions` (MLflow's limit).
-pub const MAX_MODEL_VERSION_RESULTS: usize = 200_000;
-/// Largest page of `search_logged_models`.
-pub const MAX_LOGGED_MODEL_RESULTS: usize = 50_000;
-/// Longest alias.
-const MAX_ALIAS_LENGTH: usize = 255;
-
-const LOGGED_MODELS: SqlTarget = SqlTarget {
-    tags: "logged_model_tags",
-    params: Some("logged_model_params"),
-    metrics: None,
-    correlate: "c.model_id = l.model_id",
-    ne_matches_missing: false,
-    column: |a| match a {
-        Attribute::Name => Some("l.name"),
-        Attribute::ModelId => Some("l.model_id"),
-        Attribute::SourceRunId => Some("l.source_run_id"),
-        Attribute::Status => Some("l.status"),
-        Attribute::ModelType => Some("l.model_type"),
-        Attribute::CreationTime => Some("l.creation_time"),
-        Attribute::LastUpdateTime => Some("l.last_update_time"),
-        _ => None,
-    },
-};
-
-const REGISTERED_MODELS: SqlTarget = SqlTarget {
-    tags: "registered_model_tags",
-    params: None,
-    metrics: None,
-    correlate: "c.model_key = m.model_key",
-    ne_matches_missing: true,
-    column: |a| match a {
-        Attribute::Name => Some("m.name"),
-        Attribute::CreationTime => Some("m.creation_time"),
-        Attribute::LastUpdateTime => Some("m.last_update_time"),
-        _ => None,
-    },
-};
-
-const MODEL_VERSIONS: SqlTarget = SqlTarget {
-    tags: "model_version_tags",
-    params: None,
-    metrics: None,
-    correlate: "c.model_key = v.model_key AND c.version = v.version",
-    ne_matches_missing: true,
-    column: |a| match a {
-        Attribute::Name => Some("m.name"),
-        Attribute::RunId => Some("v.run_id"),
-        Attribute::SourcePath => Some("v.source"),
-        Attribute::Version => Some("v.version"),
-        Attribute::CreationTime => Some("v.creation_time"),
-        Attribute::LastUpdateTime => Some("v.last_update_time"),
-        _ => None,
-    },
-};
-
-/// Selects model versions with their registered model's name.
-const VERSION_SELECT: &str = "SELECT v.*, m.name AS name FROM model_versions v \
-     JOIN registered_models m ON m.model_key = v.model_key";
-
-fn registered_model_not_found(name: &str) -> Error {
-    Error::NotFound(format!("Registered Model with name={name} not found"))
-}
-
-fn version_not_found(name: &str, version: impl std::fmt::Display) -> Error {
-    Error::NotFound(format!(
-        "Model Version (name={name}, version={version}) not found"
-    ))
-}
-
-fn logged_model_not_found(id: &str) -> Error {
-    Error::NotFound(format!("Logged model with ID '{id}' not found."))
-}
-
-fn new_model_id() -> String {
-    format!("m-{:032x}", rand::random::<u128>())
-}
-
-/// A version number as the client sent it: a positive decimal integer.
-fn parse_version(version: &str) -> Result<i64> {
-    match version.trim().parse::<i64>() {
-        Ok(v) if v > 0 => Ok(v),
-        _ => Err(Error::invalid(format!(
-            "Parameter 'version' must be a positive integer, got '{}'",
-            version.chars().take(50).collect::<String>()
-        ))),
-    }
-}
-
-fn check_registered_name(name: &str) -> Result<()> {
-    validate::name("registered model", name)
-}
-
-/// MLflow's alias rules: letters, digits, `_` and `-`; not `latest`, not `v<number>`.
-fn check_alias(alias: &str) -> Result<()> {
-    if alias.is_empty() || alias.chars().count() > MAX_ALIAS_LENGTH {
-        return Err(Error::invalid(format!(
-            "alias must be 1 to {MAX_ALIAS_LENGTH} characters long"
-        )));
-    }
-    if !alias
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(Error::invalid(format!(
-            "Invalid alias name: '{alias}'. Aliases may only contain letters, digits, \
-             underscores (_) and dashes (-)."
-        )));
-    }
-    let lower = alias.to_ascii_lowercase();
-    let version_like =
-        lower.len() > 1 && lower.starts_with('v') && lower[1..].chars().all(|c| c.is_ascii_digit());
-    if lower == "latest" || version_like {
-        return Err(Error::invalid(format!(
-            "Invalid alias name: '{alias}'. 'latest' and 'v<number>' are reserved."
-        )));
-    }
-    Ok(())
-}
-
-/// Refuses sources that would point a client at a local file or outside a root.
-fn check_source(source: &str) -> Result<()> {
-    if source.trim().is_empty() {
-        return Err(Error::invalid(
-            "Missing value for required parameter 'source'",
-        ));
-    }
-    let lower = source.to_ascii_lowercase();
-    let local = lower.starts_with("file:")
-        || source.starts_with('/')
-        || source.starts_with('\\')
-        || source.starts_with('.')
-        || !source.contains(':');
-    if local {
-        return Err(Error::invalid(format!(
-            "Invalid model version source '{source}': local paths are not accepted; log the \
-             model to this server and register runs:/<run_id>/<path> or models:/<model_id>"
-        )));
-    }
-    if source.split(['/', '\\']).any(|p| p == "..") {
-        return Err(Error::invalid(format!(
-            "Invalid model version source '{source}': '..' path parts are not allowed"
-        )));
-    }
-    Ok(())
-}
-
-fn key_values(rows: &[SqliteRow]) -> Result<Vec<KeyValue>> {
+fn key_values(rows: &[DbRow]) -> Result<Vec<KeyValue>> {
     rows.iter()
         .map(|r| {
             Ok(KeyValue::new(
@@ -179,7 +34,7 @@ fn key_values(rows: &[SqliteRow]) -> Result<Vec<KeyValue>> {
         .collect()
 }
 
-fn logged_model_from_row(row: &SqliteRow) -> Result<LoggedModel> {
+fn logged_model_from_row(row: &DbRow) -> Result<LoggedModel> {
     let experiment_id: i64 = row.try_get("experiment_id")?;
     let status: String = row.try_get("status")?;
     let stage: String = row.try_get("lifecycle_stage")?;
@@ -200,7 +55,7 @@ fn logged_model_from_row(row: &SqliteRow) -> Result<LoggedModel> {
     })
 }
 
-fn version_from_row(row: &SqliteRow) -> Result<ModelVersion> {
+fn version_from_row(row: &DbRow) -> Result<ModelVersion> {
     let stage: String = row.try_get("current_stage")?;
     Ok(ModelVersion {
         name: row.try_get("name")?,
@@ -222,15 +77,15 @@ fn version_from_row(row: &SqliteRow) -> Result<ModelVersion> {
     })
 }
 
-impl SqliteStore {
+impl Store {
     // ---- logged models ----
 
     async fn logged_model_row(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         model_id: &str,
         allow_deleted: bool,
     ) -> Result<LoggedModel> {
-        let row = sqlx::query("SELECT * FROM logged_models WHERE model_id = ?")
+        let row = sqlx::query("SELECT * FROM logged_models WHERE model_id = $1")
             .bind(model_id)
             .fetch_optional(&mut *conn)
             .await?
@@ -241,7 +96,7 @@ impl SqliteStore {
         }
         m.tags = key_values(
             &sqlx::query(
-                "SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY rowid",
+                "SELECT key, value FROM logged_model_tags WHERE model_id = $1 ORDER BY rowid",
             )
             .bind(model_id)
             .fetch_all(&mut *conn)
@@ -249,7 +104,7 @@ impl SqliteStore {
         )?;
         m.params = key_values(
             &sqlx::query(
-                "SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY rowid",
+                "SELECT key, value FROM logged_model_params WHERE model_id = $1 ORDER BY rowid",
             )
             .bind(model_id)
             .fetch_all(&mut *conn)
@@ -259,12 +114,12 @@ impl SqliteStore {
     }
 
     async fn upsert_logged_model_tag(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         model_id: &str,
         tag: &KeyValue,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO logged_model_tags (model_id, key, value) VALUES (?, ?, ?)
+            "INSERT INTO logged_model_tags (model_id, key, value) VALUES ($1, $2, $3)
              ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
         )
         .bind(model_id)
@@ -276,13 +131,13 @@ impl SqliteStore {
     }
 
     async fn insert_logged_model_params(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         model_id: &str,
         params: &[KeyValue],
     ) -> Result<()> {
         for p in params {
             let existing: Option<String> = sqlx::query_scalar(
-                "SELECT value FROM logged_model_params WHERE model_id = ? AND key = ?",
+                "SELECT value FROM logged_model_params WHERE model_id = $1 AND key = $2",
             )
             .bind(model_id)
             .bind(&p.key)
@@ -300,7 +155,7 @@ impl SqliteStore {
                 }
                 None => {
                     sqlx::query(
-                        "INSERT INTO logged_model_params (model_id, key, value) VALUES (?, ?, ?)",
+                        "INSERT INTO logged_model_params (model_id, key, value) VALUES ($1, $2, $3)",
                     )
                     .bind(model_id)
                     .bind(&p.key)
@@ -313,8 +168,8 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn touch_logged_model(conn: &mut SqliteConnection, model_id: &str) -> Result<()> {
-        sqlx::query("UPDATE logged_models SET last_update_time = ? WHERE model_id = ?")
+    async fn touch_logged_model(conn: &mut Conn, model_id: &str) -> Result<()> {
+        sqlx::query("UPDATE logged_models SET last_update_time = $1 WHERE model_id = $2")
             .bind(now_ms())
             .bind(model_id)
             .execute(&mut *conn)
@@ -359,7 +214,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, status,
                  model_type, source_run_id, creation_time, last_update_time, lifecycle_stage)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active')",
         )
         .bind(&model_id)
         .bind(exp_id)
@@ -398,12 +253,14 @@ impl SqliteStore {
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
         Self::logged_model_row(&mut tx, model_id, false).await?;
-        sqlx::query("UPDATE logged_models SET status = ?, last_update_time = ? WHERE model_id = ?")
-            .bind(status.as_str())
-            .bind(now_ms())
-            .bind(model_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE logged_models SET status = $1, last_update_time = $2 WHERE model_id = $3",
+        )
+        .bind(status.as_str())
+        .bind(now_ms())
+        .bind(model_id)
+        .execute(&mut *tx)
+        .await?;
         let model = Self::logged_model_row(&mut tx, model_id, false).await?;
         tx.commit().await?;
         Ok(model)
@@ -414,8 +271,8 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         Self::logged_model_row(&mut tx, model_id, false).await?;
         sqlx::query(
-            "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = ? \
-             WHERE model_id = ?",
+            "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = $1 \
+             WHERE model_id = $2",
         )
         .bind(now_ms())
         .bind(model_id)
@@ -450,7 +307,7 @@ impl SqliteStore {
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
         Self::logged_model_row(&mut tx, model_id, false).await?;
-        let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?")
+        let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = $1 AND key = $2")
             .bind(model_id)
             .bind(key)
             .execute(&mut *tx)
@@ -496,15 +353,13 @@ impl SqliteStore {
             ));
         }
         let (select, filter, order, mut binds) =
-            LOGGED_MODELS.filter_and_order(&query.filter.clauses, &query.order_by)?;
-        binds.extend(experiment_ids.iter().map(|id| Bind::Int(*id)));
-        binds.push(Bind::Int(limit as i64 + 1));
-        binds.push(Bind::Int(offset as i64));
+            LOGGED_MODELS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
+        let ids = binds.list(experiment_ids.iter().map(|id| Bind::Int(*id)));
+        let page = binds.page(limit, offset);
         let sql = format!(
             "SELECT * FROM (SELECT l.*{select} FROM logged_models l WHERE 1 = 1{filter} \
-             AND l.experiment_id IN ({}) AND l.lifecycle_stage = 'active') \
-             ORDER BY {order}creation_time DESC, model_id ASC LIMIT ? OFFSET ?",
-            placeholders(experiment_ids.len())
+             AND l.experiment_id IN ({ids}) AND l.lifecycle_stage = 'active') AS q \
+             ORDER BY {order}creation_time DESC, model_id ASC {page}"
         );
         let mut conn = self.pool.acquire().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
@@ -524,16 +379,16 @@ impl SqliteStore {
 
     // ---- registered models ----
 
-    async fn model_key(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
-        sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = ?")
+    async fn model_key(conn: &mut Conn, name: &str) -> Result<i64> {
+        sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| registered_model_not_found(name))
     }
 
-    async fn touch_registered_model(conn: &mut SqliteConnection, key: i64) -> Result<()> {
-        sqlx::query("UPDATE registered_models SET last_update_time = ? WHERE model_key = ?")
+    async fn touch_registered_model(conn: &mut Conn, key: i64) -> Result<()> {
+        sqlx::query("UPDATE registered_models SET last_update_time = $1 WHERE model_key = $2")
             .bind(now_ms())
             .bind(key)
             .execute(&mut *conn)
@@ -542,14 +397,15 @@ impl SqliteStore {
     }
 
     /// Fills a version's tags and aliases.
-    async fn complete_version(conn: &mut SqliteConnection, v: &mut ModelVersion) -> Result<()> {
-        let key: i64 = sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = ?")
-            .bind(&v.name)
-            .fetch_one(&mut *conn)
-            .await?;
+    async fn complete_version(conn: &mut Conn, v: &mut ModelVersion) -> Result<()> {
+        let key: i64 =
+            sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = $1")
+                .bind(&v.name)
+                .fetch_one(&mut *conn)
+                .await?;
         v.tags = key_values(
             &sqlx::query(
-                "SELECT key, value FROM model_version_tags WHERE model_key = ? AND version = ? \
+                "SELECT key, value FROM model_version_tags WHERE model_key = $1 AND version = $2 \
                  ORDER BY rowid",
             )
             .bind(key)
@@ -558,7 +414,7 @@ impl SqliteStore {
             .await?,
         )?;
         v.aliases = sqlx::query_scalar(
-            "SELECT alias FROM registered_model_aliases WHERE model_key = ? AND version = ? \
+            "SELECT alias FROM registered_model_aliases WHERE model_key = $1 AND version = $2 \
              ORDER BY alias",
         )
         .bind(key)
@@ -569,9 +425,9 @@ impl SqliteStore {
     }
 
     async fn versions_where(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         condition: &str,
-        binds: &[Bind],
+        binds: &Binds,
     ) -> Result<Vec<ModelVersion>> {
         let sql = format!("{VERSION_SELECT} WHERE {condition} ORDER BY v.version");
         let rows = bind_all(sqlx::query(&sql), binds)
@@ -586,25 +442,23 @@ impl SqliteStore {
         Ok(out)
     }
 
-    async fn version_row(
-        conn: &mut SqliteConnection,
-        name: &str,
-        version: &str,
-    ) -> Result<ModelVersion> {
+    async fn version_row(conn: &mut Conn, name: &str, version: &str) -> Result<ModelVersion> {
         let number = parse_version(version)?;
         let key = Self::model_key(conn, name).await?;
-        Self::versions_where(
-            conn,
-            "v.model_key = ? AND v.version = ?",
-            &[Bind::Int(key), Bind::Int(number)],
-        )
-        .await?
-        .pop()
-        .ok_or_else(|| version_not_found(name, number))
+        let mut binds = Binds::default();
+        let condition = format!(
+            "v.model_key = {} AND v.version = {}",
+            binds.push(Bind::Int(key)),
+            binds.push(Bind::Int(number))
+        );
+        Self::versions_where(conn, &condition, &binds)
+            .await?
+            .pop()
+            .ok_or_else(|| version_not_found(name, number))
     }
 
     async fn latest_versions(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         key: i64,
         stages: &[ModelStage],
     ) -> Result<Vec<ModelVersion>> {
@@ -613,35 +467,32 @@ impl SqliteStore {
         } else {
             stages.iter().map(|s| s.as_str()).collect()
         };
-        let mut binds = vec![Bind::Int(key)];
-        binds.extend(stages.iter().map(|s| Bind::Text(s.to_string())));
+        let mut binds = Binds::default();
+        let key = binds.push(Bind::Int(key));
+        let stages = binds.list(stages.iter().map(|s| Bind::Text(s.to_string())));
         let condition = format!(
-            "v.model_key = ? AND v.current_stage IN ({}) AND v.version = \
+            "v.model_key = {key} AND v.current_stage IN ({stages}) AND v.version = \
              (SELECT MAX(v2.version) FROM model_versions v2 \
-              WHERE v2.model_key = v.model_key AND v2.current_stage = v.current_stage)",
-            placeholders(stages.len())
+              WHERE v2.model_key = v.model_key AND v2.current_stage = v.current_stage)"
         );
         Self::versions_where(conn, &condition, &binds).await
     }
 
-    async fn registered_model_row(
-        conn: &mut SqliteConnection,
-        key: i64,
-    ) -> Result<RegisteredModel> {
-        let row = sqlx::query("SELECT * FROM registered_models WHERE model_key = ?")
+    async fn registered_model_row(conn: &mut Conn, key: i64) -> Result<RegisteredModel> {
+        let row = sqlx::query("SELECT * FROM registered_models WHERE model_key = $1")
             .bind(key)
             .fetch_one(&mut *conn)
             .await?;
         let tags = key_values(
             &sqlx::query(
-                "SELECT key, value FROM registered_model_tags WHERE model_key = ? ORDER BY rowid",
+                "SELECT key, value FROM registered_model_tags WHERE model_key = $1 ORDER BY rowid",
             )
             .bind(key)
             .fetch_all(&mut *conn)
             .await?,
         )?;
         let alias_rows = sqlx::query(
-            "SELECT alias, version FROM registered_model_aliases WHERE model_key = ? ORDER BY alias",
+            "SELECT alias, version FROM registered_model_aliases WHERE model_key = $1 ORDER BY alias",
         )
         .bind(key)
         .fetch_all(&mut *conn)
@@ -670,27 +521,25 @@ impl SqliteStore {
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
         let taken: Option<i64> =
-            sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = ?")
+            sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = $1")
                 .bind(&new.name)
                 .fetch_optional(&mut *tx)
                 .await?;
         if taken.is_some() {
-            return Err(Error::AlreadyExists(format!(
-                "Registered Model (name={}) already exists.",
-                new.name
-            )));
+            return Err(registered_model_exists(&new.name));
         }
         let now = now_ms();
         let key: i64 = sqlx::query_scalar(
             "INSERT INTO registered_models (name, description, creation_time, last_update_time, last_version)
-             VALUES (?, ?, ?, ?, 0) RETURNING model_key",
+             VALUES ($1, $2, $3, $4, 0) RETURNING model_key",
         )
         .bind(&new.name)
         .bind(new.description.clone().unwrap_or_default())
         .bind(now)
         .bind(now)
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| unique_violation_as(e, registered_model_exists(&new.name)))?;
         for t in &new.tags {
             Self::upsert_registered_model_tag(&mut tx, key, t).await?;
         }
@@ -699,13 +548,9 @@ impl SqliteStore {
         Ok(model)
     }
 
-    async fn upsert_registered_model_tag(
-        conn: &mut SqliteConnection,
-        key: i64,
-        tag: &KeyValue,
-    ) -> Result<()> {
+    async fn upsert_registered_model_tag(conn: &mut Conn, key: i64, tag: &KeyValue) -> Result<()> {
         sqlx::query(
-            "INSERT INTO registered_model_tags (model_key, key, value) VALUES (?, ?, ?)
+            "INSERT INTO registered_model_tags (model_key, key, value) VALUES ($1, $2, $3)
              ON CONFLICT (model_key, key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
@@ -732,27 +577,26 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         let taken: Option<i64> = sqlx::query_scalar(
-            "SELECT model_key FROM registered_models WHERE name = ? AND model_key != ?",
+            "SELECT model_key FROM registered_models WHERE name = $1 AND model_key != $2",
         )
         .bind(new_name)
         .bind(key)
         .fetch_optional(&mut *tx)
         .await?;
         if taken.is_some() {
-            return Err(Error::AlreadyExists(format!(
-                "Registered Model (name={new_name}) already exists."
-            )));
+            return Err(registered_model_exists(new_name));
         }
         let now = now_ms();
         sqlx::query(
-            "UPDATE registered_models SET name = ?, last_update_time = ? WHERE model_key = ?",
+            "UPDATE registered_models SET name = $1, last_update_time = $2 WHERE model_key = $3",
         )
         .bind(new_name)
         .bind(now)
         .bind(key)
         .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE model_versions SET last_update_time = ? WHERE model_key = ?")
+        .await
+        .map_err(|e| unique_violation_as(e, registered_model_exists(new_name)))?;
+        sqlx::query("UPDATE model_versions SET last_update_time = $1 WHERE model_key = $2")
             .bind(now)
             .bind(key)
             .execute(&mut *tx)
@@ -771,7 +615,7 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         sqlx::query(
-            "UPDATE registered_models SET description = ?, last_update_time = ? WHERE model_key = ?",
+            "UPDATE registered_models SET description = $1, last_update_time = $2 WHERE model_key = $3",
         )
         .bind(description)
         .bind(now_ms())
@@ -789,11 +633,11 @@ impl SqliteStore {
         let key = Self::model_key(&mut tx, name).await?;
         // Children first, so the delete does not depend on the driver enabling cascades.
         for sql in [
-            "DELETE FROM registered_model_aliases WHERE model_key = ?",
-            "DELETE FROM model_version_tags WHERE model_key = ?",
-            "DELETE FROM model_versions WHERE model_key = ?",
-            "DELETE FROM registered_model_tags WHERE model_key = ?",
-            "DELETE FROM registered_models WHERE model_key = ?",
+            "DELETE FROM registered_model_aliases WHERE model_key = $1",
+            "DELETE FROM model_version_tags WHERE model_key = $1",
+            "DELETE FROM model_versions WHERE model_key = $1",
+            "DELETE FROM registered_model_tags WHERE model_key = $1",
+            "DELETE FROM registered_models WHERE model_key = $1",
         ] {
             sqlx::query(sql).bind(key).execute(&mut *tx).await?;
         }
@@ -808,12 +652,11 @@ impl SqliteStore {
         let limit = check_page_size(query.max_results, MAX_REGISTERED_MODEL_RESULTS)?;
         let offset = page_token::decode(query.page_token.as_deref())?;
         let (select, filter, order, mut binds) =
-            REGISTERED_MODELS.filter_and_order(&query.filter.clauses, &query.order_by)?;
-        binds.push(Bind::Int(limit as i64 + 1));
-        binds.push(Bind::Int(offset as i64));
+            REGISTERED_MODELS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
+        let page = binds.page(limit, offset);
         let sql = format!(
-            "SELECT * FROM (SELECT m.*{select} FROM registered_models m WHERE 1 = 1{filter}) \
-             ORDER BY {order}name ASC LIMIT ? OFFSET ?"
+            "SELECT * FROM (SELECT m.*{select} FROM registered_models m WHERE 1 = 1{filter}) AS q \
+             ORDER BY {order}name ASC {page}"
         );
         let mut conn = self.pool.acquire().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
@@ -854,11 +697,12 @@ impl SqliteStore {
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
-        let done = sqlx::query("DELETE FROM registered_model_tags WHERE model_key = ? AND key = ?")
-            .bind(key)
-            .bind(tag_key)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM registered_model_tags WHERE model_key = $1 AND key = $2")
+                .bind(key)
+                .bind(tag_key)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!(
                 "No tag with key '{tag_key}' on registered model '{name}'"
@@ -881,7 +725,7 @@ impl SqliteStore {
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         sqlx::query(
-            "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES (?, ?, ?)
+            "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES ($1, $2, $3)
              ON CONFLICT (model_key, alias) DO UPDATE SET version = excluded.version",
         )
         .bind(key)
@@ -903,7 +747,7 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         let done =
-            sqlx::query("DELETE FROM registered_model_aliases WHERE model_key = ? AND alias = ?")
+            sqlx::query("DELETE FROM registered_model_aliases WHERE model_key = $1 AND alias = $2")
                 .bind(key)
                 .bind(alias)
                 .execute(&mut *tx)
@@ -923,7 +767,7 @@ impl SqliteStore {
         let mut conn = self.pool.acquire().await?;
         let key = Self::model_key(&mut conn, name).await?;
         let version: Option<i64> = sqlx::query_scalar(
-            "SELECT version FROM registered_model_aliases WHERE model_key = ? AND alias = ?",
+            "SELECT version FROM registered_model_aliases WHERE model_key = $1 AND alias = $2",
         )
         .bind(key)
         .bind(alias)
@@ -951,7 +795,7 @@ impl SqliteStore {
 
     /// Where a version's files are, and the run and logged model it came from.
     async fn resolve_source(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         new: &NewModelVersion,
     ) -> Result<(String, Option<String>, Option<String>)> {
         let run_id = new.run_id.clone().filter(|r| !r.is_empty());
@@ -1013,8 +857,8 @@ impl SqliteStore {
         let now = now_ms();
         let (key, version): (i64, i64) = {
             let row = sqlx::query(
-                "UPDATE registered_models SET last_version = last_version + 1, last_update_time = ?
-                 WHERE name = ? RETURNING model_key, last_version",
+                "UPDATE registered_models SET last_version = last_version + 1, last_update_time = $1
+                 WHERE name = $2 RETURNING model_key, last_version",
             )
             .bind(now)
             .bind(&new.name)
@@ -1026,7 +870,7 @@ impl SqliteStore {
             "INSERT INTO model_versions (model_key, version, description, user_id, current_stage,
                  source, storage_location, run_id, run_link, model_id, status, creation_time,
                  last_update_time)
-             VALUES (?, ?, ?, ?, 'None', ?, ?, ?, ?, ?, 'READY', ?, ?)",
+             VALUES ($1, $2, $3, $4, 'None', $5, $6, $7, $8, $9, 'READY', $10, $11)",
         )
         .bind(key)
         .bind(version)
@@ -1050,13 +894,13 @@ impl SqliteStore {
     }
 
     async fn upsert_version_tag(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         key: i64,
         version: i64,
         tag: &KeyValue,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO model_version_tags (model_key, version, key, value) VALUES (?, ?, ?, ?)
+            "INSERT INTO model_version_tags (model_key, version, key, value) VALUES ($1, $2, $3, $4)
              ON CONFLICT (model_key, version, key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
@@ -1068,10 +912,10 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn touch_version(conn: &mut SqliteConnection, key: i64, version: i64) -> Result<()> {
+    async fn touch_version(conn: &mut Conn, key: i64, version: i64) -> Result<()> {
         let now = now_ms();
         sqlx::query(
-            "UPDATE model_versions SET last_update_time = ? WHERE model_key = ? AND version = ?",
+            "UPDATE model_versions SET last_update_time = $1 WHERE model_key = $2 AND version = $3",
         )
         .bind(now)
         .bind(key)
@@ -1101,7 +945,7 @@ impl SqliteStore {
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         sqlx::query(
-            "UPDATE model_versions SET description = ? WHERE model_key = ? AND version = ?",
+            "UPDATE model_versions SET description = $1 WHERE model_key = $2 AND version = $3",
         )
         .bind(description)
         .bind(key)
@@ -1135,8 +979,8 @@ impl SqliteStore {
         let now = now_ms();
         if archive_existing {
             sqlx::query(
-                "UPDATE model_versions SET current_stage = 'Archived', last_update_time = ?
-                 WHERE model_key = ? AND current_stage = ? AND version != ?",
+                "UPDATE model_versions SET current_stage = 'Archived', last_update_time = $1
+                 WHERE model_key = $2 AND current_stage = $3 AND version != $4",
             )
             .bind(now)
             .bind(key)
@@ -1146,7 +990,7 @@ impl SqliteStore {
             .await?;
         }
         sqlx::query(
-            "UPDATE model_versions SET current_stage = ? WHERE model_key = ? AND version = ?",
+            "UPDATE model_versions SET current_stage = $1 WHERE model_key = $2 AND version = $3",
         )
         .bind(stage.as_str())
         .bind(key)
@@ -1165,9 +1009,9 @@ impl SqliteStore {
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         for sql in [
-            "DELETE FROM registered_model_aliases WHERE model_key = ? AND version = ?",
-            "DELETE FROM model_version_tags WHERE model_key = ? AND version = ?",
-            "DELETE FROM model_versions WHERE model_key = ? AND version = ?",
+            "DELETE FROM registered_model_aliases WHERE model_key = $1 AND version = $2",
+            "DELETE FROM model_version_tags WHERE model_key = $1 AND version = $2",
+            "DELETE FROM model_versions WHERE model_key = $1 AND version = $2",
         ] {
             sqlx::query(sql)
                 .bind(key)
@@ -1187,13 +1031,12 @@ impl SqliteStore {
         let limit = check_page_size(query.max_results, MAX_MODEL_VERSION_RESULTS)?;
         let offset = page_token::decode(query.page_token.as_deref())?;
         let (select, filter, order, mut binds) =
-            MODEL_VERSIONS.filter_and_order(&query.filter.clauses, &query.order_by)?;
-        binds.push(Bind::Int(limit as i64 + 1));
-        binds.push(Bind::Int(offset as i64));
+            MODEL_VERSIONS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
+        let page = binds.page(limit, offset);
         let sql = format!(
             "SELECT * FROM (SELECT v.*, m.name AS name{select} FROM model_versions v \
-             JOIN registered_models m ON m.model_key = v.model_key WHERE 1 = 1{filter}) \
-             ORDER BY {order}name ASC, version DESC LIMIT ? OFFSET ?"
+             JOIN registered_models m ON m.model_key = v.model_key WHERE 1 = 1{filter}) AS q \
+             ORDER BY {order}name ASC, version DESC {page}"
         );
         let mut conn = self.pool.acquire().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
@@ -1240,7 +1083,7 @@ impl SqliteStore {
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         let done = sqlx::query(
-            "DELETE FROM model_version_tags WHERE model_key = ? AND version = ? AND key = ?",
+            "DELETE FROM model_version_tags WHERE model_key = $1 AND version = $2 AND key = $3",
         )
         .bind(key)
         .bind(v.version)
@@ -1256,45 +1099,5 @@ impl SqliteStore {
         Self::touch_version(&mut tx, key, v.version).await?;
         tx.commit().await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aliases_follow_mlflow_rules() {
-        assert!(check_alias("champion").is_ok());
-        assert!(check_alias("blue-green_2").is_ok());
-        assert!(check_alias("latest").is_err());
-        assert!(check_alias("V3").is_err());
-        assert!(check_alias("").is_err());
-        assert!(check_alias("a b").is_err());
-    }
-
-    #[test]
-    fn sources_never_point_at_local_files() {
-        assert!(check_source("runs:/abc/model").is_ok());
-        assert!(check_source("models:/m-123").is_ok());
-        assert!(check_source("mlflow-artifacts:/1/abc/artifacts/model").is_ok());
-        assert!(check_source("s3://bucket/model").is_ok());
-        for bad in [
-            "/etc/passwd",
-            "file:///etc",
-            "relative/path",
-            "../x",
-            "mlflow-artifacts:/1/../../etc",
-            "",
-        ] {
-            assert!(check_source(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn versions_are_positive_integers() {
-        assert_eq!(parse_version(" 7 ").expect("7"), 7);
-        assert!(parse_version("0").is_err());
-        assert!(parse_version("abc").is_err());
     }
 }

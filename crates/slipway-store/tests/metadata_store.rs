@@ -1,18 +1,236 @@
-//! The SQLite metadata store against a real database file.
+//! The metadata store contract, run against every backend: each case takes a fresh, empty
+//! database and runs on SQLite always and on PostgreSQL when `SLIPWAY_TEST_POSTGRES_URL`
+//! points at a server where it may create databases (`tests/postgres/start.sh` starts one;
+//! `.ci/run` sources it). Without the variable the PostgreSQL cases print that they skipped,
+//! unless `CI=true`, where they fail.
 
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use slipway_store::sqlx::postgres::{PgConnectOptions, PgConnection};
+use slipway_store::sqlx::{self, Connection};
 use slipway_store::{
     Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue, LifecycleStage, LogBatch,
-    MetadataStore, Metric, NewExperiment, NewRun, OrderBy, RunFilter, RunQuery, RunStatus,
-    RunUpdate, SqliteStore, ViewType,
+    MetadataStore, Metric, NewExperiment, NewModelVersion, NewRegisteredModel, NewRun, OrderBy,
+    PostgresStore, RunFilter, RunQuery, RunStatus, RunUpdate, SqliteStore, ViewType,
 };
 
-async fn store() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("home/slipway.db"))
-        .await
-        .expect("open");
-    (dir, store)
+/// A fresh, empty database of one backend, for one test.
+enum TestDb {
+    Sqlite {
+        dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres {
+        /// The server's URL as given (the database tests create theirs from).
+        admin_url: String,
+        name: String,
+        url: String,
+    },
 }
+
+/// A store of either backend: the trait for the cases, the concrete type for what only it has.
+enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Deref for Store {
+    type Target = dyn MetadataStore;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Store::Sqlite(s) => s,
+            Store::Postgres(s) => s,
+        }
+    }
+}
+
+impl Store {
+    async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => s.close().await,
+            Store::Postgres(s) => s.close().await,
+        }
+    }
+
+    async fn schema_version(&self) -> i64 {
+        match self {
+            Store::Sqlite(s) => s.schema_version().await,
+            Store::Postgres(s) => s.schema_version().await,
+        }
+        .expect("schema version")
+    }
+}
+
+/// `SLIPWAY_TEST_POSTGRES_URL`, or `None` after saying why the PostgreSQL case is skipped.
+fn postgres_url() -> Option<String> {
+    match std::env::var("SLIPWAY_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => panic!(
+            "CI=true but SLIPWAY_TEST_POSTGRES_URL is unset: .ci/run must start PostgreSQL \
+             (source tests/postgres/start.sh)"
+        ),
+        _ => {
+            eprintln!("skipping PostgreSQL: SLIPWAY_TEST_POSTGRES_URL is unset");
+            None
+        }
+    }
+}
+
+/// `url` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    format!("{}/{name}{query}", &base[..authority_end])
+}
+
+impl TestDb {
+    fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("home/slipway.db");
+        TestDb::Sqlite { dir, path }
+    }
+
+    /// A new database on the PostgreSQL server, or `None` when there is none to use.
+    async fn postgres() -> Option<TestDb> {
+        let admin_url = postgres_url()?;
+        let name = format!("slipway_test_{:016x}", rand_id());
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to SLIPWAY_TEST_POSTGRES_URL");
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        admin.close().await.expect("close");
+        let url = with_database(&admin_url, &name);
+        Some(TestDb::Postgres {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    async fn open(&self) -> Store {
+        match self {
+            TestDb::Sqlite { path, .. } => {
+                Store::Sqlite(SqliteStore::open(path).await.expect("open SQLite"))
+            }
+            TestDb::Postgres { url, .. } => Store::Postgres(
+                PostgresStore::connect(url)
+                    .await
+                    .expect("connect PostgreSQL"),
+            ),
+        }
+    }
+
+    /// Runs raw SQL on the (possibly not yet migrated) database.
+    async fn execute_raw(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite { path, .. } => {
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sql)
+                    .execute(&mut conn)
+                    .await
+                    .expect("raw SQL");
+                conn.close().await.expect("close");
+            }
+            TestDb::Postgres { url, .. } => {
+                let options = PgConnectOptions::from_str(url).expect("url");
+                let mut conn = PgConnection::connect_with(&options).await.expect("connect");
+                sqlx::raw_sql(sql)
+                    .execute(&mut conn)
+                    .await
+                    .expect("raw SQL");
+                conn.close().await.expect("close");
+            }
+        }
+    }
+
+    /// The backend's first migration (the tracking schema of the first release).
+    fn first_migration(&self) -> &'static str {
+        match self {
+            TestDb::Sqlite { .. } => include_str!("../migrations/sqlite/0001_tracking.sql"),
+            TestDb::Postgres { .. } => include_str!("../migrations/postgres/0001_tracking.sql"),
+        }
+    }
+
+    /// Removes the database (PostgreSQL; the SQLite file goes with its temporary folder).
+    async fn drop_database(self) {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+        {
+            let mut admin = PgConnection::connect(&admin_url).await.expect("connect");
+            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .expect("drop test database");
+            admin.close().await.expect("close");
+        }
+    }
+}
+
+fn rand_id() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+/// Declares each case (an `async fn(&TestDb)`) as one test per backend:
+/// `sqlite::<case>` and `postgres::<case>`.
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let db = crate::TestDb::sqlite();
+                    super::$case(&db).await;
+                    db.drop_database().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let Some(db) = crate::TestDb::postgres().await else {
+                        return;
+                    };
+                    super::$case(&db).await;
+                    db.drop_database().await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    experiments_lifecycle,
+    experiment_search_filters_orders_and_pages,
+    runs_params_metrics_tags,
+    log_batch_is_all_or_nothing,
+    search_runs_filter_order_and_paging,
+    reopening_keeps_data_and_schema,
+    concurrent_writers_lose_nothing,
+    run_data_round_trips_exact_values_and_order,
+    a_tracking_only_database_is_upgraded,
+    version_numbers_are_never_reused,
+    concurrent_version_creates_get_1_to_n,
+    like_is_case_sensitive_and_ilike_is_not,
+);
 
 fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
     Metric {
@@ -23,7 +241,7 @@ fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
     }
 }
 
-async fn new_run(store: &SqliteStore, exp: &str, name: &str, start: i64) -> String {
+async fn new_run(store: &Store, exp: &str, name: &str, start: i64) -> String {
     store
         .create_run(NewRun {
             experiment_id: exp.into(),
@@ -38,9 +256,8 @@ async fn new_run(store: &SqliteStore, exp: &str, name: &str, start: i64) -> Stri
         .run_id
 }
 
-#[tokio::test]
-async fn experiments_lifecycle() {
-    let (_dir, store) = store().await;
+async fn experiments_lifecycle(db: &TestDb) {
+    let store = db.open().await;
     let default = store.get_experiment("0").await.expect("default exists");
     assert_eq!(default.name, "Default");
     assert_eq!(default.artifact_location, "mlflow-artifacts:/0");
@@ -130,9 +347,8 @@ async fn experiments_lifecycle() {
     assert!(store.delete_experiment("0").await.is_err());
 }
 
-#[tokio::test]
-async fn experiment_search_filters_orders_and_pages() {
-    let (_dir, store) = store().await;
+async fn experiment_search_filters_orders_and_pages(db: &TestDb) {
+    let store = db.open().await;
     for name in ["b-exp", "a-exp", "c-other"] {
         store
             .create_experiment(NewExperiment {
@@ -171,9 +387,8 @@ async fn experiment_search_filters_orders_and_pages() {
     );
 }
 
-#[tokio::test]
-async fn runs_params_metrics_tags() {
-    let (_dir, store) = store().await;
+async fn runs_params_metrics_tags(db: &TestDb) {
+    let store = db.open().await;
     let run = store
         .create_run(NewRun {
             experiment_id: "0".into(),
@@ -314,9 +529,8 @@ async fn runs_params_metrics_tags() {
     ));
 }
 
-#[tokio::test]
-async fn log_batch_is_all_or_nothing() {
-    let (_dir, store) = store().await;
+async fn log_batch_is_all_or_nothing(db: &TestDb) {
+    let store = db.open().await;
     let id = new_run(&store, "0", "r", 1).await;
     store
         .log_param(&id, KeyValue::new("p", "1"))
@@ -360,9 +574,8 @@ async fn log_batch_is_all_or_nothing() {
     assert_eq!(h.items.len(), 1000);
 }
 
-#[tokio::test]
-async fn search_runs_filter_order_and_paging() {
-    let (_dir, store) = store().await;
+async fn search_runs_filter_order_and_paging(db: &TestDb) {
+    let store = db.open().await;
     let exp = store
         .create_experiment(NewExperiment {
             name: "s".into(),
@@ -486,36 +699,32 @@ async fn search_runs_filter_order_and_paging() {
     assert!(store.search_runs(&q("", &[], 50_001)).await.is_err());
 }
 
-#[tokio::test]
-async fn reopening_keeps_data_and_schema() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("slipway.db");
+async fn reopening_keeps_data_and_schema(db: &TestDb) {
     let run_id = {
-        let store = SqliteStore::open(&path).await.expect("open");
+        let store = db.open().await;
         let id = new_run(&store, "0", "kept", 1).await;
         store.close().await;
         id
     };
-    let store = SqliteStore::open(&path).await.expect("reopen");
-    assert_eq!(store.schema_version().await.expect("version"), 2);
+    let store = db.open().await;
+    assert_eq!(store.schema_version().await, 2);
     assert_eq!(
         store.get_run(&run_id).await.expect("run").info.run_name,
         "kept"
     );
-    let mode: String = {
+    if let TestDb::Sqlite { dir, .. } = db {
         // WAL mode is a property of the file.
-        let files: Vec<_> = std::fs::read_dir(dir.path())
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("home"))
             .expect("read")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
-        files.join(",")
-    };
-    assert!(mode.contains("slipway.db-wal"), "WAL mode: {mode}");
+        let files = files.join(",");
+        assert!(files.contains("slipway.db-wal"), "WAL mode: {files}");
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writers_lose_nothing() {
-    let (_dir, store) = store().await;
+async fn concurrent_writers_lose_nothing(db: &TestDb) {
+    let store = db.open().await;
     let store = std::sync::Arc::new(store);
     let id = new_run(&store, "0", "busy", 1).await;
     let mut tasks = Vec::new();
@@ -545,9 +754,8 @@ async fn concurrent_writers_lose_nothing() {
 /// Runs come back with exactly the metric values logged (bit for bit, NaN and infinities
 /// included) and with params, tags and metrics in the order they were written, both from
 /// `get_run` and from a search page.
-#[tokio::test]
-async fn run_data_round_trips_exact_values_and_order() {
-    let (_dir, store) = store().await;
+async fn run_data_round_trips_exact_values_and_order(db: &TestDb) {
+    let store = db.open().await;
     let values = [
         1.0 / 3.0,
         0.1 + 0.2,
@@ -639,4 +847,160 @@ async fn run_data_round_trips_exact_values_and_order() {
         .expect("search");
     assert_eq!(page.items.len(), 1);
     check(&page.items[0]);
+}
+
+/// A database made before the registry existed is upgraded in place.
+async fn a_tracking_only_database_is_upgraded(db: &TestDb) {
+    db.execute_raw(db.first_migration()).await;
+    db.execute_raw(
+        "CREATE TABLE slipway_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);
+         INSERT INTO slipway_migrations VALUES (1, 'tracking', 0);
+         INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+             VALUES (0, 'Default', 'mlflow-artifacts:/0', 'active', 0, 0);",
+    )
+    .await;
+    let store = db.open().await;
+    assert_eq!(store.schema_version().await, 2);
+    store
+        .create_registered_model(NewRegisteredModel {
+            name: "m".into(),
+            description: None,
+            tags: vec![KeyValue::new("k", "v")],
+        })
+        .await
+        .expect("registry tables exist");
+    let id = store
+        .create_experiment(NewExperiment {
+            name: "after upgrade".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+    assert_eq!(id, "1");
+}
+
+fn version_of(name: &str) -> NewModelVersion {
+    NewModelVersion {
+        name: name.into(),
+        source: "s3://bucket/model".into(),
+        ..NewModelVersion::default()
+    }
+}
+
+async fn version_numbers_are_never_reused(db: &TestDb) {
+    {
+        let store = db.open().await;
+        store
+            .create_registered_model(NewRegisteredModel {
+                name: "m".into(),
+                ..NewRegisteredModel::default()
+            })
+            .await
+            .expect("create");
+        for want in 1..=3 {
+            let v = store
+                .create_model_version(version_of("m"))
+                .await
+                .expect("v");
+            assert_eq!(v.version, want);
+            assert_eq!(v.storage_location, "s3://bucket/model");
+        }
+        store.delete_model_version("m", "3").await.expect("delete");
+        store.close().await;
+    }
+    let store = db.open().await;
+    let v = store
+        .create_model_version(version_of("m"))
+        .await
+        .expect("v4");
+    assert_eq!(v.version, 4);
+    let err = store.get_model_version("m", "3").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Model Version (name=m, version=3) not found"
+    );
+}
+
+/// Versions created at once, through two stores on one database (two servers), get 1..N:
+/// the number is allocated in the transaction that inserts the version.
+async fn concurrent_version_creates_get_1_to_n(db: &TestDb) {
+    let first = std::sync::Arc::new(db.open().await);
+    // Two servers on one database is what PostgreSQL is for; a SQLite file has one server.
+    let second = match db {
+        TestDb::Postgres { .. } => std::sync::Arc::new(db.open().await),
+        TestDb::Sqlite { .. } => first.clone(),
+    };
+    let stores = [first, second];
+    stores[0]
+        .create_registered_model(NewRegisteredModel {
+            name: "busy".into(),
+            ..NewRegisteredModel::default()
+        })
+        .await
+        .expect("create");
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let store = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            store.create_model_version(version_of("busy")).await
+        }));
+    }
+    let mut got = Vec::new();
+    for t in tasks {
+        got.push(t.await.expect("task").expect("create version").version);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (1..=24).collect::<Vec<i64>>());
+}
+
+/// MLflow's LIKE is case-sensitive and ILIKE is not, on every backend; `%` and `_` are the
+/// only wildcards (GLOB's `*`, `?` and `[` and a backslash match themselves).
+async fn like_is_case_sensitive_and_ilike_is_not(db: &TestDb) {
+    let store = db.open().await;
+    for name in ["Alpha", "alpha", "a*b", "a?b", "a[b", "a\\b", "ALP_x"] {
+        store
+            .create_experiment(NewExperiment {
+                name: name.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("create");
+    }
+    let names = |filter: &str| {
+        let q = ExperimentQuery {
+            filter: ExperimentFilter::parse(filter).expect("filter"),
+            order_by: vec![OrderBy::parse_for_experiments("name ASC").expect("order")],
+            max_results: 100,
+            ..Default::default()
+        };
+        let store = &store;
+        async move {
+            store
+                .search_experiments(&q)
+                .await
+                .expect("search")
+                .items
+                .into_iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names("name LIKE 'al%'").await, ["alpha"]);
+    assert_eq!(names("name ILIKE 'al%'").await, ["ALP_x", "Alpha", "alpha"]);
+    assert_eq!(names("name LIKE 'a*b'").await, ["a*b"]);
+    assert_eq!(names("name LIKE 'a?b'").await, ["a?b"]);
+    assert_eq!(names("name LIKE 'a[b'").await, ["a[b"]);
+    assert_eq!(names("name LIKE 'a\\b'").await, ["a\\b"]);
+    assert_eq!(names("name ILIKE 'A\\B'").await, ["a\\b"]);
+    assert_eq!(
+        names("name LIKE 'a_b'").await,
+        ["a*b", "a?b", "a[b", "a\\b"]
+    );
+    // Byte order, as SQLite compares: upper case before lower case.
+    assert_eq!(
+        names("name LIKE '%'").await,
+        [
+            "ALP_x", "Alpha", "Default", "a*b", "a?b", "a[b", "a\\b", "alpha"
+        ]
+    );
 }

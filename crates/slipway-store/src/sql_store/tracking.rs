@@ -1,0 +1,1046 @@
+//! Experiments, runs, params, metrics and tags in a SQL database.
+//!
+//! Compiled once per backend (see [`crate::sql`]): the including module provides `Db`,
+//! `Conn`, `DbRow`, `DIALECT` and `MIGRATIONS`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::{Pool, Row, Transaction};
+use tokio::sync::Mutex;
+
+use super::{Conn, DIALECT, Db, DbRow, MIGRATION_LOCK, MIGRATIONS};
+use crate::error::{Error, Result};
+use crate::metadata::MetadataStore;
+use crate::model::{
+    Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric, ModelOutput,
+    NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate, page_token,
+};
+use crate::registry::{
+    LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
+    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+};
+use crate::sql::{
+    Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, RUN_NAME_TAG, RUNS,
+    check_page_size, experiment_exists, experiment_not_found, generated_run_name,
+    key_values_from_json, metrics_from_json, new_run_id, now_ms, parse_experiment_id,
+    run_not_found, store_metric_value, unique_violation_as,
+};
+use crate::validate;
+
+#[allow(clippy::duplicate_mod)] // compiled per backend, like this file
+#[path = "registry.rs"]
+mod registry;
+
+/// Metadata in a SQL database: [`crate::SqliteStore`] and [`crate::PostgresStore`] are this
+/// type compiled for each backend.
+///
+/// Writes are serialized by an in-process lock so that a transaction never fails on a busy
+/// database (SQLite) or on a check-then-write race between two requests (both), and each
+/// write is one transaction.
+pub struct Store {
+    pub(super) pool: Pool<Db>,
+    pub(super) writer: Mutex<()>,
+}
+
+type DbQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+pub(super) fn bind_all<'q>(mut q: DbQuery<'q>, binds: &Binds) -> DbQuery<'q> {
+    for b in binds.values() {
+        q = match b {
+            Bind::Text(s) => q.bind(s.clone()),
+            Bind::Real(v) => q.bind(*v),
+            Bind::Int(v) => q.bind(*v),
+        };
+    }
+    q
+}
+
+fn metric_from_row(row: &DbRow) -> Result<Metric> {
+    let is_nan: i64 = row.try_get("is_nan")?;
+    let value: f64 = row.try_get("value")?;
+    Ok(Metric {
+        key: row.try_get("key")?,
+        value: if is_nan != 0 { f64::NAN } else { value },
+        timestamp: row.try_get("timestamp")?,
+        step: row.try_get("step")?,
+    })
+}
+
+fn run_info_from_row(row: &DbRow) -> Result<RunInfo> {
+    let experiment_id: i64 = row.try_get("experiment_id")?;
+    let status: String = row.try_get("status")?;
+    let stage: String = row.try_get("lifecycle_stage")?;
+    Ok(RunInfo {
+        run_id: row.try_get("run_uuid")?,
+        experiment_id: experiment_id.to_string(),
+        run_name: row.try_get("name")?,
+        user_id: row.try_get("user_id")?,
+        status: RunStatus::parse(&status)
+            .map_err(|_| Error::Internal(format!("unknown run status {status:?} in database")))?,
+        start_time: row.try_get("start_time")?,
+        end_time: row.try_get("end_time")?,
+        artifact_uri: row.try_get("artifact_uri")?,
+        lifecycle_stage: LifecycleStage::parse(&stage)?,
+    })
+}
+
+fn experiment_from_row(row: &DbRow) -> Result<Experiment> {
+    let id: i64 = row.try_get("experiment_id")?;
+    let stage: String = row.try_get("lifecycle_stage")?;
+    Ok(Experiment {
+        experiment_id: id.to_string(),
+        name: row.try_get("name")?,
+        artifact_location: row.try_get("artifact_location")?,
+        lifecycle_stage: LifecycleStage::parse(&stage)?,
+        creation_time: row.try_get("creation_time")?,
+        last_update_time: row.try_get("last_update_time")?,
+        tags: Vec::new(),
+    })
+}
+
+#[derive(Default)]
+struct RunData {
+    metrics: Vec<Metric>,
+    params: Vec<KeyValue>,
+    tags: Vec<KeyValue>,
+    model_outputs: Vec<ModelOutput>,
+}
+
+impl Store {
+    /// Wraps a connected pool: applies pending migrations and makes sure the default
+    /// experiment exists.
+    pub(super) async fn from_pool(pool: Pool<Db>) -> Result<Self> {
+        let store = Store {
+            pool,
+            writer: Mutex::new(()),
+        };
+        store.migrate().await?;
+        store.ensure_default_experiment().await?;
+        Ok(store)
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM slipway_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Applies each migration not yet recorded, each in its own transaction. Where the
+    /// backend has a `MIGRATION_LOCK`, it is taken first, so that servers starting together
+    /// on one database apply each migration once.
+    async fn migrate(&self) -> Result<()> {
+        let _w = self.writer.lock().await;
+        for (version, name, sql) in MIGRATIONS {
+            let mut tx = self.begin().await?;
+            if let Some(lock) = MIGRATION_LOCK {
+                sqlx::raw_sql(lock).execute(&mut *tx).await?;
+            }
+            sqlx::raw_sql(
+                "CREATE TABLE IF NOT EXISTS slipway_migrations (
+                    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await?;
+            let applied: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM slipway_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if applied.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO slipway_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(version)
+            .bind(name)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn ensure_default_experiment(&self) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO experiments
+             (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+             VALUES (0, 'Default', 'mlflow-artifacts:/0', 'active', $1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Db>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    async fn experiment_tags(conn: &mut Conn, id: i64) -> Result<Vec<KeyValue>> {
+        let rows = sqlx::query(
+            "SELECT key, value FROM experiment_tags WHERE experiment_id = $1 ORDER BY rowid",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyValue::new(
+                    r.try_get::<String, _>("key")?,
+                    r.try_get::<String, _>("value")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn experiment_row(conn: &mut Conn, id: i64) -> Result<Option<Experiment>> {
+        let row = sqlx::query("SELECT * FROM experiments WHERE experiment_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => {
+                let mut e = experiment_from_row(&row)?;
+                e.tags = Self::experiment_tags(conn, id).await?;
+                Ok(Some(e))
+            }
+        }
+    }
+
+    /// The run's lifecycle stage, or `NotFound`.
+    async fn run_stage(conn: &mut Conn, run_id: &str) -> Result<LifecycleStage> {
+        let stage: Option<String> =
+            sqlx::query_scalar("SELECT lifecycle_stage FROM runs WHERE run_uuid = $1")
+                .bind(run_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        match stage {
+            None => Err(run_not_found(run_id)),
+            Some(s) => LifecycleStage::parse(&s),
+        }
+    }
+
+    async fn require_active_run(conn: &mut Conn, run_id: &str) -> Result<()> {
+        match Self::run_stage(conn, run_id).await? {
+            LifecycleStage::Active => Ok(()),
+            LifecycleStage::Deleted => Err(Error::invalid(format!(
+                "The run {run_id} must be in the 'active' state. Current state is deleted."
+            ))),
+        }
+    }
+
+    /// Metrics, params, tags and model outputs of the runs `ids`.
+    ///
+    /// Metrics, params and tags come back as one row per run holding a JSON array of its
+    /// entries (in the order they were written): a search page of 1,000 runs is then a few
+    /// thousand rows instead of ~35,000, and per-row driver overhead was most of its cost.
+    /// Metric values travel as text that reads back as the same double
+    /// ([`crate::sql::Dialect::real_text`]).
+    async fn run_data(conn: &mut Conn, ids: &[String]) -> Result<HashMap<String, RunData>> {
+        let mut out: HashMap<String, RunData> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let mut binds = Binds::default();
+            let ph = binds.list(chunk.iter().cloned().map(Bind::Text));
+            let entries = DIALECT.json_rows(&format!(
+                "key, {}, is_nan, timestamp, step",
+                DIALECT.real_text("value")
+            ));
+            let sql = format!(
+                "SELECT run_uuid, {entries} AS entries FROM latest_metrics \
+                 WHERE run_uuid IN ({ph}) GROUP BY run_uuid"
+            );
+            for row in bind_all(sqlx::query(&sql), &binds)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                let id: String = row.try_get("run_uuid")?;
+                let entries: &str = row.try_get("entries")?;
+                out.entry(id).or_default().metrics = metrics_from_json(entries)?;
+            }
+            for (table, is_param) in [("params", true), ("tags", false)] {
+                let sql = format!(
+                    "SELECT run_uuid, {} AS entries FROM {table} WHERE run_uuid IN ({ph}) \
+                     GROUP BY run_uuid",
+                    DIALECT.json_rows("key, value")
+                );
+                for row in bind_all(sqlx::query(&sql), &binds)
+                    .fetch_all(&mut *conn)
+                    .await?
+                {
+                    let id: String = row.try_get("run_uuid")?;
+                    let entries: &str = row.try_get("entries")?;
+                    let kvs = key_values_from_json(table, entries)?;
+                    let data = out.entry(id).or_default();
+                    if is_param {
+                        data.params = kvs;
+                    } else {
+                        data.tags = kvs;
+                    }
+                }
+            }
+            let sql = format!(
+                "SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN ({ph}) ORDER BY rowid"
+            );
+            for row in bind_all(sqlx::query(&sql), &binds)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                let id: String = row.try_get("run_uuid")?;
+                out.entry(id).or_default().model_outputs.push(ModelOutput {
+                    model_id: row.try_get("model_id")?,
+                    step: row.try_get("step")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn assemble_runs(conn: &mut Conn, infos: Vec<RunInfo>) -> Result<Vec<Run>> {
+        let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
+        let mut data = Self::run_data(conn, &ids).await?;
+        Ok(infos
+            .into_iter()
+            .map(|info| {
+                let d = data.remove(&info.run_id).unwrap_or_default();
+                Run {
+                    info,
+                    metrics: d.metrics,
+                    params: d.params,
+                    tags: d.tags,
+                    model_outputs: d.model_outputs,
+                }
+            })
+            .collect())
+    }
+
+    async fn run_info(conn: &mut Conn, run_id: &str) -> Result<RunInfo> {
+        let row = sqlx::query("SELECT * FROM runs WHERE run_uuid = $1")
+            .bind(run_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| run_not_found(run_id))?;
+        run_info_from_row(&row)
+    }
+
+    async fn upsert_tag(conn: &mut Conn, run_id: &str, tag: &KeyValue) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3)
+             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(run_id)
+        .bind(&tag.key)
+        .bind(&tag.value)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_experiment_stage(&self, experiment_id: &str, stage: LifecycleStage) -> Result<()> {
+        let id = parse_experiment_id(experiment_id)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let Some(exp) = Self::experiment_row(&mut tx, id).await? else {
+            return Err(experiment_not_found(experiment_id));
+        };
+        if id == 0 && stage == LifecycleStage::Deleted {
+            return Err(Error::invalid(
+                "The default experiment (id 0) cannot be deleted",
+            ));
+        }
+        if exp.lifecycle_stage == stage {
+            return Err(Error::invalid(format!(
+                "Cannot {} experiment {experiment_id}: it is already {}",
+                if stage == LifecycleStage::Deleted {
+                    "delete"
+                } else {
+                    "restore"
+                },
+                stage.as_str()
+            )));
+        }
+        let now = now_ms();
+        sqlx::query("UPDATE experiments SET lifecycle_stage = $1, last_update_time = $2 WHERE experiment_id = $3")
+            .bind(stage.as_str())
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // Runs follow their experiment into and out of the trash.
+        let (from, deleted_time) = match stage {
+            LifecycleStage::Deleted => ("active", Some(now)),
+            LifecycleStage::Active => ("deleted", None),
+        };
+        sqlx::query(
+            "UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE experiment_id = $3 AND lifecycle_stage = $4",
+        )
+        .bind(stage.as_str())
+        .bind(deleted_time)
+        .bind(id)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_run_stage(&self, run_id: &str, stage: LifecycleStage) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::run_stage(&mut tx, run_id).await?;
+        let deleted_time = (stage == LifecycleStage::Deleted).then(now_ms);
+        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
+            .bind(stage.as_str())
+            .bind(deleted_time)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MetadataStore for Store {
+    async fn create_experiment(&self, new: NewExperiment) -> Result<String> {
+        validate::name("experiment", &new.name)?;
+        new.tags.iter().try_for_each(validate::experiment_tag)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
+                .bind(&new.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() {
+            return Err(experiment_exists(&new.name));
+        }
+        let now = now_ms();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+             VALUES ($1, '', 'active', $2, $3) RETURNING experiment_id",
+        )
+        .bind(&new.name)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| unique_violation_as(e, experiment_exists(&new.name)))?;
+        let location = match new.artifact_location.filter(|l| !l.is_empty()) {
+            Some(l) => l,
+            None => format!("mlflow-artifacts:/{id}"),
+        };
+        sqlx::query("UPDATE experiments SET artifact_location = $1 WHERE experiment_id = $2")
+            .bind(&location)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for t in &new.tags {
+            sqlx::query(
+                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(id)
+            .bind(&t.key)
+            .bind(&t.value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id.to_string())
+    }
+
+    async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        let id = parse_experiment_id(experiment_id)?;
+        let mut conn = self.pool.acquire().await?;
+        Self::experiment_row(&mut conn, id)
+            .await?
+            .ok_or_else(|| experiment_not_found(experiment_id))
+    }
+
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
+        let mut conn = self.pool.acquire().await?;
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let not_found = || Error::NotFound(format!("Could not find experiment with name '{name}'"));
+        let id = id.ok_or_else(not_found)?;
+        Self::experiment_row(&mut conn, id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    async fn search_experiments(&self, query: &ExperimentQuery) -> Result<Page<Experiment>> {
+        let limit = check_page_size(query.max_results, MAX_SEARCH_RESULTS)?;
+        let offset = page_token::decode(query.page_token.as_deref())?;
+        let (select, filter, order, mut binds) =
+            EXPERIMENTS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
+        let stages = binds.stages(query.view_type);
+        let page = binds.page(limit, offset);
+        let sql = format!(
+            "SELECT * FROM (SELECT e.*{select} FROM experiments e WHERE 1 = 1{filter} \
+             AND e.lifecycle_stage IN ({stages})) AS q \
+             ORDER BY {order}creation_time DESC, experiment_id ASC {page}"
+        );
+        let mut conn = self.pool.acquire().await?;
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut items = Vec::with_capacity(rows.len().min(limit));
+        for row in rows.iter().take(limit) {
+            let mut e = experiment_from_row(row)?;
+            let id: i64 = row.try_get("experiment_id")?;
+            e.tags = Self::experiment_tags(&mut conn, id).await?;
+            items.push(e);
+        }
+        let next_page_token = (rows.len() > limit).then(|| page_token::encode(offset + limit));
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+        validate::name("experiment", new_name)?;
+        let id = parse_experiment_id(experiment_id)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let Some(exp) = Self::experiment_row(&mut tx, id).await? else {
+            return Err(experiment_not_found(experiment_id));
+        };
+        if exp.lifecycle_stage != LifecycleStage::Active {
+            return Err(Error::invalid(format!(
+                "Cannot rename a non-active experiment: {experiment_id} is deleted"
+            )));
+        }
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT experiment_id FROM experiments WHERE name = $1 AND experiment_id != $2",
+        )
+        .bind(new_name)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if taken.is_some() {
+            return Err(experiment_exists(new_name));
+        }
+        sqlx::query(
+            "UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3",
+        )
+        .bind(new_name)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_violation_as(e, experiment_exists(new_name)))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
+        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted)
+            .await
+    }
+
+    async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        self.set_experiment_stage(experiment_id, LifecycleStage::Active)
+            .await
+    }
+
+    async fn set_experiment_tag(&self, experiment_id: &str, tag: KeyValue) -> Result<()> {
+        validate::experiment_tag(&tag)?;
+        let id = parse_experiment_id(experiment_id)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let Some(exp) = Self::experiment_row(&mut tx, id).await? else {
+            return Err(experiment_not_found(experiment_id));
+        };
+        if exp.lifecycle_stage != LifecycleStage::Active {
+            return Err(Error::invalid(format!(
+                "The experiment {experiment_id} must be in the 'active' state. Current state is deleted."
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)
+             ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(id)
+        .bind(&tag.key)
+        .bind(&tag.value)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE experiments SET last_update_time = $1 WHERE experiment_id = $2")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_run(&self, new: NewRun) -> Result<Run> {
+        new.tags.iter().try_for_each(validate::tag)?;
+        let run_name = new
+            .run_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| {
+                new.tags
+                    .iter()
+                    .find(|t| t.key == RUN_NAME_TAG)
+                    .map(|t| t.value.clone())
+            })
+            .unwrap_or_else(generated_run_name);
+        validate::name("run", &run_name)?;
+        let exp_id = parse_experiment_id(&new.experiment_id)?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let Some(exp) = Self::experiment_row(&mut tx, exp_id).await? else {
+            return Err(experiment_not_found(&new.experiment_id));
+        };
+        if exp.lifecycle_stage != LifecycleStage::Active {
+            return Err(Error::invalid(format!(
+                "The experiment {} must be in the 'active' state. Current state is deleted.",
+                new.experiment_id
+            )));
+        }
+        let run_id = new_run_id();
+        let artifact_uri = format!(
+            "{}/{run_id}/artifacts",
+            exp.artifact_location.trim_end_matches('/')
+        );
+        sqlx::query(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time,
+                               deleted_time, artifact_uri, lifecycle_stage)
+             VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, NULL, $6, 'active')",
+        )
+        .bind(&run_id)
+        .bind(exp_id)
+        .bind(&run_name)
+        .bind(&new.user_id)
+        .bind(new.start_time.unwrap_or_else(now_ms))
+        .bind(&artifact_uri)
+        .execute(&mut *tx)
+        .await?;
+        for t in new.tags.iter().filter(|t| t.key != RUN_NAME_TAG) {
+            Self::upsert_tag(&mut tx, &run_id, t).await?;
+        }
+        Self::upsert_tag(&mut tx, &run_id, &KeyValue::new(RUN_NAME_TAG, &run_name)).await?;
+        let info = Self::run_info(&mut tx, &run_id).await?;
+        let mut runs = Self::assemble_runs(&mut tx, vec![info]).await?;
+        tx.commit().await?;
+        runs.pop()
+            .ok_or_else(|| Error::Internal("created run vanished".into()))
+    }
+
+    async fn get_run(&self, run_id: &str) -> Result<Run> {
+        let mut conn = self.pool.acquire().await?;
+        let info = Self::run_info(&mut conn, run_id).await?;
+        let mut runs = Self::assemble_runs(&mut conn, vec![info]).await?;
+        runs.pop().ok_or_else(|| run_not_found(run_id))
+    }
+
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo> {
+        if let Some(name) = &update.run_name {
+            validate::name("run", name)?;
+        }
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::require_active_run(&mut tx, run_id).await?;
+        if let Some(status) = update.status {
+            sqlx::query("UPDATE runs SET status = $1 WHERE run_uuid = $2")
+                .bind(status.as_str())
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(end) = update.end_time {
+            sqlx::query("UPDATE runs SET end_time = $1 WHERE run_uuid = $2")
+                .bind(end)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(name) = update.run_name.as_ref().filter(|n| !n.is_empty()) {
+            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                .bind(name)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+            Self::upsert_tag(&mut tx, run_id, &KeyValue::new(RUN_NAME_TAG, name)).await?;
+        }
+        let info = Self::run_info(&mut tx, run_id).await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    async fn delete_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_stage(run_id, LifecycleStage::Deleted).await
+    }
+
+    async fn restore_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_stage(run_id, LifecycleStage::Active).await
+    }
+
+    async fn log_batch(&self, run_id: &str, batch: LogBatch) -> Result<()> {
+        validate::batch(&batch)?;
+        // The same key twice in one batch must agree (MLflow rejects the batch otherwise).
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        for p in &batch.params {
+            let prev = seen.insert(&p.key, &p.value);
+            if let Some(prev) = prev.filter(|prev| *prev != p.value) {
+                return Err(Error::invalid(format!(
+                    "Duplicate parameter keys have been submitted: param '{}' has values '{prev}' and '{}'",
+                    p.key, p.value
+                )));
+            }
+        }
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::require_active_run(&mut tx, run_id).await?;
+        for p in &batch.params {
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
+                    .bind(run_id)
+                    .bind(&p.key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match existing {
+                Some(old) if old == p.value => {}
+                Some(old) => {
+                    return Err(Error::invalid(format!(
+                        "Changing param values is not allowed. Param with key='{}' was already logged \
+                         with value='{old}' for run ID='{run_id}'. Attempted logging new value '{}'.",
+                        p.key, p.value
+                    )));
+                }
+                None => {
+                    sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)")
+                        .bind(run_id)
+                        .bind(&p.key)
+                        .bind(&p.value)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        for m in &batch.metrics {
+            let (value, is_nan) = store_metric_value(m.value);
+            sqlx::query(
+                "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(&m.key)
+            .bind(value)
+            .bind(is_nan)
+            .bind(m.timestamp)
+            .bind(m.step)
+            .execute(&mut *tx)
+            .await?;
+            // The latest value is the one at the highest step, then the latest timestamp.
+            sqlx::query(
+                "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (run_uuid, key) DO UPDATE SET
+                   value = excluded.value, is_nan = excluded.is_nan,
+                   timestamp = excluded.timestamp, step = excluded.step
+                 WHERE (excluded.step, excluded.timestamp, excluded.value)
+                     >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
+            )
+            .bind(run_id)
+            .bind(&m.key)
+            .bind(value)
+            .bind(is_nan)
+            .bind(m.timestamp)
+            .bind(m.step)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for t in &batch.tags {
+            Self::upsert_tag(&mut tx, run_id, t).await?;
+            if t.key == RUN_NAME_TAG && !t.value.is_empty() {
+                sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                    .bind(&t.value)
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::require_active_run(&mut tx, run_id).await?;
+        let done = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
+            .bind(run_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound(format!(
+                "No tag with name: {key} in run with id {run_id}"
+            )));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn log_model_outputs(&self, run_id: &str, outputs: Vec<ModelOutput>) -> Result<()> {
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        Self::require_active_run(&mut tx, run_id).await?;
+        for o in &outputs {
+            sqlx::query(
+                "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3)
+                 ON CONFLICT (run_uuid, model_id) DO UPDATE SET step = excluded.step",
+            )
+            .bind(run_id)
+            .bind(&o.model_id)
+            .bind(o.step)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        max_results: usize,
+        page_token: Option<&str>,
+    ) -> Result<Page<Metric>> {
+        let limit = check_page_size(max_results, MAX_HISTORY_RESULTS)?;
+        let offset = page_token::decode(page_token)?;
+        let mut conn = self.pool.acquire().await?;
+        Self::run_stage(&mut conn, run_id).await?;
+        let rows = sqlx::query(
+            "SELECT key, value, is_nan, timestamp, step FROM metrics
+             WHERE run_uuid = $1 AND key = $2 ORDER BY timestamp, step, rowid LIMIT $3 OFFSET $4",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(limit as i64 + 1)
+        .bind(offset as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let items = rows
+            .iter()
+            .take(limit)
+            .map(metric_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let next_page_token = (rows.len() > limit).then(|| page_token::encode(offset + limit));
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn search_runs(&self, query: &RunQuery) -> Result<Page<Run>> {
+        let limit = check_page_size(query.max_results, MAX_SEARCH_RESULTS)?;
+        let offset = page_token::decode(query.page_token.as_deref())?;
+        let experiment_ids: Vec<i64> = query
+            .experiment_ids
+            .iter()
+            .filter_map(|id| id.trim().parse().ok())
+            .collect();
+        if experiment_ids.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next_page_token: None,
+            });
+        }
+        let (select, filter, order, mut binds) =
+            RUNS.filter_and_order(DIALECT, &query.filter.clauses, &query.order_by)?;
+        let ids = binds.list(experiment_ids.iter().map(|id| Bind::Int(*id)));
+        let stages = binds.stages(query.view_type);
+        let page = binds.page(limit, offset);
+        let sql = format!(
+            "SELECT * FROM (SELECT r.*{select} FROM runs r WHERE 1 = 1{filter} \
+             AND r.experiment_id IN ({ids}) AND r.lifecycle_stage IN ({stages})) AS q \
+             ORDER BY {order}start_time IS NULL, start_time DESC, run_uuid ASC {page}"
+        );
+        let mut conn = self.pool.acquire().await?;
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&mut *conn)
+            .await?;
+        let infos = rows
+            .iter()
+            .take(limit)
+            .map(run_info_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let items = Self::assemble_runs(&mut conn, infos).await?;
+        let next_page_token = (rows.len() > limit).then(|| page_token::encode(offset + limit));
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn create_logged_model(&self, new: NewLoggedModel) -> Result<LoggedModel> {
+        self.create_logged_model_impl(new).await
+    }
+
+    async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
+        self.get_logged_model_impl(model_id, allow_deleted).await
+    }
+
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
+        self.finalize_logged_model_impl(model_id, status).await
+    }
+
+    async fn delete_logged_model(&self, model_id: &str) -> Result<()> {
+        self.delete_logged_model_impl(model_id).await
+    }
+
+    async fn set_logged_model_tags(&self, model_id: &str, tags: Vec<KeyValue>) -> Result<()> {
+        self.set_logged_model_tags_impl(model_id, tags).await
+    }
+
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
+        self.delete_logged_model_tag_impl(model_id, key).await
+    }
+
+    async fn log_logged_model_params(&self, model_id: &str, params: Vec<KeyValue>) -> Result<()> {
+        self.log_logged_model_params_impl(model_id, params).await
+    }
+
+    async fn search_logged_models(&self, query: &LoggedModelQuery) -> Result<Page<LoggedModel>> {
+        self.search_logged_models_impl(query).await
+    }
+
+    async fn create_registered_model(&self, new: NewRegisteredModel) -> Result<RegisteredModel> {
+        self.create_registered_model_impl(new).await
+    }
+
+    async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        self.get_registered_model_impl(name).await
+    }
+
+    async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
+        self.rename_registered_model_impl(name, new_name).await
+    }
+
+    async fn update_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel> {
+        self.update_registered_model_impl(name, description).await
+    }
+
+    async fn delete_registered_model(&self, name: &str) -> Result<()> {
+        self.delete_registered_model_impl(name).await
+    }
+
+    async fn search_registered_models(
+        &self,
+        query: &RegisteredModelQuery,
+    ) -> Result<Page<RegisteredModel>> {
+        self.search_registered_models_impl(query).await
+    }
+
+    async fn set_registered_model_tag(&self, name: &str, tag: KeyValue) -> Result<()> {
+        self.set_registered_model_tag_impl(name, tag).await
+    }
+
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
+        self.delete_registered_model_tag_impl(name, key).await
+    }
+
+    async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<()> {
+        self.set_registered_model_alias_impl(name, alias, version)
+            .await
+    }
+
+    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+        self.delete_registered_model_alias_impl(name, alias).await
+    }
+
+    async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
+        self.get_model_version_by_alias_impl(name, alias).await
+    }
+
+    async fn get_latest_versions(
+        &self,
+        name: &str,
+        stages: &[ModelStage],
+    ) -> Result<Vec<ModelVersion>> {
+        self.get_latest_versions_impl(name, stages).await
+    }
+
+    async fn create_model_version(&self, new: NewModelVersion) -> Result<ModelVersion> {
+        self.create_model_version_impl(new).await
+    }
+
+    async fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
+        self.get_model_version_impl(name, version).await
+    }
+
+    async fn update_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        description: &str,
+    ) -> Result<ModelVersion> {
+        self.update_model_version_impl(name, version, description)
+            .await
+    }
+
+    async fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: &str,
+        stage: ModelStage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion> {
+        self.transition_model_version_stage_impl(name, version, stage, archive_existing)
+            .await
+    }
+
+    async fn delete_model_version(&self, name: &str, version: &str) -> Result<()> {
+        self.delete_model_version_impl(name, version).await
+    }
+
+    async fn search_model_versions(&self, query: &ModelVersionQuery) -> Result<Page<ModelVersion>> {
+        self.search_model_versions_impl(query).await
+    }
+
+    async fn set_model_version_tag(&self, name: &str, version: &str, tag: KeyValue) -> Result<()> {
+        self.set_model_version_tag_impl(name, version, tag).await
+    }
+
+    async fn delete_model_version_tag(&self, name: &str, version: &str, key: &str) -> Result<()> {
+        self.delete_model_version_tag_impl(name, version, key).await
+    }
+}
