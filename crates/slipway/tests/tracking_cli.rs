@@ -53,10 +53,13 @@ fn config(dir: &Path) -> PathBuf {
     p
 }
 
-/// `slipway --json train` with extra args; returns the parsed outcome.
+/// `slipway --json train` of the test config with extra args; returns the parsed outcome.
 fn train(home: &Path, dir: &Path, extra: &[&str]) -> (Output, Value) {
-    let cfg = config(dir);
-    let out = dir.join("out");
+    train_config(home, &config(dir), &dir.join("out"), extra)
+}
+
+/// `slipway --json train -c cfg --output out` with extra args; it must succeed.
+fn train_config(home: &Path, cfg: &Path, out: &Path, extra: &[&str]) -> (Output, Value) {
     let mut args = vec![
         "--json",
         "train",
@@ -488,18 +491,7 @@ fn models_bad_input_names_what_is_wrong() {
 /// `slipway --json train` of the clustering example, writing to `out`.
 fn train_clusters(home: &Path, out: &Path, extra: &[&str]) -> Value {
     let cfg = repo().join("examples/clustering/pipeline.yaml");
-    let mut args = vec![
-        "--json",
-        "train",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    let o = slipway(home, &args);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    stdout_json(&o)
+    train_config(home, &cfg, out, extra).1
 }
 
 #[test]
