@@ -181,37 +181,24 @@ fn get_model(client: &Client, name: &str) -> anyhow::Result<Value> {
 }
 
 /// Verifies the bundle at `dir` (format, version, every checksum) and reads what an import
-/// run records from its manifest.
+/// run records from its manifest; both flavors' manifests carry those fields.
 fn read_bundle(dir: &Path) -> anyhow::Result<ImportedManifest> {
-    use slipway_learn::bundle;
+    use slipway_learn::{bundle, cluster};
     let bad = |e: slipway_learn::Error| anyhow::anyhow!("--bundle: {e}");
-    Ok(
-        if bundle::read_flavor(dir).map_err(bad)? == slipway_learn::cluster::bundle::FLAVOR {
-            let m = slipway_learn::cluster::bundle::load_cluster_bundle(dir)
+    let clustering = bundle::read_flavor(dir).map_err(bad)? == cluster::bundle::FLAVOR;
+    let manifest = if clustering {
+        serde_json::to_value(
+            cluster::bundle::load_cluster_bundle(dir)
                 .map_err(bad)?
-                .manifest;
-            ImportedManifest {
-                name: m.name,
-                created_at: m.created_at,
-                clustering: true,
-                model_type: m.model_type,
-                params: m.params,
-                metrics: m.metrics,
-                lineage: m.lineage,
-            }
-        } else {
-            let m = bundle::load_bundle(dir).map_err(bad)?.manifest;
-            ImportedManifest {
-                name: m.name,
-                created_at: m.created_at,
-                clustering: false,
-                model_type: m.model_type,
-                params: m.params,
-                metrics: m.metrics,
-                lineage: m.lineage,
-            }
-        },
-    )
+                .manifest,
+        )
+    } else {
+        serde_json::to_value(bundle::load_bundle(dir).map_err(bad)?.manifest)
+    }?;
+    let mut imported: ImportedManifest = serde_json::from_value(manifest)
+        .map_err(|e| anyhow::anyhow!("--bundle: {}: manifest.json: {e}", dir.display()))?;
+    imported.clustering = clustering;
+    Ok(imported)
 }
 
 /// Records the bundle at `dir` as a finished import run and returns the run id.

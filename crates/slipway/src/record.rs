@@ -42,11 +42,13 @@ pub struct RunLog {
 impl RunLog {
     /// A supervised `slipway train` run.
     pub fn train(cfg: &PipelineConfig, config_text: &str, out: &TrainOutcome) -> Result<Self> {
-        let mut tags = run_tags(cfg, config_text, &out.selected, out.gate.passed)?;
-        tags.push(kv(
-            "slipway.validation.passed",
-            out.validation.is_ok().to_string(),
-        ));
+        let mut tags = run_tags(
+            cfg,
+            config_text,
+            &out.selected,
+            out.gate.passed,
+            out.validation.is_ok(),
+        )?;
         if let Some(test) = &cfg.data.test {
             tags.push(kv("slipway.data.test.path", test.display().to_string()));
             tags.push(kv("slipway.data.test.fingerprint", fingerprint(test)?));
@@ -64,11 +66,13 @@ impl RunLog {
     /// `cluster.<candidate>.n_clusters`) and the selected candidate's scores by their own
     /// names (`silhouette`, ...), which a promotion policy can name.
     pub fn cluster(cfg: &PipelineConfig, config_text: &str, out: &ClusterOutcome) -> Result<Self> {
-        let mut tags = run_tags(cfg, config_text, &out.selected, out.gate.passed)?;
-        tags.push(kv(
-            "slipway.validation.passed",
-            out.validation.is_ok().to_string(),
-        ));
+        let tags = run_tags(
+            cfg,
+            config_text,
+            &out.selected,
+            out.gate.passed,
+            out.validation.is_ok(),
+        )?;
         let mut p = vec![
             kv("seed", cfg.seed.to_string()),
             kv("selection_metric", out.selection_metric.clone()),
@@ -151,13 +155,15 @@ impl RunLog {
     }
 }
 
-/// The manifest fields an import records, from either bundle flavor.
+/// The manifest fields an import records, read from either bundle flavor's manifest.
+#[derive(serde::Deserialize)]
 pub struct ImportedManifest {
     /// The bundle's name.
     pub name: String,
     /// When the bundle was written.
     pub created_at: String,
-    /// `true` for a clustering bundle.
+    /// `true` for a clustering bundle (from the flavor, not a manifest field).
+    #[serde(skip)]
     pub clustering: bool,
     /// The model type.
     pub model_type: String,
@@ -378,12 +384,14 @@ fn fingerprint(p: &Path) -> Result<String> {
         .map_err(|e| ClientError::Transport(format!("{}: fingerprint: {e}", p.display())))
 }
 
-/// Fingerprints (training data, config), the selection and the gate as run tags.
+/// Fingerprints (training data, config), the selection, the gate and the validation outcome
+/// as run tags.
 fn run_tags(
     cfg: &PipelineConfig,
     config_text: &str,
     selected: &str,
     gate_passed: bool,
+    validation_passed: bool,
 ) -> Result<Vec<Value>> {
     Ok(vec![
         kv("mlflow.runName", cfg.name.clone()),
@@ -401,6 +409,7 @@ fn run_tags(
         ),
         kv("slipway.selected", selected),
         kv("slipway.gate.passed", gate_passed.to_string()),
+        kv("slipway.validation.passed", validation_passed.to_string()),
         kv("slipway.version", env!("CARGO_PKG_VERSION")),
     ])
 }
