@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes crates/slipway-learn/tests/reference/gbdt_reference.json: small data sets, a fixed
 split and LightGBM's holdout scores for given parameters. `tests/gbdt.rs` fits Slipway's GBDT on
-the same split and parameters and checks it lands within a tolerance of LightGBM.
+the same split and parameters and checks its holdout scores and each holdout prediction
+against LightGBM's.
 
     bench/.venv/bin/python bench/gbdt/make_reference.py
 """
@@ -54,6 +55,8 @@ def case(name, csv, objective, params, rounds, stratify):
         "test_rows": te.tolist(),
         "params": {**params, "num_boost_round": rounds},
         "lightgbm": scores,
+        # Holdout predictions (probability of class 1, or values), for the row-by-row check.
+        "pred": p.tolist(),
     }
 
 

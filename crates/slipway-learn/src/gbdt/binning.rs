@@ -287,10 +287,33 @@ fn find_bins_zero_as_one(
     bounds
 }
 
-/// A split point strictly between `a < b` (their midpoint when representable).
-fn midpoint(a: f64, b: f64) -> f64 {
-    let m = a + (b - a) / 2.0;
-    if m >= b || m < a { a } else { m }
+/// LightGBM's bin bound between `a < b`: the next float above their midpoint
+/// (`Common::GetDoubleUpperBound((a + b) / 2.0)`), so that a value exactly at the midpoint
+/// goes to the lower bin as in LightGBM.
+fn upper_bound(a: f64, b: f64) -> f64 {
+    let m = (a + b) / 2.0;
+    // `a + b` overflows only beyond ±f64::MAX / 2.
+    let m = if m.is_finite() { m } else { a / 2.0 + b / 2.0 };
+    next_up(m)
+}
+
+/// The next float towards +∞ (`f64::next_up`, which is newer than the crate's MSRV).
+fn next_up(x: f64) -> f64 {
+    if x.is_nan() || x == f64::INFINITY {
+        x
+    } else if x == 0.0 {
+        f64::from_bits(1)
+    } else if x > 0.0 {
+        f64::from_bits(x.to_bits() + 1)
+    } else {
+        f64::from_bits(x.to_bits() - 1)
+    }
+}
+
+/// Whether bound `val` is new after `bounds` (LightGBM keeps a bound only when it is more
+/// than one float above the previous one: `!CheckDoubleEqualOrdered`).
+fn is_new_bound(bounds: &[f64], val: f64) -> bool {
+    bounds.last().is_none_or(|&last| val > next_up(last))
 }
 
 /// LightGBM's `GreedyFindBin`: bins of about equal counts, values with a count of at least a
@@ -313,8 +336,8 @@ fn greedy_find_bin(
         for i in 0..n - 1 {
             cur += counts[i];
             if cur >= min_data_in_bin {
-                let val = midpoint(distinct[i], distinct[i + 1]);
-                if bounds.last() != Some(&val) {
+                let val = upper_bound(distinct[i], distinct[i + 1]);
+                if is_new_bound(&bounds, val) {
                     bounds.push(val);
                     cur = 0;
                 }
@@ -364,8 +387,8 @@ fn greedy_find_bin(
     }
     bin_cnt += 1;
     for i in 0..bin_cnt - 1 {
-        let val = midpoint(upper_bounds[i], lower_bounds[i + 1]);
-        if bounds.last() != Some(&val) {
+        let val = upper_bound(upper_bounds[i], lower_bounds[i + 1]);
+        if is_new_bound(&bounds, val) {
             bounds.push(val);
         }
     }
@@ -500,6 +523,16 @@ impl BinnedData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_up_steps_one_float() {
+        for x in [-2.5, -1e-300, -0.0, 0.0, 1e-300, 0.1, 20.19, 1e300] {
+            let y = next_up(x);
+            assert!(y > x, "{x}");
+            assert_eq!(y, x.next_up(), "{x}");
+        }
+        assert_eq!(next_up(f64::INFINITY), f64::INFINITY);
+    }
 
     #[test]
     fn few_distinct_values_get_midpoints() {

@@ -173,7 +173,7 @@ fn fit_in_pool(
     let k = obj.n_scores();
 
     let data = BinnedData::new(x, train.features, p.max_bin, p.seed);
-    let infos: Vec<FeatInfo> = data.mappers.iter().map(FeatInfo::new).collect();
+    let infos: Vec<FeatInfo> = FeatInfo::all(&data);
     let init = obj.init_scores(w);
     let scores = Scores::new(&init, n);
     let mut val = val_parts.map(|(rows, vobj, vw)| {

@@ -60,8 +60,19 @@ struct LeafState {
     depth: usize,
     slot: Option<usize>,
     best: Option<Split>,
+    /// The features on which this leaf's search found a split with positive gain; its
+    /// children search only these (LightGBM's `is_splittable`). Empty until searched.
+    splittable: Vec<bool>,
     value: f64,
     parent: Option<(usize, bool)>,
+}
+
+/// One child's search result: its best split and the features that had any split with
+/// positive gain.
+#[derive(Debug, Default)]
+struct Found {
+    best: Option<Split>,
+    splittable: Vec<u32>,
 }
 
 /// One block of features, its columns and its range in a histogram.
@@ -169,7 +180,7 @@ impl Grower {
             pool: Vec::new(),
             free: Vec::new(),
             partials: Vec::new(),
-            infos: data.mappers.iter().map(FeatInfo::new).collect(),
+            infos: FeatInfo::all(data),
             n_threads: n_threads.max(1),
             total_bins: data.total_bins(),
         }
@@ -248,6 +259,7 @@ impl Grower {
             depth: 0,
             slot: None,
             best: None,
+            splittable: Vec::new(),
             value: splitter::leaf_output(total.g, total.h, sp.lambda_l2),
             parent: None,
         }];
@@ -260,9 +272,11 @@ impl Grower {
                 Some(b) => Rows::Some(b),
                 None => Rows::Range(0, data.n_rows),
             };
-            let (best, _) = self.build_and_find(
+            let all = vec![true; data.n_features];
+            let (found, _) = self.build_and_find(
                 &ctx,
                 rows,
+                &all,
                 Child {
                     hist: &mut buf,
                     total,
@@ -272,7 +286,8 @@ impl Grower {
             );
             self.pool[slot] = buf;
             leaves[0].slot = Some(slot);
-            leaves[0].best = best;
+            leaves[0].best = found.best;
+            leaves[0].splittable = mark(data.n_features, &found.splittable);
         }
 
         while leaves.len() < params.num_leaves {
@@ -348,6 +363,7 @@ impl Grower {
         }
         let depth = leaves[li].depth + 1;
         let parent_slot = leaves[li].slot.take();
+        let allowed = std::mem::take(&mut leaves[li].splittable);
         let left = LeafState {
             start,
             len: n_left,
@@ -355,6 +371,7 @@ impl Grower {
             depth,
             slot: None,
             best: None,
+            splittable: Vec::new(),
             value: split.left_value,
             parent: Some((ni, true)),
         };
@@ -365,6 +382,7 @@ impl Grower {
             depth,
             slot: None,
             best: None,
+            splittable: Vec::new(),
             value: split.right_value,
             parent: Some((ni, false)),
         };
@@ -396,9 +414,10 @@ impl Grower {
         let large_can = if large == li { lcan } else { rcan };
         let (s0, sl) = (leaves[small].start, leaves[small].len);
         let indices = std::mem::take(&mut self.indices);
-        let (sbest, lbest) = self.build_and_find(
+        let (sfound, lfound) = self.build_and_find(
             ctx,
             Rows::Some(&indices[s0..s0 + sl]),
+            &allowed,
             Child {
                 hist: &mut sbuf,
                 total: leaves[small].total,
@@ -413,15 +432,18 @@ impl Grower {
         self.indices = indices;
         self.pool[small_slot] = sbuf;
         self.pool[parent_slot] = pbuf;
+        let nf = allowed.len();
         if small_can {
             leaves[small].slot = Some(small_slot);
-            leaves[small].best = sbest;
+            leaves[small].best = sfound.best;
+            leaves[small].splittable = mark(nf, &sfound.splittable);
         } else {
             self.free.push(small_slot);
         }
         if large_can {
             leaves[large].slot = Some(parent_slot);
-            leaves[large].best = lbest;
+            leaves[large].best = lfound.best;
+            leaves[large].splittable = mark(nf, &lfound.splittable);
         } else {
             self.free.push(parent_slot);
         }
@@ -429,7 +451,7 @@ impl Grower {
 
     /// Builds `small`'s histogram from `rows`; when `large` is given its buffer holds the
     /// parent's histogram and becomes the large child's by subtraction. Returns the best
-    /// split of each child asked for.
+    /// split of each child asked for, searching the features `allowed` only.
     ///
     /// Phase 1 builds the histogram in row chunks (at most [`MAX_CHUNKS`], a number that
     /// depends on the row count only) times feature blocks, each chunk into its own buffer.
@@ -439,9 +461,10 @@ impl Grower {
         &mut self,
         ctx: &Ctx<'_>,
         rows: Rows<'_>,
+        allowed: &[bool],
         small: Child<'_>,
         large: Option<Child<'_>>,
-    ) -> (Option<Split>, Option<Split>) {
+    ) -> (Found, Found) {
         let m = rows.len();
         // The chunk count must not depend on the thread count (it decides the sums).
         let n_chunks = (m / CHUNK_ROWS).clamp(1, MAX_CHUNKS);
@@ -491,9 +514,9 @@ impl Grower {
             let work =
                 |((sh, lh), blk): ((&mut [HistBin], Option<&mut [HistBin]>), &BlockLayout)| {
                     build((&mut *sh, rows, blk));
-                    self.finish_block(ctx, blk, &[], sh, stotal, sfind, lh, ltotal, lfind)
+                    self.finish_block(ctx, blk, &[], allowed, sh, stotal, sfind, lh, ltotal, lfind)
                 };
-            let results: Vec<(Option<Split>, Option<Split>)> = if find_blocks.len() > 1 {
+            let results: Vec<(Found, Found)> = if find_blocks.len() > 1 {
                 sblocks
                     .into_par_iter()
                     .zip(lblocks)
@@ -559,9 +582,11 @@ impl Grower {
             ),
         };
         let work = |((sh, lh), blk): ((&mut [HistBin], Option<&mut [HistBin]>), &BlockLayout)| {
-            self.finish_block(ctx, blk, parts, sh, stotal, sfind, lh, ltotal, lfind)
+            self.finish_block(
+                ctx, blk, parts, allowed, sh, stotal, sfind, lh, ltotal, lfind,
+            )
         };
-        let results: Vec<(Option<Split>, Option<Split>)> = if find_blocks.len() > 1 {
+        let results: Vec<(Found, Found)> = if find_blocks.len() > 1 {
             sblocks
                 .into_par_iter()
                 .zip(lblocks)
@@ -588,13 +613,14 @@ impl Grower {
         ctx: &Ctx<'_>,
         blk: &BlockLayout,
         parts: &[Vec<HistBin>],
+        allowed: &[bool],
         sh: &mut [HistBin],
         stotal: Sums,
         sfind: bool,
         lh: Option<&mut [HistBin]>,
         ltotal: Sums,
         lfind: bool,
-    ) -> (Option<Split>, Option<Split>) {
+    ) -> (Found, Found) {
         if !parts.is_empty() {
             for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
                 let (o, nb) = (o as usize, self.infos[f as usize].n_bins);
@@ -610,16 +636,26 @@ impl Grower {
         }
         let sp = &ctx.params.split;
         let find = |h: &[HistBin], total: Sums| {
-            let mut best: Option<Split> = None;
+            let mut found = Found::default();
             for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
+                if !allowed[f as usize] {
+                    continue;
+                }
                 let info = &self.infos[f as usize];
                 let o = o as usize;
                 let s = splitter::best_split(f as usize, &h[o..o + info.n_bins], total, info, sp);
-                keep_better(&mut best, s);
+                if s.is_some() {
+                    found.splittable.push(f);
+                }
+                keep_better(&mut found.best, s);
             }
-            best
+            found
         };
-        let sbest = if sfind { find(sh, stotal) } else { None };
+        let sbest = if sfind {
+            find(sh, stotal)
+        } else {
+            Found::default()
+        };
         let lbest = match lh {
             Some(lh) => {
                 for (&f, &o) in blk.feats.iter().zip(&blk.offs) {
@@ -627,23 +663,38 @@ impl Grower {
                     let nb = self.infos[f as usize].n_bins;
                     hist::subtract(&mut lh[o..o + nb], &sh[o..o + nb]);
                 }
-                if lfind { find(lh, ltotal) } else { None }
+                if lfind {
+                    find(lh, ltotal)
+                } else {
+                    Found::default()
+                }
             }
-            None => None,
+            None => Found::default(),
         };
         (sbest, lbest)
     }
 }
 
-/// The best split of each child over the feature blocks' results.
-fn best_of(results: Vec<(Option<Split>, Option<Split>)>) -> (Option<Split>, Option<Split>) {
-    let mut best_s: Option<Split> = None;
-    let mut best_l: Option<Split> = None;
+/// Each child's result over the feature blocks' results.
+fn best_of(results: Vec<(Found, Found)>) -> (Found, Found) {
+    let mut small = Found::default();
+    let mut large = Found::default();
     for (s, l) in results {
-        keep_better(&mut best_s, s);
-        keep_better(&mut best_l, l);
+        keep_better(&mut small.best, s.best);
+        small.splittable.extend(s.splittable);
+        keep_better(&mut large.best, l.best);
+        large.splittable.extend(l.splittable);
     }
-    (best_s, best_l)
+    (small, large)
+}
+
+/// `n` flags, set at `features`.
+fn mark(n: usize, features: &[u32]) -> Vec<bool> {
+    let mut m = vec![false; n];
+    for &f in features {
+        m[f as usize] = true;
+    }
+    m
 }
 
 fn keep_better(best: &mut Option<Split>, cand: Option<Split>) {
@@ -779,6 +830,7 @@ mod tests {
             let _ = g.build_and_find(
                 &ctx,
                 Rows::Range(0, data.n_rows),
+                &vec![true; data.n_features],
                 Child {
                     hist: &mut h,
                     total,

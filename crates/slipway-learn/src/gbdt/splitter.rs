@@ -1,7 +1,7 @@
 //! Finding the best split of a leaf on one feature from its histogram (LightGBM's
 //! `FeatureHistogram::FindBestThreshold*`).
 
-use super::binning::BinMapper;
+use super::binning::{BinMapper, BinnedData};
 use super::hist::HistBin;
 
 /// Sums over a leaf's (or a split side's) rows.
@@ -78,16 +78,52 @@ pub(crate) struct FeatInfo {
     pub categorical: bool,
     /// The bin 0.0 falls in (where NaN goes on a numeric feature without NaN in training).
     pub zero_bin: usize,
+    /// Whether bin 0 is the feature's most frequent bin by LightGBM's rule, which keeps such a
+    /// bin out of its histograms and so counts its rows as the leaf's rows less the others'.
+    pub bin0_implicit: bool,
 }
 
 impl FeatInfo {
-    pub(crate) fn new(m: &BinMapper) -> FeatInfo {
+    /// Every feature's facts.
+    pub(crate) fn all(data: &BinnedData) -> Vec<FeatInfo> {
+        (0..data.n_features)
+            .map(|j| FeatInfo::new(&data.mappers[j], data.col(j)))
+            .collect()
+    }
+
+    /// The feature's facts from its mapper and its binned training column.
+    pub(crate) fn new(m: &BinMapper, bins: &[u8]) -> FeatInfo {
+        let zero_bin = m.bin(0.0) as usize;
         FeatInfo {
             n_bins: m.n_bins(),
             nan_bin: m.nan_bin(),
             categorical: m.is_categorical(),
-            zero_bin: m.bin(0.0) as usize,
+            zero_bin,
+            bin0_implicit: most_frequent_bin(bins, m.n_bins(), zero_bin) == 0,
         }
+    }
+}
+
+/// LightGBM's most frequent bin of a feature: the bin with the most rows (the first of
+/// several), unless it holds under 70% of them and is not the bin of 0.0, when the bin of 0.0
+/// is taken instead (`BinMapper::FindBin`, `kSparseThreshold`). LightGBM counts the rows of
+/// its binning sample; this counts every training row, the same when there are at most
+/// [`super::binning::SAMPLE_ROWS`].
+fn most_frequent_bin(bins: &[u8], n_bins: usize, zero_bin: usize) -> usize {
+    let mut counts = vec![0usize; n_bins.max(1)];
+    for &b in bins {
+        counts[b as usize] += 1;
+    }
+    let (mut most, mut max) = (0, counts[0]);
+    for (b, &c) in counts.iter().enumerate().skip(1) {
+        if c > max {
+            (most, max) = (b, c);
+        }
+    }
+    if most != zero_bin && (max as f64) < 0.7 * bins.len() as f64 {
+        zero_bin
+    } else {
+        most
     }
 }
 
@@ -209,74 +245,119 @@ fn best_numeric(
     info: &FeatInfo,
     p: &SplitParams,
 ) -> Option<Split> {
-    let l2 = p.lambda_l2;
-    let min_shift = leaf_gain(total.g, total.h, l2) + p.min_gain_to_split;
-    let factor = count_factor(total);
-    let (n_value_bins, nan) = match info.nan_bin {
-        Some(b) => (info.n_bins - 1, hist[b]),
-        None => (info.n_bins, HistBin::default()),
-    };
-    let nan_n = bin_count(nan, factor);
+    let n_value_bins = info.n_bins - usize::from(info.nan_bin.is_some());
     if n_value_bins < 2 {
         return None;
     }
+    // LightGBM's arithmetic, step for step, so that splits whose gains tie in exact
+    // arithmetic (two features cutting the same rows, say) break the same way: the leaf's
+    // hessian sum gets 2·EPS, the side that is summed starts at EPS and the other side is
+    // the difference; gains are `g² / (h + λ)`.
+    let l2 = p.lambda_l2;
+    let sum_h = total.h + 2.0 * EPS;
+    let min_shift = total.g * total.g / (sum_h + l2) + p.min_gain_to_split;
+    let factor = if sum_h > 0.0 {
+        f64::from(total.n) / sum_h
+    } else {
+        0.0
+    };
     let mdl = p.min_data_in_leaf;
     let msh = p.min_sum_hessian_in_leaf;
-    let mut best_gain = min_shift;
-    let mut best: Option<(usize, bool, Sums)> = None;
-    let mut eval = |l: Sums, t: usize, default_left: bool| {
-        if l.n < mdl || l.h < msh {
-            return;
-        }
-        let rh = total.h - l.h;
-        if total.n.saturating_sub(l.n) < mdl || rh < msh {
-            return;
-        }
-        if let Some(gain) = gain_if_better(l.g, l.h, total.g - l.g, rh, l2, best_gain) {
-            best_gain = gain;
-            best = Some((t, default_left, l));
-        }
-    };
-    let mut acc = Sums::default();
     let has_nan_bin = info.nan_bin.is_some();
-    let nan_nonempty = nan.h != 0.0 || nan.g != 0.0;
-    for (t, &b) in hist[..n_value_bins - 1].iter().enumerate() {
+    let mut best_gain = min_shift;
+    // (last bin that goes left, NaN goes left, left gradient, left hessian (with EPS), left rows)
+    let mut best: Option<(usize, bool, f64, f64, u32)> = None;
+    // The gain when it beats `best`. Most candidates lose by far: a test without division
+    // rules them out, with slack so that a near tie still gets the exact comparison.
+    let gain_if_above = |lg: f64, lh: f64, rg: f64, rh: f64, best: f64| {
+        let (a, b) = (lh + l2, rh + l2);
+        if lg * lg * b + rg * rg * a < best * (a * b) * (1.0 - 1e-9) {
+            return None;
+        }
+        let gain = lg * lg / a + rg * rg / b;
+        (gain > best).then_some(gain)
+    };
+
+    // LightGBM's scans, in its order and with its row counts: a side's rows are estimated
+    // bin by bin from the hessian (`bin_count`) and the other side gets the rest of the leaf's
+    // rows, so `min_data_in_leaf` is checked on the same estimates. Ties keep the first
+    // candidate found.
+    //
+    // 1. From the highest value bin down: the right side is the value bins above `t`, the
+    //    left side the rest (NaN included). Among thresholds that split the leaf's rows alike
+    //    (empty bins between the sides) this keeps the highest, as LightGBM does.
+    let (mut rg, mut rh, mut rn) = (0.0, EPS, 0u32);
+    for t in (0..n_value_bins - 1).rev() {
+        let b = hist[t + 1];
         if b.h == 0.0 && b.g == 0.0 {
-            // Same split as the previous threshold.
+            // Same split as threshold `t + 1`, already looked at.
             continue;
         }
-        acc = acc.add_bin(b, bin_count(b, factor));
-        if nan_nonempty {
-            eval(acc, t, false);
-            eval(acc.add_bin(nan, nan_n), t, true);
-        } else {
-            // No NaN here: send it where LightGBM would (left, or where 0 goes).
-            let dl = if has_nan_bin {
-                true
-            } else {
-                info.zero_bin <= t
-            };
-            eval(acc, t, dl);
+        rg += b.g;
+        rh += b.h;
+        rn += bin_count(b, factor);
+        if rn < mdl || rh < msh {
+            continue;
         }
-        if total.n.saturating_sub(acc.n) < mdl {
+        let ln = total.n.saturating_sub(rn);
+        let lh = sum_h - rh;
+        if ln < mdl || lh < msh {
             break;
         }
-    }
-    let (mut t, mut default_left, left) = best?;
-    if !has_nan_bin {
-        // Bins empty in this leaf between the two sides give every threshold in the gap the
-        // same gain. LightGBM (one reverse scan for a feature without NaN, keeping the first
-        // best) takes the highest: just below the right side's smallest bin. Taking it too
-        // changes no training row's side, only where unseen values in the gap go.
-        if let Some(next) = hist[t + 1..n_value_bins]
-            .iter()
-            .position(|b| b.h != 0.0 || b.g != 0.0)
-        {
-            t += next;
-            default_left = info.zero_bin <= t;
+        let lg = total.g - rg;
+        if let Some(gain) = gain_if_above(lg, lh, rg, rh, best_gain) {
+            best_gain = gain;
+            // Without NaN in training, NaN is predicted where 0.0 goes.
+            let default_left = has_nan_bin || info.zero_bin <= t;
+            best = Some((t, default_left, lg, lh, ln));
         }
     }
-    let right = total.sub(left);
+    // 2. With NaN in training, from the lowest bin up with NaN on the right; it replaces the
+    //    first scan's split only when strictly better. The left side's rows are the estimates
+    //    of its bins, or, when LightGBM leaves bin 0 out of its histograms (its most frequent
+    //    bin), the leaf's rows less the estimates of every other bin.
+    if has_nan_bin {
+        let (mut lg, mut lh, mut ln) = (0.0, EPS, 0u32);
+        if info.bin0_implicit {
+            // LightGBM starts from the whole leaf less every stored bin.
+            (lg, lh, ln) = (total.g, sum_h - EPS, total.n);
+            for &b in &hist[1..info.n_bins] {
+                lg -= b.g;
+                lh -= b.h;
+                ln = ln.saturating_sub(bin_count(b, factor));
+            }
+        }
+        for (t, &b) in hist[..n_value_bins].iter().enumerate() {
+            if t > 0 || !info.bin0_implicit {
+                lg += b.g;
+                lh += b.h;
+                ln += bin_count(b, factor);
+            }
+            if ln < mdl || lh < msh {
+                continue;
+            }
+            let rh = sum_h - lh;
+            if total.n.saturating_sub(ln) < mdl || rh < msh {
+                break;
+            }
+            if let Some(gain) = gain_if_above(lg, lh, total.g - lg, rh, best_gain) {
+                best_gain = gain;
+                best = Some((t, false, lg, lh, ln));
+            }
+        }
+    }
+    let (t, default_left, lg, lh, ln) = best?;
+    // The children's sums as LightGBM keeps them (EPS taken back off).
+    let left = Sums {
+        g: lg,
+        h: lh - EPS,
+        n: ln,
+    };
+    let right = Sums {
+        g: total.g - lg,
+        h: sum_h - lh - EPS,
+        n: total.n.saturating_sub(ln),
+    };
     Some(Split {
         feature,
         gain: best_gain - min_shift,
@@ -286,8 +367,8 @@ fn best_numeric(
         },
         left,
         right,
-        left_value: leaf_output(left.g, left.h, l2),
-        right_value: leaf_output(right.g, right.h, l2),
+        left_value: -lg / (lh + l2),
+        right_value: -right.g / (sum_h - lh + l2),
     })
 }
 
@@ -446,6 +527,7 @@ mod tests {
             nan_bin: None,
             categorical: false,
             zero_bin,
+            bin0_implicit: false,
         };
         for (zero_bin, left) in [(0, true), (6, false)] {
             let s = best_split(3, &hist, total, &info(zero_bin), &params()).unwrap();
