@@ -229,6 +229,7 @@ on_every_backend!(
     a_tracking_only_database_is_upgraded,
     version_numbers_are_never_reused,
     concurrent_version_creates_get_1_to_n,
+    concurrent_params_across_stores,
     like_is_case_sensitive_and_ilike_is_not,
 );
 
@@ -951,6 +952,73 @@ async fn concurrent_version_creates_get_1_to_n(db: &TestDb) {
     }
     got.sort_unstable();
     assert_eq!(got, (1..=24).collect::<Vec<i64>>());
+}
+
+/// Params logged at once through two stores on one database (two servers): the same value
+/// from everyone succeeds everywhere; two values for one key store one of them, and every
+/// writer of the other gets MLflow's user error, never a database error.
+async fn concurrent_params_across_stores(db: &TestDb) {
+    let first = std::sync::Arc::new(db.open().await);
+    let second = match db {
+        TestDb::Postgres { .. } => std::sync::Arc::new(db.open().await),
+        TestDb::Sqlite { .. } => first.clone(),
+    };
+    let stores = [first, second];
+    let exp = stores[0]
+        .create_experiment(NewExperiment {
+            name: format!("params-race-{}", rand_id()),
+            ..NewExperiment::default()
+        })
+        .await
+        .expect("experiment");
+    for round in 0..5 {
+        let run = new_run(&stores[0], &exp, &format!("r{round}"), 1).await;
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let store = stores[i % 2].clone();
+            let run = run.clone();
+            let contested = if i % 3 == 0 { "a" } else { "b" };
+            tasks.push(tokio::spawn(async move {
+                let batch = LogBatch {
+                    params: vec![
+                        KeyValue {
+                            key: "same".into(),
+                            value: "v".into(),
+                        },
+                        KeyValue {
+                            key: "contested".into(),
+                            value: contested.into(),
+                        },
+                    ],
+                    ..LogBatch::default()
+                };
+                (contested, store.log_batch(&run, batch).await)
+            }));
+        }
+        let mut winners = Vec::new();
+        for t in tasks {
+            let (value, res) = t.await.expect("task");
+            match res {
+                Ok(()) => winners.push(value),
+                Err(e) => assert!(
+                    matches!(e, Error::InvalidParameter(_)) && e.kind() == ErrorKind::User,
+                    "round {round}: {e:?}"
+                ),
+            }
+        }
+        let stored = stores[1].get_run(&run).await.expect("run").params;
+        let get = |k: &str| stored.iter().find(|p| p.key == k).map(|p| p.value.clone());
+        assert_eq!(get("same").as_deref(), Some("v"));
+        let kept = get("contested").expect("one value kept");
+        assert!(
+            !winners.is_empty(),
+            "round {round}: the first writer succeeds"
+        );
+        assert!(
+            winners.iter().all(|w| *w == kept),
+            "round {round}: {winners:?} vs kept {kept}"
+        );
+    }
 }
 
 /// MLflow's LIKE is case-sensitive and ILIKE is not, on every backend; `%` and `_` are the

@@ -191,6 +191,17 @@ impl Store {
         Ok(self.pool.begin().await?)
     }
 
+    /// The value of a run's param, if it was logged.
+    async fn param_value(conn: &mut Conn, run_id: &str, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
+                .bind(run_id)
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?,
+        )
+    }
+
     async fn experiment_tags(conn: &mut Conn, id: i64) -> Result<Vec<KeyValue>> {
         let rows = sqlx::query(
             "SELECT key, value FROM experiment_tags WHERE experiment_id = $1 ORDER BY rowid",
@@ -715,29 +726,30 @@ impl MetadataStore for Store {
         let mut tx = self.begin().await?;
         Self::require_active_run(&mut tx, run_id).await?;
         for p in &batch.params {
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
-                    .bind(run_id)
-                    .bind(&p.key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match existing {
-                Some(old) if old == p.value => {}
-                Some(old) => {
-                    return Err(Error::invalid(format!(
-                        "Changing param values is not allowed. Param with key='{}' was already logged \
-                         with value='{old}' for run ID='{run_id}'. Attempted logging new value '{}'.",
-                        p.key, p.value
-                    )));
+            let mut existing = Self::param_value(&mut tx, run_id, &p.key).await?;
+            if existing.is_none() {
+                // Another server may insert the same key between the read and this insert
+                // (PostgreSQL): the insert then waits for its commit and does nothing, and
+                // the value it stored is compared like any earlier one.
+                let inserted = sqlx::query(
+                    "INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(run_id)
+                .bind(&p.key)
+                .bind(&p.value)
+                .execute(&mut *tx)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    existing = Self::param_value(&mut tx, run_id, &p.key).await?;
                 }
-                None => {
-                    sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)")
-                        .bind(run_id)
-                        .bind(&p.key)
-                        .bind(&p.value)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            }
+            if let Some(old) = existing.filter(|old| *old != p.value) {
+                return Err(Error::invalid(format!(
+                    "Changing param values is not allowed. Param with key='{}' was already logged \
+                     with value='{old}' for run ID='{run_id}'. Attempted logging new value '{}'.",
+                    p.key, p.value
+                )));
             }
         }
         for m in &batch.metrics {
