@@ -195,7 +195,7 @@ def cell(model, sk, sw, seed_sk=None, seed_sw=None, seeds=(0,), note=""):
 def settings_for(name, task, meta, out_dir):
     big = name == "adult"
     clf = task == "classification"
-    forest_seeds = range(3) if big else range(10)
+    forest_seeds = range(3) if big else range(100)
     cells = []
     if clf:
         cells.append(cell("logistic_regression", {"C": 1.0, "max_iter": 1000, "tol": 1e-4},
@@ -245,7 +245,7 @@ def settings_for(name, task, meta, out_dir):
               "max_epochs": epochs, "tol": 1e-4, "n_iter_no_change": 10, "shuffle": True,
               "early_stopping": False}
     target = "" if clf else "; target standardized on both sides (Slipway's MLP always does, the reference through TransformedTargetRegressor(StandardScaler()))"
-    cells.append(cell("mlp", mlp_sk, mlp_sw, "random_state", "seed", range(2) if big else range(10),
+    cells.append(cell("mlp", mlp_sk, mlp_sw, "random_state", "seed", range(2) if big else range(100),
                       f"Adam lr {lr}, batch 200, at most {epochs} epochs{target}; mean over seeds"))
     for c in cells:
         c["input"] = "tree" if c["model"] in ("decision_tree", "random_forest", "extra_trees", "gbdt") else "dense"

@@ -52,6 +52,18 @@ struct Split {
     cost: f64,
 }
 
+/// The outcome of drawing an extra-trees split on one feature.
+enum Drawn {
+    /// The feature is constant (or all NaN) in the node: not counted as visited.
+    Constant,
+    /// A visited feature, and its split unless a child would be too small.
+    Visited(Option<Split>),
+}
+
+/// scikit-learn's `FEATURE_THRESHOLD`: a feature whose node values span no more than this is
+/// constant there.
+const FEATURE_THRESHOLD: f64 = 1e-7;
+
 /// A node waiting to be split or made a leaf: its rows are `rows[start..end]`.
 struct Pending {
     node: usize,
@@ -250,8 +262,7 @@ impl Grower<'_> {
     /// Like scikit-learn, the threshold lies between the node's own values: `lo` is the
     /// largest (non-NaN) value going left and `hi` the smallest going right, and a best split
     /// takes scikit-learn's midpoint `lo / 2 + hi / 2` (`lo` when that rounds to `hi`). An
-    /// extra-trees split keeps its drawn threshold when it separates `lo` from `hi`, and
-    /// otherwise (the draw fell inside a bin holding several values) the midpoint. Either way
+    /// extra-trees split keeps its drawn threshold: its rows were split by raw value. Either way
     /// every training row is routed at prediction as it was while growing. The bin boundary
     /// itself would not do: it sits next to the largest value of the bin over all training
     /// rows, so in a node where the bins between the two sides are empty it leaves the whole
@@ -260,6 +271,10 @@ impl Grower<'_> {
         if s.all_values_left {
             // Not +inf: JSON has no infinity. Only +inf itself goes right of it.
             return f64::MAX;
+        }
+        if let Some(u) = s.drawn {
+            // The rows were split by `x <= u`.
+            return u;
         }
         let col = self.x.col(s.feature);
         let values = |rows: &[u32], init: f64, pick: fn(f64, f64) -> f64| {
@@ -273,11 +288,6 @@ impl Grower<'_> {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             // Cannot happen for a split with values on both sides; keep the bin boundary.
             return self.features[s.feature].upper[s.bin as usize];
-        }
-        if let Some(u) = s.drawn {
-            if lo <= u && u < hi {
-                return u;
-            }
         }
         let m = lo / 2.0 + hi / 2.0;
         if m >= hi || !m.is_finite() { lo } else { m }
@@ -380,7 +390,9 @@ impl Grower<'_> {
     }
 
     /// The best split of the node over sampled features (scikit-learn's sampling: features
-    /// are drawn without replacement until `max_features` non-constant ones were visited).
+    /// are drawn without replacement, each draw counting towards `max_features` whether or
+    /// not the feature is constant in the node, and past it only until one non-constant
+    /// feature was drawn).
     /// Leaves the left child's statistics in `best_left`.
     fn find_split(
         &mut self,
@@ -392,34 +404,43 @@ impl Grower<'_> {
         let nf = self.order.len();
         let total_count = (end - start) as u32;
         let mut best: Option<Split> = None;
+        // scikit-learn's count: every drawn feature is a visit, constant or not, and the
+        // search goes on past `max_features` only until one non-constant feature was seen.
         let mut visited = 0usize;
+        let mut non_constant = 0usize;
         let mut i = 0usize;
-        while i < nf && visited < self.cfg.max_features {
+        while i < nf && (visited < self.cfg.max_features || non_constant == 0) {
             let j = rng.random_range(i..nf);
             self.order.swap(i, j);
             let f = self.order[i] as usize;
             i += 1;
-            self.build_hist(f, start, end);
-            let nan_bin = self.features[f].nan_bin;
-            let has_nan = nan_bin.is_some() && self.touched.last().copied() == nan_bin;
-            let n_value_bins = self.touched.len() - usize::from(has_nan);
-            if n_value_bins == 0 || (n_value_bins == 1 && !has_nan) {
-                self.clear_hist();
-                continue;
-            }
             visited += 1;
             let found = if self.cfg.random_splits {
-                self.random_split(f, n_value_bins, has_nan, total, total_count, rng)
+                // Extra trees need no histogram: one pass over the node's raw values.
+                match self.random_split(f, start, end, total, total_count, rng) {
+                    Drawn::Constant => continue,
+                    Drawn::Visited(found) => found,
+                }
             } else {
-                self.best_split_of(f, n_value_bins, has_nan, total, total_count)
+                self.build_hist(f, start, end);
+                let nan_bin = self.features[f].nan_bin;
+                let has_nan = nan_bin.is_some() && self.touched.last().copied() == nan_bin;
+                let n_value_bins = self.touched.len() - usize::from(has_nan);
+                if n_value_bins == 0 || (n_value_bins == 1 && !has_nan) {
+                    self.clear_hist();
+                    continue;
+                }
+                let found = self.best_split_of(f, n_value_bins, has_nan, total, total_count);
+                self.clear_hist();
+                found
             };
+            non_constant += 1;
             if let Some(s) = found {
                 if best.as_ref().is_none_or(|b| s.cost < b.cost) {
                     best = Some(s);
                     self.best_left.copy_from_slice(&self.left);
                 }
             }
-            self.clear_hist();
         }
         // `left` holds the candidate's statistics when it was recorded; `best_left` keeps the
         // winner's.
@@ -518,79 +539,108 @@ impl Grower<'_> {
         best
     }
 
-    /// Extra trees: one threshold drawn uniformly between the node's smallest and largest bin
-    /// boundary of feature `f`, snapped down to a boundary; NaN goes to a random side.
+    /// Extra trees, as scikit-learn's `RandomSplitter`: one threshold `u` drawn uniformly
+    /// between the smallest and largest value of feature `f` in the node (`rows[start..end]`),
+    /// values `<= u` going left, NaN to a random side. The rows are split by their raw values,
+    /// not by bins, and constancy is judged on values too (scikit-learn's
+    /// `FEATURE_THRESHOLD`), so a feature whose node values share one bin is still drawn from.
+    /// With NaN and a single value, the draw is that value, and the split is rejected when
+    /// NaN also goes left (nothing right), as in scikit-learn.
     fn random_split(
         &mut self,
         f: usize,
-        n_value_bins: usize,
-        has_nan: bool,
+        start: usize,
+        end: usize,
         total: &[f64],
         total_count: u32,
         rng: &mut ChaCha8Rng,
-    ) -> Option<Split> {
-        let k = self.width;
-        let nan_bin = self.features[f].nan_bin;
-        let upper = self.features[f].upper;
-        let (bin, all_values_left, missing_left, drawn) = if n_value_bins == 1 {
-            (self.touched[0], true, false, None)
-        } else {
-            let lo = upper[self.touched[0] as usize];
-            let hi = upper[self.touched[n_value_bins - 1] as usize - 1];
-            let u = if hi > lo {
-                rng.random_range(lo..=hi)
+    ) -> Drawn {
+        let col = self.x.col(f);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut n_missing = 0usize;
+        for &r in &self.rows[start..end] {
+            let v = col[r as usize];
+            if v.is_nan() {
+                n_missing += 1;
             } else {
-                lo
-            };
-            let t = self.touched[..n_value_bins - 1]
-                .iter()
-                .rev()
-                .find(|&&b| upper[b as usize] <= u)
-                .copied()
-                .unwrap_or(self.touched[0]);
-            let missing_left = has_nan && rng.random_bool(0.5);
-            (t, false, missing_left, Some(u))
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+        let n = end - start;
+        if n_missing == n || (n_missing == 0 && hi <= lo + FEATURE_THRESHOLD) {
+            return Drawn::Constant;
+        }
+        // scikit-learn's draw: `lo + (hi - lo) * U[0, 1)`, and `lo` if that lands on `hi`.
+        let mut u = if hi > lo {
+            lo + (hi - lo) * rng.random::<f64>()
+        } else {
+            lo
         };
+        let missing_left = n_missing > 0 && rng.random_bool(0.5);
+        if u >= hi || u.is_nan() {
+            u = lo;
+        }
+        if !u.is_finite() {
+            // Only with infinite values; a threshold must stay finite (JSON).
+            u = if u > 0.0 { f64::MAX } else { f64::MIN };
+        }
+        let k = self.width;
         let mut acc = vec![0.0; k];
         let mut acc_count = 0u32;
-        for &b in self.touched[..n_value_bins]
-            .iter()
-            .take_while(|&&b| b <= bin)
-        {
-            let b = b as usize;
-            for (a, h) in acc.iter_mut().zip(&self.hist[b * k..(b + 1) * k]) {
-                *a += h;
+        for i in start..end {
+            let v = col[self.rows[i] as usize];
+            if if v.is_nan() { missing_left } else { v <= u } {
+                acc_count += 1;
+                if self.classes {
+                    acc[self.yc[i] as usize] += self.w[i];
+                } else {
+                    let (w, y) = (self.w[i], self.yr[i]);
+                    acc[0] += w;
+                    acc[1] += w * y;
+                    acc[2] += w * y * y;
+                }
             }
-            acc_count += self.cnt[b];
         }
-        let (cost, _) =
-            self.candidate(&acc, acc_count, missing_left, nan_bin, total, total_count)?;
-        Some(Split {
-            feature: f,
-            bin,
-            drawn,
-            all_values_left,
-            missing_left,
-            cost,
-        })
+        // NaN rows are already counted on their side.
+        let found = self
+            .candidate(&acc, acc_count, false, None, total, total_count)
+            .map(|(cost, _)| Split {
+                feature: f,
+                bin: 0,
+                drawn: Some(u),
+                all_values_left: false,
+                missing_left,
+                cost,
+            });
+        Drawn::Visited(found)
     }
 
     /// Moves the rows going left to the front of `start..end`; returns where the right ones
     /// begin.
     fn partition(&mut self, start: usize, end: usize, s: &Split) -> usize {
         let col = self.data.col(s.feature);
+        let raw = self.x.col(s.feature);
         let nan_bin = self.features[s.feature].nan_bin;
-        let goes_left = |b: u8| {
-            if Some(b) == nan_bin {
-                s.missing_left
-            } else {
-                b <= s.bin
+        // Drawn (extra-trees) splits go by raw value, best splits by bin.
+        let goes_left = |r: u32| match s.drawn {
+            Some(u) => {
+                let v = raw[r as usize];
+                if v.is_nan() { s.missing_left } else { v <= u }
+            }
+            None => {
+                let b = col[r as usize];
+                if Some(b) == nan_bin {
+                    s.missing_left
+                } else {
+                    b <= s.bin
+                }
             }
         };
         let mut i = start;
         let mut j = end;
         while i < j {
-            if goes_left(col[self.rows[i] as usize]) {
+            if goes_left(self.rows[i]) {
                 i += 1;
             } else {
                 j -= 1;

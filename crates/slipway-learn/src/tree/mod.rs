@@ -16,8 +16,9 @@
 //! - Trees grow depth first like scikit-learn's `DepthFirstTreeBuilder`, with its stopping
 //!   rules (`max_depth`, `min_samples_split`, `min_samples_leaf`, pure nodes,
 //!   `min_impurity_decrease` on the weighted impurity decrease) and its per-node feature
-//!   sampling (features are drawn without replacement until `max_features` non-constant ones
-//!   were looked at). A node's histogram is built over the node's own rows (kept contiguous by
+//!   sampling (features are drawn without replacement; each draw counts towards
+//!   `max_features`, constant or not, and the search goes past it only until one non-constant
+//!   feature was drawn). A node's histogram is built over the node's own rows (kept contiguous by
 //!   partitioning a row array in place), one sampled feature at a time, and only the bins that
 //!   occur in the node are scanned — so small nodes deep in a fully grown tree cost what their
 //!   rows cost, not what 255 bins cost.
@@ -25,10 +26,10 @@
 //!   (both sides are tried, plus "all values left, NaN right"), as scikit-learn ≥ 1.3 does.
 //!   Where the node saw no NaN, NaN goes to the child with more training rows.
 //! - Extra trees draw, per visited feature, one threshold uniformly at random between the
-//!   node's smallest and largest bin boundary (the rows are split at the bin boundary below it)
-//!   and a random side for NaN; the best of these random splits is taken. The drawn value is
-//!   the stored threshold when it lies between the node's values on the two sides, otherwise
-//!   (it fell inside a bin holding several values) their midpoint.
+//!   node's smallest and largest value of that feature, as scikit-learn's `RandomSplitter`
+//!   does, and a random side for NaN; the node's rows are split by their raw values (not by
+//!   bins) and the drawn value is the stored threshold. The best of these random splits is
+//!   taken.
 //! - Weights: `class_weight` (`balanced` = `n / (n_classes · count(class))`, or per class)
 //!   multiplies the sample weights, exactly as scikit-learn's `compute_sample_weight`; with
 //!   `bootstrap`, a row drawn `k` times gets weight `k · w`, and rows not drawn are left out, as
