@@ -68,15 +68,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="bench/out/forest")
     ap.add_argument("--sets", default="synthetic,adult")
+    ap.add_argument("--repeat", type=int, default=1, help="fits per set; the fastest is reported")
     args = ap.parse_args()
     for name in args.sets.split(","):
         x_tr, x_te, y_tr, y_te = synthetic() if name == "synthetic" else adult()
         if not os.path.exists(os.path.join(args.out, name, "meta.json")):
             write_set(args.out, name, x_tr, y_tr, x_te, y_te)
-        m = RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0)
-        t0 = time.perf_counter()
-        m.fit(x_tr, y_tr)
-        t = time.perf_counter() - t0
+        t = float("inf")
+        for _ in range(args.repeat):
+            m = RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=0)
+            t0 = time.perf_counter()
+            m.fit(x_tr, y_tr)
+            t = min(t, time.perf_counter() - t0)
         print(f"sklearn_{name}_train_s: {t:.3f} s", flush=True)
         print(f"sklearn_{name}_accuracy: {accuracy_score(y_te, m.predict(x_te)):.5f} accuracy", flush=True)
 

@@ -129,6 +129,9 @@ pub(crate) fn grow(
         order: (0..data.n_features as u32).collect(),
         node_stats: vec![0.0; width],
         left: vec![0.0; width],
+        right: vec![0.0; width],
+        scan_acc: Vec::new(),
+        scan_best: Vec::new(),
         best_left: vec![0.0; width],
         nodes: Vec::new(),
         values: Vec::new(),
@@ -164,6 +167,11 @@ struct Grower<'a> {
     order: Vec<u32>,
     node_stats: Vec<f64>,
     left: Vec<f64>,
+    /// Scratch for a candidate's right-side statistics.
+    right: Vec<f64>,
+    /// Scratch of `best_split_of`: running left statistics, and the best candidate's.
+    scan_acc: Vec<f64>,
+    scan_best: Vec<f64>,
     best_left: Vec<f64>,
     nodes: Vec<Node>,
     values: Vec<f64>,
@@ -476,13 +484,15 @@ impl Grower<'_> {
         }
         let c = self.cfg.criterion;
         let wl = self.weight(&self.left);
-        let right: Vec<f64> = total.iter().zip(&self.left).map(|(t, l)| t - l).collect();
-        let wr = self.weight(&right);
+        for ((r, t), l) in self.right.iter_mut().zip(total).zip(&self.left) {
+            *r = t - l;
+        }
+        let wr = self.weight(&self.right);
         if wl <= 0.0 || wr <= 0.0 {
             return None;
         }
         Some((
-            Self::child_cost(c, &self.left, wl) + Self::child_cost(c, &right, wr),
+            Self::child_cost(c, &self.left, wl) + Self::child_cost(c, &self.right, wr),
             lc,
         ))
     }
@@ -498,10 +508,15 @@ impl Grower<'_> {
     ) -> Option<Split> {
         let k = self.width;
         let nan_bin = self.features[f].nan_bin;
-        let mut acc = vec![0.0; k];
+        // Scratch buffers kept across calls (this runs once per visited feature per node).
+        let mut acc = std::mem::take(&mut self.scan_acc);
+        let mut best_left = std::mem::take(&mut self.scan_best);
+        acc.clear();
+        acc.resize(k, 0.0);
+        best_left.clear();
+        best_left.resize(k, 0.0);
         let mut acc_count = 0u32;
         let mut best: Option<Split> = None;
-        let mut best_left = vec![0.0; k];
         for idx in 0..n_value_bins {
             let b = self.touched[idx] as usize;
             for (a, h) in acc.iter_mut().zip(&self.hist[b * k..(b + 1) * k]) {
@@ -536,6 +551,8 @@ impl Grower<'_> {
             }
         }
         self.left.copy_from_slice(&best_left);
+        self.scan_acc = acc;
+        self.scan_best = best_left;
         best
     }
 
