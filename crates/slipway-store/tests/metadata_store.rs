@@ -922,16 +922,21 @@ async fn version_numbers_are_never_reused(db: &TestDb) {
     );
 }
 
-/// Versions created at once, through two stores on one database (two servers), get 1..N:
-/// the number is allocated in the transaction that inserts the version.
-async fn concurrent_version_creates_get_1_to_n(db: &TestDb) {
+/// Two stores on the database, as two servers would hold it. Two servers on one database is
+/// what PostgreSQL is for; a SQLite file has one server, so both are the same store there.
+async fn two_stores(db: &TestDb) -> [std::sync::Arc<Store>; 2] {
     let first = std::sync::Arc::new(db.open().await);
-    // Two servers on one database is what PostgreSQL is for; a SQLite file has one server.
     let second = match db {
         TestDb::Postgres { .. } => std::sync::Arc::new(db.open().await),
         TestDb::Sqlite { .. } => first.clone(),
     };
-    let stores = [first, second];
+    [first, second]
+}
+
+/// Versions created at once, through two stores on one database (two servers), get 1..N:
+/// the number is allocated in the transaction that inserts the version.
+async fn concurrent_version_creates_get_1_to_n(db: &TestDb) {
+    let stores = two_stores(db).await;
     stores[0]
         .create_registered_model(NewRegisteredModel {
             name: "busy".into(),
@@ -958,12 +963,7 @@ async fn concurrent_version_creates_get_1_to_n(db: &TestDb) {
 /// from everyone succeeds everywhere; two values for one key store one of them, and every
 /// writer of the other gets MLflow's user error, never a database error.
 async fn concurrent_params_across_stores(db: &TestDb) {
-    let first = std::sync::Arc::new(db.open().await);
-    let second = match db {
-        TestDb::Postgres { .. } => std::sync::Arc::new(db.open().await),
-        TestDb::Sqlite { .. } => first.clone(),
-    };
-    let stores = [first, second];
+    let stores = two_stores(db).await;
     let exp = stores[0]
         .create_experiment(NewExperiment {
             name: format!("params-race-{}", rand_id()),
