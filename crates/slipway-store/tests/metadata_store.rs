@@ -230,6 +230,7 @@ on_every_backend!(
     version_numbers_are_never_reused,
     concurrent_version_creates_get_1_to_n,
     concurrent_params_across_stores,
+    failed_writes_do_not_block_the_next_writer,
     like_is_case_sensitive_and_ilike_is_not,
 );
 
@@ -1019,6 +1020,48 @@ async fn concurrent_params_across_stores(db: &TestDb) {
             "round {round}: {winners:?} vs kept {kept}"
         );
     }
+}
+
+/// A write that fails with a user error after it started writing (deleting a tag that is not
+/// there) must not leave the next writer facing a lock: interleaved with such failures, every
+/// metric is logged.
+async fn failed_writes_do_not_block_the_next_writer(db: &TestDb) {
+    let store = std::sync::Arc::new(db.open().await);
+    let exp = store
+        .create_experiment(NewExperiment {
+            name: format!("locks-{}", rand_id()),
+            ..NewExperiment::default()
+        })
+        .await
+        .expect("experiment");
+    let run = new_run(&store, &exp, "r", 1).await;
+    let mut tasks = Vec::new();
+    for i in 0..200i64 {
+        let store = store.clone();
+        let run = run.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                let e = store
+                    .delete_run_tag(&run, "missing")
+                    .await
+                    .expect_err("no such tag");
+                assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+            } else {
+                store
+                    .log_metric(&run, metric("m", i as f64, i, i))
+                    .await
+                    .unwrap_or_else(|e| panic!("metric {i}: {e:?}"));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let history = store
+        .metric_history(&run, "m", 1000, None)
+        .await
+        .expect("history");
+    assert_eq!(history.items.len(), 100);
 }
 
 /// MLflow's LIKE is case-sensitive and ILIKE is not, on every backend; `%` and `_` are the

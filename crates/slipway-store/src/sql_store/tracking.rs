@@ -187,8 +187,9 @@ impl Store {
         Ok(())
     }
 
+    /// Opens a write transaction (every caller holds `writer`).
     async fn begin(&self) -> Result<Transaction<'static, Db>> {
-        Ok(self.pool.begin().await?)
+        Ok(self.pool.begin_with(DIALECT.begin_write()).await?)
     }
 
     /// The value of a run's param, if it was logged.
