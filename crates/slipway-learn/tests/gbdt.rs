@@ -493,6 +493,38 @@ fn categorical_one_vs_rest_split() {
     assert!(pr[3] < 0.05, "missing goes right: {pr:?}");
 }
 
+/// LightGBM (4.7.0, default `max_cat_to_onehot` 4) searches a 4-category feature many
+/// against many and splits {0, 1} from {2, 3} here in one two-leaf tree; a 3-category feature
+/// is split one against the rest.
+#[test]
+fn four_categories_are_searched_many_against_many() {
+    let n = 4000;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let c: Vec<f64> = (0..n)
+        .map(|_| f64::from(rng.random_range(0..4u32)))
+        .collect();
+    let y: Vec<u32> = c
+        .iter()
+        .map(|&v| u32::from((v < 2.0) ^ (rng.random::<f64>() < 0.1)))
+        .collect();
+    let x = Matrix::from_columns(vec![c]).unwrap();
+    let feats = vec![FeatureMeta {
+        name: "c".into(),
+        kind: FeatureKind::Categorical { n_categories: 4 },
+    }];
+    let p = GbdtParams {
+        n_estimators: 1,
+        num_leaves: 2,
+        ..small_params()
+    };
+    let m = fit(&p, &x, &classes(y, 2), &feats);
+    let t = Matrix::from_columns(vec![vec![0.0, 1.0, 2.0, 3.0]]).unwrap();
+    let pr = p1(&m, &t);
+    assert_eq!(pr[0], pr[1], "{pr:?}");
+    assert_eq!(pr[2], pr[3], "{pr:?}");
+    assert!(pr[0] > pr[2], "{pr:?}");
+}
+
 #[test]
 fn adult_like_mixed_features() {
     // A categorical feature with many categories interacting with a numeric one.

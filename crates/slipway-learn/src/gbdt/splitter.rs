@@ -385,7 +385,9 @@ fn best_categorical(
     let min_shift = leaf_gain(total.g, total.h, p.lambda_l2) + p.min_gain_to_split;
     let mut best_gain = min_shift;
     let factor = count_factor(total);
-    if n_cat_bins <= p.max_cat_to_onehot {
+    // LightGBM counts its NaN bin too (`num_bin <= max_cat_to_onehot`): with the default 4,
+    // three categories are split one against the rest and four are searched many against many.
+    if info.n_bins <= p.max_cat_to_onehot {
         // One category against the rest.
         let l2 = p.lambda_l2;
         let mut best: Option<(usize, Sums)> = None;
