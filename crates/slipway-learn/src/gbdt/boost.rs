@@ -201,7 +201,7 @@ fn fit_in_pool(
             max_cat_to_onehot: p.max_cat_to_onehot,
         },
     };
-    let mut grower = Grower::new(&data, n_threads);
+    let mut grower = Grower::new(&data, infos.clone(), n_threads);
     let mut gh: Vec<Vec<[f32; 2]>> = vec![vec![[0.0; 2]; n]; k];
     let mut bag_rng = rng(p.seed, STREAM_BAGGING);
     let mut feat_rng = rng(p.seed, STREAM_FEATURES);

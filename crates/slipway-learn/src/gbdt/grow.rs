@@ -172,7 +172,8 @@ struct Child<'a> {
 }
 
 impl Grower {
-    pub(crate) fn new(data: &BinnedData, n_threads: usize) -> Grower {
+    /// A grower for `data`, whose features' facts are `infos` ([`FeatInfo::all`]).
+    pub(crate) fn new(data: &BinnedData, infos: Vec<FeatInfo>, n_threads: usize) -> Grower {
         Grower {
             indices: Vec::with_capacity(data.n_rows),
             identity: false,
@@ -180,7 +181,7 @@ impl Grower {
             pool: Vec::new(),
             free: Vec::new(),
             partials: Vec::new(),
-            infos: FeatInfo::all(data),
+            infos,
             n_threads: n_threads.max(1),
             total_bins: data.total_bins(),
         }
@@ -800,7 +801,7 @@ mod tests {
             .build()
             .unwrap();
         pool.install(|| {
-            let mut g = Grower::new(data, n_threads);
+            let mut g = Grower::new(data, FeatInfo::all(data), n_threads);
             let feats: Vec<u32> = (0..data.n_features as u32).collect();
             let params = TreeParams {
                 num_leaves: 2,

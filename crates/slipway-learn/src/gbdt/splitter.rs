@@ -80,6 +80,7 @@ pub(crate) struct FeatInfo {
     pub zero_bin: usize,
     /// Whether bin 0 is the feature's most frequent bin by LightGBM's rule, which keeps such a
     /// bin out of its histograms and so counts its rows as the leaf's rows less the others'.
+    /// Only the NaN-right scan of a numeric feature with a NaN bin reads it; `false` elsewhere.
     pub bin0_implicit: bool,
 }
 
@@ -94,12 +95,16 @@ impl FeatInfo {
     /// The feature's facts from its mapper and its binned training column.
     pub(crate) fn new(m: &BinMapper, bins: &[u8]) -> FeatInfo {
         let zero_bin = m.bin(0.0) as usize;
+        let (categorical, nan_bin) = (m.is_categorical(), m.nan_bin());
         FeatInfo {
             n_bins: m.n_bins(),
-            nan_bin: m.nan_bin(),
-            categorical: m.is_categorical(),
+            nan_bin,
+            categorical,
             zero_bin,
-            bin0_implicit: most_frequent_bin(bins, m.n_bins(), zero_bin) == 0,
+            // Counting the column's bins is a pass over every training value: only where used.
+            bin0_implicit: !categorical
+                && nan_bin.is_some()
+                && most_frequent_bin(bins, m.n_bins(), zero_bin) == 0,
         }
     }
 }

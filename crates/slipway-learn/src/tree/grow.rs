@@ -602,12 +602,15 @@ impl Grower<'_> {
             // Only with infinite values; a threshold must stay finite (JSON).
             u = if u > 0.0 { f64::MAX } else { f64::MIN };
         }
-        let k = self.width;
-        let mut acc = vec![0.0; k];
+        // The left side's statistics, in the scratch `best_split_of` uses.
+        let mut acc = std::mem::take(&mut self.scan_acc);
+        acc.clear();
+        acc.resize(self.width, 0.0);
         let mut acc_count = 0u32;
         for i in start..end {
             let v = col[self.rows[i] as usize];
-            if if v.is_nan() { missing_left } else { v <= u } {
+            let goes_left = if v.is_nan() { missing_left } else { v <= u };
+            if goes_left {
                 acc_count += 1;
                 if self.classes {
                     acc[self.yc[i] as usize] += self.w[i];
@@ -620,16 +623,16 @@ impl Grower<'_> {
             }
         }
         // NaN rows are already counted on their side.
-        let found = self
-            .candidate(&acc, acc_count, false, None, total, total_count)
-            .map(|(cost, _)| Split {
-                feature: f,
-                bin: 0,
-                drawn: Some(u),
-                all_values_left: false,
-                missing_left,
-                cost,
-            });
+        let found = self.candidate(&acc, acc_count, false, None, total, total_count);
+        self.scan_acc = acc;
+        let found = found.map(|(cost, _)| Split {
+            feature: f,
+            bin: 0,
+            drawn: Some(u),
+            all_values_left: false,
+            missing_left,
+            cost,
+        });
         Drawn::Visited(found)
     }
 
