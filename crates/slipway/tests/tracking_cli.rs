@@ -160,6 +160,16 @@ impl Drop for Server {
     }
 }
 
+/// A run's artifact root as the proxied-artifacts path (`mlflow-artifacts:/` taken off).
+fn artifact_root(run: &Value) -> String {
+    run["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:/")
+        .trim_start_matches('/')
+        .to_string()
+}
+
 fn by_key(list: &Value) -> std::collections::BTreeMap<String, Value> {
     list.as_array()
         .into_iter()
@@ -539,12 +549,7 @@ fn clustering_runs_are_recorded_and_home_flag_wins_over_the_environment() {
         }
     }
     assert_eq!(metrics["rows"], 569.0);
-    let root = run["info"]["artifact_uri"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("mlflow-artifacts:/")
-        .trim_start_matches('/')
-        .to_string();
+    let root = artifact_root(&run);
     let manifest = server.artifact(&format!("{root}/model/manifest.json"));
     assert_eq!(
         manifest,
@@ -650,12 +655,7 @@ fn a_bundle_without_a_run_registers_through_an_import_run() {
         tags["mlflow.source.name"],
         "slipway models register --bundle"
     );
-    let root = run["info"]["artifact_uri"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("mlflow-artifacts:/")
-        .trim_start_matches('/')
-        .to_string();
+    let root = artifact_root(&run);
     assert_eq!(
         server.artifact(&format!("{root}/model/pipeline.json")),
         std::fs::read(bundle.join("pipeline.json")).unwrap()
