@@ -583,7 +583,11 @@ fn dists_kernel<const FUSED: bool>(x: &[f64], centers: &CenterBlock, out: &mut [
     let kp = centers.norms.len();
     // `out` holds `kp` distances per row (`kp` is a positive multiple of LANES).
     let m = out.len() / kp;
-    assert!(x.len() >= m * p, "dists_kernel: {m} rows need {} values", m * p);
+    assert!(
+        x.len() >= m * p,
+        "dists_kernel: {m} rows need {} values",
+        m * p
+    );
     let mut r = 0;
     while r < m {
         if m - r >= KERNEL_ROWS {
