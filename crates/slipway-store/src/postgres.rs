@@ -85,7 +85,7 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        Self::from_pool(pool).await
+        Self::from_pool(pool.clone(), pool).await
     }
 }
 

@@ -140,6 +140,10 @@ pub(crate) fn parse_experiment_id(id: &str) -> Result<i64> {
     id.trim().parse().map_err(|_| experiment_not_found(id))
 }
 
+/// Rows per multi-row `INSERT` (at most 6 values each, so at most 3,000 placeholders: well
+/// inside SQLite's 32,766 and PostgreSQL's 65,535).
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
 /// A value bound to a `$n` placeholder.
 #[derive(Debug, Clone)]
 pub(crate) enum Bind {
@@ -164,6 +168,17 @@ impl Binds {
         values
             .into_iter()
             .map(|v| self.push(v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Adds one `VALUES` row per item; returns the rows, `($1, $2), ($3, $4), …`.
+    pub(crate) fn rows<const N: usize>(
+        &mut self,
+        rows: impl IntoIterator<Item = [Bind; N]>,
+    ) -> String {
+        rows.into_iter()
+            .map(|row| format!("({})", self.list(row)))
             .collect::<Vec<_>>()
             .join(", ")
     }

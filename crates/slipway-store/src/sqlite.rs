@@ -60,12 +60,19 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Statement journals (a multi-row insert with a conflict clause needs one) in
+            // memory rather than a temporary file created and unlinked per write.
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .connect_with(options.clone())
+            .await?;
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options)
             .await?;
-        Self::from_pool(pool).await
+        Self::from_pool(pool, write_pool).await
     }
 
     /// Opens a database from a `sqlite://` URL (as `SqliteConnectOptions` reads it).

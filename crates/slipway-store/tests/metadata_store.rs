@@ -13,7 +13,7 @@ use slipway_store::sqlx::{self, Connection};
 use slipway_store::{
     Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue, LifecycleStage, LogBatch,
     MetadataStore, Metric, NewExperiment, NewModelVersion, NewRegisteredModel, NewRun, OrderBy,
-    PostgresStore, RunFilter, RunQuery, RunStatus, RunUpdate, SqliteStore, ViewType,
+    PostgresStore, Run, RunFilter, RunQuery, RunStatus, RunUpdate, SqliteStore, ViewType,
 };
 
 /// A fresh, empty database of one backend, for one test.
@@ -222,6 +222,7 @@ on_every_backend!(
     experiment_search_filters_orders_and_pages,
     runs_params_metrics_tags,
     log_batch_is_all_or_nothing,
+    a_batch_stores_what_one_write_at_a_time_would,
     search_runs_filter_order_and_paging,
     reopening_keeps_data_and_schema,
     concurrent_writers_lose_nothing,
@@ -574,6 +575,160 @@ async fn log_batch_is_all_or_nothing(db: &TestDb) {
         .await
         .expect("history");
     assert_eq!(h.items.len(), 1000);
+}
+
+/// A `log-batch` is written as a few multi-row statements: it must leave exactly what the same
+/// values logged one at a time leave (latest metric per key by step, then timestamp, then
+/// value, a tie going to the later write; repeated tags keeping their first place and last
+/// value; repeated identical params), and `create_run` must return the tags it stored.
+async fn a_batch_stores_what_one_write_at_a_time_would(db: &TestDb) {
+    let store = db.open().await;
+    let metrics = vec![
+        metric("a", 1.0, 5, 1),
+        metric("a", 2.0, 5, 1),
+        metric("a", 0.5, 6, 1),
+        metric("a", 3.0, 1, 0),
+        metric("b", 2.0, 1, 0),
+        metric("b", 1.5, 1, 0),
+        metric("z", 0.0, 1, 0),
+        metric("z", f64::NAN, 1, 0),
+        metric("inf", f64::INFINITY, 3, 2),
+        metric("inf", f64::NEG_INFINITY, 3, 2),
+        metric("a", 0.5, 6, 1),
+    ];
+    let tags = vec![
+        KeyValue::new("t", "1"),
+        KeyValue::new("u", "2"),
+        KeyValue::new("t", "3"),
+        KeyValue::new("mlflow.runName", "first"),
+        KeyValue::new("mlflow.runName", "second"),
+    ];
+    let params = vec![
+        KeyValue::new("p", "1"),
+        KeyValue::new("p", "1"),
+        KeyValue::new("q", "2"),
+    ];
+    let (batched, single) = (
+        new_run(&store, "0", "batched", 1).await,
+        new_run(&store, "0", "single", 1).await,
+    );
+    for id in [&batched, &single] {
+        // Values already stored before the batch: "a" at a higher step keeps its place,
+        // "b" is overtaken by a larger value at the same step and timestamp.
+        store
+            .log_metric(id, metric("a", 9.0, 0, 5))
+            .await
+            .expect("metric");
+        store
+            .log_metric(id, metric("b", 1.0, 1, 0))
+            .await
+            .expect("metric");
+        store
+            .set_run_tag(id, KeyValue::new("u", "0"))
+            .await
+            .expect("tag");
+    }
+    store
+        .log_batch(
+            &batched,
+            LogBatch {
+                metrics: metrics.clone(),
+                params: params.clone(),
+                tags: tags.clone(),
+            },
+        )
+        .await
+        .expect("batch");
+    for m in metrics {
+        store.log_metric(&single, m).await.expect("metric");
+    }
+    for p in params {
+        store.log_param(&single, p).await.expect("param");
+    }
+    for t in tags {
+        store.set_run_tag(&single, t).await.expect("tag");
+    }
+    let (a, b) = (
+        store.get_run(&batched).await.expect("get"),
+        store.get_run(&single).await.expect("get"),
+    );
+    let latest = |run: &Run| -> Vec<(String, u64, i64, i64)> {
+        let mut m: Vec<_> = run
+            .metrics
+            .iter()
+            .map(|m| (m.key.clone(), m.value.to_bits(), m.timestamp, m.step))
+            .collect();
+        m.sort();
+        m
+    };
+    assert_eq!(latest(&a), latest(&b));
+    let a_latest: Vec<(String, f64)> = a.metrics.iter().map(|m| (m.key.clone(), m.value)).collect();
+    assert!(a_latest.contains(&("a".into(), 9.0)), "{a_latest:?}");
+    assert!(a_latest.contains(&("b".into(), 2.0)), "{a_latest:?}");
+    assert!(
+        a_latest.iter().any(|(k, v)| k == "z" && v.is_nan()),
+        "{a_latest:?}"
+    );
+    assert!(
+        a_latest.contains(&("inf".into(), f64::INFINITY)),
+        "{a_latest:?}"
+    );
+    assert_eq!(a.params, b.params);
+    assert_eq!(
+        a.params,
+        vec![KeyValue::new("p", "1"), KeyValue::new("q", "2")]
+    );
+    assert_eq!(a.tags, b.tags);
+    assert_eq!(a.info.run_name, "second");
+    assert_eq!(b.info.run_name, "second");
+    for key in ["a", "b", "z", "inf"] {
+        let history = |id: String| {
+            let store = &store;
+            async move {
+                let mut h: Vec<_> = store
+                    .metric_history(&id, key, 100, None)
+                    .await
+                    .expect("history")
+                    .items
+                    .into_iter()
+                    .map(|m| (m.value.to_bits(), m.timestamp, m.step))
+                    .collect();
+                h.sort();
+                h
+            }
+        };
+        assert_eq!(
+            history(batched.clone()).await,
+            history(single.clone()).await,
+            "{key}"
+        );
+    }
+
+    let run = store
+        .create_run(NewRun {
+            experiment_id: "0".into(),
+            user_id: "u".into(),
+            run_name: Some("named".into()),
+            start_time: Some(7),
+            tags: vec![
+                KeyValue::new("x", "1"),
+                KeyValue::new("y", "2"),
+                KeyValue::new("x", "3"),
+                KeyValue::new("mlflow.runName", "ignored"),
+            ],
+        })
+        .await
+        .expect("create");
+    let stored = store.get_run(&run.info.run_id).await.expect("get");
+    assert_eq!(run, stored);
+    assert_eq!(
+        run.tags,
+        vec![
+            KeyValue::new("x", "3"),
+            KeyValue::new("y", "2"),
+            KeyValue::new("mlflow.runName", "named"),
+        ]
+    );
 }
 
 async fn search_runs_filter_order_and_paging(db: &TestDb) {

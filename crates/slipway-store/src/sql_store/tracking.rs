@@ -3,6 +3,7 @@
 //! Compiled once per backend (see [`crate::sql`]): the including module provides `Db`,
 //! `Conn`, `DbRow`, `DIALECT` and `MIGRATIONS`.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -21,10 +22,10 @@ use crate::registry::{
     NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
 };
 use crate::sql::{
-    Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, RUN_NAME_TAG, RUNS,
-    check_page_size, experiment_exists, experiment_not_found, generated_run_name,
-    key_values_from_json, metrics_from_json, new_run_id, now_ms, parse_experiment_id,
-    run_not_found, store_metric_value, unique_violation_as,
+    Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, ROWS_PER_INSERT,
+    RUN_NAME_TAG, RUNS, check_page_size, experiment_exists, experiment_not_found,
+    generated_run_name, key_values_from_json, metrics_from_json, new_run_id, now_ms,
+    parse_experiment_id, run_not_found, store_metric_value, unique_violation_as,
 };
 use crate::validate;
 
@@ -40,6 +41,10 @@ mod registry;
 /// write is one transaction.
 pub struct Store {
     pub(super) pool: Pool<Db>,
+    /// Where write transactions run: SQLite gives them one connection of their own, whose
+    /// page cache then stays valid from one write to the next (a connection drops its cache
+    /// whenever another one has written); PostgreSQL uses `pool`.
+    pub(super) write_pool: Pool<Db>,
     pub(super) writer: Mutex<()>,
 }
 
@@ -110,9 +115,10 @@ struct RunData {
 impl Store {
     /// Wraps a connected pool: applies pending migrations and makes sure the default
     /// experiment exists.
-    pub(super) async fn from_pool(pool: Pool<Db>) -> Result<Self> {
+    pub(super) async fn from_pool(pool: Pool<Db>, write_pool: Pool<Db>) -> Result<Self> {
         let store = Store {
             pool,
+            write_pool,
             writer: Mutex::new(()),
         };
         store.migrate().await?;
@@ -122,6 +128,7 @@ impl Store {
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
+        self.write_pool.close().await;
         self.pool.close().await;
     }
 
@@ -189,18 +196,7 @@ impl Store {
 
     /// Opens a write transaction (every caller holds `writer`).
     async fn begin(&self) -> Result<Transaction<'static, Db>> {
-        Ok(self.pool.begin_with(DIALECT.begin_write()).await?)
-    }
-
-    /// The value of a run's param, if it was logged.
-    async fn param_value(conn: &mut Conn, run_id: &str, key: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
-                .bind(run_id)
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await?,
-        )
+        Ok(self.write_pool.begin_with(DIALECT.begin_write()).await?)
     }
 
     async fn experiment_tags(conn: &mut Conn, id: i64) -> Result<Vec<KeyValue>> {
@@ -350,16 +346,175 @@ impl Store {
         run_info_from_row(&row)
     }
 
-    async fn upsert_tag(conn: &mut Conn, run_id: &str, tag: &KeyValue) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3)
-             ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(run_id)
-        .bind(&tag.key)
-        .bind(&tag.value)
-        .execute(&mut *conn)
-        .await?;
+    /// Sets tags (a key given twice keeps its first place and its last value, as one upsert
+    /// after another would), in one statement.
+    async fn upsert_tags(conn: &mut Conn, run_id: &str, tags: &[KeyValue]) -> Result<()> {
+        let mut latest: Vec<&KeyValue> = Vec::with_capacity(tags.len());
+        for t in tags {
+            match latest.iter_mut().find(|l| l.key == t.key) {
+                Some(l) => *l = t,
+                None => latest.push(t),
+            }
+        }
+        for chunk in latest.chunks(ROWS_PER_INSERT) {
+            let mut binds = Binds::default();
+            let rows = binds.rows(chunk.iter().map(|t| {
+                [
+                    Bind::Text(run_id.to_owned()),
+                    Bind::Text(t.key.clone()),
+                    Bind::Text(t.value.clone()),
+                ]
+            }));
+            let sql = format!(
+                "INSERT INTO tags (run_uuid, key, value) VALUES {rows}
+                 ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value"
+            );
+            bind_all(sqlx::query(&sql), &binds)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Logs params (already checked to agree within the batch): new keys are inserted, a key
+    /// logged before must keep its value. One statement when every key is new; otherwise a
+    /// second reads the stored values and compares them. A key another server inserts at the
+    /// same moment (PostgreSQL) makes this insert wait for that commit and skip the row, and
+    /// its value is then compared like any earlier one.
+    async fn insert_params(conn: &mut Conn, run_id: &str, params: &[KeyValue]) -> Result<()> {
+        let mut distinct: Vec<&KeyValue> = Vec::with_capacity(params.len());
+        for p in params {
+            if !distinct.iter().any(|d| d.key == p.key) {
+                distinct.push(p);
+            }
+        }
+        let mut inserted = 0;
+        for chunk in distinct.chunks(ROWS_PER_INSERT) {
+            let mut binds = Binds::default();
+            let rows = binds.rows(chunk.iter().map(|p| {
+                [
+                    Bind::Text(run_id.to_owned()),
+                    Bind::Text(p.key.clone()),
+                    Bind::Text(p.value.clone()),
+                ]
+            }));
+            let sql = format!(
+                "INSERT INTO params (run_uuid, key, value) VALUES {rows} ON CONFLICT DO NOTHING"
+            );
+            inserted += bind_all(sqlx::query(&sql), &binds)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        }
+        if inserted == distinct.len() as u64 {
+            return Ok(());
+        }
+        let stored = Self::param_values(conn, run_id, params).await?;
+        for p in params {
+            if let Some(old) = stored.get(&p.key).filter(|old| **old != p.value) {
+                return Err(Error::invalid(format!(
+                    "Changing param values is not allowed. Param with key='{}' was already logged \
+                     with value='{old}' for run ID='{run_id}'. Attempted logging new value '{}'.",
+                    p.key, p.value
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored values of a run's params among `params`' keys.
+    async fn param_values(
+        conn: &mut Conn,
+        run_id: &str,
+        params: &[KeyValue],
+    ) -> Result<HashMap<String, String>> {
+        let mut out = HashMap::new();
+        for chunk in params.chunks(ROWS_PER_INSERT) {
+            let mut binds = Binds::default();
+            let run = binds.push(Bind::Text(run_id.to_owned()));
+            let keys = binds.list(chunk.iter().map(|p| Bind::Text(p.key.clone())));
+            let sql =
+                format!("SELECT key, value FROM params WHERE run_uuid = {run} AND key IN ({keys})");
+            for row in bind_all(sqlx::query(&sql), &binds)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                out.insert(row.try_get("key")?, row.try_get("value")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Appends metric values (an identical (key, timestamp, step, value) is kept once) and
+    /// moves each key's latest value forward: the highest step, then the latest timestamp,
+    /// then the larger value, a tie going to the later one, as MLflow orders them. The batch
+    /// is reduced to one candidate per key first, so each statement touches a key once.
+    async fn insert_metrics(conn: &mut Conn, run_id: &str, metrics: &[Metric]) -> Result<()> {
+        let stored: Vec<(&str, f64, i64, i64, i64)> = metrics
+            .iter()
+            .map(|m| {
+                let (value, is_nan) = store_metric_value(m.value);
+                (m.key.as_str(), value, is_nan, m.timestamp, m.step)
+            })
+            .collect();
+        let row = |m: &(&str, f64, i64, i64, i64)| {
+            [
+                Bind::Text(run_id.to_owned()),
+                Bind::Text(m.0.to_owned()),
+                Bind::Real(m.1),
+                Bind::Int(m.2),
+                Bind::Int(m.3),
+                Bind::Int(m.4),
+            ]
+        };
+        for chunk in stored.chunks(ROWS_PER_INSERT) {
+            let mut binds = Binds::default();
+            let rows = binds.rows(chunk.iter().map(row));
+            let sql = format!(
+                "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step)
+                 VALUES {rows} ON CONFLICT DO NOTHING"
+            );
+            bind_all(sqlx::query(&sql), &binds)
+                .execute(&mut *conn)
+                .await?;
+        }
+        let mut latest: Vec<&(&str, f64, i64, i64, i64)> = Vec::new();
+        let mut slot: HashMap<&str, usize> = HashMap::new();
+        for m in &stored {
+            match slot.get(m.0) {
+                Some(&i) => {
+                    let l = latest[i];
+                    // Values are never NaN here (`store_metric_value`), and -0.0 equals 0.0
+                    // as in SQL.
+                    let order = (m.4, m.3)
+                        .cmp(&(l.4, l.3))
+                        .then_with(|| m.1.partial_cmp(&l.1).unwrap_or(Ordering::Equal));
+                    if order != Ordering::Less {
+                        latest[i] = m;
+                    }
+                }
+                None => {
+                    slot.insert(m.0, latest.len());
+                    latest.push(m);
+                }
+            }
+        }
+        for chunk in latest.chunks(ROWS_PER_INSERT) {
+            let mut binds = Binds::default();
+            let rows = binds.rows(chunk.iter().map(|m| row(m)));
+            let sql = format!(
+                "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step)
+                 VALUES {rows}
+                 ON CONFLICT (run_uuid, key) DO UPDATE SET
+                   value = excluded.value, is_nan = excluded.is_nan,
+                   timestamp = excluded.timestamp, step = excluded.step
+                 WHERE (excluded.step, excluded.timestamp, excluded.value)
+                     >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"
+            );
+            bind_all(sqlx::query(&sql), &binds)
+                .execute(&mut *conn)
+                .await?;
+        }
         Ok(())
     }
 
@@ -623,19 +778,26 @@ impl MetadataStore for Store {
         let exp_id = parse_experiment_id(&new.experiment_id)?;
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
-        let Some(exp) = Self::experiment_row(&mut tx, exp_id).await? else {
+        let exp: Option<(String, String)> = sqlx::query_as(
+            "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = $1",
+        )
+        .bind(exp_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((stage, artifact_location)) = exp else {
             return Err(experiment_not_found(&new.experiment_id));
         };
-        if exp.lifecycle_stage != LifecycleStage::Active {
+        if LifecycleStage::parse(&stage)? != LifecycleStage::Active {
             return Err(Error::invalid(format!(
                 "The experiment {} must be in the 'active' state. Current state is deleted.",
                 new.experiment_id
             )));
         }
         let run_id = new_run_id();
+        let start_time = new.start_time.unwrap_or_else(now_ms);
         let artifact_uri = format!(
             "{}/{run_id}/artifacts",
-            exp.artifact_location.trim_end_matches('/')
+            artifact_location.trim_end_matches('/')
         );
         sqlx::query(
             "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time,
@@ -646,19 +808,40 @@ impl MetadataStore for Store {
         .bind(exp_id)
         .bind(&run_name)
         .bind(&new.user_id)
-        .bind(new.start_time.unwrap_or_else(now_ms))
+        .bind(start_time)
         .bind(&artifact_uri)
         .execute(&mut *tx)
         .await?;
-        for t in new.tags.iter().filter(|t| t.key != RUN_NAME_TAG) {
-            Self::upsert_tag(&mut tx, &run_id, t).await?;
+        let mut tags: Vec<KeyValue> = Vec::with_capacity(new.tags.len() + 1);
+        for t in new.tags.into_iter().filter(|t| t.key != RUN_NAME_TAG) {
+            // A key given twice keeps its first place and its last value, as stored.
+            match tags.iter_mut().find(|s| s.key == t.key) {
+                Some(s) => *s = t,
+                None => tags.push(t),
+            }
         }
-        Self::upsert_tag(&mut tx, &run_id, &KeyValue::new(RUN_NAME_TAG, &run_name)).await?;
-        let info = Self::run_info(&mut tx, &run_id).await?;
-        let mut runs = Self::assemble_runs(&mut tx, vec![info]).await?;
+        tags.push(KeyValue::new(RUN_NAME_TAG, &run_name));
+        Self::upsert_tags(&mut tx, &run_id, &tags).await?;
         tx.commit().await?;
-        runs.pop()
-            .ok_or_else(|| Error::Internal("created run vanished".into()))
+        // The run as stored: these values, no metrics, params or model outputs yet, and
+        // exactly these tags.
+        Ok(Run {
+            info: RunInfo {
+                run_id,
+                experiment_id: exp_id.to_string(),
+                run_name,
+                user_id: new.user_id,
+                status: RunStatus::Running,
+                start_time: Some(start_time),
+                end_time: None,
+                artifact_uri,
+                lifecycle_stage: LifecycleStage::Active,
+            },
+            metrics: Vec::new(),
+            params: Vec::new(),
+            tags,
+            model_outputs: Vec::new(),
+        })
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run> {
@@ -695,7 +878,7 @@ impl MetadataStore for Store {
                 .bind(run_id)
                 .execute(&mut *tx)
                 .await?;
-            Self::upsert_tag(&mut tx, run_id, &KeyValue::new(RUN_NAME_TAG, name)).await?;
+            Self::upsert_tags(&mut tx, run_id, &[KeyValue::new(RUN_NAME_TAG, name)]).await?;
         }
         let info = Self::run_info(&mut tx, run_id).await?;
         tx.commit().await?;
@@ -726,75 +909,22 @@ impl MetadataStore for Store {
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
         Self::require_active_run(&mut tx, run_id).await?;
-        for p in &batch.params {
-            let mut existing = Self::param_value(&mut tx, run_id, &p.key).await?;
-            if existing.is_none() {
-                // Another server may insert the same key between the read and this insert
-                // (PostgreSQL): the insert then waits for its commit and does nothing, and
-                // the value it stored is compared like any earlier one.
-                let inserted = sqlx::query(
-                    "INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)
-                     ON CONFLICT DO NOTHING",
-                )
+        if !batch.params.is_empty() {
+            Self::insert_params(&mut tx, run_id, &batch.params).await?;
+        }
+        Self::insert_metrics(&mut tx, run_id, &batch.metrics).await?;
+        Self::upsert_tags(&mut tx, run_id, &batch.tags).await?;
+        if let Some(name) = batch
+            .tags
+            .iter()
+            .rev()
+            .find(|t| t.key == RUN_NAME_TAG && !t.value.is_empty())
+        {
+            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                .bind(&name.value)
                 .bind(run_id)
-                .bind(&p.key)
-                .bind(&p.value)
                 .execute(&mut *tx)
                 .await?;
-                if inserted.rows_affected() == 0 {
-                    existing = Self::param_value(&mut tx, run_id, &p.key).await?;
-                }
-            }
-            if let Some(old) = existing.filter(|old| *old != p.value) {
-                return Err(Error::invalid(format!(
-                    "Changing param values is not allowed. Param with key='{}' was already logged \
-                     with value='{old}' for run ID='{run_id}'. Attempted logging new value '{}'.",
-                    p.key, p.value
-                )));
-            }
-        }
-        for m in &batch.metrics {
-            let (value, is_nan) = store_metric_value(m.value);
-            sqlx::query(
-                "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(run_id)
-            .bind(&m.key)
-            .bind(value)
-            .bind(is_nan)
-            .bind(m.timestamp)
-            .bind(m.step)
-            .execute(&mut *tx)
-            .await?;
-            // The latest value is the one at the highest step, then the latest timestamp.
-            sqlx::query(
-                "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (run_uuid, key) DO UPDATE SET
-                   value = excluded.value, is_nan = excluded.is_nan,
-                   timestamp = excluded.timestamp, step = excluded.step
-                 WHERE (excluded.step, excluded.timestamp, excluded.value)
-                     >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)",
-            )
-            .bind(run_id)
-            .bind(&m.key)
-            .bind(value)
-            .bind(is_nan)
-            .bind(m.timestamp)
-            .bind(m.step)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for t in &batch.tags {
-            Self::upsert_tag(&mut tx, run_id, t).await?;
-            if t.key == RUN_NAME_TAG && !t.value.is_empty() {
-                sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
-                    .bind(&t.value)
-                    .bind(run_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
         }
         tx.commit().await?;
         Ok(())
