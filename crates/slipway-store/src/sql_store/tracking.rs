@@ -23,7 +23,7 @@ use crate::registry::{
 };
 use crate::sql::{
     Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, ROWS_PER_INSERT,
-    RUN_NAME_TAG, RUNS, check_page_size, experiment_exists, experiment_not_found,
+    RUN_NAME_TAG, RUNS, Script, check_page_size, experiment_exists, experiment_not_found,
     generated_run_name, key_values_from_json, metrics_from_json, new_run_id, now_ms,
     parse_experiment_id, run_not_found, store_metric_value, unique_violation_as,
 };
@@ -49,6 +49,19 @@ pub struct Store {
 }
 
 type DbQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+/// Runs `script`'s statements in order; returns the rows they return (`RETURNING`).
+pub(super) async fn run_script(conn: &mut Conn, script: &Script) -> Result<Vec<DbRow>> {
+    let mut rows = Vec::new();
+    for (sql, binds) in script.queries() {
+        rows.extend(
+            bind_all(sqlx::query(sql), binds)
+                .fetch_all(&mut *conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
 
 pub(super) fn bind_all<'q>(mut q: DbQuery<'q>, binds: &Binds) -> DbQuery<'q> {
     for b in binds.values() {
@@ -347,8 +360,8 @@ impl Store {
     }
 
     /// Sets tags (a key given twice keeps its first place and its last value, as one upsert
-    /// after another would), in one statement.
-    async fn upsert_tags(conn: &mut Conn, run_id: &str, tags: &[KeyValue]) -> Result<()> {
+    /// after another would).
+    fn tag_statements(script: &mut Script, run_id: &str, tags: &[KeyValue]) {
         let mut latest: Vec<&KeyValue> = Vec::with_capacity(tags.len());
         for t in tags {
             match latest.iter_mut().find(|l| l.key == t.key) {
@@ -357,58 +370,54 @@ impl Store {
             }
         }
         for chunk in latest.chunks(ROWS_PER_INSERT) {
-            let mut binds = Binds::default();
-            let rows = binds.rows(chunk.iter().map(|t| {
-                [
-                    Bind::Text(run_id.to_owned()),
-                    Bind::Text(t.key.clone()),
-                    Bind::Text(t.value.clone()),
-                ]
-            }));
-            let sql = format!(
-                "INSERT INTO tags (run_uuid, key, value) VALUES {rows}
-                 ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value"
-            );
-            bind_all(sqlx::query(&sql), &binds)
-                .execute(&mut *conn)
-                .await?;
+            script.push(DIALECT, |binds| {
+                let rows = binds.rows(chunk.iter().map(|t| {
+                    [
+                        Bind::Text(run_id.to_owned()),
+                        Bind::Text(t.key.clone()),
+                        Bind::Text(t.value.clone()),
+                    ]
+                }));
+                format!(
+                    "INSERT INTO tags (run_uuid, key, value) VALUES {rows}
+                     ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value"
+                )
+            });
         }
-        Ok(())
     }
 
-    /// Logs params (already checked to agree within the batch): new keys are inserted, a key
-    /// logged before must keep its value. One statement when every key is new; otherwise a
-    /// second reads the stored values and compares them. A key another server inserts at the
-    /// same moment (PostgreSQL) makes this insert wait for that commit and skip the row, and
-    /// its value is then compared like any earlier one.
-    async fn insert_params(conn: &mut Conn, run_id: &str, params: &[KeyValue]) -> Result<()> {
+    /// Inserts the params whose keys are new (already checked to agree within the batch),
+    /// returning each inserted key; a key logged before is left for [`Self::check_params`].
+    /// Returns how many distinct keys there are.
+    fn param_statements(script: &mut Script, run_id: &str, params: &[KeyValue]) -> usize {
         let mut distinct: Vec<&KeyValue> = Vec::with_capacity(params.len());
         for p in params {
             if !distinct.iter().any(|d| d.key == p.key) {
                 distinct.push(p);
             }
         }
-        let mut inserted = 0;
         for chunk in distinct.chunks(ROWS_PER_INSERT) {
-            let mut binds = Binds::default();
-            let rows = binds.rows(chunk.iter().map(|p| {
-                [
-                    Bind::Text(run_id.to_owned()),
-                    Bind::Text(p.key.clone()),
-                    Bind::Text(p.value.clone()),
-                ]
-            }));
-            let sql = format!(
-                "INSERT INTO params (run_uuid, key, value) VALUES {rows} ON CONFLICT DO NOTHING"
-            );
-            inserted += bind_all(sqlx::query(&sql), &binds)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
+            script.push(DIALECT, |binds| {
+                let rows = binds.rows(chunk.iter().map(|p| {
+                    [
+                        Bind::Text(run_id.to_owned()),
+                        Bind::Text(p.key.clone()),
+                        Bind::Text(p.value.clone()),
+                    ]
+                }));
+                format!(
+                    "INSERT INTO params (run_uuid, key, value) VALUES {rows}
+                     ON CONFLICT DO NOTHING RETURNING key"
+                )
+            });
         }
-        if inserted == distinct.len() as u64 {
-            return Ok(());
-        }
+        distinct.len()
+    }
+
+    /// A key logged before must keep its value: compares the stored values with `params`. A
+    /// key another server inserted at the same moment (PostgreSQL) made this insert wait for
+    /// that commit and skip the row; its value is compared like any earlier one.
+    async fn check_params(conn: &mut Conn, run_id: &str, params: &[KeyValue]) -> Result<()> {
         let stored = Self::param_values(conn, run_id, params).await?;
         for p in params {
             if let Some(old) = stored.get(&p.key).filter(|old| **old != p.value) {
@@ -449,7 +458,7 @@ impl Store {
     /// moves each key's latest value forward: the highest step, then the latest timestamp,
     /// then the larger value, a tie going to the later one, as MLflow orders them. The batch
     /// is reduced to one candidate per key first, so each statement touches a key once.
-    async fn insert_metrics(conn: &mut Conn, run_id: &str, metrics: &[Metric]) -> Result<()> {
+    fn metric_statements(script: &mut Script, run_id: &str, metrics: &[Metric]) {
         let stored: Vec<(&str, f64, i64, i64, i64)> = metrics
             .iter()
             .map(|m| {
@@ -468,15 +477,13 @@ impl Store {
             ]
         };
         for chunk in stored.chunks(ROWS_PER_INSERT) {
-            let mut binds = Binds::default();
-            let rows = binds.rows(chunk.iter().map(row));
-            let sql = format!(
-                "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step)
-                 VALUES {rows} ON CONFLICT DO NOTHING"
-            );
-            bind_all(sqlx::query(&sql), &binds)
-                .execute(&mut *conn)
-                .await?;
+            script.push(DIALECT, |binds| {
+                let rows = binds.rows(chunk.iter().map(row));
+                format!(
+                    "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step)
+                     VALUES {rows} ON CONFLICT DO NOTHING"
+                )
+            });
         }
         let mut latest: Vec<&(&str, f64, i64, i64, i64)> = Vec::new();
         let mut slot: HashMap<&str, usize> = HashMap::new();
@@ -500,22 +507,19 @@ impl Store {
             }
         }
         for chunk in latest.chunks(ROWS_PER_INSERT) {
-            let mut binds = Binds::default();
-            let rows = binds.rows(chunk.iter().map(|m| row(m)));
-            let sql = format!(
-                "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step)
-                 VALUES {rows}
-                 ON CONFLICT (run_uuid, key) DO UPDATE SET
-                   value = excluded.value, is_nan = excluded.is_nan,
-                   timestamp = excluded.timestamp, step = excluded.step
-                 WHERE (excluded.step, excluded.timestamp, excluded.value)
-                     >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"
-            );
-            bind_all(sqlx::query(&sql), &binds)
-                .execute(&mut *conn)
-                .await?;
+            script.push(DIALECT, |binds| {
+                let rows = binds.rows(chunk.iter().map(|m| row(m)));
+                format!(
+                    "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step)
+                     VALUES {rows}
+                     ON CONFLICT (run_uuid, key) DO UPDATE SET
+                       value = excluded.value, is_nan = excluded.is_nan,
+                       timestamp = excluded.timestamp, step = excluded.step
+                     WHERE (excluded.step, excluded.timestamp, excluded.value)
+                         >= (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"
+                )
+            });
         }
-        Ok(())
     }
 
     async fn set_experiment_stage(&self, experiment_id: &str, stage: LifecycleStage) -> Result<()> {
@@ -799,19 +803,25 @@ impl MetadataStore for Store {
             "{}/{run_id}/artifacts",
             artifact_location.trim_end_matches('/')
         );
-        sqlx::query(
-            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time,
-                               deleted_time, artifact_uri, lifecycle_stage)
-             VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, NULL, $6, 'active')",
-        )
-        .bind(&run_id)
-        .bind(exp_id)
-        .bind(&run_name)
-        .bind(&new.user_id)
-        .bind(start_time)
-        .bind(&artifact_uri)
-        .execute(&mut *tx)
-        .await?;
+        // The run and its tags: one round trip on SQLite.
+        let mut script = Script::default();
+        script.push(DIALECT, |binds| {
+            let values = [
+                binds.push(Bind::Text(run_id.clone())),
+                binds.push(Bind::Int(exp_id)),
+                binds.push(Bind::Text(run_name.clone())),
+                binds.push(Bind::Text(new.user_id.clone())),
+                binds.push(Bind::Int(start_time)),
+                binds.push(Bind::Text(artifact_uri.clone())),
+            ];
+            let [run, exp, name, user, start, uri] = &values;
+            format!(
+                "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time,
+                                   end_time, deleted_time, artifact_uri, lifecycle_stage)
+                 VALUES ({run}, {exp}, {name}, {user}, 'RUNNING', {start}, NULL, NULL, {uri},
+                         'active')"
+            )
+        });
         let mut tags: Vec<KeyValue> = Vec::with_capacity(new.tags.len() + 1);
         for t in new.tags.into_iter().filter(|t| t.key != RUN_NAME_TAG) {
             // A key given twice keeps its first place and its last value, as stored.
@@ -821,7 +831,8 @@ impl MetadataStore for Store {
             }
         }
         tags.push(KeyValue::new(RUN_NAME_TAG, &run_name));
-        Self::upsert_tags(&mut tx, &run_id, &tags).await?;
+        Self::tag_statements(&mut script, &run_id, &tags);
+        run_script(&mut tx, &script).await?;
         tx.commit().await?;
         // The run as stored: these values, no metrics, params or model outputs yet, and
         // exactly these tags.
@@ -878,7 +889,9 @@ impl MetadataStore for Store {
                 .bind(run_id)
                 .execute(&mut *tx)
                 .await?;
-            Self::upsert_tags(&mut tx, run_id, &[KeyValue::new(RUN_NAME_TAG, name)]).await?;
+            let mut script = Script::default();
+            Self::tag_statements(&mut script, run_id, &[KeyValue::new(RUN_NAME_TAG, name)]);
+            run_script(&mut tx, &script).await?;
         }
         let info = Self::run_info(&mut tx, run_id).await?;
         tx.commit().await?;
@@ -909,22 +922,27 @@ impl MetadataStore for Store {
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
         Self::require_active_run(&mut tx, run_id).await?;
-        if !batch.params.is_empty() {
-            Self::insert_params(&mut tx, run_id, &batch.params).await?;
-        }
-        Self::insert_metrics(&mut tx, run_id, &batch.metrics).await?;
-        Self::upsert_tags(&mut tx, run_id, &batch.tags).await?;
+        // One round trip on SQLite: metrics, tags, the run name, then the params last, whose
+        // inserted keys are the only rows the script returns.
+        let mut script = Script::default();
+        Self::metric_statements(&mut script, run_id, &batch.metrics);
+        Self::tag_statements(&mut script, run_id, &batch.tags);
         if let Some(name) = batch
             .tags
             .iter()
             .rev()
             .find(|t| t.key == RUN_NAME_TAG && !t.value.is_empty())
         {
-            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
-                .bind(&name.value)
-                .bind(run_id)
-                .execute(&mut *tx)
-                .await?;
+            script.push(DIALECT, |binds| {
+                let name = binds.push(Bind::Text(name.value.clone()));
+                let run = binds.push(Bind::Text(run_id.to_owned()));
+                format!("UPDATE runs SET name = {name} WHERE run_uuid = {run}")
+            });
+        }
+        let distinct_params = Self::param_statements(&mut script, run_id, &batch.params);
+        let inserted = run_script(&mut tx, &script).await?.len();
+        if inserted < distinct_params {
+            Self::check_params(&mut tx, run_id, &batch.params).await?;
         }
         tx.commit().await?;
         Ok(())
