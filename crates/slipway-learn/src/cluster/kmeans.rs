@@ -393,8 +393,10 @@ fn assign(data: &Data, centers: &[f64], k: usize, labels: &mut [usize]) -> (Vec<
         .par_chunks_mut(CHUNK)
         .enumerate()
         .map(|(b, lab)| {
-            let mut sums = vec![0.0; k * p];
-            let mut counts = vec![0.0; k];
+            let mut part = Partial {
+                sums: vec![0.0; k * p],
+                counts: vec![0.0; k],
+            };
             let mut block = vec![0.0; BLOCK_ROWS * kp];
             for (s, lab) in lab.chunks_mut(BLOCK_ROWS).enumerate() {
                 let r0 = b * CHUNK + s * BLOCK_ROWS;
@@ -402,14 +404,12 @@ fn assign(data: &Data, centers: &[f64], k: usize, labels: &mut [usize]) -> (Vec<
                 assign_block(
                     &data.x[r0 * p..(r0 + m) * p],
                     &block_centers,
-                    k,
                     &mut block[..m * kp],
                     lab,
-                    &mut sums,
-                    &mut counts,
+                    &mut part,
                 );
             }
-            Partial { sums, counts }
+            part
         })
         .collect();
     let mut sums = vec![0.0; k * p];
@@ -432,6 +432,7 @@ struct CenterBlock {
     t: Vec<f64>,
     norms: Vec<f64>,
     p: usize,
+    k: usize,
 }
 
 /// Centers per kernel step (one AVX-512 or two AVX2 registers of f64).
@@ -451,12 +452,12 @@ impl CenterBlock {
             }
             norms[c] = center.iter().map(|v| v * v).sum();
         }
-        CenterBlock { t, norms, p }
+        CenterBlock { t, norms, p, k }
     }
 }
 
 /// Labels the rows of `x` (row-major, `p` columns, `labels.len()` rows) with their nearest
-/// center and adds each row to its center's `sums` and `counts`. The distances
+/// center and adds each row to its center's sums and count in `part`. The distances
 /// `‖c_j‖² − 2·x·c_j` (written to `dists`, `kp` per row) are scikit-learn's BLAS call
 /// (`dgemm` with alpha −2 onto the norms): each dot product accumulates over the features in
 /// order, by fused multiply-adds where the CPU has them; ties go to the lowest center.
@@ -464,17 +465,13 @@ impl CenterBlock {
 /// Written out rather than through [`crate::gemm`]: with `k` centers far narrower than the
 /// rows, a GEMM spends as long packing each row block as multiplying it (perf on the models
 /// bench, 100,000 × 28 rows, 8 centers: packing 24–31% of the k-means fit, the multiply
-/// 11–16%), and this kernel reads the rows where they lie. The whole block runs in one
-/// function so that the argmin and the sums are compiled for AVX2 too.
-#[allow(clippy::too_many_arguments)] // one block's inputs and its three outputs
+/// 11–16%), and this kernel reads the rows where they lie.
 fn assign_block(
     x: &[f64],
     centers: &CenterBlock,
-    k: usize,
     dists: &mut [f64],
     labels: &mut [usize],
-    sums: &mut [f64],
-    counts: &mut [f64],
+    part: &mut Partial,
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -482,11 +479,11 @@ fn assign_block(
         // was detected just above; it is otherwise the safe `assign_kernel`.
         #[allow(unsafe_code)]
         unsafe {
-            assign_block_fma(x, centers, k, dists, labels, sums, counts);
+            assign_block_fma(x, centers, dists, labels, part);
         }
         return;
     }
-    assign_kernel::<false>(x, centers, k, dists, labels, sums, counts);
+    assign_kernel::<false>(x, centers, dists, labels, part);
 }
 
 /// [`assign_kernel`] compiled with AVX2 and FMA. The distances and the argmin are two
@@ -496,15 +493,13 @@ fn assign_block(
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code, clippy::too_many_arguments)]
+#[allow(unsafe_code)]
 unsafe fn assign_block_fma(
     x: &[f64],
     centers: &CenterBlock,
-    k: usize,
     dists: &mut [f64],
     labels: &mut [usize],
-    sums: &mut [f64],
-    counts: &mut [f64],
+    part: &mut Partial,
 ) {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn dists_fma(x: &[f64], centers: &CenterBlock, dists: &mut [f64]) {
@@ -514,49 +509,41 @@ unsafe fn assign_block_fma(
     unsafe fn nearest_avx2(
         x: &[f64],
         centers: &CenterBlock,
-        k: usize,
         dists: &[f64],
         labels: &mut [usize],
-        sums: &mut [f64],
-        counts: &mut [f64],
+        part: &mut Partial,
     ) {
-        nearest_kernel(x, centers, k, dists, labels, sums, counts);
+        nearest_kernel(x, centers, dists, labels, part);
     }
     // SAFETY: the caller guarantees AVX2 and FMA, all the two functions require.
     unsafe {
         dists_fma(x, centers, dists);
-        nearest_avx2(x, centers, k, dists, labels, sums, counts);
+        nearest_avx2(x, centers, dists, labels, part);
     }
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn assign_kernel<const FUSED: bool>(
     x: &[f64],
     centers: &CenterBlock,
-    k: usize,
     dists: &mut [f64],
     labels: &mut [usize],
-    sums: &mut [f64],
-    counts: &mut [f64],
+    part: &mut Partial,
 ) {
     dists_kernel::<FUSED>(x, centers, dists);
-    nearest_kernel(x, centers, k, dists, labels, sums, counts);
+    nearest_kernel(x, centers, dists, labels, part);
 }
 
 /// The argmin of each row's distances (ties: lowest center), and the sums and counts.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn nearest_kernel(
     x: &[f64],
     centers: &CenterBlock,
-    k: usize,
     dists: &[f64],
     labels: &mut [usize],
-    sums: &mut [f64],
-    counts: &mut [f64],
+    part: &mut Partial,
 ) {
-    let p = centers.p;
+    let (p, k) = (centers.p, centers.k);
     let kp = centers.norms.len();
     for (i, (l, line)) in labels.iter_mut().zip(dists.chunks_exact(kp)).enumerate() {
         // Branch-free argmin: the nearest center is unpredictable row to row.
@@ -567,8 +554,8 @@ fn nearest_kernel(
             best_d = if closer { d } else { best_d };
         }
         *l = best;
-        counts[best] += 1.0;
-        for (s, v) in sums[best * p..(best + 1) * p]
+        part.counts[best] += 1.0;
+        for (s, v) in part.sums[best * p..(best + 1) * p]
             .iter_mut()
             .zip(&x[i * p..(i + 1) * p])
         {
@@ -793,30 +780,16 @@ mod tests {
         let run = |portable: bool| {
             let mut dists = vec![0.0; n * kp];
             let mut labels = vec![0; n];
-            let mut sums = vec![0.0; k * p];
-            let mut counts = vec![0.0; k];
+            let mut part = Partial {
+                sums: vec![0.0; k * p],
+                counts: vec![0.0; k],
+            };
             if portable {
-                assign_kernel::<false>(
-                    &x,
-                    &block,
-                    k,
-                    &mut dists,
-                    &mut labels,
-                    &mut sums,
-                    &mut counts,
-                );
+                assign_kernel::<false>(&x, &block, &mut dists, &mut labels, &mut part);
             } else {
-                assign_block(
-                    &x,
-                    &block,
-                    k,
-                    &mut dists,
-                    &mut labels,
-                    &mut sums,
-                    &mut counts,
-                );
+                assign_block(&x, &block, &mut dists, &mut labels, &mut part);
             }
-            (labels, sums, counts)
+            (labels, part.sums, part.counts)
         };
         let plain: Vec<usize> = x
             .chunks_exact(p)

@@ -50,6 +50,17 @@ pub struct Store {
 
 type DbQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
+/// `VALUES` rows `(run_id, key, value)` for run-keyed pairs (params, tags).
+fn key_value_rows(binds: &mut Binds, run_id: &str, pairs: &[&KeyValue]) -> String {
+    binds.rows(pairs.iter().map(|kv| {
+        [
+            Bind::Text(run_id.to_owned()),
+            Bind::Text(kv.key.clone()),
+            Bind::Text(kv.value.clone()),
+        ]
+    }))
+}
+
 /// Runs `script`'s statements in order; returns the rows they return (`RETURNING`).
 pub(super) async fn run_script(conn: &mut Conn, script: &Script) -> Result<Vec<DbRow>> {
     let mut rows = Vec::new();
@@ -371,13 +382,7 @@ impl Store {
         }
         for chunk in latest.chunks(ROWS_PER_INSERT) {
             script.push(DIALECT, |binds| {
-                let rows = binds.rows(chunk.iter().map(|t| {
-                    [
-                        Bind::Text(run_id.to_owned()),
-                        Bind::Text(t.key.clone()),
-                        Bind::Text(t.value.clone()),
-                    ]
-                }));
+                let rows = key_value_rows(binds, run_id, chunk);
                 format!(
                     "INSERT INTO tags (run_uuid, key, value) VALUES {rows}
                      ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value"
@@ -398,13 +403,7 @@ impl Store {
         }
         for chunk in distinct.chunks(ROWS_PER_INSERT) {
             script.push(DIALECT, |binds| {
-                let rows = binds.rows(chunk.iter().map(|p| {
-                    [
-                        Bind::Text(run_id.to_owned()),
-                        Bind::Text(p.key.clone()),
-                        Bind::Text(p.value.clone()),
-                    ]
-                }));
+                let rows = key_value_rows(binds, run_id, chunk);
                 format!(
                     "INSERT INTO params (run_uuid, key, value) VALUES {rows}
                      ON CONFLICT DO NOTHING RETURNING key"
