@@ -603,11 +603,20 @@ async fn a_batch_stores_what_one_write_at_a_time_would(db: &TestDb) {
         KeyValue::new("mlflow.runName", "first"),
         KeyValue::new("mlflow.runName", "second"),
     ];
-    let params = vec![
+    let mut params = vec![
         KeyValue::new("p", "1"),
         KeyValue::new("p", "1"),
         KeyValue::new("q", "2"),
     ];
+    // Enough rows that every kind of statement is split into several chunks.
+    let mut metrics = metrics;
+    metrics.extend((0..130).map(|i| {
+        let key = format!("k{}", i % 45);
+        metric(&key, (i % 7) as f64, i % 3, i / 45)
+    }));
+    params.extend((0..50).map(|i| KeyValue::new(format!("n{i}"), i.to_string())));
+    let mut tags = tags;
+    tags.extend((0..45).map(|i| KeyValue::new(format!("t{}", i % 44), i.to_string())));
     let (batched, single) = (
         new_run(&store, "0", "batched", 1).await,
         new_run(&store, "0", "single", 1).await,
@@ -675,13 +684,14 @@ async fn a_batch_stores_what_one_write_at_a_time_would(db: &TestDb) {
     );
     assert_eq!(a.params, b.params);
     assert_eq!(
-        a.params,
-        vec![KeyValue::new("p", "1"), KeyValue::new("q", "2")]
+        a.params[..2],
+        [KeyValue::new("p", "1"), KeyValue::new("q", "2")]
     );
+    assert_eq!(a.params.len(), 52);
     assert_eq!(a.tags, b.tags);
     assert_eq!(a.info.run_name, "second");
     assert_eq!(b.info.run_name, "second");
-    for key in ["a", "b", "z", "inf"] {
+    for key in ["a", "b", "z", "inf", "k0", "k44"] {
         let history = |id: String| {
             let store = &store;
             async move {

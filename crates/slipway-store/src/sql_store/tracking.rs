@@ -22,10 +22,10 @@ use crate::registry::{
     NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
 };
 use crate::sql::{
-    Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, ROWS_PER_INSERT,
-    RUN_NAME_TAG, RUNS, Script, check_page_size, experiment_exists, experiment_not_found,
-    generated_run_name, key_values_from_json, metrics_from_json, new_run_id, now_ms,
-    parse_experiment_id, run_not_found, store_metric_value, unique_violation_as,
+    Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, RUN_NAME_TAG, RUNS, Script,
+    check_page_size, experiment_exists, experiment_not_found, generated_run_name,
+    key_values_from_json, metrics_from_json, new_run_id, now_ms, parse_experiment_id,
+    run_not_found, store_metric_value, unique_violation_as,
 };
 use crate::validate;
 
@@ -380,7 +380,7 @@ impl Store {
                 None => latest.push(t),
             }
         }
-        for chunk in latest.chunks(ROWS_PER_INSERT) {
+        for chunk in latest.chunks(DIALECT.rows_per_insert()) {
             script.push(DIALECT, |binds| {
                 let rows = key_value_rows(binds, run_id, chunk);
                 format!(
@@ -401,7 +401,7 @@ impl Store {
                 distinct.push(p);
             }
         }
-        for chunk in distinct.chunks(ROWS_PER_INSERT) {
+        for chunk in distinct.chunks(DIALECT.rows_per_insert()) {
             script.push(DIALECT, |binds| {
                 let rows = key_value_rows(binds, run_id, chunk);
                 format!(
@@ -437,7 +437,7 @@ impl Store {
         params: &[KeyValue],
     ) -> Result<HashMap<String, String>> {
         let mut out = HashMap::new();
-        for chunk in params.chunks(ROWS_PER_INSERT) {
+        for chunk in params.chunks(DIALECT.rows_per_insert()) {
             let mut binds = Binds::default();
             let run = binds.push(Bind::Text(run_id.to_owned()));
             let keys = binds.list(chunk.iter().map(|p| Bind::Text(p.key.clone())));
@@ -475,7 +475,7 @@ impl Store {
                 Bind::Int(m.4),
             ]
         };
-        for chunk in stored.chunks(ROWS_PER_INSERT) {
+        for chunk in stored.chunks(DIALECT.rows_per_insert()) {
             script.push(DIALECT, |binds| {
                 let rows = binds.rows(chunk.iter().map(row));
                 format!(
@@ -505,7 +505,7 @@ impl Store {
                 }
             }
         }
-        for chunk in latest.chunks(ROWS_PER_INSERT) {
+        for chunk in latest.chunks(DIALECT.rows_per_insert()) {
             script.push(DIALECT, |binds| {
                 let rows = binds.rows(chunk.iter().map(|m| row(m)));
                 format!(
