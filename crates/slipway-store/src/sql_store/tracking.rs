@@ -3,6 +3,7 @@
 //! Compiled once per backend (see [`crate::sql`]): the including module provides `Db`,
 //! `Conn`, `DbRow`, `DIALECT` and `MIGRATIONS`.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -59,6 +60,20 @@ fn key_value_rows(binds: &mut Binds, run_id: &str, pairs: &[&KeyValue]) -> Strin
             Bind::Text(kv.value.clone()),
         ]
     }))
+}
+
+/// Tags with each key once: a key given twice keeps its first place and its last value, as
+/// one upsert after another leaves it.
+fn latest_per_key<T: Borrow<KeyValue>>(tags: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for t in tags {
+        let key = &t.borrow().key;
+        match out.iter_mut().find(|o| Borrow::<KeyValue>::borrow(&**o).key == *key) {
+            Some(o) => *o = t,
+            None => out.push(t),
+        }
+    }
+    out
 }
 
 /// Runs `script`'s statements in order; returns the rows they return (`RETURNING`).
@@ -370,17 +385,9 @@ impl Store {
         run_info_from_row(&row)
     }
 
-    /// Sets tags (a key given twice keeps its first place and its last value, as one upsert
-    /// after another would).
-    fn tag_statements(script: &mut Script, run_id: &str, tags: &[KeyValue]) {
-        let mut latest: Vec<&KeyValue> = Vec::with_capacity(tags.len());
-        for t in tags {
-            match latest.iter_mut().find(|l| l.key == t.key) {
-                Some(l) => *l = t,
-                None => latest.push(t),
-            }
-        }
-        for chunk in latest.chunks(DIALECT.rows_per_insert()) {
+    /// Sets tags, each key once (see [`latest_per_key`]).
+    fn tag_statements(script: &mut Script, run_id: &str, tags: &[&KeyValue]) {
+        for chunk in tags.chunks(DIALECT.rows_per_insert()) {
             script.push(DIALECT, |binds| {
                 let rows = key_value_rows(binds, run_id, chunk);
                 format!(
@@ -821,16 +828,9 @@ impl MetadataStore for Store {
                          'active')"
             )
         });
-        let mut tags: Vec<KeyValue> = Vec::with_capacity(new.tags.len() + 1);
-        for t in new.tags.into_iter().filter(|t| t.key != RUN_NAME_TAG) {
-            // A key given twice keeps its first place and its last value, as stored.
-            match tags.iter_mut().find(|s| s.key == t.key) {
-                Some(s) => *s = t,
-                None => tags.push(t),
-            }
-        }
+        let mut tags = latest_per_key(new.tags.into_iter().filter(|t| t.key != RUN_NAME_TAG));
         tags.push(KeyValue::new(RUN_NAME_TAG, &run_name));
-        Self::tag_statements(&mut script, &run_id, &tags);
+        Self::tag_statements(&mut script, &run_id, &tags.iter().collect::<Vec<_>>());
         run_script(&mut tx, &script).await?;
         tx.commit().await?;
         // The run as stored: these values, no metrics, params or model outputs yet, and
@@ -889,7 +889,7 @@ impl MetadataStore for Store {
                 .execute(&mut *tx)
                 .await?;
             let mut script = Script::default();
-            Self::tag_statements(&mut script, run_id, &[KeyValue::new(RUN_NAME_TAG, name)]);
+            Self::tag_statements(&mut script, run_id, &[&KeyValue::new(RUN_NAME_TAG, name)]);
             run_script(&mut tx, &script).await?;
         }
         let info = Self::run_info(&mut tx, run_id).await?;
@@ -925,7 +925,7 @@ impl MetadataStore for Store {
         // inserted keys are the only rows the script returns.
         let mut script = Script::default();
         Self::metric_statements(&mut script, run_id, &batch.metrics);
-        Self::tag_statements(&mut script, run_id, &batch.tags);
+        Self::tag_statements(&mut script, run_id, &latest_per_key(&batch.tags));
         if let Some(name) = batch
             .tags
             .iter()
