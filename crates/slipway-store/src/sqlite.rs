@@ -63,7 +63,8 @@ impl SqliteStore {
             .foreign_keys(true)
             // Statement journals (a multi-row insert with a conflict clause needs one) in
             // memory rather than a temporary file created and unlinked per write.
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32768");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.clone())

@@ -24,9 +24,9 @@ use crate::registry::{
 };
 use crate::sql::{
     Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, RUN_NAME_TAG, RUNS, Script,
-    check_page_size, experiment_exists, experiment_not_found, generated_run_name,
-    key_values_from_json, metrics_from_json, new_run_id, now_ms, parse_experiment_id,
-    run_not_found, store_metric_value, unique_violation_as,
+    check_page_size, experiment_exists, experiment_not_found, generated_run_name, new_run_id,
+    now_ms, parse_experiment_id, run_not_found, runs_from_json, store_metric_value,
+    unique_violation_as,
 };
 use crate::validate;
 
@@ -68,7 +68,10 @@ fn latest_per_key<T: Borrow<KeyValue>>(tags: impl IntoIterator<Item = T>) -> Vec
     let mut out: Vec<T> = Vec::new();
     for t in tags {
         let key = &t.borrow().key;
-        match out.iter_mut().find(|o| Borrow::<KeyValue>::borrow(&**o).key == *key) {
+        match out
+            .iter_mut()
+            .find(|o| Borrow::<KeyValue>::borrow(&**o).key == *key)
+        {
             Some(o) => *o = t,
             None => out.push(t),
         }
@@ -141,14 +144,6 @@ fn experiment_from_row(row: &DbRow) -> Result<Experiment> {
         last_update_time: row.try_get("last_update_time")?,
         tags: Vec::new(),
     })
-}
-
-#[derive(Default)]
-struct RunData {
-    metrics: Vec<Metric>,
-    params: Vec<KeyValue>,
-    tags: Vec<KeyValue>,
-    model_outputs: Vec<ModelOutput>,
 }
 
 impl Store {
@@ -299,81 +294,14 @@ impl Store {
     /// thousand rows instead of ~35,000, and per-row driver overhead was most of its cost.
     /// Metric values travel as text that reads back as the same double
     /// ([`crate::sql::Dialect::real_text`]).
-    async fn run_data(conn: &mut Conn, ids: &[String]) -> Result<HashMap<String, RunData>> {
-        let mut out: HashMap<String, RunData> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let mut binds = Binds::default();
-            let ph = binds.list(chunk.iter().cloned().map(Bind::Text));
-            let entries = DIALECT.json_rows(&format!(
-                "key, {}, is_nan, timestamp, step",
-                DIALECT.real_text("value")
-            ));
-            let sql = format!(
-                "SELECT run_uuid, {entries} AS entries FROM latest_metrics \
-                 WHERE run_uuid IN ({ph}) GROUP BY run_uuid"
-            );
-            for row in bind_all(sqlx::query(&sql), &binds)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                let id: String = row.try_get("run_uuid")?;
-                let entries: &str = row.try_get("entries")?;
-                out.entry(id).or_default().metrics = metrics_from_json(entries)?;
-            }
-            for (table, is_param) in [("params", true), ("tags", false)] {
-                let sql = format!(
-                    "SELECT run_uuid, {} AS entries FROM {table} WHERE run_uuid IN ({ph}) \
-                     GROUP BY run_uuid",
-                    DIALECT.json_rows("key, value")
-                );
-                for row in bind_all(sqlx::query(&sql), &binds)
-                    .fetch_all(&mut *conn)
-                    .await?
-                {
-                    let id: String = row.try_get("run_uuid")?;
-                    let entries: &str = row.try_get("entries")?;
-                    let kvs = key_values_from_json(table, entries)?;
-                    let data = out.entry(id).or_default();
-                    if is_param {
-                        data.params = kvs;
-                    } else {
-                        data.tags = kvs;
-                    }
-                }
-            }
-            let sql = format!(
-                "SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN ({ph}) ORDER BY rowid"
-            );
-            for row in bind_all(sqlx::query(&sql), &binds)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                let id: String = row.try_get("run_uuid")?;
-                out.entry(id).or_default().model_outputs.push(ModelOutput {
-                    model_id: row.try_get("model_id")?,
-                    step: row.try_get("step")?,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    async fn assemble_runs(conn: &mut Conn, infos: Vec<RunInfo>) -> Result<Vec<Run>> {
-        let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
-        let mut data = Self::run_data(conn, &ids).await?;
-        Ok(infos
-            .into_iter()
-            .map(|info| {
-                let d = data.remove(&info.run_id).unwrap_or_default();
-                Run {
-                    info,
-                    metrics: d.metrics,
-                    params: d.params,
-                    tags: d.tags,
-                    model_outputs: d.model_outputs,
-                }
-            })
-            .collect())
+    /// The runs of `pages` (a query of `runs` rows with an ordinal `n`) with their data, in
+    /// the order of `n`: one row from the database (see [`crate::sql::Dialect::runs_json`]).
+    async fn runs_with_data(conn: &mut Conn, pages: &str, binds: &Binds) -> Result<Vec<Run>> {
+        let sql = format!("SELECT {} AS runs FROM ({pages}) AS p", DIALECT.runs_json());
+        let row = bind_all(sqlx::query(&sql), binds)
+            .fetch_one(&mut *conn)
+            .await?;
+        runs_from_json(row.try_get("runs")?)
     }
 
     async fn run_info(conn: &mut Conn, run_id: &str) -> Result<RunInfo> {
@@ -855,9 +783,11 @@ impl MetadataStore for Store {
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run> {
+        let mut binds = Binds::default();
+        let id = binds.push(Bind::Text(run_id.to_owned()));
+        let pages = format!("SELECT r.*, 1 AS n FROM runs r WHERE r.run_uuid = {id}");
         let mut conn = self.pool.acquire().await?;
-        let info = Self::run_info(&mut conn, run_id).await?;
-        let mut runs = Self::assemble_runs(&mut conn, vec![info]).await?;
+        let mut runs = Self::runs_with_data(&mut conn, &pages, &binds).await?;
         runs.pop().ok_or_else(|| run_not_found(run_id))
     }
 
@@ -1036,22 +966,16 @@ impl MetadataStore for Store {
         let ids = binds.list(experiment_ids.iter().map(|id| Bind::Int(*id)));
         let stages = binds.stages(query.view_type);
         let page = binds.page(limit, offset);
-        let sql = format!(
-            "SELECT * FROM (SELECT r.*{select} FROM runs r WHERE 1 = 1{filter} \
-             AND r.experiment_id IN ({ids}) AND r.lifecycle_stage IN ({stages})) AS q \
-             ORDER BY {order}start_time IS NULL, start_time DESC, run_uuid ASC {page}"
+        let pages = format!(
+            "SELECT q.*, row_number() OVER (ORDER BY {order}start_time IS NULL, \
+             start_time DESC, run_uuid ASC) AS n FROM (SELECT r.*{select} FROM runs r \
+             WHERE 1 = 1{filter} AND r.experiment_id IN ({ids}) \
+             AND r.lifecycle_stage IN ({stages})) AS q ORDER BY n {page}"
         );
         let mut conn = self.pool.acquire().await?;
-        let rows = bind_all(sqlx::query(&sql), &binds)
-            .fetch_all(&mut *conn)
-            .await?;
-        let infos = rows
-            .iter()
-            .take(limit)
-            .map(run_info_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let items = Self::assemble_runs(&mut conn, infos).await?;
-        let next_page_token = (rows.len() > limit).then(|| page_token::encode(offset + limit));
+        let mut items = Self::runs_with_data(&mut conn, &pages, &binds).await?;
+        let next_page_token = (items.len() > limit).then(|| page_token::encode(offset + limit));
+        items.truncate(limit);
         Ok(Page {
             items,
             next_page_token,
