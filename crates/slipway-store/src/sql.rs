@@ -78,7 +78,8 @@ impl Dialect {
     /// The select list that turns the run rows of `p` (the `runs` columns plus an ordinal
     /// `n`) into one JSON text, read by [`runs_from_json`]: per run, in the order of `n`, its
     /// columns, then its latest metrics, params, tags and model outputs, each in insertion
-    /// order. A page of runs is then one row from the database, not a row per run and per
+    /// order; metric values as text that reads back as the same double ([`Self::real_text`]).
+    /// A page of runs is then one row from the database, not a row per run and per
     /// child table; SQLite's driver hands every row from its thread to the caller's, and a
     /// 1,000-run search cost about 2,800 thread switches as rows.
     pub(crate) fn runs_json(self) -> String {

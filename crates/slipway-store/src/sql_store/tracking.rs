@@ -287,13 +287,6 @@ impl Store {
         }
     }
 
-    /// Metrics, params, tags and model outputs of the runs `ids`.
-    ///
-    /// Metrics, params and tags come back as one row per run holding a JSON array of its
-    /// entries (in the order they were written): a search page of 1,000 runs is then a few
-    /// thousand rows instead of ~35,000, and per-row driver overhead was most of its cost.
-    /// Metric values travel as text that reads back as the same double
-    /// ([`crate::sql::Dialect::real_text`]).
     /// The runs of `pages` (a query of `runs` rows with an ordinal `n`) with their data, in
     /// the order of `n`: one row from the database (see [`crate::sql::Dialect::runs_json`]).
     async fn runs_with_data(conn: &mut Conn, pages: &str, binds: &Binds) -> Result<Vec<Run>> {
