@@ -224,6 +224,7 @@ on_every_backend!(
     log_batch_is_all_or_nothing,
     a_batch_stores_what_one_write_at_a_time_would,
     search_runs_filter_order_and_paging,
+    a_large_page_of_runs_comes_back_whole_and_in_order,
     reopening_keeps_data_and_schema,
     concurrent_writers_lose_nothing,
     run_data_round_trips_exact_values_and_order,
@@ -864,6 +865,60 @@ async fn search_runs_filter_order_and_paging(db: &TestDb) {
     );
     assert!(store.search_runs(&q("", &[], 0)).await.is_err());
     assert!(store.search_runs(&q("", &[], 50_001)).await.is_err());
+}
+
+/// A page larger than one JSON text of runs (1,024) is read in several, in order, and paging
+/// past it starts where the last page ended.
+async fn a_large_page_of_runs_comes_back_whole_and_in_order(db: &TestDb) {
+    let store = db.open().await;
+    let exp = store
+        .create_experiment(NewExperiment {
+            name: "large".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("exp");
+    let n = 1_100;
+    for i in 0..n {
+        let id = new_run(&store, &exp, &format!("r{i}"), i).await;
+        if i % 100 == 7 {
+            let batch = LogBatch {
+                metrics: vec![metric("m", i as f64 + 0.25, 1, 2)],
+                params: vec![KeyValue::new("p", i.to_string())],
+                tags: vec![],
+            };
+            store.log_batch(&id, batch).await.expect("batch");
+        }
+    }
+    let mut query = RunQuery {
+        experiment_ids: vec![exp.clone()],
+        filter: RunFilter::parse("").expect("filter"),
+        order_by: vec![OrderBy::parse_for_runs("attributes.start_time ASC").expect("order")],
+        view_type: ViewType::ActiveOnly,
+        max_results: 1_050,
+        page_token: None,
+    };
+    let first = store.search_runs(&query).await.expect("first page");
+    query.page_token = first.next_page_token.clone();
+    let second = store.search_runs(&query).await.expect("second page");
+    assert!(second.next_page_token.is_none());
+    let runs: Vec<_> = first.items.iter().chain(&second.items).collect();
+    assert_eq!((first.items.len(), runs.len()), (1_050, n as usize));
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run.info.run_name, format!("r{i}"));
+        assert_eq!(run.info.start_time, Some(i as i64));
+        let name = run.tags.iter().find(|t| t.key == "mlflow.runName");
+        assert_eq!(
+            name.map(|t| t.value.as_str()),
+            Some(run.info.run_name.as_str())
+        );
+        if i % 100 == 7 {
+            assert_eq!(run.metrics, vec![metric("m", i as f64 + 0.25, 1, 2)]);
+            assert_eq!(run.params, vec![KeyValue::new("p", i.to_string())]);
+        } else {
+            assert!(run.metrics.is_empty() && run.params.is_empty(), "run {i}");
+        }
+    }
 }
 
 async fn reopening_keeps_data_and_schema(db: &TestDb) {

@@ -49,6 +49,10 @@ pub struct Store {
     pub(super) writer: Mutex<()>,
 }
 
+/// Runs per JSON text that [`Store::runs_with_data`] reads: a search page of 1,000 runs (1,001
+/// rows with the look-ahead) is one query.
+const RUNS_PER_DOCUMENT: usize = 1024;
+
 type DbQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
 
 /// `VALUES` rows `(run_id, key, value)` for run-keyed pairs (params, tags).
@@ -287,14 +291,28 @@ impl Store {
         }
     }
 
-    /// The runs of `pages` (a query of `runs` rows with an ordinal `n`) with their data, in
-    /// the order of `n`: one row from the database (see [`crate::sql::Dialect::runs_json`]).
+    /// The runs of `pages` (a query of `runs` rows with an ordinal `n` from 1) with their
+    /// data, in the order of `n`: one row from the database per [`RUNS_PER_DOCUMENT`] runs
+    /// (see [`crate::sql::Dialect::runs_json`]). The chunks keep each JSON text far below the
+    /// databases' 1 GB limit on one value, whatever the page size.
     async fn runs_with_data(conn: &mut Conn, pages: &str, binds: &Binds) -> Result<Vec<Run>> {
-        let sql = format!("SELECT {} AS runs FROM ({pages}) AS p", DIALECT.runs_json());
-        let row = bind_all(sqlx::query(&sql), binds)
-            .fetch_one(&mut *conn)
-            .await?;
-        runs_from_json(row.try_get("runs")?)
+        let mut runs = Vec::new();
+        loop {
+            let (from, to) = (runs.len(), runs.len() + RUNS_PER_DOCUMENT);
+            let sql = format!(
+                "SELECT {} AS runs FROM ({pages}) AS p WHERE p.n > {from} AND p.n <= {to}",
+                DIALECT.runs_json()
+            );
+            let row = bind_all(sqlx::query(&sql), binds)
+                .fetch_one(&mut *conn)
+                .await?;
+            let chunk = runs_from_json(row.try_get("runs")?)?;
+            let last = chunk.len() < RUNS_PER_DOCUMENT;
+            runs.extend(chunk);
+            if last {
+                return Ok(runs);
+            }
+        }
     }
 
     async fn run_info(conn: &mut Conn, run_id: &str) -> Result<RunInfo> {
@@ -961,7 +979,7 @@ impl MetadataStore for Store {
         let page = binds.page(limit, offset);
         let pages = format!(
             "SELECT q.*, row_number() OVER (ORDER BY {order}start_time IS NULL, \
-             start_time DESC, run_uuid ASC) AS n FROM (SELECT r.*{select} FROM runs r \
+             start_time DESC, run_uuid ASC) - {offset} AS n FROM (SELECT r.*{select} FROM runs r \
              WHERE 1 = 1{filter} AND r.experiment_id IN ({ids}) \
              AND r.lifecycle_stage IN ({stages})) AS q ORDER BY n {page}"
         );
