@@ -69,12 +69,16 @@ impl SqliteStore {
             // pages through read(2) with the default: 55 ms of server CPU, 49 ms with 16 MiB
             // or 32 MiB (2 cores); peak RSS of the benchmark server 38 -> 48 MiB.
             .pragma("cache_size", "-16384");
+        // No ping before a connection is handed out (sqlx's default): an embedded database
+        // has no link to lose, and each ping is a round trip to the connection's thread.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         let write_pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Self::from_pool(pool, write_pool).await
