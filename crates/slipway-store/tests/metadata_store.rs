@@ -522,7 +522,27 @@ async fn runs_params_metrics_tags(db: &TestDb) {
         e.to_string().contains("must be in the 'active' state"),
         "{e}"
     );
+    let batch = || LogBatch {
+        metrics: vec![metric("late_batch", 1.0, 1, 0)],
+        params: vec![KeyValue::new("late_param", "1")],
+        tags: vec![KeyValue::new("late_tag", "1")],
+    };
+    let e = store
+        .log_batch(&id, batch())
+        .await
+        .expect_err("deleted run");
+    assert!(
+        e.to_string().contains("must be in the 'active' state"),
+        "{e}"
+    );
     store.restore_run(&id).await.expect("restore");
+    let run = store.get_run(&id).await.expect("get");
+    assert!(
+        !run.metrics.iter().any(|m| m.key == "late_batch")
+            && !run.params.iter().any(|p| p.key == "late_param")
+            && !run.tags.iter().any(|t| t.key == "late_tag"),
+        "a batch refused for a deleted run left nothing behind"
+    );
     store
         .log_metric(&id, metric("late", 1.0, 1, 0))
         .await
@@ -531,6 +551,13 @@ async fn runs_params_metrics_tags(db: &TestDb) {
         store.get_run("0123").await,
         Err(Error::NotFound(_))
     ));
+    for missing_run_batch in [batch(), LogBatch::default()] {
+        let e = store
+            .log_batch("0123", missing_run_batch)
+            .await
+            .expect_err("missing run");
+        assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+    }
 }
 
 async fn log_batch_is_all_or_nothing(db: &TestDb) {

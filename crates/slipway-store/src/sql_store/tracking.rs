@@ -283,7 +283,11 @@ impl Store {
     }
 
     async fn require_active_run(conn: &mut Conn, run_id: &str) -> Result<()> {
-        match Self::run_stage(conn, run_id).await? {
+        Self::require_active(run_id, Self::run_stage(conn, run_id).await?)
+    }
+
+    fn require_active(run_id: &str, stage: LifecycleStage) -> Result<()> {
+        match stage {
             LifecycleStage::Active => Ok(()),
             LifecycleStage::Deleted => Err(Error::invalid(format!(
                 "The run {run_id} must be in the 'active' state. Current state is deleted."
@@ -861,10 +865,15 @@ impl MetadataStore for Store {
         }
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
-        Self::require_active_run(&mut tx, run_id).await?;
-        // One round trip on SQLite: metrics, tags, the run name, then the params last, whose
-        // inserted keys are the only rows the script returns.
+        // One round trip on SQLite: the run's stage (the first row the script returns, if the
+        // run exists), metrics, tags, the run name, then the params last, whose inserted keys
+        // are the other rows it returns. A missing run fails the inserts (foreign keys) or, in
+        // an empty batch, returns no stage; a deleted run's writes are rolled back.
         let mut script = Script::default();
+        script.push(DIALECT, |binds| {
+            let run = binds.push(Bind::Text(run_id.to_owned()));
+            format!("SELECT lifecycle_stage FROM runs WHERE run_uuid = {run}")
+        });
         Self::metric_statements(&mut script, run_id, &batch.metrics);
         Self::tag_statements(&mut script, run_id, &latest_per_key(&batch.tags));
         if let Some(name) = batch
@@ -880,7 +889,22 @@ impl MetadataStore for Store {
             });
         }
         let distinct_params = Self::param_statements(&mut script, run_id, &batch.params);
-        let inserted = run_script(&mut tx, &script).await?.len();
+        let rows = match run_script(&mut tx, &script).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                // Rolled back; a missing or deleted run is the error to report.
+                drop(tx);
+                let mut conn = self.pool.acquire().await?;
+                Self::require_active_run(&mut conn, run_id).await?;
+                return Err(e);
+            }
+        };
+        let stage = rows
+            .first()
+            .and_then(|r| r.try_get::<String, _>("lifecycle_stage").ok())
+            .ok_or_else(|| run_not_found(run_id))?;
+        Self::require_active(run_id, LifecycleStage::parse(&stage)?)?;
+        let inserted = rows.len() - 1;
         if inserted < distinct_params {
             Self::check_params(&mut tx, run_id, &batch.params).await?;
         }
