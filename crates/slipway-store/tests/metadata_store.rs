@@ -414,6 +414,56 @@ async fn runs_params_metrics_tags(db: &TestDb) {
     assert_eq!(run.tags[0], KeyValue::new("origin", "test"));
     assert_eq!(run.tags[1].key, "mlflow.runName");
 
+    // Runs go only into active experiments, under their artifact location.
+    let new_run_in = |experiment_id: &str| NewRun {
+        experiment_id: experiment_id.into(),
+        user_id: "u".into(),
+        run_name: Some("elsewhere".into()),
+        start_time: Some(5),
+        tags: vec![KeyValue::new("origin", "test")],
+    };
+    let e = store
+        .create_run(new_run_in("999"))
+        .await
+        .expect_err("missing");
+    assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+    let exp = store
+        .create_experiment(NewExperiment {
+            name: "slash".into(),
+            artifact_location: Some("s3://bucket/prefix//".into()),
+            tags: vec![],
+        })
+        .await
+        .expect("exp");
+    let other = store.create_run(new_run_in(&exp)).await.expect("create");
+    assert_eq!(
+        other.info.artifact_uri,
+        format!("s3://bucket/prefix/{}/artifacts", other.info.run_id)
+    );
+    assert_eq!(
+        store.get_run(&other.info.run_id).await.expect("get").info,
+        other.info
+    );
+    store.delete_experiment(&exp).await.expect("delete exp");
+    let e = store
+        .create_run(new_run_in(&exp))
+        .await
+        .expect_err("deleted");
+    assert!(
+        e.to_string().contains("must be in the 'active' state"),
+        "{e}"
+    );
+    let all = RunQuery {
+        experiment_ids: vec![exp.clone()],
+        view_type: ViewType::All,
+        max_results: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.search_runs(&all).await.expect("search").items.len(),
+        1
+    );
+
     store
         .log_param(&id, KeyValue::new("lr", "0.01"))
         .await

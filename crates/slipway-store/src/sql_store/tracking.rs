@@ -282,6 +282,22 @@ impl Store {
         }
     }
 
+    /// `Ok` when experiment `id` (as the caller wrote it: `given`) exists and is active.
+    async fn require_active_experiment(conn: &mut Conn, id: i64, given: &str) -> Result<()> {
+        let stage: Option<String> =
+            sqlx::query_scalar("SELECT lifecycle_stage FROM experiments WHERE experiment_id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        match stage.as_deref().map(LifecycleStage::parse).transpose()? {
+            None => Err(experiment_not_found(given)),
+            Some(LifecycleStage::Active) => Ok(()),
+            Some(LifecycleStage::Deleted) => Err(Error::invalid(format!(
+                "The experiment {given} must be in the 'active' state. Current state is deleted."
+            ))),
+        }
+    }
+
     async fn require_active_run(conn: &mut Conn, run_id: &str) -> Result<()> {
         Self::require_active(run_id, Self::run_stage(conn, run_id).await?)
     }
@@ -729,30 +745,11 @@ impl MetadataStore for Store {
             .unwrap_or_else(generated_run_name);
         validate::name("run", &run_name)?;
         let exp_id = parse_experiment_id(&new.experiment_id)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
-        let exp: Option<(String, String)> = sqlx::query_as(
-            "SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = $1",
-        )
-        .bind(exp_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((stage, artifact_location)) = exp else {
-            return Err(experiment_not_found(&new.experiment_id));
-        };
-        if LifecycleStage::parse(&stage)? != LifecycleStage::Active {
-            return Err(Error::invalid(format!(
-                "The experiment {} must be in the 'active' state. Current state is deleted.",
-                new.experiment_id
-            )));
-        }
         let run_id = new_run_id();
         let start_time = new.start_time.unwrap_or_else(now_ms);
-        let artifact_uri = format!(
-            "{}/{run_id}/artifacts",
-            artifact_location.trim_end_matches('/')
-        );
-        // The run and its tags: one round trip on SQLite.
+        // The run and its tags: one round trip on SQLite. The run is inserted only into an
+        // active experiment, under the experiment's artifact location; otherwise its tags'
+        // inserts fail (foreign key) and the experiment is looked up for the error.
         let mut script = Script::default();
         script.push(DIALECT, |binds| {
             let values = [
@@ -761,20 +758,35 @@ impl MetadataStore for Store {
                 binds.push(Bind::Text(run_name.clone())),
                 binds.push(Bind::Text(new.user_id.clone())),
                 binds.push(Bind::Int(start_time)),
-                binds.push(Bind::Text(artifact_uri.clone())),
             ];
-            let [run, exp, name, user, start, uri] = &values;
+            let [run, exp, name, user, start] = &values;
             format!(
                 "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time,
                                    end_time, deleted_time, artifact_uri, lifecycle_stage)
-                 VALUES ({run}, {exp}, {name}, {user}, 'RUNNING', {start}, NULL, NULL, {uri},
-                         'active')"
+                 SELECT {run}, experiment_id, {name}, {user}, 'RUNNING', {start}, NULL, NULL,
+                        rtrim(artifact_location, '/') || '/' || {run} || '/artifacts', 'active'
+                 FROM experiments WHERE experiment_id = {exp} AND lifecycle_stage = 'active'
+                 RETURNING artifact_uri"
             )
         });
         let mut tags = latest_per_key(new.tags.into_iter().filter(|t| t.key != RUN_NAME_TAG));
         tags.push(KeyValue::new(RUN_NAME_TAG, &run_name));
         Self::tag_statements(&mut script, &run_id, &tags.iter().collect::<Vec<_>>());
-        run_script(&mut tx, &script).await?;
+        let _w = self.writer.lock().await;
+        let mut tx = self.begin().await?;
+        let rows = match run_script(&mut tx, &script).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                drop(tx);
+                let mut conn = self.pool.acquire().await?;
+                Self::require_active_experiment(&mut conn, exp_id, &new.experiment_id).await?;
+                return Err(e);
+            }
+        };
+        let artifact_uri: String = rows
+            .first()
+            .ok_or_else(|| Error::Internal("a new run's insert returned no row".into()))?
+            .try_get("artifact_uri")?;
         tx.commit().await?;
         // The run as stored: these values, no metrics, params or model outputs yet, and
         // exactly these tags.
