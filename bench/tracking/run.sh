@@ -83,6 +83,8 @@ awk '
     ratio("tracking_history_log_speedup", ml["mlflow_history_log_s:"], sw["slipway_history_log_s:"])
     ratio("tracking_history_get_speedup", ml["mlflow_history_get_ms:"], sw["slipway_history_get_ms:"])
     ratio("tracking_server_cpu_per_run_ratio", ml["mlflow_server_cpu_ms_per_run:"], sw["slipway_server_cpu_ms_per_run:"])
+    ratio("tracking_server_cpu_per_search_ratio", ml["mlflow_server_cpu_ms_per_search:"], sw["slipway_server_cpu_ms_per_search:"])
+    ratio("tracking_server_cpu_per_log_metric_ratio", ml["mlflow_server_cpu_ms_per_log_metric:"], sw["slipway_server_cpu_ms_per_log_metric:"])
     ratio("tracking_peak_rss_ratio", ml["mlflow_server_peak_rss_mb:"], sw["slipway_server_peak_rss_mb:"])
     ratio("tracking_raw_runs_per_s_ratio", sw["slipway_raw_runs_per_s:"], ml["mlflow_raw_runs_per_s:"])
     ratio("tracking_raw_search_speedup", ml["mlflow_raw_search_ms:"], sw["slipway_raw_search_ms:"])
