@@ -49,7 +49,7 @@ impl Dialect {
     /// An aggregate that gathers `values` (a comma-separated list of expressions) of each
     /// group's rows into one JSON array of arrays in the order of `order`, as a JSON value
     /// (an empty array when there are no rows).
-    fn json_list(self, values: &str, order: &str) -> String {
+    pub(crate) fn json_list(self, values: &str, order: &str) -> String {
         match self {
             Dialect::Sqlite => format!("json_group_array(json_array({values}) ORDER BY {order})"),
             Dialect::Postgres => format!(
@@ -68,7 +68,7 @@ impl Dialect {
     }
 
     /// A JSON value as text.
-    fn json_text(self, json: &str) -> String {
+    pub(crate) fn json_text(self, json: &str) -> String {
         match self {
             Dialect::Sqlite => json.to_string(),
             Dialect::Postgres => format!("({json})::text"),
@@ -89,13 +89,7 @@ impl Dialect {
                 self.json_list(values, "c.rowid")
             ))
         };
-        let metrics = child(
-            "latest_metrics",
-            &format!(
-                "c.key, {}, c.is_nan, c.timestamp, c.step",
-                self.real_text("c.value")
-            ),
-        );
+        let metrics = child("latest_metrics", &metric_json_values(self));
         let params = child("params", "c.key, c.value");
         let tags = child("tags", "c.key, c.value");
         let outputs = child("run_model_outputs", "c.model_id, c.step");
@@ -599,6 +593,21 @@ pub(crate) fn runs_from_json(doc: &str) -> Result<Vec<Run>> {
             })
         })
         .collect()
+}
+
+/// The metric columns (of a metrics table aliased `c`) as [`metrics_from_json`] reads them.
+pub(crate) fn metric_json_values(dialect: Dialect) -> String {
+    format!(
+        "c.key, {}, c.is_nan, c.timestamp, c.step",
+        dialect.real_text("c.value")
+    )
+}
+
+/// Metrics from a JSON array of [`metric_json_values`] rows.
+pub(crate) fn metrics_from_json(doc: &str) -> Result<Vec<Metric>> {
+    let rows = serde_json::from_str(doc)
+        .map_err(|e| Error::Internal(format!("metrics: unreadable aggregate: {e}")))?;
+    metrics_from_rows(rows)
 }
 
 /// Metrics from `[key, value as text, is_nan, timestamp, step]` rows.

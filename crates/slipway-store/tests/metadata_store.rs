@@ -1146,6 +1146,24 @@ async fn run_data_round_trips_exact_values_and_order(db: &TestDb) {
         .expect("search");
     assert_eq!(page.items.len(), 1);
     check(&page.items[0]);
+    // Metric history reads the same values back exactly.
+    for (key, want) in keys.iter().zip(values) {
+        let h = store
+            .metric_history(&id, key, 10, None)
+            .await
+            .expect("history");
+        assert_eq!(h.items.len(), 1, "{key}");
+        let got = h.items[0].value;
+        assert!(
+            got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+            "{key}: {got:e} != {want:e}"
+        );
+        assert_eq!((h.items[0].timestamp, h.items[0].step), (7, 3));
+    }
+    assert!(matches!(
+        store.metric_history("0123", "z99", 10, None).await,
+        Err(Error::NotFound(_))
+    ));
 }
 
 /// A database made before the registry existed is upgraded in place.

@@ -24,9 +24,9 @@ use crate::registry::{
 };
 use crate::sql::{
     Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, RUN_NAME_TAG, RUNS, Script,
-    check_page_size, experiment_exists, experiment_not_found, generated_run_name, new_run_id,
-    now_ms, parse_experiment_id, run_not_found, runs_from_json, store_metric_value,
-    unique_violation_as,
+    check_page_size, experiment_exists, experiment_not_found, generated_run_name,
+    metric_json_values, metrics_from_json, new_run_id, now_ms, parse_experiment_id, run_not_found,
+    runs_from_json, store_metric_value, unique_violation_as,
 };
 use crate::validate;
 
@@ -105,17 +105,6 @@ pub(super) fn bind_all<'q>(mut q: DbQuery<'q>, binds: &Binds) -> DbQuery<'q> {
         };
     }
     q
-}
-
-fn metric_from_row(row: &DbRow) -> Result<Metric> {
-    let is_nan: i64 = row.try_get("is_nan")?;
-    let value: f64 = row.try_get("value")?;
-    Ok(Metric {
-        key: row.try_get("key")?,
-        value: if is_nan != 0 { f64::NAN } else { value },
-        timestamp: row.try_get("timestamp")?,
-        step: row.try_get("step")?,
-    })
 }
 
 fn run_info_from_row(row: &DbRow) -> Result<RunInfo> {
@@ -970,24 +959,31 @@ impl MetadataStore for Store {
     ) -> Result<Page<Metric>> {
         let limit = check_page_size(max_results, MAX_HISTORY_RESULTS)?;
         let offset = page_token::decode(page_token)?;
+        // The run's stage and the page of its history as one JSON array: one row.
+        let sql = format!(
+            "SELECT (SELECT lifecycle_stage FROM runs WHERE run_uuid = $1) AS stage, \
+             (SELECT {} FROM (SELECT m.*, m.rowid AS r FROM metrics m \
+              WHERE m.run_uuid = $1 AND m.key = $2 ORDER BY m.timestamp, m.step, m.rowid \
+              LIMIT $3 OFFSET $4) AS c) AS entries",
+            DIALECT.json_text(
+                &DIALECT.json_list(&metric_json_values(DIALECT), "c.timestamp, c.step, c.r")
+            )
+        );
         let mut conn = self.pool.acquire().await?;
-        Self::run_stage(&mut conn, run_id).await?;
-        let rows = sqlx::query(
-            "SELECT key, value, is_nan, timestamp, step FROM metrics
-             WHERE run_uuid = $1 AND key = $2 ORDER BY timestamp, step, rowid LIMIT $3 OFFSET $4",
-        )
-        .bind(run_id)
-        .bind(key)
-        .bind(limit as i64 + 1)
-        .bind(offset as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-        let items = rows
-            .iter()
-            .take(limit)
-            .map(metric_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let next_page_token = (rows.len() > limit).then(|| page_token::encode(offset + limit));
+        let row = sqlx::query(&sql)
+            .bind(run_id)
+            .bind(key)
+            .bind(limit as i64 + 1)
+            .bind(offset as i64)
+            .fetch_one(&mut *conn)
+            .await?;
+        let stage: Option<String> = row.try_get("stage")?;
+        if stage.is_none() {
+            return Err(run_not_found(run_id));
+        }
+        let mut items = metrics_from_json(row.try_get("entries")?)?;
+        let next_page_token = (items.len() > limit).then(|| page_token::encode(offset + limit));
+        items.truncate(limit);
         Ok(Page {
             items,
             next_page_token,
