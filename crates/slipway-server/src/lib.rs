@@ -122,10 +122,23 @@ impl AppState {
     }
 }
 
+/// How old a temporary artifact file must be before the start-up sweep removes it: a write
+/// renames its file into place as soon as the bytes are on disk.
+const ORPHAN_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 async fn open_local(root: PathBuf) -> slipway_store::Result<LocalArtifactStore> {
-    tokio::task::spawn_blocking(move || LocalArtifactStore::open(&root))
+    let store = tokio::task::spawn_blocking(move || LocalArtifactStore::open(&root))
         .await
-        .map_err(|e| slipway_store::Error::Internal(format!("opening artifacts: {e}")))?
+        .map_err(|e| slipway_store::Error::Internal(format!("opening artifacts: {e}")))??;
+    // Temporary files a killed writer left behind, removed in the background: start-up does
+    // not wait on a walk of the whole artifact tree.
+    let sweeper = store.clone();
+    tokio::task::spawn_blocking(move || match sweeper.sweep_temp_files(ORPHAN_TEMP_AGE) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("removed {n} temporary artifact files left by interrupted writes"),
+        Err(e) => tracing::warn!("sweeping temporary artifact files: {e}"),
+    });
+    Ok(store)
 }
 
 /// Where the server keeps artifact bytes.

@@ -177,6 +177,58 @@ impl LocalArtifactStore {
         &self.root
     }
 
+    /// Removes the temporary files (`.slipway-tmp-*`) anywhere under the root that were last
+    /// modified more than `older_than` ago, and returns how many it removed. A write moves its
+    /// temporary file into place as soon as the bytes are on disk, so one left that long is
+    /// what a writer killed between writing and renaming left behind: never listed or served,
+    /// only using disk. Symbolic links are not followed; a file or directory that disappears
+    /// during the walk is skipped.
+    pub fn sweep_temp_files(&self, older_than: std::time::Duration) -> Result<usize> {
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let gone = |e: &std::io::Error| e.kind() == IoErrorKind::NotFound;
+        let mut removed = 0;
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            for entry in entries {
+                let entry = entry?;
+                // `DirEntry::file_type` does not follow symbolic links.
+                let kind = match entry.file_type() {
+                    Ok(kind) => kind,
+                    Err(e) if gone(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                if kind.is_dir() {
+                    dirs.push(entry.path());
+                    continue;
+                }
+                let temp = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
+                if !kind.is_file() || !temp {
+                    continue;
+                }
+                let modified = match entry.metadata().and_then(|m| m.modified()) {
+                    Ok(t) => t,
+                    Err(e) if gone(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                if modified < cutoff {
+                    match std::fs::remove_file(entry.path()) {
+                        Ok(()) => removed += 1,
+                        Err(e) if gone(&e) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// The filesystem path for `path`, refusing any symbolic link on the way.
     /// With `create_parents`, missing parent directories are created.
     fn resolve(&self, path: &ArtifactPath, create_parents: bool) -> Result<PathBuf> {
@@ -524,6 +576,53 @@ mod tests {
             .await
             .expect_err("root");
         assert_eq!(e.kind(), crate::ErrorKind::User);
+    }
+
+    #[test]
+    fn sweep_removes_only_old_temporary_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        let store = LocalArtifactStore::open(&root).expect("open");
+        let run = root.join("1").join("run").join("artifacts");
+        std::fs::create_dir_all(&run).expect("mkdir");
+        let hours_ago = |path: &Path, hours: u64| {
+            let f = std::fs::File::create(path).expect("create");
+            let t = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+            f.set_modified(t).expect("set mtime");
+        };
+        hours_ago(&run.join(".slipway-tmp-0123-model.pkl"), 2);
+        hours_ago(&root.join(".slipway-tmp-4567-top"), 5);
+        hours_ago(&run.join(".slipway-tmp-89ab-writing"), 0);
+        hours_ago(&run.join("model.pkl"), 9);
+        let removed = store
+            .sweep_temp_files(std::time::Duration::from_secs(3600))
+            .expect("sweep");
+        assert_eq!(removed, 2);
+        assert!(!run.join(".slipway-tmp-0123-model.pkl").exists());
+        assert!(!root.join(".slipway-tmp-4567-top").exists());
+        assert!(
+            run.join(".slipway-tmp-89ab-writing").exists(),
+            "a recent write is kept"
+        );
+        assert!(
+            run.join("model.pkl").exists(),
+            "artifacts are kept, however old"
+        );
+        #[cfg(unix)]
+        {
+            let outside = dir.path().join("outside");
+            std::fs::create_dir_all(&outside).expect("mkdir");
+            hours_ago(&outside.join(".slipway-tmp-cdef-x"), 3);
+            std::os::unix::fs::symlink(&outside, root.join("link")).expect("symlink");
+            let removed = store
+                .sweep_temp_files(std::time::Duration::from_secs(3600))
+                .expect("sweep");
+            assert_eq!(removed, 0);
+            assert!(
+                outside.join(".slipway-tmp-cdef-x").exists(),
+                "links are not followed"
+            );
+        }
     }
 
     #[cfg(unix)]
