@@ -563,21 +563,34 @@ pub(crate) fn runs_from_json(doc: &str) -> Result<Vec<Run>> {
         .map_err(|e| Error::Internal(format!("runs: unreadable aggregate: {e}")))?;
     runs.into_iter()
         .map(|r| {
-            let RunJson(id, experiment_id, name, user_id, status, start, end, uri, stage, ..) = &r;
+            let RunJson(
+                id,
+                experiment_id,
+                name,
+                user_id,
+                status,
+                start,
+                end,
+                uri,
+                stage,
+                metrics,
+                params,
+                tags,
+                outputs,
+            ) = r;
             let info = RunInfo {
-                run_id: id.clone(),
+                run_id: id,
                 experiment_id: experiment_id.to_string(),
-                run_name: name.clone(),
-                user_id: user_id.clone(),
-                status: RunStatus::parse(status).map_err(|_| {
+                run_name: name,
+                user_id,
+                status: RunStatus::parse(&status).map_err(|_| {
                     Error::Internal(format!("unknown run status {status:?} in database"))
                 })?,
-                start_time: *start,
-                end_time: *end,
-                artifact_uri: uri.clone(),
-                lifecycle_stage: LifecycleStage::parse(stage)?,
+                start_time: start,
+                end_time: end,
+                artifact_uri: uri,
+                lifecycle_stage: LifecycleStage::parse(&stage)?,
             };
-            let RunJson(.., metrics, params, tags, outputs) = r;
             Ok(Run {
                 info,
                 metrics: metrics_from_rows(metrics)?,

@@ -17,7 +17,7 @@ use crate::registry::{
 use crate::sql::{
     Bind, Binds, LOGGED_MODELS, MAX_LOGGED_MODEL_RESULTS, MAX_MODEL_VERSION_RESULTS,
     MAX_REGISTERED_MODEL_RESULTS, MODEL_VERSIONS, REGISTERED_MODELS, VERSION_SELECT, check_alias,
-    check_page_size, check_registered_name, check_source, experiment_not_found, generated_run_name,
+    check_page_size, check_registered_name, check_source, generated_run_name,
     logged_model_not_found, new_model_id, now_ms, parse_experiment_id, parse_version,
     registered_model_exists, registered_model_not_found, unique_violation_as, version_not_found,
 };
@@ -192,15 +192,7 @@ impl Store {
         let exp_id = parse_experiment_id(&new.experiment_id)?;
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
-        let Some(exp) = Self::experiment_row(&mut tx, exp_id).await? else {
-            return Err(experiment_not_found(&new.experiment_id));
-        };
-        if exp.lifecycle_stage != LifecycleStage::Active {
-            return Err(Error::invalid(format!(
-                "The experiment {} must be in the 'active' state. Current state is deleted.",
-                new.experiment_id
-            )));
-        }
+        let exp = Self::active_experiment(&mut tx, exp_id, &new.experiment_id).await?;
         let source_run_id = new.source_run_id.clone().filter(|r| !r.is_empty());
         if let Some(run_id) = &source_run_id {
             Self::run_stage(&mut tx, run_id).await?;

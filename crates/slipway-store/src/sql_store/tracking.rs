@@ -271,20 +271,17 @@ impl Store {
         }
     }
 
-    /// `Ok` when experiment `id` (as the caller wrote it: `given`) exists and is active.
-    async fn require_active_experiment(conn: &mut Conn, id: i64, given: &str) -> Result<()> {
-        let stage: Option<String> =
-            sqlx::query_scalar("SELECT lifecycle_stage FROM experiments WHERE experiment_id = $1")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        match stage.as_deref().map(LifecycleStage::parse).transpose()? {
-            None => Err(experiment_not_found(given)),
-            Some(LifecycleStage::Active) => Ok(()),
-            Some(LifecycleStage::Deleted) => Err(Error::invalid(format!(
+    /// Experiment `id` (as the caller wrote it: `given`), if it exists and is active.
+    async fn active_experiment(conn: &mut Conn, id: i64, given: &str) -> Result<Experiment> {
+        let Some(exp) = Self::experiment_row(conn, id).await? else {
+            return Err(experiment_not_found(given));
+        };
+        if exp.lifecycle_stage != LifecycleStage::Active {
+            return Err(Error::invalid(format!(
                 "The experiment {given} must be in the 'active' state. Current state is deleted."
-            ))),
+            )));
         }
+        Ok(exp)
     }
 
     async fn require_active_run(conn: &mut Conn, run_id: &str) -> Result<()> {
@@ -693,14 +690,7 @@ impl MetadataStore for Store {
         let id = parse_experiment_id(experiment_id)?;
         let _w = self.writer.lock().await;
         let mut tx = self.begin().await?;
-        let Some(exp) = Self::experiment_row(&mut tx, id).await? else {
-            return Err(experiment_not_found(experiment_id));
-        };
-        if exp.lifecycle_stage != LifecycleStage::Active {
-            return Err(Error::invalid(format!(
-                "The experiment {experiment_id} must be in the 'active' state. Current state is deleted."
-            )));
-        }
+        Self::active_experiment(&mut tx, id, experiment_id).await?;
         sqlx::query(
             "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)
              ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
@@ -768,7 +758,7 @@ impl MetadataStore for Store {
             Err(e) => {
                 drop(tx);
                 let mut conn = self.pool.acquire().await?;
-                Self::require_active_experiment(&mut conn, exp_id, &new.experiment_id).await?;
+                Self::active_experiment(&mut conn, exp_id, &new.experiment_id).await?;
                 return Err(e);
             }
         };
