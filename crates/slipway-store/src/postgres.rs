@@ -1,11 +1,14 @@
 //! The team metadata store: a PostgreSQL database reached by URL, schema migrations applied
 //! at connect.
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Connection, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::sql::Dialect;
@@ -85,7 +88,64 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        Self::from_pool(pool.clone(), pool).await
+        Self::from_connections(Connections {
+            pool,
+            writer: Mutex::new(()),
+        })
+        .await
+    }
+}
+
+/// The database's connections: sqlx's pool, and a lock that serializes this process's writes.
+pub(crate) struct Connections {
+    pool: PgPool,
+    writer: Mutex<()>,
+}
+
+impl Connections {
+    /// A connection from the pool.
+    pub(crate) async fn read(&self) -> Result<PoolConnection<sqlx::Postgres>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// A connection from the pool, with the write lock held until the returned guard drops.
+    pub(crate) async fn write(&self) -> Result<WriteConn<'_>> {
+        let lock = self.writer.lock().await;
+        Ok(WriteConn {
+            _lock: lock,
+            conn: self.pool.acquire().await?,
+        })
+    }
+
+    /// Waits for the connections in use, then closes the pool.
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A pooled connection with the write lock held.
+pub(crate) struct WriteConn<'a> {
+    _lock: MutexGuard<'a, ()>,
+    conn: PoolConnection<sqlx::Postgres>,
+}
+
+impl WriteConn<'_> {
+    /// Opens a write transaction.
+    pub(crate) async fn begin(&mut self) -> Result<Transaction<'_, sqlx::Postgres>> {
+        Ok(self.conn.begin().await?)
+    }
+}
+
+impl Deref for WriteConn<'_> {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for WriteConn<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
     }
 }
 

@@ -124,17 +124,6 @@ impl Dialect {
         }
     }
 
-    /// The statement that opens a write transaction. SQLite's is `BEGIN IMMEDIATE`: the write
-    /// lock is taken at the start, where a held lock is waited for (busy timeout). A deferred
-    /// transaction that read first and then writes gets "database is locked" at once when
-    /// another connection holds the lock, which a failed write does until its rollback runs.
-    pub(crate) fn begin_write(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres => "BEGIN",
-        }
-    }
-
     /// `col` (a double) as text that reads back as the same double.
     pub(crate) fn real_text(self, col: &str) -> String {
         match self {

@@ -233,6 +233,7 @@ on_every_backend!(
     concurrent_version_creates_get_1_to_n,
     concurrent_params_across_stores,
     failed_writes_do_not_block_the_next_writer,
+    abandoned_writes_and_reads_leave_nothing_behind,
     like_is_case_sensitive_and_ilike_is_not,
 );
 
@@ -1377,6 +1378,80 @@ async fn failed_writes_do_not_block_the_next_writer(db: &TestDb) {
         .await
         .expect("history");
     assert_eq!(history.items.len(), 100);
+}
+
+/// A request dropped mid-way (its client hung up) drops the store call's future at whatever
+/// await it had reached: a write's batch is then stored whole or not at all, and the next
+/// write and read on the same connections work.
+async fn abandoned_writes_and_reads_leave_nothing_behind(db: &TestDb) {
+    use std::future::Future;
+    use std::task::{Context, Poll};
+
+    let store = db.open().await;
+    let exp = store
+        .create_experiment(NewExperiment {
+            name: format!("abandoned-{}", rand_id()),
+            ..NewExperiment::default()
+        })
+        .await
+        .expect("experiment");
+    let run = new_run(&store, &exp, "r", 1).await;
+    let waker = futures_util::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let query = RunQuery {
+        experiment_ids: vec![exp.clone()],
+        max_results: 10,
+        ..RunQuery::default()
+    };
+    let mut finished = 0;
+    for polls in 0..40usize {
+        let key = format!("m{polls}");
+        let batch = LogBatch {
+            metrics: (0..300).map(|i| metric(&key, i as f64, i, i)).collect(),
+            ..LogBatch::default()
+        };
+        {
+            let mut write = std::pin::pin!(store.log_batch(&run, batch));
+            let mut search = std::pin::pin!(store.search_runs(&query));
+            let mut searched = false;
+            for _ in 0..polls {
+                if let Poll::Ready(r) = write.as_mut().poll(&mut cx) {
+                    r.expect("batch");
+                    finished += 1;
+                    break;
+                }
+                tokio::task::yield_now().await;
+                if !searched && let Poll::Ready(r) = search.as_mut().poll(&mut cx) {
+                    r.expect("search");
+                    searched = true;
+                }
+            }
+        }
+        let stored = store
+            .metric_history(&run, &key, 1000, None)
+            .await
+            .expect("history")
+            .items
+            .len();
+        assert!(
+            stored == 0 || stored == 300,
+            "{polls} polls: {stored} of 300"
+        );
+        store
+            .log_metric(&run, metric("after", polls as f64, 0, polls as i64))
+            .await
+            .unwrap_or_else(|e| panic!("write after {polls} polls: {e:?}"));
+        let got = store.get_run(&run).await.expect("read after");
+        assert_eq!(
+            got.metrics
+                .iter()
+                .find(|m| m.key == "after")
+                .map(|m| m.value),
+            Some(polls as f64)
+        );
+    }
+    // Some were dropped before they finished (the early ones cannot have finished).
+    assert!(finished < 40, "{finished}");
 }
 
 /// MLflow's LIKE is case-sensitive and ILIKE is not, on every backend; `%` and `_` are the

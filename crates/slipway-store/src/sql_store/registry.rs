@@ -190,8 +190,8 @@ impl Store {
             .unwrap_or_else(generated_run_name);
         validate::name("logged model", &name)?;
         let exp_id = parse_experiment_id(&new.experiment_id)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let exp = Self::active_experiment(&mut tx, exp_id, &new.experiment_id).await?;
         let source_run_id = new.source_run_id.clone().filter(|r| !r.is_empty());
         if let Some(run_id) = &source_run_id {
@@ -233,7 +233,7 @@ impl Store {
         model_id: &str,
         allow_deleted: bool,
     ) -> Result<LoggedModel> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         Self::logged_model_row(&mut conn, model_id, allow_deleted).await
     }
 
@@ -242,8 +242,8 @@ impl Store {
         model_id: &str,
         status: LoggedModelStatus,
     ) -> Result<LoggedModel> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::logged_model_row(&mut tx, model_id, false).await?;
         sqlx::query(
             "UPDATE logged_models SET status = $1, last_update_time = $2 WHERE model_id = $3",
@@ -259,8 +259,8 @@ impl Store {
     }
 
     pub(super) async fn delete_logged_model_impl(&self, model_id: &str) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::logged_model_row(&mut tx, model_id, false).await?;
         sqlx::query(
             "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = $1 \
@@ -280,8 +280,8 @@ impl Store {
         tags: Vec<KeyValue>,
     ) -> Result<()> {
         tags.iter().try_for_each(validate::tag)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::logged_model_row(&mut tx, model_id, false).await?;
         for t in &tags {
             Self::upsert_logged_model_tag(&mut tx, model_id, t).await?;
@@ -296,8 +296,8 @@ impl Store {
         model_id: &str,
         key: &str,
     ) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::logged_model_row(&mut tx, model_id, false).await?;
         let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = $1 AND key = $2")
             .bind(model_id)
@@ -320,8 +320,8 @@ impl Store {
         params: Vec<KeyValue>,
     ) -> Result<()> {
         params.iter().try_for_each(validate::param)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::logged_model_row(&mut tx, model_id, false).await?;
         Self::insert_logged_model_params(&mut tx, model_id, &params).await?;
         Self::touch_logged_model(&mut tx, model_id).await?;
@@ -353,7 +353,7 @@ impl Store {
              AND l.experiment_id IN ({ids}) AND l.lifecycle_stage = 'active') AS q \
              ORDER BY {order}creation_time DESC, model_id ASC {page}"
         );
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
             .fetch_all(&mut *conn)
             .await?;
@@ -510,8 +510,8 @@ impl Store {
     ) -> Result<RegisteredModel> {
         check_registered_name(&new.name)?;
         new.tags.iter().try_for_each(validate::tag)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let taken: Option<i64> =
             sqlx::query_scalar("SELECT model_key FROM registered_models WHERE name = $1")
                 .bind(&new.name)
@@ -554,7 +554,7 @@ impl Store {
     }
 
     pub(super) async fn get_registered_model_impl(&self, name: &str) -> Result<RegisteredModel> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let key = Self::model_key(&mut conn, name).await?;
         Self::registered_model_row(&mut conn, key).await
     }
@@ -565,8 +565,8 @@ impl Store {
         new_name: &str,
     ) -> Result<RegisteredModel> {
         check_registered_name(new_name)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         let taken: Option<i64> = sqlx::query_scalar(
             "SELECT model_key FROM registered_models WHERE name = $1 AND model_key != $2",
@@ -603,8 +603,8 @@ impl Store {
         name: &str,
         description: &str,
     ) -> Result<RegisteredModel> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         sqlx::query(
             "UPDATE registered_models SET description = $1, last_update_time = $2 WHERE model_key = $3",
@@ -620,8 +620,8 @@ impl Store {
     }
 
     pub(super) async fn delete_registered_model_impl(&self, name: &str) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         // Children first, so the delete does not depend on the driver enabling cascades.
         for sql in [
@@ -650,7 +650,7 @@ impl Store {
             "SELECT * FROM (SELECT m.*{select} FROM registered_models m WHERE 1 = 1{filter}) AS q \
              ORDER BY {order}name ASC {page}"
         );
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
             .fetch_all(&mut *conn)
             .await?;
@@ -672,8 +672,8 @@ impl Store {
         tag: KeyValue,
     ) -> Result<()> {
         validate::tag(&tag)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         Self::upsert_registered_model_tag(&mut tx, key, &tag).await?;
         Self::touch_registered_model(&mut tx, key).await?;
@@ -686,8 +686,8 @@ impl Store {
         name: &str,
         tag_key: &str,
     ) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         let done =
             sqlx::query("DELETE FROM registered_model_tags WHERE model_key = $1 AND key = $2")
@@ -712,8 +712,8 @@ impl Store {
         version: &str,
     ) -> Result<()> {
         check_alias(alias)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         sqlx::query(
@@ -735,8 +735,8 @@ impl Store {
         name: &str,
         alias: &str,
     ) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let key = Self::model_key(&mut tx, name).await?;
         let done =
             sqlx::query("DELETE FROM registered_model_aliases WHERE model_key = $1 AND alias = $2")
@@ -756,7 +756,7 @@ impl Store {
         name: &str,
         alias: &str,
     ) -> Result<ModelVersion> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let key = Self::model_key(&mut conn, name).await?;
         let version: Option<i64> = sqlx::query_scalar(
             "SELECT version FROM registered_model_aliases WHERE model_key = $1 AND alias = $2",
@@ -778,7 +778,7 @@ impl Store {
         name: &str,
         stages: &[ModelStage],
     ) -> Result<Vec<ModelVersion>> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let key = Self::model_key(&mut conn, name).await?;
         Self::latest_versions(&mut conn, key, stages).await
     }
@@ -838,8 +838,8 @@ impl Store {
         check_registered_name(&new.name)?;
         check_source(&new.source)?;
         new.tags.iter().try_for_each(validate::tag)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::model_key(&mut tx, &new.name).await?;
         let (storage, run_id, model_id) = Self::resolve_source(&mut tx, &new).await?;
         if let Some(run) = &run_id {
@@ -922,7 +922,7 @@ impl Store {
         name: &str,
         version: &str,
     ) -> Result<ModelVersion> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         Self::version_row(&mut conn, name, version).await
     }
 
@@ -932,8 +932,8 @@ impl Store {
         version: &str,
         description: &str,
     ) -> Result<ModelVersion> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         sqlx::query(
@@ -964,8 +964,8 @@ impl Store {
                 stage.as_str()
             )));
         }
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         let now = now_ms();
@@ -996,8 +996,8 @@ impl Store {
     }
 
     pub(super) async fn delete_model_version_impl(&self, name: &str, version: &str) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         for sql in [
@@ -1030,7 +1030,7 @@ impl Store {
              JOIN registered_models m ON m.model_key = v.model_key WHERE 1 = 1{filter}) AS q \
              ORDER BY {order}name ASC, version DESC {page}"
         );
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
             .fetch_all(&mut *conn)
             .await?;
@@ -1054,8 +1054,8 @@ impl Store {
         tag: KeyValue,
     ) -> Result<()> {
         validate::tag(&tag)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         Self::upsert_version_tag(&mut tx, key, v.version, &tag).await?;
@@ -1070,8 +1070,8 @@ impl Store {
         version: &str,
         tag_key: &str,
     ) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let v = Self::version_row(&mut tx, name, version).await?;
         let key = Self::model_key(&mut tx, name).await?;
         let done = sqlx::query(

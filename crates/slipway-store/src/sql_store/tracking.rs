@@ -8,10 +8,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use sqlx::{Pool, Row, Transaction};
-use tokio::sync::Mutex;
+use sqlx::Row;
 
-use super::{Conn, DIALECT, Db, DbRow, MIGRATION_LOCK, MIGRATIONS};
+use super::{Conn, Connections, DIALECT, Db, DbRow, MIGRATION_LOCK, MIGRATIONS};
 use crate::error::{Error, Result};
 use crate::metadata::MetadataStore;
 use crate::model::{
@@ -41,12 +40,9 @@ mod registry;
 /// database (SQLite) or on a check-then-write race between two requests (both), and each
 /// write is one transaction.
 pub struct Store {
-    pub(super) pool: Pool<Db>,
-    /// Where write transactions run: SQLite gives them one connection of their own, whose
-    /// page cache then stays valid from one write to the next (a connection drops its cache
-    /// whenever another one has written); PostgreSQL uses `pool`.
-    pub(super) write_pool: Pool<Db>,
-    pub(super) writer: Mutex<()>,
+    /// Read connections, and the write connection behind its lock (see each backend's
+    /// `Connections`).
+    pub(super) conns: Connections,
 }
 
 /// Runs per JSON text that [`Store::runs_with_data`] reads: a search page of 1,000 runs (1,001
@@ -140,14 +136,10 @@ fn experiment_from_row(row: &DbRow) -> Result<Experiment> {
 }
 
 impl Store {
-    /// Wraps a connected pool: applies pending migrations and makes sure the default
+    /// Wraps open connections: applies pending migrations and makes sure the default
     /// experiment exists.
-    pub(super) async fn from_pool(pool: Pool<Db>, write_pool: Pool<Db>) -> Result<Self> {
-        let store = Store {
-            pool,
-            write_pool,
-            writer: Mutex::new(()),
-        };
+    pub(super) async fn from_connections(conns: Connections) -> Result<Self> {
+        let store = Store { conns };
         store.migrate().await?;
         store.ensure_default_experiment().await?;
         Ok(store)
@@ -155,14 +147,13 @@ impl Store {
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
-        self.write_pool.close().await;
-        self.pool.close().await;
+        self.conns.close().await;
     }
 
     /// The schema version the database is at.
     pub async fn schema_version(&self) -> Result<i64> {
         let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM slipway_migrations")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conns.read().await?)
             .await?;
         Ok(v.unwrap_or(0))
     }
@@ -171,9 +162,9 @@ impl Store {
     /// backend has a `MIGRATION_LOCK`, it is taken first, so that servers starting together
     /// on one database apply each migration once.
     async fn migrate(&self) -> Result<()> {
-        let _w = self.writer.lock().await;
+        let mut w = self.conns.write().await?;
         for (version, name, sql) in MIGRATIONS {
-            let mut tx = self.begin().await?;
+            let mut tx = w.begin().await?;
             if let Some(lock) = MIGRATION_LOCK {
                 sqlx::raw_sql(lock).execute(&mut *tx).await?;
             }
@@ -206,7 +197,7 @@ impl Store {
     }
 
     async fn ensure_default_experiment(&self) -> Result<()> {
-        let _w = self.writer.lock().await;
+        let mut w = self.conns.write().await?;
         let now = now_ms();
         sqlx::query(
             "INSERT INTO experiments
@@ -216,14 +207,9 @@ impl Store {
         )
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *w)
         .await?;
         Ok(())
-    }
-
-    /// Opens a write transaction (every caller holds `writer`).
-    async fn begin(&self) -> Result<Transaction<'static, Db>> {
-        Ok(self.write_pool.begin_with(DIALECT.begin_write()).await?)
     }
 
     async fn experiment_tags(conn: &mut Conn, id: i64) -> Result<Vec<KeyValue>> {
@@ -475,8 +461,8 @@ impl Store {
 
     async fn set_experiment_stage(&self, experiment_id: &str, stage: LifecycleStage) -> Result<()> {
         let id = parse_experiment_id(experiment_id)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let Some(exp) = Self::experiment_row(&mut tx, id).await? else {
             return Err(experiment_not_found(experiment_id));
         };
@@ -522,8 +508,8 @@ impl Store {
     }
 
     async fn set_run_stage(&self, run_id: &str, stage: LifecycleStage) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::run_stage(&mut tx, run_id).await?;
         let deleted_time = (stage == LifecycleStage::Deleted).then(now_ms);
         sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
@@ -542,8 +528,8 @@ impl MetadataStore for Store {
     async fn create_experiment(&self, new: NewExperiment) -> Result<String> {
         validate::name("experiment", &new.name)?;
         new.tags.iter().try_for_each(validate::experiment_tag)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let taken: Option<i64> =
             sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
                 .bind(&new.name)
@@ -589,14 +575,14 @@ impl MetadataStore for Store {
 
     async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
         let id = parse_experiment_id(experiment_id)?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         Self::experiment_row(&mut conn, id)
             .await?
             .ok_or_else(|| experiment_not_found(experiment_id))
     }
 
     async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let id: Option<i64> =
             sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
                 .bind(name)
@@ -621,7 +607,7 @@ impl MetadataStore for Store {
              AND e.lifecycle_stage IN ({stages})) AS q \
              ORDER BY {order}creation_time DESC, experiment_id ASC {page}"
         );
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let rows = bind_all(sqlx::query(&sql), &binds)
             .fetch_all(&mut *conn)
             .await?;
@@ -642,8 +628,8 @@ impl MetadataStore for Store {
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
         validate::name("experiment", new_name)?;
         let id = parse_experiment_id(experiment_id)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let Some(exp) = Self::experiment_row(&mut tx, id).await? else {
             return Err(experiment_not_found(experiment_id));
         };
@@ -688,8 +674,8 @@ impl MetadataStore for Store {
     async fn set_experiment_tag(&self, experiment_id: &str, tag: KeyValue) -> Result<()> {
         validate::experiment_tag(&tag)?;
         let id = parse_experiment_id(experiment_id)?;
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::active_experiment(&mut tx, id, experiment_id).await?;
         sqlx::query(
             "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)
@@ -751,13 +737,13 @@ impl MetadataStore for Store {
         let mut tags = latest_per_key(new.tags.into_iter().filter(|t| t.key != RUN_NAME_TAG));
         tags.push(KeyValue::new(RUN_NAME_TAG, &run_name));
         Self::tag_statements(&mut script, &run_id, &tags.iter().collect::<Vec<_>>());
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         let rows = match run_script(&mut tx, &script).await {
             Ok(rows) => rows,
             Err(e) => {
                 drop(tx);
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.conns.read().await?;
                 Self::active_experiment(&mut conn, exp_id, &new.experiment_id).await?;
                 return Err(e);
             }
@@ -792,7 +778,7 @@ impl MetadataStore for Store {
         let mut binds = Binds::default();
         let id = binds.push(Bind::Text(run_id.to_owned()));
         let pages = format!("SELECT r.*, 1 AS n FROM runs r WHERE r.run_uuid = {id}");
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let mut runs = Self::runs_with_data(&mut conn, &pages, &binds).await?;
         runs.pop().ok_or_else(|| run_not_found(run_id))
     }
@@ -801,8 +787,8 @@ impl MetadataStore for Store {
         if let Some(name) = &update.run_name {
             validate::name("run", name)?;
         }
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::require_active_run(&mut tx, run_id).await?;
         if let Some(status) = update.status {
             sqlx::query("UPDATE runs SET status = $1 WHERE run_uuid = $2")
@@ -854,8 +840,8 @@ impl MetadataStore for Store {
                 )));
             }
         }
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         // One round trip on SQLite: the run's stage (the first row the script returns, if the
         // run exists), metrics, tags, the run name, then the params last, whose inserted keys
         // are the other rows it returns. A missing run fails the inserts (foreign keys) or, in
@@ -885,7 +871,7 @@ impl MetadataStore for Store {
             Err(e) => {
                 // Rolled back; a missing or deleted run is the error to report.
                 drop(tx);
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.conns.read().await?;
                 Self::require_active_run(&mut conn, run_id).await?;
                 return Err(e);
             }
@@ -904,8 +890,8 @@ impl MetadataStore for Store {
     }
 
     async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::require_active_run(&mut tx, run_id).await?;
         let done = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
             .bind(run_id)
@@ -922,8 +908,8 @@ impl MetadataStore for Store {
     }
 
     async fn log_model_outputs(&self, run_id: &str, outputs: Vec<ModelOutput>) -> Result<()> {
-        let _w = self.writer.lock().await;
-        let mut tx = self.begin().await?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
         Self::require_active_run(&mut tx, run_id).await?;
         for o in &outputs {
             sqlx::query(
@@ -959,7 +945,7 @@ impl MetadataStore for Store {
                 &DIALECT.json_list(&metric_json_values(DIALECT), "c.timestamp, c.step, c.r")
             )
         );
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let row = sqlx::query(&sql)
             .bind(run_id)
             .bind(key)
@@ -1005,7 +991,7 @@ impl MetadataStore for Store {
              WHERE 1 = 1{filter} AND r.experiment_id IN ({ids}) \
              AND r.lifecycle_stage IN ({stages})) AS q ORDER BY n {page}"
         );
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.conns.read().await?;
         let mut items = Self::runs_with_data(&mut conn, &pages, &binds).await?;
         let next_page_token = (items.len() > limit).then(|| page_token::encode(offset + limit));
         items.truncate(limit);
