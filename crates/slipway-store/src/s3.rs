@@ -181,27 +181,45 @@ impl S3ArtifactStore {
         Ok(())
     }
 
-    /// Uploads in parts; any failure aborts the upload so no partial object appears.
+    /// Uploads in parts; any failure aborts the upload so no partial object appears. The
+    /// upload runs in a task of its own, so it ends (completed or aborted) even when the
+    /// caller is dropped half-way, as a request is when its client hangs up: dropped with
+    /// neither sent, the upload's parts would stay in the bucket, unlisted and billed, until
+    /// a lifecycle rule removed them.
     async fn put_multipart(&self, key: &StorePath, data: Bytes) -> Result<()> {
-        let mut upload = self.store.put_multipart(key).await.map_err(store_error)?;
-        let mut offset = 0;
-        while offset < data.len() {
-            let end = (offset + self.part_size).min(data.len());
-            if let Err(e) = upload
-                .put_part(PutPayload::from_bytes(data.slice(offset..end)))
-                .await
-            {
-                let _ = upload.abort().await;
-                return Err(store_error(e));
-            }
-            offset = end;
-        }
-        if let Err(e) = upload.complete().await {
+        let store = self.store.clone();
+        let key = key.clone();
+        let part_size = self.part_size;
+        tokio::spawn(async move { upload_in_parts(store.as_ref(), &key, data, part_size).await })
+            .await
+            .map_err(|e| Error::Internal(format!("multipart upload stopped: {e}")))?
+    }
+}
+
+async fn upload_in_parts(
+    store: &dyn ObjectStore,
+    key: &StorePath,
+    data: Bytes,
+    part_size: usize,
+) -> Result<()> {
+    let mut upload = store.put_multipart(key).await.map_err(store_error)?;
+    let mut offset = 0;
+    while offset < data.len() {
+        let end = (offset + part_size).min(data.len());
+        if let Err(e) = upload
+            .put_part(PutPayload::from_bytes(data.slice(offset..end)))
+            .await
+        {
             let _ = upload.abort().await;
             return Err(store_error(e));
         }
-        Ok(())
+        offset = end;
     }
+    if let Err(e) = upload.complete().await {
+        let _ = upload.abort().await;
+        return Err(store_error(e));
+    }
+    Ok(())
 }
 
 /// Maps an object store failure: a missing object is the caller's, the rest is internal.
@@ -412,6 +430,127 @@ mod tests {
                 size: None
             }]
         );
+    }
+
+    /// Hands out uploads whose parts take 50 ms each, and records how each upload ended.
+    #[derive(Debug)]
+    struct SlowParts {
+        inner: Arc<InMemory>,
+        ended: Arc<std::sync::Mutex<Vec<&'static str>>>,
+    }
+
+    impl std::fmt::Display for SlowParts {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SlowParts({})", self.inner)
+        }
+    }
+
+    #[derive(Debug)]
+    struct SlowUpload {
+        inner: Box<dyn MultipartUpload>,
+        ended: Arc<std::sync::Mutex<Vec<&'static str>>>,
+    }
+
+    #[async_trait]
+    impl MultipartUpload for SlowUpload {
+        fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+            let part = self.inner.put_part(data);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                part.await
+            })
+        }
+        async fn complete(&mut self) -> object_store::Result<object_store::PutResult> {
+            let done = self.inner.complete().await;
+            self.ended.lock().expect("lock").push("complete");
+            done
+        }
+        async fn abort(&mut self) -> object_store::Result<()> {
+            let done = self.inner.abort().await;
+            self.ended.lock().expect("lock").push("abort");
+            done
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for SlowParts {
+        async fn put_opts(
+            &self,
+            location: &StorePath,
+            payload: PutPayload,
+            opts: object_store::PutOptions,
+        ) -> object_store::Result<object_store::PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &StorePath,
+            opts: object_store::PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            Ok(Box::new(SlowUpload {
+                inner: self.inner.put_multipart_opts(location, opts).await?,
+                ended: self.ended.clone(),
+            }))
+        }
+        async fn get_opts(
+            &self,
+            location: &StorePath,
+            options: object_store::GetOptions,
+        ) -> object_store::Result<object_store::GetResult> {
+            self.inner.get_opts(location, options).await
+        }
+        fn delete_stream(
+            &self,
+            locations: futures_util::stream::BoxStream<'static, object_store::Result<StorePath>>,
+        ) -> futures_util::stream::BoxStream<'static, object_store::Result<StorePath>> {
+            self.inner.delete_stream(locations)
+        }
+        fn list(
+            &self,
+            prefix: Option<&StorePath>,
+        ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
+        {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&StorePath>,
+        ) -> object_store::Result<object_store::ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(
+            &self,
+            from: &StorePath,
+            to: &StorePath,
+            options: object_store::CopyOptions,
+        ) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_upload_whose_caller_is_dropped_still_ends() {
+        let ended = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let slow = Arc::new(SlowParts {
+            inner: Arc::new(InMemory::new()),
+            ended: ended.clone(),
+        });
+        let store = S3ArtifactStore::with_store(slow, "s3://test/prefix", vec![])
+            .with_multipart(MIN_PART_SIZE, MIN_PART_SIZE)
+            .expect("part size");
+        let data = Bytes::from(vec![7u8; 2 * MIN_PART_SIZE + 1]);
+        let path = ArtifactPath::parse("big.bin").expect("path");
+        // Three parts of 50 ms each: the put is dropped while they are on their way.
+        let put = tokio::time::timeout(Duration::from_millis(20), store.put(&path, data.clone()));
+        assert!(put.await.is_err(), "the upload finished before the drop");
+        for _ in 0..100 {
+            if !ended.lock().expect("lock").is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(*ended.lock().expect("lock"), ["complete"]);
+        assert_eq!(store.get(&path).await.expect("stored whole"), data);
     }
 
     #[test]
