@@ -166,3 +166,42 @@ def test_nan_and_infinite_metrics(client):
     values = [m.value for m in history]
     assert values[0] != values[0]  # NaN
     assert values[1] == float("inf")
+
+
+def test_dataset_inputs(client):
+    """`mlflow.log_input` (what autologging calls for each fit) and the inputs read back."""
+    import pandas as pd
+
+    exp_name = unique("inputs")
+    mlflow.set_experiment(exp_name)
+    exp_id = client.get_experiment_by_name(exp_name).experiment_id
+    df = pd.DataFrame({"age": [39, 50, 38], "hours": [40, 13, 40], "label": [0, 1, 0]})
+    train = mlflow.data.from_pandas(df, name="adult-train", targets="label")
+    test = mlflow.data.from_pandas(df.head(2), name="adult-test", targets="label")
+    with mlflow.start_run() as run:
+        mlflow.log_input(train, context="training")
+        mlflow.log_input(test, context="testing", tags={"split": "holdout"})
+        mlflow.log_input(train, context="ignored")  # the same input again: kept as first logged
+    with mlflow.start_run() as other:
+        mlflow.log_input(train, context="evaluation")
+
+    inputs = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert [(i.dataset.name, i.dataset.digest) for i in inputs] == [
+        ("adult-train", train.digest),
+        ("adult-test", test.digest),
+    ]
+    assert {t.key: t.value for t in inputs[0].tags} == {"mlflow.data.context": "training"}
+    assert {t.key: t.value for t in inputs[1].tags} == {
+        "mlflow.data.context": "testing",
+        "split": "holdout",
+    }
+    assert inputs[0].dataset.source_type == train.source._get_source_type()
+    assert inputs[0].dataset.schema == train._to_mlflow_entity().schema
+    assert inputs[0].dataset.profile == train._to_mlflow_entity().profile
+
+    found = client.search_runs([exp_id], order_by=["attributes.start_time ASC"])
+    assert [r.info.run_id for r in found] == [run.info.run_id, other.info.run_id]
+    assert [i.dataset.name for i in found[0].inputs.dataset_inputs] == ["adult-train", "adult-test"]
+    assert {t.key: t.value for t in found[1].inputs.dataset_inputs[0].tags} == {
+        "mlflow.data.context": "evaluation"
+    }

@@ -287,6 +287,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/runs/log-batch", post(t::log_batch))
         .route("/runs/search", post(t::search_runs))
         .route("/runs/outputs", post(t::log_outputs))
+        .route("/runs/log-inputs", post(t::log_inputs))
         .route("/metrics/get-history", get(t::metric_history))
         .merge(logged_models::routes())
         .merge(registry::routes())

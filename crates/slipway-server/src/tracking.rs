@@ -8,16 +8,16 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use slipway_store::{
-    ExperimentFilter, ExperimentQuery, KeyValue, LogBatch, Metric, ModelOutput, NewExperiment,
-    NewRun, OrderBy, RunFilter, RunQuery, RunStatus, RunUpdate, ViewType,
+    DatasetInput, ExperimentFilter, ExperimentQuery, KeyValue, LogBatch, Metric, ModelOutput,
+    NewExperiment, NewRun, OrderBy, RunFilter, RunQuery, RunStatus, RunUpdate, ViewType,
 };
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::wire::{
-    ExperimentJson, KeyValueJson, MetricJson, ModelOutputJson, RunInfoJson, RunJson,
-    deserialize_opt_i64, deserialize_opt_string,
+    DatasetInputJson, ExperimentJson, KeyValueJson, MetricJson, ModelInputJson, ModelOutputJson,
+    RunInfoJson, RunJson, deserialize_opt_i64, deserialize_opt_string,
 };
 
 type St = State<Arc<AppState>>;
@@ -518,6 +518,26 @@ pub async fn log_outputs(
         })
         .collect();
     s.meta.log_model_outputs(&id, outputs).await?;
+    Ok(empty())
+}
+
+/// `runs/log-inputs` body.
+#[derive(Debug, Deserialize)]
+pub struct LogInputs {
+    #[serde(flatten)]
+    run: RunRef,
+    #[serde(default)]
+    datasets: Vec<DatasetInputJson>,
+    #[serde(default)]
+    models: Vec<ModelInputJson>,
+}
+
+/// `POST runs/log-inputs`: records datasets and logged models a run consumed.
+pub async fn log_inputs(State(s): St, ApiJson(req): ApiJson<LogInputs>) -> ApiResult<Json<Value>> {
+    let id = req.run.id()?;
+    let datasets = req.datasets.into_iter().map(DatasetInput::from).collect();
+    let models = req.models.into_iter().map(|m| m.model_id).collect();
+    s.meta.log_inputs(&id, datasets, models).await?;
     Ok(empty())
 }
 

@@ -5,7 +5,9 @@
 //! strings `"NaN"`, `"Infinity"` and `"-Infinity"`.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use slipway_store::{Experiment, KeyValue, Metric, ModelOutput, Run, RunInfo};
+use slipway_store::{
+    Dataset, DatasetInput, Experiment, KeyValue, Metric, ModelOutput, Run, RunInfo,
+};
 
 /// A key/value pair (tag or param).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,9 +225,87 @@ pub struct RunDataJson {
     pub tags: Vec<KeyValueJson>,
 }
 
-/// Datasets a run consumed (not recorded yet: always empty).
+/// A dataset (MLflow's `Dataset` message).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetJson {
+    /// Its name.
+    pub name: String,
+    /// A hash of its content.
+    pub digest: String,
+    /// Kind of source.
+    pub source_type: String,
+    /// Where it came from (a missing source reads as empty).
+    #[serde(default)]
+    pub source: String,
+    /// Its schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Summary statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+/// A dataset a run consumed, with the input's tags.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetInputJson {
+    /// Tags of the input (`mlflow.data.context`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<KeyValueJson>,
+    /// The dataset.
+    pub dataset: DatasetJson,
+}
+
+impl From<&DatasetInput> for DatasetInputJson {
+    fn from(i: &DatasetInput) -> Self {
+        let d = &i.dataset;
+        DatasetInputJson {
+            tags: kvs(&i.tags),
+            dataset: DatasetJson {
+                name: d.name.clone(),
+                digest: d.digest.clone(),
+                source_type: d.source_type.clone(),
+                source: d.source.clone(),
+                schema: d.schema.clone(),
+                profile: d.profile.clone(),
+            },
+        }
+    }
+}
+
+impl From<DatasetInputJson> for DatasetInput {
+    fn from(i: DatasetInputJson) -> Self {
+        let d = i.dataset;
+        DatasetInput {
+            dataset: Dataset {
+                name: d.name,
+                digest: d.digest,
+                source_type: d.source_type,
+                source: d.source,
+                schema: d.schema,
+                profile: d.profile,
+            },
+            tags: i.tags.into_iter().map(KeyValue::from).collect(),
+        }
+    }
+}
+
+/// A logged model a run consumed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelInputJson {
+    /// The logged model's id.
+    pub model_id: String,
+}
+
+/// What a run consumed.
 #[derive(Debug, Serialize)]
-pub struct RunInputsJson {}
+pub struct RunInputsJson {
+    /// Datasets, in the order first logged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dataset_inputs: Vec<DatasetInputJson>,
+    /// Logged models, in the order first logged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub model_inputs: Vec<ModelInputJson>,
+}
 
 /// A model a run produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -267,7 +347,20 @@ impl From<&Run> for RunJson {
                 params: kvs(&r.params),
                 tags: kvs(&r.tags),
             },
-            inputs: RunInputsJson {},
+            inputs: RunInputsJson {
+                dataset_inputs: r
+                    .dataset_inputs
+                    .iter()
+                    .map(DatasetInputJson::from)
+                    .collect(),
+                model_inputs: r
+                    .model_inputs
+                    .iter()
+                    .map(|id| ModelInputJson {
+                        model_id: id.clone(),
+                    })
+                    .collect(),
+            },
             outputs: RunOutputsJson {
                 model_outputs: r
                     .model_outputs

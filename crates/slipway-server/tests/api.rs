@@ -399,6 +399,38 @@ async fn run_endpoints() {
         v["run"]["outputs"],
         json!({"model_outputs": [{"model_id": "m-1", "step": 0}]})
     );
+    assert_eq!(v["run"]["inputs"], json!({}));
+
+    // Inputs as `mlflow.log_input` sends them; the same dataset again is one input.
+    let train = json!({
+        "tags": [{"key": "mlflow.data.context", "value": "training"}],
+        "dataset": {"name": "adult", "digest": "4c1e9a0b", "source_type": "local",
+                    "source": "{\"uri\": \"/data/adult.csv\"}", "schema": "{\"mlflow_colspec\": []}"}
+    });
+    assert_eq!(
+        api.ok_post(
+            "runs/log-inputs",
+            json!({"run_id": id, "datasets": [train, train], "models": [{"model_id": "m-1"}]})
+        )
+        .await,
+        json!({})
+    );
+    let v = api.ok_get(&format!("runs/get?run_id={id}")).await;
+    assert_eq!(
+        v["run"]["inputs"],
+        json!({"dataset_inputs": [train], "model_inputs": [{"model_id": "m-1"}]})
+    );
+    let (s, v) = api
+        .post(
+            "runs/log-inputs",
+            json!({"run_id": id, "datasets": [{"dataset": {"name": "no-digest"}}]}),
+        )
+        .await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("digest"),
+        "{v}"
+    );
 
     assert_eq!(
         api.ok_post("runs/delete", json!({"run_id": id})).await,

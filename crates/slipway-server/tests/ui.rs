@@ -286,6 +286,14 @@ async fn pages_render_in_headless_chromium() {
         )
         .await;
     }
+    rest.ok(
+        "runs/log-inputs",
+        json!({"run_id": good, "datasets": [{
+            "tags": [{"key": "mlflow.data.context", "value": "training"}],
+            "dataset": {"name": "churn-train", "digest": "9f2c11aa", "source_type": "local",
+                        "source": "{\"uri\": \"churn.csv\"}"}}]}),
+    )
+    .await;
     let (status, _) = rest
         .call(
             "PUT",
@@ -382,6 +390,10 @@ async fn pages_render_in_headless_chromium() {
     }
     assert!(dom.contains("class=\"series\""), "no chart line: {dom}");
     assert!(dom.contains("model/"), "artifact directory missing: {dom}");
+    assert!(
+        dom.contains("churn-train") && dom.contains("9f2c11aa") && dom.contains("training"),
+        "dataset input missing: {dom}"
+    );
     assert!(
         !dom.contains("notice error"),
         "the run page shows an error: {dom}"

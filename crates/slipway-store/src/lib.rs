@@ -36,8 +36,9 @@ pub use artifact::{ArtifactEntry, ArtifactPath, ArtifactStore, LocalArtifactStor
 pub use error::{Error, ErrorKind, Result};
 pub use metadata::MetadataStore;
 pub use model::{
-    Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric, ModelOutput,
-    NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate, ViewType,
+    Dataset, DatasetInput, Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric,
+    ModelOutput, NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate,
+    ViewType,
 };
 pub use postgres::PostgresStore;
 pub use registry::{

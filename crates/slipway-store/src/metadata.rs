@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::model::{
-    Experiment, ExperimentQuery, KeyValue, LogBatch, Metric, ModelOutput, NewExperiment, NewRun,
-    Page, Run, RunInfo, RunQuery, RunUpdate,
+    DatasetInput, Experiment, ExperimentQuery, KeyValue, LogBatch, Metric, ModelOutput,
+    NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunUpdate,
 };
 use crate::registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
@@ -52,6 +52,16 @@ pub trait MetadataStore: Send + Sync {
     async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()>;
     /// Records models as outputs of a live run.
     async fn log_model_outputs(&self, run_id: &str, outputs: Vec<ModelOutput>) -> Result<()>;
+    /// Records datasets and logged models (ids) as inputs of a live run, as MLflow does: a
+    /// dataset already in the run's experiment (same name and digest) is reused as stored, and
+    /// an input the run already has keeps its tags; the same dataset twice in one call counts
+    /// once (the first).
+    async fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: Vec<DatasetInput>,
+        models: Vec<String>,
+    ) -> Result<()>;
     /// Every logged value of one metric, oldest first, a page at a time.
     async fn metric_history(
         &self,

@@ -207,6 +207,38 @@ pub struct Run {
     pub tags: Vec<KeyValue>,
     /// Models this run produced, with the step they were logged at.
     pub model_outputs: Vec<ModelOutput>,
+    /// Datasets this run consumed, in the order first logged.
+    pub dataset_inputs: Vec<DatasetInput>,
+    /// Logged models this run consumed (their ids), in the order first logged.
+    pub model_inputs: Vec<String>,
+}
+
+/// A dataset as MLflow describes it: its source and, optionally, schema and profile, each
+/// a text the client composed (usually JSON). Within an experiment, name and digest
+/// identify it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    /// Its name.
+    pub name: String,
+    /// A hash of its content (at most 36 characters).
+    pub digest: String,
+    /// What kind of source it came from (`local`, `http`, `code`, ...).
+    pub source_type: String,
+    /// Where it came from.
+    pub source: String,
+    /// Its schema.
+    pub schema: Option<String>,
+    /// Summary statistics.
+    pub profile: Option<String>,
+}
+
+/// A dataset a run consumed, with the input's tags (such as `mlflow.data.context`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetInput {
+    /// The dataset.
+    pub dataset: Dataset,
+    /// Tags of this use of it.
+    pub tags: Vec<KeyValue>,
 }
 
 /// A logged model recorded as a run's output.

@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "models",
         include_str!("../migrations/postgres/0002_models.sql"),
     ),
+    (
+        3,
+        "inputs",
+        include_str!("../migrations/postgres/0003_inputs.sql"),
+    ),
 ];
 
 // The store's code, compiled here for this backend's driver (and again for the other one):

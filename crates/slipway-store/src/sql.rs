@@ -9,7 +9,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::{
-    KeyValue, LifecycleStage, Metric, ModelOutput, Run, RunInfo, RunStatus, ViewType,
+    Dataset, DatasetInput, KeyValue, LifecycleStage, Metric, ModelOutput, Run, RunInfo, RunStatus,
+    ViewType,
 };
 use crate::search::{Attribute, Clause, Condition, Field, OrderBy, like_to_glob};
 use crate::validate;
@@ -77,27 +78,40 @@ impl Dialect {
 
     /// The select list that turns the run rows of `p` (the `runs` columns plus an ordinal
     /// `n`) into one JSON text, read by [`runs_from_json`]: per run, in the order of `n`, its
-    /// columns, then its latest metrics, params, tags and model outputs, each in insertion
-    /// order; metric values as text that reads back as the same double ([`Self::real_text`]).
+    /// columns, then its latest metrics, params, tags, model outputs, dataset inputs (with
+    /// their tags) and model inputs, each in insertion order; metric values as text that reads back as the same double ([`Self::real_text`]).
     /// A page of runs is then one row from the database, not a row per run and per
     /// child table; SQLite's driver hands every row from its thread to the caller's, and a
     /// 1,000-run search cost about 2,800 thread switches as rows.
     pub(crate) fn runs_json(self) -> String {
-        let child = |table: &str, values: &str| {
+        // `from` names its table `c`; one JSON array per run of `values` in insertion order.
+        let child = |from: &str, values: &str| {
             self.json_subquery(&format!(
-                "SELECT {} FROM {table} c WHERE c.run_uuid = p.run_uuid",
+                "SELECT {} FROM {from} WHERE c.run_uuid = p.run_uuid",
                 self.json_list(values, "c.rowid")
             ))
         };
-        let metrics = child("latest_metrics", &metric_json_values(self));
-        let params = child("params", "c.key, c.value");
-        let tags = child("tags", "c.key, c.value");
-        let outputs = child("run_model_outputs", "c.model_id, c.step");
+        let metrics = child("latest_metrics c", &metric_json_values(self));
+        let params = child("params c", "c.key, c.value");
+        let tags = child("tags c", "c.key, c.value");
+        let outputs = child("run_model_outputs c", "c.model_id, c.step");
+        let input_tags = self.json_subquery(&format!(
+            "SELECT {} FROM dataset_input_tags t \
+             WHERE t.run_uuid = c.run_uuid AND t.dataset_uuid = c.dataset_uuid",
+            self.json_list("t.key, t.value", "t.rowid")
+        ));
+        let datasets = child(
+            "run_dataset_inputs c JOIN datasets d ON d.dataset_uuid = c.dataset_uuid",
+            &format!(
+                "d.name, d.digest, d.source_type, d.source, d.schema, d.profile, {input_tags}"
+            ),
+        );
+        let models = child("run_model_inputs c", "c.model_id");
         self.json_text(&self.json_list(
             &format!(
                 "p.run_uuid, p.experiment_id, p.name, p.user_id, p.status, p.start_time, \
                  p.end_time, p.artifact_uri, p.lifecycle_stage, {metrics}, {params}, {tags}, \
-                 {outputs}"
+                 {outputs}, {datasets}, {models}"
             ),
             "p.n",
         ))
@@ -544,6 +558,21 @@ struct RunJson(
     Vec<(String, String)>,
     Vec<(String, String)>,
     Vec<(String, i64)>,
+    Vec<DatasetInputJson>,
+    Vec<(String,)>,
+);
+
+/// A dataset input as [`Dialect::runs_json`] writes it: the dataset's name, digest, source
+/// type, source, schema and profile, then the input's tags.
+#[derive(serde::Deserialize)]
+struct DatasetInputJson(
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Vec<(String, String)>,
 );
 
 /// Runs from the JSON text [`Dialect::runs_json`] aggregates.
@@ -566,6 +595,8 @@ pub(crate) fn runs_from_json(doc: &str) -> Result<Vec<Run>> {
                 params,
                 tags,
                 outputs,
+                datasets,
+                models,
             ) = r;
             let info = RunInfo {
                 run_id: id,
@@ -592,6 +623,32 @@ pub(crate) fn runs_from_json(doc: &str) -> Result<Vec<Run>> {
                     .into_iter()
                     .map(|(model_id, step)| ModelOutput { model_id, step })
                     .collect(),
+                dataset_inputs: datasets
+                    .into_iter()
+                    .map(|d| {
+                        let DatasetInputJson(
+                            name,
+                            digest,
+                            source_type,
+                            source,
+                            schema,
+                            profile,
+                            tags,
+                        ) = d;
+                        DatasetInput {
+                            dataset: Dataset {
+                                name,
+                                digest,
+                                source_type,
+                                source,
+                                schema,
+                                profile,
+                            },
+                            tags: tags.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
+                        }
+                    })
+                    .collect(),
+                model_inputs: models.into_iter().map(|(id,)| id).collect(),
             })
         })
         .collect()

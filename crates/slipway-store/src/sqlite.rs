@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "models",
         include_str!("../migrations/sqlite/0002_models.sql"),
     ),
+    (
+        3,
+        "inputs",
+        include_str!("../migrations/sqlite/0003_inputs.sql"),
+    ),
 ];
 
 // The store's code, compiled here for this backend's driver (and again for the other one):

@@ -1,7 +1,7 @@
 //! Limits and naming rules checked before anything is written (MLflow's own limits).
 
 use crate::error::{Error, Result};
-use crate::model::{KeyValue, LogBatch, Metric};
+use crate::model::{DatasetInput, KeyValue, LogBatch, Metric};
 
 /// Longest param, metric or tag key.
 pub const MAX_KEY_LENGTH: usize = 250;
@@ -84,6 +84,79 @@ pub(crate) fn param(p: &KeyValue) -> Result<()> {
 
 pub(crate) fn metric(m: &Metric) -> Result<()> {
     key("metric", &m.key)
+}
+
+/// Longest dataset name (as MLflow).
+pub const MAX_DATASET_NAME_LENGTH: usize = 500;
+/// Longest dataset digest (as MLflow).
+pub const MAX_DATASET_DIGEST_LENGTH: usize = 36;
+/// Longest dataset source (as MLflow).
+pub const MAX_DATASET_SOURCE_LENGTH: usize = 65535;
+/// Longest dataset schema (as MLflow).
+pub const MAX_DATASET_SCHEMA_LENGTH: usize = 1_048_575;
+/// Longest dataset profile (as MLflow).
+pub const MAX_DATASET_PROFILE_LENGTH: usize = 16_777_215;
+/// Longest input tag key (as MLflow).
+pub const MAX_INPUT_TAG_KEY_LENGTH: usize = 255;
+/// Longest input tag value (as MLflow).
+pub const MAX_INPUT_TAG_VALUE_LENGTH: usize = 500;
+
+/// A dataset input's fields within MLflow's limits, naming the dataset and field at fault.
+pub(crate) fn dataset_input(input: &DatasetInput) -> Result<()> {
+    let d = &input.dataset;
+    let what = |field: &str| {
+        format!(
+            "dataset '{}' {field}",
+            d.name.chars().take(60).collect::<String>()
+        )
+    };
+    let fields = [
+        ("name", Some(&d.name), MAX_DATASET_NAME_LENGTH),
+        ("digest", Some(&d.digest), MAX_DATASET_DIGEST_LENGTH),
+        ("source", Some(&d.source), MAX_DATASET_SOURCE_LENGTH),
+        ("schema", d.schema.as_ref(), MAX_DATASET_SCHEMA_LENGTH),
+        ("profile", d.profile.as_ref(), MAX_DATASET_PROFILE_LENGTH),
+    ];
+    for (field, text, max) in fields {
+        let n = text.map_or(0, |t| t.chars().count());
+        if n > max {
+            return Err(Error::invalid(format!(
+                "{}: '{field}' exceeds the maximum length of {max} characters ({n})",
+                what(field)
+            )));
+        }
+    }
+    for (field, text) in [
+        ("name", &d.name),
+        ("digest", &d.digest),
+        ("source_type", &d.source_type),
+    ] {
+        if text.is_empty() {
+            return Err(Error::invalid(format!("{} must not be empty", what(field))));
+        }
+    }
+    for t in &input.tags {
+        if t.key.is_empty() {
+            return Err(Error::invalid(format!(
+                "{}: an input tag key must not be empty",
+                what("tags")
+            )));
+        }
+        for (field, text, max) in [
+            ("key", &t.key, MAX_INPUT_TAG_KEY_LENGTH),
+            ("value", &t.value, MAX_INPUT_TAG_VALUE_LENGTH),
+        ] {
+            let n = text.chars().count();
+            if n > max {
+                return Err(Error::invalid(format!(
+                    "{}: input tag '{}' {field} exceeds the maximum length of {max} characters ({n})",
+                    what("tags"),
+                    t.key.chars().take(60).collect::<String>()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn batch(b: &LogBatch) -> Result<()> {

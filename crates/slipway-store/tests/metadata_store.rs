@@ -11,9 +11,10 @@ use std::str::FromStr;
 use slipway_store::sqlx::postgres::{PgConnectOptions, PgConnection};
 use slipway_store::sqlx::{self, Connection};
 use slipway_store::{
-    Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue, LifecycleStage, LogBatch,
-    MetadataStore, Metric, NewExperiment, NewModelVersion, NewRegisteredModel, NewRun, OrderBy,
-    PostgresStore, Run, RunFilter, RunQuery, RunStatus, RunUpdate, SqliteStore, ViewType,
+    Dataset, DatasetInput, Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue,
+    LifecycleStage, LogBatch, MetadataStore, Metric, NewExperiment, NewModelVersion,
+    NewRegisteredModel, NewRun, OrderBy, PostgresStore, Run, RunFilter, RunQuery, RunStatus,
+    RunUpdate, SqliteStore, ViewType,
 };
 
 /// A fresh, empty database of one backend, for one test.
@@ -234,6 +235,7 @@ on_every_backend!(
     concurrent_params_across_stores,
     failed_writes_do_not_block_the_next_writer,
     abandoned_writes_and_reads_leave_nothing_behind,
+    inputs_are_kept_as_first_logged,
     like_is_case_sensitive_and_ilike_is_not,
 );
 
@@ -1007,7 +1009,7 @@ async fn reopening_keeps_data_and_schema(db: &TestDb) {
         id
     };
     let store = db.open().await;
-    assert_eq!(store.schema_version().await, 2);
+    assert_eq!(store.schema_version().await, 3);
     assert_eq!(
         store.get_run(&run_id).await.expect("run").info.run_name,
         "kept"
@@ -1178,7 +1180,7 @@ async fn a_tracking_only_database_is_upgraded(db: &TestDb) {
     )
     .await;
     let store = db.open().await;
-    assert_eq!(store.schema_version().await, 2);
+    assert_eq!(store.schema_version().await, 3);
     store
         .create_registered_model(NewRegisteredModel {
             name: "m".into(),
@@ -1452,6 +1454,148 @@ async fn abandoned_writes_and_reads_leave_nothing_behind(db: &TestDb) {
     }
     // Some were dropped before they finished (the early ones cannot have finished).
     assert!(finished < 40, "{finished}");
+}
+
+fn dataset(name: &str, source: &str, context: &str) -> DatasetInput {
+    DatasetInput {
+        dataset: Dataset {
+            name: name.into(),
+            digest: format!("{:08x}", name.len()),
+            source_type: "local".into(),
+            source: source.into(),
+            schema: (name != "plain").then(|| format!("{{\"columns\": [\"{name}\"]}}")),
+            profile: None,
+        },
+        tags: vec![KeyValue::new("mlflow.data.context", context)],
+    }
+}
+
+/// Datasets and model inputs as MLflow keeps them: a dataset is one per experiment, name and
+/// digest (logging it again reuses the stored one), an input keeps the tags it was first
+/// logged with, repeats within one call count once, and order is the order first logged.
+async fn inputs_are_kept_as_first_logged(db: &TestDb) {
+    let store = db.open().await;
+    let new_exp = |name: String| {
+        store.create_experiment(NewExperiment {
+            name,
+            ..NewExperiment::default()
+        })
+    };
+    let exp = new_exp(format!("inputs-{}", rand_id()))
+        .await
+        .expect("experiment");
+    let other = new_exp(format!("inputs-{}", rand_id()))
+        .await
+        .expect("experiment");
+    let a = new_run(&store, &exp, "a", 1).await;
+    let b = new_run(&store, &exp, "b", 2).await;
+    let c = new_run(&store, &other, "c", 3).await;
+
+    let mut twice = dataset("train", "s3://x/train-again", "eval");
+    twice.tags.push(KeyValue::new("split", "ignored"));
+    store
+        .log_inputs(
+            &a,
+            vec![
+                dataset("train", "s3://x/train", "training"),
+                twice,
+                dataset("plain", "/p", "eval"),
+            ],
+            vec!["m-1".into(), "m-2".into(), "m-1".into()],
+        )
+        .await
+        .expect("log inputs");
+    store
+        .log_inputs(
+            &a,
+            vec![dataset("train", "s3://changed", "other")],
+            vec!["m-1".into()],
+        )
+        .await
+        .expect("log again");
+    store
+        .log_inputs(&b, vec![dataset("train", "s3://changed", "eval")], vec![])
+        .await
+        .expect("second run");
+    store
+        .log_inputs(
+            &c,
+            vec![dataset("train", "s3://other-exp", "training")],
+            vec![],
+        )
+        .await
+        .expect("other experiment");
+
+    let run_a = store.get_run(&a).await.expect("a");
+    assert_eq!(
+        run_a.dataset_inputs,
+        vec![
+            dataset("train", "s3://x/train", "training"),
+            dataset("plain", "/p", "eval")
+        ]
+    );
+    assert_eq!(run_a.dataset_inputs[1].dataset.schema, None);
+    assert_eq!(
+        run_a.model_inputs,
+        vec!["m-1".to_string(), "m-2".to_string()]
+    );
+    // Same experiment: the stored dataset, this input's own tags.
+    let run_b = store.get_run(&b).await.expect("b");
+    assert_eq!(
+        run_b.dataset_inputs,
+        vec![dataset("train", "s3://x/train", "eval")]
+    );
+    assert!(run_b.model_inputs.is_empty());
+    // Another experiment has its own.
+    let run_c = store.get_run(&c).await.expect("c");
+    assert_eq!(
+        run_c.dataset_inputs,
+        vec![dataset("train", "s3://other-exp", "training")]
+    );
+
+    let found = store
+        .search_runs(&RunQuery {
+            experiment_ids: vec![exp.clone()],
+            max_results: 10,
+            ..RunQuery::default()
+        })
+        .await
+        .expect("search");
+    let by_id = |id: &str| {
+        found
+            .items
+            .iter()
+            .find(|r| r.info.run_id == id)
+            .expect("found")
+            .clone()
+    };
+    assert_eq!(by_id(&a).dataset_inputs, run_a.dataset_inputs);
+    assert_eq!(by_id(&a).model_inputs, run_a.model_inputs);
+    assert_eq!(by_id(&b).dataset_inputs, run_b.dataset_inputs);
+
+    // Refused: too long a digest (nothing stored), a deleted run, a missing run.
+    let mut long = dataset("long", "/l", "training");
+    long.dataset.digest = "d".repeat(37);
+    let e = store
+        .log_inputs(&b, vec![long], vec![])
+        .await
+        .expect_err("digest");
+    assert!(
+        matches!(e, Error::InvalidParameter(_)) && e.to_string().contains("'digest'"),
+        "{e}"
+    );
+    assert_eq!(store.get_run(&b).await.expect("b").dataset_inputs.len(), 1);
+    store.delete_run(&b).await.expect("delete");
+    let e = store
+        .log_inputs(&b, vec![dataset("x", "/x", "training")], vec![])
+        .await
+        .expect_err("deleted run");
+    assert!(matches!(e, Error::InvalidParameter(_)), "{e:?}");
+    let e = store
+        .log_inputs("0123456789abcdef0123456789abcdef", vec![], vec!["m".into()])
+        .await
+        .expect_err("missing run");
+    assert!(matches!(e, Error::NotFound(_)), "{e:?}");
 }
 
 /// MLflow's LIKE is case-sensitive and ILIKE is not, on every backend; `%` and `_` are the

@@ -1,8 +1,9 @@
 //! Records runs through the MLflow REST client. A `slipway train` run goes to the experiment
 //! named after the pipeline: params of every candidate, per-fold CV scores (metric steps,
 //! step = fold index), holdout metrics (clustering: each candidate's scores and the selected
-//! one's), data and config fingerprints as tags, the bundle and the reports as artifacts, and
-//! the final status. `slipway models register --bundle` records an import run the same way
+//! one's), data and config fingerprints as tags, the data files as dataset inputs (what the
+//! MLflow UI and `run.inputs` show), the bundle and the reports as artifacts, and the final
+//! status. `slipway models register --bundle` records an import run the same way
 //! from what the bundle's manifest says.
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,8 @@ pub struct RunLog {
     params: Vec<Value>,
     metrics: Vec<Value>,
     tags: Vec<Value>,
+    /// Dataset inputs (MLflow's `DatasetInput` JSON).
+    inputs: Vec<Value>,
     /// Files uploaded at the artifact root (the reports).
     files: Vec<PathBuf>,
     /// The bundle, uploaded as `model/`.
@@ -42,7 +45,7 @@ pub struct RunLog {
 impl RunLog {
     /// A supervised `slipway train` run.
     pub fn train(cfg: &PipelineConfig, config_text: &str, out: &TrainOutcome) -> Result<Self> {
-        let mut tags = run_tags(
+        let (mut tags, mut inputs) = run_tags(
             cfg,
             config_text,
             &out.selected,
@@ -50,13 +53,16 @@ impl RunLog {
             out.validation.is_ok(),
         )?;
         if let Some(test) = &cfg.data.test {
+            let fp = fingerprint(test)?;
             tags.push(kv("slipway.data.test.path", test.display().to_string()));
-            tags.push(kv("slipway.data.test.fingerprint", fingerprint(test)?));
+            inputs.push(dataset_input(&test.display().to_string(), &fp, "test"));
+            tags.push(kv("slipway.data.test.fingerprint", fp));
         }
         Ok(RunLog {
             params: params(cfg, out),
             metrics: metrics(out, now_ms()),
             tags: with_bundle(tags, out.bundle.as_deref()),
+            inputs,
             files: vec![out.report_html.clone(), out.report_json.clone()],
             bundle: out.bundle.clone(),
         })
@@ -66,7 +72,7 @@ impl RunLog {
     /// `cluster.<candidate>.n_clusters`) and the selected candidate's scores by their own
     /// names (`silhouette`, ...), which a promotion policy can name.
     pub fn cluster(cfg: &PipelineConfig, config_text: &str, out: &ClusterOutcome) -> Result<Self> {
-        let tags = run_tags(
+        let (tags, inputs) = run_tags(
             cfg,
             config_text,
             &out.selected,
@@ -100,6 +106,7 @@ impl RunLog {
             params: p,
             metrics: m,
             tags: with_bundle(tags, out.bundle.as_deref()),
+            inputs,
             files: vec![out.report_html.clone(), out.report_json.clone()],
             bundle: out.bundle.clone(),
         })
@@ -135,7 +142,9 @@ impl RunLog {
             ),
             kv("slipway.bundle.created_at", manifest.created_at.clone()),
         ];
+        let mut inputs = Vec::new();
         for d in &manifest.lineage.data {
+            inputs.push(dataset_input(&d.path, &d.fingerprint, &d.role));
             tags.push(kv(format!("slipway.data.{}.path", d.role), d.path.clone()));
             tags.push(kv(
                 format!("slipway.data.{}.fingerprint", d.role),
@@ -149,6 +158,7 @@ impl RunLog {
             params,
             metrics,
             tags: with_bundle(tags, Some(dir)),
+            inputs,
             files: Vec::new(),
             bundle: Some(dir.to_path_buf()),
         })
@@ -250,6 +260,12 @@ impl<'a> RunRecorder<'a> {
         }
         for chunk in log.tags.chunks(BATCH_TAGS) {
             self.batch(json!({"tags": chunk}))?;
+        }
+        if !log.inputs.is_empty() {
+            self.client.post(
+                "runs/log-inputs",
+                &json!({"run_id": self.run_id, "datasets": log.inputs}),
+            )?;
         }
         self.upload_artifacts(log)?;
         self.finish("FINISHED")
@@ -384,25 +400,51 @@ fn fingerprint(p: &Path) -> Result<String> {
         .map_err(|e| ClientError::Transport(format!("{}: fingerprint: {e}", p.display())))
 }
 
+/// A data file as an MLflow dataset input: named by its file name, its digest the first 16
+/// hex digits of its SHA-256 `fingerprint` (MLflow allows 36 characters; the whole
+/// fingerprint is a tag), its source the path as given, and `mlflow.data.context` from its
+/// role (`train` → `training`, `test` → `testing`).
+fn dataset_input(path: &str, fingerprint: &str, role: &str) -> Value {
+    let name = Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+    let digest: String = fingerprint
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(16)
+        .collect();
+    let context = match role {
+        "train" => "training",
+        "test" => "testing",
+        other => other,
+    };
+    json!({
+        "tags": [kv("mlflow.data.context", context)],
+        "dataset": {
+            "name": name,
+            "digest": digest,
+            "source_type": "local",
+            "source": json!({"uri": path}).to_string(),
+        },
+    })
+}
+
 /// Fingerprints (training data, config), the selection, the gate and the validation outcome
-/// as run tags.
+/// as run tags, and the training data as a dataset input.
 fn run_tags(
     cfg: &PipelineConfig,
     config_text: &str,
     selected: &str,
     gate_passed: bool,
     validation_passed: bool,
-) -> Result<Vec<Value>> {
-    Ok(vec![
+) -> Result<(Vec<Value>, Vec<Value>)> {
+    let train_path = cfg.data.train.display().to_string();
+    let train_fp = fingerprint(&cfg.data.train)?;
+    let inputs = vec![dataset_input(&train_path, &train_fp, "train")];
+    let tags = vec![
         kv("mlflow.runName", cfg.name.clone()),
-        kv(
-            "slipway.data.train.path",
-            cfg.data.train.display().to_string(),
-        ),
-        kv(
-            "slipway.data.train.fingerprint",
-            fingerprint(&cfg.data.train)?,
-        ),
+        kv("slipway.data.train.path", train_path),
+        kv("slipway.data.train.fingerprint", train_fp),
         kv(
             "slipway.config.fingerprint",
             slipway_learn::bundle::sha256(config_text.as_bytes()),
@@ -411,7 +453,8 @@ fn run_tags(
         kv("slipway.gate.passed", gate_passed.to_string()),
         kv("slipway.validation.passed", validation_passed.to_string()),
         kv("slipway.version", env!("CARGO_PKG_VERSION")),
-    ])
+    ];
+    Ok((tags, inputs))
 }
 
 /// `tags` plus `slipway.bundle` (the bundle's local path), which `models register` requires.

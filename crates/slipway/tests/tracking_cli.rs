@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -234,6 +234,27 @@ fn check_run(server: &Server, run_id: &str, outcome: &Value, out_dir: &Path) {
     let tags = by_key(&run["data"]["tags"]);
     let fp = slipway_data::ingest::fingerprint(&data_path()).unwrap();
     assert_eq!(tags["slipway.data.train.fingerprint"], fp.as_str());
+    // The training file as a dataset input, as MLflow's UI and `run.inputs` read it.
+    let input = &run["inputs"]["dataset_inputs"][0];
+    assert_eq!(
+        input["tags"],
+        json!([{"key": "mlflow.data.context", "value": "training"}])
+    );
+    let name = data_path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(input["dataset"]["name"], name.as_str());
+    assert_eq!(
+        input["dataset"]["digest"],
+        &fp["sha256:".len().."sha256:".len() + 16]
+    );
+    assert_eq!(input["dataset"]["source_type"], "local");
+    assert_eq!(
+        run["inputs"]["dataset_inputs"].as_array().map(Vec::len),
+        Some(1)
+    );
     let cfg_text = std::fs::read(out_dir.join("../pipeline.yaml")).unwrap();
     assert_eq!(
         tags["slipway.config.fingerprint"],

@@ -14,8 +14,9 @@ use super::{Conn, Connections, DIALECT, Db, DbRow, MIGRATION_LOCK, MIGRATIONS};
 use crate::error::{Error, Result};
 use crate::metadata::MetadataStore;
 use crate::model::{
-    Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric, ModelOutput,
-    NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate, page_token,
+    DatasetInput, Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric,
+    ModelOutput, NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate,
+    page_token,
 };
 use crate::registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
@@ -771,6 +772,8 @@ impl MetadataStore for Store {
             params: Vec::new(),
             tags,
             model_outputs: Vec::new(),
+            dataset_inputs: Vec::new(),
+            model_inputs: Vec::new(),
         })
     }
 
@@ -919,6 +922,93 @@ impl MetadataStore for Store {
             .bind(run_id)
             .bind(&o.model_id)
             .bind(o.step)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: Vec<DatasetInput>,
+        models: Vec<String>,
+    ) -> Result<()> {
+        datasets.iter().try_for_each(validate::dataset_input)?;
+        if let Some(m) = models.iter().find(|m| m.is_empty()) {
+            return Err(Error::invalid(format!(
+                "a model input needs a model_id (got {m:?})"
+            )));
+        }
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
+        let run: Option<(i64, String)> =
+            sqlx::query_as("SELECT experiment_id, lifecycle_stage FROM runs WHERE run_uuid = $1")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (experiment_id, stage) = run.ok_or_else(|| run_not_found(run_id))?;
+        Self::require_active(run_id, LifecycleStage::parse(&stage)?)?;
+        let mut seen = std::collections::HashSet::new();
+        for input in &datasets {
+            let d = &input.dataset;
+            if !seen.insert((d.name.as_str(), d.digest.as_str())) {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type,
+                                       source, schema, profile)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+            )
+            .bind(new_run_id()) // a dataset id has a run id's form
+            .bind(experiment_id)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .bind(&d.source_type)
+            .bind(&d.source)
+            .bind(&d.schema)
+            .bind(&d.profile)
+            .execute(&mut *tx)
+            .await?;
+            let added: Option<String> = sqlx::query_scalar(
+                "INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid)
+                 SELECT $1, dataset_uuid FROM datasets
+                 WHERE experiment_id = $2 AND name = $3 AND digest = $4
+                 ON CONFLICT (run_uuid, dataset_uuid) DO NOTHING
+                 RETURNING dataset_uuid",
+            )
+            .bind(run_id)
+            .bind(experiment_id)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // Tags belong to the input as first logged (MLflow adds none to an existing one).
+            let Some(dataset_uuid) = added else {
+                continue;
+            };
+            for tag in latest_per_key(&input.tags) {
+                sqlx::query(
+                    "INSERT INTO dataset_input_tags (run_uuid, dataset_uuid, key, value)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(run_id)
+                .bind(&dataset_uuid)
+                .bind(&tag.key)
+                .bind(&tag.value)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for model_id in &models {
+            sqlx::query(
+                "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2)
+                 ON CONFLICT (run_uuid, model_id) DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(model_id)
             .execute(&mut *tx)
             .await?;
         }

@@ -605,6 +605,17 @@
       section('Metrics', metrics.length, kvTable(metrics.map(m => ({key: m.key, num: true,
         value: [fmtNum(m.value), m.step ? h('span', {class: 'muted'}, ` (step ${m.step})`) : null]})), {empty: 'No metrics logged.'}))));
 
+    const datasets = (run.inputs && run.inputs.dataset_inputs) || [];
+    if (datasets.length) {
+      view.appendChild(section('Datasets', datasets.length, kvTable(datasets.map(i => {
+        const d = i.dataset || {};
+        const context = ((i.tags || []).find(t => t.key === 'mlflow.data.context') || {}).value;
+        return {key: d.name || '', value: [h('span', {class: 'mono'}, d.digest || ''),
+          context ? h('span', {class: 'muted'}, ` · ${context}`) : null,
+          d.source_type ? h('span', {class: 'muted'}, ` · ${d.source_type}`) : null]};
+      }), {empty: 'No datasets logged.'})));
+    }
+
     if (metrics.length) {
       const charts = h('div', {class: 'charts', id: 'metric-charts'});
       const shown = metrics.slice(0, MAX_CHARTS);
