@@ -205,3 +205,27 @@ def test_dataset_inputs(client):
     assert {t.key: t.value for t in found[1].inputs.dataset_inputs[0].tags} == {
         "mlflow.data.context": "evaluation"
     }
+
+
+def test_metrics_of_a_logged_model(client):
+    """MLflow 3 metrics that name a logged model (what autologging logs for each fit) are
+    the model's metrics too, with their run and dataset."""
+    import pandas as pd
+
+    exp_name = unique("model-metrics")
+    mlflow.set_experiment(exp_name)
+    exp_id = client.get_experiment_by_name(exp_name).experiment_id
+    data = mlflow.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0]}), name="holdout")
+    with mlflow.start_run() as run:
+        model = client.create_logged_model(exp_id, name="scorer", source_run_id=run.info.run_id)
+        mlflow.log_metric("acc", 0.5, step=1, model_id=model.model_id, dataset=data)
+        mlflow.log_metrics({"acc": 0.75, "f1": 0.6}, step=2, model_id=model.model_id)
+        mlflow.log_metric("run_only", 1.0)
+
+    got = mlflow.get_logged_model(model.model_id).metrics
+    assert [(m.key, m.value, m.step) for m in got] == [("acc", 0.5, 1), ("acc", 0.75, 2), ("f1", 0.6, 2)]
+    assert {m.run_id for m in got} == {run.info.run_id}
+    assert {m.model_id for m in got} == {model.model_id}
+    assert (got[0].dataset_name, got[0].dataset_digest) == ("holdout", data.digest)
+    assert got[1].dataset_name is None
+    assert client.get_run(run.info.run_id).data.metrics == {"acc": 0.75, "f1": 0.6, "run_only": 1.0}

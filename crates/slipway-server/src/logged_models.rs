@@ -18,7 +18,7 @@ use slipway_store::{
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::wire::{KeyValueJson, deserialize_opt_i64, deserialize_opt_string};
+use crate::wire::{KeyValueJson, ModelMetricJson, deserialize_opt_i64, deserialize_opt_string};
 
 type St = State<Arc<AppState>>;
 
@@ -64,11 +64,13 @@ pub struct LoggedModelInfoJson {
     tags: Vec<KeyValueJson>,
 }
 
-/// A logged model's params.
+/// A logged model's params and metrics.
 #[derive(Debug, Serialize)]
 pub struct LoggedModelDataJson {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     params: Vec<KeyValueJson>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    metrics: Vec<ModelMetricJson>,
 }
 
 /// A logged model.
@@ -95,6 +97,7 @@ impl From<&LoggedModel> for LoggedModelJson {
             },
             data: LoggedModelDataJson {
                 params: m.params.iter().map(KeyValueJson::from).collect(),
+                metrics: m.metrics.iter().map(ModelMetricJson::from).collect(),
             },
         }
     }

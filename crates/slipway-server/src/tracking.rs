@@ -8,8 +8,9 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use slipway_store::{
-    DatasetInput, ExperimentFilter, ExperimentQuery, KeyValue, LogBatch, Metric, ModelOutput,
-    NewExperiment, NewRun, OrderBy, RunFilter, RunQuery, RunStatus, RunUpdate, ViewType,
+    DatasetInput, ExperimentFilter, ExperimentQuery, KeyValue, LogBatch, Metric, ModelMetric,
+    ModelOutput, NewExperiment, NewRun, OrderBy, RunFilter, RunQuery, RunStatus, RunUpdate,
+    ViewType,
 };
 
 use crate::AppState;
@@ -455,10 +456,33 @@ fn to_metric(m: MetricJson) -> ApiResult<Metric> {
     })
 }
 
+/// The metrics of a request as a batch: each value for the run, and those naming a
+/// `model_id` for that logged model too (as MLflow 3 records them).
+fn metric_batch(metrics: Vec<MetricJson>) -> ApiResult<LogBatch> {
+    let mut batch = LogBatch::default();
+    for mut m in metrics {
+        let model_id = m.model_id.take().filter(|id| !id.is_empty());
+        let (dataset_name, dataset_digest) = (m.dataset_name.take(), m.dataset_digest.take());
+        let metric = to_metric(m)?;
+        if let Some(model_id) = model_id {
+            batch.model_metrics.push(ModelMetric {
+                metric: metric.clone(),
+                model_id,
+                dataset_name,
+                dataset_digest,
+            });
+        }
+        batch.metrics.push(metric);
+    }
+    Ok(batch)
+}
+
 /// `POST runs/log-metric`
 pub async fn log_metric(State(s): St, ApiJson(req): ApiJson<LogMetric>) -> ApiResult<Json<Value>> {
     let id = req.run.id()?;
-    s.meta.log_metric(&id, to_metric(req.metric)?).await?;
+    s.meta
+        .log_batch(&id, metric_batch(vec![req.metric])?)
+        .await?;
     Ok(empty())
 }
 
@@ -482,13 +506,9 @@ pub async fn log_batch(
 ) -> ApiResult<Json<Value>> {
     let id = req.run.id()?;
     let batch = LogBatch {
-        metrics: req
-            .metrics
-            .into_iter()
-            .map(to_metric)
-            .collect::<ApiResult<_>>()?,
         params: req.params.into_iter().map(KeyValue::from).collect(),
         tags: req.tags.into_iter().map(KeyValue::from).collect(),
+        ..metric_batch(req.metrics)?
     };
     s.meta.log_batch(&id, batch).await?;
     Ok(empty())

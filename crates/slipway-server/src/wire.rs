@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use slipway_store::{
-    Dataset, DatasetInput, Experiment, KeyValue, Metric, ModelOutput, Run, RunInfo,
+    Dataset, DatasetInput, Experiment, KeyValue, LoggedModelMetric, Metric, ModelOutput, Run,
+    RunInfo,
 };
 
 /// A key/value pair (tag or param).
@@ -117,6 +118,15 @@ pub struct MetricJson {
     /// Training step (0 when absent).
     #[serde(default, deserialize_with = "deserialize_opt_i64")]
     pub step: Option<i64>,
+    /// The logged model the value also measures (MLflow 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// The dataset it was computed on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_name: Option<String>,
+    /// That dataset's digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_digest: Option<String>,
 }
 
 impl From<&Metric> for MetricJson {
@@ -126,6 +136,32 @@ impl From<&Metric> for MetricJson {
             value: m.value,
             timestamp: Some(m.timestamp),
             step: Some(m.step),
+            model_id: None,
+            dataset_name: None,
+            dataset_digest: None,
+        }
+    }
+}
+
+/// A logged model's metric value, with the run that logged it.
+#[derive(Debug, Serialize)]
+pub struct ModelMetricJson {
+    /// The value, its model and dataset.
+    #[serde(flatten)]
+    pub metric: MetricJson,
+    /// The run.
+    pub run_id: String,
+}
+
+impl From<&LoggedModelMetric> for ModelMetricJson {
+    fn from(m: &LoggedModelMetric) -> Self {
+        let mut metric = MetricJson::from(&m.metric.metric);
+        metric.model_id = Some(m.metric.model_id.clone());
+        metric.dataset_name = m.metric.dataset_name.clone();
+        metric.dataset_digest = m.metric.dataset_digest.clone();
+        ModelMetricJson {
+            metric,
+            run_id: m.run_id.clone(),
         }
     }
 }

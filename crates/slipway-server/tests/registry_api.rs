@@ -158,6 +158,37 @@ async fn logged_model_lifecycle() {
     assert_eq!(tags, ["mlflow.user", "a"]);
     assert_eq!(v["model"]["data"]["params"][1]["key"], "extra");
 
+    // Metrics naming the model (MLflow 3's `log_metric(..., model_id=...)`) are the model's
+    // too, with their run and dataset; plain ones are the run's only.
+    api.ok(
+        "POST",
+        "runs/log-batch",
+        Some(json!({"run_id": run_id, "metrics": [
+            {"key": "acc", "value": 0.5, "timestamp": 7, "step": 1, "model_id": id,
+             "dataset_name": "train", "dataset_digest": "9f2c11aa"},
+            {"key": "run_only", "value": 1.0, "timestamp": 7}]})),
+    )
+    .await;
+    api.ok(
+        "POST",
+        "runs/log-metric",
+        Some(
+            json!({"run_id": run_id, "key": "acc", "value": 0.75, "timestamp": 8, "step": 2,
+                    "model_id": id}),
+        ),
+    )
+    .await;
+    let v = api.ok("GET", &format!("logged-models/{id}"), None).await;
+    assert_eq!(
+        v["model"]["data"]["metrics"],
+        json!([
+            {"key": "acc", "value": 0.5, "timestamp": 7, "step": 1, "model_id": id,
+             "dataset_name": "train", "dataset_digest": "9f2c11aa", "run_id": run_id},
+            {"key": "acc", "value": 0.75, "timestamp": 8, "step": 2, "model_id": id,
+             "run_id": run_id}
+        ])
+    );
+
     // Search by name and by param; other names and experiments find nothing.
     let v = api
         .ok(

@@ -37,13 +37,14 @@ pub use error::{Error, ErrorKind, Result};
 pub use metadata::MetadataStore;
 pub use model::{
     Dataset, DatasetInput, Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric,
-    ModelOutput, NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate,
-    ViewType,
+    ModelMetric, ModelOutput, NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus,
+    RunUpdate, ViewType,
 };
 pub use postgres::PostgresStore;
 pub use registry::{
-    LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
-    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+    LoggedModel, LoggedModelMetric, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion,
+    ModelVersionQuery, NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel,
+    RegisteredModelQuery,
 };
 pub use s3::S3ArtifactStore;
 pub use search::{ExperimentFilter, ModelFilter, OrderBy, RunFilter};

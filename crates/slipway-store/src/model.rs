@@ -141,6 +141,20 @@ pub struct Metric {
     pub step: i64,
 }
 
+/// A metric value that also measures a logged model (MLflow 3 metrics carry `model_id`, and
+/// `dataset_name` / `dataset_digest` of the data they were computed on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelMetric {
+    /// The value.
+    pub metric: Metric,
+    /// The logged model it measures.
+    pub model_id: String,
+    /// The dataset it was computed on.
+    pub dataset_name: Option<String>,
+    /// That dataset's digest.
+    pub dataset_digest: Option<String>,
+}
+
 /// An experiment: a named group of runs with an artifact location.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Experiment {
@@ -285,6 +299,9 @@ pub struct LogBatch {
     pub params: Vec<KeyValue>,
     /// Tags (set or overwrite).
     pub tags: Vec<KeyValue>,
+    /// Values that also measure logged models (each is in `metrics` too, as in MLflow: the
+    /// run has the value, and so does the model).
+    pub model_metrics: Vec<ModelMetric>,
 }
 
 /// One page of results and the token for the next, if any.

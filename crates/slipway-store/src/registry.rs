@@ -2,7 +2,7 @@
 //! registry (registered models, their numbered versions, tags, aliases and stages).
 
 use crate::error::{Error, Result};
-use crate::model::{KeyValue, LifecycleStage};
+use crate::model::{KeyValue, LifecycleStage, ModelMetric};
 use crate::search::{ModelFilter, OrderBy};
 
 /// A model version's (legacy) deployment stage.
@@ -226,6 +226,18 @@ pub struct LoggedModel {
     pub tags: Vec<KeyValue>,
     /// Params, in the order logged.
     pub params: Vec<KeyValue>,
+    /// Every metric value logged against it, in the order logged, with the run that logged
+    /// each.
+    pub metrics: Vec<LoggedModelMetric>,
+}
+
+/// A metric value of a logged model and the run that logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelMetric {
+    /// The run.
+    pub run_id: String,
+    /// The value, model and dataset.
+    pub metric: ModelMetric,
 }
 
 /// What a new logged model needs.

@@ -124,7 +124,7 @@ impl Dialect {
         self == Dialect::Sqlite
     }
 
-    /// Rows per multi-row `INSERT` (at most 6 values a row). sqlx binds a SQLite statement's
+    /// Rows per multi-row `INSERT` (at most 9 values a row). sqlx binds a SQLite statement's
     /// values by looking up each placeholder's name, a scan of the statement's placeholder
     /// list, so the cost grows with the square of a statement's size: a log-batch of 1,000
     /// metrics took 78–80 ms of server CPU in chunks of 500 rows, 27–28 ms in chunks of 100
@@ -260,6 +260,8 @@ pub(crate) enum Bind {
     Text(String),
     Real(f64),
     Int(i64),
+    /// SQL NULL (in a text column).
+    Null,
 }
 
 /// The values a query binds, in placeholder order.
@@ -911,8 +913,23 @@ mod tests {
         }
         assert_eq!(parse_quoted_real("abc"), None);
         let doc = r#"[["r1",3,"n","u","FINISHED",5,null,"mlflow-artifacts:/3/r1/artifacts",
-            "active",[["a","Infinity",0,1,2],["b","0",1,3,4]],[["p","1"]],[],[["m-1",7]]]]"#;
+            "active",[["a","Infinity",0,1,2],["b","0",1,3,4]],[["p","1"]],[],[["m-1",7]],
+            [["d","9f2c","local","/d.csv",null,"{}",[["mlflow.data.context","training"]]]],
+            [["m-0"]]]]"#;
         let runs = runs_from_json(doc).expect("runs");
+        let input = &runs[0].dataset_inputs[0];
+        assert_eq!(
+            (
+                input.dataset.schema.as_deref(),
+                input.dataset.profile.as_deref()
+            ),
+            (None, Some("{}"))
+        );
+        assert_eq!(
+            input.tags,
+            vec![KeyValue::new("mlflow.data.context", "training")]
+        );
+        assert_eq!(runs[0].model_inputs, vec!["m-0".to_string()]);
         assert_eq!(runs[0].info.experiment_id, "3");
         assert_eq!(runs[0].info.end_time, None);
         assert_eq!(runs[0].params, vec![KeyValue::new("p", "1")]);

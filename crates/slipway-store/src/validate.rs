@@ -180,6 +180,15 @@ pub(crate) fn batch(b: &LogBatch) -> Result<()> {
     b.metrics.iter().try_for_each(metric)?;
     b.params.iter().try_for_each(param)?;
     b.tags.iter().try_for_each(tag)?;
+    for m in &b.model_metrics {
+        metric(&m.metric)?;
+        if m.model_id.is_empty() {
+            return Err(Error::invalid(format!(
+                "metric '{}': model_id must not be empty",
+                m.metric.key
+            )));
+        }
+    }
     Ok(())
 }
 

@@ -12,9 +12,9 @@ use slipway_store::sqlx::postgres::{PgConnectOptions, PgConnection};
 use slipway_store::sqlx::{self, Connection};
 use slipway_store::{
     Dataset, DatasetInput, Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue,
-    LifecycleStage, LogBatch, MetadataStore, Metric, NewExperiment, NewModelVersion,
-    NewRegisteredModel, NewRun, OrderBy, PostgresStore, Run, RunFilter, RunQuery, RunStatus,
-    RunUpdate, SqliteStore, ViewType,
+    LifecycleStage, LogBatch, MetadataStore, Metric, ModelMetric, NewExperiment, NewLoggedModel,
+    NewModelVersion, NewRegisteredModel, NewRun, OrderBy, PostgresStore, Run, RunFilter, RunQuery,
+    RunStatus, RunUpdate, SqliteStore, ViewType,
 };
 
 /// A fresh, empty database of one backend, for one test.
@@ -236,6 +236,7 @@ on_every_backend!(
     failed_writes_do_not_block_the_next_writer,
     abandoned_writes_and_reads_leave_nothing_behind,
     inputs_are_kept_as_first_logged,
+    metrics_of_logged_models,
     like_is_case_sensitive_and_ilike_is_not,
 );
 
@@ -576,6 +577,7 @@ async fn runs_params_metrics_tags(db: &TestDb) {
         "{e}"
     );
     let batch = || LogBatch {
+        model_metrics: Vec::new(),
         metrics: vec![metric("late_batch", 1.0, 1, 0)],
         params: vec![KeyValue::new("late_param", "1")],
         tags: vec![KeyValue::new("late_tag", "1")],
@@ -621,6 +623,7 @@ async fn log_batch_is_all_or_nothing(db: &TestDb) {
         .await
         .expect("param");
     let batch = LogBatch {
+        model_metrics: Vec::new(),
         metrics: vec![metric("m", 1.0, 1, 0)],
         params: vec![KeyValue::new("q", "x"), KeyValue::new("p", "2")],
         tags: vec![KeyValue::new("t", "v")],
@@ -722,6 +725,7 @@ async fn a_batch_stores_what_one_write_at_a_time_would(db: &TestDb) {
         .log_batch(
             &batched,
             LogBatch {
+                model_metrics: Vec::new(),
                 metrics: metrics.clone(),
                 params: params.clone(),
                 tags: tags.clone(),
@@ -838,6 +842,7 @@ async fn search_runs_filter_order_and_paging(db: &TestDb) {
             .log_batch(
                 &id,
                 LogBatch {
+                    model_metrics: Vec::new(),
                     metrics: if i == 5 {
                         vec![]
                     } else {
@@ -963,6 +968,7 @@ async fn a_large_page_of_runs_comes_back_whole_and_in_order(db: &TestDb) {
         let id = new_run(&store, &exp, &format!("r{i}"), i).await;
         if i % 100 == 7 {
             let batch = LogBatch {
+                model_metrics: Vec::new(),
                 metrics: vec![metric("m", i as f64 + 0.25, 1, 2)],
                 params: vec![KeyValue::new("p", i.to_string())],
                 tags: vec![],
@@ -1080,6 +1086,7 @@ async fn run_data_round_trips_exact_values_and_order(db: &TestDb) {
         .log_batch(
             &id,
             LogBatch {
+                model_metrics: Vec::new(),
                 metrics: keys
                     .iter()
                     .zip(values)
@@ -1596,6 +1603,125 @@ async fn inputs_are_kept_as_first_logged(db: &TestDb) {
         .await
         .expect_err("missing run");
     assert!(matches!(e, Error::NotFound(_)), "{e:?}");
+}
+
+/// Values logged with a `model_id` are the run's metrics and the logged model's too (every
+/// value, in order, with run and dataset), all or nothing with the rest of the batch.
+async fn metrics_of_logged_models(db: &TestDb) {
+    let store = db.open().await;
+    let exp = store
+        .create_experiment(NewExperiment {
+            name: format!("model-metrics-{}", rand_id()),
+            ..NewExperiment::default()
+        })
+        .await
+        .expect("experiment");
+    let run = new_run(&store, &exp, "r", 1).await;
+    let model = store
+        .create_logged_model(NewLoggedModel {
+            experiment_id: exp.clone(),
+            source_run_id: Some(run.clone()),
+            ..NewLoggedModel::default()
+        })
+        .await
+        .expect("logged model")
+        .model_id;
+    let linked = |m: Metric, dataset: Option<&str>| ModelMetric {
+        metric: m,
+        model_id: model.clone(),
+        dataset_name: dataset.map(str::to_string),
+        dataset_digest: dataset.map(|d| format!("{:08x}", d.len())),
+    };
+    let acc = [metric("acc", 0.75, 10, 0), metric("acc", 0.875, 11, 1)];
+    let batch = LogBatch {
+        metrics: vec![
+            acc[0].clone(),
+            acc[1].clone(),
+            metric("loss", f64::NAN, 12, 1),
+        ],
+        model_metrics: vec![
+            linked(acc[0].clone(), Some("train")),
+            linked(acc[1].clone(), None),
+            linked(metric("loss", f64::NAN, 12, 1), Some("train")),
+        ],
+        ..LogBatch::default()
+    };
+    store.log_batch(&run, batch.clone()).await.expect("batch");
+    // The same values again add nothing.
+    store.log_batch(&run, batch).await.expect("again");
+    // A refused batch (a param changing value) stores none of its model metrics.
+    store
+        .log_param(&run, KeyValue::new("p", "1"))
+        .await
+        .expect("param");
+    let refused = LogBatch {
+        metrics: vec![metric("acc", 0.5, 13, 2)],
+        model_metrics: vec![linked(metric("acc", 0.5, 13, 2), None)],
+        params: vec![KeyValue::new("p", "2")],
+        ..LogBatch::default()
+    };
+    store
+        .log_batch(&run, refused)
+        .await
+        .expect_err("param changed");
+
+    let got = store.get_logged_model(&model, false).await.expect("model");
+    let summary: Vec<_> = got
+        .metrics
+        .iter()
+        .map(|m| {
+            (
+                m.run_id.as_str(),
+                m.metric.metric.key.as_str(),
+                m.metric.metric.value.to_string(),
+                m.metric.metric.step,
+                m.metric.dataset_name.as_deref(),
+                m.metric.dataset_digest.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                run.as_str(),
+                "acc",
+                "0.75".to_string(),
+                0,
+                Some("train"),
+                true
+            ),
+            (run.as_str(), "acc", "0.875".to_string(), 1, None, false),
+            (
+                run.as_str(),
+                "loss",
+                "NaN".to_string(),
+                1,
+                Some("train"),
+                true
+            ),
+        ]
+    );
+    // The run has them as metrics of its own.
+    let r = store.get_run(&run).await.expect("run");
+    assert_eq!(
+        r.metrics.iter().find(|m| m.key == "acc").map(|m| m.value),
+        Some(0.875)
+    );
+    let e = store
+        .log_batch(
+            &run,
+            LogBatch {
+                model_metrics: vec![ModelMetric {
+                    model_id: String::new(),
+                    ..linked(metric("x", 1.0, 1, 0), None)
+                }],
+                ..LogBatch::default()
+            },
+        )
+        .await
+        .expect_err("empty model id");
+    assert!(matches!(e, Error::InvalidParameter(_)), "{e:?}");
 }
 
 /// MLflow's LIKE is case-sensitive and ILIKE is not, on every backend; `%` and `_` are the

@@ -9,10 +9,11 @@ use sqlx::Row;
 
 use super::{Conn, DIALECT, DbRow, Store, bind_all};
 use crate::error::{Error, Result};
-use crate::model::{KeyValue, LifecycleStage, Page, page_token};
+use crate::model::{KeyValue, LifecycleStage, Metric, ModelMetric, Page, page_token};
 use crate::registry::{
-    LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
-    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+    LoggedModel, LoggedModelMetric, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion,
+    ModelVersionQuery, NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel,
+    RegisteredModelQuery,
 };
 use crate::sql::{
     Bind, Binds, LOGGED_MODELS, MAX_LOGGED_MODEL_RESULTS, MAX_MODEL_VERSION_RESULTS,
@@ -52,6 +53,7 @@ fn logged_model_from_row(row: &DbRow) -> Result<LoggedModel> {
         lifecycle_stage: LifecycleStage::parse(&stage)?,
         tags: Vec::new(),
         params: Vec::new(),
+        metrics: Vec::new(),
     })
 }
 
@@ -110,6 +112,37 @@ impl Store {
             .fetch_all(&mut *conn)
             .await?,
         )?;
+        let rows = sqlx::query(
+            "SELECT key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest
+             FROM logged_model_metrics WHERE model_id = $1 ORDER BY rowid",
+        )
+        .bind(model_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        m.metrics = rows
+            .iter()
+            .map(|r| {
+                let is_nan: i64 = r.try_get("is_nan")?;
+                Ok(LoggedModelMetric {
+                    run_id: r.try_get("run_uuid")?,
+                    metric: ModelMetric {
+                        metric: Metric {
+                            key: r.try_get("key")?,
+                            value: if is_nan != 0 {
+                                f64::NAN
+                            } else {
+                                r.try_get("value")?
+                            },
+                            timestamp: r.try_get("timestamp")?,
+                            step: r.try_get("step")?,
+                        },
+                        model_id: model_id.to_string(),
+                        dataset_name: r.try_get("dataset_name")?,
+                        dataset_digest: r.try_get("dataset_digest")?,
+                    },
+                })
+            })
+            .collect::<Result<_>>()?;
         Ok(m)
     }
 

@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::metadata::MetadataStore;
 use crate::model::{
     DatasetInput, Experiment, ExperimentQuery, KeyValue, LifecycleStage, LogBatch, Metric,
-    ModelOutput, NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus, RunUpdate,
-    page_token,
+    ModelMetric, ModelOutput, NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus,
+    RunUpdate, page_token,
 };
 use crate::registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
@@ -99,6 +99,7 @@ pub(super) fn bind_all<'q>(mut q: DbQuery<'q>, binds: &Binds) -> DbQuery<'q> {
             Bind::Text(s) => q.bind(s.clone()),
             Bind::Real(v) => q.bind(*v),
             Bind::Int(v) => q.bind(*v),
+            Bind::Null => q.bind(None::<String>),
         };
     }
     q
@@ -396,6 +397,36 @@ impl Store {
     /// moves each key's latest value forward: the highest step, then the latest timestamp,
     /// then the larger value, a tie going to the later one, as MLflow orders them. The batch
     /// is reduced to one candidate per key first, so each statement touches a key once.
+    /// Inserts of values that also measure logged models; a value already there (same model,
+    /// key, timestamp, step and run) is kept, as MLflow does.
+    fn model_metric_statements(script: &mut Script, run_id: &str, metrics: &[ModelMetric]) {
+        let row = |m: &ModelMetric| {
+            let (value, is_nan) = store_metric_value(m.metric.value);
+            let text = |t: &Option<String>| t.clone().map_or(Bind::Null, Bind::Text);
+            [
+                Bind::Text(m.model_id.clone()),
+                Bind::Text(m.metric.key.clone()),
+                Bind::Real(value),
+                Bind::Int(is_nan),
+                Bind::Int(m.metric.timestamp),
+                Bind::Int(m.metric.step),
+                Bind::Text(run_id.to_owned()),
+                text(&m.dataset_name),
+                text(&m.dataset_digest),
+            ]
+        };
+        for chunk in metrics.chunks(DIALECT.rows_per_insert()) {
+            script.push(DIALECT, |binds| {
+                let rows = binds.rows(chunk.iter().map(row));
+                format!(
+                    "INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp,
+                         step, run_uuid, dataset_name, dataset_digest)
+                     VALUES {rows} ON CONFLICT DO NOTHING"
+                )
+            });
+        }
+    }
+
     fn metric_statements(script: &mut Script, run_id: &str, metrics: &[Metric]) {
         let stored: Vec<(&str, f64, i64, i64, i64)> = metrics
             .iter()
@@ -855,6 +886,7 @@ impl MetadataStore for Store {
             format!("SELECT lifecycle_stage FROM runs WHERE run_uuid = {run}")
         });
         Self::metric_statements(&mut script, run_id, &batch.metrics);
+        Self::model_metric_statements(&mut script, run_id, &batch.model_metrics);
         Self::tag_statements(&mut script, run_id, &latest_per_key(&batch.tags));
         if let Some(name) = batch
             .tags
