@@ -205,6 +205,14 @@ def test_dataset_inputs(client):
     assert {t.key: t.value for t in found[1].inputs.dataset_inputs[0].tags} == {
         "mlflow.data.context": "evaluation"
     }
+    # MLflow's `datasets.` filters: true when one of the run's inputs passes.
+    by_filter = lambda f: [r.info.run_id for r in client.search_runs([exp_id], f)]  # noqa: E731
+    assert by_filter("datasets.name = 'adult-test'") == [run.info.run_id]
+    assert by_filter("datasets.context = 'evaluation'") == [other.info.run_id]
+    assert set(by_filter(f"datasets.digest IN ('{train.digest}')")) == {
+        run.info.run_id,
+        other.info.run_id,
+    }
 
 
 def test_metrics_of_a_logged_model(client):
@@ -229,3 +237,10 @@ def test_metrics_of_a_logged_model(client):
     assert (got[0].dataset_name, got[0].dataset_digest) == ("holdout", data.digest)
     assert got[1].dataset_name is None
     assert client.get_run(run.info.run_id).data.metrics == {"acc": 0.75, "f1": 0.6, "run_only": 1.0}
+    found = mlflow.search_logged_models(
+        experiment_ids=[exp_id], filter_string="metrics.acc > 0.7", output_format="list"
+    )
+    assert [m.model_id for m in found] == [model.model_id]
+    assert not mlflow.search_logged_models(
+        experiment_ids=[exp_id], filter_string="metrics.f1 > 0.7", output_format="list"
+    )

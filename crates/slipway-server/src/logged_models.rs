@@ -272,6 +272,10 @@ pub struct SearchOrderBy {
     field_name: Option<String>,
     #[serde(default)]
     ascending: Option<bool>,
+    #[serde(default)]
+    dataset_name: Option<String>,
+    #[serde(default)]
+    dataset_digest: Option<String>,
 }
 
 /// `POST logged-models/search` body.
@@ -287,6 +291,8 @@ pub struct Search {
     order_by: Vec<SearchOrderBy>,
     #[serde(default)]
     page_token: Option<String>,
+    #[serde(default)]
+    datasets: Vec<Value>,
 }
 
 /// Response body.
@@ -308,6 +314,18 @@ pub async fn search(
         return Err(ApiError::invalid(format!(
             "Invalid value {max} for parameter 'max_results': it must be a positive integer"
         )));
+    }
+    // Metrics restricted to the values computed on given datasets: not kept apart yet, so
+    // refused rather than ignored.
+    let by_dataset = req
+        .order_by
+        .iter()
+        .any(|o| o.dataset_name.is_some() || o.dataset_digest.is_some());
+    if !req.datasets.is_empty() || by_dataset {
+        return Err(ApiError::invalid(
+            "searching logged models by the datasets of their metrics is not supported: \
+             filter and order on metrics.<name> without 'datasets' or 'dataset_name'",
+        ));
     }
     let order_by = req
         .order_by

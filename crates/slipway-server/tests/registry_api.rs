@@ -262,10 +262,32 @@ async fn logged_model_lifecycle() {
     api.err(
         "POST",
         "logged-models/search",
-        Some(json!({"experiment_ids": ["0"], "filter": "metrics.x > 1"})),
+        Some(json!({"experiment_ids": ["0"], "filter": "datasets.name = 'x'"})),
         (400, "INVALID_PARAMETER_VALUE"),
     )
     .await;
+    // Metrics restricted to datasets are refused, not ignored.
+    api.err(
+        "POST",
+        "logged-models/search",
+        Some(
+            json!({"experiment_ids": ["0"], "filter": "metrics.acc > 0.6",
+                    "datasets": [{"dataset_name": "train"}]}),
+        ),
+        (400, "INVALID_PARAMETER_VALUE"),
+    )
+    .await;
+    let v = api
+        .ok(
+            "POST",
+            "logged-models/search",
+            Some(
+                json!({"experiment_ids": ["0"], "filter": "metrics.acc > 0.6",
+                        "order_by": [{"field_name": "metrics.acc", "ascending": false}]}),
+            ),
+        )
+        .await;
+    assert_eq!(v["models"][0]["info"]["model_id"], id.as_str(), "{v}");
 
     // Delete hides it unless allow_deleted.
     api.ok("DELETE", &format!("logged-models/{id}"), None).await;

@@ -15,6 +15,20 @@ pub enum Field {
     Tag(String),
     /// A column of the run or experiment itself.
     Attribute(Attribute),
+    /// A run's dataset inputs (`datasets.name`, `datasets.digest`, `datasets.context`): the
+    /// condition holds when it holds for one of them.
+    Dataset(DatasetKey),
+}
+
+/// What a `datasets.` filter looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetKey {
+    /// The dataset's name.
+    Name,
+    /// The dataset's digest.
+    Digest,
+    /// The input's `mlflow.data.context` tag.
+    Context,
 }
 
 /// The columns a search can look at.
@@ -441,20 +455,32 @@ fn field_of(prefix: Option<&str>, key: &str, entity: Entity) -> Result<Field> {
     match prefix {
         None => attr(key),
         Some(p) => match (entity, p) {
-            (Entity::Run, "metrics" | "metric") => Ok(Field::Metric(key.to_string())),
+            (Entity::Run | Entity::LoggedModel, "metrics" | "metric") => {
+                Ok(Field::Metric(key.to_string()))
+            }
             (
                 Entity::Run | Entity::LoggedModel,
                 "params" | "param" | "parameters" | "parameter",
             ) => Ok(Field::Param(key.to_string())),
             (_, "tags" | "tag") => Ok(Field::Tag(key.to_string())),
             (_, "attributes" | "attribute" | "attr" | "run") => attr(key),
+            (Entity::Run, "datasets" | "dataset") => Ok(Field::Dataset(match key {
+                "name" => DatasetKey::Name,
+                "digest" => DatasetKey::Digest,
+                "context" => DatasetKey::Context,
+                _ => {
+                    return Err(invalid(format!(
+                        "Invalid dataset key '{key}': expected one of name, digest, context"
+                    )));
+                }
+            })),
             _ => Err(invalid(format!(
                 "invalid entity type '{p}': expected one of {}",
                 match entity {
-                    Entity::Run => "metrics, params, tags, attributes",
+                    Entity::Run => "metrics, params, tags, attributes, datasets",
                     Entity::Experiment | Entity::RegisteredModel | Entity::ModelVersion =>
                         "tags, attributes",
-                    Entity::LoggedModel => "params, tags, attributes",
+                    Entity::LoggedModel => "metrics, params, tags, attributes",
                 }
             ))),
         },
@@ -528,6 +554,7 @@ fn field_name(field: &Field) -> String {
         Field::Param(k) => format!("params.{k}"),
         Field::Tag(k) => format!("tags.{k}"),
         Field::Attribute(a) => format!("attribute {a:?}"),
+        Field::Dataset(k) => format!("datasets.{}", format!("{k:?}").to_lowercase()),
     }
 }
 
@@ -535,7 +562,7 @@ fn parse_condition(tokens: &[Token], mut i: usize, field: &Field) -> Result<(Con
     let numeric = match field {
         Field::Metric(_) => true,
         Field::Attribute(a) => a.is_numeric(),
-        Field::Param(_) | Field::Tag(_) => false,
+        Field::Param(_) | Field::Tag(_) | Field::Dataset(_) => false,
     };
     let string_value = |t: Option<&Token>| -> Result<String> {
         match t {
@@ -637,10 +664,10 @@ fn parse_condition(tokens: &[Token], mut i: usize, field: &Field) -> Result<(Con
                         | Attribute::ModelId
                         | Attribute::SourceRunId
                         | Attribute::Name
-                )
+                ) | Field::Dataset(_)
             ) {
                 return Err(invalid(format!(
-                    "IN / NOT IN only apply to run_id, model_id, source_run_id and name, not {}",
+                    "IN / NOT IN only apply to run_id, model_id, source_run_id, name and datasets, not {}",
                     field_name(field)
                 )));
             }

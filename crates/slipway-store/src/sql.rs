@@ -12,7 +12,7 @@ use crate::model::{
     Dataset, DatasetInput, KeyValue, LifecycleStage, Metric, ModelOutput, Run, RunInfo, RunStatus,
     ViewType,
 };
-use crate::search::{Attribute, Clause, Condition, Field, OrderBy, like_to_glob};
+use crate::search::{Attribute, Clause, Condition, DatasetKey, Field, OrderBy, like_to_glob};
 use crate::validate;
 
 /// Where the two databases' SQL differs.
@@ -320,13 +320,19 @@ pub(crate) struct SqlTarget {
     tags: &'static str,
     /// Its params table, if it has params.
     params: Option<&'static str>,
-    /// Its latest-metrics table, if it has metrics.
+    /// Its metrics table, if it has metrics (a run's latest values; every value of a logged
+    /// model: a filter holds when one value passes, as in MLflow).
     metrics: Option<&'static str>,
+    /// What picks the newest of a key's rows in `metrics` to sort on (empty where there is
+    /// one row per key).
+    newest: &'static str,
     /// Joins a child row `c` to the main row (tags, params and metrics share the key columns).
     correlate: &'static str,
     /// Whether `tags.k != 'v'` also matches rows without the tag (MLflow's registry does;
     /// its run search does not).
     ne_matches_missing: bool,
+    /// Whether rows (runs, aliased `r`) have dataset inputs to filter on.
+    datasets: bool,
     /// Column for each attribute it has.
     column: fn(Attribute) -> Option<&'static str>,
 }
@@ -335,8 +341,10 @@ pub(crate) const RUNS: SqlTarget = SqlTarget {
     tags: "tags",
     params: Some("params"),
     metrics: Some("latest_metrics"),
+    newest: "",
     correlate: "c.run_uuid = r.run_uuid",
     ne_matches_missing: false,
+    datasets: true,
     column: |a| match a {
         Attribute::RunId => Some("r.run_uuid"),
         Attribute::RunName => Some("r.name"),
@@ -361,8 +369,10 @@ pub(crate) const EXPERIMENTS: SqlTarget = SqlTarget {
     tags: "experiment_tags",
     params: None,
     metrics: None,
+    newest: "",
     correlate: "c.experiment_id = e.experiment_id",
     ne_matches_missing: false,
+    datasets: false,
     column: |a| match a {
         Attribute::Name => Some("e.name"),
         Attribute::ExperimentId => Some("e.experiment_id"),
@@ -395,7 +405,7 @@ impl SqlTarget {
             Field::Metric(_) => self.metrics,
             Field::Param(_) => self.params,
             Field::Tag(_) => Some(self.tags),
-            Field::Attribute(_) => None,
+            Field::Attribute(_) | Field::Dataset(_) => None,
         }
         .ok_or_else(|| Error::invalid(format!("{field:?} cannot be used here")))?;
         let key = binds.push(Bind::Text(key.to_string()));
@@ -434,6 +444,42 @@ impl SqlTarget {
                     }
                     Condition::Present(_) => Err(bad()),
                 }
+            }
+            Field::Dataset(key) => {
+                if !self.datasets {
+                    return Err(bad());
+                }
+                // One of the run's inputs passes: its dataset's name or digest, or its
+                // `mlflow.data.context` tag.
+                let (col, join) = match key {
+                    DatasetKey::Name => ("d.name", ""),
+                    DatasetKey::Digest => ("d.digest", ""),
+                    DatasetKey::Context => (
+                        "t.value",
+                        " JOIN dataset_input_tags t ON t.run_uuid = i.run_uuid \
+                         AND t.dataset_uuid = i.dataset_uuid AND t.key = 'mlflow.data.context'",
+                    ),
+                };
+                let test = match &clause.condition {
+                    Condition::Text { negated, value } => {
+                        let p = binds.push(Bind::Text(value.clone()));
+                        format!("{col} {} {p}", if *negated { "!=" } else { "=" })
+                    }
+                    Condition::Like {
+                        pattern,
+                        case_insensitive,
+                    } => like_sql(dialect, col, pattern, *case_insensitive, binds),
+                    Condition::In { negated, values } => {
+                        let list = binds.list(values.iter().cloned().map(Bind::Text));
+                        format!("{col} {}IN ({list})", if *negated { "NOT " } else { "" })
+                    }
+                    Condition::Number(..) | Condition::Present(_) => return Err(bad()),
+                };
+                Ok(format!(
+                    "EXISTS (SELECT 1 FROM run_dataset_inputs i \
+                     JOIN datasets d ON d.dataset_uuid = i.dataset_uuid{join} \
+                     WHERE i.run_uuid = r.run_uuid AND {test})"
+                ))
             }
             field @ (Field::Metric(key) | Field::Param(key) | Field::Tag(key)) => {
                 let (table, correlate) = self.child(field, key, binds)?;
@@ -489,15 +535,19 @@ impl SqlTarget {
     fn sort_expr(&self, field: &Field, binds: &mut Binds) -> Result<String> {
         match field {
             Field::Attribute(a) => Ok(self.attribute(*a)?.to_string()),
+            Field::Dataset(_) => Err(Error::invalid(
+                "runs cannot be ordered by their datasets (a run may have several)",
+            )),
             Field::Metric(key) | Field::Param(key) | Field::Tag(key) => {
                 let (table, correlate) = self.child(field, key, binds)?;
-                let nan = if matches!(field, Field::Metric(_)) {
-                    " AND c.is_nan = 0"
+                // A metric sorts on its latest value (`newest` picks it among many).
+                let latest = if matches!(field, Field::Metric(_)) {
+                    format!(" AND c.is_nan = 0{}", self.newest)
                 } else {
-                    ""
+                    String::new()
                 };
                 Ok(format!(
-                    "(SELECT c.value FROM {table} c WHERE {correlate}{nan})"
+                    "(SELECT c.value FROM {table} c WHERE {correlate}{latest})"
                 ))
             }
         }
@@ -724,9 +774,12 @@ const MAX_ALIAS_LENGTH: usize = 255;
 pub(crate) const LOGGED_MODELS: SqlTarget = SqlTarget {
     tags: "logged_model_tags",
     params: Some("logged_model_params"),
-    metrics: None,
+    metrics: Some("logged_model_metrics"),
+    // As MLflow orders them.
+    newest: " ORDER BY c.timestamp DESC, c.step DESC, c.run_uuid LIMIT 1",
     correlate: "c.model_id = l.model_id",
     ne_matches_missing: false,
+    datasets: false,
     column: |a| match a {
         Attribute::Name => Some("l.name"),
         Attribute::ModelId => Some("l.model_id"),
@@ -743,8 +796,10 @@ pub(crate) const REGISTERED_MODELS: SqlTarget = SqlTarget {
     tags: "registered_model_tags",
     params: None,
     metrics: None,
+    newest: "",
     correlate: "c.model_key = m.model_key",
     ne_matches_missing: true,
+    datasets: false,
     column: |a| match a {
         Attribute::Name => Some("m.name"),
         Attribute::CreationTime => Some("m.creation_time"),
@@ -757,8 +812,10 @@ pub(crate) const MODEL_VERSIONS: SqlTarget = SqlTarget {
     tags: "model_version_tags",
     params: None,
     metrics: None,
+    newest: "",
     correlate: "c.model_key = v.model_key AND c.version = v.version",
     ne_matches_missing: true,
+    datasets: false,
     column: |a| match a {
         Attribute::Name => Some("m.name"),
         Attribute::RunId => Some("v.run_id"),

@@ -12,9 +12,10 @@ use slipway_store::sqlx::postgres::{PgConnectOptions, PgConnection};
 use slipway_store::sqlx::{self, Connection};
 use slipway_store::{
     Dataset, DatasetInput, Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue,
-    LifecycleStage, LogBatch, MetadataStore, Metric, ModelMetric, NewExperiment, NewLoggedModel,
-    NewModelVersion, NewRegisteredModel, NewRun, OrderBy, PostgresStore, Run, RunFilter, RunQuery,
-    RunStatus, RunUpdate, SqliteStore, ViewType,
+    LifecycleStage, LogBatch, LoggedModel, LoggedModelQuery, MetadataStore, Metric, ModelFilter,
+    ModelMetric, NewExperiment, NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun,
+    OrderBy, Page, PostgresStore, Run, RunFilter, RunQuery, RunStatus, RunUpdate, SqliteStore,
+    ViewType,
 };
 
 /// A fresh, empty database of one backend, for one test.
@@ -1467,7 +1468,7 @@ fn dataset(name: &str, source: &str, context: &str) -> DatasetInput {
     DatasetInput {
         dataset: Dataset {
             name: name.into(),
-            digest: format!("{:08x}", name.len()),
+            digest: format!("{:08x}", name.bytes().map(u32::from).sum::<u32>()),
             source_type: "local".into(),
             source: source.into(),
             schema: (name != "plain").then(|| format!("{{\"columns\": [\"{name}\"]}}")),
@@ -1579,6 +1580,67 @@ async fn inputs_are_kept_as_first_logged(db: &TestDb) {
     assert_eq!(by_id(&a).dataset_inputs, run_a.dataset_inputs);
     assert_eq!(by_id(&a).model_inputs, run_a.model_inputs);
     assert_eq!(by_id(&b).dataset_inputs, run_b.dataset_inputs);
+
+    // Filters on the inputs (MLflow's `datasets.` entity): true when one input passes.
+    let matching = |filter: &'static str| {
+        let store = &store;
+        let exp = exp.clone();
+        async move {
+            let query = RunQuery {
+                experiment_ids: vec![exp],
+                filter: RunFilter::parse(filter).expect("filter"),
+                order_by: vec![OrderBy::parse_for_runs("start_time").expect("order")],
+                max_results: 10,
+                ..RunQuery::default()
+            };
+            let page = store.search_runs(&query).await.expect(filter);
+            page.items
+                .into_iter()
+                .map(|r| r.info.run_name)
+                .collect::<Vec<_>>()
+        }
+    };
+    // "plain" has digest 0x214, "train" 0x21e.
+    assert_eq!(matching("datasets.name = 'plain'").await, ["a"]);
+    assert_eq!(matching("dataset.name != 'train'").await, ["a"]);
+    assert_eq!(matching("datasets.context = 'eval'").await, ["a", "b"]);
+    assert_eq!(matching("datasets.context = 'training'").await, ["a"]);
+    // Each clause may be met by a different input (as in MLflow): "a" has "train" and,
+    // in "plain", an input in context "eval".
+    assert_eq!(
+        matching("datasets.name LIKE 'tr%' AND datasets.context ILIKE 'EV%'").await,
+        ["a", "b"]
+    );
+    assert_eq!(
+        matching("datasets.name LIKE 'tr%' AND datasets.context = 'training'").await,
+        ["a"]
+    );
+    assert_eq!(
+        matching("datasets.digest IN ('00000214', 'none')").await,
+        ["a"]
+    );
+    assert_eq!(
+        matching("datasets.digest NOT IN ('00000214')").await,
+        ["a", "b"]
+    );
+    assert!(matching("datasets.name = 'absent'").await.is_empty());
+    for bad in [
+        "datasets.size = 'x'",
+        "datasets.name > 'a'",
+        "datasets.name = 3",
+    ] {
+        assert!(RunFilter::parse(bad).is_err(), "{bad}");
+    }
+    let ordered = RunQuery {
+        experiment_ids: vec![exp.clone()],
+        order_by: vec![OrderBy::parse_for_runs("datasets.name").expect("parses")],
+        ..RunQuery::default()
+    };
+    let e = store
+        .search_runs(&ordered)
+        .await
+        .expect_err("no dataset order");
+    assert!(matches!(e, Error::InvalidParameter(_)), "{e:?}");
 
     // Refused: too long a digest (nothing stored), a deleted run, a missing run.
     let mut long = dataset("long", "/l", "training");
@@ -1708,6 +1770,71 @@ async fn metrics_of_logged_models(db: &TestDb) {
         r.metrics.iter().find(|m| m.key == "acc").map(|m| m.value),
         Some(0.875)
     );
+    // Search: a filter holds when one value passes; order is by the newest value.
+    let second = store
+        .create_logged_model(NewLoggedModel {
+            experiment_id: exp.clone(),
+            name: Some("second".into()),
+            ..NewLoggedModel::default()
+        })
+        .await
+        .expect("second model")
+        .model_id;
+    let on_second = |m: Metric| ModelMetric {
+        model_id: second.clone(),
+        ..linked(m, None)
+    };
+    let batch = LogBatch {
+        metrics: vec![metric("acc", 0.95, 20, 0), metric("acc", 0.8, 21, 1)],
+        model_metrics: vec![
+            on_second(metric("acc", 0.95, 20, 0)),
+            on_second(metric("acc", 0.8, 21, 1)),
+        ],
+        ..LogBatch::default()
+    };
+    store
+        .log_batch(&run, batch)
+        .await
+        .expect("second's metrics");
+    let search = |filter: &str, order: &str| LoggedModelQuery {
+        experiment_ids: vec![exp.clone()],
+        filter: ModelFilter::parse_logged_models(filter).expect("filter"),
+        order_by: if order.is_empty() {
+            vec![]
+        } else {
+            vec![OrderBy::for_logged_models(order, false).expect("order")]
+        },
+        max_results: 10,
+        page_token: None,
+    };
+    let ids = |page: Page<LoggedModel>| {
+        page.items
+            .into_iter()
+            .map(|m| m.model_id)
+            .collect::<Vec<_>>()
+    };
+    // Newest values: `model` 0.875, `second` 0.8; `second` once had 0.95.
+    let got = store
+        .search_logged_models(&search("metrics.acc > 0.9", ""))
+        .await
+        .expect("search");
+    assert_eq!(ids(got), std::slice::from_ref(&second));
+    let got = store
+        .search_logged_models(&search("metrics.acc <= 0.75", ""))
+        .await
+        .expect("search");
+    assert_eq!(ids(got), std::slice::from_ref(&model));
+    let got = store
+        .search_logged_models(&search("", "metrics.acc"))
+        .await
+        .expect("search");
+    assert_eq!(ids(got), [model.clone(), second.clone()]);
+    let got = store
+        .search_logged_models(&search("metrics.loss > 0", ""))
+        .await
+        .expect("search");
+    assert!(ids(got).is_empty(), "NaN passes no comparison");
+
     let e = store
         .log_batch(
             &run,
