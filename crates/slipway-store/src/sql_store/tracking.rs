@@ -968,9 +968,9 @@ impl MetadataStore for Store {
         models: Vec<String>,
     ) -> Result<()> {
         datasets.iter().try_for_each(validate::dataset_input)?;
-        if let Some(m) = models.iter().find(|m| m.is_empty()) {
+        if let Some(i) = models.iter().position(String::is_empty) {
             return Err(Error::invalid(format!(
-                "a model input needs a model_id (got {m:?})"
+                "models[{i}]: a model input needs a non-empty model_id"
             )));
         }
         let mut w = self.conns.write().await?;
