@@ -437,6 +437,10 @@ async fn pages_render_in_headless_chromium() {
             dom.contains(&format!("href=\"#/runs/{good}\"")),
             "lineage link: {dom}"
         );
+        assert!(
+            dom.contains("data: churn-train (training)"),
+            "the data the version was trained on: {dom}"
+        );
         tokio::task::block_in_place(|| browser.screenshot(&model_url, &shots.join("model.png")));
     }
 

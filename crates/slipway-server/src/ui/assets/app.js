@@ -641,6 +641,16 @@
     view.appendChild(await artifactsSection(info.artifact_uri || ''));
   }
 
+  /** A run's dataset inputs in one line (`name (context)`, ...), or null when it has none. */
+  function datasetsLine(run) {
+    const inputs = (run && run.inputs && run.inputs.dataset_inputs) || [];
+    if (!inputs.length) return null;
+    return h('div', {class: 'muted small datasets'}, 'data: ', inputs.map(i => {
+      const context = ((i.tags || []).find(t => t.key === 'mlflow.data.context') || {}).value;
+      return `${(i.dataset || {}).name || ''}${context ? ` (${context})` : ''}`;
+    }).join(', '));
+  }
+
   /** `mlflow-artifacts:/6/<run>/artifacts` → `6/<run>/artifacts`; null when not proxied. */
   function proxiedRoot(uri) {
     const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*)$/.exec(uri);
@@ -849,7 +859,7 @@
       }
     }
 
-    // Lineage: the run each version came from.
+    // Lineage: the run each version came from, and the data that run consumed.
     const runIds = [...new Set(versions.map(v => v.run_id).filter(Boolean))];
     const runResults = await Promise.allSettled(runIds.map(id => get('runs/get', {run_id: id, run_uuid: id})));
     const runsById = new Map();
@@ -861,7 +871,8 @@
         !v.run_id ? h('span', {class: 'muted'}, 'no source run') :
           [h('a', {href: runHref(v.run_id), class: 'lineage'}, run ? runName(run) : v.run_id),
             run ? h('span', {class: 'muted mono'}, ' ', v.run_id) : h('span', {class: 'muted'}, ' (run not found)')],
-        v.source ? h('div', {class: 'muted mono small'}, v.source) : null);
+        v.source ? h('div', {class: 'muted mono small'}, v.source) : null,
+        datasetsLine(run));
       return h('tr', {'data-version': v.version},
         h('td', null, h('b', null, `v${v.version}`)),
         h('td', null, stageBadge(v.current_stage)),
