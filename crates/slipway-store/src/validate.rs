@@ -104,57 +104,42 @@ pub const MAX_INPUT_TAG_VALUE_LENGTH: usize = 500;
 /// A dataset input's fields within MLflow's limits, naming the dataset and field at fault.
 pub(crate) fn dataset_input(input: &DatasetInput) -> Result<()> {
     let d = &input.dataset;
-    let what = |field: &str| {
-        format!(
-            "dataset '{}' {field}",
-            d.name.chars().take(60).collect::<String>()
-        )
-    };
-    let fields = [
-        ("name", Some(&d.name), MAX_DATASET_NAME_LENGTH),
-        ("digest", Some(&d.digest), MAX_DATASET_DIGEST_LENGTH),
-        ("source", Some(&d.source), MAX_DATASET_SOURCE_LENGTH),
-        ("schema", d.schema.as_ref(), MAX_DATASET_SCHEMA_LENGTH),
-        ("profile", d.profile.as_ref(), MAX_DATASET_PROFILE_LENGTH),
-    ];
-    for (field, text, max) in fields {
-        let n = text.map_or(0, |t| t.chars().count());
-        if n > max {
-            return Err(Error::invalid(format!(
-                "{}: '{field}' exceeds the maximum length of {max} characters ({n})",
-                what(field)
-            )));
-        }
-    }
+    let what = format!("dataset '{}'", d.name.chars().take(60).collect::<String>());
     for (field, text) in [
         ("name", &d.name),
         ("digest", &d.digest),
         ("source_type", &d.source_type),
     ] {
         if text.is_empty() {
-            return Err(Error::invalid(format!("{} must not be empty", what(field))));
-        }
-    }
-    for t in &input.tags {
-        if t.key.is_empty() {
             return Err(Error::invalid(format!(
-                "{}: an input tag key must not be empty",
-                what("tags")
+                "{what}: '{field}' must not be empty"
             )));
         }
-        for (field, text, max) in [
-            ("key", &t.key, MAX_INPUT_TAG_KEY_LENGTH),
-            ("value", &t.value, MAX_INPUT_TAG_VALUE_LENGTH),
-        ] {
-            let n = text.chars().count();
-            if n > max {
-                return Err(Error::invalid(format!(
-                    "{}: input tag '{}' {field} exceeds the maximum length of {max} characters ({n})",
-                    what("tags"),
-                    t.key.chars().take(60).collect::<String>()
-                )));
-            }
+    }
+    for (field, text, max) in [
+        ("name", d.name.as_str(), MAX_DATASET_NAME_LENGTH),
+        ("digest", &d.digest, MAX_DATASET_DIGEST_LENGTH),
+        ("source", &d.source, MAX_DATASET_SOURCE_LENGTH),
+        (
+            "schema",
+            d.schema.as_deref().unwrap_or_default(),
+            MAX_DATASET_SCHEMA_LENGTH,
+        ),
+        (
+            "profile",
+            d.profile.as_deref().unwrap_or_default(),
+            MAX_DATASET_PROFILE_LENGTH,
+        ),
+    ] {
+        value(&what, field, text, max)?;
+    }
+    let tag_of = format!("{what} input tag");
+    for t in &input.tags {
+        if t.key.is_empty() {
+            return Err(Error::invalid(format!("{tag_of} key must not be empty")));
         }
+        value(&tag_of, "key", &t.key, MAX_INPUT_TAG_KEY_LENGTH)?;
+        value(&tag_of, &t.key, &t.value, MAX_INPUT_TAG_VALUE_LENGTH)?;
     }
     Ok(())
 }

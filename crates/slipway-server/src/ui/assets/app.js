@@ -609,7 +609,7 @@
     if (datasets.length) {
       view.appendChild(section('Datasets', datasets.length, kvTable(datasets.map(i => {
         const d = i.dataset || {};
-        const context = ((i.tags || []).find(t => t.key === 'mlflow.data.context') || {}).value;
+        const context = inputContext(i);
         return {key: d.name || '', value: [h('span', {class: 'mono'}, d.digest || ''),
           context ? h('span', {class: 'muted'}, ` · ${context}`) : null,
           d.source_type ? h('span', {class: 'muted'}, ` · ${d.source_type}`) : null]};
@@ -641,12 +641,17 @@
     view.appendChild(await artifactsSection(info.artifact_uri || ''));
   }
 
+  /** A dataset input's `mlflow.data.context` tag (`training`, ...), if it has one. */
+  function inputContext(input) {
+    return ((input.tags || []).find(t => t.key === 'mlflow.data.context') || {}).value;
+  }
+
   /** A run's dataset inputs in one line (`name (context)`, ...), or null when it has none. */
   function datasetsLine(run) {
     const inputs = (run && run.inputs && run.inputs.dataset_inputs) || [];
     if (!inputs.length) return null;
     return h('div', {class: 'muted small datasets'}, 'data: ', inputs.map(i => {
-      const context = ((i.tags || []).find(t => t.key === 'mlflow.data.context') || {}).value;
+      const context = inputContext(i);
       return `${(i.dataset || {}).name || ''}${context ? ` (${context})` : ''}`;
     }).join(', '));
   }
