@@ -193,9 +193,13 @@ pub fn fingerprint(path: &Path) -> Result<String> {
 /// 5. every value is an ISO-8601 date (`2024-01-31`) or date-time (`2024-01-31T10:00:00`,
 ///    `T` or a space between, optional fraction of a second, optional `Z` or `+hh:mm` offset;
 ///    no offset means UTC) → [`DataType::Datetime`];
-/// 6. otherwise text-like: [`DataType::Text`] when the mean length is at least 30 characters
-///    or more than half the values have at least 4 whitespace-separated words, else
-///    [`DataType::Categorical`].
+/// 6. otherwise text-like: [`DataType::Text`] when the values are long or wordy (mean length
+///    at least 30 characters, or more than half the values with at least 4
+///    whitespace-separated words) *and* the column has high cardinality (more than
+///    [`TEXT_MIN_DISTINCT`] distinct values, and either more distinct values than half the
+///    non-missing values or more than [`TEXT_ALWAYS_DISTINCT`]); else
+///    [`DataType::Categorical`]. Wordy labels with few levels (`"Married, spouse present"`)
+///    are categories, not free text.
 pub fn infer_type(values: &[Option<&str>]) -> DataType {
     let present: Vec<&str> = values.iter().flatten().copied().collect();
     infer_present(&present)
@@ -231,17 +235,31 @@ fn parses_as(v: &str, dtype: DataType) -> bool {
     }
 }
 
-/// Text when long (mean ≥ 30 characters) or wordy (most values ≥ 4 words), else categorical.
+/// A text-like column with at most this many distinct values is categorical, however long
+/// or wordy its values.
+pub const TEXT_MIN_DISTINCT: usize = 20;
+
+/// A long or wordy column with more distinct values than this is text even when values
+/// repeat often (otherwise text needs more distinct values than half its non-missing values).
+pub const TEXT_ALWAYS_DISTINCT: usize = 1000;
+
+/// Text when the values are long (mean ≥ 30 characters) or wordy (most values ≥ 4 words)
+/// and the column has high cardinality (see [`infer_type`], rule 6); else categorical.
 pub(crate) fn text_or_categorical<'a>(values: impl Iterator<Item = &'a str>) -> DataType {
     let (mut n, mut chars, mut wordy) = (0usize, 0usize, 0usize);
+    let mut distinct: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for v in values {
         n += 1;
         chars += v.chars().count();
         if v.split_whitespace().nth(3).is_some() {
             wordy += 1;
         }
+        distinct.insert(v);
     }
-    if n > 0 && (chars >= 30 * n || 2 * wordy > n) {
+    let long_or_wordy = n > 0 && (chars >= 30 * n || 2 * wordy > n);
+    let d = distinct.len();
+    let high_cardinality = d > TEXT_MIN_DISTINCT && (2 * d > n || d > TEXT_ALWAYS_DISTINCT);
+    if long_or_wordy && high_cardinality {
         DataType::Text
     } else {
         DataType::Categorical
@@ -1308,11 +1326,34 @@ mod tests {
         assert_eq!(t(&["2024-01-31 10:00:00+02:00"]), DataType::Datetime);
         assert_eq!(t(&["2024-13-31"]), DataType::Categorical);
         assert_eq!(t(&["Male", "Female"]), DataType::Categorical);
+        // Long or wordy values are text only with high cardinality.
+        let sentences: Vec<String> = (0..30)
+            .map(|i| format!("the quick brown fox number {i}"))
+            .collect();
+        let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
+        assert_eq!(t(&refs), DataType::Text);
+        let long: Vec<String> = (0..21).map(|i| format!("{}{i}", "x".repeat(40))).collect();
+        let refs: Vec<&str> = long.iter().map(String::as_str).collect();
+        assert_eq!(t(&refs), DataType::Text);
+        // Few levels, however wordy: categorical.
+        let levels = [
+            "Married, civilian spouse present",
+            "Never married and living alone",
+            "Divorced or separated from spouse",
+            "Widowed after a long marriage",
+        ];
+        let wordy: Vec<&str> = (0..200).map(|i| levels[i % 4]).collect();
+        assert_eq!(t(&wordy), DataType::Categorical);
         assert_eq!(
             t(&["the quick brown fox", "jumps over the lazy dog"]),
-            DataType::Text
+            DataType::Categorical
         );
-        assert_eq!(t(&[&"x".repeat(40)]), DataType::Text);
+        // Many levels but each repeated often: categorical up to TEXT_ALWAYS_DISTINCT.
+        let repeated: Vec<String> = (0..400)
+            .map(|i| format!("a long product title number {}", i % 100))
+            .collect();
+        let refs: Vec<&str> = repeated.iter().map(String::as_str).collect();
+        assert_eq!(t(&refs), DataType::Categorical);
         assert_eq!(infer_type(&[None, None]), DataType::Categorical);
         assert_eq!(infer_type(&[None, Some("3")]), DataType::Integer);
     }

@@ -194,17 +194,62 @@ fn tsv_and_custom_delimiters() {
 
 #[test]
 fn text_vs_categorical_and_all_missing() {
-    let t = read(
-        "t.csv",
-        "review,empty\n\
-         \"this product was really very good\",\n\
-         \"I would not buy it again, sadly\",NA\n",
-    );
+    let mut csv = String::from("review,empty\n");
+    for i in 0..30 {
+        let sep = if i % 2 == 0 { "" } else { "NA" };
+        csv.push_str(&format!(
+            "\"this product number {i} was really very good\",{sep}\n"
+        ));
+    }
+    let t = read("t.csv", &csv);
     assert_eq!(
         dtypes(&t),
         [("review", DataType::Text), ("empty", DataType::Categorical)]
     );
-    assert_eq!(t.null_count("empty").unwrap(), 2);
+    assert_eq!(t.null_count("empty").unwrap(), 30);
+}
+
+/// Issue 12 item 3: wordy labels with a handful of levels are categories (they were read as
+/// free text and dropped from the features), whatever their length; high cardinality is
+/// what makes text.
+#[test]
+fn wordy_low_cardinality_labels_are_categorical() {
+    let levels = [
+        "Married, civilian spouse present",
+        "Never married and living alone today",
+        "Divorced or separated from a spouse",
+        "Widowed after a long marriage of years",
+        "Married, spouse absent for work reasons",
+    ];
+    let mut csv = String::from("marital,note,n\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "\"{}\",\"free text remark number {i} about this row\",{i}\n",
+            levels[i % levels.len()]
+        ));
+    }
+    let t = read("t.csv", &csv);
+    assert_eq!(
+        dtypes(&t),
+        [
+            ("marital", DataType::Categorical),
+            ("note", DataType::Text),
+            ("n", DataType::Integer)
+        ]
+    );
+    // The same through a sample-based inference (`infer_rows`) and through Parquet.
+    let (_d, path) = file("t.csv", csv.as_bytes());
+    let opts = ReadOptions {
+        infer_rows: Some(50),
+        ..ReadOptions::default()
+    };
+    let t = read_table(&path, &opts).unwrap();
+    assert_eq!(t.schema().fields[0].dtype, DataType::Categorical);
+    let pq = path.with_extension("parquet");
+    write_table(&t, &pq).unwrap();
+    let back = read_table(&pq, &ReadOptions::default()).unwrap();
+    assert_eq!(back.schema().fields[0].dtype, DataType::Categorical);
+    assert_eq!(back.schema().fields[1].dtype, DataType::Text);
 }
 
 #[test]
