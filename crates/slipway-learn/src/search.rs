@@ -503,6 +503,11 @@ pub struct SearchOutcome<T> {
     pub best: usize,
     /// The halving schedule, for halving.
     pub schedule: Option<HalvingSchedule>,
+    /// Each place where equal scores decided: a halving round whose cut fell among equal
+    /// scores, or a best score shared by several configurations. The rule is always the
+    /// same, and each note states it: the configuration listed first (grid order, or draw
+    /// order for random candidates) wins.
+    pub ties: Vec<String>,
 }
 
 /// What [`run_search`] needs besides the evaluator.
@@ -553,10 +558,12 @@ where
     let Some(SearchSpec::Halving(h)) = search else {
         let evals = pool.install(|| evaluate_round(&cands, 0, None, None, settings, &eval, 0))?;
         let best = best_of(&evals, 0..evals.len(), settings.greater_is_better)?;
+        let ties = best_tie(&evals, 0..evals.len(), best).into_iter().collect();
         return Ok(SearchOutcome {
             evaluations: evals,
             best,
             schedule: None,
+            ties,
         });
     };
     let by_samples = h.resource == "n_samples";
@@ -577,6 +584,7 @@ where
     let mut evaluations: Vec<Evaluated<T>> = Vec::new();
     let mut current = cands;
     let mut last_round = 0..0;
+    let mut ties = Vec::new();
     for (itr, &r) in schedule.n_resources.iter().enumerate() {
         let (params, sub) = if by_samples {
             let frac = r as f64 / settings.n_samples as f64;
@@ -598,20 +606,20 @@ where
         evaluations.extend(round);
         last_round = start..evaluations.len();
         let keep = (current.len() as f64 / h.factor).ceil() as usize;
-        current = top_k(
-            &evaluations[last_round.clone()],
-            keep,
-            settings.greater_is_better,
-        )
-        .into_iter()
-        .map(|i| current[i].clone())
-        .collect();
+        let round = &evaluations[last_round.clone()];
+        let kept = top_k(round, keep, settings.greater_is_better);
+        if itr + 1 < schedule.n_resources.len() {
+            ties.extend(round_tie(round, &kept, itr, r));
+        }
+        current = kept.into_iter().map(|i| current[i].clone()).collect();
     }
-    let best = best_of(&evaluations, last_round, settings.greater_is_better)?;
+    let best = best_of(&evaluations, last_round.clone(), settings.greater_is_better)?;
+    ties.extend(best_tie(&evaluations, last_round, best));
     Ok(SearchOutcome {
         evaluations,
         best,
         schedule: Some(schedule),
+        ties,
     })
 }
 
@@ -677,6 +685,67 @@ where
         });
     }
     Ok(out)
+}
+
+/// Whether two mean scores count as equal for the tie notes: both NaN, or equal to 12
+/// significant digits (fold means of equal predictions differ only by rounding).
+pub fn same_score(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+}
+
+fn show_score(v: f64) -> String {
+    if v.is_nan() {
+        "no score (NaN)".into()
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// A note when halving round `itr` kept `kept` (indices into `round`, in order) but the cut
+/// fell among equal scores, so the order of the candidates decided.
+fn round_tie<T>(round: &[Evaluated<T>], kept: &[usize], itr: usize, r: usize) -> Option<String> {
+    let dropped: Vec<usize> = (0..round.len()).filter(|i| !kept.contains(i)).collect();
+    // The worst kept score and the best dropped one: a tie when they are equal.
+    let worst_kept = kept.iter().map(|&i| round[i].mean);
+    let tied_at = dropped.iter().find_map(|&d| {
+        worst_kept
+            .clone()
+            .find(|&k| same_score(k, round[d].mean))
+            .map(|_| round[d].mean)
+    })?;
+    let n_tied = round.iter().filter(|e| same_score(e.mean, tied_at)).count();
+    let n_kept_tied = kept
+        .iter()
+        .filter(|&&i| same_score(round[i].mean, tied_at))
+        .count();
+    let all = n_tied == round.len();
+    Some(format!(
+        "halving round {itr} ({r} resources) could not separate {}: {n_tied} candidates scored {}; {n_kept_tied} of them go on by the tie rule (the candidates listed first, in grid or draw order)",
+        if all {
+            "its candidates"
+        } else {
+            "the candidates at the cut"
+        },
+        show_score(tied_at)
+    ))
+}
+
+/// A note when the best mean score in `range` is shared by several configurations.
+fn best_tie<T>(
+    evals: &[Evaluated<T>],
+    range: std::ops::Range<usize>,
+    best: usize,
+) -> Option<String> {
+    let n = range
+        .filter(|&i| same_score(evals[i].mean, evals[best].mean))
+        .count();
+    (n > 1).then(|| {
+        format!(
+            "{n} configurations share the best score {}; the first listed (grid or draw order) is chosen: {}",
+            show_score(evals[best].mean),
+            serde_json::to_string(&evals[best].params).unwrap_or_default()
+        )
+    })
 }
 
 fn better(a: f64, b: f64, greater: bool) -> bool {
@@ -877,5 +946,56 @@ mod tests {
             .min_by(|p, q| (p - 0.3).abs().total_cmp(&(q - 0.3).abs()))
             .unwrap();
         assert_eq!(best_x, closest);
+    }
+
+    /// Issue 12: a halving round that cannot separate its candidates (every one scored
+    /// 0.5) says so and keeps the candidates listed first; the final choice too.
+    #[test]
+    fn halving_ties_are_reported_and_keep_the_listed_order() {
+        let spec: SearchSpec = serde_json::from_value(json!({"halving": {
+            "factor": 3, "resource": "n_samples", "min_resources": "smallest",
+            "candidates": {"grid": {"x": [1, 2, 3, 4, 5, 6, 7, 8, 9]}}
+        }}))
+        .unwrap();
+        let settings = SearchSettings {
+            n_folds: 3,
+            greater_is_better: true,
+            seed: 1,
+            threads: 1,
+            n_samples: 470,
+            n_classes: 2,
+        };
+        let o = run_search(Some(&spec), &settings, |_| Ok((0.5, ()))).unwrap();
+        let s = o.schedule.as_ref().unwrap();
+        assert!(s.n_candidates.len() >= 2, "{s:?}");
+        // Every round but the last is a tie at the cut, and the final choice is one too
+        // when the last round has several candidates.
+        let rounds = s.n_candidates.len();
+        let last_tied = usize::from(*s.n_candidates.last().unwrap() > 1);
+        assert_eq!(o.ties.len(), rounds - 1 + last_tied, "{:?}", o.ties);
+        assert!(
+            o.ties[0].contains("could not separate its candidates")
+                && o.ties[0].contains("9 candidates scored 0.5000")
+                && o.ties[0].contains("listed first"),
+            "{}",
+            o.ties[0]
+        );
+        // The survivors are the first listed: x = 1, 2, 3 after round 0.
+        let round1: Vec<i64> = o
+            .evaluations
+            .iter()
+            .filter(|e| e.iteration == 1)
+            .map(|e| e.params["x"].as_i64().unwrap())
+            .collect();
+        assert_eq!(round1, vec![1, 2, 3]);
+        assert_eq!(o.evaluations[o.best].params["x"], json!(1));
+        assert!(o.ties.iter().all(|t| t.contains("first")), "{:?}", o.ties);
+
+        // Separable scores: no note.
+        let o = run_search(Some(&spec), &settings, |t| {
+            Ok((t.params["x"].as_f64().unwrap(), ()))
+        })
+        .unwrap();
+        assert!(o.ties.is_empty(), "{:?}", o.ties);
     }
 }
