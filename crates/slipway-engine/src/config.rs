@@ -75,6 +75,32 @@ pub struct PipelineConfig {
     /// Tune the binary decision threshold on out-of-fold predictions.
     #[serde(default, deserialize_with = "via_json")]
     pub threshold: Option<ThresholdSpec>,
+    /// Binary classification: the label that counts as positive (for ROC AUC, precision,
+    /// recall, F1, the decision threshold, calibration and predict's positive probability).
+    /// Default: the second label in sort order (numeric order for whole numbers).
+    #[serde(default, deserialize_with = "label_text")]
+    pub positive_class: Option<String>,
+}
+
+/// A class label written as any YAML scalar (`yes`, `1`, `true`), as text.
+fn label_text<'de, D>(d: D) -> std::result::Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(Option::<Scalar>::deserialize(d)?.map(|s| match s {
+        Scalar::Text(t) => t,
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => f.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+    }))
 }
 
 /// `calibration: {method: sigmoid|isotonic}`.

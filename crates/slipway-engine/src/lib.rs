@@ -6,6 +6,7 @@
 //! serializable outcome ([`TrainOutcome`], [`PredictOutcome`]) that the caller prints as
 //! text or JSON.
 
+pub mod audit;
 pub mod cluster;
 pub mod config;
 mod error;
@@ -16,12 +17,13 @@ mod train;
 
 use std::path::{Path, PathBuf};
 
+pub use audit::{Warning, WarningKind};
 pub use cluster::{ClusterCandidateResult, ClusterOutcome};
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind, Result};
 pub use predict::PredictOutcome;
 pub use progress::{NoProgress, Progress};
-pub use train::{CandidateResult, GateResult, TrainOutcome, default_metric};
+pub use train::{CandidateResult, GateResult, PositiveClass, TrainOutcome, default_metric};
 
 use slipway_data::ingest::{self, ReadOptions};
 use slipway_data::profile::{self, Profile};
@@ -33,6 +35,9 @@ use slipway_data::validate::{self, Rules, ValidationReport};
 pub struct EngineOptions {
     /// Where outputs go when a config names none.
     pub default_output: Option<PathBuf>,
+    /// Run as many threads as asked even beyond the cores (otherwise `threads` and a
+    /// model's `n_threads` are capped at the cores, with a warning).
+    pub oversubscribe: bool,
 }
 
 /// The facade.
@@ -67,7 +72,13 @@ impl Engine {
             .clone()
             .or_else(|| self.options.default_output.clone())
             .unwrap_or_else(|| PathBuf::from("slipway-out").join(&config.name));
-        train::run(config, config_text, &output, progress)
+        train::run(
+            config,
+            config_text,
+            &output,
+            self.options.oversubscribe,
+            progress,
+        )
     }
 
     /// Runs a `task: clustering` config: fits every candidate, writes the report and, when
@@ -78,7 +89,15 @@ impl Engine {
         config_text: Option<&str>,
         progress: &dyn Progress,
     ) -> Result<ClusterOutcome> {
-        cluster::run(config, config_text, &self.output_dir(config), progress)
+        let (threads, capped) = train::thread_budget(config.threads, self.options.oversubscribe);
+        let mut config = config.clone();
+        if config.threads.is_some() {
+            config.threads = Some(threads);
+        }
+        if let Some(w) = capped {
+            progress.warn(&w.line());
+        }
+        cluster::run(&config, config_text, &self.output_dir(&config), progress)
     }
 
     fn output_dir(&self, config: &PipelineConfig) -> PathBuf {

@@ -10,6 +10,11 @@ pub trait Progress: Send + Sync {
     fn end(&self);
     /// A line of information worth showing.
     fn note(&self, message: &str);
+    /// Something the user should act on or know before trusting the result (a dropped or
+    /// suspicious column, a capped setting, a failed candidate). Default: a note.
+    fn warn(&self, message: &str) {
+        self.note(message);
+    }
 }
 
 /// Discards all progress.

@@ -254,6 +254,19 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
             vec!["target".into(), o.target.name.clone()],
             vec!["task".into(), format!("{:?}", o.task)],
             vec!["classes".into(), o.target.classes.join(", ")],
+            vec![
+                "positive class".into(),
+                match &o.positive_class {
+                    Some(p) if p.source == "config" => {
+                        format!("{} (positive_class in the config)", p.label)
+                    }
+                    Some(p) => format!(
+                        "{} (implicit: the second label in sort order; set positive_class to choose)",
+                        p.label
+                    ),
+                    None => "–".into(),
+                },
+            ],
             vec!["training rows".into(), o.train_rows.to_string()],
             vec!["held-out rows".into(), o.test_rows.to_string()],
             vec!["selected model".into(), o.selected.clone()],
@@ -269,16 +282,45 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
         ],
     );
     page.section("Summary", format!("{gate}{summary}"));
+    if !o.warnings.is_empty() {
+        let rows: Vec<Vec<String>> = o
+            .warnings
+            .iter()
+            .map(|w| {
+                vec![
+                    serde_json::to_value(w.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    w.column
+                        .clone()
+                        .or_else(|| w.candidate.clone())
+                        .unwrap_or_default(),
+                    w.message.clone(),
+                    w.hint.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        page.section(
+            "Warnings",
+            html::table(
+                &["kind", "column / candidate", "what was found", "what to do"],
+                &rows,
+            ),
+        );
+    }
 
     // Candidates: mean ± std of every metric, and a chart of the selection metric.
     let metric_names: Vec<String> = o
         .candidates
-        .first()
+        .iter()
+        .find(|c| !c.mean.is_empty())
         .map(|c| c.mean.keys().cloned().collect())
         .unwrap_or_default();
     let mut headers: Vec<&str> = vec!["candidate", "type"];
     headers.extend(metric_names.iter().map(String::as_str));
     headers.push("fit s/fold");
+    headers.push("status");
     let rows: Vec<Vec<String>> = o
         .candidates
         .iter()
@@ -298,6 +340,12 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
                 });
             }
             r.push(format!("{:.2}", c.fit_seconds));
+            r.push(
+                c.error
+                    .as_ref()
+                    .map(|e| format!("failed: {e}"))
+                    .unwrap_or_else(|| "ok".into()),
+            );
             r
         })
         .collect();

@@ -18,6 +18,7 @@ use slipway_learn::search::{self, SearchSettings, SearchSpec, run_search};
 use slipway_learn::threshold::{TunedThreshold, tune_threshold};
 use slipway_learn::{Matrix, Prediction, Target, Task, split};
 
+use crate::audit::{self, Warning, WarningKind};
 use crate::config::{Candidate, PipelineConfig};
 use crate::progress::Progress;
 use crate::report::{self, Evaluation};
@@ -44,6 +45,30 @@ pub struct CandidateResult {
     /// best configuration's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchResult>,
+    /// Why the candidate failed (its cross-validation, or its refit on every training row
+    /// when it ranked first); the run went on with the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CandidateResult {
+    /// A candidate whose cross-validation failed with `error`.
+    fn failed(c: &Candidate, error: String) -> CandidateResult {
+        CandidateResult {
+            name: c.name.clone(),
+            model_type: c.spec.kind().to_string(),
+            params: serde_json::to_value(&c.spec)
+                .ok()
+                .and_then(|v| v.get("params").cloned())
+                .unwrap_or_default(),
+            fold_scores: Vec::new(),
+            mean: BTreeMap::new(),
+            std: BTreeMap::new(),
+            fit_seconds: 0.0,
+            search: None,
+            error: Some(error),
+        }
+    }
 }
 
 /// A candidate's hyperparameter search.
@@ -58,6 +83,10 @@ pub struct SearchResult {
     /// Resources and candidates per round (halving only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<search::HalvingSchedule>,
+    /// Rounds (or the final choice) that could not separate the candidates they chose
+    /// between, and the rule that decided (the earliest listed candidate wins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ties: Vec<String>,
 }
 
 /// One evaluated configuration of a search.
@@ -107,8 +136,19 @@ pub struct TrainOutcome {
     pub test_rows: usize,
     /// The validation report (empty when every rule held).
     pub validation: ValidationReport,
-    /// Feature columns that could not be used, with the reason.
+    /// Feature columns the chosen model did not use (text without a text transformer); the
+    /// reasons and the config lines that bring them back are in `warnings`.
     pub skipped_columns: Vec<String>,
+    /// The positive class of a binary target, and whether the config chose it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive_class: Option<PositiveClass>,
+    /// Worker threads used for fitting.
+    #[serde(default)]
+    pub threads: usize,
+    /// Everything worth a warning: dropped, id-like, constant and leaking columns, a
+    /// cross-validation / holdout gap, capped threads, search ties and failed candidates.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     /// The metric candidates were ranked by.
     pub selection_metric: Metric,
     /// Cross-validation of every candidate, in config order.
@@ -133,6 +173,136 @@ pub struct TrainOutcome {
     pub report_json: PathBuf,
     /// Seconds the whole run took.
     pub seconds: f64,
+}
+
+/// The positive class of a binary target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PositiveClass {
+    /// The label.
+    pub label: String,
+    /// `config` when `positive_class:` named it, `implicit` when it is the second label in
+    /// sort order (numeric order for whole numbers).
+    pub source: String,
+}
+
+/// The positive class of a binary target: `positive_class` from the config (moved to class
+/// code 1, which every binary metric, the threshold and calibration treat as positive, and
+/// which the bundle stores) or the implicit second label. The labels are re-encoded when the
+/// order changes.
+pub(crate) fn positive_class(
+    cfg: &PipelineConfig,
+    table: &Table,
+    target: TargetInfo,
+    y: Target,
+) -> Result<(TargetInfo, Target, Option<PositiveClass>)> {
+    let given = cfg.positive_class.as_deref();
+    if target.task != Task::Binary {
+        if let Some(p) = given {
+            return Err(Error::Config {
+                path: "config".into(),
+                message: format!(
+                    "positive_class: \"{p}\" applies to binary classification only; target \"{}\" is {}",
+                    target.name,
+                    match target.task {
+                        Task::Regression => "a regression target".to_string(),
+                        _ => format!("multiclass ({} classes)", target.classes.len()),
+                    }
+                ),
+            });
+        }
+        return Ok((target, y, None));
+    }
+    let Some(p) = given else {
+        let label = target.classes[1].clone();
+        return Ok((
+            target,
+            y,
+            Some(PositiveClass {
+                label,
+                source: "implicit".into(),
+            }),
+        ));
+    };
+    let Some(pos) = target.classes.iter().position(|c| c == p) else {
+        return Err(Error::Config {
+            path: "config".into(),
+            message: format!(
+                "positive_class: \"{p}\" is not a label of target \"{}\"; its labels are {}",
+                target.name,
+                target
+                    .classes
+                    .iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    };
+    let chosen = Some(PositiveClass {
+        label: p.to_string(),
+        source: "config".into(),
+    });
+    if pos == 1 {
+        return Ok((target, y, chosen));
+    }
+    let mut target = target;
+    target.classes.swap(0, 1);
+    let y = target.encode(table)?;
+    Ok((target, y, chosen))
+}
+
+/// The worker threads for a run: the requested count, capped at the cores unless
+/// `oversubscribe`; with a warning when capped. Unrequested: every core.
+pub(crate) fn thread_budget(
+    requested: Option<usize>,
+    oversubscribe: bool,
+) -> (usize, Option<Warning>) {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    match requested {
+        None => (cores, None),
+        Some(t) if t > cores && !oversubscribe => (
+            cores,
+            Some(Warning {
+                kind: WarningKind::ThreadsCapped,
+                column: None,
+                candidate: None,
+                message: format!(
+                    "{t} threads were asked for but this machine has {cores} cores; using {cores} (more compute threads than cores only slow training down)"
+                ),
+                hint: Some(
+                    "to run more threads than cores anyway, pass --oversubscribe (or set SLIPWAY_OVERSUBSCRIBE=1)"
+                        .into(),
+                ),
+            }),
+        ),
+        Some(t) => (t, None),
+    }
+}
+
+/// Caps a candidate's own `n_threads` parameter at `threads` (unless oversubscribing).
+fn cap_candidate_threads(c: &mut Candidate, threads: usize) -> Result<Option<Warning>> {
+    let asked = serde_json::to_value(&c.spec)
+        .ok()
+        .and_then(|v| v.get("params")?.get("n_threads")?.as_u64());
+    let Some(asked) = asked.filter(|&t| t as usize > threads) else {
+        return Ok(None);
+    };
+    let mut p = search::ParamSet::new();
+    p.insert("n_threads".into(), serde_json::json!(threads));
+    c.spec = search::with_params(&c.spec, &p).map_err(|e| candidate_error(c, e))?;
+    Ok(Some(Warning {
+        kind: WarningKind::ThreadsCapped,
+        column: None,
+        candidate: Some(c.name.clone()),
+        message: format!(
+            "model \"{}\": n_threads {asked} is more than the {threads} threads of this run; using {threads}",
+            c.name
+        ),
+        hint: Some(
+            "to run more threads than cores anyway, pass --oversubscribe (or set SLIPWAY_OVERSUBSCRIBE=1)"
+                .into(),
+        ),
+    }))
 }
 
 /// The default selection metric for a task.
@@ -177,10 +347,28 @@ pub(crate) fn run(
     cfg: &PipelineConfig,
     config_text: Option<&str>,
     output: &Path,
+    oversubscribe: bool,
     progress: &dyn Progress,
 ) -> Result<TrainOutcome> {
     let started = Instant::now();
-    let candidates = cfg.candidates()?;
+    let mut warnings: Vec<Warning> = Vec::new();
+    let (threads, capped) = thread_budget(cfg.threads, oversubscribe);
+    warnings.extend(capped);
+    let mut candidates = if cfg.threads.is_some_and(|t| t != threads) {
+        let mut capped_cfg = cfg.clone();
+        capped_cfg.threads = Some(threads);
+        capped_cfg.candidates()?
+    } else {
+        cfg.candidates()?
+    };
+    if !oversubscribe {
+        for c in &mut candidates {
+            warnings.extend(cap_candidate_threads(c, threads)?);
+        }
+    }
+    for w in &warnings {
+        progress.warn(&w.line());
+    }
     let opts = cfg.read_options();
 
     progress.note(&format!("reading {}", cfg.data.train.display()));
@@ -191,6 +379,19 @@ pub(crate) fn run(
     }
     let baseline = profile::profile(&train_all);
     let (target, y_all) = TargetInfo::fit(&train_all, &cfg.target, cfg.task)?;
+    let (target, y_all, positive) = positive_class(cfg, &train_all, target, y_all)?;
+    if let Some(p) = &positive {
+        progress.note(&format!(
+            "positive class of \"{}\": \"{}\" ({})",
+            target.name,
+            p.label,
+            if p.source == "config" {
+                "positive_class in the config"
+            } else {
+                "implicit: the second label in sort order; set positive_class: to choose"
+            }
+        ));
+    }
     for c in &candidates {
         c.spec.check(target.task).map_err(|e| Error::Config {
             path: "config".into(),
@@ -271,9 +472,12 @@ pub(crate) fn run(
 
     // Cross-validate every candidate on the training rows (searching where asked).
     let folds = folds_for(&y_train, cfg.cv.folds, cfg.seed)?;
-    let threads = cfg.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    // The column checks, announced before anything is fitted.
+    let column_warnings = audit::audit_columns(&train, &target, &y_train, &folds, &candidates)?;
+    for w in &column_warnings {
+        progress.warn(&w.line());
+    }
+    warnings.extend(column_warnings);
     let ctx = CvContext {
         train: &train,
         target: &target,
@@ -286,35 +490,89 @@ pub(crate) fn run(
     let settings = search_settings(&ctx);
     let total: u64 = candidates.iter().map(|c| planned_fits(c, &settings)).sum();
     progress.begin("cross-validating", total);
-    let mut runs = Vec::with_capacity(candidates.len());
+    // A failing candidate is reported and the run goes on with the others.
+    let mut runs: Vec<Option<CandidateRun>> = Vec::with_capacity(candidates.len());
+    let mut failure_kinds: Vec<slipway_data::ErrorKind> = Vec::new();
+    let mut results: Vec<CandidateResult> = Vec::with_capacity(candidates.len());
     for c in &candidates {
-        runs.push(cross_validate(c, c.search.as_ref(), &ctx, progress)?);
+        match cross_validate(c, c.search.as_ref(), &ctx, progress) {
+            Ok(r) => {
+                for t in r.result.search.iter().flat_map(|s| &s.ties) {
+                    let w = Warning {
+                        kind: WarningKind::SearchTie,
+                        column: None,
+                        candidate: Some(c.name.clone()),
+                        message: format!("model \"{}\" search: {t}", c.name),
+                        hint: None,
+                    };
+                    progress.warn(&w.line());
+                    warnings.push(w);
+                }
+                results.push(r.result.clone());
+                runs.push(Some(r));
+            }
+            Err(e) => {
+                let w = failure_warning(c, "cross-validation", &e);
+                progress.warn(&w.line());
+                warnings.push(w);
+                failure_kinds.push(e.kind());
+                results.push(CandidateResult::failed(c, e.to_string()));
+                runs.push(None);
+            }
+        }
     }
     progress.end();
-    let results: Vec<CandidateResult> = runs.iter().map(|r| r.result.clone()).collect();
+    if results.iter().all(|r| r.error.is_some()) {
+        return Err(all_failed(&results, &failure_kinds));
+    }
+    if let Some(w) = selection_tie(&results, metric) {
+        progress.warn(&w.line());
+        warnings.push(w);
+    }
 
-    let best = select(&results, metric)?;
-    let chosen = &candidates[best];
-    let chosen_spec = spec_for(&chosen.spec, &runs[best].best_params, None)
-        .map_err(|e| candidate_error(chosen, e))?;
-    progress.note(&format!(
-        "refitting {} on {} rows",
-        chosen.name,
-        train.n_rows()
-    ));
+    // Refit the best candidate on every training row; when that fails, the next best.
     let all_rows: Vec<usize> = (0..train.n_rows()).collect();
-    let weights = class_weights_for(chosen.class_weight.as_ref(), &target, &y_train, &all_rows)
-        .map_err(|e| candidate_error(chosen, e))?;
-    let mut pipeline = FittedPipeline::fit_weighted(
-        &train,
-        &all_rows,
-        &target,
-        &y_train,
-        &chosen_spec,
-        &chosen.preprocess,
-        weights.as_deref(),
-    )
-    .map_err(|e| candidate_error(chosen, e))?;
+    let mut refit = None;
+    for i in ranking(&results, metric) {
+        let (Some(run), c) = (runs[i].as_ref(), &candidates[i]) else {
+            continue;
+        };
+        progress.note(&format!("refitting {} on {} rows", c.name, train.n_rows()));
+        let fitted = spec_for(&c.spec, &run.best_params, None).and_then(|spec| {
+            let weights = class_weights_for(c.class_weight.as_ref(), &target, &y_train, &all_rows)?;
+            let p = FittedPipeline::fit_weighted(
+                &train,
+                &all_rows,
+                &target,
+                &y_train,
+                &spec,
+                &c.preprocess,
+                weights.as_deref(),
+            )?;
+            Ok((spec, p))
+        });
+        match fitted {
+            Ok((spec, p)) => {
+                refit = Some((i, spec, p));
+                break;
+            }
+            Err(e) => {
+                let e = candidate_error(c, e);
+                let w = failure_warning(c, "the refit on every training row", &e);
+                progress.warn(&w.line());
+                warnings.push(w);
+                results[i].error = Some(format!("refit on every training row: {e}"));
+                failure_kinds.push(e.kind());
+            }
+        }
+    }
+    let Some((best, chosen_spec, mut pipeline)) = refit else {
+        return Err(all_failed(&results, &failure_kinds));
+    };
+    let chosen = &candidates[best];
+    let run_best = runs[best]
+        .as_ref()
+        .ok_or_else(|| Error::Internal("the chosen candidate has no cross-validation".into()))?;
     let (calibration_fit, threshold) = if cfg.calibration.is_some() || cfg.threshold.is_some() {
         post_fit(
             cfg,
@@ -322,7 +580,7 @@ pub(crate) fn run(
             &ctx,
             chosen,
             &chosen_spec,
-            &runs[best],
+            run_best,
             &mut pipeline,
             progress,
         )?
@@ -346,6 +604,17 @@ pub(crate) fn run(
         .copied()
         .ok_or_else(|| Error::Internal(format!("{} was not computed", metric.name())))?;
     let gate = gate(metric, value, cfg.selection.minimum);
+    let cv = &results[best];
+    if let Some(w) = audit::cv_holdout_gap(
+        &chosen.name,
+        metric.name(),
+        cv.mean.get(metric.name()).copied().unwrap_or(f64::NAN),
+        cv.std.get(metric.name()).copied().unwrap_or(f64::NAN),
+        value,
+    ) {
+        progress.warn(&w.line());
+        warnings.push(w);
+    }
 
     let mut outcome = TrainOutcome {
         name: cfg.name.clone(),
@@ -355,6 +624,9 @@ pub(crate) fn run(
         test_rows: test.n_rows(),
         validation,
         skipped_columns: pipeline.preprocessor.skipped.clone(),
+        positive_class: positive,
+        threads,
+        warnings,
         selection_metric: metric,
         candidates: results,
         selected: chosen.name.clone(),
@@ -757,6 +1029,7 @@ fn cross_validate(
             })
             .collect(),
         schedule: outcome.schedule.clone(),
+        ties: outcome.ties.clone(),
     });
     Ok(CandidateRun {
         result: CandidateResult {
@@ -771,6 +1044,7 @@ fn cross_validate(
             std,
             fit_seconds: best.outputs.iter().map(|o| o.seconds).sum::<f64>() / n_folds as f64,
             search: search_result,
+            error: None,
         },
         best_params: best.params.clone(),
         oof,
@@ -815,25 +1089,84 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-fn select(results: &[CandidateResult], metric: Metric) -> Result<usize> {
+/// Candidates with a score, best first; equal scores keep the config order.
+fn ranking(results: &[CandidateResult], metric: Metric) -> Vec<usize> {
     let key = metric.name();
-    let mut best: Option<(usize, f64)> = None;
-    for (i, r) in results.iter().enumerate() {
-        let v = r.mean.get(key).copied().unwrap_or(f64::NAN);
-        if v.is_nan() {
-            continue;
+    let score = |i: usize| results[i].mean.get(key).copied().unwrap_or(f64::NAN);
+    let mut order: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].error.is_none() && !score(i).is_nan())
+        .collect();
+    order.sort_by(|&a, &b| {
+        if metric.greater_is_better() {
+            score(b).total_cmp(&score(a))
+        } else {
+            score(a).total_cmp(&score(b))
         }
-        let better = match best {
-            None => true,
-            Some((_, b)) if metric.greater_is_better() => v > b,
-            Some((_, b)) => v < b,
-        };
-        if better {
-            best = Some((i, v));
-        }
+    });
+    order
+}
+
+/// A warning when the best cross-validated score is shared: the first listed candidate is
+/// chosen.
+fn selection_tie(results: &[CandidateResult], metric: Metric) -> Option<Warning> {
+    let order = ranking(results, metric);
+    let key = metric.name();
+    let best = results[*order.first()?].mean[key];
+    let tied: Vec<&str> = order
+        .iter()
+        .filter(|&&i| search::same_score(results[i].mean[key], best))
+        .map(|&i| results[i].name.as_str())
+        .collect();
+    (tied.len() > 1).then(|| Warning {
+        kind: WarningKind::SearchTie,
+        column: None,
+        candidate: Some(tied[0].to_string()),
+        message: format!(
+            "candidates {} have the same cross-validated {key} ({best:.4}); the first listed in the config, {}, is chosen",
+            tied.join(", "),
+            tied[0]
+        ),
+        hint: Some("more rows or more folds (cv.folds) may separate them".into()),
+    })
+}
+
+/// The warning for a candidate that failed at `stage`.
+fn failure_warning(c: &Candidate, stage: &str, e: &Error) -> Warning {
+    Warning {
+        kind: WarningKind::CandidateFailed,
+        column: None,
+        candidate: Some(c.name.clone()),
+        message: format!(
+            "candidate \"{}\" failed in {stage} and is left out: {e}",
+            c.name
+        ),
+        hint: Some("the run goes on with the other candidates".into()),
     }
-    best.map(|(i, _)| i)
-        .ok_or_else(|| Error::Internal(format!("no candidate produced a {key} score")))
+}
+
+/// The error when no candidate could be trained: every candidate's failure, as a config
+/// error when each is one the user can fix, else internal.
+fn all_failed(results: &[CandidateResult], kinds: &[slipway_data::ErrorKind]) -> Error {
+    let lines: Vec<String> = results
+        .iter()
+        .map(|r| {
+            format!(
+                "  - {} ({}): {}",
+                r.name,
+                r.model_type,
+                r.error.as_deref().unwrap_or("no score")
+            )
+        })
+        .collect();
+    let message = format!("every candidate failed:\n{}", lines.join("\n"));
+    if kinds.iter().all(|k| *k == slipway_data::ErrorKind::User) {
+        Error::Config {
+            path: "config".into(),
+            message,
+        }
+    } else {
+        Error::Internal(message)
+    }
 }
 
 fn gate(metric: Metric, value: f64, bound: Option<f64>) -> GateResult {

@@ -87,9 +87,14 @@ struct TrainArgs {
     /// Seed for splits and models (overrides the config's `seed`).
     #[arg(long, env = "SLIPWAY_SEED")]
     seed: Option<u64>,
-    /// Worker threads (overrides the config's `threads`).
+    /// Worker threads (overrides the config's `threads`; capped at the number of cores
+    /// unless --oversubscribe).
     #[arg(long, env = "SLIPWAY_THREADS")]
     threads: Option<usize>,
+    /// Run as many threads as asked even beyond the number of cores (threads and a model's
+    /// n_threads are otherwise capped there, with a warning).
+    #[arg(long, env = "SLIPWAY_OVERSUBSCRIBE")]
+    oversubscribe: bool,
     #[command(flatten)]
     tracking: TrackingArgs,
     /// Do not record the run.
@@ -231,6 +236,15 @@ impl Progress for Bars {
             eprintln!("{} {message}", style("·").dim());
         }
     }
+
+    /// Warnings go to stderr even with `--json` (which also lists them), above any bar.
+    fn warn(&self, message: &str) {
+        let line = format!("{} {message}", style("warning:").yellow().bold());
+        match self.bar.lock().expect("progress lock").as_ref() {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
 }
 
 const EXIT_INTERNAL: u8 = 1;
@@ -284,7 +298,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(EngineOptions::default());
     match cli.command {
         Command::Serve(_) => unreachable!("handled above"),
-        Command::Train(a) => train(&engine, a, json, &progress),
+        Command::Train(a) => {
+            let engine = Engine::new(EngineOptions {
+                oversubscribe: a.oversubscribe,
+                ..EngineOptions::default()
+            });
+            train(&engine, a, json, &progress)
+        }
         Command::Models(m) => models::run(m, json),
         Command::Predict(a) => {
             let out = engine.predict(&a.model, &a.input, &a.output)?;
@@ -573,7 +593,27 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
             style(format!("cv {metric}")).underlined(),
             style("fit s/fold").underlined()
         );
+        if let Some(p) = &out.positive_class {
+            println!(
+                "  positive class: {} ({})",
+                style(&p.label).bold(),
+                if p.source == "config" {
+                    "positive_class in the config"
+                } else {
+                    "implicit: the second label in sort order"
+                }
+            );
+        }
         for c in &out.candidates {
+            if let (Some(e), true) = (&c.error, c.mean.is_empty()) {
+                println!(
+                    "  {:<22} {:<20} {}",
+                    c.name,
+                    c.model_type,
+                    style(format!("failed: {e}")).red()
+                );
+                continue;
+            }
             let mean = c.mean.get(metric).copied().unwrap_or(f64::NAN);
             let std = c.std.get(metric).copied().unwrap_or(f64::NAN);
             let line = format!(
@@ -585,6 +625,9 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
             } else {
                 println!("{line}");
             }
+            if let Some(e) = &c.error {
+                println!("    {}", style(format!("failed: {e}")).red());
+            }
             if let Some(s) = &c.search {
                 println!(
                     "    {} search, {} configurations; best {}",
@@ -592,6 +635,9 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
                     s.evaluations.len(),
                     serde_json::to_string(&s.best_params).unwrap_or_default()
                 );
+                for t in &s.ties {
+                    println!("    {} {t}", style("tie:").yellow());
+                }
             }
         }
         if let Some(c) = &out.calibration {
@@ -619,6 +665,13 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
                 "  {} text columns not used as features: {}",
                 style("note:").yellow(),
                 out.skipped_columns.join(", ")
+            );
+        }
+        if !out.warnings.is_empty() {
+            println!(
+                "  {} {} warning(s), shown above and in the report",
+                style("warnings:").yellow(),
+                out.warnings.len()
             );
         }
         println!("  report: {}", out.report_html.display());

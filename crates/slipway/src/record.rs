@@ -58,6 +58,17 @@ impl RunLog {
             inputs.push(dataset_input(&test.display().to_string(), &fp, "test"));
             tags.push(kv("slipway.data.test.fingerprint", fp));
         }
+        // A failed candidate's error, so the comparison in the tracking UI shows why it has
+        // no scores (MLflow tag values hold up to 8,000 characters).
+        for c in &out.candidates {
+            if let Some(e) = &c.error {
+                let text: String = e.chars().take(5000).collect();
+                tags.push(kv(format!("slipway.candidate.{}.error", c.name), text));
+            }
+        }
+        if !out.warnings.is_empty() {
+            tags.push(kv("slipway.warnings", out.warnings.len().to_string()));
+        }
         Ok(RunLog {
             params: params(cfg, out),
             metrics: metrics(out, now_ms()),
@@ -338,6 +349,7 @@ fn params(cfg: &PipelineConfig, out: &TrainOutcome) -> Vec<Value> {
         kv("seed", cfg.seed.to_string()),
         kv("selection_metric", out.selection_metric.name()),
         kv("selected", out.selected.clone()),
+        kv("threads", out.threads.to_string()),
         kv(
             "candidates",
             out.candidates
@@ -347,6 +359,9 @@ fn params(cfg: &PipelineConfig, out: &TrainOutcome) -> Vec<Value> {
                 .join(","),
         ),
     ];
+    if let Some(pc) = &out.positive_class {
+        p.push(kv("positive_class", pc.label.clone()));
+    }
     for c in &out.candidates {
         p.extend(candidate_params(&c.name, &c.model_type, &c.params));
     }

@@ -517,3 +517,114 @@ fn bad_search_config_exits_2_naming_the_parameter() {
         "{err}"
     );
 }
+
+/// Issue 12: `--threads` far above the cores finishes quickly on the cores there are and
+/// says it capped the count (up front on stderr, and in `--json`).
+#[test]
+fn threads_above_the_cores_are_capped_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(dir.path(), "breast_cancer", &["breast_cancer.csv"], BREAST);
+    let out = dir.path().join("out");
+    let started = std::time::Instant::now();
+    let o = slipway(&[
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--threads",
+        "100000",
+        "--no-track",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("warning: 100000 threads were asked for")
+            && stderr.contains(&format!("using {cores}"))
+            && stderr.contains("--oversubscribe"),
+        "{}",
+        text(&o)
+    );
+    let o = slipway(&[
+        "--json",
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--threads",
+        "100000",
+        "--no-track",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["threads"], cores);
+    assert_eq!(v["warnings"][0]["kind"], "threads_capped");
+}
+
+/// Issue 12 item 8: a candidate that fails is listed with its error and the run succeeds
+/// with the others; when all fail, the run exits 2 naming each failure.
+#[test]
+fn a_failing_candidate_is_listed_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("x,k,y\n");
+    for i in 0..120 {
+        let x = (i * 37 % 101) as f64 / 101.0;
+        csv.push_str(&format!(
+            "{x:.3},5,{}\n",
+            u8::from(x + (i % 7) as f64 * 0.05 > 0.6)
+        ));
+    }
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    let nb = "  - {name: nb, type: gaussian_nb, params: {var_smoothing: 0.0}}\n";
+    let cfg = dir.path().join("p.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name: f\ndata: {{train: d.csv}}\ntarget: y\ncv: {{folds: 3}}\nmodels:\n{nb}  - {{name: lr, type: logistic_regression}}\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = train(&cfg, &out, false);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("nb") && stdout.contains("failed:") && stdout.contains("variance"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("candidate \"nb\" failed"),
+        "{}",
+        text(&o)
+    );
+    let o = train(&cfg, &out, true);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["selected"], "lr");
+    assert!(
+        v["candidates"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("variance")
+    );
+
+    std::fs::write(
+        &cfg,
+        format!(
+            "name: f\ndata: {{train: d.csv}}\ntarget: y\ncv: {{folds: 3}}\nmodels:\n{nb}{}",
+            nb.replace("name: nb", "name: nb2")
+        ),
+    )
+    .unwrap();
+    let o = train(&cfg, &out, false);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("every candidate failed") && stderr.contains("nb2"),
+        "{}",
+        text(&o)
+    );
+}
