@@ -215,7 +215,6 @@ fn cv_holdout_gap_is_warned() {
     let gaps = warnings_of(&o, WarningKind::CvHoldoutGap);
     assert_eq!(gaps, ["logistic_regression"], "{:?}", o.warnings);
     // The same data without the reversal: no gap.
-    let mut cfg = cfg;
     cfg.data.test = None;
     let o = train(&cfg);
     assert!(
@@ -424,7 +423,7 @@ fn threads_above_the_cores_are_capped() {
     );
     assert!(capped[1].contains("n_threads 5000"), "{capped:?}");
     assert!(
-        started.elapsed().as_secs() < 60,
+        started.elapsed().as_secs() < 120,
         "took {:?}",
         started.elapsed()
     );

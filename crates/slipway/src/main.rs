@@ -586,13 +586,6 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
             out.train_rows,
             out.test_rows
         );
-        println!(
-            "  {:<22} {:<20} {:>18} {:>11}",
-            style("candidate").underlined(),
-            style("type").underlined(),
-            style(format!("cv {metric}")).underlined(),
-            style("fit s/fold").underlined()
-        );
         if let Some(p) = &out.positive_class {
             println!(
                 "  positive class: {} ({})",
@@ -604,6 +597,13 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
                 }
             );
         }
+        println!(
+            "  {:<22} {:<20} {:>18} {:>11}",
+            style("candidate").underlined(),
+            style("type").underlined(),
+            style(format!("cv {metric}")).underlined(),
+            style("fit s/fold").underlined()
+        );
         for c in &out.candidates {
             if let (Some(e), true) = (&c.error, c.mean.is_empty()) {
                 println!(
