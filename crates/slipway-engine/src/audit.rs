@@ -158,21 +158,21 @@ pub fn audit_columns(
             });
             continue;
         }
-        if let Some((score, what)) = single_feature_score(&keys.keys, y, folds, target) {
-            if score >= LEAKAGE_SCORE {
-                out.push(Warning {
-                    kind: WarningKind::Leakage,
-                    column: column.clone(),
-                    candidate: None,
-                    message: format!(
-                        "column \"{name}\" alone predicts \"{}\" almost perfectly (out-of-fold {what} {score:.4} from this column only); it may be derived from the target or known only after it",
-                        target.name
-                    ),
-                    hint: Some(format!(
-                        "if it is not available when predicting, `roles: {{ignored: [{name}]}}`"
-                    )),
-                });
-            }
+        if let Some((score, what)) = single_feature_score(&keys.keys, y, folds, target)
+            && score >= LEAKAGE_SCORE
+        {
+            out.push(Warning {
+                kind: WarningKind::Leakage,
+                column: column.clone(),
+                candidate: None,
+                message: format!(
+                    "column \"{name}\" alone predicts \"{}\" almost perfectly (out-of-fold {what} {score:.4} from this column only); it may be derived from the target or known only after it",
+                    target.name
+                ),
+                hint: Some(format!(
+                    "if it is not available when predicting, `roles: {{ignored: [{name}]}}`"
+                )),
+            });
         }
     }
     Ok(out)
