@@ -96,12 +96,12 @@ pub fn audit_columns(
             let dropping: Vec<&str> = candidates
                 .iter()
                 .filter(|c| {
-                    c.preprocess
-                        .columns
-                        .get(name)
-                        .and_then(|o| o.tfidf.as_ref())
-                        .or(c.preprocess.tfidf.as_ref())
-                        .is_none()
+                    c.preprocess.tfidf.is_none()
+                        && !c
+                            .preprocess
+                            .columns
+                            .get(name)
+                            .is_some_and(|o| o.tfidf.is_some())
                 })
                 .map(|c| c.name.as_str())
                 .collect();
@@ -129,9 +129,8 @@ pub fn audit_columns(
             }
             continue;
         }
-        let keys = match column_keys(table, name, field.dtype)? {
-            Some(k) => k,
-            None => continue,
+        let Some(keys) = column_keys(table, name, field.dtype)? else {
+            continue;
         };
         if let Some(w) = id_like(table, name, field.dtype, &keys)? {
             out.push(w);

@@ -96,7 +96,12 @@ fn warnings_of(o: &TrainOutcome, kind: WarningKind) -> Vec<String> {
     o.warnings
         .iter()
         .filter(|w| w.kind == kind)
-        .map(|w| w.column.clone().or(w.candidate.clone()).unwrap_or_default())
+        .map(|w| {
+            w.column
+                .clone()
+                .or_else(|| w.candidate.clone())
+                .unwrap_or_default()
+        })
         .collect()
 }
 
