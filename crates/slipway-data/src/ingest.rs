@@ -132,7 +132,8 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
 ///
 /// The table is written to a temporary file in the same directory, which is then renamed
 /// over `path`: readers never see half-written output, and a failed write leaves any older
-/// file in place. Parquet files also store the Slipway schema (types and roles) so that
+/// file in place. The file gets the usual mode for new files (0666 less the umask), not a
+/// temporary file's 0600. Parquet files also store the Slipway schema (types and roles) so that
 /// [`read_table`] gives back the same table.
 pub fn write_table(table: &Table, path: &Path) -> Result<()> {
     let format = Format::from_path(path)?;
@@ -144,11 +145,16 @@ pub fn write_table(table: &Table, path: &Path) -> Result<()> {
         path: path.display().to_string(),
         source,
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".slipway-write-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".slipway-write-").suffix(".tmp");
+    // A temporary file is private (0600) by default; the output is an ordinary file, made
+    // as any other: 0666 less the user's umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let tmp = builder.tempfile_in(dir).map_err(io_err)?;
     {
         let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file());
         match format {

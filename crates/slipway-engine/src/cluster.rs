@@ -12,15 +12,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-use arrow_array::{ArrayRef, Int64Array};
 use serde::{Deserialize, Serialize};
 use slipway_data::html::{self, ChartOptions, Page};
 use slipway_data::ingest::{self, ReadOptions};
 use slipway_data::validate::{self, ValidationReport};
-use slipway_data::{DataType, Field, Role, Schema, Table, profile};
+use slipway_data::{Role, Table, profile};
 use slipway_learn::bundle::{DataLineage, Lineage};
 use slipway_learn::cluster::bundle::{self as cbundle, ClusterBundleContents};
 use slipway_learn::cluster::{
@@ -33,6 +31,9 @@ use crate::config::PipelineConfig;
 use crate::progress::Progress;
 use crate::train::{GateResult, write_atomic};
 use crate::{Error, Result};
+
+/// Training rows a written bundle is read back and checked against.
+const VERIFY_ROWS: usize = 256;
 
 /// The score candidates are ranked by.
 pub const SELECTION_SCORE: &str = "silhouette";
@@ -248,7 +249,8 @@ pub(crate) fn run(
     let chosen = &results[best];
     let value = chosen.scores[SELECTION_SCORE];
     let gate = gate(value, cfg.selection.minimum);
-    let fit = fits.swap_remove(best);
+    let mut fit = fits.swap_remove(best);
+    fit.pipeline.declared_types = crate::predict::declared_types(cfg, &fit.pipeline.schema);
 
     let mut outcome = ClusterOutcome {
         name: cfg.name.clone(),
@@ -272,7 +274,8 @@ pub(crate) fn run(
     }
     outcome.seconds = started.elapsed().as_secs_f64();
     let html = render_html(&outcome);
-    let json = serde_json::to_vec_pretty(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
+    let json = slipway_learn::exact_json::to_vec_pretty(&outcome)
+        .map_err(|e| Error::Internal(e.to_string()))?;
     if outcome.gate.passed {
         let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         cbundle::write_cluster_bundle(
@@ -300,6 +303,7 @@ pub(crate) fn run(
                     ("report.html".into(), html.clone().into_bytes()),
                 ],
             },
+            Some(&crate::predict::sample_rows(&table, VERIFY_ROWS)?),
         )?;
     }
     write_atomic(&outcome.report_html, html.as_bytes())?;
@@ -425,41 +429,6 @@ pub fn render_html(o: &ClusterOutcome) -> String {
         );
     }
     page.render()
-}
-
-/// Scores `input` with the clustering bundle at `model`: writes the id columns the model
-/// knows (when present) and `cluster` (`-1`: noise) to `output`. Returns the rows scored,
-/// the model name and the columns written.
-pub(crate) fn predict(
-    model: &Path,
-    input: &Path,
-    output: &Path,
-) -> Result<(String, usize, Vec<String>)> {
-    let b = cbundle::load_cluster_bundle(model)?;
-    let p = &b.pipeline;
-    let mut opts = ReadOptions::default();
-    for f in &p.schema.fields {
-        opts.types.insert(f.name.clone(), f.dtype);
-    }
-    let table = ingest::read_table(input, &opts)?;
-    let labels = p.predict(&table)?;
-    let mut fields = Vec::new();
-    let mut columns: Vec<ArrayRef> = Vec::new();
-    for f in p.schema.with_role(Role::Id) {
-        if let Ok(c) = table.column(&f.name) {
-            fields.push(Field::new(&f.name, f.dtype).with_role(Role::Id));
-            columns.push(c.clone());
-        }
-    }
-    fields.push(Field::new("cluster", DataType::Integer));
-    columns.push(Arc::new(Int64Array::from(labels)));
-    let names = fields.iter().map(|f| f.name.clone()).collect();
-    let out = Table::new(Schema::new(fields)?, columns)?;
-    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    ingest::write_table(&out, output)?;
-    Ok((b.manifest.name, table.n_rows(), names))
 }
 
 #[cfg(test)]

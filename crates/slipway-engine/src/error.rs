@@ -60,7 +60,7 @@ impl Error {
                 Some("check the column names in the file header and in the config")
             }
             Error::Learn(slipway_learn::Error::SchemaMismatch(_)) => Some(
-                "the input must have the columns the model was trained on, with the same types",
+                "the input needs the model's input columns (the signature in the bundle's MLmodel file); other columns are ignored",
             ),
             _ => None,
         }

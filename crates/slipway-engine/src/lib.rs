@@ -21,7 +21,7 @@ pub use audit::{Warning, WarningKind};
 pub use cluster::{ClusterCandidateResult, ClusterOutcome};
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind, Result};
-pub use predict::PredictOutcome;
+pub use predict::{PredictOptions, PredictOutcome};
 pub use progress::{NoProgress, Progress};
 pub use train::{CandidateResult, GateResult, PositiveClass, TrainOutcome, default_metric};
 
@@ -110,8 +110,17 @@ impl Engine {
 
     /// Scores `input` with the bundle at `model` and writes the predictions to `output`
     /// (CSV, Parquet or JSON lines by extension).
-    pub fn predict(&self, model: &Path, input: &Path, output: &Path) -> Result<PredictOutcome> {
-        predict::run(model, input, output)
+    ///
+    /// The input needs the model's input columns; id columns and `options.keep` are
+    /// passed through, other columns ignored (see [`PredictOutcome::ignored_columns`]).
+    pub fn predict(
+        &self,
+        model: &Path,
+        input: &Path,
+        output: &Path,
+        options: &PredictOptions,
+    ) -> Result<PredictOutcome> {
+        predict::run(model, input, output, options)
     }
 
     /// Reads `data` and checks it against `rules`.

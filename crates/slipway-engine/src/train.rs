@@ -647,9 +647,16 @@ pub(crate) fn run(
     }
     outcome.seconds = started.elapsed().as_secs_f64();
     let html = report::render_html(&outcome, &baseline);
-    let json = serde_json::to_vec_pretty(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
+    // Exact floats (a NaN metric is "NaN", not null): this is also the bundle's
+    // evaluation.json.
+    let json = slipway_learn::exact_json::to_vec_pretty(&outcome)
+        .map_err(|e| Error::Internal(e.to_string()))?;
     if outcome.gate.passed {
-        bundle::write_bundle(
+        // The bundle is read back and must predict these rows bit for bit before the run
+        // reports success.
+        pipeline.declared_types = crate::predict::declared_types(cfg, &pipeline.schema);
+        let verify_rows = crate::predict::sample_rows(&train, VERIFY_ROWS)?;
+        bundle::write_verified_bundle(
             &bundle_dir,
             BundleContents {
                 name: &cfg.name,
@@ -668,6 +675,7 @@ pub(crate) fn run(
                     ("report.html".into(), html.clone().into_bytes()),
                 ],
             },
+            Some(&verify_rows),
         )?;
     }
     write_atomic(&outcome.report_html, html.as_bytes())?;
@@ -753,6 +761,9 @@ fn post_fit(
 }
 
 /// Writes a file through a temporary sibling and a rename.
+/// Training rows a written bundle is read back and checked against.
+const VERIFY_ROWS: usize = 256;
+
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!(
         "{}.tmp-{}",

@@ -13,10 +13,17 @@
 //! ```
 //!
 //! Serialization is plain JSON through serde: loading parses data and never executes code.
-//! Floats are written with shortest round-trip formatting and parsed exactly
-//! (`serde_json`'s `float_roundtrip`), so a loaded pipeline predicts bit-for-bit what the
-//! in-memory one did. A bundle is written to a temporary sibling directory and renamed into
-//! place, so a crash never leaves a half-written bundle under the final name.
+//! Every file is written with [`crate::exact_json`]: finite floats in shortest round-trip
+//! form, parsed exactly, and ±∞ and NaN as the strings `"inf"`, `"-inf"` and `"NaN"` (older
+//! bundles wrote `null`, which still loads), so a loaded pipeline predicts bit-for-bit what
+//! the in-memory one did. A bundle is written to a temporary sibling directory, read back
+//! and checked there (it loads, holds exactly the pipeline written and, given rows, predicts
+//! them bit for bit), and only then renamed into place, so a crash or a defect never leaves
+//! a half-written or unreadable bundle under the final name.
+//!
+//! Errors: a bundle whose files fail their checksums (or are missing) is damaged, the user's
+//! to fix ([`Error::Bundle`]); one whose files are intact but cannot be read was written
+//! wrongly by Slipway ([`Error::BundleDefect`], an internal error).
 //!
 //! Compatibility: `format_version` is bumped on any incompatible change; every older version
 //! keeps loading (the tests load bundles checked into the repository), and a newer version
@@ -32,7 +39,8 @@ use slipway_data::profile::Profile;
 use slipway_data::{DataType, Schema};
 
 use crate::pipeline::{FittedPipeline, TargetInfo};
-use crate::{Error, Result};
+use crate::{Error, Prediction, Result, exact_json};
+use slipway_data::Table;
 
 /// The value of `format` in every manifest.
 pub const FORMAT: &str = "slipway-bundle";
@@ -155,12 +163,100 @@ pub fn sha256(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(value).map_err(|e| Error::Internal(e.to_string()))
+    exact_json::to_vec_pretty(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A file of an intact bundle that cannot be read: a defect in the writer.
+pub(crate) fn defect(dir: &Path, file: &str, message: impl Into<String>) -> Error {
+    Error::BundleDefect {
+        path: dir.display().to_string(),
+        file: file.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Parses `file` of the bundle at `dir` (its checksum already checked).
+pub(crate) fn parse_file<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    file: &str,
+    bytes: &[u8],
+) -> Result<T> {
+    exact_json::from_slice(bytes).map_err(|e| defect(dir, file, e.to_string()))
+}
+
+/// Whether two predictions are the same bit for bit (NaN equal to NaN).
+pub(crate) fn same_prediction(a: &Prediction, b: &Prediction) -> bool {
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter()
+            .map(|x| {
+                if x.is_nan() {
+                    f64::NAN.to_bits()
+                } else {
+                    x.to_bits()
+                }
+            })
+            .collect()
+    }
+    match (a, b) {
+        (Prediction::Values(x), Prediction::Values(y)) => bits(x) == bits(y),
+        (Prediction::Probabilities(x), Prediction::Probabilities(y)) => {
+            x.n_rows() == y.n_rows()
+                && x.n_cols() == y.n_cols()
+                && bits(x.as_col_major()) == bits(y.as_col_major())
+        }
+        _ => false,
+    }
+}
+
+/// Checks the bundle just staged at `dir` against the pipeline it was written from: it
+/// loads, its pipeline serializes to exactly what was written, and it predicts `rows` bit
+/// for bit as `expected` does. Any difference is a [`Error::BundleDefect`].
+fn verify_staged(dir: &Path, expected: &FittedPipeline, rows: Option<&Table>) -> Result<()> {
+    let loaded = load_bundle(dir)?;
+    let as_written = exact_json::to_value(expected).map_err(|e| Error::Internal(e.to_string()))?;
+    let as_read =
+        exact_json::to_value(&loaded.pipeline).map_err(|e| Error::Internal(e.to_string()))?;
+    if as_written != as_read {
+        return Err(defect(
+            dir,
+            "pipeline.json",
+            "the pipeline read back differs from the one written",
+        ));
+    }
+    if let Some(rows) = rows {
+        let want = expected.predict(rows)?;
+        let got = loaded.pipeline.predict(rows)?;
+        if !same_prediction(&want, &got) {
+            return Err(defect(
+                dir,
+                "pipeline.json",
+                format!(
+                    "the model read back predicts {} sample rows differently from the model written",
+                    rows.n_rows()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a bundle to `dir`, replacing one that is already there only once the new one is
-/// complete.
+/// complete and has been read back and checked (see [`write_verified_bundle`], here
+/// without sample rows).
 pub fn write_bundle(dir: &Path, contents: BundleContents<'_>) -> Result<Manifest> {
+    write_verified_bundle(dir, contents, None)
+}
+
+/// Writes a bundle to `dir` as [`write_bundle`] does, and before it takes that name reads it
+/// back: it must load, hold exactly the pipeline written, and predict `rows` (a few
+/// training rows) bit for bit as `contents.pipeline` does. A bundle that fails is removed
+/// and the error is a [`Error::BundleDefect`]; an existing bundle at `dir` is left alone.
+pub fn write_verified_bundle(
+    dir: &Path,
+    contents: BundleContents<'_>,
+    rows: Option<&Table>,
+) -> Result<Manifest> {
+    let pipeline = contents.pipeline;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("pipeline.json".into(), to_json(contents.pipeline)?),
         ("profile.json".into(), to_json(contents.profile)?),
@@ -183,7 +279,7 @@ pub fn write_bundle(dir: &Path, contents: BundleContents<'_>) -> Result<Manifest
             .get("params")
             .cloned()
             .unwrap_or(serde_json::Value::Null),
-        inputs: contents.pipeline.input_columns(),
+        inputs: contents.pipeline.input_schema().into_iter().collect(),
         schema: contents.pipeline.schema.clone(),
         metrics: contents.metrics,
         lineage: contents.lineage,
@@ -201,13 +297,24 @@ pub fn write_bundle(dir: &Path, contents: BundleContents<'_>) -> Result<Manifest
             .collect(),
     };
     files.push(("manifest.json".into(), to_json(&manifest)?));
-    write_files_atomic(dir, &files)?;
+    write_files_checked(dir, &files, |staged| verify_staged(staged, pipeline, rows))?;
     Ok(manifest)
 }
 
 /// Writes `files` (name, bytes) as the directory `dir`: into a temporary sibling first, then
 /// renamed into place, replacing an existing `dir` only once the new one is complete.
 pub fn write_files_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    write_files_checked(dir, files, |_| Ok(()))
+}
+
+/// [`write_files_atomic`], running `check` on the complete temporary directory before it is
+/// renamed into place; when `check` fails the temporary directory is removed and `dir` is
+/// left as it was.
+pub(crate) fn write_files_checked(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    check: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -230,6 +337,15 @@ pub fn write_files_atomic(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()>
     fs::File::open(&staging)
         .and_then(|f| f.sync_all())
         .map_err(|e| io_err(&staging, e))?;
+    if let Err(e) = check(&staging) {
+        let _ = fs::remove_dir_all(&staging);
+        // The staging name is not the bundle's: name the bundle in the error.
+        return Err(match e {
+            Error::BundleDefect { file, message, .. } => defect(dir, &file, message),
+            Error::Bundle { message, .. } => defect(dir, "bundle", message),
+            other => other,
+        });
+    }
     if dir.exists() {
         let old = parent.join(format!(".{base}.old-{}", std::process::id()));
         fs::rename(dir, &old).map_err(|e| io_err(dir, e))?;
@@ -248,16 +364,25 @@ pub fn read_checked(
     files: &BTreeMap<String, FileEntry>,
     name: &str,
 ) -> Result<Vec<u8>> {
-    let entry = files
-        .get(name)
-        .ok_or_else(|| bundle_err(dir, format!("manifest does not list {name}")))?;
+    let entry = files.get(name).ok_or_else(|| {
+        bundle_err(
+            dir,
+            format!("the bundle is damaged: manifest.json does not list {name}"),
+        )
+    })?;
     let p = dir.join(name);
-    let bytes = fs::read(&p).map_err(|e| io_err(&p, e))?;
+    let bytes = fs::read(&p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            bundle_err(dir, format!("the bundle is damaged: {name} is missing"))
+        } else {
+            io_err(&p, e)
+        }
+    })?;
     if sha256(&bytes) != entry.sha256 {
         return Err(bundle_err(
             dir,
             format!(
-                "{name} does not match its checksum in manifest.json: the file was changed or damaged"
+                "the bundle is damaged: {name} does not match its checksum in manifest.json (the file was changed or damaged)"
             ),
         ));
     }
@@ -329,34 +454,27 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
             ),
         ));
     }
-    let manifest: Manifest = serde_json::from_value(head)
-        .map_err(|e| bundle_err(&manifest_path, format!("malformed manifest: {e}")))?;
-    let read_checked = |name: &str| -> Result<Vec<u8>> {
-        let entry = manifest
-            .files
-            .get(name)
-            .ok_or_else(|| bundle_err(dir, format!("manifest does not list {name}")))?;
-        let p = dir.join(name);
-        let bytes = fs::read(&p).map_err(|e| io_err(&p, e))?;
-        if sha256(&bytes) != entry.sha256 {
-            return Err(bundle_err(
-                dir,
-                format!(
-                    "{name} does not match its checksum in manifest.json: the file was changed or damaged"
-                ),
-            ));
-        }
-        Ok(bytes)
-    };
-    let pipeline: FittedPipeline = serde_json::from_slice(&read_checked("pipeline.json")?)
-        .map_err(|e| bundle_err(dir, format!("pipeline.json: {e}")))?;
-    let profile: Profile = serde_json::from_slice(&read_checked("profile.json")?)
-        .map_err(|e| bundle_err(dir, format!("profile.json: {e}")))?;
-    for name in manifest.files.keys() {
-        if name != "pipeline.json" && name != "profile.json" {
-            read_checked(name)?;
+    // manifest.json carries no checksum of its own: a manifest that does not parse may have
+    // been edited or damaged, so it stays the user's error.
+    let manifest: Manifest = exact_json::from_value(head).map_err(|e| {
+        bundle_err(
+            &manifest_path,
+            format!("malformed manifest (the bundle may be damaged): {e}"),
+        )
+    })?;
+    // Every checksum first: a damaged file is the user's to fix; an intact one that does
+    // not parse is Slipway's defect.
+    let mut contents = BTreeMap::new();
+    for name in ["pipeline.json", "profile.json"]
+        .into_iter()
+        .chain(manifest.files.keys().map(String::as_str))
+    {
+        if !contents.contains_key(name) {
+            contents.insert(name, read_checked(dir, &manifest.files, name)?);
         }
     }
+    let pipeline: FittedPipeline = parse_file(dir, "pipeline.json", &contents["pipeline.json"])?;
+    let profile: Profile = parse_file(dir, "profile.json", &contents["profile.json"])?;
     Ok(Bundle {
         path: dir.to_path_buf(),
         manifest,
@@ -365,7 +483,8 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
     })
 }
 
-fn mlflow_type(t: DataType) -> &'static str {
+/// The MLflow signature type of a column of logical type `t` (`long`, `double`, ...).
+pub fn mlflow_type(t: DataType) -> &'static str {
     match t {
         DataType::Integer => "long",
         DataType::Float => "double",
@@ -378,12 +497,11 @@ fn mlflow_type(t: DataType) -> &'static str {
 /// An MLflow `MLmodel` descriptor (YAML) with the input signature.
 fn mlmodel(pipeline: &FittedPipeline, created_at: &str) -> String {
     let inputs: Vec<serde_json::Value> = pipeline
-        .preprocessor
-        .columns
-        .iter()
-        .map(
-            |c| serde_json::json!({"type": mlflow_type(c.dtype), "name": c.name, "required": true}),
-        )
+        .input_schema()
+        .into_iter()
+        .map(|(name, dtype)| {
+            serde_json::json!({"type": mlflow_type(dtype), "name": name, "required": true})
+        })
         .collect();
     let outputs = if pipeline.target.task.is_classification() {
         serde_json::json!([{"type": "string", "name": "prediction", "required": true}])

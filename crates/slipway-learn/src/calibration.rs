@@ -33,8 +33,10 @@ pub enum CalibrationMethod {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SigmoidCalibrator {
     /// Slope.
+    #[serde(with = "crate::exact_json::floats")]
     pub a: f64,
     /// Intercept.
+    #[serde(with = "crate::exact_json::floats")]
     pub b: f64,
 }
 
@@ -169,8 +171,10 @@ impl SigmoidCalibrator {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IsotonicCalibrator {
     /// Increasing thresholds.
+    #[serde(with = "crate::exact_json::floats")]
     pub x: Vec<f64>,
     /// Non-decreasing values at the thresholds.
+    #[serde(with = "crate::exact_json::floats")]
     pub y: Vec<f64>,
 }
 

@@ -29,6 +29,19 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A bundle whose files are intact (every checksum matches) but cannot be read, or does
+    /// not predict what the model it was written from did: Slipway wrote it wrongly.
+    #[error(
+        "model bundle {path}: {file}: {message}. Its checksums match, so Slipway wrote it this way: this is a bug in Slipway; please report it with this message"
+    )]
+    BundleDefect {
+        /// The bundle directory.
+        path: String,
+        /// The file at fault (`pipeline.json`, ...).
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The optimizer did not converge and the caller asked for that to be an error.
     #[error("{0}")]
     NotConverged(String),
@@ -45,7 +58,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Data(e) => e.kind(),
-            Error::Internal(_) => ErrorKind::Internal,
+            Error::Internal(_) | Error::BundleDefect { .. } => ErrorKind::Internal,
             Error::InvalidParam { .. }
             | Error::InvalidData(_)
             | Error::SchemaMismatch(_)

@@ -20,6 +20,7 @@ pub mod class_weight;
 pub mod cluster;
 mod error;
 mod estimator;
+pub mod exact_json;
 pub mod gbdt;
 mod gemm;
 pub mod linear;

@@ -400,6 +400,18 @@ fn target_texts(table: &Table, name: &str) -> Result<Vec<Option<String>>> {
         .collect()
 }
 
+/// The type a model input of training type `trained` is read as at predict time. A column
+/// inferred as integer in training accepts any number (`12.5` in production data is not an
+/// error; the model sees numbers either way); one the training config `declared` integer is
+/// held to it.
+pub fn accepted_type(trained: DataType, declared: Option<DataType>) -> DataType {
+    match (trained, declared) {
+        (DataType::Integer, Some(DataType::Integer)) => DataType::Integer,
+        (DataType::Integer, _) => DataType::Float,
+        (t, _) => t,
+    }
+}
+
 /// Everything needed to go from raw rows to predictions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedPipeline {
@@ -420,6 +432,10 @@ pub struct FittedPipeline {
     /// (absent: the most probable class).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_threshold: Option<f64>,
+    /// Input columns whose type the training config declared (`data.types`, or a `type`
+    /// rule under `validation.columns`); see [`FittedPipeline::input_schema`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub declared_types: BTreeMap<String, DataType>,
 }
 
 impl FittedPipeline {
@@ -474,6 +490,7 @@ impl FittedPipeline {
             model,
             calibration: None,
             decision_threshold: None,
+            declared_types: BTreeMap::new(),
         })
     }
 
@@ -517,7 +534,21 @@ impl FittedPipeline {
             .collect()
     }
 
-    /// The input columns a caller must provide, with their types.
+    /// The columns a caller must send, in the model's order, each with the type `predict`
+    /// reads it as: the one source of what `predict` enforces, the manifest's `inputs` and
+    /// the `MLmodel` signature. See [`accepted_type`].
+    pub fn input_schema(&self) -> Vec<(String, DataType)> {
+        self.preprocessor
+            .columns
+            .iter()
+            .map(|c| {
+                let declared = self.declared_types.get(&c.name).copied();
+                (c.name.clone(), accepted_type(c.dtype, declared))
+            })
+            .collect()
+    }
+
+    /// The input columns with the types they had in training.
     pub fn input_columns(&self) -> BTreeMap<String, DataType> {
         self.preprocessor
             .columns

@@ -147,6 +147,11 @@ struct PredictArgs {
     /// Where to write predictions (.csv, .parquet or .jsonl).
     #[arg(long, short)]
     output: PathBuf,
+    /// An input column to copy to the output next to the predictions (repeatable or
+    /// comma-separated). Id columns are always copied; other columns the model does not
+    /// use are left out.
+    #[arg(long, value_name = "COL", value_delimiter = ',')]
+    keep: Vec<String>,
 }
 
 #[derive(Args)]
@@ -307,10 +312,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Models(m) => models::run(m, json),
         Command::Predict(a) => {
-            let out = engine.predict(&a.model, &a.input, &a.output)?;
+            let options = slipway_engine::PredictOptions { keep: a.keep };
+            let out = engine.predict(&a.model, &a.input, &a.output, &options)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
+                if !out.ignored_columns.is_empty() {
+                    eprintln!(
+                        "{} ignored {} input column(s) the model does not use: {} (copy one to the output with --keep COL)",
+                        style("note:").cyan(),
+                        out.ignored_columns.len(),
+                        out.ignored_columns.join(", ")
+                    );
+                }
                 println!(
                     "{} {} rows scored with {} → {}",
                     style("✓").green().bold(),

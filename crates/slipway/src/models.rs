@@ -183,19 +183,23 @@ fn get_model(client: &Client, name: &str) -> anyhow::Result<Value> {
 /// Verifies the bundle at `dir` (format, version, every checksum) and reads what an import
 /// run records from its manifest; both flavors' manifests carry those fields.
 fn read_bundle(dir: &Path) -> anyhow::Result<ImportedManifest> {
-    use slipway_learn::{bundle, cluster};
-    let bad = |e: slipway_learn::Error| anyhow::anyhow!("--bundle: {e}");
+    use slipway_learn::{bundle, cluster, exact_json};
+    // Keep the typed error, so a damaged bundle exits 2 and a defective one 1.
+    let bad = |e: slipway_learn::Error| {
+        anyhow::Error::from(slipway_engine::Error::Learn(e)).context("--bundle")
+    };
     let clustering = bundle::read_flavor(dir).map_err(bad)? == cluster::bundle::FLAVOR;
+    // Through exact JSON, so a NaN metric survives the conversion.
     let manifest = if clustering {
-        serde_json::to_value(
-            cluster::bundle::load_cluster_bundle(dir)
+        exact_json::to_value(
+            &cluster::bundle::load_cluster_bundle(dir)
                 .map_err(bad)?
                 .manifest,
         )
     } else {
-        serde_json::to_value(bundle::load_bundle(dir).map_err(bad)?.manifest)
+        exact_json::to_value(&bundle::load_bundle(dir).map_err(bad)?.manifest)
     }?;
-    let mut imported: ImportedManifest = serde_json::from_value(manifest)
+    let mut imported: ImportedManifest = exact_json::from_value(manifest)
         .map_err(|e| anyhow::anyhow!("--bundle: {}: manifest.json: {e}", dir.display()))?;
     imported.clustering = clustering;
     Ok(imported)

@@ -627,4 +627,261 @@ fn a_failing_candidate_is_listed_and_the_run_goes_on() {
         "{}",
         text(&o)
     );
+
+// ---------------------------------------------------------------------------------------------
+// Predicting production data with a bundle
+
+/// A training file: an id, a number `x` that is missing exactly when the label is "yes"
+/// (so GBDT's first split sends missing values one way and every number the other: a +∞
+/// threshold), an integer `n`, a category, a protected and an ignored column, the label.
+fn production_train_csv() -> String {
+    let mut s = String::from("id,x,n,city,region,note,label\n");
+    for i in 0..240 {
+        let yes = i % 3 == 0;
+        let x = if yes {
+            String::new()
+        } else {
+            format!("{}", (i * 37 % 101) as f64 / 10.0)
+        };
+        s.push_str(&format!(
+            "u{i:03},{x},{},{},{},note {i},{}\n",
+            i * 7 % 50,
+            ["north", "south", "east"][i % 3],
+            ["r1", "r2"][i % 2],
+            if yes { "yes" } else { "no" }
+        ));
+    }
+    s
+}
+
+const PRODUCTION: &str = "name: prod\ndata: {train: train.csv}\ntarget: label\nroles: {id: [id], protected: [region], ignored: [note]}\nmodels:\n  - {type: gbdt, params: {n_estimators: 10, num_leaves: 4, min_data_in_leaf: 5}}\ncv: {folds: 3}\nseed: 1\n";
+
+fn train_production(dir: &Path, config: &str) -> PathBuf {
+    std::fs::write(dir.join("train.csv"), production_train_csv()).unwrap();
+    let cfg = dir.join("pipeline.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let out = dir.join("out");
+    let o = train(&cfg, &out, false);
+    assert!(o.status.success(), "{}", text(&o));
+    out.join("model")
+}
+
+fn predict(model: &Path, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    slipway(&args)
+}
+
+/// The `MLmodel` signature's input column names.
+fn signature_inputs(model: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(model.join("MLmodel")).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("inputs: "))
+        .unwrap();
+    let json = line[1..line.len() - 1].replace("''", "'");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["type"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn predict_takes_production_data_with_only_the_model_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_production(dir.path(), PRODUCTION);
+    // The +inf threshold is written so that it loads.
+    let pipeline = std::fs::read_to_string(model.join("pipeline.json")).unwrap();
+    assert!(pipeline.contains("\"inf\""), "no +inf threshold");
+
+    // What predict enforces is the MLmodel signature: exactly those columns suffice.
+    let inputs = signature_inputs(&model);
+    let names: Vec<&str> = inputs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["x", "n", "city"]);
+    assert_eq!(
+        inputs[1].1, "double",
+        "an inferred integer takes any number"
+    );
+
+    // No label, no protected or ignored column, an extra column, an id, and 12.5 in the
+    // integer-trained column.
+    let mut prod = String::from("extra,city,n,x,id\n");
+    prod.push_str("e1,north,12.5,,u900\ne2,south,3,4.5,u901\ne3,east,7,,u902\n");
+    let input = dir.path().join("prod.csv");
+    std::fs::write(&input, &prod).unwrap();
+    let preds = dir.path().join("preds.csv");
+    let o = predict(&model, &input, &preds, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("ignored 1 input column") && err.contains("extra"),
+        "{err}"
+    );
+    let written = std::fs::read_to_string(&preds).unwrap();
+    let mut lines = written.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,prediction,probability_no,probability_yes"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3);
+    // Missing x means "yes" in training.
+    assert!(
+        rows[0].starts_with("u900,yes,") && rows[1].starts_with("u901,no,"),
+        "{written}"
+    );
+
+    // --keep passes columns through (repeatable or comma-separated), the target too.
+    let o = predict(
+        &model,
+        &input,
+        &preds,
+        &["--keep", "extra,city", "--keep", "n"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let written = std::fs::read_to_string(&preds).unwrap();
+    assert!(
+        written.starts_with("id,extra,city,n,prediction,"),
+        "{written}"
+    );
+    assert!(written.contains("u900,e1,north,12.5,yes"), "{written}");
+    let o = slipway(&[
+        "--json",
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        preds.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ignored_columns"], serde_json::json!(["extra"]));
+
+    // The training file, label and all, still predicts; the label is ignored.
+    let o = predict(&model, &dir.path().join("train.csv"), &preds, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // A --keep column that is not there, and a missing model input: exit 2, named.
+    let o = predict(&model, &input, &preds, &["--keep", "label"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"label\""));
+    let no_city: String = prod
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            [f[0], f[2], f[3], f[4]].join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&input, no_city).unwrap();
+    let o = predict(&model, &input, &preds, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("\"city\"") && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn a_column_declared_integer_refuses_fractions_at_predict_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_production(
+        dir.path(),
+        &format!("{PRODUCTION}validation:\n  columns:\n    n: {{type: integer}}\n"),
+    );
+    assert_eq!(signature_inputs(&model)[1], ("n".into(), "long".into()));
+    let input = dir.path().join("prod.csv");
+    std::fs::write(&input, "x,n,city\n1.5,3,north\n2.5,12.5,south\n").unwrap();
+    let o = predict(&model, &input, &dir.path().join("p.csv"), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(":3")
+            && err.contains("\"n\"")
+            && err.contains("12.5")
+            && err.contains("declared"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_bundle_exits_2_and_a_defective_one_exits_1_asking_for_a_bug_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_production(dir.path(), PRODUCTION);
+    let input = dir.path().join("train.csv");
+    let preds = dir.path().join("p.csv");
+    let pipeline = std::fs::read_to_string(model.join("pipeline.json")).unwrap();
+
+    // Damaged: a file changed after writing.
+    std::fs::write(model.join("pipeline.json"), pipeline.replacen('1', "2", 1)).unwrap();
+    let o = predict(&model, &input, &preds, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("damaged"),
+        "{}",
+        text(&o)
+    );
+
+    // Defective: checksums match, but the content cannot be read (as a writer bug would
+    // leave it; a bundle with `null` thresholds written before exact floats now loads).
+    let bad = pipeline.replacen("\"t\": ", "\"t\": \"x\", \"u\": ", 1);
+    std::fs::write(model.join("pipeline.json"), &bad).unwrap();
+    let manifest_path = model.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest["files"]["pipeline.json"]["sha256"] =
+        slipway_learn::bundle::sha256(bad.as_bytes()).into();
+    manifest["files"]["pipeline.json"]["bytes"] = bad.len().into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let o = predict(&model, &input, &preds, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("pipeline.json") && err.contains("bug") && err.contains("report"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn predictions_are_written_with_the_users_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_production(dir.path(), PRODUCTION);
+    let preds = dir.path().join("p.csv");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_slipway"))
+        .args([
+            "predict",
+            "-m",
+            model.to_str().unwrap(),
+            "-i",
+            dir.path().join("train.csv").to_str().unwrap(),
+            "-o",
+            preds.to_str().unwrap(),
+        ])
+        .env("NO_COLOR", "1")
+        .env("SLIPWAY_HOME", scratch_home())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let mode = std::fs::metadata(&preds).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "predictions written {mode:o}");
 }

@@ -20,9 +20,11 @@ use slipway_data::{DataType, Schema};
 
 use super::FittedClusterPipeline;
 use crate::bundle::{
-    FORMAT, FORMAT_VERSION, FileEntry, Lineage, bundle_err, read_checked, sha256, to_json,
+    FORMAT, FORMAT_VERSION, FileEntry, Lineage, bundle_err, defect, parse_file, read_checked,
+    sha256, to_json,
 };
-use crate::{Error, Result};
+use crate::{Error, Result, exact_json};
+use slipway_data::Table;
 
 /// The `flavor` of a clustering bundle's manifest.
 pub const FLAVOR: &str = "slipway.clustering";
@@ -89,11 +91,16 @@ pub struct ClusterBundleContents<'a> {
     pub extra_files: Vec<(String, Vec<u8>)>,
 }
 
-/// Writes a clustering bundle to `dir` atomically.
+/// Writes a clustering bundle to `dir` atomically, after reading it back from its
+/// temporary directory: it must load, hold exactly the pipeline written, and give `rows`
+/// (when given) the same clusters as `contents.pipeline` (see
+/// [`crate::bundle::write_verified_bundle`]).
 pub fn write_cluster_bundle(
     dir: &Path,
     contents: ClusterBundleContents<'_>,
+    rows: Option<&Table>,
 ) -> Result<ClusterManifest> {
+    let pipeline = contents.pipeline;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("pipeline.json".into(), to_json(contents.pipeline)?),
         ("profile.json".into(), to_json(contents.profile)?),
@@ -110,7 +117,7 @@ pub fn write_cluster_bundle(
         task: "clustering".into(),
         model_type: contents.pipeline.spec.kind().to_string(),
         params: spec.get("params").cloned().unwrap_or_default(),
-        inputs: contents.pipeline.input_columns(),
+        inputs: contents.pipeline.input_schema().into_iter().collect(),
         schema: contents.pipeline.schema.clone(),
         metrics: contents.metrics,
         lineage: contents.lineage,
@@ -128,7 +135,32 @@ pub fn write_cluster_bundle(
             .collect(),
     };
     files.push(("manifest.json".into(), to_json(&manifest)?));
-    crate::bundle::write_files_atomic(dir, &files)?;
+    crate::bundle::write_files_checked(dir, &files, |staged| {
+        let loaded = load_cluster_bundle(staged)?;
+        let written = exact_json::to_value(pipeline).map_err(|e| Error::Internal(e.to_string()))?;
+        let read =
+            exact_json::to_value(&loaded.pipeline).map_err(|e| Error::Internal(e.to_string()))?;
+        if written != read {
+            return Err(defect(
+                staged,
+                "pipeline.json",
+                "the pipeline read back differs from the one written",
+            ));
+        }
+        if let Some(rows) = rows {
+            if pipeline.predict(rows)? != loaded.pipeline.predict(rows)? {
+                return Err(defect(
+                    staged,
+                    "pipeline.json",
+                    format!(
+                        "the model read back assigns {} sample rows to different clusters",
+                        rows.n_rows()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    })?;
     Ok(manifest)
 }
 
@@ -137,10 +169,10 @@ pub fn load_cluster_bundle(dir: &Path) -> Result<ClusterBundle> {
     let manifest_path = dir.join("manifest.json");
     let raw =
         std::fs::read(&manifest_path).map_err(|e| bundle_err(&manifest_path, e.to_string()))?;
-    let manifest: ClusterManifest = serde_json::from_slice(&raw).map_err(|e| {
+    let manifest: ClusterManifest = exact_json::from_slice(&raw).map_err(|e| {
         bundle_err(
             &manifest_path,
-            format!("malformed clustering manifest: {e}"),
+            format!("malformed clustering manifest (the bundle may be damaged): {e}"),
         )
     })?;
     if manifest.format != FORMAT || manifest.flavor != FLAVOR {
@@ -155,17 +187,16 @@ pub fn load_cluster_bundle(dir: &Path) -> Result<ClusterBundle> {
             ),
         ));
     }
-    let pipeline: FittedClusterPipeline =
-        serde_json::from_slice(&read_checked(dir, &manifest.files, "pipeline.json")?)
-            .map_err(|e| bundle_err(dir, format!("pipeline.json: {e}")))?;
-    let profile: Profile =
-        serde_json::from_slice(&read_checked(dir, &manifest.files, "profile.json")?)
-            .map_err(|e| bundle_err(dir, format!("profile.json: {e}")))?;
+    // Every checksum first (damage is the user's), then parsing (a failure is a defect).
+    let pipeline_bytes = read_checked(dir, &manifest.files, "pipeline.json")?;
+    let profile_bytes = read_checked(dir, &manifest.files, "profile.json")?;
     for name in manifest.files.keys() {
         if name != "pipeline.json" && name != "profile.json" {
             read_checked(dir, &manifest.files, name)?;
         }
     }
+    let pipeline: FittedClusterPipeline = parse_file(dir, "pipeline.json", &pipeline_bytes)?;
+    let profile: Profile = parse_file(dir, "profile.json", &profile_bytes)?;
     Ok(ClusterBundle {
         path: dir.to_path_buf(),
         manifest,

@@ -113,8 +113,10 @@ pub enum FittedClusterer {
     /// k-means: the centers (training labels are not kept).
     Kmeans {
         /// Cluster centers, `n_clusters` rows of `n_features`.
+        #[serde(with = "crate::exact_json::floats")]
         centers: Vec<Vec<f64>>,
         /// Training inertia.
+        #[serde(with = "crate::exact_json::floats")]
         inertia: f64,
         /// Lloyd iterations.
         n_iter: usize,
@@ -122,12 +124,14 @@ pub enum FittedClusterer {
     /// DBSCAN: the core samples and their clusters.
     Dbscan {
         /// Neighbourhood radius.
+        #[serde(with = "crate::exact_json::floats")]
         eps: f64,
         /// The distance.
         metric: DistanceMetric,
         /// Number of clusters found.
         n_clusters: usize,
         /// Core samples (preprocessed features), one row each.
+        #[serde(with = "crate::exact_json::floats")]
         core_samples: Vec<Vec<f64>>,
         /// The cluster of each core sample.
         core_labels: Vec<i64>,
@@ -208,6 +212,10 @@ pub struct FittedClusterPipeline {
     pub preprocessor: FittedPreprocessor,
     /// The fitted clusterer.
     pub model: FittedClusterer,
+    /// Input columns whose type the config declared (see
+    /// [`crate::pipeline::FittedPipeline::declared_types`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub declared_types: std::collections::BTreeMap<String, DataType>,
 }
 
 /// A fitted pipeline with the labels it gave its training rows.
@@ -281,6 +289,7 @@ impl FittedClusterPipeline {
                 spec: spec.clone(),
                 preprocessor,
                 model,
+                declared_types: Default::default(),
             },
             x,
             labels,
@@ -293,7 +302,23 @@ impl FittedClusterPipeline {
         self.model.predict(&x)
     }
 
-    /// The input columns a caller must provide, with their types.
+    /// The columns a caller must send with the types `predict` reads them as (see
+    /// [`crate::pipeline::FittedPipeline::input_schema`]).
+    pub fn input_schema(&self) -> Vec<(String, DataType)> {
+        self.preprocessor
+            .columns
+            .iter()
+            .map(|c| {
+                let declared = self.declared_types.get(&c.name).copied();
+                (
+                    c.name.clone(),
+                    crate::pipeline::accepted_type(c.dtype, declared),
+                )
+            })
+            .collect()
+    }
+
+    /// The input columns with the types they had in training.
     pub fn input_columns(&self) -> std::collections::BTreeMap<String, DataType> {
         self.preprocessor
             .columns

@@ -19,8 +19,10 @@ pub(crate) struct Node {
     /// Feature column.
     #[serde(rename = "f")]
     pub feature: u32,
-    /// Numeric split: `x <= threshold` goes left.
-    #[serde(rename = "t")]
+    /// Numeric split: `x <= threshold` goes left. +∞ when the split sends every number
+    /// one way and missing values the other; bundles written before floats were exact
+    /// stored that as `null`, which is read back as +∞ (the only non-finite upper bin bound).
+    #[serde(rename = "t", deserialize_with = "threshold_or_infinity")]
     pub threshold: f64,
     /// Left child.
     #[serde(rename = "l")]
@@ -37,6 +39,10 @@ pub(crate) struct Node {
     /// Categorical split: words of its bitset (0 for a numeric split).
     #[serde(rename = "cw")]
     pub cat_words: u32,
+}
+
+fn threshold_or_infinity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
 }
 
 /// One tree.

@@ -665,8 +665,10 @@ fn most_frequent_number(v: &[f64]) -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NumericPart {
     /// Value for missing entries; `None` keeps NaN.
+    #[serde(with = "crate::exact_json::floats")]
     pub fill: Option<f64>,
     /// `(center, divisor)` to scale with: `(x - center) / divisor`.
+    #[serde(with = "crate::exact_json::floats")]
     pub scale: Option<(f64, f64)>,
 }
 
@@ -695,9 +697,11 @@ pub enum ColumnTransform {
     /// [`FittedPreprocessor::knn`] are imputed by it before scaling.
     Numeric {
         /// Value for missing entries; `None` keeps NaN.
+        #[serde(with = "crate::exact_json::floats")]
         fill: Option<f64>,
         /// `(center, divisor)` to scale with: `(x - center) / divisor` (mean and std for the
         /// standard scaler, minimum and range for min-max, median and IQR for robust).
+        #[serde(with = "crate::exact_json::floats")]
         scale: Option<(f64, f64)>,
     },
     /// A category.
@@ -719,10 +723,13 @@ pub enum ColumnTransform {
         /// Known categories, sorted.
         categories: Vec<String>,
         /// Encoding per category.
+        #[serde(with = "crate::exact_json::floats")]
         encodings: Vec<f64>,
         /// Encoding of missing values (when not filled).
+        #[serde(with = "crate::exact_json::floats")]
         missing_encoding: f64,
         /// Training target mean, for unknown categories.
+        #[serde(with = "crate::exact_json::floats")]
         target_mean: f64,
     },
     /// A datetime as calendar parts (UTC).
@@ -736,8 +743,10 @@ pub enum ColumnTransform {
         /// The vectorizer.
         tfidf: FittedTfidf,
         /// Scaling of the length.
+        #[serde(with = "crate::exact_json::floats")]
         length_scale: Option<(f64, f64)>,
         /// Scaling of the word count.
+        #[serde(with = "crate::exact_json::floats")]
         word_count_scale: Option<(f64, f64)>,
     },
 }

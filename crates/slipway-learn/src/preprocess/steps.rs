@@ -78,6 +78,7 @@ pub enum FittedStep {
         keep: Vec<usize>,
         /// The learned score per input column (variance or the selection score; `None`
         /// where undefined, e.g. the F score of a constant column).
+        #[serde(with = "crate::exact_json::floats")]
         scores: Vec<Option<f64>>,
     },
     /// Products: each output column is the product of input columns with these powers.

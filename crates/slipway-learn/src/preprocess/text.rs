@@ -183,6 +183,7 @@ pub struct FittedTfidf {
     /// Terms, sorted; index = output column.
     pub vocabulary: Vec<String>,
     /// Smoothed idf per term: `ln((1 + n) / (1 + df)) + 1`.
+    #[serde(with = "crate::exact_json::floats")]
     pub idf: Vec<f64>,
 }
 

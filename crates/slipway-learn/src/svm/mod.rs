@@ -195,6 +195,7 @@ pub enum FittedKernel {
     /// `exp(−γ‖x − z‖²)`.
     Rbf {
         /// The `γ` used.
+        #[serde(with = "crate::exact_json::floats")]
         gamma: f64,
     },
 }
