@@ -143,10 +143,13 @@ pub struct DecisionTreeParams {
     pub max_features: Option<MaxFeatures>,
     /// Per-class weights (classification only).
     pub class_weight: Option<ClassWeight>,
-    /// Seed of the feature order and sampling.
+    /// Seed of the feature order and sampling (the config's `seed` unless set).
     pub random_state: u64,
     /// Most bins per feature (2..=255).
     pub max_bins: usize,
+    /// Threads for binning and prediction (`None`: rayon's global pool; the config's
+    /// `threads` unless set). One tree grows on one thread; the model does not depend on it.
+    pub n_jobs: Option<usize>,
 }
 
 impl Default for DecisionTreeParams {
@@ -161,6 +164,7 @@ impl Default for DecisionTreeParams {
             class_weight: None,
             random_state: 0,
             max_bins: 255,
+            n_jobs: None,
         }
     }
 }
@@ -193,9 +197,10 @@ pub struct ForestParams {
     pub max_samples: Option<MaxSamples>,
     /// Per-class weights (classification only).
     pub class_weight: Option<ClassWeight>,
-    /// Threads (`None`: all cores). The model does not depend on it.
+    /// Threads (`None`: all cores; the config's `threads` unless set). The model does not
+    /// depend on it.
     pub n_jobs: Option<usize>,
-    /// Seed of every random choice.
+    /// Seed of every random choice (the config's `seed` unless set).
     pub random_state: u64,
     /// Most bins per feature (2..=255).
     pub max_bins: usize,
