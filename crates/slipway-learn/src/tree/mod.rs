@@ -12,7 +12,15 @@
 //!   as scikit-learn places it: midway between the node's largest value going left and its
 //!   smallest value going right (not at the bin boundary, which sits next to the bin's largest
 //!   value over all training rows and so gave the whole gap between the node's values to the
-//!   right child). Categorical features are split as ordered numbers (their codes).
+//!   right child).
+//! - Categorical features (native encoding: [`crate::FeatureKind::Categorical`]) split on sets
+//!   of categories for binary classification and regression, as LightGBM and scikit-learn's
+//!   `HistGradientBoosting` do: a node orders its categories by mean response (share of
+//!   class 1, or mean target) and tries every prefix of that order as the left set, which for
+//!   these criteria finds the best of all two-way partitions. A node stores the codes going
+//!   left; unknown categories (NaN after native encoding) go where the node sends missing
+//!   values. Multiclass targets, extra trees and features with more categories than
+//!   `max_bins` split the codes as ordered numbers (as `encoding: ordinal` does).
 //! - Trees grow depth first like scikit-learn's `DepthFirstTreeBuilder`, with its stopping
 //!   rules (`max_depth`, `min_samples_split`, `min_samples_leaf`, pure nodes,
 //!   `min_impurity_decrease` on the weighted impurity decrease) and its per-node feature
