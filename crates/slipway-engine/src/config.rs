@@ -197,6 +197,10 @@ pub struct PreprocessOverrides {
     /// Category encoding.
     #[serde(default)]
     pub encoding: Option<slipway_learn::preprocess::Encoding>,
+    /// One-hot without the first category's column (default: on for unpenalized linear
+    /// models, off otherwise).
+    #[serde(default)]
+    pub drop_first: Option<bool>,
     /// Category cap.
     #[serde(default)]
     pub max_categories: Option<usize>,
@@ -226,6 +230,7 @@ impl PreprocessOverrides {
             categorical_impute: self.categorical_impute,
             fill_category: self.fill_category.clone(),
             encoding: self.encoding,
+            drop_first: self.drop_first,
             max_categories: self.max_categories,
             target_smooth: self.target_smooth,
         }
@@ -447,8 +452,9 @@ impl PipelineConfig {
         o
     }
 
-    /// The candidates with their hyperparameters parsed and preprocessing resolved. A
-    /// candidate's `seed` and `n_threads` default to the config's.
+    /// The candidates with their hyperparameters parsed and preprocessing resolved. Every
+    /// candidate's seed and thread count ([`ModelSpec::seed_param`],
+    /// [`ModelSpec::threads_param`]) default to the config's `seed` and `threads`.
     pub fn candidates(&self) -> Result<Vec<Candidate>> {
         let mut out: Vec<Candidate> = Vec::new();
         for (i, c) in self.models.iter().enumerate() {
@@ -462,18 +468,8 @@ impl PipelineConfig {
                     "models[{i}].params: must be a mapping of parameter names to values"
                 ),
             })?;
-            if c.kind == "gbdt" {
-                obj.entry("seed").or_insert(serde_json::json!(self.seed));
-            }
-            if matches!(
-                c.kind.as_str(),
-                "gbdt" | "logistic_regression" | "k_neighbors"
-            ) {
-                if let Some(t) = self.threads {
-                    obj.entry("n_threads").or_insert(serde_json::json!(t));
-                }
-            }
-            let spec: ModelSpec =
+            let user_params: Vec<String> = obj.keys().cloned().collect();
+            let mut spec: ModelSpec =
                 serde_json::from_value(serde_json::json!({"type": c.kind, "params": params}))
                     .map_err(|e| Error::Config {
                         path: "config".into(),
@@ -482,6 +478,13 @@ impl PipelineConfig {
                             c.name.as_deref().unwrap_or(&c.kind)
                         ),
                     })?;
+            // Every family takes the config's seed and threads unless its params set them.
+            if !user_params.iter().any(|k| k == spec.seed_param()) {
+                spec.set_seed(self.seed);
+            }
+            if self.threads.is_some() && !user_params.iter().any(|k| k == spec.threads_param()) {
+                spec.set_threads(self.threads);
+            }
             let mut preprocess = spec.default_preprocess();
             if let Some(g) = &self.preprocess {
                 preprocess = g.apply(preprocess);

@@ -883,19 +883,18 @@ fn fit_fold(
     ))
 }
 
-/// `spec` with `params` set and, when the family has `n_threads`, that many threads.
+/// `spec` with `params` set and that many threads (every family has a thread count; see
+/// [`ModelSpec::threads_param`]).
 fn spec_for(
     base: &ModelSpec,
     params: &search::ParamSet,
     threads: Option<usize>,
 ) -> slipway_learn::Result<ModelSpec> {
-    let mut p = params.clone();
-    if let Some(t) = threads {
-        if search::param_names(base)?.iter().any(|n| n == "n_threads") {
-            p.insert("n_threads".into(), serde_json::json!(t));
-        }
+    let mut spec = search::with_params(base, params)?;
+    if threads.is_some() {
+        spec.set_threads(threads);
     }
-    search::with_params(base, &p)
+    Ok(spec)
 }
 
 /// How many fold fits a candidate's search will make (for the progress bar).
@@ -959,9 +958,17 @@ fn candidate_error(c: &Candidate, e: slipway_learn::Error) -> Error {
     } else {
         ""
     };
-    Error::Config {
-        path: "config".into(),
-        message: format!("model \"{}\" ({}){weights}: {e}", c.name, c.spec.kind()),
+    let what = format!("model \"{}\" ({}){weights}", c.name, c.spec.kind());
+    match e {
+        // A property of the data (e.g. collinear features), not of the config: still the
+        // user's to fix (exit 2), but not labelled a config error.
+        slipway_learn::Error::InvalidData(m) => {
+            Error::Learn(slipway_learn::Error::InvalidData(format!("{what}: {m}")))
+        }
+        e => Error::Config {
+            path: "config".into(),
+            message: format!("{what}: {e}"),
+        },
     }
 }
 

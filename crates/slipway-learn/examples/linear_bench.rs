@@ -70,6 +70,7 @@ fn main() {
         tol: get("tol"),
         class_weight: None,
         n_threads: Some(2),
+        seed: 0,
     };
     let est = params.check().expect("valid params");
     let train = TrainData {

@@ -24,6 +24,12 @@ pub struct GaussianNbParams {
     /// Class priors, one per class index, non-negative and summing to 1 (default: the
     /// class shares of the training rows).
     pub priors: Option<Vec<f64>>,
+    /// Accepted so every family takes the config's `seed`; unused: the fit is deterministic
+    /// (default 0).
+    pub seed: u64,
+    /// Threads for the per-class statistics and prediction (default: rayon's global pool).
+    /// The model does not depend on it.
+    pub n_threads: Option<usize>,
 }
 
 impl Default for GaussianNbParams {
@@ -31,6 +37,8 @@ impl Default for GaussianNbParams {
         GaussianNbParams {
             var_smoothing: 1e-9,
             priors: None,
+            seed: 0,
+            n_threads: None,
         }
     }
 }

@@ -72,6 +72,9 @@ pub struct KNeighborsParams {
     pub n_threads: Option<usize>,
     /// `auto` (default), `kd_tree` or `brute`.
     pub algorithm: NeighborAlgorithm,
+    /// Accepted so every family takes the config's `seed`; unused: neighbours are exact and
+    /// ties go to the earlier training row (default 0).
+    pub seed: u64,
 }
 
 impl Default for KNeighborsParams {
@@ -82,6 +85,7 @@ impl Default for KNeighborsParams {
             p: 2,
             n_threads: None,
             algorithm: NeighborAlgorithm::Auto,
+            seed: 0,
         }
     }
 }

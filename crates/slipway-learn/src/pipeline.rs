@@ -78,6 +78,102 @@ impl ModelSpec {
         }
     }
 
+    /// The name of this family's seed parameter: `random_state` for the tree families (as in
+    /// scikit-learn), `seed` for the others. Every family has one; deterministic families
+    /// accept it and do not use it.
+    pub fn seed_param(&self) -> &'static str {
+        match self {
+            ModelSpec::DecisionTree(_) | ModelSpec::RandomForest(_) | ModelSpec::ExtraTrees(_) => {
+                "random_state"
+            }
+            _ => "seed",
+        }
+    }
+
+    /// The name of this family's thread-count parameter: `n_jobs` for the tree families (as
+    /// in scikit-learn), `n_threads` for the others. Every family has one.
+    pub fn threads_param(&self) -> &'static str {
+        match self {
+            ModelSpec::DecisionTree(_) | ModelSpec::RandomForest(_) | ModelSpec::ExtraTrees(_) => {
+                "n_jobs"
+            }
+            _ => "n_threads",
+        }
+    }
+
+    /// The seed parameter's value.
+    pub fn seed(&self) -> u64 {
+        match self {
+            ModelSpec::Gbdt(p) => p.seed,
+            ModelSpec::LogisticRegression(p) => p.seed,
+            ModelSpec::LinearRegression(p) => p.seed,
+            ModelSpec::ElasticNet(p) => p.seed,
+            ModelSpec::Lasso(p) => p.seed,
+            ModelSpec::KNeighbors(p) => p.seed,
+            ModelSpec::GaussianNb(p) => p.seed,
+            ModelSpec::Mlp(p) => p.seed,
+            ModelSpec::Svm(p) => p.seed,
+            ModelSpec::DecisionTree(p) => p.random_state,
+            ModelSpec::RandomForest(p) => p.0.random_state,
+            ModelSpec::ExtraTrees(p) => p.0.random_state,
+        }
+    }
+
+    /// Sets the seed parameter (see [`ModelSpec::seed_param`]).
+    pub fn set_seed(&mut self, seed: u64) {
+        match self {
+            ModelSpec::Gbdt(p) => p.seed = seed,
+            ModelSpec::LogisticRegression(p) => p.seed = seed,
+            ModelSpec::LinearRegression(p) => p.seed = seed,
+            ModelSpec::ElasticNet(p) => p.seed = seed,
+            ModelSpec::Lasso(p) => p.seed = seed,
+            ModelSpec::KNeighbors(p) => p.seed = seed,
+            ModelSpec::GaussianNb(p) => p.seed = seed,
+            ModelSpec::Mlp(p) => p.seed = seed,
+            ModelSpec::Svm(p) => p.seed = seed,
+            ModelSpec::DecisionTree(p) => p.random_state = seed,
+            ModelSpec::RandomForest(p) => p.0.random_state = seed,
+            ModelSpec::ExtraTrees(p) => p.0.random_state = seed,
+        }
+    }
+
+    /// The thread-count parameter's value (`None`: the family's default pool).
+    pub fn threads(&self) -> Option<usize> {
+        match self {
+            ModelSpec::Gbdt(p) => p.n_threads,
+            ModelSpec::LogisticRegression(p) => p.n_threads,
+            ModelSpec::LinearRegression(p) => p.n_threads,
+            ModelSpec::ElasticNet(p) => p.n_threads,
+            ModelSpec::Lasso(p) => p.n_threads,
+            ModelSpec::KNeighbors(p) => p.n_threads,
+            ModelSpec::GaussianNb(p) => p.n_threads,
+            ModelSpec::Mlp(p) => p.n_threads,
+            ModelSpec::Svm(p) => p.n_threads,
+            ModelSpec::DecisionTree(p) => p.n_jobs,
+            ModelSpec::RandomForest(p) => p.0.n_jobs,
+            ModelSpec::ExtraTrees(p) => p.0.n_jobs,
+        }
+    }
+
+    /// Sets the thread-count parameter (see [`ModelSpec::threads_param`]). No family's fitted
+    /// model depends on it.
+    pub fn set_threads(&mut self, threads: Option<usize>) {
+        match self {
+            ModelSpec::Gbdt(p) => p.n_threads = threads,
+            ModelSpec::LogisticRegression(p) => p.n_threads = threads,
+            ModelSpec::LinearRegression(p) => p.n_threads = threads,
+            ModelSpec::ElasticNet(p) => p.n_threads = threads,
+            ModelSpec::Lasso(p) => p.n_threads = threads,
+            ModelSpec::KNeighbors(p) => p.n_threads = threads,
+            ModelSpec::GaussianNb(p) => p.n_threads = threads,
+            ModelSpec::Mlp(p) => p.n_threads = threads,
+            ModelSpec::Svm(p) => p.n_threads = threads,
+            ModelSpec::DecisionTree(p) => p.n_jobs = threads,
+            ModelSpec::RandomForest(p) => p.0.n_jobs = threads,
+            ModelSpec::ExtraTrees(p) => p.0.n_jobs = threads,
+        }
+    }
+
     /// The preprocessing this family needs when the config does not say otherwise.
     pub fn default_preprocess(&self) -> PreprocessSpec {
         match self {
@@ -85,6 +181,21 @@ impl ModelSpec {
             | ModelSpec::DecisionTree(_)
             | ModelSpec::RandomForest(_)
             | ModelSpec::ExtraTrees(_) => PreprocessSpec::for_trees(),
+            // Unpenalized linear models: a full one-hot plus the intercept is collinear
+            // (least squares has no unique solution), so one level per categorical is left
+            // out, as scikit-learn's OneHotEncoder(drop="first").
+            ModelSpec::LinearRegression(p) if p.alpha == 0.0 && p.fit_intercept => PreprocessSpec {
+                drop_first: true,
+                ..PreprocessSpec::for_linear()
+            },
+            ModelSpec::LogisticRegression(p)
+                if p.penalty == crate::linear::Penalty::None && p.fit_intercept =>
+            {
+                PreprocessSpec {
+                    drop_first: true,
+                    ..PreprocessSpec::for_linear()
+                }
+            }
             ModelSpec::LogisticRegression(_)
             | ModelSpec::LinearRegression(_)
             | ModelSpec::ElasticNet(_)
@@ -122,6 +233,12 @@ impl ModelSpec {
                 format!("{} cannot be used for {what}", self.kind()),
             ));
         }
+        if self.threads() == Some(0) {
+            return Err(Error::param(
+                self.threads_param(),
+                "must be at least 1, got 0",
+            ));
+        }
         match self {
             ModelSpec::Gbdt(p) => p.check().map(drop),
             ModelSpec::LogisticRegression(p) => p.check().map(drop),
@@ -138,9 +255,18 @@ impl ModelSpec {
         }
     }
 
-    /// Checks the hyperparameters and fits.
+    /// Checks the hyperparameters and fits, on a pool of [`ModelSpec::threads`] threads
+    /// when it is set (families that start their own pools size them the same way).
     pub fn fit(&self, train: &TrainData<'_>, valid: Option<&TrainData<'_>>) -> Result<FittedModel> {
         self.check(train.y.task())?;
+        crate::linear::with_threads(self.threads(), || self.fit_checked(train, valid))?
+    }
+
+    fn fit_checked(
+        &self,
+        train: &TrainData<'_>,
+        valid: Option<&TrainData<'_>>,
+    ) -> Result<FittedModel> {
         Ok(match self {
             ModelSpec::Gbdt(p) => FittedModel::Gbdt(p.check()?.fit(train, valid)?),
             ModelSpec::LogisticRegression(p) => {

@@ -571,6 +571,7 @@ fn logistic_regression_matches_sklearn() {
             tol: 1e-10,
             class_weight,
             n_threads: Some(2),
+            seed: 0,
         };
         let target = Target::Classes {
             labels: y.clone(),
@@ -757,6 +758,7 @@ fn params_serde_and_checks() {
         LinearRegressionParams {
             alpha: -0.1,
             fit_intercept: true,
+            ..Default::default()
         }
         .check()
         .map(|_| ()),
@@ -782,6 +784,7 @@ fn linear_regression_matches_sklearn() {
         let p = LinearRegressionParams {
             alpha: case["alpha"].as_f64().unwrap(),
             fit_intercept: case["fit_intercept"].as_bool().unwrap(),
+            ..Default::default()
         };
         let weights = case["weighted"].as_bool().unwrap().then_some(w.as_slice());
         let model = p
@@ -829,10 +832,20 @@ fn linear_regression_matches_sklearn() {
         .unwrap()
         .fit(&td, None)
         .unwrap_err();
-    assert!(err.to_string().contains("bmi_twice"), "{err}");
+    // The error names both columns of the combination and a fix that works.
+    let msg = err.to_string();
+    assert!(
+        msg.contains("'bmi_twice'") && msg.contains(&format!("'{}'", names2[2].name)),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("drop one of these columns") && msg.contains("alpha > 0"),
+        "{msg}"
+    );
     let ridge = LinearRegressionParams {
         alpha: 1.0,
         fit_intercept: true,
+        ..Default::default()
     };
     assert!(ridge.check().unwrap().fit(&td, None).is_ok());
 }

@@ -186,6 +186,7 @@ fn knn_matches_sklearn() {
                 p: case["p"].as_u64().unwrap() as u32,
                 n_threads: Some(2),
                 algorithm,
+                seed: 0,
             };
             let what = format!("knn {params:?} on {}", case["data"]);
             let m = params
@@ -248,6 +249,7 @@ fn gaussian_nb_matches_sklearn() {
         let params = GaussianNbParams {
             var_smoothing: case["var_smoothing"].as_f64().unwrap(),
             priors: case["priors"].as_array().map(|_| f64s(&case["priors"])),
+            ..Default::default()
         };
         let what = format!("naive Bayes {params:?} on {}", case["data"]);
         let m = params

@@ -701,3 +701,107 @@ fn forest_pipelines_round_trip_through_the_bundle() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Native categorical splits
+
+fn probabilities(p: Prediction) -> Matrix {
+    match p {
+        Prediction::Probabilities(m) => m,
+        Prediction::Values(_) => panic!("expected probabilities"),
+    }
+}
+
+/// 40 categories (codes 0..40, some rows missing); class 1 exactly for a scattered set of
+/// categories (no threshold on the codes separates it), or missing.
+fn scattered_categories() -> (Matrix, Target, Vec<FeatureMeta>) {
+    let n = 800;
+    let positive = |c: usize| (c * 7 + 3) % 11 < 5;
+    let mut x = Vec::with_capacity(n);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        if i % 25 == 0 {
+            x.push(f64::NAN);
+            labels.push(1);
+        } else {
+            let c = (i * 17) % 40;
+            x.push(c as f64);
+            labels.push(u32::from(positive(c)));
+        }
+    }
+    let features = vec![FeatureMeta {
+        name: "city".into(),
+        kind: slipway_learn::FeatureKind::Categorical { n_categories: 40 },
+    }];
+    (
+        Matrix::from_columns(vec![x]).unwrap(),
+        Target::Classes {
+            labels,
+            n_classes: 2,
+        },
+        features,
+    )
+}
+
+#[test]
+fn trees_split_native_categories_into_sets_by_mean_response() {
+    let (x, y, features) = scattered_categories();
+    let Target::Classes { labels, .. } = &y else {
+        unreachable!()
+    };
+    let train = TrainData {
+        x: &x,
+        y: &y,
+        features: &features,
+        weights: None,
+    };
+    // One split on the category set separates the classes (NaN goes with class 1): ordered
+    // codes would need many.
+    let stump = DecisionTreeParams {
+        max_depth: Some(1),
+        ..Default::default()
+    }
+    .check()
+    .unwrap()
+    .fit(&train, None)
+    .unwrap();
+    let p = probabilities(stump.predict(&x).unwrap());
+    for (i, &l) in labels.iter().enumerate() {
+        assert_eq!(p.get(i, 1), f64::from(l), "row {i}");
+    }
+    // The same for a forest's trees (sqrt of 1 feature = the feature); an unknown category
+    // (NaN after native encoding) follows the missing side.
+    let forest = RandomForestParams(ForestParams {
+        n_estimators: 5,
+        max_depth: Some(1),
+        bootstrap: Some(false),
+        ..Default::default()
+    })
+    .check()
+    .unwrap()
+    .fit(&train, None)
+    .unwrap();
+    let p = probabilities(forest.predict(&x).unwrap());
+    for (i, &l) in labels.iter().enumerate() {
+        assert_eq!(p.get(i, 1), f64::from(l), "forest row {i}");
+    }
+    let unseen = Matrix::from_columns(vec![vec![f64::NAN, 3.0, 4.0]]).unwrap();
+    let p = probabilities(forest.predict(&unseen).unwrap());
+    assert_eq!(p.get(0, 1), 1.0);
+    // Regression sorts by the mean target.
+    let yr = Target::Real(labels.iter().map(|&l| 10.0 * f64::from(l) - 2.0).collect());
+    let train_r = TrainData { y: &yr, ..train };
+    let stump = DecisionTreeParams {
+        max_depth: Some(1),
+        ..Default::default()
+    }
+    .check()
+    .unwrap()
+    .fit(&train_r, None)
+    .unwrap();
+    let got = values(stump.predict(&x).unwrap());
+    let Target::Real(want) = &yr else {
+        unreachable!()
+    };
+    assert_eq!(&got, want);
+}

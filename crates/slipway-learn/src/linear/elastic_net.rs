@@ -33,6 +33,12 @@ pub struct ElasticNetParams {
     pub max_iter: usize,
     /// Tolerance of the duality gap, relative to `‖y‖²` (default 1e-4).
     pub tol: f64,
+    /// Accepted so every family takes the config's `seed`; unused: coordinates are visited
+    /// cyclically, so the fit is deterministic (default 0).
+    pub seed: u64,
+    /// Accepted so every family takes the config's `threads`; coordinate descent runs on
+    /// one thread (default: none set).
+    pub n_threads: Option<usize>,
 }
 
 impl Default for ElasticNetParams {
@@ -43,6 +49,8 @@ impl Default for ElasticNetParams {
             fit_intercept: true,
             max_iter: 1000,
             tol: 1e-4,
+            seed: 0,
+            n_threads: None,
         }
     }
 }
@@ -91,6 +99,12 @@ pub struct LassoParams {
     pub max_iter: usize,
     /// Tolerance of the duality gap, relative to `‖y‖²` (default 1e-4).
     pub tol: f64,
+    /// Accepted so every family takes the config's `seed`; unused: coordinates are visited
+    /// cyclically, so the fit is deterministic (default 0).
+    pub seed: u64,
+    /// Accepted so every family takes the config's `threads`; coordinate descent runs on
+    /// one thread (default: none set).
+    pub n_threads: Option<usize>,
 }
 
 impl Default for LassoParams {
@@ -100,6 +114,8 @@ impl Default for LassoParams {
             fit_intercept: true,
             max_iter: 1000,
             tol: 1e-4,
+            seed: 0,
+            n_threads: None,
         }
     }
 }
@@ -113,6 +129,8 @@ impl LassoParams {
             fit_intercept: self.fit_intercept,
             max_iter: self.max_iter,
             tol: self.tol,
+            seed: self.seed,
+            n_threads: self.n_threads,
         }
     }
 }

@@ -54,8 +54,12 @@ pub struct LogisticRegressionParams {
     pub tol: f64,
     /// Class weights (default none).
     pub class_weight: Option<ClassWeight>,
-    /// Threads for the row passes (default: rayon's global pool).
+    /// Threads for the row passes (default: rayon's global pool). The model does not depend
+    /// on it.
     pub n_threads: Option<usize>,
+    /// Accepted so every family takes the config's `seed`; unused: L-BFGS from zero weights
+    /// is deterministic (default 0).
+    pub seed: u64,
 }
 
 impl Default for LogisticRegressionParams {
@@ -68,6 +72,7 @@ impl Default for LogisticRegressionParams {
             tol: 1e-4,
             class_weight: None,
             n_threads: None,
+            seed: 0,
         }
     }
 }

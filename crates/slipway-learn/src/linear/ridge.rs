@@ -19,6 +19,12 @@ pub struct LinearRegressionParams {
     pub alpha: f64,
     /// Whether to fit an intercept (default true).
     pub fit_intercept: bool,
+    /// Accepted so every family takes the config's `seed`; unused: the solution is exact
+    /// and deterministic (default 0).
+    pub seed: u64,
+    /// Threads for the column means, the normal equations and prediction (default: rayon's
+    /// global pool). The model does not depend on it.
+    pub n_threads: Option<usize>,
 }
 
 impl Default for LinearRegressionParams {
@@ -26,6 +32,8 @@ impl Default for LinearRegressionParams {
         LinearRegressionParams {
             alpha: 0.0,
             fit_intercept: true,
+            seed: 0,
+            n_threads: None,
         }
     }
 }
@@ -83,6 +91,29 @@ pub struct LinearRegressionModel {
 
 /// Smallest acceptable Cholesky pivot of the unit-diagonal OLS system.
 const SINGULAR_PIVOT: f64 = 1e-10;
+
+/// The features before `a` that feature `a` is (nearly) a combination of, largest weight
+/// first: with the first `a` rows of the Cholesky factor `L` final (in the lower triangle of
+/// `l`, `q × q` row-major) and row `a` holding `L[a][..a]`, the regression of feature `a`
+/// on features `..a` (unit-diagonal scale) has coefficients `b = L₍..a₎⁻ᵀ · L[a][..a]`.
+/// Coefficients below 1e-6 of the largest are left out.
+fn collinear_with(l: &[f64], q: usize, a: usize) -> Vec<usize> {
+    let mut b: Vec<f64> = (0..a).map(|c| l[a * q + c]).collect();
+    for c in (0..a).rev() {
+        let mut v = b[c];
+        for r in c + 1..a {
+            v -= l[r * q + c] * b[r];
+        }
+        b[c] = v / l[c * q + c];
+    }
+    let largest = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if !(largest.is_finite() && largest > 0.0) {
+        return Vec::new();
+    }
+    let mut idx: Vec<usize> = (0..a).filter(|&c| b[c].abs() > 1e-6 * largest).collect();
+    idx.sort_by(|&x, &y| b[y].abs().total_cmp(&b[x].abs()).then(x.cmp(&y)));
+    idx
+}
 
 impl Estimator for LinearRegression {
     type Fitted = LinearRegressionModel;
@@ -210,10 +241,28 @@ impl Estimator for LinearRegression {
             }
             let threshold = if alpha > 0.0 { 0.0 } else { SINGULAR_PIVOT };
             if d.is_nan() || d <= threshold {
+                let all = collinear_with(a_mat, q, a);
+                let mut with: Vec<String> = all.iter().take(8).map(|&c| names(c)).collect();
+                if all.len() > 8 {
+                    with.push(format!("{} more", all.len() - 8));
+                }
+                let intercept = if fit_intercept {
+                    " and the intercept"
+                } else {
+                    ""
+                };
+                let of = if with.is_empty() {
+                    format!("is constant{intercept}")
+                } else {
+                    format!(
+                        "is (nearly) a linear combination of {}{intercept}",
+                        with.join(", ")
+                    )
+                };
                 return Err(Error::InvalidData(format!(
-                    "feature {} is (nearly) a linear combination of the features before it, \
-                     so least squares has no unique solution; use alpha > 0 (ridge) or drop \
-                     the feature",
+                    "feature {} {of} (collinear columns), so ordinary least squares has no \
+                     unique solution; drop one of these columns from the features, or use a \
+                     penalized model (linear_regression with alpha > 0, or elastic_net)",
                     names(a)
                 )));
             }
@@ -287,6 +336,7 @@ mod tests {
         LinearRegressionParams {
             alpha,
             fit_intercept: true,
+            ..Default::default()
         }
         .check()?
         .fit(

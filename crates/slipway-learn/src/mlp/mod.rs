@@ -150,6 +150,9 @@ pub struct MlpParams {
     pub class_weight: Option<ClassWeight>,
     /// `cpu` (default) or `cuda`.
     pub device: MlpDevice,
+    /// Threads for the CPU matrix products (default: rayon's global pool). The model does
+    /// not depend on it.
+    pub n_threads: Option<usize>,
 }
 
 impl Default for MlpParams {
@@ -174,6 +177,7 @@ impl Default for MlpParams {
             seed: 0,
             class_weight: None,
             device: MlpDevice::Cpu,
+            n_threads: None,
         }
     }
 }

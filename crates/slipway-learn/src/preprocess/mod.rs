@@ -72,7 +72,8 @@ pub enum CategoricalImpute {
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// One 0/1 column per category (capped by `max_categories`; the rest share one
-    /// "infrequent" column). Unknown categories at predict time become all zeros.
+    /// "infrequent" column). Unknown categories at predict time become all zeros. With
+    /// [`PreprocessSpec::drop_first`] the first category (in sorted order) gets no column.
     OneHot,
     /// One column of codes `0..k` in order of the sorted categories; unknown → -1.
     Ordinal,
@@ -110,6 +111,14 @@ pub struct PreprocessSpec {
     pub fill_category: String,
     /// Category encoding.
     pub encoding: Encoding,
+    /// One-hot encoding leaves out the first category's column (scikit-learn's
+    /// `OneHotEncoder(drop="first")`), so the columns of a categorical are not collinear with
+    /// an intercept. On by default for unpenalized linear models (`linear_regression` with
+    /// `alpha: 0`, `logistic_regression` with `penalty: none`). The left-out category is the
+    /// all-zero row, so an unknown category at predict time is scored as the first one
+    /// (scikit-learn warns about the same); with `categorical_impute: keep`, so is a missing
+    /// value.
+    pub drop_first: bool,
     /// At most this many categories are kept per column (most frequent first); the rest are
     /// grouped as infrequent.
     pub max_categories: usize,
@@ -146,6 +155,8 @@ pub struct ColumnOverride {
     pub fill_category: Option<String>,
     /// Encoding.
     pub encoding: Option<Encoding>,
+    /// One-hot without the first category's column.
+    pub drop_first: Option<bool>,
     /// Category cap.
     pub max_categories: Option<usize>,
     /// Target-encoding smoothing.
@@ -179,6 +190,9 @@ impl ColumnOverride {
         if let Some(v) = self.encoding {
             spec.encoding = v;
         }
+        if let Some(v) = self.drop_first {
+            spec.drop_first = v;
+        }
         if let Some(v) = self.max_categories {
             spec.max_categories = v;
         }
@@ -207,6 +221,7 @@ impl PreprocessSpec {
             categorical_impute: CategoricalImpute::Constant,
             fill_category: "missing".into(),
             encoding: Encoding::OneHot,
+            drop_first: false,
             max_categories: 50,
             target_smooth: Smooth::Auto,
             target_folds: 5,
@@ -626,6 +641,7 @@ fn fit_categorical(values: &[Option<&str>], spec: &PreprocessSpec) -> ColumnTran
     ColumnTransform::Categorical {
         fill,
         encoding: spec.encoding,
+        drop_first: spec.drop_first && spec.encoding == Encoding::OneHot && !categories.is_empty(),
         categories,
         infrequent,
     }
@@ -710,6 +726,9 @@ pub enum ColumnTransform {
         fill: Option<String>,
         /// How the category becomes numbers.
         encoding: Encoding,
+        /// One-hot: the first of `categories` has no column (its rows are all zeros).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        drop_first: bool,
         /// Known categories, sorted.
         categories: Vec<String>,
         /// Whether some training categories fell outside the cap (they, and with one-hot
@@ -810,12 +829,13 @@ impl FittedPreprocessor {
                 }
                 ColumnTransform::Categorical {
                     encoding,
+                    drop_first,
                     categories,
                     infrequent,
                     ..
                 } => match encoding {
                     Encoding::OneHot => {
-                        for cat in categories {
+                        for cat in &categories[usize::from(*drop_first)..] {
                             out.push(FeatureMeta::numeric(format!("{}={cat}", c.name)));
                         }
                         if *infrequent {
@@ -953,6 +973,7 @@ impl FittedPreprocessor {
                 ColumnTransform::Categorical {
                     fill,
                     encoding,
+                    drop_first,
                     categories,
                     infrequent,
                 } => {
@@ -969,15 +990,17 @@ impl FittedPreprocessor {
                     };
                     match encoding {
                         Encoding::OneHot => {
-                            let width = categories.len() + usize::from(*infrequent);
+                            // With drop_first, category 0 has no column: category i is
+                            // column i - 1.
+                            let skip = usize::from(*drop_first);
+                            let known = categories.len() - skip;
+                            let width = known + usize::from(*infrequent);
                             let start = cols.len();
                             cols.extend((0..width).map(|_| vec![0.0; n]));
                             for (r, v) in values.iter().enumerate() {
                                 match code(*v) {
-                                    Some(Some(i)) => cols[start + i][r] = 1.0,
-                                    Some(None) if *infrequent => {
-                                        cols[start + categories.len()][r] = 1.0
-                                    }
+                                    Some(Some(i)) if i >= skip => cols[start + i - skip][r] = 1.0,
+                                    Some(None) if *infrequent => cols[start + known][r] = 1.0,
                                     _ => {}
                                 }
                             }

@@ -111,6 +111,9 @@ pub struct SvmParams {
     pub shrinking: bool,
     /// Seed of the random folds of the probability cross-validation (default 0).
     pub seed: u64,
+    /// Threads for kernel rows and prediction (default: rayon's global pool). The model does
+    /// not depend on it.
+    pub n_threads: Option<usize>,
 }
 
 impl Default for SvmParams {
@@ -126,6 +129,7 @@ impl Default for SvmParams {
             max_iter: None,
             shrinking: true,
             seed: 0,
+            n_threads: None,
         }
     }
 }

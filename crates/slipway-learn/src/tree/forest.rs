@@ -9,7 +9,7 @@ use super::grow::{GrowConfig, Labels, grow};
 use super::model::{DecisionTreeModel, ForestModel, Tree};
 use super::{Forest, ForestKind, MaxFeatures, MaxFeaturesRule, MaxSamples, TreeSettings};
 use crate::gbdt::binning::BinnedData;
-use crate::{Error, FeatureMeta, Result, Target, Task, TrainData};
+use crate::{Error, FeatureKind, FeatureMeta, Result, Target, Task, TrainData};
 
 /// The random stream of tree `i` (binning uses the stream the binner picks for itself).
 fn tree_rng(seed: u64, i: usize) -> ChaCha8Rng {
@@ -18,8 +18,38 @@ fn tree_rng(seed: u64, i: usize) -> ChaCha8Rng {
     r
 }
 
-/// Bins every feature as numeric (categorical codes split as ordered numbers), one bin per
-/// distinct value when there are at most `max_bins` of them.
+/// Which features split on sets of categories ([`GrowConfig::categorical`]): categorical
+/// features (native encoding) of best-split trees for binary classification and regression,
+/// whose codes each got a value bin of their own. The others — extra trees' random
+/// thresholds, multiclass targets (no single order of the categories), more categories than
+/// bins — split their codes as ordered numbers.
+fn categorical_features(
+    train: &TrainData<'_>,
+    data: &BinnedData,
+    random_splits: bool,
+) -> Vec<Option<u32>> {
+    let sortable = matches!(train.y.task(), Task::Binary | Task::Regression);
+    train
+        .features
+        .iter()
+        .zip(&data.mappers)
+        .map(|(f, m)| match f.kind {
+            FeatureKind::Categorical { n_categories }
+                if sortable && !random_splits && n_categories >= 2 =>
+            {
+                let n = u32::try_from(n_categories).ok()?;
+                let mut bins: Vec<u8> = (0..n).map(|c| m.bin(f64::from(c))).collect();
+                bins.dedup();
+                (bins.len() == n_categories).then_some(n)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Bins every feature as numeric, one bin per distinct value when there are at most
+/// `max_bins` of them (so each category code of a categorical feature with at most that many
+/// categories has a bin of its own).
 fn bin(train: &TrainData<'_>, max_bins: usize, seed: u64) -> BinnedData {
     let numeric: Vec<FeatureMeta> = train
         .features
@@ -70,6 +100,7 @@ fn grow_config(
         min_impurity_decrease: s.min_impurity_decrease,
         max_features,
         random_splits: random,
+        categorical: Vec::new(),
     })
 }
 
@@ -82,9 +113,10 @@ pub(super) fn fit_tree(
     check_data(train)?;
     let task = train.y.task();
     let nf = train.x.n_cols();
-    let cfg = grow_config(s, task, s.max_features_for(nf, None)?, false)?;
+    let mut cfg = grow_config(s, task, s.max_features_for(nf, None)?, false)?;
     let w = s.row_weights(train)?;
     let data = bin(train, s.max_bins, seed);
+    cfg.categorical = categorical_features(train, &data, false);
     let (rows, ws): (Vec<u32>, Vec<f64>) = w
         .iter()
         .enumerate()
@@ -159,6 +191,10 @@ pub(super) fn fit_forest(p: &Forest, train: &TrainData<'_>) -> Result<ForestMode
     let labels = labels_of(train.y);
     let grown: Vec<Grown> = pool.install(|| {
         let data = bin(train, p.settings.max_bins, p.seed);
+        let cfg = GrowConfig {
+            categorical: categorical_features(train, &data, cfg.random_splits),
+            ..cfg
+        };
         (0..p.n_estimators)
             .into_par_iter()
             .map(|i| {

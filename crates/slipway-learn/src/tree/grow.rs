@@ -35,6 +35,10 @@ pub(crate) struct GrowConfig {
     pub max_features: usize,
     /// Extra trees: one random threshold per visited feature.
     pub random_splits: bool,
+    /// Per feature: `Some(n_categories)` to split on sets of categories (codes
+    /// `0..n_categories`, each in a value bin of its own; see
+    /// [`Grower::best_category_split_of`]) instead of thresholds.
+    pub categorical: Vec<Option<u32>>,
 }
 
 /// The chosen split of a node.
@@ -47,6 +51,9 @@ struct Split {
     drawn: Option<f64>,
     /// Every value goes left, NaN right.
     all_values_left: bool,
+    /// A category-set split: the value bins (bit `b` of word `b / 64`) that go left; `bin`
+    /// is unused.
+    cats: Option<[u64; 4]>,
     missing_left: bool,
     /// Proxy cost (lower is better).
     cost: f64,
@@ -132,6 +139,7 @@ pub(crate) fn grow(
         right: vec![0.0; width],
         scan_acc: Vec::new(),
         scan_best: Vec::new(),
+        cat_order: Vec::new(),
         best_left: vec![0.0; width],
         nodes: Vec::new(),
         values: Vec::new(),
@@ -172,6 +180,8 @@ struct Grower<'a> {
     /// Scratch of `best_split_of`: running left statistics, and the best candidate's.
     scan_acc: Vec<f64>,
     scan_best: Vec<f64>,
+    /// Scratch of `best_category_split_of`: the node's value bins by mean response.
+    cat_order: Vec<(f64, u8)>,
     best_left: Vec<f64>,
     nodes: Vec<Node>,
     values: Vec<f64>,
@@ -220,7 +230,10 @@ impl Grower<'_> {
                             mid - p.start > p.end - mid
                         };
                         self.importance[s.feature] += w * impurity - wl * il - wr * ir;
-                        let threshold = self.threshold(&s, p.start, mid, p.end);
+                        let (threshold, cats) = match s.cats {
+                            Some(bins) => (0.0, Some(self.category_codes(s.feature, &bins))),
+                            None => (self.threshold(&s, p.start, mid, p.end), None),
+                        };
                         let l = self.nodes.len();
                         self.nodes.push(leaf_node(0));
                         self.nodes.push(leaf_node(0));
@@ -229,6 +242,7 @@ impl Grower<'_> {
                             threshold,
                             child: l as u32,
                             missing_left,
+                            cats,
                         };
                         stack.push(Pending {
                             node: l + 1,
@@ -299,6 +313,19 @@ impl Grower<'_> {
         }
         let m = lo / 2.0 + hi / 2.0;
         if m >= hi || !m.is_finite() { lo } else { m }
+    }
+
+    /// The category codes whose value bin is in `bins` (a categorical feature's codes are
+    /// the integers `0..`, one per value bin; see [`GrowConfig::categorical`]).
+    fn category_codes(&self, f: usize, bins: &[u64; 4]) -> Vec<u32> {
+        let n = self.cfg.categorical[f].unwrap_or(0);
+        let mapper = &self.data.mappers[f];
+        (0..n)
+            .filter(|&c| {
+                let b = mapper.bin(f64::from(c));
+                bins[b as usize / 64] >> (b % 64) & 1 == 1
+            })
+            .collect()
     }
 
     /// Sums the statistics of `rows[start..end]` into `node_stats`.
@@ -438,7 +465,11 @@ impl Grower<'_> {
                     self.clear_hist();
                     continue;
                 }
-                let found = self.best_split_of(f, n_value_bins, has_nan, total, total_count);
+                let found = if self.cfg.categorical[f].is_some() {
+                    self.best_category_split_of(f, n_value_bins, has_nan, total, total_count)
+                } else {
+                    self.best_split_of(f, n_value_bins, has_nan, total, total_count)
+                };
                 self.clear_hist();
                 found
             };
@@ -543,6 +574,7 @@ impl Grower<'_> {
                             bin: b as u8,
                             drawn: None,
                             all_values_left: last,
+                            cats: None,
                             missing_left: nan_left,
                             cost,
                         });
@@ -554,6 +586,95 @@ impl Grower<'_> {
         self.scan_acc = acc;
         self.scan_best = best_left;
         best
+    }
+
+    /// The best split of categorical feature `f` (histogram in place) into two sets of
+    /// categories, as LightGBM and scikit-learn's `HistGradientBoosting` find it: the node's
+    /// categories are ordered by their mean response (the weighted share of class 1 for
+    /// binary classification, the weighted mean for regression; ties by code) and every
+    /// prefix of that order is tried as the left set, with NaN on either side. For these
+    /// criteria the best prefix is the best of all `2^(k-1)` partitions (Breiman et al.,
+    /// 1984, for two classes and for squared error).
+    fn best_category_split_of(
+        &mut self,
+        f: usize,
+        n_value_bins: usize,
+        has_nan: bool,
+        total: &[f64],
+        total_count: u32,
+    ) -> Option<Split> {
+        let k = self.width;
+        let nan_bin = self.features[f].nan_bin;
+        let mut order = std::mem::take(&mut self.cat_order);
+        order.clear();
+        for &b in &self.touched[..n_value_bins] {
+            let h = &self.hist[b as usize * k..(b as usize + 1) * k];
+            let score = if self.classes {
+                let w: f64 = h.iter().sum();
+                if w > 0.0 { h[1] / w } else { 0.0 }
+            } else if h[0] > 0.0 {
+                h[1] / h[0]
+            } else {
+                0.0
+            };
+            order.push((score, b));
+        }
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut acc = std::mem::take(&mut self.scan_acc);
+        let mut best_left = std::mem::take(&mut self.scan_best);
+        acc.clear();
+        acc.resize(k, 0.0);
+        best_left.clear();
+        best_left.resize(k, 0.0);
+        let mut acc_count = 0u32;
+        let mut best: Option<(f64, usize, bool)> = None;
+        for idx in 0..n_value_bins {
+            let b = order[idx].1 as usize;
+            for (a, h) in acc.iter_mut().zip(&self.hist[b * k..(b + 1) * k]) {
+                *a += h;
+            }
+            acc_count += self.cnt[b];
+            let last = idx + 1 == n_value_bins;
+            if last && !has_nan {
+                break;
+            }
+            // With every category left, only "NaN right" is a split.
+            let options: &[bool] = if has_nan && !last {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &nan_left in options {
+                if let Some((cost, _)) =
+                    self.candidate(&acc, acc_count, nan_left, nan_bin, total, total_count)
+                {
+                    if best.is_none_or(|(c, _, _)| cost < c) {
+                        best_left.copy_from_slice(&self.left);
+                        best = Some((cost, idx, nan_left));
+                    }
+                }
+            }
+        }
+        self.left.copy_from_slice(&best_left);
+        self.scan_acc = acc;
+        self.scan_best = best_left;
+        let split = best.map(|(cost, idx, nan_left)| {
+            let mut bins = [0u64; 4];
+            for &(_, b) in &order[..=idx] {
+                bins[b as usize / 64] |= 1 << (b % 64);
+            }
+            Split {
+                feature: f,
+                bin: 0,
+                drawn: None,
+                all_values_left: false,
+                cats: Some(bins),
+                missing_left: nan_left,
+                cost,
+            }
+        });
+        self.cat_order = order;
+        split
     }
 
     /// Extra trees, as scikit-learn's `RandomSplitter`: one threshold `u` drawn uniformly
@@ -630,6 +751,7 @@ impl Grower<'_> {
             bin: 0,
             drawn: Some(u),
             all_values_left: false,
+            cats: None,
             missing_left,
             cost,
         });
@@ -652,6 +774,8 @@ impl Grower<'_> {
                 let b = col[r as usize];
                 if Some(b) == nan_bin {
                     s.missing_left
+                } else if let Some(bins) = &s.cats {
+                    bins[b as usize / 64] >> (b % 64) & 1 == 1
                 } else {
                     b <= s.bin
                 }
@@ -683,6 +807,7 @@ fn leaf_node(offset: u32) -> Node {
         threshold: 0.0,
         child: offset,
         missing_left: false,
+        cats: None,
     }
 }
 

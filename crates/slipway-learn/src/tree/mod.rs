@@ -12,7 +12,15 @@
 //!   as scikit-learn places it: midway between the node's largest value going left and its
 //!   smallest value going right (not at the bin boundary, which sits next to the bin's largest
 //!   value over all training rows and so gave the whole gap between the node's values to the
-//!   right child). Categorical features are split as ordered numbers (their codes).
+//!   right child).
+//! - Categorical features (native encoding: [`crate::FeatureKind::Categorical`]) split on sets
+//!   of categories for binary classification and regression, as LightGBM and scikit-learn's
+//!   `HistGradientBoosting` do: a node orders its categories by mean response (share of
+//!   class 1, or mean target) and tries every prefix of that order as the left set, which for
+//!   these criteria finds the best of all two-way partitions. A node stores the codes going
+//!   left; unknown categories (NaN after native encoding) go where the node sends missing
+//!   values. Multiclass targets, extra trees and features with more categories than
+//!   `max_bins` split the codes as ordered numbers (as `encoding: ordinal` does).
 //! - Trees grow depth first like scikit-learn's `DepthFirstTreeBuilder`, with its stopping
 //!   rules (`max_depth`, `min_samples_split`, `min_samples_leaf`, pure nodes,
 //!   `min_impurity_decrease` on the weighted impurity decrease) and its per-node feature
@@ -143,10 +151,13 @@ pub struct DecisionTreeParams {
     pub max_features: Option<MaxFeatures>,
     /// Per-class weights (classification only).
     pub class_weight: Option<ClassWeight>,
-    /// Seed of the feature order and sampling.
+    /// Seed of the feature order and sampling (the config's `seed` unless set).
     pub random_state: u64,
     /// Most bins per feature (2..=255).
     pub max_bins: usize,
+    /// Threads for binning and prediction (`None`: rayon's global pool; the config's
+    /// `threads` unless set). One tree grows on one thread; the model does not depend on it.
+    pub n_jobs: Option<usize>,
 }
 
 impl Default for DecisionTreeParams {
@@ -161,6 +172,7 @@ impl Default for DecisionTreeParams {
             class_weight: None,
             random_state: 0,
             max_bins: 255,
+            n_jobs: None,
         }
     }
 }
@@ -193,9 +205,10 @@ pub struct ForestParams {
     pub max_samples: Option<MaxSamples>,
     /// Per-class weights (classification only).
     pub class_weight: Option<ClassWeight>,
-    /// Threads (`None`: all cores). The model does not depend on it.
+    /// Threads (`None`: all cores; the config's `threads` unless set). The model does not
+    /// depend on it.
     pub n_jobs: Option<usize>,
-    /// Seed of every random choice.
+    /// Seed of every random choice (the config's `seed` unless set).
     pub random_state: u64,
     /// Most bins per feature (2..=255).
     pub max_bins: usize,

@@ -24,6 +24,27 @@ pub(crate) struct Node {
     /// Whether NaN goes left.
     #[serde(rename = "m")]
     pub missing_left: bool,
+    /// A split on category sets: the category codes (sorted) that go left; every other
+    /// code goes right, NaN (missing or unknown) as `missing_left` says, and `threshold` is
+    /// unused.
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub cats: Option<Vec<u32>>,
+}
+
+impl Node {
+    /// Whether a row with value `v` of the split feature goes left.
+    #[inline]
+    pub(crate) fn goes_left(&self, v: f64) -> bool {
+        if v.is_nan() {
+            return self.missing_left;
+        }
+        match &self.cats {
+            None => v <= self.threshold,
+            Some(cats) => {
+                v >= 0.0 && v <= f64::from(u32::MAX) && cats.binary_search(&(v as u32)).is_ok()
+            }
+        }
+    }
 }
 
 /// A fitted tree: flattened nodes (root first) and its leaves' outputs.
@@ -73,12 +94,7 @@ impl Tree {
             if n.feature == LEAF {
                 return n.child as usize;
             }
-            let v = get(n.feature as usize);
-            let left = if v.is_nan() {
-                n.missing_left
-            } else {
-                v <= n.threshold
-            };
+            let left = n.goes_left(get(n.feature as usize));
             i = n.child as usize + usize::from(!left);
         }
     }
