@@ -40,8 +40,12 @@ pub enum Error {
         /// What is missing.
         message: String,
     },
-    /// A column the caller asked for does not exist.
-    #[error("column \"{name}\" not found; the columns are: {available}")]
+    /// A column the caller asked for does not exist. The message suggests the closest
+    /// existing name when one is close (a typo).
+    #[error(
+        "column \"{name}\" not found{}; the columns are: {available}",
+        suggestion(name, available)
+    )]
     MissingColumn {
         /// The missing column.
         name: String,
@@ -109,3 +113,64 @@ impl From<arrow_schema::ArrowError> for Error {
 
 /// The data layer's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `; did you mean "x"?` for the name among `available` (comma-separated) closest to
+/// `name`, or nothing when none is close.
+fn suggestion(name: &str, available: &str) -> String {
+    closest(name, available.split(", "))
+        .map(|c| format!("; did you mean \"{c}\"?"))
+        .unwrap_or_default()
+}
+
+/// The option closest to `name` by edit distance (ignoring case), when it is close enough
+/// to be a typo: at most a third of the name's length away (and at least one edit allowed).
+pub fn closest<'a>(name: &str, options: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let target: Vec<char> = name.to_lowercase().chars().collect();
+    let limit = (target.len() / 3).max(1);
+    options
+        .into_iter()
+        .filter(|o| !o.is_empty() && *o != name)
+        .map(|o| {
+            (
+                edit_distance(&target, &o.to_lowercase().chars().collect::<Vec<_>>()),
+                o,
+            )
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, o)| o)
+}
+
+/// Levenshtein distance between two character sequences.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_gets_the_closest_column() {
+        let cols = ["age", "income", "education_num", "sex"];
+        assert_eq!(closest("incme", cols), Some("income"));
+        assert_eq!(closest("Income", cols), Some("income"));
+        assert_eq!(closest("education-num", cols), Some("education_num"));
+        assert_eq!(closest("salary", cols), None);
+        let e = Error::MissingColumn {
+            name: "incom".into(),
+            available: cols.join(", "),
+        };
+        assert!(e.to_string().contains("did you mean \"income\"?"), "{e}");
+    }
+}

@@ -1,5 +1,5 @@
 //! Small helpers for self-contained HTML reports: a [`Page`] of sections, tables and SVG
-//! charts ([`bar_chart`], [`histogram`], [`line_chart`], [`heatmap`]).
+//! charts ([`bar_chart`], [`dot_chart`], [`histogram`], [`line_chart`], [`heatmap`]).
 //!
 //! Output has no scripts and no external resources (inline CSS, inline SVG), so a report is
 //! one file that opens anywhere, archives well and can be diffed. Every function that takes
@@ -407,6 +407,170 @@ pub fn bar_chart(labels: &[String], values: &[f64], opts: &ChartOptions) -> Stri
     out
 }
 
+/// One row of a [`dot_chart`]: a named score with its spread and the values it summarizes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Dot {
+    /// The row's name (a category on the chart's vertical axis), e.g. a candidate model.
+    pub label: String,
+    /// The score, drawn as a dot.
+    pub value: f64,
+    /// Drawn as a bar from `value - spread` to `value + spread` (e.g. one standard deviation).
+    pub spread: Option<f64>,
+    /// Individual values (e.g. per-fold scores), drawn as small ticks on the row.
+    pub points: Vec<f64>,
+    /// Drawn in a stronger colour and marked with a star (e.g. the selected candidate).
+    pub highlight: bool,
+}
+
+/// Rows compared on one score: one row per [`Dot`] with its name on a categorical axis, a
+/// dot at its value, an error bar for its spread and ticks for its individual values. The
+/// value axis is fitted to the data rather than starting at zero, so that small differences
+/// (a 0.02 AUC gap) stay visible, and the chart says so under the axis with its range.
+pub fn dot_chart(rows: &[Dot], opts: &ChartOptions) -> String {
+    let n = rows.len();
+    let longest = rows
+        .iter()
+        .map(|r| r.label.chars().count().min(32) + usize::from(r.highlight) * 2)
+        .max()
+        .unwrap_or(0);
+    let label_room = (longest as f64 * 6.6 + 16.0).min(f64::from(opts.width) * 0.4);
+    let y_room = if opts.y_label.is_empty() { 0.0 } else { 20.0 };
+    let mut sized = opts.clone();
+    // A row per category: the height follows the number of rows, not the default.
+    let chrome = if opts.title.is_empty() { 12 } else { 32 } + 64;
+    sized.height = (n as u32).max(1) * 38 + chrome;
+    let values = rows.iter().flat_map(|r| {
+        let spread = r.spread.filter(|s| s.is_finite()).unwrap_or(0.0);
+        [r.value - spread, r.value + spread]
+            .into_iter()
+            .chain(r.points.iter().copied())
+    });
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        (lo, hi) = (lo.min(v), hi.max(v));
+    }
+    if n == 0 || !lo.is_finite() {
+        let frame = Frame::new(&sized, label_room + y_room, 120.0);
+        let mut out = String::new();
+        svg_open(&mut out, &frame, &sized);
+        return empty_chart(out, &frame);
+    }
+    // A little room on both sides, then whole ticks.
+    let pad = if hi > lo {
+        (hi - lo) * 0.08
+    } else {
+        (lo.abs() * 0.01).max(1e-3)
+    };
+    let (x0, x1) = nice_domain(lo - pad, hi + pad);
+    let (_, range_step) = nice_ticks(x0, x1, 5);
+    let range = format!(
+        "axis {} to {}, fitted to the values: it does not start at zero",
+        format_tick(x0, range_step),
+        format_tick(x1, range_step)
+    );
+    sized.x_label = if opts.x_label.is_empty() {
+        range
+    } else {
+        format!("{} ({range})", opts.x_label)
+    };
+    let frame = Frame::new(&sized, label_room + y_room, 120.0);
+    let mut out = String::new();
+    svg_open(&mut out, &frame, &sized);
+    let xs = |v: f64| frame.left + frame.plot_width() * ((v - x0) / (x1 - x0)).clamp(0.0, 1.0);
+    let (ticks, step) = nice_ticks(x0, x1, ((frame.plot_width() / 90.0) as usize).clamp(2, 7));
+    for t in ticks
+        .iter()
+        .filter(|t| **t >= x0 - 1e-12 && **t <= x1 + 1e-12)
+    {
+        let x = xs(*t);
+        let _ = write!(
+            out,
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{GRID}\"/>\
+             <text class=\"muted\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            frame.top,
+            frame.bottom,
+            frame.bottom + 16.0,
+            format_tick(*t, step)
+        );
+    }
+    let slot = frame.plot_height() / n as f64;
+    for (i, r) in rows.iter().enumerate() {
+        let y = frame.top + slot * (i as f64 + 0.5);
+        let color = if r.highlight { PALETTE[0] } else { PALETTE[7] };
+        let label: String = if r.label.chars().count() > 32 {
+            r.label.chars().take(31).chain(['…']).collect()
+        } else {
+            r.label.clone()
+        };
+        let shown = if r.highlight {
+            format!("{label} ★")
+        } else {
+            label
+        };
+        let summary = match r.spread.filter(|s| s.is_finite()) {
+            Some(s) => format!("{} ± {}", format_number(r.value), format_number(s)),
+            None => format_number(r.value),
+        };
+        let _ = write!(
+            out,
+            "<g class=\"dot-row\"><title>{full}: {summary}</title>\
+             <text x=\"{lx:.1}\" y=\"{y:.1}\" text-anchor=\"end\" dominant-baseline=\"middle\"{weight}>{shown}</text>",
+            full = escape(&r.label),
+            lx = frame.left - 8.0,
+            weight = if r.highlight {
+                " font-weight=\"600\""
+            } else {
+                ""
+            },
+            shown = escape(&shown),
+        );
+        for p in r.points.iter().filter(|p| p.is_finite()) {
+            let _ = write!(
+                out,
+                "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{color}\" \
+                 stroke-opacity=\"0.45\" stroke-width=\"1.5\"/>",
+                y - 9.0,
+                y + 9.0,
+                x = xs(*p)
+            );
+        }
+        if r.value.is_finite() {
+            if let Some(s) = r.spread.filter(|s| s.is_finite() && *s > 0.0) {
+                let (a, b) = (xs(r.value - s), xs(r.value + s));
+                let _ = write!(
+                    out,
+                    "<path d=\"M{a:.1} {:.1}V{:.1}M{a:.1} {y:.1}H{b:.1}M{b:.1} {:.1}V{:.1}\" \
+                     stroke=\"{color}\" stroke-width=\"2\" fill=\"none\"/>",
+                    y - 5.0,
+                    y + 5.0,
+                    y - 5.0,
+                    y + 5.0
+                );
+            }
+            let _ = write!(
+                out,
+                "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{color}\"/>",
+                xs(r.value)
+            );
+        }
+        let _ = write!(
+            out,
+            "<text class=\"muted\" x=\"{:.1}\" y=\"{y:.1}\" dominant-baseline=\"middle\">{}</text></g>",
+            frame.right + 8.0,
+            escape(&summary)
+        );
+    }
+    let _ = write!(
+        out,
+        "<path d=\"M{l:.1} {t:.1}V{b:.1}H{r:.1}\" fill=\"none\" stroke=\"{AXIS}\"/></svg>",
+        l = frame.left,
+        t = frame.top,
+        b = frame.bottom,
+        r = frame.right,
+    );
+    out
+}
+
 fn empty_chart(mut out: String, frame: &Frame) -> String {
     let _ = write!(
         out,
@@ -766,11 +930,57 @@ mod tests {
     }
 
     #[test]
+    fn dot_chart_names_rows_and_fits_the_axis_to_a_small_gap() {
+        let rows = [
+            Dot {
+                label: "logistic".into(),
+                value: 0.91,
+                spread: Some(0.004),
+                points: vec![0.905, 0.91, 0.915],
+                highlight: false,
+            },
+            Dot {
+                label: "gbdt <fast>".into(),
+                value: 0.93,
+                spread: Some(0.004),
+                points: vec![0.925, 0.93, 0.935],
+                highlight: true,
+            },
+        ];
+        let svg = dot_chart(
+            &rows,
+            &ChartOptions {
+                x_label: "roc_auc".into(),
+                ..ChartOptions::default()
+            },
+        );
+        // Categories by name on the axis, not numbers with a caption.
+        assert!(svg.contains(">logistic</text>"), "{svg}");
+        assert!(svg.contains(">gbdt &lt;fast&gt; ★</text>"), "{svg}");
+        // The 0.02 gap spans a good part of the plot: the scale is not zero-based.
+        let cx: Vec<f64> = svg
+            .match_indices("<circle cx=\"")
+            .map(|(i, m)| {
+                let rest = &svg[i + m.len()..];
+                rest[..rest.find('"').unwrap()].parse().unwrap()
+            })
+            .collect();
+        assert_eq!(cx.len(), 2, "{svg}");
+        let plot = 640.0 - 120.0 - (11.0 * 6.6 + 16.0);
+        assert!(cx[1] - cx[0] > plot / 3.0, "{cx:?} in {plot}");
+        assert!(svg.contains("it does not start at zero"), "{svg}");
+        assert!(svg.contains("roc_auc (axis 0.9"), "{svg}");
+        assert!(!svg.contains(">0</text>"), "{svg}");
+        assert!(svg.contains("0.93 ± 0.004"), "{svg}");
+    }
+
+    #[test]
     fn empty_inputs_do_not_panic() {
         let o = ChartOptions::default();
         assert!(bar_chart(&[], &[], &o).contains("no data"));
         assert!(histogram(&[], &[], &o).contains("no data"));
         assert!(line_chart(&[], &o).contains("no data"));
         assert!(heatmap(&[], &[], &[], &o).contains("no data"));
+        assert!(dot_chart(&[], &o).contains("no data"));
     }
 }

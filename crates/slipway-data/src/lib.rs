@@ -47,6 +47,6 @@ mod schema;
 mod table;
 pub mod validate;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, closest};
 pub use schema::{DataType, Field, Role, Schema};
 pub use table::Table;

@@ -57,6 +57,12 @@ pub struct ColumnRules {
 }
 
 impl Rules {
+    /// True when there is nothing to check: no required column, no column rule (a column
+    /// named with no rule set still must exist, so it counts) and no duplicate-row rule.
+    pub fn is_empty(&self) -> bool {
+        self.required.is_empty() && self.columns.is_empty() && !self.no_duplicate_rows
+    }
+
     /// Rejects rules that could never pass or make no sense: `min` above `max`, a bound that
     /// is not a finite number, a missing fraction outside `[0, 1]`, an empty `allowed` list,
     /// `min`/`max` on a column declared non-numeric, or an empty column name.

@@ -98,16 +98,10 @@ struct ClusterCandidate {
     preprocess: PreprocessSpec,
 }
 
-fn config_err(message: String) -> Error {
-    Error::Config {
-        path: "config".into(),
-        message,
-    }
-}
-
 /// The clustering candidates of `cfg`; k-means gets the config's `seed` unless it sets one,
 /// every candidate the config's `threads`.
 fn candidates(cfg: &PipelineConfig) -> Result<Vec<ClusterCandidate>> {
+    let config_err = |message: String| cfg.located(message);
     let mut out: Vec<ClusterCandidate> = Vec::new();
     for (i, c) in cfg.models.iter().enumerate() {
         let label = c.name.as_deref().unwrap_or(&c.kind).to_string();
@@ -160,16 +154,7 @@ fn candidates(cfg: &PipelineConfig) -> Result<Vec<ClusterCandidate>> {
 
 fn read(path: &Path, opts: &ReadOptions, cfg: &PipelineConfig) -> Result<Table> {
     let mut t = ingest::read_table(path, opts)?;
-    for (names, role) in [
-        (&cfg.roles.id, Role::Id),
-        (&cfg.roles.timestamp, Role::Timestamp),
-        (&cfg.roles.protected, Role::Protected),
-        (&cfg.roles.ignored, Role::Ignored),
-    ] {
-        for n in names {
-            t.set_role(n, role)?;
-        }
-    }
+    cfg.assign_roles(&mut t, path)?;
     Ok(t)
 }
 

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use slipway_data::DataType;
 use slipway_data::ingest::ReadOptions;
 use slipway_data::validate::Rules;
+use slipway_data::{DataType, Role, Table};
 use slipway_learn::calibration::CalibrationMethod;
 use slipway_learn::class_weight::ClassWeight;
 use slipway_learn::metrics::Metric;
@@ -19,6 +19,7 @@ use slipway_learn::preprocess::{ColumnOverride, PreprocessSpec};
 use slipway_learn::search::SearchSpec;
 use slipway_learn::threshold::ThresholdSpec;
 
+use crate::yaml::{self, Locations};
 use crate::{Error, Result};
 
 /// A whole pipeline config.
@@ -80,6 +81,19 @@ pub struct PipelineConfig {
     /// Default: the second label in sort order (numeric order for whole numbers).
     #[serde(default, deserialize_with = "label_text")]
     pub positive_class: Option<String>,
+    /// Where this config was read from (not a key of the file): errors found after parsing
+    /// name its file, line and column.
+    #[serde(skip)]
+    pub origin: ConfigOrigin,
+}
+
+/// The file a config came from and where each of its keys is, for messages.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigOrigin {
+    /// The config file (empty for a config built in code).
+    pub path: PathBuf,
+    /// Line and column of every key and list item.
+    pub locations: Locations,
 }
 
 /// A class label written as any YAML scalar (`yes`, `1`, `true`), as text.
@@ -111,8 +125,8 @@ pub struct CalibrationConfig {
     pub method: CalibrationMethod,
 }
 
-/// Reads a value through `serde_json::Value`: YAML's `{grid: {...}}` mappings then select
-/// enum variants (serde_yaml itself expects `!grid` tags for them).
+/// Reads a value through `serde_json::Value`, so that an enum reads exactly as it does from
+/// JSON (`{grid: {...}}` selects a variant) and its errors read as serde_json's.
 fn via_json<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -345,37 +359,59 @@ impl PipelineConfig {
         Ok(cfg)
     }
 
-    /// Parses config text; `path` is only used in messages.
+    /// Parses config text; `path` is only used in messages (`path:line:column: ...`).
     pub fn parse(text: &str, path: &Path) -> Result<PipelineConfig> {
-        let cfg: PipelineConfig = serde_yaml::from_str(text).map_err(|e| Error::Config {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        cfg.check(path)?;
+        let mut cfg: PipelineConfig = yaml::from_file_text(text, path)?;
+        cfg.origin = ConfigOrigin {
+            path: path.to_path_buf(),
+            locations: Locations::of(text),
+        };
+        cfg.check()?;
         Ok(cfg)
     }
 
-    fn err(&self, path: &Path, message: String) -> Error {
+    /// A config error about `key` (`target`, `models[1].params`, `roles.ignored[0]`),
+    /// located at the key's line and column in the file (or its nearest enclosing key's).
+    /// `message` should start with the key, as the other config errors do.
+    pub fn error_at(&self, key: &str, message: impl Into<String>) -> Error {
+        let (line, column) = self.origin.locations.find(key).unzip();
+        let path = if self.origin.path.as_os_str().is_empty() {
+            "config".to_string()
+        } else {
+            yaml::at(&self.origin.path, line, column)
+        };
         Error::Config {
-            path: path.display().to_string(),
-            message,
+            path,
+            message: message.into(),
         }
     }
 
-    fn check(&self, path: &Path) -> Result<()> {
+    /// [`Self::error_at`] the key the message starts with (`models[2] (svm): ...` is at
+    /// `models[2]`, `threshold: ...` at `threshold`).
+    pub fn located(&self, message: impl Into<String>) -> Error {
+        let message = message.into();
+        let key = message
+            .split([':', ' '])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        self.error_at(&key, message)
+    }
+
+    fn check(&self) -> Result<()> {
         if self.models.is_empty() {
-            return Err(self.err(path, "models: list at least one candidate model".into()));
+            return Err(self.error_at("models", "models: list at least one candidate model"));
         }
-        self.check_task(path)?;
+        self.check_task()?;
         if self.cv.folds < 2 {
-            return Err(self.err(
-                path,
+            return Err(self.error_at(
+                "cv.folds",
                 format!("cv.folds: must be at least 2, got {}", self.cv.folds),
             ));
         }
         if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
-            return Err(self.err(
-                path,
+            return Err(self.error_at(
+                "test_fraction",
                 format!(
                     "test_fraction: must be between 0 and 1 (exclusive), got {}",
                     self.test_fraction
@@ -383,15 +419,15 @@ impl PipelineConfig {
             ));
         }
         if self.threads == Some(0) {
-            return Err(self.err(path, "threads: must be at least 1".into()));
+            return Err(self.error_at("threads", "threads: must be at least 1"));
         }
         if let Some(t) = &self.threshold {
             t.objective()
-                .map_err(|e| self.err(path, format!("threshold: {e}")))?;
+                .map_err(|e| self.error_at("threshold", format!("threshold: {e}")))?;
         }
         self.validation
             .check()
-            .map_err(|e| self.err(path, format!("validation: {e}")))?;
+            .map_err(|e| self.error_at("validation", format!("validation: {e}")))?;
         Ok(())
     }
 
@@ -401,17 +437,17 @@ impl PipelineConfig {
     }
 
     /// A target is required except for clustering, which refuses what needs one.
-    fn check_task(&self, path: &Path) -> Result<()> {
+    fn check_task(&self) -> Result<()> {
         if !self.is_clustering() {
             if self.target.is_empty() {
-                return Err(self.err(
-                    path,
-                    "target: required (the column to predict), unless task is clustering".into(),
+                return Err(self.error_at(
+                    "target",
+                    "target: required (the column to predict), unless task is clustering",
                 ));
             }
             return Ok(());
         }
-        let refuse = |what: &str, why: &str| Err(self.err(path, format!("{what}: {why}")));
+        let refuse = |what: &str, why: &str| Err(self.error_at(what, format!("{what}: {why}")));
         if !self.target.is_empty() {
             return refuse(
                 "target",
@@ -439,6 +475,53 @@ impl PipelineConfig {
         Ok(())
     }
 
+    /// Marks the target (unless clustering) and the `roles:` columns in a table read from
+    /// `file`. A column the file does not have is an error at its line in the config that
+    /// says which setting names it and suggests the closest column (a typo).
+    pub fn assign_roles(&self, t: &mut Table, file: &Path) -> Result<()> {
+        let missing = |key: &str, what: &str, name: &str, t: &Table| {
+            let names = t.schema().names();
+            let guess = slipway_data::closest(name, names.iter().copied())
+                .map(|c| format!("; did you mean \"{c}\"?"))
+                .unwrap_or_default();
+            self.error_at(
+                key,
+                format!(
+                    "{what} column \"{name}\" is not in {}{guess} (its columns: {})",
+                    file.display(),
+                    names.join(", ")
+                ),
+            )
+        };
+        if !self.is_clustering() {
+            if t.schema().field(&self.target).is_none() {
+                return Err(missing("target", "target: the target", &self.target, t));
+            }
+            t.set_role(&self.target, Role::Target)?;
+        }
+        for (key, names, role) in [
+            ("id", &self.roles.id, Role::Id),
+            ("timestamp", &self.roles.timestamp, Role::Timestamp),
+            ("protected", &self.roles.protected, Role::Protected),
+            ("ignored", &self.roles.ignored, Role::Ignored),
+        ] {
+            for (i, n) in names.iter().enumerate() {
+                let at = format!("roles.{key}[{i}]");
+                if !self.is_clustering() && n == &self.target {
+                    return Err(self.error_at(
+                        &at,
+                        format!("roles.{key}: \"{n}\" is the target and cannot also be {key}"),
+                    ));
+                }
+                if t.schema().field(n).is_none() {
+                    return Err(missing(&at, &format!("roles.{key}: the"), n, t));
+                }
+                t.set_role(n, role)?;
+            }
+        }
+        Ok(())
+    }
+
     /// How to read the data files.
     pub fn read_options(&self) -> ReadOptions {
         let mut o = ReadOptions::default();
@@ -462,21 +545,30 @@ impl PipelineConfig {
                 .params
                 .clone()
                 .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-            let obj = params.as_object_mut().ok_or_else(|| Error::Config {
-                path: "config".into(),
-                message: format!(
-                    "models[{i}].params: must be a mapping of parameter names to values"
-                ),
+            let obj = params.as_object_mut().ok_or_else(|| {
+                self.error_at(
+                    &format!("models[{i}].params"),
+                    format!("models[{i}].params: must be a mapping of parameter names to values"),
+                )
             })?;
             let user_params: Vec<String> = obj.keys().cloned().collect();
             let mut spec: ModelSpec =
                 serde_json::from_value(serde_json::json!({"type": c.kind, "params": params}))
-                    .map_err(|e| Error::Config {
-                        path: "config".into(),
-                        message: format!(
-                            "models[{i}] ({}): {e}",
-                            c.name.as_deref().unwrap_or(&c.kind)
-                        ),
+                    .map_err(|e| {
+                        // An unknown type is the `type:` line's fault, anything else the
+                        // parameters'.
+                        let at = if e.to_string().contains("unknown variant") {
+                            format!("models[{i}].type")
+                        } else {
+                            format!("models[{i}].params")
+                        };
+                        self.error_at(
+                            &at,
+                            format!(
+                                "models[{i}] ({}): {e}",
+                                c.name.as_deref().unwrap_or(&c.kind)
+                            ),
+                        )
                     })?;
             // Every family takes the config's seed and threads unless its params set them.
             if !user_params.iter().any(|k| k == spec.seed_param()) {
@@ -494,18 +586,20 @@ impl PipelineConfig {
             }
             let name = c.name.clone().unwrap_or_else(|| c.kind.clone());
             if let Some(search) = &c.search {
-                search.check(&spec, self.seed).map_err(|e| Error::Config {
-                    path: "config".into(),
-                    message: format!("models[{i}] ({name}).search: {e}"),
+                search.check(&spec, self.seed).map_err(|e| {
+                    self.error_at(
+                        &format!("models[{i}].search"),
+                        format!("models[{i}] ({name}).search: {e}"),
+                    )
                 })?;
             }
             if out.iter().any(|o| o.name == name) {
-                return Err(Error::Config {
-                    path: "config".into(),
-                    message: format!(
+                return Err(self.error_at(
+                    &format!("models[{i}].name"),
+                    format!(
                         "models[{i}]: the name \"{name}\" is used twice; give each candidate its own name"
                     ),
-                });
+                ));
             }
             out.push(Candidate {
                 name,

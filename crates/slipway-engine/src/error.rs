@@ -52,7 +52,9 @@ impl Error {
     /// A short hint for the user, where one helps.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Error::Config { .. } => Some("see examples/adult/pipeline.yaml for a complete config"),
+            Error::Config { .. } => Some(
+                "the error names the file, line and column and the key; a misspelled key's message lists the keys allowed there",
+            ),
             Error::Validation(_) => {
                 Some("fix the data or relax the rules under `validation:` in the config")
             }

@@ -14,6 +14,7 @@ mod predict;
 mod progress;
 pub mod report;
 mod train;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -62,10 +63,9 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<TrainOutcome> {
         if config.is_clustering() {
-            return Err(Error::Config {
-                path: "config".into(),
-                message: "task: clustering configs run with Engine::cluster".into(),
-            });
+            return Err(
+                config.error_at("task", "task: clustering configs run with Engine::cluster")
+            );
         }
         let output = config
             .output

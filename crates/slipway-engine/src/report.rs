@@ -349,25 +349,9 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
             r
         })
         .collect();
-    let chart = html::bar_chart(
-        &o.candidates
-            .iter()
-            .map(|c| c.name.clone())
-            .collect::<Vec<_>>(),
-        &o.candidates
-            .iter()
-            .map(|c| c.mean.get(metric).copied().unwrap_or(f64::NAN))
-            .collect::<Vec<_>>(),
-        &ChartOptions {
-            title: format!("cross-validated {metric} (mean over folds)"),
-            x_label: metric.to_string(),
-            y_label: String::new(),
-            ..ChartOptions::default()
-        },
-    );
     page.section(
         "Candidates (cross-validation on the training rows)",
-        format!("{}{chart}", html::table(&headers, &rows)),
+        html::table(&headers, &rows),
     );
 
     page.section(
@@ -501,50 +485,36 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
     page.render()
 }
 
-/// Each candidate's fold scores as points and its mean ± std as an error bar, one column
-/// per candidate.
+/// Each candidate by name with its mean ± std as an error bar and its fold scores as
+/// ticks, on an axis fitted to the scores (a small gap between candidates stays visible).
 fn comparison_chart(o: &TrainOutcome) -> String {
     let metric = o.selection_metric.name();
-    let mut series = Vec::new();
-    for (i, c) in o.candidates.iter().enumerate() {
-        let x = (i + 1) as f64;
-        let (Some(&m), Some(&s)) = (c.mean.get(metric), c.std.get(metric)) else {
-            continue;
-        };
-        // An error bar: a tick at the mean, then the vertical bar from mean − std to mean + std.
-        series.push(Series {
-            name: format!("{} ({}): {} ± {}", c.name, c.model_type, fmt(m), fmt(s)),
-            points: vec![(x - 0.15, m), (x + 0.15, m), (x, m), (x, m - s), (x, m + s)],
-        });
-        // Per-fold scores as short ticks beside the bar.
-        let folds: Vec<(f64, f64)> = c
-            .fold_scores
-            .iter()
-            .flat_map(|&v| [(x + 0.2, v), (x + 0.3, v), (x + 0.2, v)])
-            .collect();
-        series.push(Series {
-            name: format!("{}: folds", c.name),
-            points: folds,
-        });
-    }
-    let names: Vec<String> = o
+    let rows: Vec<html::Dot> = o
         .candidates
         .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{} = {}", i + 1, html::escape(&c.name)))
+        .map(|c| html::Dot {
+            label: c.name.clone(),
+            value: c.mean.get(metric).copied().unwrap_or(f64::NAN),
+            spread: c.std.get(metric).copied(),
+            points: c.fold_scores.clone(),
+            highlight: c.name == o.selected,
+        })
         .collect();
+    let better = if o.selection_metric.greater_is_better() {
+        "higher is better"
+    } else {
+        "lower is better"
+    };
     format!(
-        "{}<p>Horizontal axis: candidate ({}). Bars span mean ± one standard deviation of {metric}; ticks to the right are the individual folds.</p>",
-        html::line_chart(
-            &series,
+        "{}<p>Dots are the mean of {metric} over the folds ({better}), bars span one standard deviation either side, and thin ticks are the individual folds; ★ marks the selected candidate.</p>",
+        html::dot_chart(
+            &rows,
             &ChartOptions {
                 title: format!("cross-validated {metric} per candidate"),
-                x_label: "candidate".into(),
-                y_label: metric.to_string(),
+                x_label: metric.to_string(),
                 ..ChartOptions::default()
             },
-        ),
-        names.join(", ")
+        )
     )
 }
 

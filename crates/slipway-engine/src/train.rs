@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use slipway_data::ingest::{self, ReadOptions};
 use slipway_data::validate::{self, ValidationReport};
-use slipway_data::{Role, Table, profile};
+use slipway_data::{Table, profile};
 use slipway_learn::bundle::{self, BundleContents, DataLineage, Lineage};
 use slipway_learn::calibration::{Calibration, CalibrationMethod};
 use slipway_learn::class_weight::ClassWeight;
@@ -316,23 +316,7 @@ pub fn default_metric(task: Task) -> Metric {
 
 fn read(path: &Path, opts: &ReadOptions, cfg: &PipelineConfig) -> Result<Table> {
     let mut t = ingest::read_table(path, opts)?;
-    t.set_role(&cfg.target, Role::Target)?;
-    for (names, role) in [
-        (&cfg.roles.id, Role::Id),
-        (&cfg.roles.timestamp, Role::Timestamp),
-        (&cfg.roles.protected, Role::Protected),
-        (&cfg.roles.ignored, Role::Ignored),
-    ] {
-        for n in names {
-            if n == &cfg.target {
-                return Err(Error::Config {
-                    path: "config".into(),
-                    message: format!("roles: \"{n}\" is the target and cannot also be {role:?}"),
-                });
-            }
-            t.set_role(n, role)?;
-        }
-    }
+    cfg.assign_roles(&mut t, path)?;
     Ok(t)
 }
 
@@ -392,43 +376,46 @@ pub(crate) fn run(
             }
         ));
     }
-    for c in &candidates {
-        c.spec.check(target.task).map_err(|e| Error::Config {
-            path: "config".into(),
-            message: format!("model \"{}\": {e}", c.name),
+    // `candidates` are `models` in order.
+    for (i, c) in candidates.iter().enumerate() {
+        c.spec.check(target.task).map_err(|e| {
+            cfg.error_at(
+                &format!("models[{i}]"),
+                format!("model \"{}\": {e}", c.name),
+            )
         })?;
     }
     if cfg.threshold.is_some() && target.task != Task::Binary {
-        return Err(Error::Config {
-            path: "config".into(),
-            message: format!(
+        return Err(cfg.error_at(
+            "threshold",
+            format!(
                 "threshold: tuning a decision threshold needs a binary target; \"{}\" is {:?}",
                 target.name, target.task
             ),
-        });
+        ));
     }
     if cfg.calibration.is_some() && !target.task.is_classification() {
-        return Err(Error::Config {
-            path: "config".into(),
-            message: format!(
+        return Err(cfg.error_at(
+            "calibration",
+            format!(
                 "calibration: applies to classification; \"{}\" is a regression target",
                 target.name
             ),
-        });
+        ));
     }
     let metric = cfg
         .selection
         .metric
         .unwrap_or_else(|| default_metric(target.task));
     if !metric.applies_to(target.task) {
-        return Err(Error::Config {
-            path: "config".into(),
-            message: format!(
+        return Err(cfg.error_at(
+            "selection.metric",
+            format!(
                 "selection.metric: {} does not apply to {:?} targets",
                 metric.name(),
                 target.task
             ),
-        });
+        ));
     }
 
     // The held-out rows: a separate file read with the training types, or a split.
@@ -647,6 +634,10 @@ pub(crate) fn run(
     }
     outcome.seconds = started.elapsed().as_secs_f64();
     let html = report::render_html(&outcome, &baseline);
+    // The report links profile.html: it sits next to report.html in the output folder and
+    // in the bundle (and among the run's artifacts).
+    let profile_html =
+        slipway_data::profile::render_html(&baseline, &format!("{}: training data", cfg.name));
     // Exact floats (a NaN metric is "NaN", not null): this is also the bundle's
     // evaluation.json.
     let json = slipway_learn::exact_json::to_vec_pretty(&outcome)
@@ -673,6 +664,7 @@ pub(crate) fn run(
                 extra_files: vec![
                     ("evaluation.json".into(), json.clone()),
                     ("report.html".into(), html.clone().into_bytes()),
+                    ("profile.html".into(), profile_html.clone().into_bytes()),
                 ],
             },
             Some(&verify_rows),
@@ -680,11 +672,7 @@ pub(crate) fn run(
     }
     write_atomic(&outcome.report_html, html.as_bytes())?;
     write_atomic(&outcome.report_json, &json)?;
-    write_atomic(
-        &output.join("profile.html"),
-        slipway_data::profile::render_html(&baseline, &format!("{}: training data", cfg.name))
-            .as_bytes(),
-    )?;
+    write_atomic(&output.join("profile.html"), profile_html.as_bytes())?;
     Ok(outcome)
 }
 
@@ -701,10 +689,7 @@ fn post_fit(
     pipeline: &mut FittedPipeline,
     progress: &dyn Progress,
 ) -> Result<(Option<CalibrationMethod>, Option<TunedThreshold>)> {
-    let config_err = |message: String| Error::Config {
-        path: "config".into(),
-        message,
-    };
+    let config_err = |message: String| cfg.located(message);
     let Target::Classes { labels, .. } = ctx.y else {
         return Err(config_err(
             "calibration / threshold: apply to classification targets only".into(),

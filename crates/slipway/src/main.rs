@@ -15,7 +15,28 @@ use slipway_data::ingest::ReadOptions;
 use slipway_data::validate::{Rules, ValidationReport};
 use slipway_engine::{Engine, EngineOptions, Error, ErrorKind, PipelineConfig, Progress};
 
+// Shadow std's `println!` / `eprintln!` in this whole crate (macros defined before the
+// modules reach into them): a closed pipe (`slipway profile ... | head`) must not panic.
+macro_rules! println {
+    () => {
+        $crate::out::stdout_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::stdout_line(format_args!($($arg)*))
+    };
+}
+
+macro_rules! eprintln {
+    () => {
+        $crate::out::stderr_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::stderr_line(format_args!($($arg)*))
+    };
+}
+
 mod models;
+mod out;
 mod record;
 mod tracking;
 
@@ -199,6 +220,17 @@ struct ProfileArgs {
     html: Option<PathBuf>,
 }
 
+/// The bar on one line and the step's message (a candidate and its score) on the next, with
+/// the terminal's whole width: after the bar, an 80-column terminal had 18 columns left and
+/// cut most messages off.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed}\n  {wide_msg}",
+    )
+    .expect("valid template")
+    .progress_chars("=> ")
+}
+
 /// Progress bars on stderr; hidden when stderr is not a terminal or `--json` is set.
 struct Bars {
     bar: Mutex<Option<ProgressBar>>,
@@ -211,13 +243,7 @@ impl Progress for Bars {
             return;
         }
         let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {elapsed} {wide_msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
+        bar.set_style(bar_style());
         bar.set_prefix(label.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
         *self.bar.lock().expect("progress lock") = Some(bar);
@@ -260,10 +286,37 @@ pub(crate) const EXIT_GATE: u8 = 4;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => report_error(&e, json),
+    let (code, failed) = match run(cli) {
+        Ok(code) => (code, false),
+        Err(e) => (report_error(&e, json), true),
+    };
+    // A reader that went away (`| head`) is not an error; a failed write otherwise is.
+    match out::finish() {
+        Some(e) if !failed => {
+            eprintln!(
+                "{} cannot write to stdout: {e}",
+                style("error:").red().bold()
+            );
+            ExitCode::from(EXIT_INTERNAL)
+        }
+        _ => code,
     }
+}
+
+/// The error and its causes, each said once: an error whose text already includes its
+/// cause's (`x.csv: No such file or directory`) does not say the cause again.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if text.is_empty() {
+            text = c;
+        } else if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }
 
 fn report_error(e: &anyhow::Error, json: bool) -> ExitCode {
@@ -274,7 +327,7 @@ fn report_error(e: &anyhow::Error, json: bool) -> ExitCode {
         _ => EXIT_USER,
     };
     if json {
-        let mut body = serde_json::json!({"error": format!("{e:#}")});
+        let mut body = serde_json::json!({"error": error_text(e)});
         if let Some(Error::Validation(r)) = engine_err {
             body["validation"] = serde_json::to_value(r).unwrap_or_default();
         }
@@ -283,7 +336,7 @@ fn report_error(e: &anyhow::Error, json: bool) -> ExitCode {
         if let Some(Error::Validation(r)) = engine_err {
             print_validation(r);
         }
-        eprintln!("{} {e:#}", style("error:").red().bold());
+        eprintln!("{} {}", style("error:").red().bold(), error_text(e));
         if let Some(h) = engine_err.and_then(Error::hint) {
             eprintln!("{} {h}", style("hint:").cyan());
         }
@@ -339,7 +392,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rules = load_rules(&a.rules)?;
             let report = engine.validate(&a.data.data, &a.data.read_options(), &rules)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                let mut v = serde_json::to_value(&report)?;
+                if rules.is_empty() {
+                    v["no_rules"] = true.into();
+                }
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if rules.is_empty() {
+                println!(
+                    "{} {}: {} rows read; {} has no validation rules, so nothing was checked \
+                     (a pipeline config lists them under `validation:`)",
+                    style("note:").yellow().bold(),
+                    a.data.data.display(),
+                    report.n_rows,
+                    a.rules.display()
+                );
             } else if report.is_ok() {
                 println!(
                     "{} {}: {} rows, every rule holds",
@@ -459,19 +525,19 @@ async fn shutdown_signal() {
     }
 }
 
+/// The rules in `path`: a rules file, or a pipeline config's `validation:` section (which
+/// may be absent: then there are no rules).
 fn load_rules(path: &Path) -> anyhow::Result<Rules> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-    // A pipeline config carries its rules under `validation:`; a rules file is the rules.
-    let value: serde_yaml::Value =
-        serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let rules_value = match value.get("validation") {
-        Some(v) if value.get("models").is_some() => v.clone(),
-        _ => value,
-    };
-    let rules: Rules = serde_yaml::from_value(rules_value)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(rules)
+    let keys: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+        slipway_engine::yaml::from_file_text(&text, path)?;
+    // A rules file has only `required`, `columns` and `no_duplicate_rows`; a pipeline config
+    // always has `data` and `models`.
+    if keys.contains_key("models") || keys.contains_key("data") {
+        return Ok(PipelineConfig::parse(&text, path)?.validation);
+    }
+    Ok(slipway_engine::yaml::from_file_text(&text, path)?)
 }
 
 fn print_validation(r: &ValidationReport) {
@@ -566,7 +632,7 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         match record::RunRecorder::start(c, &cfg.name, &cfg.name, "slipway train") {
             Ok(r) => Some(r),
             Err(e) => {
-                tracking_warning(&format!("{}: creating the run: {e}", c.target));
+                tracking_warning(&format!("{}: {e}", c.target));
                 None
             }
         }
@@ -691,9 +757,14 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         println!("  report: {}", out.report_html.display());
         match &out.bundle {
             Some(b) => println!(
-                "{} gate passed ({metric} {:.4}); bundle written to {}",
+                "{} gate passed: {}; bundle written to {}",
                 style("✓").green().bold(),
-                out.gate.value,
+                gate_line(
+                    metric,
+                    out.gate.value,
+                    out.gate.minimum,
+                    out.selection_metric.greater_is_better()
+                ),
                 b.display()
             ),
             None => eprintln!(
@@ -709,6 +780,18 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
     } else {
         ExitCode::from(EXIT_GATE)
     })
+}
+
+/// A passed gate with its bound: `roc_auc 0.9266 ≥ 0.85`, `rmse 51.2 ≤ 60`, or the value
+/// and "no bound set" when the config sets no `selection.minimum`.
+fn gate_line(metric: &str, value: f64, bound: Option<f64>, greater_is_better: bool) -> String {
+    match bound {
+        Some(b) => format!(
+            "{metric} {value:.4} {} {b}",
+            if greater_is_better { "≥" } else { "≤" }
+        ),
+        None => format!("{metric} {value:.4} (no bound set: selection.minimum)"),
+    }
 }
 
 /// Passes a training result through; on an error, marks the run FAILED (warning when that
@@ -819,9 +902,9 @@ fn print_cluster(
         println!("  report: {}", out.report_html.display());
         match &out.bundle {
             Some(b) => println!(
-                "{} gate passed (silhouette {:.4}); bundle written to {}",
+                "{} gate passed: {}; bundle written to {}",
                 style("✓").green().bold(),
-                out.gate.value,
+                gate_line("silhouette", out.gate.value, out.gate.minimum, true),
                 b.display()
             ),
             None => eprintln!(
@@ -837,4 +920,80 @@ fn print_cluster(
     } else {
         ExitCode::from(EXIT_GATE)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// An 80-column terminal that keeps what is written to it.
+    #[derive(Debug, Default, Clone)]
+    struct Screen(Arc<Mutex<String>>);
+
+    impl indicatif::TermLike for Screen {
+        fn width(&self) -> u16 {
+            80
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            let mut screen = self.0.lock().unwrap();
+            screen.push_str(s);
+            screen.push('\n');
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn progress_message_is_not_cut_off_on_an_80_column_terminal() {
+        let screen = Screen::default();
+        let bar = ProgressBar::with_draw_target(
+            Some(250),
+            indicatif::ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        );
+        bar.set_style(bar_style());
+        bar.set_prefix("cross-validating");
+        let message = "gbdt_halving_wide_leaves fold 3/5: roc_auc 0.9123";
+        bar.set_message(message);
+        bar.inc(117);
+        // Finishing forces a draw (ticks are rate-limited).
+        bar.finish();
+        let shown = console::strip_ansi_codes(&screen.0.lock().unwrap()).to_string();
+        assert!(shown.contains(message), "{shown:?}");
+        assert!(shown.contains("117/250"), "{shown:?}");
+    }
+
+    #[test]
+    fn gate_line_shows_the_bound() {
+        assert_eq!(
+            gate_line("roc_auc", 0.92661, Some(0.85), true),
+            "roc_auc 0.9266 ≥ 0.85"
+        );
+        assert_eq!(
+            gate_line("rmse", 51.2, Some(60.0), false),
+            "rmse 51.2000 ≤ 60"
+        );
+        assert!(gate_line("roc_auc", 0.9, None, true).contains("no bound"));
+    }
 }

@@ -464,14 +464,26 @@ impl Policy {
     pub fn load(path: &Path) -> anyhow::Result<Policy> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("--policy {}: cannot read: {e}", path.display()))?;
-        let value: serde_yaml::Value = serde_yaml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("--policy {}: {e}", path.display()))?;
-        let (section, prefix) = match value.get("policy") {
-            Some(p) => (p.clone(), "policy."),
-            None => (value, ""),
+        let located = |e: slipway_engine::yaml::YamlError| {
+            anyhow::anyhow!(
+                "--policy {}: {}",
+                slipway_engine::yaml::at(path, e.line, e.column),
+                e.message
+            )
         };
-        let policy: Policy = serde_yaml::from_value(section)
-            .map_err(|e| anyhow::anyhow!("--policy {}: {prefix}{e}", path.display()))?;
+        // A file with a `policy:` section (a pipeline config, say) or a policy file.
+        #[derive(Deserialize)]
+        struct Section {
+            policy: Policy,
+        }
+        let keys: BTreeMap<String, serde::de::IgnoredAny> =
+            slipway_engine::yaml::from_str(&text).map_err(located)?;
+        let (policy, prefix) = if keys.contains_key("policy") {
+            let s: Section = slipway_engine::yaml::from_str(&text).map_err(located)?;
+            (s.policy, "policy.")
+        } else {
+            (slipway_engine::yaml::from_str(&text).map_err(located)?, "")
+        };
         for (k, b) in &policy.metrics {
             anyhow::ensure!(
                 b.min.is_some() || b.max.is_some(),
@@ -609,7 +621,7 @@ mod tests {
 
     #[test]
     fn every_broken_rule_is_reported() {
-        let policy: Policy = serde_yaml::from_str(
+        let policy: Policy = slipway_engine::yaml::from_str(
             "metrics:\n  auc: {min: 0.9}\n  loss: {max: 0.2}\n  missing: {min: 0}\nrequired_tags:\n  fair: \"true\"\n  checked: null\n",
         )
         .expect("policy");

@@ -74,7 +74,12 @@ impl RunLog {
             metrics: metrics(out, now_ms()),
             tags: with_bundle(tags, out.bundle.as_deref()),
             inputs,
-            files: vec![out.report_html.clone(), out.report_json.clone()],
+            // report.html links profile.html, which `train` writes next to it.
+            files: vec![
+                out.report_html.clone(),
+                out.report_json.clone(),
+                out.report_html.with_file_name("profile.html"),
+            ],
             bundle: out.bundle.clone(),
         })
     }

@@ -14,12 +14,13 @@ use tower::ServiceExt;
 /// An MLflow REST error: the HTTP status and the server's `error_code` and `message`.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The server answered with an error body.
-    #[error("{method} {path}: {code}: {message}")]
+    /// The server answered with an error body. Shown as the operation in words (no REST
+    /// path: `creating the run: ...`).
+    #[error("{}: {message} ({code})", operation(method, path))]
     Api {
         /// Request method.
         method: String,
-        /// Request path (without the API prefix).
+        /// Request path (with the API prefix, without the query).
         path: String,
         /// HTTP status.
         status: u16,
@@ -173,15 +174,16 @@ impl Client {
                     if let Some(b) = body {
                         req = req.header("content-type", content_type).body(b);
                     }
-                    let resp = req
-                        .send()
-                        .await
-                        .map_err(|e| ClientError::Transport(format!("{url}: {e}")))?;
+                    let unreachable = |e: reqwest::Error| {
+                        ClientError::Transport(format!(
+                            "{}: cannot reach the tracking server at {base}: {}",
+                            operation(method.as_str(), path),
+                            error_chain(&e.without_url())
+                        ))
+                    };
+                    let resp = req.send().await.map_err(unreachable)?;
                     let status = resp.status().as_u16();
-                    let bytes = resp
-                        .bytes()
-                        .await
-                        .map_err(|e| ClientError::Transport(format!("{url}: {e}")))?;
+                    let bytes = resp.bytes().await.map_err(unreachable)?;
                     Ok((status, bytes.to_vec()))
                 }
             }
@@ -210,6 +212,71 @@ impl Client {
                 .map_or_else(|| format!("HTTP {status}"), str::to_string),
         })
     }
+}
+
+/// An error and its causes, each once (`error sending request: connection refused`).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// A REST call in words, for messages: `POST /api/2.0/mlflow/runs/create` is "creating the
+/// run". Calls without a phrase of their own read as their path in words.
+pub fn operation(method: &str, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    if let Some(artifact) = path.strip_prefix("/api/2.0/mlflow-artifacts/artifacts/") {
+        return match method {
+            "PUT" => format!("uploading the artifact {artifact}"),
+            "DELETE" => format!("deleting the artifact {artifact}"),
+            _ => format!("downloading the artifact {artifact}"),
+        };
+    }
+    let call = path
+        .strip_prefix("/api/2.0/mlflow/")
+        .or_else(|| path.strip_prefix("/api/2.0/mlflow-artifacts/"))
+        .unwrap_or(path);
+    let phrase = match (method, call) {
+        (_, "experiments/get-by-name" | "experiments/get") => "looking up the experiment",
+        (_, "experiments/create") => "creating the experiment",
+        (_, "experiments/search") => "listing experiments",
+        (_, "runs/create") => "creating the run",
+        (_, "runs/update") => "updating the run's status",
+        (_, "runs/get") => "reading the run",
+        (_, "runs/search") => "searching runs",
+        (_, "runs/log-batch") => "logging the run's params, metrics and tags",
+        (_, "runs/log-inputs") => "logging the run's datasets",
+        (_, "runs/set-tag") => "tagging the run",
+        (_, "registered-models/get") => "reading the registered model",
+        (_, "registered-models/create") => "creating the registered model",
+        (_, "registered-models/search") => "listing registered models",
+        ("DELETE", "registered-models/alias") => "removing the alias",
+        ("GET", "registered-models/alias") => "reading the alias",
+        (_, "registered-models/alias") => "setting the alias",
+        (_, "model-versions/create") => "creating the model version",
+        (_, "model-versions/get") => "reading the model version",
+        (_, "model-versions/search") => "listing model versions",
+        (_, "model-versions/set-tag") => "tagging the model version",
+        (_, "model-versions/get-download-uri") => "locating the model version's files",
+        (_, "artifacts") => "listing artifacts",
+        _ => "",
+    };
+    if !phrase.is_empty() {
+        return phrase.to_string();
+    }
+    let verb = match method {
+        "GET" => "reading",
+        "DELETE" => "deleting",
+        _ => "updating",
+    };
+    format!("{verb} {}", call.trim_matches('/').replace(['/', '-'], " "))
 }
 
 fn encode_query(query: &[(&str, &str)]) -> String {

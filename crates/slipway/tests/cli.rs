@@ -90,6 +90,26 @@ fn train_then_predict_breast_cancer() {
         html.contains("ROC curve") && html.contains("<svg"),
         "report has no ROC plot"
     );
+    // Every page the report links is there, next to it and in the bundle.
+    for (i, _) in html.match_indices("href=\"") {
+        let target = &html[i + 6..];
+        let target = &target[..target.find('"').unwrap()];
+        if target.starts_with('#') {
+            continue;
+        }
+        assert!(out.join(target).is_file(), "report links missing {target}");
+        assert!(
+            out.join("model").join(target).is_file(),
+            "bundle's report links missing {target}"
+        );
+    }
+    assert!(html.contains("href=\"profile.html\""));
+    // The comparison names the candidates on its axis (no "1 = logistic" legend) and
+    // fits its scale to the scores.
+    assert!(!html.contains("1 = logistic"), "numbered axis");
+    assert!(html.contains(">logistic</text>") || html.contains(">logistic ★</text>"));
+    assert!(html.contains(">gbdt</text>") || html.contains(">gbdt ★</text>"));
+    assert!(html.contains("it does not start at zero"));
 
     let preds = dir.path().join("preds.csv");
     let o = slipway(&[
@@ -157,7 +177,15 @@ fn config_errors_exit_2_and_name_the_key() {
     );
     let o = slipway(&["train", "-c", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("num_leafs"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("num_leafs"), "{err}");
+    // Inside models[] too, the error names the file and the line (7: the gbdt entry).
+    assert!(
+        err.contains("pipeline.yaml:7:") && err.contains("models[1]"),
+        "{err}"
+    );
+    // The hint names no file a user of the binary does not have.
+    assert!(!err.contains("examples/"), "{err}");
 
     let cfg = config_in(
         dir.path(),
@@ -171,6 +199,216 @@ fn config_errors_exit_2_and_name_the_key() {
     assert!(
         err.contains("\"diagnosis\"") && err.contains("mean_radius"),
         "{err}"
+    );
+    // It says the target is missing, at the `target:` line.
+    assert!(
+        err.contains("pipeline.yaml:3:9") && err.contains("the target column"),
+        "{err}"
+    );
+    // A misspelled target gets the closest column.
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &BREAST.replace("target: target", "target: targt"),
+    );
+    let o = slipway(&["train", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("did you mean \"target\"?"), "{err}");
+    // So does a misspelled role column, at its line.
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &format!("{BREAST}roles:\n  ignored: [mean_radius, worst_textur]\n"),
+    );
+    let o = slipway(&["train", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("pipeline.yaml:12:")
+            && err.contains("roles.ignored")
+            && err.contains("did you mean \"worst_texture\"?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_type_error_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &BREAST.replace("cv: {folds: 3}", "cv: {folds: many}"),
+    );
+    let o = slipway(&["train", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pipeline.yaml:8:13: "), "{err}");
+    assert!(err.contains("many"), "{err}");
+}
+
+#[test]
+fn a_missing_file_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.csv");
+    let cfg = dir.path().join("pipeline.yaml");
+    std::fs::write(&cfg, BREAST.replace("breast_cancer.csv", "nope.csv")).unwrap();
+    for o in [
+        slipway(&["profile", "--data", missing.to_str().unwrap()]),
+        slipway(&["train", "-c", cfg.to_str().unwrap(), "--no-track"]),
+        slipway(&["train", "-c", dir.path().join("no.yaml").to_str().unwrap()]),
+        slipway(&["--json", "profile", "--data", missing.to_str().unwrap()]),
+    ] {
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            all.matches("No such file or directory").count(),
+            1,
+            "{}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn validate_accepts_a_pipeline_config_without_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(dir.path(), "breast_cancer", &["breast_cancer.csv"], BREAST);
+    let data = dir.path().join("breast_cancer.csv");
+    let o = slipway(&[
+        "validate",
+        "--data",
+        data.to_str().unwrap(),
+        "--rules",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("no validation rules"), "{}", text(&o));
+    let o = slipway(&[
+        "--json",
+        "validate",
+        "--data",
+        data.to_str().unwrap(),
+        "--rules",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["no_rules"], true);
+    // With rules, the pipeline's are used; a broken one exits 3.
+    std::fs::write(
+        &cfg,
+        format!("{BREAST}validation:\n  columns:\n    mean_radius: {{max: 15}}\n"),
+    )
+    .unwrap();
+    let o = slipway(&[
+        "validate",
+        "--data",
+        data.to_str().unwrap(),
+        "--rules",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    // A rules file with a misspelled key names it, with its line.
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, "required: [mean_radius]\ncolumnz: {}\n").unwrap();
+    let o = slipway(&[
+        "validate",
+        "--data",
+        data.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("columnz") && err.contains("rules.yaml:2:"),
+        "{err}"
+    );
+}
+
+/// Runs `slipway args` with stdout read like `| head -1`: the first line, then the pipe is
+/// closed while the command still has output to write.
+fn head_1(args: &[&str]) -> (String, Output) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("SLIPWAY_HOME", scratch_home())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run slipway");
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    drop(reader);
+    (first, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    // 1,500 columns: a profile far larger than a pipe's buffer, so the command is still
+    // writing when the reader goes away.
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.csv");
+    let header: Vec<String> = (0..1500).map(|i| format!("column_{i}")).collect();
+    let row: Vec<String> = (0..1500).map(|i| i.to_string()).collect();
+    std::fs::write(
+        &wide,
+        format!(
+            "{}\n{}\n{}\n",
+            header.join(","),
+            row.join(","),
+            row.join(",")
+        ),
+    )
+    .unwrap();
+    let wide = wide.to_str().unwrap();
+    for args in [
+        vec!["profile", "--data", wide],
+        vec!["--json", "profile", "--data", wide],
+    ] {
+        let (first, o) = head_1(&args);
+        assert!(!first.is_empty(), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn gate_passed_shows_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(dir.path(), "breast_cancer", &["breast_cancer.csv"], BREAST);
+    let o = slipway(&[
+        "train",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--output",
+        dir.path().join("out").to_str().unwrap(),
+        "--no-track",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.contains("gate passed"))
+        .unwrap_or_else(|| panic!("{}", text(&o)));
+    assert!(
+        line.contains("gate passed: roc_auc 0.") && line.contains(" ≥ 0.9;"),
+        "{line}"
     );
 }
 

@@ -268,7 +268,8 @@ fn check_run(server: &Server, run_id: &str, outcome: &Value, out_dir: &Path) {
         .unwrap()
         .to_string();
     let top = server.artifact_list(&root);
-    for want in ["report.html", "report.json", "model"] {
+    // profile.html too: report.html links it.
+    for want in ["report.html", "report.json", "profile.html", "model"] {
         assert!(top.iter().any(|p| p.ends_with(want)), "{want} in {top:?}");
     }
     let report = server.artifact(&format!("{root}/report.json"));
@@ -330,6 +331,12 @@ fn no_track_and_unreachable_server_keep_the_bundle() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("run not recorded"), "{err}");
     assert!(err.contains("hint:"), "{err}");
+    // The operation in words and the server, not the REST path.
+    assert!(!err.contains("/api/"), "{err}");
+    assert!(
+        err.contains("looking up the experiment") && err.contains("http://127.0.0.1:1"),
+        "{err}"
+    );
     let bundle = Path::new(v["bundle"].as_str().unwrap());
     assert!(
         std::fs::read_dir(bundle).unwrap().count() > 0,
@@ -482,6 +489,11 @@ fn models_bad_input_names_what_is_wrong() {
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("no version '7'"),
         "{}",
+        text(&o)
+    );
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("/api/"),
+        "a REST path in a CLI error: {}",
         text(&o)
     );
     let o = slipway(h, &["models", "alias", "m", "champion", "9"]);
