@@ -121,6 +121,33 @@ def slipway_server(tmp_path_factory):
             drop()
 
 
+POLICY = """\
+metrics: {holdout.auc: {min: 0.9}}
+required_tags: {fairness.checked: "true"}
+protected_aliases: [champion]
+"""
+
+
+@pytest.fixture(scope="session")
+def slipway_policy_server(tmp_path_factory):
+    """The base URL of a server started with `--policy` protecting `champion` (holdout.auc
+    at least 0.9 and the tag fairness.checked=true)."""
+    home = tmp_path_factory.mktemp("slipway-policy-home")
+    policy = home / "policy.yaml"
+    policy.write_text(POLICY)
+    args, drop = ["--policy", str(policy)], None
+    if os.environ.get("SLIPWAY_MLFLOW_BACKEND", "sqlite") == "postgres":
+        database, drop = _postgres_database()
+        args += ["--backend-store-uri", database]
+    proc, url, log, log_path = _start(home, args)
+    try:
+        yield url
+    finally:
+        _stop(proc, log, log_path)
+        if drop:
+            drop()
+
+
 def s3_endpoint():
     """The S3-compatible test server (moto), or a skip; under CI a missing one fails."""
     endpoint = os.environ.get("SLIPWAY_S3_TEST_ENDPOINT")

@@ -211,3 +211,31 @@ def test_registry_errors(client):
     with pytest.raises(MlflowException) as err:
         MlflowClient().get_logged_model("m-00000000000000000000000000000000")
     assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_protected_alias_moves_only_through_the_servers_gate(slipway_policy_server):
+    """`serve --policy` gates `set_registered_model_alias` of the official client: a version
+    that breaks the policy is refused with PERMISSION_DENIED naming every broken rule."""
+    client = MlflowClient(tracking_uri=slipway_policy_server)
+    experiment = client.create_experiment(unique("gate"))
+    name = unique("gated")
+    client.create_registered_model(name)
+    for auc, fair in ((0.8, False), (0.95, True)):
+        run = client.create_run(experiment)
+        client.log_metric(run.info.run_id, "holdout.auc", auc)
+        if fair:
+            client.set_tag(run.info.run_id, "fairness.checked", "true")
+        client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+
+    with pytest.raises(MlflowException) as err:
+        client.set_registered_model_alias(name, "champion", "1")
+    assert err.value.error_code == "PERMISSION_DENIED"
+    assert "holdout.auc: 0.8 is below the minimum 0.9" in err.value.message
+    assert "fairness.checked: required but not set" in err.value.message
+    assert client.get_registered_model(name).aliases == {}
+
+    client.set_registered_model_alias(name, "champion", "2")
+    assert client.get_model_version_by_alias(name, "champion").version == "2"
+    # Aliases the policy does not name move as in MLflow.
+    client.set_registered_model_alias(name, "challenger", "1")
+    assert client.get_registered_model(name).aliases == {"champion": "2", "challenger": "1"}

@@ -15,6 +15,9 @@ pub enum ApiError {
     /// A store operation failed.
     #[error(transparent)]
     Store(#[from] slipway_store::Error),
+    /// The promotion gate refused a move, or its request was invalid.
+    #[error(transparent)]
+    Govern(#[from] slipway_govern::Error),
     /// The body is not JSON at all.
     #[error("{0}")]
     MalformedJson(String),
@@ -48,28 +51,49 @@ pub struct ErrorBody {
 
 const INTERNAL_MESSAGE: &str = "internal server error; the server log has the details";
 
+fn internal() -> (StatusCode, &'static str, String) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_ERROR",
+        INTERNAL_MESSAGE.to_string(),
+    )
+}
+
+fn store_parts(e: &slipway_store::Error) -> (StatusCode, &'static str, String) {
+    use slipway_store::Error as S;
+    match e {
+        S::NotFound(m) => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", m.clone()),
+        S::AlreadyExists(m) => (
+            StatusCode::BAD_REQUEST,
+            "RESOURCE_ALREADY_EXISTS",
+            m.clone(),
+        ),
+        S::InvalidParameter(m) => (
+            StatusCode::BAD_REQUEST,
+            "INVALID_PARAMETER_VALUE",
+            m.clone(),
+        ),
+        S::Database(_) | S::Io(_) | S::Internal(_) => internal(),
+    }
+}
+
 impl ApiError {
     /// The HTTP status, the stable error code and the message a client sees.
     pub fn parts(&self) -> (StatusCode, &'static str, String) {
-        use slipway_store::Error as S;
+        use slipway_govern::Error as G;
         match self {
-            ApiError::Store(e) => match e {
-                S::NotFound(m) => (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", m.clone()),
-                S::AlreadyExists(m) => (
-                    StatusCode::BAD_REQUEST,
-                    "RESOURCE_ALREADY_EXISTS",
-                    m.clone(),
-                ),
-                S::InvalidParameter(m) => (
+            ApiError::Store(e) => store_parts(e),
+            ApiError::Govern(e) => match e {
+                G::Refused(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED", e.to_string()),
+                G::InvalidRequest(m) => (
                     StatusCode::BAD_REQUEST,
                     "INVALID_PARAMETER_VALUE",
                     m.clone(),
                 ),
-                S::Database(_) | S::Io(_) | S::Internal(_) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL_ERROR",
-                    INTERNAL_MESSAGE.to_string(),
-                ),
+                G::Store(e) => store_parts(e),
+                // Policies are read at start-up, never from a request: one here is a bug,
+                // and its message names a server path.
+                G::Policy { .. } => internal(),
             },
             ApiError::MalformedJson(m) => (StatusCode::BAD_REQUEST, "BAD_REQUEST", m.clone()),
             ApiError::InvalidParameter(m) => (
@@ -154,6 +178,16 @@ mod tests {
             ),
             (ApiError::MalformedJson("x".into()), 400, "BAD_REQUEST"),
             (
+                ApiError::Govern(slipway_govern::Error::InvalidRequest("x".into())),
+                400,
+                "INVALID_PARAMETER_VALUE",
+            ),
+            (
+                ApiError::Govern(slipway_govern::Error::Store(S::NotFound("x".into()))),
+                404,
+                "RESOURCE_DOES_NOT_EXIST",
+            ),
+            (
                 ApiError::InvalidParameter("x".into()),
                 400,
                 "INVALID_PARAMETER_VALUE",
@@ -191,6 +225,10 @@ mod tests {
             ApiError::Store(S::Internal("SELECT * FROM runs failed".into())),
             ApiError::Store(S::Io(io)),
             ApiError::Store(S::Database(sqlx_error())),
+            ApiError::Govern(slipway_govern::Error::Policy {
+                origin: "/home/secret/policy.yaml".into(),
+                message: "x".into(),
+            }),
         ] {
             let (s, c, m) = err.parts();
             assert_eq!((s.as_u16(), c), (500, "INTERNAL_ERROR"));

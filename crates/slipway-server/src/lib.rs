@@ -7,7 +7,9 @@
 //!
 //! - `tracking` — experiments, runs, params, metrics, tags, search, metric history;
 //! - `logged_models` — MLflow 3 logged models (what `log_model` creates);
-//! - `registry` — registered models, model versions, tags, aliases and stages;
+//! - `registry` — registered models, model versions, tags, aliases (moved through the
+//!   promotion gate of `slipway_govern` when a policy protects them), stages, and the
+//!   promotion history;
 //! - `artifacts` — proxied artifact upload, download, listing and deletion;
 //! - [`error`] — the one place errors become an HTTP status and `{"error_code", "message"}`;
 //! - `extract` — JSON and query extractors that answer bad input in that same shape;
@@ -69,6 +71,9 @@ pub struct AppState {
     pub artifacts: Arc<dyn ArtifactStore>,
     /// Request limits.
     pub limits: Limits,
+    /// The promotion policy (`slipway serve --policy`): the aliases it protects move only
+    /// through its gate. `None`: aliases move freely, as in MLflow.
+    pub policy: Option<slipway_govern::Policy>,
 }
 
 /// The metadata database file under a home folder.
@@ -118,7 +123,14 @@ impl AppState {
             meta,
             artifacts,
             limits,
+            policy: None,
         })
+    }
+
+    /// This state with `policy` guarding the aliases it protects.
+    pub fn with_policy(mut self, policy: Option<slipway_govern::Policy>) -> Self {
+        self.policy = policy;
+        self
     }
 }
 

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use slipway_store::{
     KeyValue, ModelFilter, ModelStage, ModelVersion, ModelVersionQuery, NewModelVersion,
-    NewRegisteredModel, OrderBy, RegisteredModel, RegisteredModelQuery,
+    NewRegisteredModel, OrderBy, Promotion, RegisteredModel, RegisteredModelQuery,
 };
+use slipway_govern::AliasMove;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -45,6 +46,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/registered-models/alias",
             post(set_alias).delete(delete_alias).get(get_by_alias),
         )
+        .route("/registered-models/promotions", get(promotions))
         .route("/model-versions/create", post(create_version))
         .route("/model-versions/get", get(get_version))
         .route("/model-versions/update", patch(update_version))
@@ -452,23 +454,100 @@ pub struct AliasRef {
     version: Option<String>,
 }
 
-/// `POST registered-models/alias`
-pub async fn set_alias(State(s): St, ApiJson(req): ApiJson<AliasRef>) -> ApiResult<Json<Value>> {
-    let name = required(req.name, "name")?;
-    let alias = required(req.alias, "alias")?;
-    let version = required(req.version, "version")?;
-    s.meta
-        .set_registered_model_alias(&name, &alias, &version)
-        .await?;
-    Ok(Json(json!({})))
+/// `POST registered-models/alias` body: MLflow's fields, and Slipway's override of the
+/// promotion gate (`force` with a `reason`) and `require_policy` (refuse to move an alias
+/// no policy protects: what `slipway models promote` sends).
+#[derive(Debug, Deserialize)]
+pub struct SetAlias {
+    #[serde(flatten)]
+    alias: AliasRef,
+    #[serde(default)]
+    force: Option<bool>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    require_policy: Option<bool>,
 }
 
-/// `DELETE registered-models/alias`
+/// One recorded promotion attempt.
+#[derive(Debug, Serialize)]
+pub struct PromotionJson {
+    id: String,
+    name: String,
+    version: String,
+    alias: String,
+    outcome: &'static str,
+    reasons: Vec<String>,
+    forced: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    override_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<String>,
+    timestamp: i64,
+}
+
+impl From<&Promotion> for PromotionJson {
+    fn from(p: &Promotion) -> Self {
+        PromotionJson {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            version: p.version.to_string(),
+            alias: p.alias.clone(),
+            outcome: p.outcome.as_str(),
+            reasons: p.reasons.clone(),
+            forced: p.forced,
+            override_reason: p.override_reason.clone(),
+            actor: p.actor.clone(),
+            timestamp: p.timestamp,
+        }
+    }
+}
+
+/// `POST registered-models/alias`: through the promotion gate when the server's policy
+/// protects the alias (a refusal is 403 `PERMISSION_DENIED` naming every broken rule, and
+/// is recorded); the response then carries the recorded `promotion` (MLflow clients ignore
+/// it). Otherwise as MLflow.
+pub async fn set_alias(State(s): St, ApiJson(req): ApiJson<SetAlias>) -> ApiResult<Json<Value>> {
+    let request = slipway_govern::AliasRequest {
+        name: required(req.alias.name, "name")?,
+        alias: required(req.alias.alias, "alias")?,
+        version: required(req.alias.version, "version")?,
+        force: req.force.unwrap_or(false),
+        reason: req.reason,
+        require_policy: req.require_policy.unwrap_or(false),
+        actor: None,
+    };
+    match slipway_govern::set_alias(s.meta.as_ref(), s.policy.as_ref(), request).await? {
+        AliasMove::Unprotected => Ok(Json(json!({}))),
+        AliasMove::Gated(p) => Ok(Json(json!({ "promotion": PromotionJson::from(&*p) }))),
+    }
+}
+
+/// `DELETE registered-models/alias`: removing an alias the policy protects is recorded in
+/// its promotion history.
 pub async fn delete_alias(State(s): St, ApiJson(req): ApiJson<AliasRef>) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
     let alias = required(req.alias, "alias")?;
-    s.meta.delete_registered_model_alias(&name, &alias).await?;
+    slipway_govern::delete_alias(s.meta.as_ref(), s.policy.as_ref(), &name, &alias, None).await?;
     Ok(Json(json!({})))
+}
+
+/// Response body.
+#[derive(Serialize)]
+pub struct PromotionsResponse {
+    promotions: Vec<PromotionJson>,
+}
+
+/// `GET registered-models/promotions` (Slipway's): every promotion attempt recorded for a
+/// model, oldest first.
+pub async fn promotions(
+    State(s): St,
+    ApiQuery(q): ApiQuery<NameOnly>,
+) -> ApiResult<Json<PromotionsResponse>> {
+    let list = s.meta.list_promotions(&required(q.name, "name")?).await?;
+    Ok(Json(PromotionsResponse {
+        promotions: list.iter().map(PromotionJson::from).collect(),
+    }))
 }
 
 /// `GET registered-models/alias`
@@ -574,13 +653,15 @@ pub async fn update_version(
     Ok(version_response(&v))
 }
 
-/// `DELETE model-versions/delete`
+/// `DELETE model-versions/delete`: a protected alias on the version is removed with a
+/// record in its promotion history.
 pub async fn delete_version(
     State(s): St,
     ApiJson(req): ApiJson<VersionRef>,
 ) -> ApiResult<Json<Value>> {
     let (name, version) = req.parts()?;
-    s.meta.delete_model_version(&name, &version).await?;
+    slipway_govern::delete_version(s.meta.as_ref(), s.policy.as_ref(), &name, &version, None)
+        .await?;
     Ok(Json(json!({})))
 }
 

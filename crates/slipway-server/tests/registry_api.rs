@@ -17,10 +17,17 @@ struct Api {
 }
 
 async fn api() -> Api {
+    api_with_policy(None).await
+}
+
+/// A server holding `policy` (as `slipway serve --policy` does).
+async fn api_with_policy(policy: Option<&str>) -> Api {
     let home = tempfile::tempdir().expect("tempdir");
+    let policy = policy.map(|p| slipway_govern::Policy::parse(p, "policy.yaml").expect("policy"));
     let state = AppState::open_home(home.path(), Limits::default())
         .await
-        .expect("open");
+        .expect("open")
+        .with_policy(policy);
     Api {
         router: app(Arc::new(state)),
         home,
@@ -749,4 +756,221 @@ async fn concurrent_creates_get_distinct_version_numbers() {
     }
     versions.sort_unstable();
     assert_eq!(versions, (1..=24).collect::<Vec<u32>>());
+}
+
+const POLICY: &str = "metrics: {holdout.auc: {min: 0.9}}\nrequired_tags: {fairness.checked: \"true\"}\nprotected_aliases: [champion]\n";
+
+impl Api {
+    /// A run with `auc` logged (and `fairness.checked=true` when `fair`), registered as the
+    /// next version of `m`.
+    async fn version_with(&self, auc: f64, fair: bool) {
+        let run_id = self.run().await;
+        self.ok(
+            "POST",
+            "runs/log-metric",
+            Some(json!({"run_id": run_id, "key": "holdout.auc", "value": auc, "timestamp": 1})),
+        )
+        .await;
+        if fair {
+            self.ok(
+                "POST",
+                "runs/set-tag",
+                Some(json!({"run_id": run_id, "key": "fairness.checked", "value": "true"})),
+            )
+            .await;
+        }
+        self.ok(
+            "POST",
+            "model-versions/create",
+            Some(json!({"name": "m", "source": format!("runs:/{run_id}/model"), "run_id": run_id})),
+        )
+        .await;
+    }
+
+    async fn aliases(&self) -> Value {
+        self.ok("GET", "registered-models/get?name=m", None).await["registered_model"]["aliases"]
+            .clone()
+    }
+
+    async fn promotions(&self) -> Vec<Value> {
+        self.ok("GET", "registered-models/promotions?name=m", None).await["promotions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn a_protected_alias_moves_only_through_the_gate() {
+    let api = api_with_policy(Some(POLICY)).await;
+    api.ok("POST", "registered-models/create", Some(json!({"name": "m"})))
+        .await;
+    api.version_with(0.8, false).await; // v1 breaks both rules
+    api.version_with(0.95, true).await; // v2 passes
+
+    // Refused, with every broken rule in the message, and nothing moved.
+    let (status, v) = api
+        .call(
+            "POST",
+            "registered-models/alias",
+            Some(json!({"name": "m", "alias": "champion", "version": "1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error_code"], "PERMISSION_DENIED", "{v}");
+    let message = v["message"].as_str().expect("message");
+    assert!(
+        message.contains("metric holdout.auc: 0.8 is below the minimum 0.9"),
+        "{message}"
+    );
+    assert!(
+        message.contains("tag fairness.checked: required but not set"),
+        "{message}"
+    );
+    assert_eq!(api.aliases().await, Value::Null);
+
+    // An alias the policy does not protect moves as in MLflow, unrecorded.
+    let v = api
+        .ok(
+            "POST",
+            "registered-models/alias",
+            Some(json!({"name": "m", "alias": "challenger", "version": "1"})),
+        )
+        .await;
+    assert_eq!(v, json!({}));
+
+    // A passing version moves; the response carries the record.
+    let v = api
+        .ok(
+            "POST",
+            "registered-models/alias",
+            Some(json!({"name": "m", "alias": "champion", "version": 2})),
+        )
+        .await;
+    assert_eq!(v["promotion"]["outcome"], "accepted", "{v}");
+    assert_eq!(
+        api.aliases().await,
+        json!([{"alias": "challenger", "version": "1"}, {"alias": "champion", "version": "2"}])
+    );
+
+    // An override needs a reason; with one it moves and is recorded as forced.
+    api.err(
+        "POST",
+        "registered-models/alias",
+        Some(json!({"name": "m", "alias": "champion", "version": "1", "force": true})),
+        (400, "INVALID_PARAMETER_VALUE"),
+    )
+    .await;
+    let v = api
+        .ok(
+            "POST",
+            "registered-models/alias",
+            Some(json!({"name": "m", "alias": "champion", "version": "1", "force": true,
+                        "reason": "incident 42: roll back"})),
+        )
+        .await;
+    assert_eq!(v["promotion"]["outcome"], "forced", "{v}");
+    assert_eq!(v["promotion"]["reasons"].as_array().map(Vec::len), Some(2));
+    // A gated promotion of an alias no policy protects is refused before anything moves.
+    api.err(
+        "POST",
+        "registered-models/alias",
+        Some(json!({"name": "m", "alias": "staging", "version": "1", "require_policy": true})),
+        (400, "INVALID_PARAMETER_VALUE"),
+    )
+    .await;
+
+    // Removing the protected alias is recorded too.
+    api.ok(
+        "DELETE",
+        "registered-models/alias",
+        Some(json!({"name": "m", "alias": "champion"})),
+    )
+    .await;
+
+    let history = api.promotions().await;
+    let seen: Vec<(&str, &str)> = history
+        .iter()
+        .map(|p| {
+            (
+                p["version"].as_str().unwrap_or_default(),
+                p["outcome"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("1", "refused"),
+            ("2", "accepted"),
+            ("1", "forced"),
+            ("1", "removed")
+        ]
+    );
+    assert_eq!(history[0]["reasons"].as_array().map(Vec::len), Some(2));
+    assert_eq!(history[2]["override_reason"], "incident 42: roll back");
+    assert_eq!(history[2]["forced"], true);
+    // The latest outcome per kind also stays readable as a version tag.
+    let v1 = api.ok("GET", "model-versions/get?name=m&version=1", None).await;
+    let keys: Vec<&str> = v1["model_version"]["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["key"].as_str())
+        .collect();
+    assert!(keys.contains(&"slipway.promotion.champion.refused"), "{keys:?}");
+    assert!(keys.contains(&"slipway.promotion.champion.forced"), "{keys:?}");
+
+    // Deleting the version the protected alias points at removes the alias with a record.
+    api.ok(
+        "POST",
+        "registered-models/alias",
+        Some(json!({"name": "m", "alias": "champion", "version": "2"})),
+    )
+    .await;
+    api.ok(
+        "DELETE",
+        "model-versions/delete",
+        Some(json!({"name": "m", "version": "2"})),
+    )
+    .await;
+    let history = api.promotions().await;
+    let last = history.last().expect("entries");
+    assert_eq!(
+        (last["version"].as_str(), last["outcome"].as_str()),
+        (Some("2"), Some("removed"))
+    );
+    assert_eq!(history.len(), 6);
+    assert_eq!(
+        api.aliases().await,
+        json!([{"alias": "challenger", "version": "1"}])
+    );
+}
+
+#[tokio::test]
+async fn without_a_policy_aliases_move_freely_and_nothing_is_recorded() {
+    let api = api().await;
+    api.ok("POST", "registered-models/create", Some(json!({"name": "m"})))
+        .await;
+    api.version_with(0.1, false).await;
+    let v = api
+        .ok(
+            "POST",
+            "registered-models/alias",
+            Some(json!({"name": "m", "alias": "champion", "version": "1"})),
+        )
+        .await;
+    assert_eq!(v, json!({}));
+    assert_eq!(
+        api.aliases().await,
+        json!([{"alias": "champion", "version": "1"}])
+    );
+    assert!(api.promotions().await.is_empty());
+    api.err(
+        "GET",
+        "registered-models/promotions?name=nope",
+        None,
+        (404, "RESOURCE_DOES_NOT_EXIST"),
+    )
+    .await;
 }

@@ -12,7 +12,8 @@
 //!   S3-compatible) bucket under a prefix.
 //! - [`registry`] holds the model entities: logged models (MLflow 3's `log_model`) and the
 //!   registry's registered models and numbered versions, with tags, aliases and stages; they
-//!   live behind the same [`MetadataStore`].
+//!   live behind the same [`MetadataStore`], as does the promotion history of protected
+//!   aliases ([`Promotion`]: every attempt, accepted, refused, forced or removed).
 //! - [`search`] parses MLflow's filter and `order_by` grammar into typed clauses each store
 //!   translates for itself.
 //!
@@ -43,8 +44,8 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use registry::{
     LoggedModel, LoggedModelMetric, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion,
-    ModelVersionQuery, NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel,
-    RegisteredModelQuery,
+    ModelVersionQuery, NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel,
+    Promotion, PromotionOutcome, RegisteredModel, RegisteredModelQuery,
 };
 pub use s3::S3ArtifactStore;
 pub use search::{ExperimentFilter, ModelFilter, OrderBy, RunFilter};

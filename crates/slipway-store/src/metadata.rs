@@ -9,7 +9,8 @@ use crate::model::{
 };
 use crate::registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
-    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+    NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel, Promotion, RegisteredModel,
+    RegisteredModelQuery,
 };
 
 /// Experiments, runs, params, metrics and tags.
@@ -128,6 +129,22 @@ pub trait MetadataStore: Send + Sync {
     async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()>;
     /// The version an alias points at; a missing alias is `InvalidParameter` (as in MLflow).
     async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion>;
+    /// Records one attempt to promote a version to an alias (never overwriting an earlier
+    /// one) and, when its outcome moves the alias (accepted or forced), points the alias at
+    /// the version: one transaction, so an alias never moves without its record and a record
+    /// of a move never stands without the move. A missing model or version is `NotFound` and
+    /// records nothing.
+    async fn record_promotion(&self, attempt: NewPromotion) -> Result<Promotion>;
+    /// Removes an alias and records the removal (with the version it pointed at) in one
+    /// transaction; `None`, recording nothing, when the alias was not set.
+    async fn remove_protected_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        actor: Option<&str>,
+    ) -> Result<Option<Promotion>>;
+    /// Every promotion attempt recorded for a registered model, oldest first.
+    async fn list_promotions(&self, name: &str) -> Result<Vec<Promotion>>;
     /// The newest version in each of `stages` (every stage when empty), by version number.
     async fn get_latest_versions(
         &self,

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "inputs",
         include_str!("../migrations/postgres/0003_inputs.sql"),
     ),
+    (
+        4,
+        "promotions",
+        include_str!("../migrations/postgres/0004_promotions.sql"),
+    ),
 ];
 
 // The store's code, compiled here for this backend's driver (and again for the other one):

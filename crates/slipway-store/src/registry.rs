@@ -271,3 +271,97 @@ pub struct LoggedModelQuery {
     /// Token from the previous page.
     pub page_token: Option<String>,
 }
+
+/// What became of one attempt to move (or remove) a protected alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromotionOutcome {
+    /// The version passed every rule; the alias moved.
+    Accepted,
+    /// The version broke at least one rule; the alias did not move.
+    Refused,
+    /// The version broke at least one rule and the caller overrode the policy (with a
+    /// reason); the alias moved.
+    Forced,
+    /// The alias was removed (it pointed at the entry's version).
+    Removed,
+}
+
+impl PromotionOutcome {
+    /// The stored spelling: `accepted`, `refused`, `forced`, `removed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromotionOutcome::Accepted => "accepted",
+            PromotionOutcome::Refused => "refused",
+            PromotionOutcome::Forced => "forced",
+            PromotionOutcome::Removed => "removed",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "accepted" => Ok(PromotionOutcome::Accepted),
+            "refused" => Ok(PromotionOutcome::Refused),
+            "forced" => Ok(PromotionOutcome::Forced),
+            "removed" => Ok(PromotionOutcome::Removed),
+            other => Err(Error::invalid(format!(
+                "promotion outcome {other:?} is not one of accepted, refused, forced, removed"
+            ))),
+        }
+    }
+
+    /// Whether the alias points at the entry's version afterwards.
+    pub fn moves_alias(self) -> bool {
+        matches!(self, PromotionOutcome::Accepted | PromotionOutcome::Forced)
+    }
+}
+
+/// One attempt to record with [`crate::MetadataStore::record_promotion`].
+#[derive(Debug, Clone)]
+pub struct NewPromotion {
+    /// The registered model.
+    pub name: String,
+    /// The version (decimal, as a client sends it) the alias should point at.
+    pub version: String,
+    /// The alias.
+    pub alias: String,
+    /// The decision; [`PromotionOutcome::Removed`] is recorded by
+    /// [`crate::MetadataStore::remove_protected_alias`] instead.
+    pub outcome: PromotionOutcome,
+    /// Every rule the version broke (empty when it passed).
+    pub reasons: Vec<String>,
+    /// Whether the caller asked to override the policy.
+    pub forced: bool,
+    /// Why the caller overrode it.
+    pub override_reason: Option<String>,
+    /// Who asked, when known.
+    pub actor: Option<String>,
+    /// Version tags written in the same transaction (a summary of the attempt for clients
+    /// that only read tags).
+    pub version_tags: Vec<KeyValue>,
+}
+
+/// One recorded promotion attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Promotion {
+    /// Increasing with each attempt recorded.
+    pub id: i64,
+    /// The registered model's (current) name.
+    pub name: String,
+    /// The version the attempt was about.
+    pub version: i64,
+    /// The alias.
+    pub alias: String,
+    /// What became of it.
+    pub outcome: PromotionOutcome,
+    /// Every rule the version broke.
+    pub reasons: Vec<String>,
+    /// Whether the caller asked to override the policy.
+    pub forced: bool,
+    /// Why the caller overrode it.
+    pub override_reason: Option<String>,
+    /// Who asked, when known.
+    pub actor: Option<String>,
+    /// Epoch milliseconds.
+    pub timestamp: i64,
+}

@@ -13,9 +13,9 @@ use slipway_store::sqlx::{self, Connection};
 use slipway_store::{
     Dataset, DatasetInput, Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue,
     LifecycleStage, LogBatch, LoggedModel, LoggedModelQuery, MetadataStore, Metric, ModelFilter,
-    ModelMetric, NewExperiment, NewLoggedModel, NewModelVersion, NewRegisteredModel, NewRun,
-    OrderBy, Page, PostgresStore, Run, RunFilter, RunQuery, RunStatus, RunUpdate, SqliteStore,
-    ViewType,
+    ModelMetric, NewExperiment, NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel,
+    NewRun, OrderBy, Page, PostgresStore, PromotionOutcome, Run, RunFilter, RunQuery, RunStatus,
+    RunUpdate, SqliteStore, ViewType,
 };
 
 /// A fresh, empty database of one backend, for one test.
@@ -239,6 +239,7 @@ on_every_backend!(
     inputs_are_kept_as_first_logged,
     metrics_of_logged_models,
     like_is_case_sensitive_and_ilike_is_not,
+    promotion_attempts_are_each_recorded_with_the_move,
 );
 
 fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
@@ -1016,7 +1017,7 @@ async fn reopening_keeps_data_and_schema(db: &TestDb) {
         id
     };
     let store = db.open().await;
-    assert_eq!(store.schema_version().await, 3);
+    assert_eq!(store.schema_version().await, 4);
     assert_eq!(
         store.get_run(&run_id).await.expect("run").info.run_name,
         "kept"
@@ -1188,7 +1189,7 @@ async fn a_tracking_only_database_is_upgraded(db: &TestDb) {
     )
     .await;
     let store = db.open().await;
-    assert_eq!(store.schema_version().await, 3);
+    assert_eq!(store.schema_version().await, 4);
     store
         .create_registered_model(NewRegisteredModel {
             name: "m".into(),
@@ -1901,4 +1902,154 @@ async fn like_is_case_sensitive_and_ilike_is_not(db: &TestDb) {
             "ALP_x", "Alpha", "Default", "a*b", "a?b", "a[b", "a\\b", "alpha"
         ]
     );
+}
+
+fn attempt(version: &str, outcome: PromotionOutcome, reasons: &[&str]) -> NewPromotion {
+    NewPromotion {
+        name: "m".into(),
+        version: version.into(),
+        alias: "champion".into(),
+        outcome,
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        forced: outcome == PromotionOutcome::Forced,
+        override_reason: (outcome == PromotionOutcome::Forced).then(|| "hotfix".into()),
+        actor: None,
+        version_tags: vec![KeyValue::new(
+            format!("slipway.promotion.champion.{}", outcome.as_str()),
+            "{}",
+        )],
+    }
+}
+
+async fn champion(store: &Store) -> Option<i64> {
+    store
+        .get_registered_model("m")
+        .await
+        .expect("model")
+        .aliases
+        .iter()
+        .find(|(a, _)| a == "champion")
+        .map(|(_, v)| *v)
+}
+
+async fn promotion_attempts_are_each_recorded_with_the_move(db: &TestDb) {
+    use PromotionOutcome::{Accepted, Forced, Refused, Removed};
+    let store = db.open().await;
+    store
+        .create_registered_model(NewRegisteredModel {
+            name: "m".into(),
+            ..NewRegisteredModel::default()
+        })
+        .await
+        .expect("create");
+    for _ in 0..2 {
+        store
+            .create_model_version(version_of("m"))
+            .await
+            .expect("v");
+    }
+    let refused = store
+        .record_promotion(attempt("2", Refused, &["metric auc: 0.8 is below the minimum 0.9"]))
+        .await
+        .expect("refused");
+    assert_eq!((refused.version, refused.outcome), (2, Refused));
+    assert_eq!(champion(&store).await, None, "a refusal moves nothing");
+    let v2 = store.get_model_version("m", "2").await.expect("v2");
+    assert!(
+        v2.tags.iter().any(|t| t.key == "slipway.promotion.champion.refused"),
+        "the version tag is written with the record"
+    );
+    store
+        .record_promotion(attempt("1", Accepted, &[]))
+        .await
+        .expect("accepted");
+    assert_eq!(champion(&store).await, Some(1));
+    let forced = store
+        .record_promotion(attempt("2", Forced, &["tag fair: required but not set"]))
+        .await
+        .expect("forced");
+    assert!(forced.forced);
+    assert_eq!(champion(&store).await, Some(2));
+    // A second refusal is a new entry, not an overwrite, and leaves the alias where it is.
+    store
+        .record_promotion(attempt("1", Refused, &["a", "b"]))
+        .await
+        .expect("refused again");
+    assert_eq!(champion(&store).await, Some(2));
+
+    // A missing version records nothing.
+    let err = store
+        .record_promotion(attempt("9", Accepted, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::User, "{err}");
+    assert!(matches!(err, Error::NotFound(_)), "{err}");
+    let err = store
+        .record_promotion(attempt("1", Removed, &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidParameter(_)), "{err}");
+    let mut bad_alias = attempt("1", Accepted, &[]);
+    bad_alias.alias = "latest".into();
+    assert!(store.record_promotion(bad_alias).await.is_err());
+
+    let history = store.list_promotions("m").await.expect("history");
+    let seen: Vec<_> = history
+        .iter()
+        .map(|p| (p.version, p.outcome, p.reasons.len(), p.forced))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (2, Refused, 1, false),
+            (1, Accepted, 0, false),
+            (2, Forced, 1, true),
+            (1, Refused, 2, false),
+        ]
+    );
+    assert!(history.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(history[0].reasons[0], "metric auc: 0.8 is below the minimum 0.9");
+    assert_eq!(history[2].override_reason.as_deref(), Some("hotfix"));
+    assert!(history.iter().all(|p| p.name == "m" && p.alias == "champion"));
+
+    // Removing the alias is recorded with the version it pointed at; a second removal has
+    // nothing to remove and records nothing.
+    let removed = store
+        .remove_protected_alias("m", "champion", Some("ops"))
+        .await
+        .expect("remove")
+        .expect("was set");
+    assert_eq!((removed.version, removed.outcome), (2, Removed));
+    assert_eq!(champion(&store).await, None);
+    assert!(
+        store
+            .remove_protected_alias("m", "champion", None)
+            .await
+            .expect("remove again")
+            .is_none()
+    );
+    assert_eq!(store.list_promotions("m").await.expect("history").len(), 5);
+
+    // The history follows a rename and goes with the model.
+    store
+        .rename_registered_model("m", "renamed")
+        .await
+        .expect("rename");
+    let history = store.list_promotions("renamed").await.expect("history");
+    assert_eq!(history.len(), 5);
+    assert_eq!(history[4].actor.as_deref(), Some("ops"));
+    assert!(history.iter().all(|p| p.name == "renamed"));
+    assert!(matches!(
+        store.list_promotions("m").await.unwrap_err(),
+        Error::NotFound(_)
+    ));
+    store.delete_registered_model("renamed").await.expect("delete");
+    store
+        .create_registered_model(NewRegisteredModel {
+            name: "renamed".into(),
+            ..NewRegisteredModel::default()
+        })
+        .await
+        .expect("recreate");
+    assert!(store.list_promotions("renamed").await.expect("history").is_empty());
 }

@@ -95,6 +95,11 @@ struct ServeArgs {
     /// folder].
     #[arg(long, env = "SLIPWAY_BACKEND_STORE_URI", hide_env_values = true)]
     backend_store_uri: Option<String>,
+    /// The promotion policy (YAML with `protected_aliases`): a protected alias moves only to
+    /// a version that passes its rules, whichever client asks (403 PERMISSION_DENIED with
+    /// every broken rule otherwise); every attempt is recorded.
+    #[arg(long, env = "SLIPWAY_POLICY")]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -139,19 +144,33 @@ struct TrackingArgs {
 impl TrackingArgs {
     /// The MLflow REST client for these settings.
     fn client(&self) -> anyhow::Result<tracking::Client> {
+        self.client_with_policy(None)
+    }
+
+    /// The client, with `policy` guarding the local store's aliases (as `serve --policy`
+    /// guards a server's); a server applies its own policy, so one is refused with
+    /// `--tracking-uri`.
+    fn client_with_policy(
+        &self,
+        policy: Option<slipway_govern::Policy>,
+    ) -> anyhow::Result<tracking::Client> {
         let uri = self.tracking_uri.clone().or_else(|| {
             std::env::var("MLFLOW_TRACKING_URI")
                 .ok()
                 .filter(|u| !u.is_empty())
         });
         Ok(match uri {
+            Some(u) if policy.is_some() => anyhow::bail!(
+                "--policy applies to the local store; the server at {u} gates its aliases with \
+                 its own policy (`slipway serve --policy FILE`)"
+            ),
             Some(u) => tracking::Client::http(&u)?,
             None => {
                 let home = match self.home.clone().filter(|h| !h.as_os_str().is_empty()) {
                     Some(h) => h,
                     None => default_home()?,
                 };
-                tracking::Client::local(&home)?
+                tracking::Client::local(&home, policy)?
             }
         })
     }
@@ -467,6 +486,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--artifacts-destination: {e}"))?,
         None => slipway_server::ArtifactDestination::Home,
     };
+    let policy = a.policy.as_deref().map(models::server_policy).transpose()?;
     let backend = match a.backend_store_uri.as_deref() {
         Some(raw) => slipway_server::BackendStore::parse(raw)
             .map_err(|e| anyhow::anyhow!("--backend-store-uri: {e}"))?,
@@ -485,7 +505,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 anyhow::anyhow!("cannot open the PostgreSQL metadata store: {e}")
             }
             _ => anyhow::anyhow!("{}: cannot open the store: {e}", home.display()),
-        })?;
+        })?
+        .with_policy(policy);
         let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", a.host, a.port))?;

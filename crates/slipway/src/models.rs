@@ -1,5 +1,7 @@
 //! `slipway models ...`: the model registry through the MLflow REST API (registered models,
-//! model versions, aliases, tags), and promotion through a policy gate.
+//! model versions, aliases, tags), and promotion through the policy gate of
+//! `slipway_govern`, which the server (in-process for the local store) runs on every move of
+//! a protected alias.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,12 +9,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use console::style;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::TrackingArgs;
 use crate::record::{ImportedManifest, RunLog, RunRecorder};
-use crate::tracking::Client;
+use crate::tracking::{Client, ClientError};
+use slipway_govern::Policy;
 
 /// The registry subcommands.
 #[derive(Subcommand)]
@@ -24,9 +26,11 @@ pub enum ModelsCommand {
     List(ListArgs),
     /// Show a model's versions and aliases, or one version with its run's metrics and lineage.
     Show(ShowArgs),
-    /// Point an alias (e.g. `champion`) at a version.
+    /// Point an alias (e.g. `champion`) at a version; a protected alias moves only through
+    /// the promotion gate (exit 4 when refused) unless forced with a reason.
     Alias(AliasArgs),
-    /// Move an alias to a version if it passes the promotion policy (exit 4 when refused).
+    /// Move an alias to a version if it passes the promotion policy (exit 4 when refused);
+    /// refused when no policy protects the alias.
     Promote(PromoteArgs),
 }
 
@@ -80,6 +84,17 @@ pub struct AliasArgs {
     alias: String,
     /// The version it points at.
     version: String,
+    /// Gate the move with this policy (local store only; a server gates with its own
+    /// `serve --policy`). A policy naming no alias protects ALIAS.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Move a protected alias even though the version breaks the policy; recorded as a
+    /// forced promotion with the reason.
+    #[arg(long, requires = "reason")]
+    force: bool,
+    /// Why the policy is overridden (with --force).
+    #[arg(long, requires = "force")]
+    reason: Option<String>,
     #[command(flatten)]
     tracking: TrackingArgs,
 }
@@ -95,9 +110,11 @@ pub struct PromoteArgs {
     /// The alias to move.
     #[arg(long, default_value = "champion")]
     to: String,
-    /// The policy (YAML: `metrics`, `required_tags`; or a file with a `policy:` section).
+    /// The policy for the local store (YAML: `metrics`, `required_tags`, optionally
+    /// `protected_aliases`; or a file with a `policy:` section). A server (`--tracking-uri`)
+    /// gates with its own `serve --policy` instead.
     #[arg(long)]
-    policy: PathBuf,
+    policy: Option<PathBuf>,
     #[command(flatten)]
     tracking: TrackingArgs,
 }
@@ -108,11 +125,11 @@ pub fn run(cmd: ModelsCommand, json: bool) -> anyhow::Result<ExitCode> {
         ModelsCommand::Register(a) => register(&a.tracking.client()?, &a, json),
         ModelsCommand::List(a) => list(&a.tracking.client()?, json),
         ModelsCommand::Show(a) => show(&a.tracking.client()?, &a, json),
-        ModelsCommand::Alias(a) => alias(&a.tracking.client()?, &a, json),
+        ModelsCommand::Alias(a) => {
+            alias(&gated_client(&a.tracking, a.policy.as_deref(), &a.alias)?, &a, json)
+        }
         ModelsCommand::Promote(a) => {
-            // Read the policy first: a bad file is an error before anything is touched.
-            let policy = Policy::load(&a.policy)?;
-            promote(&a.tracking.client()?, &a, &policy, json)
+            promote(&gated_client(&a.tracking, a.policy.as_deref(), &a.to)?, &a, json)
         }
     }
 }
@@ -332,10 +349,13 @@ fn show(client: &Client, a: &ShowArgs, json: bool) -> anyhow::Result<ExitCode> {
         &[("filter", &filter), ("max_results", "1000")],
     )?;
     let versions = v["model_versions"].as_array().cloned().unwrap_or_default();
+    let history = promotions(client, &a.name)?;
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({"model": model, "versions": versions}))?
+            serde_json::to_string_pretty(
+                &json!({"model": model, "versions": versions, "promotions": history})
+            )?
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -356,6 +376,12 @@ fn show(client: &Client, a: &ShowArgs, json: bool) -> anyhow::Result<ExitCode> {
             mv["run_id"].as_str().unwrap_or("-"),
             style(aliases.join(", ")).cyan()
         );
+    }
+    if let Some(history) = history.filter(|h| !h.is_empty()) {
+        println!("  promotion history (oldest first):");
+        for p in &history {
+            print_promotion(p, "    ");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -409,18 +435,160 @@ fn show_version(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Reads the policy a server gates with: it must name its protected aliases.
+pub(crate) fn server_policy(path: &Path) -> anyhow::Result<Policy> {
+    let policy = Policy::load(path).map_err(|e| anyhow::anyhow!("--policy {e}"))?;
+    anyhow::ensure!(
+        policy.names_aliases(),
+        "--policy {}: names no alias to protect: add `protected_aliases: [champion]` (the \
+         aliases its rules guard)",
+        path.display()
+    );
+    eprintln!(
+        "{} promotion policy {} protects {}",
+        style("✓").green().bold(),
+        path.display(),
+        policy.protected_aliases().join(", ")
+    );
+    Ok(policy)
+}
+
+/// The client for a command that moves `alias`, with `--policy` (when given) guarding the
+/// local store; a policy that names no alias protects `alias`.
+fn gated_client(
+    tracking: &TrackingArgs,
+    policy: Option<&Path>,
+    alias: &str,
+) -> anyhow::Result<Client> {
+    // Read the policy first: a bad file is an error before anything is touched.
+    let policy = policy
+        .map(|p| Policy::load(p).map_err(|e| anyhow::anyhow!("--policy {e}")))
+        .transpose()?
+        .map(|p| p.protecting(alias));
+    tracking.client_with_policy(policy)
+}
+
+/// A recorded promotion attempt, as the server returns it.
+fn print_promotion(p: &Value, indent: &str) {
+    let at = p["timestamp"]
+        .as_i64()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(String::new, |t| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        });
+    let outcome = p["outcome"].as_str().unwrap_or_default();
+    let styled = match outcome {
+        "accepted" => style(outcome).green(),
+        "refused" => style(outcome).red(),
+        "forced" => style(outcome).yellow(),
+        _ => style(outcome).dim(),
+    };
+    println!(
+        "{indent}{at}  {} v{:<4} {}{}",
+        p["alias"].as_str().unwrap_or_default(),
+        p["version"].as_str().unwrap_or_default(),
+        styled,
+        p["actor"]
+            .as_str()
+            .map_or_else(String::new, |a| format!(" by {a}"))
+    );
+    if let Some(r) = p["override_reason"].as_str() {
+        println!("{indent}    override: {r}");
+    }
+    for r in p["reasons"].as_array().into_iter().flatten() {
+        println!("{indent}    • {}", r.as_str().unwrap_or_default());
+    }
+}
+
+/// The model's promotion history; `None` from a server without one (not Slipway).
+fn promotions(client: &Client, name: &str) -> anyhow::Result<Option<Vec<Value>>> {
+    match client.get("registered-models/promotions", &[("name", name)]) {
+        Ok(v) => Ok(Some(
+            v["promotions"].as_array().cloned().unwrap_or_default(),
+        )),
+        Err(ClientError::Api { code, .. }) if code == "ENDPOINT_NOT_FOUND" => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Moves an alias through the server's gate. `Ok(Err(record))` is a refusal (with the
+/// recorded attempt, when the history has it).
+fn move_alias(
+    client: &Client,
+    body: &Value,
+) -> anyhow::Result<std::result::Result<Option<Value>, Value>> {
+    let name = body["name"].as_str().unwrap_or_default();
+    match client.post("registered-models/alias", body) {
+        Ok(v) => Ok(Ok(v.get("promotion").cloned())),
+        Err(ClientError::Api { code, message, .. }) if code == "PERMISSION_DENIED" => {
+            // The history holds the refusal with each reason; fall back on the message.
+            let recorded = promotions(client, name)?
+                .and_then(|list| list.last().cloned())
+                .filter(|p| p["outcome"] == "refused" && p["alias"] == body["alias"]);
+            Ok(Err(recorded.unwrap_or_else(
+                || json!({"outcome": "refused", "reasons": [message]}),
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn print_refusal(name: &str, version: &str, alias: &str, record: &Value) {
+    let reasons = record["reasons"].as_array().cloned().unwrap_or_default();
+    eprintln!(
+        "{} promotion of {} version {} to {} refused ({} reason(s)):",
+        style("✗").red().bold(),
+        name,
+        version,
+        alias,
+        reasons.len()
+    );
+    for r in &reasons {
+        eprintln!("  {} {}", style("•").red(), r.as_str().unwrap_or_default());
+    }
+}
+
 fn alias(client: &Client, a: &AliasArgs, json: bool) -> anyhow::Result<ExitCode> {
     get_model(client, &a.name)?;
     get_version(client, &a.name, &a.version)?;
-    set_alias(client, &a.name, &a.alias, &a.version)?;
+    let mut body = json!({"name": a.name, "alias": a.alias, "version": a.version});
+    if a.force {
+        body["force"] = json!(true);
+        body["reason"] = json!(a.reason);
+    }
+    let promotion = match move_alias(client, &body)? {
+        Ok(p) => p,
+        Err(record) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"name": a.name, "alias": a.alias, "version": a.version,
+                           "moved": false, "promotion": record})
+                );
+            } else {
+                print_refusal(&a.name, &a.version, &a.alias, &record);
+                eprintln!(
+                    "  {} override with --force --reason \"...\" (recorded as forced)",
+                    style("hint:").cyan()
+                );
+            }
+            return Ok(ExitCode::from(crate::EXIT_GATE));
+        }
+    };
     if json {
         println!(
             "{}",
-            json!({"name": a.name, "alias": a.alias, "version": a.version})
+            json!({"name": a.name, "alias": a.alias, "version": a.version,
+                   "moved": true, "promotion": promotion})
         );
     } else {
+        let note = match promotion.as_ref().and_then(|p| p["outcome"].as_str()) {
+            Some("forced") => format!(" {}", style("(forced past the policy; recorded)").yellow()),
+            Some(outcome) => format!(" ({outcome} by the policy)"),
+            None => String::new(),
+        };
         println!(
-            "{} {}@{} → version {}",
+            "{} {}@{} → version {}{note}",
             style("✓").green().bold(),
             a.name,
             a.alias,
@@ -430,151 +598,14 @@ fn alias(client: &Client, a: &AliasArgs, json: bool) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-fn set_alias(client: &Client, name: &str, alias: &str, version: &str) -> anyhow::Result<()> {
-    client.post(
-        "registered-models/alias",
-        &json!({"name": name, "alias": alias, "version": version}),
-    )?;
-    Ok(())
-}
-
-/// A bound on one run metric.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Bound {
-    min: Option<f64>,
-    max: Option<f64>,
-}
-
-/// The promotion policy: every rule is evaluated and every broken one reported.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Policy {
-    /// Run metrics (e.g. `holdout.roc_auc`) with a minimum and/or maximum.
-    #[serde(default)]
-    metrics: BTreeMap<String, Bound>,
-    /// Tags (on the version or its run) that must be present; a value, when given, must match
-    /// (e.g. `slipway.validation.passed: "true"`, `fairness.checked: "true"`).
-    #[serde(default)]
-    required_tags: BTreeMap<String, Option<String>>,
-}
-
-impl Policy {
-    /// Reads a policy file, or the `policy:` section of a file that has one.
-    pub fn load(path: &Path) -> anyhow::Result<Policy> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("--policy {}: cannot read: {e}", path.display()))?;
-        let located = |e: slipway_engine::yaml::YamlError| {
-            anyhow::anyhow!(
-                "--policy {}: {}",
-                slipway_engine::yaml::at(path, e.line, e.column),
-                e.message
-            )
-        };
-        // A file with a `policy:` section (a pipeline config, say) or a policy file.
-        #[derive(Deserialize)]
-        struct Section {
-            policy: Policy,
-        }
-        let keys: BTreeMap<String, serde::de::IgnoredAny> =
-            slipway_engine::yaml::from_str(&text).map_err(located)?;
-        let (policy, prefix) = if keys.contains_key("policy") {
-            let s: Section = slipway_engine::yaml::from_str(&text).map_err(located)?;
-            (s.policy, "policy.")
-        } else {
-            (slipway_engine::yaml::from_str(&text).map_err(located)?, "")
-        };
-        for (k, b) in &policy.metrics {
-            anyhow::ensure!(
-                b.min.is_some() || b.max.is_some(),
-                "--policy {}: {prefix}metrics.{k}: give `min` and/or `max`",
-                path.display()
-            );
-            if let (Some(lo), Some(hi)) = (b.min, b.max) {
-                anyhow::ensure!(
-                    lo <= hi,
-                    "--policy {}: {prefix}metrics.{k}: min {lo} is above max {hi}",
-                    path.display()
-                );
-            }
-        }
-        anyhow::ensure!(
-            !policy.metrics.is_empty() || !policy.required_tags.is_empty(),
-            "--policy {}: {prefix}no rules: give `metrics` and/or `required_tags`",
-            path.display()
-        );
-        Ok(policy)
-    }
-
-    /// Every broken rule, in order (metrics, then tags); empty when the version passes.
-    fn evaluate(
-        &self,
-        metrics: &BTreeMap<String, f64>,
-        tags: &BTreeMap<String, String>,
-    ) -> Vec<String> {
-        let mut reasons = Vec::new();
-        for (k, b) in &self.metrics {
-            let Some(v) = metrics.get(k) else {
-                reasons.push(format!("metric {k}: not recorded on the version's run"));
-                continue;
-            };
-            if let Some(lo) = b.min.filter(|lo| v < lo) {
-                reasons.push(format!("metric {k}: {v} is below the minimum {lo}"));
-            }
-            if let Some(hi) = b.max.filter(|hi| v > hi) {
-                reasons.push(format!("metric {k}: {v} is above the maximum {hi}"));
-            }
-        }
-        for (k, want) in &self.required_tags {
-            match (tags.get(k), want) {
-                (None, _) => reasons.push(format!("tag {k}: required but not set")),
-                (Some(have), Some(w)) if have != w => {
-                    reasons.push(format!("tag {k}: is '{have}', required '{w}'"));
-                }
-                _ => {}
-            }
-        }
-        reasons
-    }
-}
-
-fn promote(
-    client: &Client,
-    a: &PromoteArgs,
-    policy: &Policy,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+fn promote(client: &Client, a: &PromoteArgs, json: bool) -> anyhow::Result<ExitCode> {
     get_model(client, &a.name)?;
-    let mv = get_version(client, &a.name, &a.version)?;
-    let run_id = mv["run_id"].as_str().unwrap_or_default();
-    let (metrics, mut tags) = if run_id.is_empty() {
-        (BTreeMap::new(), BTreeMap::new())
-    } else {
-        let run = get_run(client, run_id)?;
-        (
-            metrics_map(&run["data"]["metrics"]),
-            tags_map(&run["data"]["tags"]),
-        )
+    get_version(client, &a.name, &a.version)?;
+    let body = json!({"name": a.name, "alias": a.to, "version": a.version, "require_policy": true});
+    let (accepted, record) = match move_alias(client, &body)? {
+        Ok(p) => (true, p.unwrap_or_default()),
+        Err(record) => (false, record),
     };
-    // Version tags override the run's.
-    tags.extend(tags_map(&mv["tags"]));
-    let reasons = policy.evaluate(&metrics, &tags);
-    let accepted = reasons.is_empty();
-    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let outcome = if accepted { "accepted" } else { "refused" };
-    let record = json!({"at": at, "policy": a.policy.display().to_string(), "reasons": reasons});
-    client.post(
-        "model-versions/set-tag",
-        &json!({
-            "name": a.name,
-            "version": a.version,
-            "key": format!("slipway.promotion.{}.{outcome}", a.to),
-            "value": record.to_string(),
-        }),
-    )?;
-    if accepted {
-        set_alias(client, &a.name, &a.to, &a.version)?;
-    }
     if json {
         println!(
             "{}",
@@ -583,8 +614,9 @@ fn promote(
                 "version": a.version,
                 "alias": a.to,
                 "accepted": accepted,
-                "reasons": reasons,
-                "at": at,
+                "outcome": record["outcome"],
+                "reasons": record["reasons"],
+                "timestamp": record["timestamp"],
             }))?
         );
     } else if accepted {
@@ -596,52 +628,11 @@ fn promote(
             style(&a.to).cyan()
         );
     } else {
-        eprintln!(
-            "{} promotion of {} version {} to {} refused ({} reason(s)):",
-            style("✗").red().bold(),
-            a.name,
-            a.version,
-            a.to,
-            reasons.len()
-        );
-        for r in &reasons {
-            eprintln!("  {} {r}", style("•").red());
-        }
+        print_refusal(&a.name, &a.version, &a.to, &record);
     }
     Ok(if accepted {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(crate::EXIT_GATE)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_broken_rule_is_reported() {
-        let policy: Policy = slipway_engine::yaml::from_str(
-            "metrics:\n  auc: {min: 0.9}\n  loss: {max: 0.2}\n  missing: {min: 0}\nrequired_tags:\n  fair: \"true\"\n  checked: null\n",
-        )
-        .expect("policy");
-        let metrics = BTreeMap::from([("auc".to_string(), 0.8), ("loss".to_string(), 0.1)]);
-        let tags = BTreeMap::from([("fair".to_string(), "false".to_string())]);
-        let reasons = policy.evaluate(&metrics, &tags);
-        assert_eq!(reasons.len(), 4, "{reasons:?}");
-        assert!(reasons[0].contains("auc") && reasons[0].contains("below"));
-        assert!(reasons[1].contains("missing"));
-        assert!(reasons.iter().any(|r| r.contains("tag checked")));
-        assert!(reasons.iter().any(|r| r.contains("tag fair: is 'false'")));
-        let ok = BTreeMap::from([
-            ("auc".to_string(), 0.95),
-            ("loss".to_string(), 0.1),
-            ("missing".to_string(), 1.0),
-        ]);
-        let tags = BTreeMap::from([
-            ("fair".to_string(), "true".to_string()),
-            ("checked".to_string(), "x".to_string()),
-        ]);
-        assert!(policy.evaluate(&ok, &tags).is_empty());
-    }
 }

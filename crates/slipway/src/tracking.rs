@@ -66,8 +66,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 impl Client {
     /// A client over the local store under `home` (`slipway.db` + `artifacts/`), the layout
-    /// `slipway serve` uses by default.
-    pub fn local(home: &Path) -> Result<Client> {
+    /// `slipway serve` uses by default; `policy` gates its protected aliases as
+    /// `slipway serve --policy` would.
+    pub fn local(home: &Path, policy: Option<slipway_govern::Policy>) -> Result<Client> {
         let runtime = runtime()?;
         let state = runtime
             .block_on(slipway_server::AppState::open_home(
@@ -76,7 +77,8 @@ impl Client {
             ))
             .map_err(|e| {
                 ClientError::Transport(format!("{}: cannot open the store: {e}", home.display()))
-            })?;
+            })?
+            .with_policy(policy);
         Ok(Client {
             runtime,
             transport: Transport::Local(slipway_server::app(Arc::new(state))),

@@ -89,9 +89,15 @@ struct Server {
 
 impl Server {
     fn start(home: &Path) -> Server {
+        Server::start_with(home, &[])
+    }
+
+    /// `slipway serve` on `home` with extra flags.
+    fn start_with(home: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
             .args(["serve", "--host", "127.0.0.1", "--port", "0", "--home"])
             .arg(home)
+            .args(extra)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -458,6 +464,104 @@ fn models_register_list_show_alias_promote() {
     assert_eq!(v2["model_version"]["aliases"][0], "champion", "{v2}");
     assert!(
         by_key(&v2["model_version"]["tags"]).contains_key("slipway.promotion.champion.accepted")
+    );
+
+    // `models alias` on a protected alias goes through the same gate: refused (exit 4,
+    // every reason, champion stays on v2), then overridden with a reason and recorded.
+    let s = strict.to_str().unwrap();
+    let o = slipway(h, &["models", "alias", "bc", "champion", "1", "--policy", s]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("below the minimum"), "{err}");
+    assert!(err.contains("fairness.checked"), "{err}");
+    assert!(err.contains("--force"), "a hint names the override: {err}");
+    let o = slipway(
+        h,
+        &["models", "alias", "bc", "champion", "1", "--policy", s, "--force"],
+    );
+    assert_eq!(o.status.code(), Some(2), "--force needs --reason: {}", text(&o));
+    let o = models(
+        h,
+        &[
+            "alias", "bc", "champion", "1", "--policy", s, "--force", "--reason",
+            "rollback after incident 7",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let moved = stdout_json(&o);
+    assert_eq!(moved["promotion"]["outcome"], "forced", "{moved}");
+    // Promoting through a gate that the local store does not have is refused, not ungated.
+    let o = slipway(h, &["models", "promote", "bc", "--version", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no promotion policy protects it"),
+        "{}",
+        text(&o)
+    );
+
+    // `models show` lists every attempt, none overwritten.
+    let shown = stdout_json(&models(h, &["show", "bc"]));
+    let seen: Vec<String> = shown["promotions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}:v{}", p["outcome"].as_str().unwrap(), p["version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        ["refused:v2", "accepted:v2", "refused:v1", "forced:v1"],
+        "{shown}"
+    );
+    let o = slipway(h, &["models", "show", "bc"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("promotion history"), "{out}");
+    assert!(out.contains("override: rollback after incident 7"), "{out}");
+
+    // A server started with the policy gates the same move for a remote client, and the
+    // CLI does not take a policy of its own for a server.
+    let protect = dir.path().join("protect.yaml");
+    std::fs::write(
+        &protect,
+        std::fs::read_to_string(&strict).unwrap() + "protected_aliases: [champion]\n",
+    )
+    .unwrap();
+    let server = Server::start_with(h, &["--policy", protect.to_str().unwrap()]);
+    let url = server.url.as_str();
+    let o = slipway(
+        h,
+        &["models", "alias", "bc", "champion", "2", "--tracking-uri", url],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("below the minimum"));
+    let o = slipway(
+        h,
+        &["models", "alias", "bc", "champion", "2", "--tracking-uri", url, "--policy", s],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("its own policy"));
+    let history = server.get("registered-models/promotions", &[("name", "bc")]);
+    assert_eq!(history["promotions"].as_array().unwrap().len(), 5, "{history}");
+    assert_eq!(
+        server.get("registered-models/alias", &[("name", "bc"), ("alias", "champion")])
+            ["model_version"]["version"],
+        "1"
+    );
+}
+
+#[test]
+fn serve_refuses_a_policy_that_protects_no_alias() {
+    let home = tempfile::tempdir().unwrap();
+    let policy = home.path().join("policy.yaml");
+    std::fs::write(&policy, "metrics: {holdout.roc_auc: {min: 0.9}}\n").unwrap();
+    let o = slipway(
+        home.path(),
+        &["serve", "--port", "0", "--policy", policy.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("protected_aliases"),
+        "{}",
+        text(&o)
     );
 }
 

@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::model::{KeyValue, LifecycleStage, Metric, ModelMetric, Page, page_token};
 use crate::registry::{
     LoggedModel, LoggedModelMetric, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion,
-    ModelVersionQuery, NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel,
-    RegisteredModelQuery,
+    ModelVersionQuery, NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel,
+    Promotion, PromotionOutcome, RegisteredModel, RegisteredModelQuery,
 };
 use crate::sql::{
     Bind, Binds, LOGGED_MODELS, MAX_LOGGED_MODEL_RESULTS, MAX_MODEL_VERSION_RESULTS,
@@ -659,6 +659,7 @@ impl Store {
         // Children first, so the delete does not depend on the driver enabling cascades.
         for sql in [
             "DELETE FROM registered_model_aliases WHERE model_key = $1",
+            "DELETE FROM model_promotions WHERE model_key = $1",
             "DELETE FROM model_version_tags WHERE model_key = $1",
             "DELETE FROM model_versions WHERE model_key = $1",
             "DELETE FROM registered_model_tags WHERE model_key = $1",
@@ -782,6 +783,192 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    // ---- promotion history ----
+
+    /// Inserts one history entry and returns it as stored.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_promotion(
+        conn: &mut Conn,
+        key: i64,
+        name: &str,
+        version: i64,
+        alias: &str,
+        outcome: PromotionOutcome,
+        reasons: &[String],
+        forced: bool,
+        override_reason: Option<&str>,
+        actor: Option<&str>,
+    ) -> Result<Promotion> {
+        let now = now_ms();
+        let reasons_json = serde_json::to_string(reasons)
+            .map_err(|e| Error::Internal(format!("encoding promotion reasons: {e}")))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO model_promotions (model_key, version, alias, outcome, reasons, forced, \
+             override_reason, actor, creation_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING promotion_id",
+        )
+        .bind(key)
+        .bind(version)
+        .bind(alias)
+        .bind(outcome.as_str())
+        .bind(&reasons_json)
+        .bind(i64::from(forced))
+        .bind(override_reason)
+        .bind(actor)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(Promotion {
+            id,
+            name: name.to_string(),
+            version,
+            alias: alias.to_string(),
+            outcome,
+            reasons: reasons.to_vec(),
+            forced,
+            override_reason: override_reason.map(str::to_string),
+            actor: actor.map(str::to_string),
+            timestamp: now,
+        })
+    }
+
+    fn check_promotion_text(field: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) if v.chars().count() > validate::MAX_TAG_VALUE_LENGTH => {
+                Err(Error::invalid(format!(
+                    "{field} is {} characters long; the limit is {}",
+                    v.chars().count(),
+                    validate::MAX_TAG_VALUE_LENGTH
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) async fn record_promotion_impl(&self, attempt: NewPromotion) -> Result<Promotion> {
+        check_alias(&attempt.alias)?;
+        if attempt.outcome == PromotionOutcome::Removed {
+            return Err(Error::invalid(
+                "a removal is recorded by removing the alias, not as a promotion",
+            ));
+        }
+        Self::check_promotion_text("override reason", attempt.override_reason.as_deref())?;
+        Self::check_promotion_text("actor", attempt.actor.as_deref())?;
+        attempt.version_tags.iter().try_for_each(validate::tag)?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
+        let v = Self::version_row(&mut tx, &attempt.name, &attempt.version).await?;
+        let key = Self::model_key(&mut tx, &attempt.name).await?;
+        let promotion = Self::insert_promotion(
+            &mut tx,
+            key,
+            &attempt.name,
+            v.version,
+            &attempt.alias,
+            attempt.outcome,
+            &attempt.reasons,
+            attempt.forced,
+            attempt.override_reason.as_deref(),
+            attempt.actor.as_deref(),
+        )
+        .await?;
+        for tag in &attempt.version_tags {
+            Self::upsert_version_tag(&mut tx, key, v.version, tag).await?;
+        }
+        if attempt.outcome.moves_alias() {
+            sqlx::query(
+                "INSERT INTO registered_model_aliases (model_key, alias, version) VALUES ($1, $2, $3)
+                 ON CONFLICT (model_key, alias) DO UPDATE SET version = excluded.version",
+            )
+            .bind(key)
+            .bind(&attempt.alias)
+            .bind(v.version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !attempt.version_tags.is_empty() {
+            Self::touch_version(&mut tx, key, v.version).await?;
+        }
+        Self::touch_registered_model(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(promotion)
+    }
+
+    pub(super) async fn remove_protected_alias_impl(
+        &self,
+        name: &str,
+        alias: &str,
+        actor: Option<&str>,
+    ) -> Result<Option<Promotion>> {
+        Self::check_promotion_text("actor", actor)?;
+        let mut w = self.conns.write().await?;
+        let mut tx = w.begin().await?;
+        let key = Self::model_key(&mut tx, name).await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM registered_model_aliases WHERE model_key = $1 AND alias = $2 \
+             RETURNING version",
+        )
+        .bind(key)
+        .bind(alias)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        let promotion = Self::insert_promotion(
+            &mut tx,
+            key,
+            name,
+            version,
+            alias,
+            PromotionOutcome::Removed,
+            &[],
+            false,
+            None,
+            actor,
+        )
+        .await?;
+        Self::touch_registered_model(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(Some(promotion))
+    }
+
+    pub(super) async fn list_promotions_impl(&self, name: &str) -> Result<Vec<Promotion>> {
+        let mut conn = self.conns.read().await?;
+        let key = Self::model_key(&mut conn, name).await?;
+        let rows = sqlx::query(
+            "SELECT promotion_id, version, alias, outcome, reasons, forced, override_reason, \
+             actor, creation_time FROM model_promotions WHERE model_key = $1 \
+             ORDER BY promotion_id",
+        )
+        .bind(key)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let outcome: String = r.try_get("outcome")?;
+                let reasons: String = r.try_get("reasons")?;
+                let forced: i64 = r.try_get("forced")?;
+                Ok(Promotion {
+                    id: r.try_get("promotion_id")?,
+                    name: name.to_string(),
+                    version: r.try_get("version")?,
+                    alias: r.try_get("alias")?,
+                    outcome: PromotionOutcome::parse(&outcome).map_err(|_| {
+                        Error::Internal(format!("unknown promotion outcome {outcome:?}"))
+                    })?,
+                    reasons: serde_json::from_str(&reasons).map_err(|e| {
+                        Error::Internal(format!("promotion reasons are not a JSON list: {e}"))
+                    })?,
+                    forced: forced != 0,
+                    override_reason: r.try_get("override_reason")?,
+                    actor: r.try_get("actor")?,
+                    timestamp: r.try_get("creation_time")?,
+                })
+            })
+            .collect()
     }
 
     pub(super) async fn get_model_version_by_alias_impl(

@@ -20,7 +20,8 @@ use crate::model::{
 };
 use crate::registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
-    NewLoggedModel, NewModelVersion, NewRegisteredModel, RegisteredModel, RegisteredModelQuery,
+    NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel, Promotion, RegisteredModel,
+    RegisteredModelQuery,
 };
 use crate::sql::{
     Bind, Binds, EXPERIMENTS, MAX_HISTORY_RESULTS, MAX_SEARCH_RESULTS, RUN_NAME_TAG, RUNS, Script,
@@ -1210,6 +1211,23 @@ impl MetadataStore for Store {
 
     async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
         self.delete_registered_model_alias_impl(name, alias).await
+    }
+
+    async fn record_promotion(&self, attempt: NewPromotion) -> Result<Promotion> {
+        self.record_promotion_impl(attempt).await
+    }
+
+    async fn remove_protected_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        actor: Option<&str>,
+    ) -> Result<Option<Promotion>> {
+        self.remove_protected_alias_impl(name, alias, actor).await
+    }
+
+    async fn list_promotions(&self, name: &str) -> Result<Vec<Promotion>> {
+        self.list_promotions_impl(name).await
     }
 
     async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
