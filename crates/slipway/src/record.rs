@@ -27,10 +27,31 @@ pub struct RunRecorder<'a> {
     /// The experiment id.
     pub experiment_id: String,
     artifact_uri: String,
+    /// The name given to `start` (the pipeline's), kept for a failed run's name.
+    base_name: String,
+    /// When the run started, in ms since the epoch.
+    started_ms: i64,
+}
+
+/// A run's name as people read it in a runs table: `base` (`<pipeline>-<selected candidate>`),
+/// the start time in UTC (`MMDD-HHMM`) and the first 4 characters of the run id, which keep
+/// two runs started in the same minute apart: `churn-gbdt-1206-0323-9f2c`.
+pub fn run_name(base: &str, started_ms: i64, run_id: &str) -> String {
+    let time = chrono::DateTime::from_timestamp_millis(started_ms)
+        .map(|t| t.format("%m%d-%H%M").to_string())
+        .unwrap_or_default();
+    let id: String = run_id.chars().take(4).collect();
+    [base, time.as_str(), id.as_str()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Everything one run logs, whichever command produced it.
 pub struct RunLog {
+    /// What the run's name starts with (`<pipeline>-<selected candidate>`); see [`run_name`].
+    name: String,
     params: Vec<Value>,
     metrics: Vec<Value>,
     tags: Vec<Value>,
@@ -70,6 +91,7 @@ impl RunLog {
             tags.push(kv("slipway.warnings", out.warnings.len().to_string()));
         }
         Ok(RunLog {
+            name: format!("{}-{}", cfg.name, out.selected),
             params: params(cfg, out),
             metrics: metrics(out, now_ms()),
             tags: with_bundle(tags, out.bundle.as_deref()),
@@ -119,6 +141,7 @@ impl RunLog {
         }
         m.extend(metric("rows".into(), out.rows as f64, ts, 0));
         Ok(RunLog {
+            name: format!("{}-{}", cfg.name, out.selected),
             params: p,
             metrics: m,
             tags: with_bundle(tags, out.bundle.as_deref()),
@@ -149,7 +172,6 @@ impl RunLog {
             &manifest.params,
         ));
         let mut tags = vec![
-            kv("mlflow.runName", format!("import {}", manifest.name)),
             kv("slipway.selected", "model"),
             kv("slipway.version", env!("CARGO_PKG_VERSION")),
             kv(
@@ -171,6 +193,7 @@ impl RunLog {
             tags.push(kv("slipway.config.fingerprint", c.clone()));
         }
         Ok(RunLog {
+            name: format!("import {}", manifest.name),
             params,
             metrics,
             tags: with_bundle(tags, Some(dir)),
@@ -231,12 +254,13 @@ impl<'a> RunRecorder<'a> {
         source: &str,
     ) -> Result<Self> {
         let experiment_id = experiment_id(client, experiment)?;
+        let started_ms = now_ms();
         let v = client.post(
             "runs/create",
             &json!({
                 "experiment_id": experiment_id,
-                "run_name": run_name,
-                "start_time": now_ms(),
+                "run_name": self::run_name(run_name, started_ms, ""),
+                "start_time": started_ms,
                 "tags": [{"key": "mlflow.source.name", "value": source}],
             }),
         )?;
@@ -245,16 +269,26 @@ impl<'a> RunRecorder<'a> {
             run_id: str_at(&v, &["run", "info", "run_id"]),
             experiment_id,
             artifact_uri: str_at(&v, &["run", "info", "artifact_uri"]),
+            base_name: run_name.to_string(),
+            started_ms,
         })
+    }
+
+    /// The `mlflow.runName` tag that names this run `base-MMDD-HHMM-<id>` (see [`run_name`]).
+    fn name_tag(&self, base: &str) -> Value {
+        kv(
+            "mlflow.runName",
+            run_name(base, self.started_ms, &self.run_id),
+        )
     }
 
     /// Marks the run FAILED, with the error as a tag.
     pub fn fail(&self, error: &str) -> Result<()> {
         let msg: String = error.chars().take(5000).collect();
-        self.client.post(
-            "runs/set-tag",
-            &json!({"run_id": self.run_id, "key": "slipway.error", "value": msg}),
-        )?;
+        self.batch(json!({"tags": [
+            kv("slipway.error", msg),
+            self.name_tag(&self.base_name),
+        ]}))?;
         self.finish("FAILED")
     }
 
@@ -274,7 +308,9 @@ impl<'a> RunRecorder<'a> {
         for chunk in log.metrics.chunks(BATCH_METRICS) {
             self.batch(json!({"metrics": chunk}))?;
         }
-        for chunk in log.tags.chunks(BATCH_TAGS) {
+        let mut tags = log.tags.clone();
+        tags.push(self.name_tag(&log.name));
+        for chunk in tags.chunks(BATCH_TAGS) {
             self.batch(json!({"tags": chunk}))?;
         }
         if !log.inputs.is_empty() {
@@ -462,7 +498,6 @@ fn run_tags(
     let train_fp = fingerprint(&cfg.data.train)?;
     let inputs = vec![dataset_input(&train_path, &train_fp, "train")];
     let tags = vec![
-        kv("mlflow.runName", cfg.name.clone()),
         kv("slipway.data.train.path", train_path),
         kv("slipway.data.train.fingerprint", train_fp),
         kv(

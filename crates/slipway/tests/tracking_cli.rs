@@ -184,10 +184,33 @@ fn by_key(list: &Value) -> std::collections::BTreeMap<String, Value> {
         .collect()
 }
 
+/// A trained run is named `bc-tracked-<selected>-<MMDD>-<HHMM>-<id4>`, as `run_name` and as
+/// the `mlflow.runName` tag.
+fn check_run_name(run: &Value, selected: &str) {
+    let name = run["info"]["run_name"].as_str().expect("run_name");
+    let id = run["info"]["run_id"].as_str().expect("run_id");
+    let prefix = format!("bc-tracked-{selected}-");
+    let suffix = format!("-{}", &id[..4]);
+    assert!(
+        name.starts_with(&prefix) && name.ends_with(&suffix),
+        "{name} is not {prefix}MMDD-HHMM{suffix}"
+    );
+    let time = &name[prefix.len()..name.len() - suffix.len()];
+    assert!(
+        time.len() == 9
+            && time.as_bytes()[4] == b'-'
+            && time.chars().filter(char::is_ascii_digit).count() == 8,
+        "{name}: {time} is not MMDD-HHMM"
+    );
+    let tags = by_key(&run["data"]["tags"]);
+    assert_eq!(tags["mlflow.runName"], name);
+}
+
 /// Checks the recorded run against the training outcome, through a server on `home`.
 fn check_run(server: &Server, run_id: &str, outcome: &Value, out_dir: &Path) {
     let run = &server.get("runs/get", &[("run_id", run_id)])["run"];
     assert_eq!(run["info"]["status"], "FINISHED");
+    check_run_name(run, outcome["selected"].as_str().expect("selected"));
     let exp = server.get(
         "experiments/get",
         &[(
@@ -317,6 +340,19 @@ fn train_records_to_a_remote_server_with_tracking_uri() {
         !home.path().join("slipway.db").exists(),
         "the local store is not used with --tracking-uri"
     );
+
+    // The same pipeline again, at once: another run, another name.
+    let dir2 = tempfile::tempdir().unwrap();
+    let (_, v2) = train(home.path(), dir2.path(), &["--tracking-uri", &server.url]);
+    let run_id2 = v2["tracking"]["run_id"].as_str().expect("run id");
+    assert_ne!(run_id2, run_id);
+    let name = |id: &str| {
+        server.get("runs/get", &[("run_id", id)])["run"]["info"]["run_name"]
+            .as_str()
+            .expect("run_name")
+            .to_string()
+    };
+    assert_ne!(name(&run_id), name(run_id2), "two runs share a name");
 }
 
 #[test]
