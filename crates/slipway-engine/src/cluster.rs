@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use slipway_data::html::{self, ChartOptions, Page};
 use slipway_data::ingest::{self, ReadOptions};
 use slipway_data::validate::{self, ValidationReport};
-use slipway_data::{Role, Table, profile};
+use slipway_data::{Table, profile};
 use slipway_learn::bundle::{DataLineage, Lineage};
 use slipway_learn::cluster::bundle::{self as cbundle, ClusterBundleContents};
 use slipway_learn::cluster::{

@@ -300,6 +300,7 @@ fn positive_class_is_chosen_stated_and_checked() {
             o.bundle.as_ref().unwrap(),
             &dir.path().join("test.csv"),
             &preds,
+            &Default::default(),
         )
         .unwrap();
     // The labels are the last field of the test file; the prediction columns are the last

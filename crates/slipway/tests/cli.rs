@@ -865,6 +865,7 @@ fn a_failing_candidate_is_listed_and_the_run_goes_on() {
         "{}",
         text(&o)
     );
+}
 
 // ---------------------------------------------------------------------------------------------
 // Predicting production data with a bundle
