@@ -1,6 +1,11 @@
 //! The web UI in a real browser: the server on a random port over a temporary SQLite store,
 //! data logged through the REST API, then headless Chromium loads the pages (`--dump-dom`
-//! for assertions, `--screenshot` for pictures kept under the target's tmp dir).
+//! for assertions, `--screenshot` for pictures kept under the target's tmp dir,
+//! `ui-screenshots/`).
+//!
+//! What a user does (tick a column, type a tag, press Save) is played by `ui_driver.js`,
+//! served next to the app as `/driver.html`: the app's own page with the driver script
+//! added, which follows a plan of steps given in its URL and marks the body `done`.
 //!
 //! Chromium is Debian's `chromium` package (`SLIPWAY_CHROMIUM` overrides the binary). When
 //! it is missing the test prints a notice and passes, unless `CI` is set: then it fails.
@@ -15,7 +20,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use slipway_server::{AppState, Limits, app, serve};
+use slipway_server::{AppState, Limits, app};
 use tower::ServiceExt;
 
 /// The REST API driven in-process over the same state the socket server uses.
@@ -172,13 +177,32 @@ impl Browser {
         dom
     }
 
+    /// The DOM after the driver played its plan; fails unless every step was done.
+    fn drive(&self, url: &str) -> String {
+        let dom = self.dom(url);
+        assert!(
+            dom.contains("data-driver=\"done\""),
+            "the driver did not finish on {url}: {}",
+            dom.split("data-driver=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("(never started)")
+        );
+        dom
+    }
+
     fn screenshot(&self, url: &str, path: &Path) {
+        self.screenshot_tall(url, path, 900);
+    }
+
+    /// A screenshot of a window `height` pixels tall, for pages whose point is far down.
+    fn screenshot_tall(&self, url: &str, path: &Path, height: u32) {
         let _ = std::fs::remove_file(path);
         self.run(
             url,
             &[
                 format!("--screenshot={}", path.display()),
-                "--window-size=1280,900".to_string(),
+                format!("--window-size=1280,{height}"),
             ],
         );
         let bytes = std::fs::read(path).expect("screenshot written");
@@ -213,6 +237,71 @@ fn frag(s: &str) -> String {
     out
 }
 
+/// The app's page plus the test driver, served next to the app (see the module docs).
+fn with_driver(router: Router) -> Router {
+    use axum::http::header;
+    let page = include_str!("../src/ui/assets/index.html").replace(
+        "<script src=\"/static/app.js\" defer></script>",
+        "<script src=\"/static/app.js\" defer></script>\n<script src=\"/driver.js\" defer></script>",
+    );
+    assert!(
+        page.contains("/driver.js"),
+        "index.html no longer loads app.js as expected"
+    );
+    let csp = slipway_server::ui::CONTENT_SECURITY_POLICY;
+    router
+        .route(
+            "/driver.html",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move {
+                    (
+                        [
+                            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                            (header::CONTENT_SECURITY_POLICY, csp),
+                        ],
+                        page,
+                    )
+                }
+            }),
+        )
+        .route(
+            "/driver.js",
+            axum::routing::get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    include_str!("ui_driver.js"),
+                )
+            }),
+        )
+}
+
+/// The driver page at `hash`, playing `plan` (see `ui_driver.js`).
+fn driver_url(base: &str, hash: &str, plan: &Value) -> String {
+    format!("{base}/driver.html?plan={}{hash}", frag(&plan.to_string()))
+}
+
+/// The part of `dom` from the element with id `start` up to `end` (or the end).
+fn slice<'a>(dom: &'a str, start: &str, end: &str) -> &'a str {
+    let from = dom
+        .find(&format!("id=\"{start}\""))
+        .unwrap_or_else(|| panic!("no #{start}: {dom}"));
+    let rest = &dom[from..];
+    match rest.find(&format!("id=\"{end}\"")) {
+        Some(to) => &rest[..to],
+        None => rest,
+    }
+}
+
+/// The sort fields of the runs table's columns, in order (`metrics.auc`, `params.lr`, ...).
+fn column_order(dom: &str) -> Vec<String> {
+    dom.split("data-order=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or("").to_string())
+        .filter(|f| !f.starts_with("attributes."))
+        .collect()
+}
+
 /// The rows of the runs table, in order, as run ids.
 fn run_rows(dom: &str) -> Vec<String> {
     dom.split("data-run-id=\"")
@@ -245,11 +334,16 @@ async fn pages_render_in_headless_chromium() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, with_driver(app(state)))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
 
-    // An experiment with three runs; one has a name that is HTML.
+    // An experiment with three runs; one has a name that is HTML. Each has 30 parameters
+    // (a real pipeline logs dozens), a per-step loss and one-point metrics.
     let exp = rest
         .ok("experiments/create", json!({"name": "ui-churn"}))
         .await["experiment_id"]
@@ -266,17 +360,31 @@ async fn pages_render_in_headless_chromium() {
         (&bad, t0 + 60_000, 0.70, "0.5", "logistic"),
         (&xss, t0 + 120_000, 0.91, "0.1", "<b>bold</b>"),
     ] {
+        // A step a second, so the relative-time axis spans 19 s.
         let metrics: Vec<Value> = (0..20)
-            .map(|step| {
+            .flat_map(|step| {
                 let loss = 1.0 / (1.0 + f64::from(step)) + (1.0 - auc);
-                json!({"key": "loss", "value": loss, "timestamp": t0 + i64::from(step), "step": step})
+                let at = start + 1000 * i64::from(step);
+                [
+                    json!({"key": "loss", "value": loss, "timestamp": at, "step": step}),
+                    json!({"key": "val_loss", "value": loss * 1.2, "timestamp": at, "step": step}),
+                ]
             })
-            .chain([json!({"key": "auc", "value": auc, "timestamp": t0, "step": 0})])
+            .chain([
+                json!({"key": "auc", "value": auc, "timestamp": start, "step": 0}),
+                json!({"key": "holdout.roc_auc", "value": auc - 0.01, "timestamp": start, "step": 0}),
+            ])
             .collect();
+        let params: Vec<Value> = [
+            json!({"key": "lr", "value": lr}),
+            json!({"key": "model", "value": model}),
+        ]
+        .into_iter()
+        .chain((0..28).map(|i| json!({"key": format!("a{i:02}"), "value": i.to_string()})))
+        .collect();
         rest.ok(
             "runs/log-batch",
-            json!({"run_id": id, "metrics": metrics,
-                   "params": [{"key": "lr", "value": lr}, {"key": "model", "value": model}],
+            json!({"run_id": id, "metrics": metrics, "params": params,
                    "tags": [{"key": "team", "value": "growth"}]}),
         )
         .await;
@@ -294,14 +402,32 @@ async fn pages_render_in_headless_chromium() {
                         "source": "{\"uri\": \"churn.csv\"}"}}]}),
     )
     .await;
-    let (status, _) = rest
-        .call(
-            "PUT",
-            &format!("/api/2.0/mlflow-artifacts/artifacts/{exp}/{good}/artifacts/model/notes.txt"),
-            Body::from("trained on churn.csv\n"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let put = |path: &str, body: Vec<u8>| {
+        let uri = format!("/api/2.0/mlflow-artifacts/artifacts/{exp}/{good}/artifacts/{path}");
+        let rest = &rest;
+        async move {
+            let (status, v) = rest.call("PUT", &uri, Body::from(body)).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {v}");
+        }
+    };
+    put("model/notes.txt", b"trained on churn.csv\n".to_vec()).await;
+    // A report with its own style, and a script that must not run.
+    put(
+        "report.html",
+        b"<!DOCTYPE html><html><head><style>h1 { color: #b42318; }</style></head><body>\
+          <h1>Churn report</h1><p>AUC 0.95 on the holdout.</p>\
+          <script>document.body.append('SCRIPT RAN'); parent.document.title = 'pwned';</script>\
+          </body></html>"
+            .to_vec(),
+    )
+    .await;
+    put(
+        "metrics.json",
+        br#"{"auc":0.95,"folds":[0.94,0.96],"model":{"type":"gbdt"}}"#.to_vec(),
+    )
+    .await;
+    // Past the 1 MiB text preview limit.
+    put("big.log", vec![b'x'; 1_500_000]).await;
 
     let base = format!("http://{addr}");
     let browser = Browser {
@@ -310,6 +436,16 @@ async fn pages_render_in_headless_chromium() {
     };
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
+
+    // A real PNG for the artifact browser: the first screenshot.
+    tokio::task::block_in_place(|| {
+        browser.screenshot(&format!("{base}/"), &shots.join("experiments.png"))
+    });
+    put(
+        "plots/experiments.png",
+        std::fs::read(shots.join("experiments.png")).expect("png"),
+    )
+    .await;
 
     // A filter in the URL: only the matching runs, and names arrive as text, not markup.
     let filter_url = format!(
@@ -378,14 +514,96 @@ async fn pages_render_in_headless_chromium() {
     );
     assert!(run_rows(&dom).is_empty());
 
-    // The run page: params, metrics, tags, one chart per metric, artifacts with links.
+    // The runs table: metrics first (held-out ones leading), then the 30 parameters; tags
+    // only when picked.
+    let all_runs = format!("{base}/#/experiments/{exp}");
+    let dom = tokio::task::block_in_place(|| browser.dom(&all_runs));
+    let columns = column_order(&dom);
+    assert_eq!(columns.len(), 4 + 30, "{columns:?}");
+    assert_eq!(
+        columns[..4],
+        [
+            "metrics.`holdout.roc_auc`",
+            "metrics.auc",
+            "metrics.loss",
+            "metrics.val_loss"
+        ],
+        "metrics first, held-out first: {columns:?}"
+    );
+    assert!(
+        columns[4..].iter().all(|c| c.starts_with("params.")),
+        "{columns:?}"
+    );
+    assert!(
+        dom.contains("id=\"column-picker\""),
+        "no column picker: {dom}"
+    );
+    tokio::task::block_in_place(|| browser.screenshot(&all_runs, &shots.join("runs.png")));
+
+    // The column picker: hide loss, show the team tag; the choice outlives the page (another
+    // page and back) and the browser process (localStorage).
+    let picker = json!([
+        {"wait": "#column-picker summary"},
+        {"click": "#column-picker summary"},
+        {"tick": "#column-picker input[data-kind=\"metrics\"][data-key=\"loss\"]", "value": false},
+        {"tick": "#column-picker input[data-kind=\"tags\"][data-key=\"team\"]", "value": true},
+        {"hash": "#/"},
+        {"wait": "#experiments"},
+        {"hash": format!("#/experiments/{exp}")},
+        {"wait": "#runs th[data-order=\"tags.team\"]"},
+    ]);
+    let picker_url = driver_url(&base, &format!("#/experiments/{exp}"), &picker);
+    let dom = tokio::task::block_in_place(|| browser.drive(&picker_url));
+    let columns = column_order(&dom);
+    assert!(
+        !columns.contains(&"metrics.loss".to_string()),
+        "{columns:?}"
+    );
+    assert!(columns.contains(&"metrics.auc".to_string()), "{columns:?}");
+    assert_eq!(
+        columns.last().map(String::as_str),
+        Some("tags.team"),
+        "{columns:?}"
+    );
+    assert!(dom.contains(">growth</td>"), "the tag's values: {dom}");
+    let dom = tokio::task::block_in_place(|| browser.dom(&all_runs));
+    let remembered = column_order(&dom);
+    assert_eq!(
+        remembered, columns,
+        "the choice was not kept in localStorage"
+    );
+    let open_picker = json!([
+        {"wait": "#column-picker summary"},
+        {"click": "#column-picker summary"},
+    ]);
+    tokio::task::block_in_place(|| {
+        browser.screenshot(
+            &driver_url(&base, &format!("#/experiments/{exp}"), &open_picker),
+            &shots.join("runs-column-picker.png"),
+        )
+    });
+
+    // The run page: params, metrics, tags, datasets; charts only for the metrics with more
+    // than one step, the one-point metrics in the table.
     let run_url = format!("{base}/#/runs/{good}");
     let dom = tokio::task::block_in_place(|| browser.dom(&run_url));
     assert!(dom.contains("good-run") && dom.contains("gbdt") && dom.contains("growth"));
-    for metric in ["auc", "loss"] {
+    let charts = slice(&dom, "metric-charts", "__none__");
+    for metric in ["loss", "val_loss"] {
         assert!(
-            dom.contains(&format!("data-metric=\"{metric}\"")),
+            charts.contains(&format!("data-metric=\"{metric}\"")),
             "no {metric} chart"
+        );
+    }
+    for metric in ["auc", "holdout.roc_auc"] {
+        assert!(
+            !dom.contains(&format!("data-metric=\"{metric}\"")),
+            "a one-point chart for {metric}"
+        );
+        assert!(
+            slice(&dom, "metrics-table", "__none__")
+                .contains(&format!("data-metric-row=\"{metric}\"")),
+            "{metric} is not in the metrics table"
         );
     }
     assert!(dom.contains("class=\"series\""), "no chart line: {dom}");
@@ -399,6 +617,163 @@ async fn pages_render_in_headless_chromium() {
         "the run page shows an error: {dom}"
     );
 
+    // MLflow's run URL (as the `mlflow` client prints it) opens the run; the overlay chart
+    // draws the picked metrics together against relative wall time.
+    let mlflow_url = format!("{base}/#/experiments/{exp}/runs/{good}");
+    let overlay = json!([
+        {"wait": "#overlay-metrics"},
+        {"tick": "#overlay-metrics input[value=\"val_loss\"]", "value": true},
+        {"pick": "#overlay-x", "value": "time"},
+        {"wait": "#overlay-chart .x-label", "text": "relative time (s)"},
+    ]);
+    let dom = tokio::task::block_in_place(|| {
+        browser.drive(&driver_url(
+            &base,
+            &format!("#/experiments/{exp}/runs/{good}"),
+            &overlay,
+        ))
+    });
+    assert!(dom.contains("id=\"run-name\">good-run"), "{dom}");
+    let chart = slice(&dom, "overlay-chart", "metric-charts");
+    assert_eq!(chart.matches("class=\"series\"").count(), 2, "{chart}");
+    assert!(chart.contains("relative time (s)"), "{chart}");
+    assert!(
+        chart.contains("<title>val_loss · relative time (s) 19: "),
+        "{chart}"
+    );
+    let overlay_url = format!("{mlflow_url}?overlay={}&x=time", frag("loss,val_loss"));
+    let dom = tokio::task::block_in_place(|| browser.dom(&overlay_url));
+    let chart = slice(&dom, "overlay-chart", "metric-charts");
+    assert_eq!(chart.matches("class=\"series\"").count(), 2, "{chart}");
+    tokio::task::block_in_place(|| {
+        browser.screenshot(&run_url, &shots.join("run.png"));
+        browser.screenshot_tall(&overlay_url, &shots.join("run-overlay.png"), 3100);
+    });
+
+    // Artifacts inline, by kind; opened from a link (`?artifact=`, or MLflow's
+    // `/artifacts/<path>` URL tail).
+    let artifact = |path: &str| format!("{base}/#/runs/{good}?artifact={}", frag(path));
+    let dom = tokio::task::block_in_place(|| browser.dom(&artifact("report.html")));
+    let preview = slice(&dom, "artifact-preview", "__none__");
+    assert!(
+        preview.contains(&format!(
+            "<iframe class=\"artifact-html\" sandbox=\"\" referrerpolicy=\"no-referrer\" title=\"report.html\" \
+             src=\"/ui/artifact-html/{exp}/{good}/artifacts/report.html\""
+        )),
+        "{preview}"
+    );
+    assert!(
+        !dom.contains("<title>pwned"),
+        "the report's script ran in the app"
+    );
+    let (status, _) = rest
+        .call(
+            "GET",
+            &format!("/ui/artifact-html/{exp}/{good}/artifacts/report.html"),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let dom = tokio::task::block_in_place(|| browser.dom(&artifact("plots/experiments.png")));
+    let preview = slice(&dom, "artifact-preview", "__none__");
+    assert!(
+        preview.contains("class=\"artifact-image\"") && preview.contains("data-loaded=\"true\""),
+        "the PNG was not shown: {preview}"
+    );
+    let json_url = format!("{mlflow_url}/artifacts/metrics.json");
+    let dom = tokio::task::block_in_place(|| browser.dom(&json_url));
+    let preview = slice(&dom, "artifact-preview", "__none__");
+    assert!(
+        preview.contains(
+            "<pre class=\"artifact-text json\">{\n  \"auc\": 0.95,\n  \"folds\": [\n    0.94,"
+        ),
+        "JSON not pretty-printed: {preview}"
+    );
+    let dom = tokio::task::block_in_place(|| browser.dom(&artifact("model/notes.txt")));
+    let preview = slice(&dom, "artifact-preview", "__none__");
+    assert!(
+        preview.contains("<pre class=\"artifact-text text\">trained on churn.csv\n</pre>"),
+        "{preview}"
+    );
+    let dom = tokio::task::block_in_place(|| browser.dom(&artifact("big.log")));
+    let preview = slice(&dom, "artifact-preview", "__none__");
+    assert!(
+        preview.contains("too-large") && !preview.contains("xxxxxxxx"),
+        "{preview}"
+    );
+    // Clicking a file in the tree previews it too.
+    let click = json!([
+        {"wait": "#artifacts button.artifact[data-path=\"metrics.json\"]"},
+        {"click": "#artifacts button.artifact[data-path=\"metrics.json\"]"},
+        {"wait": "#artifact-preview pre.json"},
+    ]);
+    tokio::task::block_in_place(|| {
+        browser.drive(&driver_url(&base, &format!("#/runs/{good}"), &click))
+    });
+    tokio::task::block_in_place(|| {
+        browser.screenshot_tall(
+            &artifact("report.html"),
+            &shots.join("artifact-html.png"),
+            3100,
+        );
+        browser.screenshot_tall(
+            &artifact("plots/experiments.png"),
+            &shots.join("artifact-png.png"),
+            3100,
+        );
+        browser.screenshot_tall(&json_url, &shots.join("artifact-json.png"), 3100);
+        browser.screenshot_tall(
+            &artifact("model/notes.txt"),
+            &shots.join("artifact-text.png"),
+            3100,
+        );
+    });
+
+    // Tags and the description edited in the page reach the server (and come back).
+    let note = "Baseline for <b>churn</b>; beats logistic.";
+    let edit = json!([
+        {"wait": "#run-tags form.tag-form"},
+        {"fill": "#run-tags input[name=\"tag-key\"]", "value": "stage"},
+        {"fill": "#run-tags input[name=\"tag-value\"]", "value": "reviewed"},
+        {"click": "#run-tags form.tag-form button[type=\"submit\"]"},
+        {"wait": "#run-tags tr[data-tag=\"stage\"]"},
+        {"click": "#run-tags tr[data-tag=\"team\"] button.delete-tag"},
+        {"gone": "#run-tags tr[data-tag=\"team\"]"},
+        {"click": "#run-description button.edit"},
+        {"fill": "#run-description textarea", "value": note},
+        {"click": "#run-description button[type=\"submit\"]"},
+        {"wait": "#run-description p.text"},
+    ]);
+    let dom = tokio::task::block_in_place(|| {
+        browser.drive(&driver_url(&base, &format!("#/runs/{good}"), &edit))
+    });
+    assert!(dom.contains(&text(note)), "{dom}");
+    let run = rest
+        .call(
+            "GET",
+            &format!("/api/2.0/mlflow/runs/get?run_id={good}"),
+            Body::empty(),
+        )
+        .await
+        .1;
+    let tags: std::collections::BTreeMap<&str, &str> = run["run"]["data"]["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| {
+            (
+                t["key"].as_str().unwrap_or(""),
+                t["value"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(tags.get("stage"), Some(&"reviewed"), "{tags:?}");
+    assert_eq!(tags.get("team"), None, "{tags:?}");
+    assert_eq!(tags.get("mlflow.note.content"), Some(&note), "{tags:?}");
+    tokio::task::block_in_place(|| {
+        browser.screenshot_tall(&run_url, &shots.join("run-edited.png"), 3100)
+    });
+
     // Comparison: differing params and metrics are highlighted; one line per run.
     let compare_url = format!("{base}/#/compare?runs={good}%2C{bad}&metric=loss");
     let dom = tokio::task::block_in_place(|| browser.dom(&compare_url));
@@ -406,53 +781,111 @@ async fn pages_render_in_headless_chromium() {
     assert!(dom.contains("compare-chart"));
     assert_eq!(dom.matches("class=\"series\"").count(), 2, "{dom}");
 
-    // The registry: the pages if the server has it, a clear notice if it does not.
-    let (status, _) = rest
+    // The registry: models, a version at MLflow's URL, descriptions, and aliases set through
+    // the server, whose refusal is shown as it wrote it.
+    rest.ok("registered-models/create", json!({"name": "churn"}))
+        .await;
+    rest.ok(
+        "model-versions/create",
+        json!({"name": "churn", "run_id": good,
+               "source": format!("mlflow-artifacts:/{exp}/{good}/artifacts/model")}),
+    )
+    .await;
+    let models_url = format!("{base}/#/models");
+    let dom = tokio::task::block_in_place(|| browser.dom(&models_url));
+    assert!(dom.contains("href=\"#/models/churn\""), "{dom}");
+    let model_url = format!("{base}/#/models/churn");
+    let dom = tokio::task::block_in_place(|| browser.dom(&model_url));
+    assert!(dom.contains("data-version=\"1\""), "{dom}");
+    assert!(
+        dom.contains(&format!("href=\"#/runs/{good}\"")),
+        "lineage link: {dom}"
+    );
+    assert!(
+        dom.contains("data: churn-train (training)"),
+        "the data the version was trained on: {dom}"
+    );
+    assert!(dom.contains("href=\"#/models/churn/versions/1\""), "{dom}");
+
+    let version_url = format!("{base}/#/models/churn/versions/1");
+    let dom = tokio::task::block_in_place(|| browser.dom(&version_url));
+    assert!(dom.contains("id=\"version-name\">churn v1"), "{dom}");
+    assert!(dom.contains("good-run"), "the version's run: {dom}");
+
+    let (status, refused) = rest
+        .post(
+            "registered-models/alias",
+            json!({"name": "churn", "alias": "latest", "version": "1"}),
+        )
+        .await;
+    assert!(status.is_client_error(), "{refused}");
+    let refusal = refused["message"].as_str().expect("message").to_string();
+    let aliases = json!([
+        {"wait": "#alias-form"},
+        {"fill": "#alias-form input[name=\"alias\"]", "value": "latest"},
+        {"click": "#alias-form button[type=\"submit\"]"},
+        {"wait": "#alias-status .notice.error"},
+    ]);
+    let alias_url = driver_url(&base, "#/models/churn/versions/1", &aliases);
+    let dom = tokio::task::block_in_place(|| browser.drive(&alias_url));
+    let status_box = slice(&dom, "alias-status", "__none__");
+    assert!(
+        status_box.contains(&text(&refusal)) && status_box.contains("@latest was not set on v1"),
+        "the server's refusal is not shown: {status_box}"
+    );
+    tokio::task::block_in_place(|| {
+        browser.screenshot(&alias_url, &shots.join("alias-refused.png"))
+    });
+    let description = "Gradient boosting, 30 params.";
+    let accepted = json!([
+        {"wait": "#alias-form"},
+        {"fill": "#alias-form input[name=\"alias\"]", "value": "reviewed"},
+        {"click": "#alias-form button[type=\"submit\"]"},
+        {"wait": "#version-aliases", "text": "@reviewed"},
+        {"click": "#version-description button.edit"},
+        {"fill": "#version-description textarea", "value": description},
+        {"click": "#version-description button[type=\"submit\"]"},
+        {"wait": "#version-description p.text"},
+        {"hash": "#/models/churn"},
+        {"wait": "#model-description button.edit"},
+        {"click": "#model-description button.edit"},
+        {"fill": "#model-description textarea", "value": "Who leaves next month."},
+        {"click": "#model-description button[type=\"submit\"]"},
+        {"wait": "#model-description p.text"},
+    ]);
+    tokio::task::block_in_place(|| {
+        browser.drive(&driver_url(&base, "#/models/churn/versions/1", &accepted))
+    });
+    let v = rest
         .call(
             "GET",
-            "/api/2.0/mlflow/registered-models/search",
+            "/api/2.0/mlflow/registered-models/alias?name=churn&alias=reviewed",
             Body::empty(),
         )
-        .await;
-    let models_url = format!("{base}/#/models");
-    if status == StatusCode::NOT_FOUND {
-        let dom = tokio::task::block_in_place(|| browser.dom(&models_url));
-        assert!(dom.contains("registry-unavailable"), "{dom}");
-        assert!(dom.contains("Model registry not available"));
-    } else {
-        rest.ok("registered-models/create", json!({"name": "churn"}))
-            .await;
-        rest.ok(
-            "model-versions/create",
-            json!({"name": "churn", "run_id": good,
-                   "source": format!("mlflow-artifacts:/{exp}/{good}/artifacts/model")}),
+        .await
+        .1;
+    assert_eq!(v["model_version"]["version"], "1", "{v}");
+    assert_eq!(v["model_version"]["description"], description, "{v}");
+    let m = rest
+        .call(
+            "GET",
+            "/api/2.0/mlflow/registered-models/get?name=churn",
+            Body::empty(),
         )
-        .await;
-        let dom = tokio::task::block_in_place(|| browser.dom(&models_url));
-        assert!(dom.contains("href=\"#/models/churn\""), "{dom}");
-        let model_url = format!("{base}/#/models/churn");
-        let dom = tokio::task::block_in_place(|| browser.dom(&model_url));
-        assert!(dom.contains("data-version=\"1\""), "{dom}");
-        assert!(
-            dom.contains(&format!("href=\"#/runs/{good}\"")),
-            "lineage link: {dom}"
-        );
-        assert!(
-            dom.contains("data: churn-train (training)"),
-            "the data the version was trained on: {dom}"
-        );
-        tokio::task::block_in_place(|| browser.screenshot(&model_url, &shots.join("model.png")));
-    }
+        .await
+        .1;
+    assert_eq!(
+        m["registered_model"]["description"], "Who leaves next month.",
+        "{m}"
+    );
 
     // Pictures of the main pages, kept for people to look at.
-    let all_runs = format!("{base}/#/experiments/{exp}");
     tokio::task::block_in_place(|| {
-        browser.screenshot(&format!("{base}/"), &shots.join("experiments.png"));
-        browser.screenshot(&all_runs, &shots.join("runs.png"));
         browser.screenshot(&filter_url, &shots.join("runs-filtered.png"));
-        browser.screenshot(&run_url, &shots.join("run.png"));
         browser.screenshot(&compare_url, &shots.join("compare.png"));
         browser.screenshot(&models_url, &shots.join("models.png"));
+        browser.screenshot(&model_url, &shots.join("model.png"));
+        browser.screenshot(&version_url, &shots.join("version.png"));
     });
 
     let _ = stop.send(());

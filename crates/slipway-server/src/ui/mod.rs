@@ -6,17 +6,40 @@
 //! this origin, no inline code, no framing) and `nosniff`. The script builds the DOM with
 //! `textContent` and attribute setters only, so run names, params and tags are never parsed
 //! as HTML.
+//!
+//! HTML artifacts (reports) are shown inline from `/ui/artifact-html/<path>`: the artifact's
+//! bytes as `text/html` under [`ARTIFACT_HTML_POLICY`], whose `sandbox` directive gives the
+//! page an opaque origin with scripts, forms and popups disabled, opened or framed alike;
+//! the UI frames it in an `<iframe sandbox="">` as well. The download route keeps serving
+//! every artifact as bytes (`application/octet-stream` and `nosniff` for HTML), which a
+//! browser saves rather than renders.
+
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use slipway_store::ArtifactPath;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
 
 /// The policy sent with every UI response: only same-origin scripts, styles and requests;
-/// inline SVG charts are built by the script, images may be `data:` URLs.
+/// inline SVG charts are built by the script, images may be `data:` URLs; frames only from
+/// this origin (the sandboxed HTML artifact view).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+     frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The policy of an HTML artifact shown inline: a sandbox (opaque origin, no scripts, forms,
+/// popups or top navigation), its own inline styles and `data:` images and fonts, nothing
+/// fetched, and framed only by this origin's UI.
+pub const ARTIFACT_HTML_POLICY: &str = "sandbox; default-src 'none'; \
+     style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'self'";
 
 /// One embedded file: its bytes and content type.
 struct Asset {
@@ -69,9 +92,60 @@ impl IntoResponse for &'static Asset {
     }
 }
 
-/// The UI's routes, to merge into the API router: `/`, `/index.html` and `/static/*`.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// `GET /ui/artifact-html/<path>`: an `.html` / `.htm` artifact as a sandboxed page (see the
+/// module docs); any other file is refused, so this route never serves script or markup
+/// under another name.
+async fn artifact_html(
+    State(s): State<Arc<AppState>>,
+    raw: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let Path(raw) =
+        raw.map_err(|e| ApiError::invalid(format!("invalid artifact path: {}", e.body_text())))?;
+    let path = ArtifactPath::parse(&raw)?;
+    let name = path.parts().last().map(String::as_str).unwrap_or("");
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    if !matches!(ext.as_deref(), Some("html" | "htm")) {
+        return Err(ApiError::invalid(format!(
+            "artifact {raw:?} is not an .html or .htm file; download it from \
+             /api/2.0/mlflow-artifacts/artifacts/{raw}"
+        )));
+    }
+    let bytes = s.artifacts.get(&path).await?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(ARTIFACT_HTML_POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(resp)
+}
+
+/// The UI's routes, to merge into the API router: `/`, `/index.html`, `/static/*` and the
+/// sandboxed HTML artifact view `/ui/artifact-html/*`.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<AppState>: FromRef<S>,
+{
     Router::new()
+        .route("/ui/artifact-html/{*path}", get(artifact_html))
         .route("/", get(|| async { &INDEX }))
         .route("/index.html", get(|| async { &INDEX }))
         .route("/static/app.js", get(|| async { &SCRIPT }))
@@ -87,17 +161,79 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use tower::ServiceExt;
 
-    async fn fetch(method: &str, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    async fn state() -> (tempfile::TempDir, Arc<AppState>) {
+        let home = tempfile::tempdir().expect("tempdir");
+        let state = AppState::open_home(home.path(), crate::Limits::default())
+            .await
+            .expect("open");
+        (home, Arc::new(state))
+    }
+
+    async fn fetch_from(
+        state: &Arc<AppState>,
+        method: &str,
+        uri: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         let req = Request::builder()
             .method(method)
             .uri(uri)
             .body(Body::empty())
             .expect("request");
-        let resp = routes::<()>().oneshot(req).await.expect("response");
+        let resp = routes()
+            .with_state(state.clone())
+            .oneshot(req)
+            .await
+            .expect("response");
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = to_bytes(resp.into_body(), usize::MAX).await.expect("body");
         (status, headers, body.to_vec())
+    }
+
+    async fn fetch(method: &str, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let (_home, state) = state().await;
+        fetch_from(&state, method, uri).await
+    }
+
+    /// An HTML artifact is served as a page only under the sandboxing policy; other files
+    /// are refused with a hint to the download route; a missing one is 404.
+    #[tokio::test]
+    async fn html_artifacts_are_served_sandboxed_and_nothing_else_is() {
+        let (_home, state) = state().await;
+        let page = b"<html><body><h1>report</h1><script>alert(1)</script></body></html>";
+        for name in ["report.html", "notes.txt"] {
+            let path = ArtifactPath::parse(&format!("1/abc/artifacts/{name}")).expect("path");
+            state
+                .artifacts
+                .put(&path, bytes::Bytes::from_static(page))
+                .await
+                .expect("put");
+        }
+        let (status, h, body) = fetch_from(
+            &state,
+            "GET",
+            "/ui/artifact-html/1/abc/artifacts/report.html",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, page);
+        assert_eq!(h[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], ARTIFACT_HTML_POLICY);
+        assert!(ARTIFACT_HTML_POLICY.starts_with("sandbox;"));
+        assert!(!ARTIFACT_HTML_POLICY.contains("allow-"));
+        assert!(!ARTIFACT_HTML_POLICY.contains("script-src"));
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+        let (status, _, body) =
+            fetch_from(&state, "GET", "/ui/artifact-html/1/abc/artifacts/notes.txt").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let body = String::from_utf8(body).expect("utf-8");
+        assert!(body.contains("not an .html or .htm file"), "{body}");
+        let (status, _, _) =
+            fetch_from(&state, "GET", "/ui/artifact-html/1/abc/artifacts/gone.html").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = fetch_from(&state, "GET", "/ui/artifact-html/1/../secret.html").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 
     #[tokio::test]

@@ -174,6 +174,8 @@
 
   const get = (path, query) => call('GET', path, query);
   const post = (path, body) => call('POST', path, body);
+  const patch = (path, body) => call('PATCH', path, body);
+  const del = (path, body) => call('DELETE', path, body);
 
   function isMissingEndpoint(err) {
     return err instanceof ApiError &&
@@ -222,6 +224,7 @@
   const runHref = id => hashFor(['runs', id]);
   const experimentHref = id => hashFor(['experiments', id]);
   const modelHref = name => hashFor(['models', name]);
+  const versionHref = (name, version) => hashFor(['models', name, 'versions', String(version)]);
 
   function setActiveNav(which) {
     for (const a of document.querySelectorAll('header.top nav a')) {
@@ -251,7 +254,15 @@
         await runsPage(view, id, params);
       } else if (head === 'runs' && parts.length === 2) {
         setActiveNav('experiments');
-        await runPage(view, id);
+        await runPage(view, id, params);
+      } else if (head === 'experiments' && parts.length >= 4 && parts[2] === 'runs') {
+        // MLflow's run URL, as the `mlflow` client prints it: #/experiments/N/runs/ID, with
+        // an optional tail (/artifacts/PATH, /model-metrics, ...) that opens the same page.
+        setActiveNav('experiments');
+        if (parts[4] === 'artifacts' && parts.length > 5 && !params.has('artifact')) {
+          params.set('artifact', parts.slice(5).join('/'));
+        }
+        await runPage(view, parts[3], params);
       } else if (head === 'compare') {
         setActiveNav('experiments');
         await comparePage(view, params);
@@ -261,6 +272,10 @@
       } else if (head === 'models' && parts.length === 2) {
         setActiveNav('models');
         await modelPage(view, id);
+      } else if (head === 'models' && parts.length === 4 && parts[2] === 'versions') {
+        // MLflow's model version URL: #/models/NAME/versions/V.
+        setActiveNav('models');
+        await versionPage(view, id, parts[3]);
       } else {
         setActiveNav('');
         document.title = 'Not found · Slipway';
@@ -343,7 +358,8 @@
   }
 
   /**
-   * An SVG line chart of `series` ([{name, points: [[step, value], ...]}]): step on x.
+   * An SVG line chart of `series` ([{name, points: [[x, value], ...]}]); `opts.xLabel` names
+   * the x axis (step by default).
    */
   function lineChart(series, opts) {
     const W = (opts && opts.width) || 380;
@@ -376,7 +392,8 @@
     }
     grid.appendChild(s('line', {x1: m.left, x2: W - m.right, y1: m.top + ph, y2: m.top + ph, stroke: '#9aa5b1'}));
     grid.appendChild(s('line', {x1: m.left, x2: m.left, y1: m.top, y2: m.top + ph, stroke: '#9aa5b1'}));
-    grid.appendChild(s('text', {x: m.left + pw / 2, y: H - 4, 'text-anchor': 'middle', class: 'muted'}, 'step'));
+    const xLabel = (opts && opts.xLabel) || 'step';
+    grid.appendChild(s('text', {x: m.left + pw / 2, y: H - 4, 'text-anchor': 'middle', class: 'muted x-label'}, xLabel));
     svg.appendChild(grid);
     series.forEach((sr, i) => {
       const color = PALETTE[(sr.color === undefined ? i : sr.color) % PALETTE.length];
@@ -388,7 +405,7 @@
       if (pts.length <= 60) {
         for (const p of pts) {
           svg.appendChild(s('circle', {cx: xs(p[0]).toFixed(1), cy: ys(p[1]).toFixed(1), r: pts.length === 1 ? 4 : 2.5, fill: color},
-            s('title', null, `${sr.name ? sr.name + ' · ' : ''}step ${p[0]}: ${fmtNum(p[1])}`)));
+            s('title', null, `${sr.name ? sr.name + ' · ' : ''}${xLabel} ${fmtNum(p[0])}: ${fmtNum(p[1])}`)));
         }
       }
     });
@@ -404,6 +421,27 @@
     return history
       .map(m => [Number(m.step || 0), Number(m.value)])
       .sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Points against wall time in seconds since `t0` (ms), as MLflow's "relative time" axis. */
+  function timePoints(history, t0) {
+    return history
+      .map(m => [(Number(m.timestamp || 0) - t0) / 1000, Number(m.value)])
+      .sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Runs `fn` over `items` with at most `limit` calls in flight; settles like allSettled. */
+  async function settledPool(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const i = next++;
+        try { out[i] = {status: 'fulfilled', value: await fn(items[i])}; } catch (e) { out[i] = {status: 'rejected', reason: e}; }
+      }
+    };
+    await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker));
+    return out;
   }
 
   // ---------------------------------------------------------------- experiments list
@@ -506,14 +544,89 @@
     if (!runs.length) {
       box.appendChild(h('p', {class: 'empty', id: 'no-runs'}, filter ? 'No runs match this filter.' : 'No runs in this experiment yet.'));
     } else {
-      box.appendChild(runsTable(runs, order, href, selected, updateCompare));
+      box.appendChild(runsTable(expId, runs, order, href, selected, updateCompare));
     }
     box.appendChild(pager(size, token, next, href));
   }
 
-  function runsTable(runs, order, href, selected, onSelect) {
-    const paramKeys = [...new Set(runs.flatMap(r => ((r.data && r.data.params) || []).map(p => p.key)))].sort();
-    const metricKeys = [...new Set(runs.flatMap(r => ((r.data && r.data.metrics) || []).map(p => p.key)))].sort();
+  /**
+   * Metric columns in reading order: held-out evaluation first (`holdout.*`, what a model is
+   * judged on), then by nesting (`rows` before `cv.gbdt.roc_auc`), then by name.
+   */
+  function metricOrder(a, b) {
+    const rank = k => (k.startsWith('holdout.') ? 0 : 1);
+    const depth = k => k.split('.').length;
+    return rank(a) - rank(b) || depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0);
+  }
+
+  /** The columns a user chose per experiment, kept in localStorage: {"metrics.auc": false, ...}. */
+  const columnChoices = {
+    key: expId => `slipway.columns.${expId}`,
+    load(expId) {
+      try {
+        const v = JSON.parse(window.localStorage.getItem(this.key(expId)) || '{}');
+        return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+      } catch (_) {
+        return {};
+      }
+    },
+    save(expId, choices) {
+      try { window.localStorage.setItem(this.key(expId), JSON.stringify(choices)); } catch (_) { /* private mode */ }
+    },
+  };
+
+  // Shown unless the user hid them: metrics and parameters; tags only when chosen.
+  const DEFAULT_SHOWN = {metrics: true, params: true, tags: false};
+
+  function runsTable(expId, runs, order, href, selected, onSelect) {
+    const keysOf = kind => [...new Set(runs.flatMap(r => ((r.data && r.data[kind]) || []).map(p => p.key)))];
+    const all = {
+      metrics: keysOf('metrics').sort(metricOrder),
+      params: keysOf('params').sort(),
+      tags: keysOf('tags').filter(k => !k.startsWith('mlflow.')).sort(),
+    };
+    const choices = columnChoices.load(expId);
+    const shown = (kind, key) => {
+      const c = choices[`${kind}.${key}`];
+      return typeof c === 'boolean' ? c : DEFAULT_SHOWN[kind];
+    };
+    const wrap = h('div', {class: 'runs-table'});
+    const picker = h('details', {class: 'column-picker', id: 'column-picker'});
+    const summary = h('summary', null);
+    const render = () => {
+      const cols = {};
+      for (const kind of Object.keys(all)) cols[kind] = all[kind].filter(k => shown(kind, k));
+      const total = all.metrics.length + all.params.length + all.tags.length;
+      const count = cols.metrics.length + cols.params.length + cols.tags.length;
+      summary.textContent = `Columns (${count} of ${total})`;
+      const table = buildRunsTable(runs, order, href, selected, onSelect, cols);
+      const old = wrap.querySelector('.table-wrap');
+      if (old) old.replaceWith(table); else wrap.appendChild(table);
+    };
+    const choose = (kind, keys, value) => {
+      for (const k of keys) choices[`${kind}.${k}`] = value;
+      columnChoices.save(expId, choices);
+      for (const box of picker.querySelectorAll('input[type=checkbox]')) {
+        box.checked = shown(box.dataset.kind, box.dataset.key);
+      }
+      render();
+    };
+    const labels = {metrics: 'Metrics', params: 'Parameters', tags: 'Tags'};
+    append(picker, [summary, h('div', {class: 'picker-body'}, Object.keys(all).filter(kind => all[kind].length).map(kind =>
+      h('fieldset', {class: kind, 'data-kind': kind},
+        h('legend', null, labels[kind],
+          h('button', {type: 'button', class: 'link', onclick: () => choose(kind, all[kind], true)}, 'all'),
+          h('button', {type: 'button', class: 'link', onclick: () => choose(kind, all[kind], false)}, 'none')),
+        all[kind].map(k => h('label', {class: 'col-choice'},
+          h('input', {type: 'checkbox', 'data-kind': kind, 'data-key': k, checked: shown(kind, k),
+            onchange: ev => choose(kind, [k], ev.target.checked)}), k)))))]);
+    wrap.appendChild(h('div', {class: 'toolbar'}, picker,
+      h('span', {class: 'muted small-note'}, 'Choose the metric, parameter and tag columns; the choice is kept in this browser.')));
+    render();
+    return wrap;
+  }
+
+  function buildRunsTable(runs, order, href, selected, onSelect, cols) {
     const current = parseOrder(order);
     const sortHeader = (label, field, cls) => {
       const active = current.field === field;
@@ -532,16 +645,20 @@
       sortHeader('User', 'attributes.user_id'),
     ];
     const groups = h('tr', {class: 'groups'}, h('th', {colspan: fixed.length}),
-      paramKeys.length ? h('th', {class: 'group params', colspan: paramKeys.length}, 'Parameters') : null,
-      metricKeys.length ? h('th', {class: 'group metrics', colspan: metricKeys.length}, 'Metrics') : null);
-    const cols = h('tr', null, fixed,
-      paramKeys.map(k => sortHeader(k, `params.${quoteKey(k)}`)),
-      metricKeys.map(k => sortHeader(k, `metrics.${quoteKey(k)}`, 'num')));
+      cols.metrics.length ? h('th', {class: 'group metrics', colspan: cols.metrics.length}, 'Metrics') : null,
+      cols.params.length ? h('th', {class: 'group params', colspan: cols.params.length}, 'Parameters') : null,
+      cols.tags.length ? h('th', {class: 'group tags', colspan: cols.tags.length}, 'Tags') : null);
+    const header = h('tr', null, fixed,
+      cols.metrics.map(k => sortHeader(k, `metrics.${quoteKey(k)}`, 'num')),
+      cols.params.map(k => sortHeader(k, `params.${quoteKey(k)}`)),
+      cols.tags.map(k => sortHeader(k, `tags.${quoteKey(k)}`)));
     const rows = runs.map(run => {
       const id = runId(run);
       const info = run.info || {};
-      const params = new Map(((run.data && run.data.params) || []).map(p => [p.key, p.value]));
-      const metrics = new Map(((run.data && run.data.metrics) || []).map(m => [m.key, m.value]));
+      const data = run.data || {};
+      const params = new Map((data.params || []).map(p => [p.key, p.value]));
+      const metrics = new Map((data.metrics || []).map(m => [m.key, m.value]));
+      const tags = new Map((data.tags || []).map(t => [t.key, t.value]));
       const box = h('input', {type: 'checkbox', 'aria-label': `Select ${runName(run)}`, checked: selected.has(id),
         onchange: ev => { if (ev.target.checked) selected.add(id); else selected.delete(id); onSelect(); }});
       return h('tr', {'data-run-id': id},
@@ -551,12 +668,13 @@
         h('td', {class: 'nowrap'}, fmtTime(info.start_time)),
         h('td', null, fmtDuration(info.start_time, info.end_time)),
         h('td', null, info.user_id || ''),
-        paramKeys.map(k => h('td', {class: 'mono'}, params.has(k) ? params.get(k) : '')),
-        metricKeys.map(k => h('td', {class: 'num', title: metrics.has(k) ? String(metrics.get(k)) : ''},
-          metrics.has(k) ? fmtNum(metrics.get(k)) : '')));
+        cols.metrics.map(k => h('td', {class: 'num', 'data-col': `metrics.${k}`, title: metrics.has(k) ? String(metrics.get(k)) : ''},
+          metrics.has(k) ? fmtNum(metrics.get(k)) : '')),
+        cols.params.map(k => h('td', {class: 'mono', 'data-col': `params.${k}`}, params.has(k) ? params.get(k) : '')),
+        cols.tags.map(k => h('td', {'data-col': `tags.${k}`}, tags.has(k) ? tags.get(k) : '')));
     });
     return h('div', {class: 'table-wrap'}, h('table', {class: 'data', id: 'runs'},
-      h('thead', null, groups, cols), h('tbody', null, rows)));
+      h('thead', null, groups, header), h('tbody', null, rows)));
   }
 
   function pager(size, token, next, href) {
@@ -577,7 +695,90 @@
 
   // ---------------------------------------------------------------- one run
 
-  async function runPage(view, id) {
+  const NOTE_TAG = 'mlflow.note.content';
+
+  /**
+   * Replaces the current URL's query without a reload (hashchange does not fire), so a view's
+   * own state (chosen metrics, previewed artifact) survives a reload and can be linked.
+   */
+  function replaceParams(update) {
+    const {parts, params} = parseHash();
+    const next = {};
+    for (const [k, v] of params.entries()) next[k] = v;
+    Object.assign(next, update);
+    history.replaceState(null, '', hashFor(parts, next));
+  }
+
+  /**
+   * An editable text block: shows `value` (or `empty`), and an Edit button that turns it
+   * into a textarea whose Save calls `save(text)`; the server's error stays on screen.
+   */
+  function editableText(id, value, empty, save) {
+    const box = h('div', {class: 'editable', id});
+    const show = () => {
+      clear(box);
+      append(box, [value ? h('p', {class: 'text'}, value) : h('p', {class: 'empty'}, empty),
+        h('button', {type: 'button', class: 'edit', onclick: edit}, 'Edit')]);
+    };
+    const edit = () => {
+      clear(box);
+      const area = h('textarea', {rows: 4, 'aria-label': 'Description'});
+      area.value = value || '';
+      const status = h('div', {class: 'form-status'});
+      const form = h('form', {class: 'edit-form', onsubmit: async ev => {
+        ev.preventDefault();
+        clear(status);
+        try {
+          await save(area.value);
+          route();
+        } catch (err) {
+          status.appendChild(errorBox(err, 'Not saved:'));
+        }
+      }}, area, h('div', {class: 'buttons'}, h('button', {type: 'submit', class: 'primary'}, 'Save'),
+        h('button', {type: 'button', onclick: show}, 'Cancel')), status);
+      box.appendChild(form);
+      area.focus();
+    };
+    show();
+    return box;
+  }
+
+  /**
+   * A tag table with a form that sets a tag and a delete button per tag; `system` tags
+   * (`mlflow.*`) are shown but not offered for deletion. Saving re-renders the page.
+   */
+  function tagEditor(id, tags, setTag, deleteTag) {
+    const status = h('div', {class: 'form-status'});
+    const act = async fn => {
+      clear(status);
+      try {
+        await fn();
+        route();
+      } catch (err) {
+        status.appendChild(errorBox(err, 'Not saved:'));
+      }
+    };
+    const rows = tags.map(t => {
+      const system = t.key.startsWith('mlflow.');
+      return h('tr', {class: system ? 'system' : null, 'data-tag': t.key},
+        h('td', {class: 'key'}, t.key), h('td', {class: 'val'}, t.value),
+        h('td', {class: 'actions'}, system ? null : h('button', {type: 'button', class: 'link delete-tag',
+          'aria-label': `Delete tag ${t.key}`, onclick: () => act(() => deleteTag(t.key))}, 'delete')));
+    });
+    const key = h('input', {type: 'text', name: 'tag-key', placeholder: 'key', 'aria-label': 'Tag key'});
+    const value = h('input', {type: 'text', name: 'tag-value', placeholder: 'value', 'aria-label': 'Tag value'});
+    const form = h('form', {class: 'tag-form', onsubmit: ev => {
+      ev.preventDefault();
+      act(() => setTag(key.value.trim(), value.value));
+    }}, key, value, h('button', {type: 'submit', class: 'primary'}, 'Set tag'));
+    return h('div', {class: 'tag-editor', id},
+      rows.length ? h('div', {class: 'table-wrap'}, h('table', {class: 'data kv tags'}, h('tbody', null, rows))) :
+        h('p', {class: 'empty'}, 'No tags.'),
+      form, status);
+  }
+
+  async function runPage(view, id, params) {
+    params = params || new URLSearchParams();
     const {run} = await get('runs/get', {run_id: id, run_uuid: id});
     const info = run.info || {};
     const data = run.data || {};
@@ -598,12 +799,32 @@
       tagValue(run, 'mlflow.source.name') ? h('span', null, 'Source ', h('b', {class: 'mono'}, tagValue(run, 'mlflow.source.name'))) : null,
       info.lifecycle_stage === 'deleted' ? badge('deleted', 'FAILED') : null));
 
-    const params = (data.params || []).slice().sort(byKey);
-    const metrics = (data.metrics || []).slice().sort(byKey);
+    // The description is MLflow's `mlflow.note.content` tag.
+    view.appendChild(section('Description', null, editableText('run-description', tagValue(run, NOTE_TAG), 'No description.',
+      text => post('runs/set-tag', {run_id: id, run_uuid: id, key: NOTE_TAG, value: text}))));
+
+    const params_ = (data.params || []).slice().sort(byKey);
+    const metrics = (data.metrics || []).slice().sort((a, b) => metricOrder(a.key, b.key));
+
+    // One history per metric tells which have more than one point: those get charts.
+    const histories = new Map();
+    const results = await settledPool(metrics, 8, m => metricHistory(id, m.key));
+    metrics.forEach((m, i) => histories.set(m.key, results[i]));
+    const stepped = metrics.filter(m => {
+      const r = histories.get(m.key);
+      return r.status === 'fulfilled' ? r.value.length > 1 : Number(m.step || 0) > 0;
+    });
+    const steppedKeys = new Set(stepped.map(m => m.key));
+
     view.appendChild(h('div', {class: 'grid2'},
-      section('Parameters', params.length, kvTable(params.map(p => ({key: p.key, value: p.value})), {empty: 'No parameters logged.'})),
-      section('Metrics', metrics.length, kvTable(metrics.map(m => ({key: m.key, num: true,
-        value: [fmtNum(m.value), m.step ? h('span', {class: 'muted'}, ` (step ${m.step})`) : null]})), {empty: 'No metrics logged.'}))));
+      section('Parameters', params_.length, kvTable(params_.map(p => ({key: p.key, value: p.value})), {empty: 'No parameters logged.'})),
+      section('Metrics', metrics.length, metrics.length ? h('div', {class: 'table-wrap'}, h('table', {class: 'data kv', id: 'metrics-table'},
+        h('thead', null, h('tr', null, h('th', null, 'Metric'), h('th', {class: 'num'}, 'Value'), h('th', {class: 'num'}, 'Step'))),
+        h('tbody', null, metrics.map(m => h('tr', {'data-metric-row': m.key},
+          h('td', {class: 'key'}, m.key, steppedKeys.has(m.key) ? h('span', {class: 'muted'}, ' · charted') : null),
+          h('td', {class: 'val num', title: String(m.value)}, fmtNum(m.value)),
+          h('td', {class: 'num muted'}, String(m.step || 0))))))) :
+        h('p', {class: 'empty'}, 'No metrics logged.'))));
 
     const datasets = (run.inputs && run.inputs.dataset_inputs) || [];
     if (datasets.length) {
@@ -616,29 +837,81 @@
       }), {empty: 'No datasets logged.'})));
     }
 
-    if (metrics.length) {
-      const charts = h('div', {class: 'charts', id: 'metric-charts'});
-      const shown = metrics.slice(0, MAX_CHARTS);
-      view.appendChild(section('Metric charts', null, charts,
-        metrics.length > shown.length ? h('p', {class: 'muted'}, `Showing the first ${shown.length} of ${metrics.length} metrics.`) : null));
-      const results = await Promise.allSettled(shown.map(m => metricHistory(id, m.key)));
-      shown.forEach((m, i) => {
-        const r = results[i];
-        charts.appendChild(h('div', {class: 'chart-card', 'data-metric': m.key}, h('h3', null, m.key),
-          r.status === 'fulfilled' ?
-            lineChart([{name: m.key, points: historyPoints(r.value)}], {label: `${m.key} by step`}) :
-            errorBox(r.reason)));
-      });
-    }
+    if (metrics.length) view.appendChild(metricCharts(id, info, stepped, histories, params));
 
-    const tags = (data.tags || []).slice().sort((a, b) => {
+    const tags = (data.tags || []).filter(t => t.key !== NOTE_TAG).sort((a, b) => {
       const sa = a.key.startsWith('mlflow.');
       const sb = b.key.startsWith('mlflow.');
       return sa === sb ? byKey(a, b) : sa ? 1 : -1;
     });
-    view.appendChild(section('Tags', tags.length, kvTable(tags.map(t => ({key: t.key, value: t.value,
-      cls: t.key.startsWith('mlflow.') ? 'system' : null})), {empty: 'No tags.'})));
-    view.appendChild(await artifactsSection(info.artifact_uri || ''));
+    view.appendChild(section('Tags', tags.length, tagEditor('run-tags', tags,
+      (key, value) => post('runs/set-tag', {run_id: id, run_uuid: id, key, value}),
+      key => post('runs/delete-tag', {run_id: id, run_uuid: id, key}))));
+    view.appendChild(await artifactsSection(info.artifact_uri || '', params));
+  }
+
+  /**
+   * Charts of the metrics with more than one point (one each, up to MAX_CHARTS), and one
+   * chart that overlays the metrics the user picks, against step or relative wall time.
+   * The choice lives in the URL (`?overlay=a,b&x=time`).
+   */
+  function metricCharts(id, info, stepped, histories, params) {
+    const box = section('Metric charts', stepped.length || null);
+    if (!stepped.length) {
+      box.appendChild(h('p', {class: 'muted', id: 'no-charts'},
+        'Every metric of this run has a single value; they are listed under Metrics.'));
+      return box;
+    }
+    const pointsOf = key => {
+      const r = histories.get(key);
+      return r && r.status === 'fulfilled' ? r.value : [];
+    };
+    const keys = stepped.map(m => m.key);
+    const wanted = (params.get('overlay') || '').split(',').filter(k => keys.includes(k));
+    const chosen = new Set(wanted.length ? wanted : keys.slice(0, 1));
+    let axis = params.get('x') === 'time' ? 'time' : 'step';
+    const overlay = h('div', {class: 'chart-card wide', id: 'overlay-chart'});
+    const draw = changed => {
+      const picked = keys.filter(k => chosen.has(k));
+      let t0 = Number(info.start_time) || Infinity;
+      for (const k of picked) for (const m of pointsOf(k)) t0 = Math.min(t0, Number(m.timestamp || 0));
+      const series = picked.map(k => ({name: k, color: keys.indexOf(k),
+        points: axis === 'time' ? timePoints(pointsOf(k), t0) : historyPoints(pointsOf(k))}));
+      clear(overlay);
+      append(overlay, [
+        h('div', {class: 'legend'}, picked.map(k =>
+          h('span', null, h('span', {class: ['swatch', `c${keys.indexOf(k) % PALETTE.length}`]}), k))),
+        picked.length ? lineChart(series, {width: 900, height: 320, xLabel: axis === 'time' ? 'relative time (s)' : 'step',
+          label: `${picked.join(', ')} by ${axis}`}) : h('p', {class: 'empty'}, 'Pick metrics to draw.')]);
+      // The choice goes into the URL, so a reload or a shared link draws the same chart.
+      if (changed) replaceParams({overlay: picked.join(','), x: axis === 'time' ? 'time' : ''});
+    };
+    const xSelect = h('select', {'aria-label': 'X axis', id: 'overlay-x', onchange: ev => { axis = ev.target.value; draw(true); }},
+      h('option', {value: 'step', selected: axis === 'step'}, 'Step'),
+      h('option', {value: 'time', selected: axis === 'time'}, 'Relative time'));
+    const choices = h('div', {class: 'metric-choices', id: 'overlay-metrics'}, keys.map(k =>
+      h('label', null, h('input', {type: 'checkbox', value: k, checked: chosen.has(k), onchange: ev => {
+        if (ev.target.checked) chosen.add(k); else chosen.delete(k);
+        draw(true);
+      }}), k)));
+    append(box, [
+      h('h3', null, 'Overlay'),
+      h('div', {class: 'toolbar'}, 'X axis ', xSelect),
+      choices, overlay]);
+    draw(false);
+
+    const charts = h('div', {class: 'charts', id: 'metric-charts'});
+    const shown = stepped.slice(0, MAX_CHARTS);
+    for (const m of shown) {
+      const r = histories.get(m.key);
+      charts.appendChild(h('div', {class: 'chart-card', 'data-metric': m.key}, h('h3', null, m.key),
+        r.status === 'fulfilled' ?
+          lineChart([{name: m.key, points: historyPoints(r.value)}], {label: `${m.key} by step`}) :
+          errorBox(r.reason)));
+    }
+    append(box, [h('h3', null, 'Each metric'), charts,
+      stepped.length > shown.length ? h('p', {class: 'muted'}, `Showing the first ${shown.length} of ${stepped.length} charts; overlay picks any of them.`) : null]);
+    return box;
   }
 
   /** A dataset input's `mlflow.data.context` tag (`training`, ...), if it has one. */
@@ -666,17 +939,119 @@
     return `${ARTIFACTS}/${path.split('/').map(encodeURIComponent).join('/')}`;
   }
 
-  async function artifactsSection(uri) {
+  const HTML_VIEW = '/ui/artifact-html';
+  // Larger files are offered for download only.
+  const PREVIEW_TEXT_BYTES = 1024 * 1024;
+  const PREVIEW_FRAME_BYTES = 8 * 1024 * 1024;
+  const TEXT_EXTENSIONS = new Set(['txt', 'log', 'md', 'yaml', 'yml', 'csv', 'tsv', 'py', 'toml', 'ini', 'cfg', 'sql', 'r', 'sh', 'xml']);
+  const TEXT_NAMES = new Set(['MLmodel', 'requirements.txt', 'LICENSE', 'README']);
+
+  /** How an artifact is previewed: 'html', 'image', 'json', 'text', or null (download only). */
+  function previewKind(path) {
+    const base = path.split('/').pop();
+    const dot = base.lastIndexOf('.');
+    const ext = dot > 0 ? base.slice(dot + 1).toLowerCase() : '';
+    if (ext === 'html' || ext === 'htm') return 'html';
+    if (['png', 'jpg', 'jpeg', 'gif', 'webp'].includes(ext)) return 'image';
+    if (ext === 'json') return 'json';
+    if (TEXT_EXTENSIONS.has(ext) || TEXT_NAMES.has(base)) return 'text';
+    return null;
+  }
+
+  async function artifactsSection(uri, params) {
     const root = proxiedRoot(uri);
     if (root === null) {
       return section('Artifacts', null, h('p', {class: 'muted'}, 'Stored at ', h('code', null, uri || '(no location)'),
         ', which this server does not proxy.'));
     }
-    const tree = await artifactList(root);
-    return section('Artifacts', null, h('div', {class: 'muted'}, h('code', null, uri)), tree);
+    const preview = h('div', {class: 'artifact-preview', id: 'artifact-preview'});
+    const show = (rel, size) => {
+      replaceParams({artifact: rel});
+      renderPreview(preview, root, rel, size);
+    };
+    const tree = await artifactList(root, root, show);
+    const box = section('Artifacts', null, h('div', {class: 'muted'}, h('code', null, uri)),
+      h('div', {class: 'artifact-browser'}, h('div', {class: 'artifact-tree'}, tree), preview));
+    const wanted = params && params.get('artifact');
+    if (wanted) {
+      // Opened from a link: the size comes from the listing of the file's folder.
+      const parts = wanted.split('/').filter(Boolean);
+      const dir = [root, ...parts.slice(0, -1)].join('/');
+      let size;
+      try {
+        const files = (await get(ARTIFACTS, {path: dir})).files || [];
+        const f = files.find(x => x.path.split('/').pop() === parts[parts.length - 1]);
+        size = f ? Number(f.file_size || 0) : undefined;
+      } catch (_) { /* the preview reports the missing file itself */ }
+      await renderPreview(preview, root, parts.join('/'), size);
+    } else {
+      preview.appendChild(h('p', {class: 'muted'}, 'Pick a file to see it here.'));
+    }
+    return box;
   }
 
-  async function artifactList(dir) {
+  /** Shows the artifact `rel` (relative to the run's root) inline, by its kind. */
+  async function renderPreview(box, root, rel, size) {
+    const full = `${root}/${rel}`;
+    const kind = previewKind(rel);
+    const href = artifactHref(full);
+    clear(box);
+    box.setAttribute('data-artifact', rel);
+    box.setAttribute('data-kind', kind || 'none');
+    box.appendChild(h('div', {class: 'preview-head'}, h('b', {class: 'mono'}, rel),
+      size === undefined ? null : h('span', {class: 'size'}, fmtBytes(size)),
+      h('a', {href, download: rel.split('/').pop(), class: 'button'}, 'Download')));
+    const limit = kind === 'html' || kind === 'image' ? PREVIEW_FRAME_BYTES : PREVIEW_TEXT_BYTES;
+    if (!kind) {
+      box.appendChild(h('p', {class: 'muted'}, 'No preview for this kind of file.'));
+      return;
+    }
+    if (size !== undefined && size > limit) {
+      box.appendChild(h('p', {class: 'muted too-large'}, `Too large to show here (${fmtBytes(size)}, the limit is ${fmtBytes(limit)}).`));
+      return;
+    }
+    if (kind === 'html') {
+      // No script, no forms, no same-origin access: an empty sandbox, and the server sends
+      // the page with its own sandboxing policy as well.
+      box.appendChild(h('iframe', {class: 'artifact-html', sandbox: '', referrerpolicy: 'no-referrer', title: rel,
+        src: `${HTML_VIEW}/${full.split('/').map(encodeURIComponent).join('/')}`}));
+      return;
+    }
+    if (kind === 'image') {
+      const img = h('img', {class: 'artifact-image', alt: rel, src: href});
+      img.addEventListener('load', () => img.setAttribute('data-loaded', 'true'));
+      img.addEventListener('error', () => img.replaceWith(h('p', {class: 'muted'}, 'This image could not be shown.')));
+      box.appendChild(img);
+      return;
+    }
+    let text;
+    try {
+      const resp = await fetch(href, {credentials: 'same-origin'});
+      text = await resp.text();
+      if (!resp.ok) {
+        let body = {};
+        try { body = JSON.parse(text); } catch (_) { body = {message: text}; }
+        throw new ApiError(resp.status, body.error_code || `HTTP_${resp.status}`, body.message || resp.statusText);
+      }
+    } catch (err) {
+      box.appendChild(errorBox(err instanceof ApiError ? err : new ApiError(0, 'NETWORK_ERROR', err.message)));
+      return;
+    }
+    if (text.length > PREVIEW_TEXT_BYTES) {
+      box.appendChild(h('p', {class: 'muted too-large'}, `Too large to show here (the limit is ${fmtBytes(PREVIEW_TEXT_BYTES)}).`));
+      return;
+    }
+    if (kind === 'json') {
+      try {
+        text = JSON.stringify(JSON.parse(text), null, 2);
+      } catch (e) {
+        box.appendChild(h('p', {class: 'muted'}, `Not valid JSON (${e.message}); shown as text.`));
+      }
+    }
+    box.appendChild(h('pre', {class: ['artifact-text', kind]}, text));
+  }
+
+  async function artifactList(dir, root, show) {
     let files;
     try {
       files = (await get(ARTIFACTS, {path: dir})).files || [];
@@ -685,13 +1060,16 @@
     }
     if (!files.length) return h('p', {class: 'empty'}, 'No artifacts.');
     files.sort((a, b) => (b.is_dir - a.is_dir) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return h('ul', {class: 'tree', id: dir.split('/').length <= 3 ? 'artifacts' : null}, files.map(f => {
+    return h('ul', {class: 'tree', id: dir === root ? 'artifacts' : null}, files.map(f => {
       const base = f.path.split('/').pop();
       const full = `${dir}/${base}`;
+      const rel = full.slice(root.length + 1);
       if (!f.is_dir) {
         return h('li', null, h('span', {class: 'icon'}, '📄'),
-          h('a', {href: artifactHref(full), download: base, class: 'artifact'}, base),
-          h('span', {class: 'size'}, fmtBytes(f.file_size || 0)));
+          h('button', {type: 'button', class: 'artifact', 'data-path': rel,
+            onclick: () => show(rel, Number(f.file_size || 0))}, base),
+          h('span', {class: 'size'}, fmtBytes(f.file_size || 0)),
+          h('a', {href: artifactHref(full), download: base, class: 'download', title: `Download ${base}`, 'aria-label': `Download ${base}`}, '⤓'));
       }
       const li = h('li', null);
       let open = null;
@@ -699,7 +1077,7 @@
       li.appendChild(h('button', {type: 'button', class: 'dir', onclick: async () => {
         if (open) { open.remove(); open = null; icon.textContent = '▸'; return; }
         icon.textContent = '▾';
-        open = await artifactList(full);
+        open = await artifactList(full, root, show);
         li.appendChild(open);
       }}, icon, base + '/'));
       return li;
@@ -849,7 +1227,8 @@
       h('span', null, 'Created ', h('b', null, fmtTime(model.creation_timestamp))),
       h('span', null, 'Last modified ', h('b', null, fmtTime(model.last_updated_timestamp))),
       h('span', null, 'Versions ', h('b', null, String(versions.length)))));
-    if (model.description) view.appendChild(section('Description', null, h('p', null, model.description)));
+    view.appendChild(section('Description', null, editableText('model-description', model.description, 'No description.',
+      text => patch('registered-models/update', {name, description: text}))));
 
     // Aliases come on the model as [{alias, version}] and on each version as [alias].
     const aliasesOf = new Map();
@@ -879,7 +1258,7 @@
         v.source ? h('div', {class: 'muted mono small'}, v.source) : null,
         datasetsLine(run));
       return h('tr', {'data-version': v.version},
-        h('td', null, h('b', null, `v${v.version}`)),
+        h('td', null, h('a', {href: versionHref(name, v.version), class: 'version-link'}, h('b', null, `v${v.version}`))),
         h('td', null, stageBadge(v.current_stage)),
         h('td', null, [...(aliasesOf.get(String(v.version)) || [])].sort().map(a => [badge(`@${a}`, 'alias'), ' '])),
         h('td', null, badge(v.status || 'READY')),
@@ -898,9 +1277,73 @@
     const aliasRows = [...aliasesOf.entries()].flatMap(([ver, set]) => [...set].map(a => ({key: `@${a}`, value: `v${ver}`})))
       .sort(byKey);
     view.appendChild(h('div', {class: 'grid2'},
-      section('Aliases', aliasRows.length, kvTable(aliasRows, {empty: 'No aliases.'})),
-      section('Tags', (model.tags || []).length, kvTable((model.tags || []).slice().sort(byKey)
-        .map(t => ({key: t.key, value: t.value})), {empty: 'No tags.'}))));
+      section('Aliases', aliasRows.length, kvTable(aliasRows, {empty: 'No aliases.'}),
+        versions.length ? aliasForm(name, versions.map(v => String(v.version)), null) : null),
+      section('Tags', (model.tags || []).length, tagEditor('model-tags', (model.tags || []).slice().sort(byKey),
+        (key, value) => post('registered-models/set-tag', {name, key, value}),
+        key => del('registered-models/delete-tag', {name, key})))));
+  }
+
+  /**
+   * Sets an alias through the server, which may refuse it (a protected alias whose promotion
+   * gate fails answers 403 with the reasons): the refusal is shown as the server wrote it.
+   * `fixed` is the version when the form sits on one version's page.
+   */
+  function aliasForm(name, versions, fixed) {
+    const alias = h('input', {type: 'text', name: 'alias', placeholder: 'champion', 'aria-label': 'Alias', required: true});
+    const version = fixed === null ?
+      h('select', {'aria-label': 'Version', name: 'version'}, versions.map(v => h('option', {value: v}, `v${v}`))) :
+      null;
+    const status = h('div', {class: 'form-status', id: 'alias-status'});
+    const form = h('form', {class: 'alias-form', id: 'alias-form', onsubmit: async ev => {
+      ev.preventDefault();
+      clear(status);
+      const v = fixed === null ? version.value : fixed;
+      try {
+        await post('registered-models/alias', {name, alias: alias.value.trim(), version: v});
+        route();
+      } catch (err) {
+        status.appendChild(errorBox(err, `@${alias.value.trim()} was not set on v${v}:`));
+      }
+    }}, 'Set alias ', alias, fixed === null ? [' on ', version] : ` on v${fixed}`,
+    h('button', {type: 'submit', class: 'primary'}, 'Set alias'));
+    return h('div', {class: 'alias-editor'}, form, status);
+  }
+
+  async function versionPage(view, name, version) {
+    document.title = `${name} v${version} · Slipway`;
+    view.appendChild(crumbs(['Models', '#/models'], [name, modelHref(name)], [`v${version}`]));
+    let v;
+    try {
+      v = (await get('model-versions/get', {name, version})).model_version || {};
+    } catch (err) {
+      view.appendChild(h('h1', null, `${name} v${version}`));
+      if (isMissingEndpoint(err)) { view.appendChild(registryUnavailable(err)); return; }
+      throw err;
+    }
+    let run = null;
+    if (v.run_id) {
+      try { run = (await get('runs/get', {run_id: v.run_id, run_uuid: v.run_id})).run; } catch (_) { /* shown as not found */ }
+    }
+    view.appendChild(h('h1', {id: 'version-name'}, `${v.name || name} v${v.version || version}`, ' ', stageBadge(v.current_stage)));
+    view.appendChild(h('div', {class: 'subtitle'},
+      h('span', null, 'Status ', badge(v.status || 'READY')),
+      h('span', null, 'Created ', h('b', null, fmtTime(v.creation_timestamp))),
+      v.run_id ? h('span', null, 'Source run ', h('a', {href: runHref(v.run_id), class: 'lineage'}, run ? runName(run) : v.run_id),
+        run ? null : h('span', {class: 'muted'}, ' (run not found)')) : h('span', {class: 'muted'}, 'no source run'),
+      v.source ? h('span', null, 'Source ', h('b', {class: 'mono'}, v.source)) : null));
+    const line = datasetsLine(run);
+    if (line) view.appendChild(line);
+    view.appendChild(section('Description', null, editableText('version-description', v.description, 'No description.',
+      text => patch('model-versions/update', {name, version: String(version), description: text}))));
+    const aliases = (v.aliases || []).slice().sort();
+    view.appendChild(h('div', {class: 'grid2'},
+      section('Aliases', aliases.length, aliases.length ?
+        h('p', {id: 'version-aliases'}, aliases.map(a => [badge(`@${a}`, 'alias'), ' '])) : h('p', {class: 'empty'}, 'No aliases.'),
+      aliasForm(name, [String(version)], String(version))),
+      section('Tags', (v.tags || []).length, tagEditor('version-tags', (v.tags || []).slice().sort(byKey),
+        (key, value) => post('model-versions/set-tag', {name, version: String(version), key, value}),
+        key => del('model-versions/delete-tag', {name, version: String(version), key})))));
   }
 
   // ---------------------------------------------------------------- start
