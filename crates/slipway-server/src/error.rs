@@ -65,6 +65,11 @@ impl ApiError {
                     "INVALID_PARAMETER_VALUE",
                     m.clone(),
                 ),
+                S::TooLarge(m) => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "INVALID_PARAMETER_VALUE",
+                    m.clone(),
+                ),
                 S::Database(_) | S::Io(_) | S::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "INTERNAL_ERROR",
@@ -150,6 +155,11 @@ mod tests {
             (
                 ApiError::Store(S::InvalidParameter("x".into())),
                 400,
+                "INVALID_PARAMETER_VALUE",
+            ),
+            (
+                ApiError::Store(S::TooLarge("x".into())),
+                413,
                 "INVALID_PARAMETER_VALUE",
             ),
             (ApiError::MalformedJson("x".into()), 400, "BAD_REQUEST"),
