@@ -1,20 +1,25 @@
 //! Proxied artifacts (`/api/2.0/mlflow-artifacts/artifacts/...`): upload, download, list,
-//! delete. Paths are checked by [`ArtifactPath::parse`] before the store sees them.
+//! delete. Paths are checked by [`ArtifactPath::parse`] before the store sees them, and a
+//! deletion by [`DeletablePath::new`]. Uploads stream to the store with bounded memory; one
+//! larger than [`Limits::artifact_body_bytes`](crate::Limits) is refused with 413 from its
+//! `Content-Length` before a byte is read, or as soon as a chunked body passes the limit.
 
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::{Body, HttpBody};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use slipway_store::ArtifactPath;
+use slipway_store::{ArtifactPath, DeletablePath};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiBytes, ApiQuery};
+use crate::extract::ApiQuery;
 
 type St = State<Arc<AppState>>;
 
@@ -37,30 +42,49 @@ fn content_type(path: &ArtifactPath) -> &'static str {
     }
 }
 
-/// `PUT artifacts/<path>`: the raw body is the file.
+/// `PUT artifacts/<path>`: the raw body is the file, streamed to the store.
 pub async fn upload(
     State(s): St,
     path: Result<Path<String>, PathRejection>,
-    ApiBytes(body): ApiBytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
     let path = artifact_path(path)?;
-    s.artifacts.put(&path, body).await?;
+    let limit = s.limits.artifact_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .or_else(|| body.size_hint().exact());
+    if let Some(length) = declared.filter(|n| *n > limit) {
+        return Err(ApiError::Store(slipway_store::Error::TooLarge(format!(
+            "artifact '{path}' is {length} bytes; the upload limit is {limit} bytes \
+             (set by `slipway serve --max-artifact-bytes`)"
+        ))));
+    }
+    let stream = body
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .boxed();
+    s.artifacts.put_stream(&path, stream, Some(limit)).await?;
     Ok(Json(json!({})))
 }
 
-/// `GET artifacts/<path>`: the raw bytes.
+/// `GET artifacts/<path>`: the raw bytes, streamed.
 pub async fn download(
     State(s): St,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let path = artifact_path(path)?;
-    let bytes = s.artifacts.get(&path).await?;
+    // Streamed from the store: a download holds one chunk at a time, whatever its size.
+    let (size, chunks) = s.artifacts.get_stream(&path).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, content_type(&path)),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_TYPE, content_type(&path).to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_LENGTH, size.to_string()),
         ],
-        bytes,
+        Body::from_stream(chunks),
     )
         .into_response())
 }
@@ -70,7 +94,7 @@ pub async fn delete(
     State(s): St,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<Value>> {
-    let path = artifact_path(path)?;
+    let path = DeletablePath::new(artifact_path(path)?)?;
     s.artifacts.delete(&path).await?;
     Ok(Json(json!({})))
 }

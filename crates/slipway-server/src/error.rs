@@ -73,6 +73,11 @@ fn store_parts(e: &slipway_store::Error) -> (StatusCode, &'static str, String) {
             "INVALID_PARAMETER_VALUE",
             m.clone(),
         ),
+        S::TooLarge(m) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "INVALID_PARAMETER_VALUE",
+            m.clone(),
+        ),
         S::Database(_) | S::Io(_) | S::Internal(_) => internal(),
     }
 }
@@ -174,6 +179,11 @@ mod tests {
             (
                 ApiError::Store(S::InvalidParameter("x".into())),
                 400,
+                "INVALID_PARAMETER_VALUE",
+            ),
+            (
+                ApiError::Store(S::TooLarge("x".into())),
+                413,
                 "INVALID_PARAMETER_VALUE",
             ),
             (ApiError::MalformedJson("x".into()), 400, "BAD_REQUEST"),

@@ -47,15 +47,19 @@ pub use error::{ApiError, ApiResult};
 pub struct Limits {
     /// Largest JSON request body, in bytes.
     pub json_body_bytes: usize,
-    /// Largest artifact upload, in bytes.
-    pub artifact_body_bytes: usize,
+    /// Largest artifact upload, in bytes ([`DEFAULT_MAX_ARTIFACT_BYTES`] by default). Uploads
+    /// stream to the store, so this bounds disk use, not memory.
+    pub artifact_body_bytes: u64,
 }
+
+/// The default largest artifact upload: 16 GiB.
+pub const DEFAULT_MAX_ARTIFACT_BYTES: u64 = 16 * 1024 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             json_body_bytes: 16 * 1024 * 1024,
-            artifact_body_bytes: 512 * 1024 * 1024,
+            artifact_body_bytes: DEFAULT_MAX_ARTIFACT_BYTES,
         }
     }
 }
@@ -313,8 +317,8 @@ pub fn app(state: Arc<AppState>) -> Router {
                 .put(artifacts::upload)
                 .delete(artifacts::delete),
         )
-        .layer(DefaultBodyLimit::max(limits.artifact_body_bytes))
-        .layer(Extension(extract::BodyLimit(limits.artifact_body_bytes)));
+        // The upload handler streams and enforces `limits.artifact_body_bytes` itself.
+        .layer(DefaultBodyLimit::disable());
     Router::new()
         .nest("/api/2.0/mlflow", mlflow)
         .nest("/api/2.0/mlflow-artifacts", artifact_routes)

@@ -9,6 +9,7 @@ use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use slipway_store::uri;
 use slipway_store::{
     KeyValue, ModelFilter, ModelStage, ModelVersion, ModelVersionQuery, NewModelVersion,
     NewRegisteredModel, OrderBy, Promotion, RegisteredModel, RegisteredModelQuery,
@@ -587,11 +588,14 @@ pub async fn create_version(
     State(s): St,
     ApiJson(req): ApiJson<CreateVersion>,
 ) -> ApiResult<Json<ModelVersionResponse>> {
+    let name = required(req.name, "name")?;
+    let source = required(req.source, "source")?;
+    uri::check_stored_uri(uri::UriField::ModelSource, &source, &s.artifacts.root_uri())?;
     let v = s
         .meta
         .create_model_version(NewModelVersion {
-            name: required(req.name, "name")?,
-            source: required(req.source, "source")?,
+            name,
+            source,
             run_id: req.run_id,
             run_link: req.run_link,
             description: req.description,

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use slipway_store::uri;
 use slipway_store::{
     DatasetInput, ExperimentFilter, ExperimentQuery, KeyValue, LogBatch, Metric, ModelMetric,
     ModelOutput, NewExperiment, NewRun, OrderBy, RunFilter, RunQuery, RunStatus, RunUpdate,
@@ -99,6 +100,13 @@ pub async fn create_experiment(
     ApiJson(req): ApiJson<CreateExperiment>,
 ) -> ApiResult<Json<Value>> {
     let name = required(req.name, "name")?;
+    if let Some(location) = req.artifact_location.as_deref().filter(|l| !l.is_empty()) {
+        uri::check_stored_uri(
+            uri::UriField::ArtifactLocation,
+            location,
+            &s.artifacts.root_uri(),
+        )?;
+    }
     let id = s
         .meta
         .create_experiment(NewExperiment {

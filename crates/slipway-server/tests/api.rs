@@ -759,3 +759,363 @@ async fn server_info_health_and_logged_model_search() {
         .await;
     assert_eq!(v, json!({}));
 }
+
+/// Every file and folder under `root`, relative, sorted.
+fn tree(root: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            out.push(
+                path.strip_prefix(root)
+                    .expect("under")
+                    .display()
+                    .to_string(),
+            );
+            if path.is_dir() {
+                dirs.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_root_and_experiment_and_run_folders_cannot_be_deleted() {
+    let api = api().await;
+    let base = "/api/2.0/mlflow-artifacts/artifacts";
+    for file in ["1/r1/artifacts/model/MLmodel", "2/r2/artifacts/x.txt"] {
+        let (s, body) = api
+            .raw("PUT", &format!("{base}/{file}"), Body::from("x"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    }
+    let artifacts = api._home.path().join("artifacts");
+    let before = tree(&artifacts);
+    assert_eq!(before.len(), 9, "{before:?}");
+    for path in [
+        "%2e",
+        "%2E",
+        ".",
+        "./",
+        ".%2F",
+        "%2e%2f",
+        "%2e/%2e",
+        "a/..",
+        "a/%2e%2e",
+        "%252e",
+        "%252e%252f",
+        "%25252e",
+        "1",
+        "1/",
+        "1/%2e",
+        "1/r1",
+        "1/r1/",
+        "1/r1/artifacts",
+        "1/r1/artifacts/",
+        "1/r1/artifacts/%2e",
+        "1/r1/artifacts/model/..",
+        "2/r2/./artifacts",
+    ] {
+        let (s, body) = api
+            .raw("DELETE", &format!("{base}/{path}"), Body::empty())
+            .await;
+        let v: Value = serde_json::from_slice(&body).expect("json");
+        assert_error(s, &v, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+        assert_eq!(tree(&artifacts), before, "DELETE {path} removed something");
+    }
+    let (s, body) = api.raw("DELETE", &format!("{base}/"), Body::empty()).await;
+    assert!(
+        s.is_client_error(),
+        "{s}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(tree(&artifacts), before);
+    let (s, v) = api.call("DELETE", &format!("{base}/1/r1"), None).await;
+    assert_error(s, &v, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("refusing to delete '1/r1'"),
+        "{v}"
+    );
+
+    // Inside a run's artifacts, deletion works.
+    let (s, _) = api
+        .raw(
+            "DELETE",
+            &format!("{base}/1/r1/artifacts/model"),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!artifacts.join("1/r1/artifacts/model").exists());
+    assert!(artifacts.join("2/r2/artifacts/x.txt").exists());
+
+    // Nor can a file be written onto the root or onto a folder.
+    for path in ["%2e", "./", "%252e", "1", "2/r2/artifacts"] {
+        let (s, body) = api
+            .raw("PUT", &format!("{base}/{path}"), Body::from("x"))
+            .await;
+        let v: Value = serde_json::from_slice(&body).expect("json");
+        assert_error(s, &v, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+    }
+    assert!(artifacts.join("2/r2/artifacts/x.txt").exists());
+}
+
+#[tokio::test]
+async fn over_long_artifact_paths_are_refused_and_leave_nothing() {
+    let api = api().await;
+    let base = "/api/2.0/mlflow-artifacts/artifacts";
+    let artifacts = api._home.path().join("artifacts");
+    let before = tree(&artifacts);
+    let long_name = "n".repeat(256);
+    let long_path = vec!["abcdefghij"; 400].join("/");
+    for (path, limit) in [
+        (format!("1/run/artifacts/new/{long_name}"), "255 bytes"),
+        (format!("1/run/artifacts/{long_name}/x.txt"), "255 bytes"),
+        (format!("1/run/artifacts/{long_path}"), "1024 bytes"),
+        (
+            format!("1/run/artifacts/{}", "a/".repeat(2100)),
+            "1024 bytes",
+        ),
+    ] {
+        for method in ["PUT", "GET", "DELETE"] {
+            let (s, body) = api
+                .raw(method, &format!("{base}/{path}"), Body::from("x"))
+                .await;
+            let v: Value = serde_json::from_slice(&body).expect("json");
+            assert_error(s, &v, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+            assert!(
+                v["message"].as_str().unwrap_or("").contains(limit),
+                "{method}: {v}"
+            );
+        }
+        let (s, v) = api.call("GET", &format!("{base}?path={path}"), None).await;
+        assert_error(s, &v, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+        assert_eq!(
+            tree(&artifacts),
+            before,
+            "a refused PUT left folders behind"
+        );
+    }
+}
+
+/// A body of `chunks` chunks of `size` bytes, made as it is read (no Content-Length).
+fn chunked(chunks: usize, size: usize) -> Body {
+    let stream = futures_util::stream::iter(
+        (0..chunks).map(move |_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; size]))),
+    );
+    Body::from_stream(stream)
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_are_refused_and_leave_nothing() {
+    let api = api_with(Limits {
+        artifact_body_bytes: 1000,
+        ..Limits::default()
+    })
+    .await;
+    let base = "/api/2.0/mlflow-artifacts/artifacts";
+    let artifacts = api._home.path().join("artifacts");
+    let before = tree(&artifacts);
+
+    // A declared length over the limit is refused before the body is read: this body fails
+    // if read at all.
+    let unreadable = Body::from_stream(futures_util::stream::iter(vec![Err::<
+        bytes::Bytes,
+        std::io::Error,
+    >(
+        std::io::Error::other("the body was read"),
+    )]));
+    let req = Request::builder()
+        .method("PUT")
+        .uri(format!("{base}/1/run/artifacts/new/big.bin"))
+        .header("content-length", "5000")
+        .body(unreadable)
+        .expect("request");
+    let resp = api.router.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let v: Value =
+        serde_json::from_slice(&to_bytes(resp.into_body(), usize::MAX).await.expect("body"))
+            .expect("json");
+    assert_error(
+        status,
+        &v,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "INVALID_PARAMETER_VALUE",
+    );
+    let message = v["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("5000 bytes") && message.contains("1000 bytes"),
+        "{v}"
+    );
+    assert!(message.contains("--max-artifact-bytes"), "{v}");
+    assert_eq!(tree(&artifacts), before);
+
+    // A chunked body is stopped at the limit; its temporary file and folders go.
+    let (s, body) = api
+        .raw(
+            "PUT",
+            &format!("{base}/1/run/artifacts/new/big.bin"),
+            chunked(10, 300),
+        )
+        .await;
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    assert_error(
+        s,
+        &v,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("1000 bytes"),
+        "{v}"
+    );
+    assert_eq!(
+        tree(&artifacts),
+        before,
+        "a refused upload left files behind"
+    );
+
+    // At the limit, it lands.
+    let (s, _) = api
+        .raw(
+            "PUT",
+            &format!("{base}/1/run/artifacts/new/ok.bin"),
+            chunked(4, 250),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        std::fs::metadata(artifacts.join("1/run/artifacts/new/ok.bin"))
+            .expect("stored")
+            .len(),
+        1000
+    );
+}
+
+#[tokio::test]
+async fn stored_uris_must_name_what_the_server_manages() {
+    let api = api().await;
+    for (i, location) in [
+        "http://169.254.169.254/latest/meta-data/",
+        "file:///etc",
+        "../../outside",
+        "http:///#/../..",
+        "mlflow-artifacts:/%2e%2e/%2e%2e/etc",
+        "mlflow-artifacts:/1/%252e%252e/%252e%252e/etc",
+        "mlflow-artifacts://attacker.example/1",
+        "s3://someone-elses-bucket/x",
+        "/etc",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (s, v) = api
+            .post(
+                "experiments/create",
+                json!({"name": format!("bad-{i}"), "artifact_location": location}),
+            )
+            .await;
+        assert_error(s, &v, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("'artifact_location'"),
+            "{location}: {v}"
+        );
+        let (s, v) = api
+            .get(&format!("experiments/get-by-name?experiment_name=bad-{i}"))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{location} was stored: {v}");
+    }
+    // What the server manages is stored as given.
+    let root = api
+        ._home
+        .path()
+        .join("artifacts")
+        .canonicalize()
+        .expect("root");
+    for (name, location) in [
+        ("proxied", "mlflow-artifacts:/team/proxied".to_string()),
+        ("local", format!("file://{}/team/local", root.display())),
+    ] {
+        let v = api
+            .ok_post(
+                "experiments/create",
+                json!({"name": name, "artifact_location": location}),
+            )
+            .await;
+        let id = v["experiment_id"].as_str().expect("id").to_string();
+        let v = api
+            .ok_get(&format!("experiments/get?experiment_id={id}"))
+            .await;
+        assert_eq!(v["experiment"]["artifact_location"], location.as_str());
+    }
+
+    api.ok_post("registered-models/create", json!({"name": "m"}))
+        .await;
+    let run = api.new_run("0", "r").await;
+    for source in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:5000/api/2.0/mlflow-artifacts/artifacts/0",
+        "https://example.com/model.pkl",
+        &format!("runs:/{run}/%2e%2e/%2e%2e/etc"),
+        &format!("runs:/{run}/%252e%252e/x"),
+        "mlflow-artifacts:/%2e%2e/%2e%2e/etc",
+        "mlflow-artifacts:/0/../../etc",
+        "file:///etc/passwd",
+        "models:/%2e%2e/1",
+        "javascript:alert(1)",
+    ] {
+        let (s, v) = api
+            .post(
+                "model-versions/create",
+                json!({"name": "m", "source": source}),
+            )
+            .await;
+        assert_error(s, &v, StatusCode::BAD_REQUEST, "INVALID_PARAMETER_VALUE");
+        assert!(
+            v["message"].as_str().unwrap_or("").contains("'source'"),
+            "{source}: {v}"
+        );
+    }
+    let v = api.ok_get("registered-models/get?name=m").await;
+    assert!(
+        v["registered_model"]["latest_versions"].is_null(),
+        "a refused source made a version: {v}"
+    );
+    // The sources the official client sends still register.
+    for source in [
+        format!("runs:/{run}/model"),
+        format!("mlflow-artifacts:/0/{run}/artifacts/model"),
+    ] {
+        let v = api
+            .ok_post(
+                "model-versions/create",
+                json!({"name": "m", "source": source, "run_id": run}),
+            )
+            .await;
+        let version = v["model_version"]["version"]
+            .as_str()
+            .expect("version")
+            .to_string();
+        let v = api
+            .ok_get(&format!(
+                "model-versions/get-download-uri?name=m&version={version}"
+            ))
+            .await;
+        assert_eq!(
+            v["artifact_uri"],
+            format!("mlflow-artifacts:/0/{run}/artifacts/model")
+        );
+    }
+}

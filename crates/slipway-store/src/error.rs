@@ -24,6 +24,9 @@ pub enum Error {
     /// A value breaks a rule: names the field and the rule.
     #[error("{0}")]
     InvalidParameter(String),
+    /// An upload is larger than the configured limit: names the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The metadata database failed.
     #[error("metadata database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -39,9 +42,10 @@ impl Error {
     /// Whether the caller can fix this.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NotFound(_) | Error::AlreadyExists(_) | Error::InvalidParameter(_) => {
-                ErrorKind::User
-            }
+            Error::NotFound(_)
+            | Error::AlreadyExists(_)
+            | Error::InvalidParameter(_)
+            | Error::TooLarge(_) => ErrorKind::User,
             Error::Database(_) | Error::Io(_) | Error::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -31,9 +31,13 @@ pub mod s3;
 pub mod search;
 mod sql;
 pub mod sqlite;
+pub mod uri;
 mod validate;
 
-pub use artifact::{ArtifactEntry, ArtifactPath, ArtifactStore, LocalArtifactStore};
+pub use artifact::{
+    ArtifactEntry, ArtifactPath, ArtifactStore, ByteStream, DeletablePath, LocalArtifactStore,
+    MAX_PART_BYTES, MAX_PATH_BYTES,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use metadata::MetadataStore;
 pub use model::{

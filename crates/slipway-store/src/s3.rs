@@ -8,24 +8,30 @@
 //!
 //! Confinement: every key is the configured prefix followed by the parts of an already
 //! checked [`ArtifactPath`], so no request can name an object outside the prefix. Atomicity:
-//! a single PUT is atomic in S3; bodies above the multipart threshold are sent as a multipart
-//! upload that is either completed or aborted, so no half-written object is ever visible.
+//! a single PUT is atomic in S3; bodies above the multipart threshold are streamed as a
+//! multipart upload, part by part (one part in flight while the next one fills, so memory
+//! stays near two parts whatever the size), that is either completed or aborted, so no
+//! half-written object is ever visible.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use futures_util::TryStreamExt;
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::{Path as StorePath, PathPart};
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
-use crate::artifact::{ArtifactEntry, ArtifactPath, ArtifactStore};
+use crate::artifact::{
+    ArtifactEntry, ArtifactPath, ArtifactStore, ByteStream, DeletablePath, MAX_PATH_BYTES,
+    too_large,
+};
 use crate::error::{Error, Result};
 
-/// Bodies larger than this go up as a multipart upload (64 MiB).
-pub const DEFAULT_MULTIPART_THRESHOLD: usize = 64 * 1024 * 1024;
+/// Bodies larger than this go up as a multipart upload (16 MiB): what is below it is held in
+/// memory until the body ends.
+pub const DEFAULT_MULTIPART_THRESHOLD: usize = 16 * 1024 * 1024;
 /// Part size of a multipart upload (16 MiB; S3 needs at least 5 MiB but the last part).
 pub const DEFAULT_PART_SIZE: usize = 16 * 1024 * 1024;
 /// The smallest part S3 accepts (but the last one).
@@ -120,7 +126,8 @@ impl S3ArtifactStore {
     }
 
     /// Sends bodies larger than `threshold` bytes as multipart uploads of `part_size` bytes
-    /// (at least 5 MiB, S3's smallest part).
+    /// (at least 5 MiB, S3's smallest part). An upload holds up to `threshold + part_size`
+    /// bytes in memory before it starts, and about two parts after.
     pub fn with_multipart(mut self, threshold: usize, part_size: usize) -> Result<Self> {
         if part_size < MIN_PART_SIZE {
             return Err(Error::invalid(format!(
@@ -148,7 +155,16 @@ impl S3ArtifactStore {
                     .map_err(|e| Error::invalid(format!("invalid artifact path '{path}': {e}")))
             })
             .collect::<Result<Vec<PathPart<'_>>>>()?;
-        Ok(StorePath::from_iter(parts))
+        let key = StorePath::from_iter(parts);
+        if key.as_ref().len() > MAX_PATH_BYTES {
+            return Err(Error::invalid(format!(
+                "invalid artifact path '{}…': with the bucket prefix its key is {} bytes long; \
+                 S3's limit is {MAX_PATH_BYTES} bytes",
+                path.to_string().chars().take(64).collect::<String>(),
+                key.as_ref().len()
+            )));
+        }
+        Ok(key)
     }
 
     /// Whether any object lies under `key/`.
@@ -180,46 +196,78 @@ impl S3ArtifactStore {
         }
         Ok(())
     }
-
-    /// Uploads in parts; any failure aborts the upload so no partial object appears. The
-    /// upload runs in a task of its own, so it ends (completed or aborted) even when the
-    /// caller is dropped half-way, as a request is when its client hangs up: dropped with
-    /// neither sent, the upload's parts would stay in the bucket, unlisted and billed, until
-    /// a lifecycle rule removed them.
-    async fn put_multipart(&self, key: &StorePath, data: Bytes) -> Result<()> {
-        let store = self.store.clone();
-        let key = key.clone();
-        let part_size = self.part_size;
-        tokio::spawn(async move { upload_in_parts(store.as_ref(), &key, data, part_size).await })
-            .await
-            .map_err(|e| Error::Internal(format!("multipart upload stopped: {e}")))?
-    }
 }
 
-async fn upload_in_parts(
-    store: &dyn ObjectStore,
-    key: &StorePath,
-    data: Bytes,
-    part_size: usize,
-) -> Result<()> {
-    let mut upload = store.put_multipart(key).await.map_err(store_error)?;
-    let mut offset = 0;
-    while offset < data.len() {
-        let end = (offset + part_size).min(data.len());
-        if let Err(e) = upload
-            .put_part(PutPayload::from_bytes(data.slice(offset..end)))
-            .await
-        {
+/// A multipart upload under way: aborted on drop unless completed, so a body that fails, is
+/// too large, or whose request is dropped when its client hangs up leaves no parts behind
+/// (they would stay in the bucket, unlisted and billed, until a lifecycle rule removed them).
+/// The abort runs in a task of its own, after the part in flight has ended.
+struct MultipartGuard {
+    upload: Option<Box<dyn MultipartUpload>>,
+    in_flight: Option<tokio::task::JoinHandle<object_store::Result<()>>>,
+}
+
+impl MultipartGuard {
+    /// Sends one part, once the previous one has arrived: one part travels while the next
+    /// one fills.
+    async fn send(&mut self, part: Bytes) -> Result<()> {
+        self.wait().await?;
+        let upload = self
+            .upload
+            .as_mut()
+            .ok_or_else(|| Error::Internal("multipart upload already ended".into()))?;
+        let sending = upload.put_part(PutPayload::from_bytes(part));
+        self.in_flight = Some(tokio::spawn(sending));
+        Ok(())
+    }
+
+    /// Waits for the part in flight.
+    async fn wait(&mut self) -> Result<()> {
+        if let Some(sending) = self.in_flight.take() {
+            sending
+                .await
+                .map_err(|e| Error::Internal(format!("multipart upload stopped: {e}")))?
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    async fn complete(mut self) -> Result<()> {
+        self.wait().await?;
+        let mut upload = self
+            .upload
+            .take()
+            .ok_or_else(|| Error::Internal("multipart upload already ended".into()))?;
+        if let Err(e) = upload.complete().await {
             let _ = upload.abort().await;
             return Err(store_error(e));
         }
-        offset = end;
+        Ok(())
     }
-    if let Err(e) = upload.complete().await {
-        let _ = upload.abort().await;
-        return Err(store_error(e));
+}
+
+impl Drop for MultipartGuard {
+    fn drop(&mut self) {
+        let Some(mut upload) = self.upload.take() else {
+            return;
+        };
+        let in_flight = self.in_flight.take();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(sending) = in_flight {
+                    let _ = sending.await;
+                }
+                if let Err(e) = upload.abort().await {
+                    tracing_abort_failure(&e);
+                }
+            });
+        }
     }
-    Ok(())
+}
+
+fn tracing_abort_failure(e: &object_store::Error) {
+    // The store crate has no logger of its own; stderr reaches the server's log.
+    eprintln!("aborting an unfinished S3 multipart upload failed: {e}");
 }
 
 /// Maps an object store failure: a missing object is the caller's, the rest is internal.
@@ -232,7 +280,12 @@ fn store_error(e: object_store::Error) -> Error {
 
 #[async_trait]
 impl ArtifactStore for S3ArtifactStore {
-    async fn put(&self, path: &ArtifactPath, data: Bytes) -> Result<()> {
+    async fn put_stream(
+        &self,
+        path: &ArtifactPath,
+        mut body: ByteStream,
+        max_bytes: Option<u64>,
+    ) -> Result<u64> {
         if path.is_root() {
             return Err(Error::invalid(
                 "an artifact needs a file name, not the root",
@@ -240,14 +293,64 @@ impl ArtifactStore for S3ArtifactStore {
         }
         let key = self.key(path)?;
         self.check_file_target(path, &key).await?;
-        if data.len() > self.multipart_threshold {
-            return self.put_multipart(&key, data).await;
+        let part_size = self.part_size;
+        // Full parts waiting for the body to pass the threshold, then the part filling up.
+        let mut waiting: Vec<Bytes> = Vec::new();
+        let mut filling = BytesMut::new();
+        let mut upload: Option<MultipartGuard> = None;
+        let mut written: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let mut chunk = chunk.map_err(|e| {
+                Error::invalid(format!(
+                    "the upload of '{path}' stopped after {written} bytes: {e}"
+                ))
+            })?;
+            written += chunk.len() as u64;
+            if let Some(limit) = max_bytes.filter(|l| written > *l) {
+                return Err(too_large(path, limit));
+            }
+            if upload.is_none() && written > self.multipart_threshold as u64 {
+                let started = self.store.put_multipart(&key).await.map_err(store_error)?;
+                let mut up = MultipartGuard {
+                    upload: Some(started),
+                    in_flight: None,
+                };
+                for part in waiting.drain(..) {
+                    up.send(part).await?;
+                }
+                upload = Some(up);
+            }
+            while !chunk.is_empty() {
+                if filling.capacity() == 0 {
+                    filling.reserve(part_size);
+                }
+                let room = part_size - filling.len();
+                let piece = chunk.split_to(room.min(chunk.len()));
+                filling.extend_from_slice(&piece);
+                if filling.len() < part_size {
+                    continue;
+                }
+                let part = std::mem::take(&mut filling).freeze();
+                match upload.as_mut() {
+                    Some(up) => up.send(part).await?,
+                    None => waiting.push(part),
+                }
+            }
         }
-        self.store
-            .put(&key, PutPayload::from_bytes(data))
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        match upload {
+            Some(mut up) => {
+                if !filling.is_empty() {
+                    up.send(filling.freeze()).await?;
+                }
+                up.complete().await?;
+            }
+            None => {
+                waiting.push(filling.freeze());
+                let payload: PutPayload = waiting.into_iter().collect();
+                self.store.put(&key, payload).await.map_err(store_error)?;
+            }
+        }
+        Ok(written)
     }
 
     async fn get(&self, path: &ArtifactPath) -> Result<Bytes> {
@@ -258,6 +361,31 @@ impl ArtifactStore for S3ArtifactStore {
         let key = self.key(path)?;
         match self.store.get(&key).await {
             Ok(found) => found.bytes().await.map_err(store_error),
+            Err(object_store::Error::NotFound { .. }) => {
+                if self.has_children(&key).await? {
+                    Err(Error::invalid(format!(
+                        "artifact '{path}' is a directory; list it instead"
+                    )))
+                } else {
+                    Err(not_found())
+                }
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn get_stream(&self, path: &ArtifactPath) -> Result<(u64, ByteStream)> {
+        let not_found = || Error::NotFound(format!("artifact '{path}' does not exist"));
+        if path.is_root() {
+            return Err(not_found());
+        }
+        let key = self.key(path)?;
+        match self.store.get(&key).await {
+            Ok(found) => {
+                let size = found.meta.size;
+                let chunks = found.into_stream().map_err(std::io::Error::other).boxed();
+                Ok((size, chunks))
+            }
             Err(object_store::Error::NotFound { .. }) => {
                 if self.has_children(&key).await? {
                     Err(Error::invalid(format!(
@@ -300,19 +428,17 @@ impl ArtifactStore for S3ArtifactStore {
         Ok(out)
     }
 
-    async fn delete(&self, path: &ArtifactPath) -> Result<()> {
-        let key = self.key(path)?;
-        let prefix = (!key.as_ref().is_empty()).then_some(&key);
+    async fn delete(&self, path: &DeletablePath) -> Result<()> {
+        // A deletable path is never the root, so the key is never the bare prefix.
+        let key = self.key(path.path())?;
         let mut doomed: Vec<StorePath> = self
             .store
-            .list(prefix)
+            .list(Some(&key))
             .map_ok(|meta| meta.location)
             .try_collect()
             .await
             .map_err(store_error)?;
-        if !path.is_root() {
-            doomed.push(key);
-        }
+        doomed.push(key);
         for location in doomed {
             match self.store.delete(&location).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -320,6 +446,10 @@ impl ArtifactStore for S3ArtifactStore {
             }
         }
         Ok(())
+    }
+
+    fn root_uri(&self) -> String {
+        self.url.trim_end_matches('/').to_string()
     }
 }
 
@@ -370,12 +500,15 @@ mod tests {
             all[0].location.as_ref(),
             "team/artifacts/1/run/artifacts/a%2e%2eb/x.txt"
         );
-        // Deleting the root empties the prefix only.
-        let outside = StorePath::from("other/keep.txt");
+        // Deleting a run's artifacts removes them under the prefix only.
+        let outside = StorePath::from("other/1/run/artifacts/keep.txt");
         mem.put(&outside, PutPayload::from_static(b"k"))
             .await
             .expect("put outside");
-        store.delete(&ArtifactPath::root()).await.expect("delete");
+        let doomed =
+            DeletablePath::new(ArtifactPath::parse("1/run/artifacts/a%2e%2eb").expect("ok"))
+                .expect("deletable");
+        store.delete(&doomed).await.expect("delete");
         let all: Vec<_> = mem.list(None).try_collect().await.expect("list");
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].location, outside);
@@ -529,7 +662,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_upload_whose_caller_is_dropped_still_ends() {
+    async fn an_upload_whose_caller_is_dropped_is_aborted() {
         let ended = Arc::new(std::sync::Mutex::new(Vec::new()));
         let slow = Arc::new(SlowParts {
             inner: Arc::new(InMemory::new()),
@@ -540,7 +673,9 @@ mod tests {
             .expect("part size");
         let data = Bytes::from(vec![7u8; 2 * MIN_PART_SIZE + 1]);
         let path = ArtifactPath::parse("big.bin").expect("path");
-        // Three parts of 50 ms each: the put is dropped while they are on their way.
+        // Three parts of 50 ms each: the put is dropped while they are on their way. The
+        // store cannot know the body was whole (a request is dropped when its client hangs
+        // up), so the upload is aborted, not completed, and no object appears.
         let put = tokio::time::timeout(Duration::from_millis(20), store.put(&path, data.clone()));
         assert!(put.await.is_err(), "the upload finished before the drop");
         for _ in 0..100 {
@@ -549,8 +684,69 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(*ended.lock().expect("lock"), ["complete"]);
+        assert_eq!(*ended.lock().expect("lock"), ["abort"]);
+        assert!(matches!(store.get(&path).await, Err(Error::NotFound(_))));
+        // Undisturbed, the same upload completes.
+        store.put(&path, data.clone()).await.expect("put");
+        assert_eq!(*ended.lock().expect("lock"), ["abort", "complete"]);
         assert_eq!(store.get(&path).await.expect("stored whole"), data);
+    }
+
+    /// A body of `chunks` chunks of `size` bytes, made as it is read.
+    fn generated(chunks: usize, size: usize) -> ByteStream {
+        futures_util::stream::iter((0..chunks).map(move |i| Ok(Bytes::from(vec![i as u8; size]))))
+            .boxed()
+    }
+
+    #[tokio::test]
+    async fn a_stream_over_the_limit_leaves_no_upload() {
+        let ended = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let inner = Arc::new(InMemory::new());
+        let slow = Arc::new(SlowParts {
+            inner: inner.clone(),
+            ended: ended.clone(),
+        });
+        let store = S3ArtifactStore::with_store(slow, "s3://test/prefix", vec![])
+            .with_multipart(MIN_PART_SIZE, MIN_PART_SIZE)
+            .expect("part size");
+        let path = ArtifactPath::parse("1/run/artifacts/big.bin").expect("path");
+        // 12 MiB against a 10 MiB limit: two parts are sent before the limit is passed.
+        let e = store
+            .put_stream(&path, generated(12, 1024 * 1024), Some(10 * 1024 * 1024))
+            .await
+            .expect_err("too large");
+        assert!(matches!(e, Error::TooLarge(_)), "{e}");
+        assert!(e.to_string().contains("10485760 bytes"), "{e}");
+        for _ in 0..100 {
+            if !ended.lock().expect("lock").is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(*ended.lock().expect("lock"), ["abort"]);
+        let all: Vec<_> = inner.list(None).try_collect().await.expect("list");
+        assert!(all.is_empty(), "{all:?}");
+        // A body that fails half-way is aborted the same way.
+        let failing = futures_util::stream::iter(vec![
+            Ok(Bytes::from(vec![1u8; 7 * 1024 * 1024])),
+            Err(std::io::Error::other("connection reset")),
+        ])
+        .boxed();
+        let e = store
+            .put_stream(&path, failing, None)
+            .await
+            .expect_err("failed body");
+        assert!(e.to_string().contains("connection reset"), "{e}");
+        // Streamed in exact parts, a big body arrives whole.
+        let size = store
+            .put_stream(&path, generated(13, 1024 * 1024 + 3), None)
+            .await
+            .expect("put");
+        assert_eq!(size, 13 * (1024 * 1024 + 3));
+        let back = store.get(&path).await.expect("get");
+        assert_eq!(back.len() as u64, size);
+        assert!(back[..1024 * 1024 + 3].iter().all(|b| *b == 0));
+        assert_eq!(back[back.len() - 1], 12);
     }
 
     #[test]

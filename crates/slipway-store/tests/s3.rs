@@ -9,7 +9,9 @@ use futures_util::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as StorePath;
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
-use slipway_store::{ArtifactEntry, ArtifactPath, ArtifactStore, ErrorKind, S3ArtifactStore};
+use slipway_store::{
+    ArtifactEntry, ArtifactPath, ArtifactStore, DeletablePath, ErrorKind, S3ArtifactStore,
+};
 
 /// The endpoint, or `None` after printing why the test is skipped.
 fn endpoint() -> Option<String> {
@@ -116,25 +118,84 @@ async fn round_trip_list_and_delete() {
         .expect("put outside");
     let root = store.list(&ArtifactPath::root()).await.expect("list root");
     assert_eq!(root.len(), 1, "{root:?}");
-    store
-        .delete(&path("1/run/artifacts/sub"))
-        .await
-        .expect("delete");
+    // The root, an experiment and a run cannot even be named for deletion.
+    for raw_path in ["", "1", "1/run", "1/run/artifacts"] {
+        let e = DeletablePath::new(path(raw_path)).expect_err(raw_path);
+        assert_eq!(e.kind(), ErrorKind::User, "{raw_path}");
+    }
+    let sub = DeletablePath::new(path("1/run/artifacts/sub")).expect("deletable");
+    store.delete(&sub).await.expect("delete");
     assert_eq!(
         store.get(&p).await.expect_err("deleted").kind(),
         ErrorKind::User
     );
-    store
-        .delete(&path("1/run/artifacts/sub"))
-        .await
-        .expect("delete twice");
-    store
-        .delete(&ArtifactPath::root())
-        .await
-        .expect("delete root");
+    store.delete(&sub).await.expect("delete twice");
     let left: Vec<_> = raw.list(None).try_collect().await.expect("list all");
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].location, outside);
+}
+
+/// A body of `chunks` chunks of `size` bytes each, made as it is read.
+fn generated(chunks: usize, size: usize) -> slipway_store::ByteStream {
+    use futures_util::StreamExt;
+    futures_util::stream::iter((0..chunks).map(move |i| Ok(Bytes::from(vec![i as u8; size]))))
+        .boxed()
+}
+
+#[tokio::test]
+async fn streamed_uploads_complete_or_leave_nothing() {
+    let Some(endpoint) = endpoint() else { return };
+    let (name, raw) = bucket(&endpoint).await;
+    let store = S3ArtifactStore::with_store(raw.clone(), &format!("s3://{name}"), Vec::new())
+        .with_multipart(5 * 1024 * 1024, 5 * 1024 * 1024)
+        .expect("multipart settings");
+    let p = path("1/run/artifacts/weights.bin");
+    // 23 MiB and a bit, in odd-sized chunks: five parts, the last one short.
+    let size = store
+        .put_stream(&p, generated(23, 1024 * 1024 + 7), Some(64 * 1024 * 1024))
+        .await
+        .expect("streamed put");
+    assert_eq!(size, 23 * (1024 * 1024 + 7));
+    let back = store.get(&p).await.expect("get");
+    assert_eq!(back.len() as u64, size);
+    assert_eq!(back[0], 0);
+    assert_eq!(back[back.len() - 1], 22);
+
+    // Over the limit after parts were sent: refused, and no object, no upload left.
+    let q = path("1/run/artifacts/too-big.bin");
+    let e = store
+        .put_stream(&q, generated(12, 1024 * 1024), Some(11 * 1024 * 1024))
+        .await
+        .expect_err("too large");
+    assert!(e.to_string().contains("11534336 bytes"), "{e}");
+    let e = store.get(&q).await.expect_err("nothing stored");
+    assert_eq!(e.kind(), ErrorKind::User);
+    // The abort runs in a task of its own: give it a moment, then no upload is pending.
+    let pending = |raw_endpoint: String, bucket: String| async move {
+        let listing = reqwest::Client::new()
+            .get(format!("{raw_endpoint}/{bucket}?uploads"))
+            .send()
+            .await
+            .expect("list uploads")
+            .text()
+            .await
+            .expect("body");
+        listing.matches("<UploadId>").count()
+    };
+    let mut left = usize::MAX;
+    for _ in 0..50 {
+        left = pending(endpoint.clone(), name.clone()).await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "an unfinished multipart upload was left behind");
+    let listing = store.list(&path("1/run/artifacts")).await.expect("list");
+    assert_eq!(
+        listing.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        vec!["weights.bin"]
+    );
 }
 
 #[tokio::test]

@@ -100,6 +100,42 @@ struct ServeArgs {
     /// every broken rule otherwise); every attempt is recorded.
     #[arg(long, env = "SLIPWAY_POLICY")]
     policy: Option<PathBuf>,
+    /// Largest artifact upload: bytes, or a size such as 500MiB, 16GiB, 2TiB [default: 16GiB].
+    /// Uploads stream to the store, so this bounds disk use, not memory.
+    #[arg(long, env = "SLIPWAY_MAX_ARTIFACT_BYTES", value_parser = byte_size)]
+    max_artifact_bytes: Option<u64>,
+}
+
+/// Reads a size: a whole number of bytes, optionally followed by KiB, MiB, GiB or TiB (or
+/// KB, MB, GB, TB, powers of 1000).
+fn byte_size(raw: &str) -> Result<u64, String> {
+    let text = raw.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let unit_size: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{raw}': use bytes or KiB, MiB, GiB, TiB (KB, MB, GB, TB)"
+            ));
+        }
+    };
+    let n: u64 = number.parse().map_err(|_| {
+        format!("'{raw}' is not a size: write bytes or a number with a unit such as 16GiB")
+    })?;
+    match n.checked_mul(unit_size) {
+        Some(0) => Err(format!("'{raw}': the limit must be at least 1 byte")),
+        Some(size) => Ok(size),
+        None => Err(format!("'{raw}' is too large")),
+    }
 }
 
 #[derive(Args)]
@@ -497,7 +533,12 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             &home,
             &backend,
             &destination,
-            slipway_server::Limits::default(),
+            slipway_server::Limits {
+                artifact_body_bytes: a
+                    .max_artifact_bytes
+                    .unwrap_or(slipway_server::DEFAULT_MAX_ARTIFACT_BYTES),
+                ..slipway_server::Limits::default()
+            },
         )
         .await
         .map_err(|e| match &backend {
@@ -1016,5 +1057,26 @@ mod tests {
             "rmse 51.2000 ≤ 60"
         );
         assert!(gate_line("roc_auc", 0.9, None, true).contains("no bound"));
+    }
+
+    #[test]
+    fn sizes_read_with_units() {
+        assert_eq!(byte_size("1024"), Ok(1024));
+        assert_eq!(byte_size("500MiB"), Ok(500 << 20));
+        assert_eq!(byte_size("16 GiB"), Ok(16 << 30));
+        assert_eq!(byte_size("2tib"), Ok(2 << 40));
+        assert_eq!(byte_size("5GB"), Ok(5_000_000_000));
+        for bad in [
+            "",
+            "0",
+            "GiB",
+            "1.5GiB",
+            "-1",
+            "10 parsecs",
+            "99999999999TiB",
+        ] {
+            let e = byte_size(bad).expect_err(bad);
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
     }
 }
