@@ -58,7 +58,12 @@ fn search_calibration_and_threshold_reach_the_bundle() {
     std::fs::copy(data(), &input).unwrap();
     let preds = dir.path().join("p.csv");
     Engine::default()
-        .predict(o.bundle.as_ref().unwrap(), &input, &preds, &Default::default())
+        .predict(
+            o.bundle.as_ref().unwrap(),
+            &input,
+            &preds,
+            &Default::default(),
+        )
         .unwrap();
     let text = std::fs::read_to_string(&preds).unwrap();
     let mut lines = text.lines();

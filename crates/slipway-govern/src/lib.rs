@@ -124,8 +124,11 @@ impl Rules {
         let mut all = self.clone();
         all.metrics
             .extend(more.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
-        all.required_tags
-            .extend(more.required_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all.required_tags.extend(
+            more.required_tags
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         all
     }
 
@@ -135,7 +138,9 @@ impl Rules {
                 return Err(format!("{at}metrics.{k}: give `min` and/or `max`"));
             }
             if b.min.is_some_and(f64::is_nan) || b.max.is_some_and(f64::is_nan) {
-                return Err(format!("{at}metrics.{k}: a bound must be a number, not NaN"));
+                return Err(format!(
+                    "{at}metrics.{k}: a bound must be a number, not NaN"
+                ));
             }
             match (b.min, b.max) {
                 (Some(lo), Some(hi)) if lo > hi => {
@@ -314,9 +319,8 @@ impl Policy {
                     let rules: Rules = if rules.is_null() {
                         Rules::default()
                     } else {
-                        serde_norway::from_value(rules).map_err(|e| {
-                            format!("{field}.{}: {e}", name.as_str().unwrap_or("?"))
-                        })?
+                        serde_norway::from_value(rules)
+                            .map_err(|e| format!("{field}.{}: {e}", name.as_str().unwrap_or("?")))?
                     };
                     add(&name, rules)?;
                 }
@@ -612,7 +616,12 @@ mod tests {
             Some(0.9)
         );
         // A policy naming its aliases is not widened by `protecting`.
-        assert!(list.clone().protecting("staging").rules_for("staging").is_none());
+        assert!(
+            list.clone()
+                .protecting("staging")
+                .rules_for("staging")
+                .is_none()
+        );
 
         let map = Policy::parse(
             "metrics: {auc: {min: 0.9}}\nprotected_aliases:\n  champion: {metrics: {acc: {min: 0.8}}, required_tags: {fair: \"true\"}}\n  shadow:\n",
@@ -643,11 +652,17 @@ mod tests {
                 "policy:\n  metrics:\n    auc: {min: 0.9, max: 0.1}\n",
                 "policy.metrics.auc: min 0.9 is above max 0.1",
             ),
-            ("metrics: {auc: {min: .nan}}\n", "metrics.auc: a bound must be a number"),
+            (
+                "metrics: {auc: {min: .nan}}\n",
+                "metrics.auc: a bound must be a number",
+            ),
             ("required_tag: {}\n", "required_tag"),
             ("{}\n", "no rules"),
             ("", "no rules"),
-            ("protected_aliases: [champion]\n", "protected_aliases.champion: no rules"),
+            (
+                "protected_aliases: [champion]\n",
+                "protected_aliases.champion: no rules",
+            ),
             (
                 "metrics: {auc: {min: 0.9}}\nprotected_aliases: [champion, champion]\n",
                 "'champion' is named twice",
@@ -660,7 +675,10 @@ mod tests {
                 "metrics: {auc: {min: 0.9}}\nprotected_aliases: champion\n",
                 "protected_aliases: give a list",
             ),
-            ("metrics: {auc: {min: 0.9}}\nprotected_aliases: []\n", "names no alias"),
+            (
+                "metrics: {auc: {min: 0.9}}\nprotected_aliases: []\n",
+                "names no alias",
+            ),
             (
                 "protected_aliases: {champion: {metrics: {auc: {mni: 1}}}}\n",
                 "protected_aliases.champion: metrics.auc: unknown field `mni`",
@@ -670,7 +688,9 @@ mod tests {
                 "protected_aliases.champion.metrics.auc: min 0.2 is above max 0.1",
             ),
         ] {
-            let err = Policy::parse(text, "policy.yaml").expect_err(text).to_string();
+            let err = Policy::parse(text, "policy.yaml")
+                .expect_err(text)
+                .to_string();
             assert!(err.starts_with("policy.yaml: "), "{err}");
             assert!(err.contains(needle), "{text:?}: {needle:?} not in {err:?}");
         }

@@ -7,7 +7,8 @@ use slipway_store::{
     SqliteStore,
 };
 
-const POLICY: &str = "metrics: {auc: {min: 0.9}}\nrequired_tags: {fair: \"true\"}\nprotected_aliases: [champion]\n";
+const POLICY: &str =
+    "metrics: {auc: {min: 0.9}}\nrequired_tags: {fair: \"true\"}\nprotected_aliases: [champion]\n";
 
 /// A store with model `m`: v1 from a run with auc 0.8, v2 from a run with auc 0.95 and the
 /// run tag fair=false overridden by the version tag fair=true.
@@ -96,8 +97,14 @@ async fn the_gate_moves_passing_versions_refuses_the_rest_and_records_each_attem
     assert_eq!(refused.reasons.len(), 2, "{:?}", refused.reasons);
     let message = err.to_string();
     assert!(message.contains("2 broken rules"), "{message}");
-    assert!(message.contains("metric auc: 0.8 is below the minimum 0.9"), "{message}");
-    assert!(message.contains("tag fair: is 'false', required 'true'"), "{message}");
+    assert!(
+        message.contains("metric auc: 0.8 is below the minimum 0.9"),
+        "{message}"
+    );
+    assert!(
+        message.contains("tag fair: is 'false', required 'true'"),
+        "{message}"
+    );
     assert_eq!(champion(&store).await, None);
 
     // The version's own tag overrides its run's.

@@ -9,12 +9,12 @@ use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use slipway_govern::AliasMove;
 use slipway_store::uri;
 use slipway_store::{
     KeyValue, ModelFilter, ModelStage, ModelVersion, ModelVersionQuery, NewModelVersion,
     NewRegisteredModel, OrderBy, Promotion, RegisteredModel, RegisteredModelQuery,
 };
-use slipway_govern::AliasMove;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};

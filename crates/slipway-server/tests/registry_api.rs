@@ -793,7 +793,8 @@ impl Api {
     }
 
     async fn promotions(&self) -> Vec<Value> {
-        self.ok("GET", "registered-models/promotions?name=m", None).await["promotions"]
+        self.ok("GET", "registered-models/promotions?name=m", None)
+            .await["promotions"]
             .as_array()
             .cloned()
             .unwrap_or_default()
@@ -803,8 +804,12 @@ impl Api {
 #[tokio::test]
 async fn a_protected_alias_moves_only_through_the_gate() {
     let api = api_with_policy(Some(POLICY)).await;
-    api.ok("POST", "registered-models/create", Some(json!({"name": "m"})))
-        .await;
+    api.ok(
+        "POST",
+        "registered-models/create",
+        Some(json!({"name": "m"})),
+    )
+    .await;
     api.version_with(0.8, false).await; // v1 breaks both rules
     api.version_with(0.95, true).await; // v2 passes
 
@@ -865,8 +870,10 @@ async fn a_protected_alias_moves_only_through_the_gate() {
         .ok(
             "POST",
             "registered-models/alias",
-            Some(json!({"name": "m", "alias": "champion", "version": "1", "force": true,
-                        "reason": "incident 42: roll back"})),
+            Some(
+                json!({"name": "m", "alias": "champion", "version": "1", "force": true,
+                        "reason": "incident 42: roll back"}),
+            ),
         )
         .await;
     assert_eq!(v["promotion"]["outcome"], "forced", "{v}");
@@ -911,15 +918,23 @@ async fn a_protected_alias_moves_only_through_the_gate() {
     assert_eq!(history[2]["override_reason"], "incident 42: roll back");
     assert_eq!(history[2]["forced"], true);
     // The latest outcome per kind also stays readable as a version tag.
-    let v1 = api.ok("GET", "model-versions/get?name=m&version=1", None).await;
+    let v1 = api
+        .ok("GET", "model-versions/get?name=m&version=1", None)
+        .await;
     let keys: Vec<&str> = v1["model_version"]["tags"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|t| t["key"].as_str())
         .collect();
-    assert!(keys.contains(&"slipway.promotion.champion.refused"), "{keys:?}");
-    assert!(keys.contains(&"slipway.promotion.champion.forced"), "{keys:?}");
+    assert!(
+        keys.contains(&"slipway.promotion.champion.refused"),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"slipway.promotion.champion.forced"),
+        "{keys:?}"
+    );
 
     // Deleting the version the protected alias points at removes the alias with a record.
     api.ok(
@@ -950,8 +965,12 @@ async fn a_protected_alias_moves_only_through_the_gate() {
 #[tokio::test]
 async fn without_a_policy_aliases_move_freely_and_nothing_is_recorded() {
     let api = api().await;
-    api.ok("POST", "registered-models/create", Some(json!({"name": "m"})))
-        .await;
+    api.ok(
+        "POST",
+        "registered-models/create",
+        Some(json!({"name": "m"})),
+    )
+    .await;
     api.version_with(0.1, false).await;
     let v = api
         .ok(

@@ -1949,14 +1949,20 @@ async fn promotion_attempts_are_each_recorded_with_the_move(db: &TestDb) {
             .expect("v");
     }
     let refused = store
-        .record_promotion(attempt("2", Refused, &["metric auc: 0.8 is below the minimum 0.9"]))
+        .record_promotion(attempt(
+            "2",
+            Refused,
+            &["metric auc: 0.8 is below the minimum 0.9"],
+        ))
         .await
         .expect("refused");
     assert_eq!((refused.version, refused.outcome), (2, Refused));
     assert_eq!(champion(&store).await, None, "a refusal moves nothing");
     let v2 = store.get_model_version("m", "2").await.expect("v2");
     assert!(
-        v2.tags.iter().any(|t| t.key == "slipway.promotion.champion.refused"),
+        v2.tags
+            .iter()
+            .any(|t| t.key == "slipway.promotion.champion.refused"),
         "the version tag is written with the record"
     );
     store
@@ -2008,9 +2014,16 @@ async fn promotion_attempts_are_each_recorded_with_the_move(db: &TestDb) {
         ]
     );
     assert!(history.windows(2).all(|w| w[0].id < w[1].id));
-    assert_eq!(history[0].reasons[0], "metric auc: 0.8 is below the minimum 0.9");
+    assert_eq!(
+        history[0].reasons[0],
+        "metric auc: 0.8 is below the minimum 0.9"
+    );
     assert_eq!(history[2].override_reason.as_deref(), Some("hotfix"));
-    assert!(history.iter().all(|p| p.name == "m" && p.alias == "champion"));
+    assert!(
+        history
+            .iter()
+            .all(|p| p.name == "m" && p.alias == "champion")
+    );
 
     // Removing the alias is recorded with the version it pointed at; a second removal has
     // nothing to remove and records nothing.
@@ -2043,7 +2056,10 @@ async fn promotion_attempts_are_each_recorded_with_the_move(db: &TestDb) {
         store.list_promotions("m").await.unwrap_err(),
         Error::NotFound(_)
     ));
-    store.delete_registered_model("renamed").await.expect("delete");
+    store
+        .delete_registered_model("renamed")
+        .await
+        .expect("delete");
     store
         .create_registered_model(NewRegisteredModel {
             name: "renamed".into(),
@@ -2051,5 +2067,11 @@ async fn promotion_attempts_are_each_recorded_with_the_move(db: &TestDb) {
         })
         .await
         .expect("recreate");
-    assert!(store.list_promotions("renamed").await.expect("history").is_empty());
+    assert!(
+        store
+            .list_promotions("renamed")
+            .await
+            .expect("history")
+            .is_empty()
+    );
 }

@@ -125,12 +125,16 @@ pub fn run(cmd: ModelsCommand, json: bool) -> anyhow::Result<ExitCode> {
         ModelsCommand::Register(a) => register(&a.tracking.client()?, &a, json),
         ModelsCommand::List(a) => list(&a.tracking.client()?, json),
         ModelsCommand::Show(a) => show(&a.tracking.client()?, &a, json),
-        ModelsCommand::Alias(a) => {
-            alias(&gated_client(&a.tracking, a.policy.as_deref(), &a.alias)?, &a, json)
-        }
-        ModelsCommand::Promote(a) => {
-            promote(&gated_client(&a.tracking, a.policy.as_deref(), &a.to)?, &a, json)
-        }
+        ModelsCommand::Alias(a) => alias(
+            &gated_client(&a.tracking, a.policy.as_deref(), &a.alias)?,
+            &a,
+            json,
+        ),
+        ModelsCommand::Promote(a) => promote(
+            &gated_client(&a.tracking, a.policy.as_deref(), &a.to)?,
+            &a,
+            json,
+        ),
     }
 }
 

@@ -505,7 +505,10 @@ fn models_register_list_show_alias_promote() {
     // `models alias` on a protected alias goes through the same gate: refused (exit 4,
     // every reason, champion stays on v2), then overridden with a reason and recorded.
     let s = strict.to_str().unwrap();
-    let o = slipway(h, &["models", "alias", "bc", "champion", "1", "--policy", s]);
+    let o = slipway(
+        h,
+        &["models", "alias", "bc", "champion", "1", "--policy", s],
+    );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("below the minimum"), "{err}");
@@ -513,13 +516,27 @@ fn models_register_list_show_alias_promote() {
     assert!(err.contains("--force"), "a hint names the override: {err}");
     let o = slipway(
         h,
-        &["models", "alias", "bc", "champion", "1", "--policy", s, "--force"],
+        &[
+            "models", "alias", "bc", "champion", "1", "--policy", s, "--force",
+        ],
     );
-    assert_eq!(o.status.code(), Some(2), "--force needs --reason: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--force needs --reason: {}",
+        text(&o)
+    );
     let o = models(
         h,
         &[
-            "alias", "bc", "champion", "1", "--policy", s, "--force", "--reason",
+            "alias",
+            "bc",
+            "champion",
+            "1",
+            "--policy",
+            s,
+            "--force",
+            "--reason",
             "rollback after incident 7",
         ],
     );
@@ -541,7 +558,13 @@ fn models_register_list_show_alias_promote() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| format!("{}:v{}", p["outcome"].as_str().unwrap(), p["version"].as_str().unwrap()))
+        .map(|p| {
+            format!(
+                "{}:v{}",
+                p["outcome"].as_str().unwrap(),
+                p["version"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(
         seen,
@@ -565,21 +588,45 @@ fn models_register_list_show_alias_promote() {
     let url = server.url.as_str();
     let o = slipway(
         h,
-        &["models", "alias", "bc", "champion", "2", "--tracking-uri", url],
+        &[
+            "models",
+            "alias",
+            "bc",
+            "champion",
+            "2",
+            "--tracking-uri",
+            url,
+        ],
     );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("below the minimum"));
     let o = slipway(
         h,
-        &["models", "alias", "bc", "champion", "2", "--tracking-uri", url, "--policy", s],
+        &[
+            "models",
+            "alias",
+            "bc",
+            "champion",
+            "2",
+            "--tracking-uri",
+            url,
+            "--policy",
+            s,
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("its own policy"));
     let history = server.get("registered-models/promotions", &[("name", "bc")]);
-    assert_eq!(history["promotions"].as_array().unwrap().len(), 5, "{history}");
     assert_eq!(
-        server.get("registered-models/alias", &[("name", "bc"), ("alias", "champion")])
-            ["model_version"]["version"],
+        history["promotions"].as_array().unwrap().len(),
+        5,
+        "{history}"
+    );
+    assert_eq!(
+        server.get(
+            "registered-models/alias",
+            &[("name", "bc"), ("alias", "champion")]
+        )["model_version"]["version"],
         "1"
     );
 }
