@@ -38,6 +38,15 @@ pub enum ApiError {
     /// The route exists but not for this method.
     #[error("method {0} is not allowed on this endpoint")]
     MethodNotAllowed(String),
+    /// The request comes from a host or origin the server does not serve (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A JSON endpoint was sent something other than `application/json` (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The request was not read and answered within its time limit (408).
+    #[error("the request did not complete within {0} seconds")]
+    RequestTimeout(u64),
 }
 
 /// The error body MLflow clients parse.
@@ -119,6 +128,15 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "ENDPOINT_NOT_FOUND",
+                self.to_string(),
+            ),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED", m.clone()),
+            ApiError::UnsupportedMediaType(m) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", m.clone())
+            }
+            ApiError::RequestTimeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_LIMIT_EXCEEDED",
                 self.to_string(),
             ),
         }
@@ -220,6 +238,13 @@ mod tests {
                 405,
                 "ENDPOINT_NOT_FOUND",
             ),
+            (ApiError::Forbidden("x".into()), 403, "PERMISSION_DENIED"),
+            (
+                ApiError::UnsupportedMediaType("x".into()),
+                415,
+                "BAD_REQUEST",
+            ),
+            (ApiError::RequestTimeout(1), 408, "REQUEST_LIMIT_EXCEEDED"),
         ];
         for (err, status, code) in cases {
             let (s, c, m) = err.parts();

@@ -57,7 +57,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Parses a JSON body; a string (or key) holding U+0000 is refused here, naming its field,
+/// so no handler or store ever sees one (PostgreSQL cannot store it in text).
 pub(crate) fn parse_json<T: DeserializeOwned>(text: &[u8]) -> Result<T, ApiError> {
+    // JSON can only carry NUL as the escape `\u0000` (a raw control byte is a syntax error),
+    // so the walk below runs only when that escape appears.
+    if text.windows(6).any(|w| w == b"\\u0000") {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) {
+            if let Some(field) = nul_field(&value, "") {
+                return Err(ApiError::invalid(format!(
+                    "Invalid value for '{field}': no text may contain a NUL character (U+0000)"
+                )));
+            }
+        }
+    }
     serde_json::from_slice(text).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
@@ -67,6 +80,32 @@ pub(crate) fn parse_json<T: DeserializeOwned>(text: &[u8]) -> Result<T, ApiError
             Category::Data => ApiError::invalid(format!("Invalid request body: {e}")),
         }
     })
+}
+
+/// The path (`tags[2].value`) of the first string or key holding U+0000.
+fn nul_field(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let visible = |s: &str| -> String { s.replace('\0', "\\0").chars().take(100).collect() };
+    match value {
+        Value::String(s) => s.contains('\0').then(|| path.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_field(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let here = if path.is_empty() {
+                visible(k)
+            } else {
+                format!("{path}.{}", visible(k))
+            };
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_field(v, &here)
+            }
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
 }
 
 /// Query-string arguments (GET endpoints).

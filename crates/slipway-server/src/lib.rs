@@ -12,8 +12,13 @@
 //!   promotion history;
 //! - `artifacts` — proxied artifact upload, download, listing and deletion;
 //! - [`error`] — the one place errors become an HTTP status and `{"error_code", "message"}`;
+//! - `guard` — Host, Origin and Content-Type checks against cross-site requests and DNS
+//!   rebinding, and the security headers on every response ([`AccessPolicy`]);
+//! - `conn` — the accept loop: header, idle and request timeouts and the connection cap
+//!   ([`HttpOptions`]);
 //! - `extract` — JSON and query extractors that answer bad input in that same shape;
 //! - `wire` — the MLflow request/response bodies and their omission rules;
+//! - `openapi` — the OpenAPI 3 document of every route, at `GET /api/openapi.json`;
 //! - [`ui`] — the web UI (embedded HTML, CSS and JavaScript) at `/` and `/static/`.
 
 use std::future::Future;
@@ -32,15 +37,20 @@ use slipway_store::{
 };
 
 mod artifacts;
+mod conn;
 pub mod error;
 mod extract;
+mod guard;
 mod logged_models;
+mod openapi;
 mod registry;
 mod tracking;
 pub mod ui;
 mod wire;
 
+pub use conn::HttpOptions;
 pub use error::{ApiError, ApiResult};
+pub use guard::{AccessPolicy, AllowedHosts};
 
 /// Request limits.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +88,8 @@ pub struct AppState {
     /// The promotion policy (`slipway serve --policy`): the aliases it protects move only
     /// through its gate. `None`: aliases move freely, as in MLflow.
     pub policy: Option<slipway_govern::Policy>,
+    /// Time limits, the connection cap and the allowed hosts and origins.
+    pub http: HttpOptions,
 }
 
 /// The metadata database file under a home folder.
@@ -128,6 +140,7 @@ impl AppState {
             artifacts,
             limits,
             policy: None,
+            http: HttpOptions::default(),
         })
     }
 
@@ -267,6 +280,10 @@ async fn server_info() -> Json<serde_json::Value> {
     }))
 }
 
+async fn openapi_json() -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
 async fn health() -> &'static str {
     "OK"
 }
@@ -275,10 +292,25 @@ async fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-/// The whole HTTP API over `state`.
+/// Answers 408 when a request is not read and answered within `limit`.
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiError::RequestTimeout(limit.as_secs()).into_response(),
+    }
+}
+
+/// The whole HTTP API over `state`, behind the guard of `state.http.access`.
 pub fn app(state: Arc<AppState>) -> Router {
+    use axum::middleware::from_fn_with_state;
     use tracking as t;
     let limits = state.limits;
+    let http = state.http.clone();
     let mlflow = Router::new()
         .route("/experiments/create", post(t::create_experiment))
         .route("/experiments/get", get(t::get_experiment))
@@ -308,7 +340,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(logged_models::routes())
         .merge(registry::routes())
         .layer(DefaultBodyLimit::max(limits.json_body_bytes))
-        .layer(Extension(extract::BodyLimit(limits.json_body_bytes)));
+        .layer(Extension(extract::BodyLimit(limits.json_body_bytes)))
+        .layer(from_fn_with_state(http.request_timeout, time_limit));
     let artifact_routes = Router::new()
         .route("/artifacts", get(artifacts::list))
         .route(
@@ -318,29 +351,31 @@ pub fn app(state: Arc<AppState>) -> Router {
                 .delete(artifacts::delete),
         )
         // The upload handler streams and enforces `limits.artifact_body_bytes` itself.
-        .layer(DefaultBodyLimit::disable());
+        .layer(DefaultBodyLimit::disable())
+        .layer(from_fn_with_state(http.artifact_timeout, time_limit));
     Router::new()
         .nest("/api/2.0/mlflow", mlflow)
         .nest("/api/2.0/mlflow-artifacts", artifact_routes)
         .route("/api/3.0/mlflow/server-info", get(server_info))
+        .route("/api/openapi.json", get(openapi_json))
         .route("/health", get(health))
         .route("/version", get(version))
         .merge(ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(from_fn_with_state(Arc::new(http.access), guard::guard))
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then finishes in-flight
-/// requests.
+/// requests; connections are timed and capped by `state.http` (see [`HttpOptions`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let options = state.http.clone();
+    conn::serve(listener, app(state), options, shutdown).await
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub enum Error {
     TooLarge(String),
     /// The metadata database failed.
     #[error("metadata database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Reading or writing an artifact or the home folder failed.
     #[error("storage I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -52,6 +52,23 @@ impl Error {
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidParameter(message.into())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    /// A database error, except that PostgreSQL's refusal of U+0000 in text (SQLSTATE 22021,
+    /// or 22P05 in JSON) is the caller's: the validation layer names the field where it can,
+    /// and this keeps any path it missed a 400 rather than a 500.
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return Error::invalid(
+                    "a text value contains a NUL character (U+0000) or another byte sequence \
+                     that text may not hold",
+                );
+            }
+        }
+        Error::Database(e)
     }
 }
 

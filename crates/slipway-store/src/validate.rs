@@ -42,15 +42,70 @@ pub(crate) fn key(what: &str, key: &str) -> Result<()> {
              dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)."
         )));
     }
-    if key.starts_with('/') || key.split('/').any(|part| part == "..") {
+    if path_not_unique(key) {
         return Err(Error::invalid(format!(
-            "Invalid {what} name: '{key}'. Names may not be absolute or contain '..' path parts."
+            "Invalid {what} name: '{key}'. Names may be treated as files in certain cases, and \
+             must not resolve to other names when treated as such. This name would resolve to \
+             '{}'.",
+            normpath(key)
+        )));
+    }
+    Ok(())
+}
+
+/// MLflow's `path_not_unique`: a key that, read as a relative file path, is not already in
+/// normal form (`a//b`, `a/./b`, `a/`, `a/../b`), is `.`, climbs out (`..`) or is absolute.
+pub(crate) fn path_not_unique(name: &str) -> bool {
+    let norm = normpath(name);
+    norm != name || norm == "." || norm.starts_with("..") || norm.starts_with('/')
+}
+
+/// Python's `posixpath.normpath`, which MLflow's rule is written against.
+fn normpath(path: &str) -> String {
+    if path.is_empty() {
+        return ".".to_string();
+    }
+    let initial_slashes = if path.starts_with("//") && !path.starts_with("///") {
+        2
+    } else if path.starts_with('/') {
+        1
+    } else {
+        0
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in path.split('/') {
+        if comp.is_empty() || comp == "." {
+            continue;
+        }
+        if comp != ".." || (initial_slashes == 0 && parts.is_empty()) || parts.last() == Some(&"..")
+        {
+            parts.push(comp);
+        } else if !parts.is_empty() {
+            parts.pop();
+        }
+    }
+    let joined = format!("{}{}", "/".repeat(initial_slashes), parts.join("/"));
+    if joined.is_empty() {
+        ".".to_string()
+    } else {
+        joined
+    }
+}
+
+/// Refuses U+0000, naming the field: PostgreSQL cannot store it in text, and SQLite must
+/// not accept what PostgreSQL refuses.
+pub(crate) fn no_nul(what: &str, field: &str, text: &str) -> Result<()> {
+    if text.contains('\0') {
+        return Err(Error::invalid(format!(
+            "{what} '{}': the value contains a NUL character (U+0000), which no text may hold",
+            field.replace('\0', "\\0")
         )));
     }
     Ok(())
 }
 
 pub(crate) fn value(what: &str, key: &str, value: &str, max: usize) -> Result<()> {
+    no_nul(what, key, value)?;
     let n = value.chars().count();
     if n > max {
         return Err(Error::invalid(format!(
@@ -190,6 +245,30 @@ mod tests {
         assert!(key("param", "../etc").is_err());
         assert!(key("param", "/abs").is_err());
         assert!(key("param", &"k".repeat(251)).is_err());
+    }
+
+    #[test]
+    fn path_like_keys_are_refused_as_mlflow_does() {
+        for bad in [
+            ".", "..", "a//b", "a/./b", "a/", "/a", "a/../b", "./a", "a/..", "//a", "..a",
+        ] {
+            let e = key("metric", bad).expect_err(bad).to_string();
+            assert!(e.contains("resolve to"), "{bad}: {e}");
+        }
+        for ok in ["a/b", "a.b", "a..b", "train/loss", "a/.b"] {
+            assert!(key("metric", ok).is_ok(), "{ok}");
+        }
+        assert_eq!(normpath("a//b/./c/"), "a/b/c");
+        assert_eq!(normpath("../a/.."), "..");
+        assert_eq!(normpath("///a"), "/a");
+    }
+
+    #[test]
+    fn nul_is_refused_in_values_and_names() {
+        let e = value("param", "lr", "0.1\0", 100).unwrap_err().to_string();
+        assert!(e.contains("'lr'") && e.contains("NUL"), "{e}");
+        assert!(name("experiment", "a\0b").is_err());
+        assert!(key("tag", "a\0b").is_err());
     }
 
     #[test]

@@ -240,7 +240,75 @@ on_every_backend!(
     metrics_of_logged_models,
     like_is_case_sensitive_and_ilike_is_not,
     promotion_attempts_are_each_recorded_with_the_move,
+    nul_in_text_is_refused_naming_the_field,
 );
+
+/// U+0000 is a user error naming the field on both backends (PostgreSQL cannot store it in
+/// text; SQLite used to), and nothing is written.
+async fn nul_in_text_is_refused_naming_the_field(db: &TestDb) {
+    let store = db.open().await;
+    let refused = |r: Result<(), Error>, field: &str| match r {
+        Err(Error::InvalidParameter(m)) => {
+            assert!(m.contains(field) && m.contains("NUL"), "{field}: {m}")
+        }
+        other => panic!("{field}: {other:?}"),
+    };
+    refused(
+        store
+            .create_experiment(NewExperiment {
+                name: "a\0b".into(),
+                artifact_location: None,
+                tags: vec![],
+            })
+            .await
+            .map(drop),
+        "name",
+    );
+    refused(
+        store
+            .create_experiment(NewExperiment {
+                name: "ok".into(),
+                artifact_location: None,
+                tags: vec![KeyValue::new("team", "x\0")],
+            })
+            .await
+            .map(drop),
+        "team",
+    );
+    assert!(
+        store.get_experiment_by_name("ok").await.is_err(),
+        "nothing written"
+    );
+    refused(
+        store
+            .set_experiment_tag("0", KeyValue::new("k", "\0"))
+            .await,
+        "'k'",
+    );
+    let run = new_run(&store, "0", "r", 1).await;
+    refused(
+        store.log_param(&run, KeyValue::new("lr", "0.1\0")).await,
+        "'lr'",
+    );
+    refused(
+        store.set_run_tag(&run, KeyValue::new("note", "\0")).await,
+        "'note'",
+    );
+    refused(
+        store
+            .create_registered_model(NewRegisteredModel {
+                name: "m\0".into(),
+                description: None,
+                tags: vec![],
+            })
+            .await
+            .map(drop),
+        "name",
+    );
+    let r = store.get_run(&run).await.expect("run");
+    assert!(r.params.is_empty() && !r.tags.iter().any(|t| t.key == "note"));
+    store.close().await;
+}
 
 fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
     Metric {

@@ -104,6 +104,32 @@ struct ServeArgs {
     /// Uploads stream to the store, so this bounds disk use, not memory.
     #[arg(long, env = "SLIPWAY_MAX_ARTIFACT_BYTES", value_parser = byte_size)]
     max_artifact_bytes: Option<u64>,
+    /// Host names the server answers to, comma separated (`name`, `name:port`,
+    /// `*.example.com`, or `*` for any); the loopback names are always allowed. Guards
+    /// against DNS rebinding [default: the loopback names and the --host address; any IP
+    /// address too when --host is not loopback].
+    #[arg(long, env = "SLIPWAY_ALLOWED_HOSTS")]
+    allowed_hosts: Option<String>,
+    /// Origins (`scheme://host[:port]`, comma separated) allowed to make state-changing
+    /// requests from a browser, with CORS answers [default: none but the server's own].
+    #[arg(long, env = "SLIPWAY_CORS_ALLOWED_ORIGINS")]
+    cors_allowed_origins: Option<String>,
+    /// Seconds a client has to send a request header (and a new connection its first one).
+    #[arg(long, default_value_t = 10, env = "SLIPWAY_HEADER_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a keep-alive connection may sit idle between requests.
+    #[arg(long, default_value_t = 60, env = "SLIPWAY_IDLE_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Seconds to read and answer one API request, body included (408 after that).
+    #[arg(long, default_value_t = 60, env = "SLIPWAY_REQUEST_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout: u64,
+    /// Seconds to read and answer one artifact upload or download request.
+    #[arg(long, default_value_t = 900, env = "SLIPWAY_ARTIFACT_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
+    artifact_timeout: u64,
+    /// Most connections open at once; beyond it the longest-idle connection is closed, or
+    /// new ones wait when all are busy. Keep it under the open-file limit (`ulimit -n`).
+    #[arg(long, default_value_t = 512, env = "SLIPWAY_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
 }
 
 /// Reads a size: a whole number of bytes, optionally followed by KiB, MiB, GiB or TiB (or
@@ -528,8 +554,26 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--backend-store-uri: {e}"))?,
         None => slipway_server::BackendStore::Home,
     };
+    let hosts = match a.allowed_hosts.as_deref() {
+        Some(raw) => slipway_server::AllowedHosts::parse(raw)
+            .map_err(|e| anyhow::anyhow!("--allowed-hosts: {e}"))?,
+        None => slipway_server::AllowedHosts::default_for(&a.host),
+    };
+    let origins = match a.cors_allowed_origins.as_deref() {
+        Some(raw) => slipway_server::AccessPolicy::parse_origins(raw)
+            .map_err(|e| anyhow::anyhow!("--cors-allowed-origins: {e}"))?,
+        None => Vec::new(),
+    };
+    let http = slipway_server::HttpOptions {
+        access: slipway_server::AccessPolicy { hosts, origins },
+        header_timeout: Duration::from_secs(a.header_timeout),
+        idle_timeout: Duration::from_secs(a.idle_timeout),
+        request_timeout: Duration::from_secs(a.request_timeout),
+        artifact_timeout: Duration::from_secs(a.artifact_timeout),
+        max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
+    };
     runtime.block_on(async move {
-        let state = slipway_server::AppState::open(
+        let mut state = slipway_server::AppState::open(
             &home,
             &backend,
             &destination,
@@ -548,6 +592,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             _ => anyhow::anyhow!("{}: cannot open the store: {e}", home.display()),
         })?
         .with_policy(policy);
+        state.http = http;
         let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", a.host, a.port))?;

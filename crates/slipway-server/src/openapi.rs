@@ -1,0 +1,505 @@
+//! The OpenAPI 3 document of the whole HTTP API, served at `GET /api/openapi.json`.
+//!
+//! [`ENDPOINTS`] is the one table of every route: the document is built from it, and the
+//! tests check it against the routes `app()` registers (each listed endpoint answers, and
+//! each `.route(...)` in the router's source is listed), so the two cannot drift.
+
+use serde_json::{Map, Value, json};
+
+/// What an endpoint takes as its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// Nothing (arguments, if any, in the query string).
+    None,
+    /// A JSON object (`Content-Type: application/json`).
+    Json,
+    /// Raw bytes (an artifact upload).
+    Bytes,
+}
+
+/// One method on one path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Endpoint {
+    pub method: &'static str,
+    /// The path, with `{name}` for a path parameter.
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub input: Input,
+    /// Query-string parameters.
+    pub query: &'static [&'static str],
+    /// Whether the answer is JSON (else bytes, HTML or text).
+    pub json_answer: bool,
+}
+
+const fn json(method: &'static str, path: &'static str, summary: &'static str) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        summary,
+        input: Input::Json,
+        query: &[],
+        json_answer: true,
+    }
+}
+
+const fn get(
+    path: &'static str,
+    query: &'static [&'static str],
+    summary: &'static str,
+) -> Endpoint {
+    Endpoint {
+        method: "get",
+        path,
+        summary,
+        input: Input::None,
+        query,
+        json_answer: true,
+    }
+}
+
+const fn page(path: &'static str, summary: &'static str) -> Endpoint {
+    Endpoint {
+        method: "get",
+        path,
+        summary,
+        input: Input::None,
+        query: &[],
+        json_answer: false,
+    }
+}
+
+macro_rules! m {
+    ($p:literal) => {
+        concat!("/api/2.0/mlflow", $p)
+    };
+}
+
+const SEARCH: &[&str] = &["filter", "max_results", "order_by", "page_token"];
+
+/// Every endpoint the server answers.
+pub(crate) const ENDPOINTS: &[Endpoint] = &[
+    json("post", m!("/experiments/create"), "Create an experiment"),
+    get(
+        m!("/experiments/get"),
+        &["experiment_id"],
+        "Get an experiment",
+    ),
+    get(
+        m!("/experiments/get-by-name"),
+        &["experiment_name"],
+        "Get an experiment by name",
+    ),
+    json("post", m!("/experiments/search"), "Search experiments"),
+    json("post", m!("/experiments/delete"), "Delete an experiment"),
+    json(
+        "post",
+        m!("/experiments/restore"),
+        "Restore a deleted experiment",
+    ),
+    json("post", m!("/experiments/update"), "Rename an experiment"),
+    json(
+        "post",
+        m!("/experiments/set-experiment-tag"),
+        "Set an experiment tag",
+    ),
+    json("post", m!("/runs/create"), "Create a run"),
+    get(m!("/runs/get"), &["run_id"], "Get a run"),
+    json(
+        "post",
+        m!("/runs/update"),
+        "Update a run's status, end time or name",
+    ),
+    json("post", m!("/runs/delete"), "Delete a run"),
+    json("post", m!("/runs/restore"), "Restore a deleted run"),
+    json("post", m!("/runs/log-parameter"), "Log a param"),
+    json("post", m!("/runs/log-metric"), "Log a metric value"),
+    json("post", m!("/runs/set-tag"), "Set a run tag"),
+    json("post", m!("/runs/delete-tag"), "Delete a run tag"),
+    json(
+        "post",
+        m!("/runs/log-batch"),
+        "Log metrics, params and tags at once",
+    ),
+    json("post", m!("/runs/search"), "Search runs"),
+    json(
+        "post",
+        m!("/runs/outputs"),
+        "Record the models a run produced",
+    ),
+    json(
+        "post",
+        m!("/runs/log-inputs"),
+        "Record the datasets a run consumed",
+    ),
+    get(
+        m!("/metrics/get-history"),
+        &["run_id", "metric_key", "max_results", "page_token"],
+        "A metric's every logged value",
+    ),
+    json(
+        "post",
+        m!("/logged-models"),
+        "Create a logged model (MLflow 3)",
+    ),
+    json("post", m!("/logged-models/search"), "Search logged models"),
+    get(
+        m!("/logged-models/{model_id}"),
+        &["allow_deleted"],
+        "Get a logged model",
+    ),
+    json(
+        "patch",
+        m!("/logged-models/{model_id}"),
+        "Finalize a logged model",
+    ),
+    json(
+        "delete",
+        m!("/logged-models/{model_id}"),
+        "Delete a logged model",
+    ),
+    json(
+        "patch",
+        m!("/logged-models/{model_id}/tags"),
+        "Set logged model tags",
+    ),
+    Endpoint {
+        input: Input::None,
+        ..json(
+            "delete",
+            m!("/logged-models/{model_id}/tags/{tag_key}"),
+            "Delete a logged model tag",
+        )
+    },
+    json(
+        "post",
+        m!("/logged-models/{model_id}/params"),
+        "Log logged model params",
+    ),
+    json(
+        "post",
+        m!("/registered-models/create"),
+        "Create a registered model",
+    ),
+    get(
+        m!("/registered-models/get"),
+        &["name"],
+        "Get a registered model",
+    ),
+    json(
+        "post",
+        m!("/registered-models/rename"),
+        "Rename a registered model",
+    ),
+    json(
+        "patch",
+        m!("/registered-models/update"),
+        "Update a registered model's description",
+    ),
+    json(
+        "delete",
+        m!("/registered-models/delete"),
+        "Delete a registered model",
+    ),
+    get(
+        m!("/registered-models/search"),
+        SEARCH,
+        "Search registered models",
+    ),
+    json(
+        "post",
+        m!("/registered-models/get-latest-versions"),
+        "Latest version per stage",
+    ),
+    get(
+        m!("/registered-models/get-latest-versions"),
+        &["name", "stages"],
+        "Latest version per stage",
+    ),
+    json(
+        "post",
+        m!("/registered-models/set-tag"),
+        "Set a registered model tag",
+    ),
+    json(
+        "delete",
+        m!("/registered-models/delete-tag"),
+        "Delete a registered model tag",
+    ),
+    json(
+        "post",
+        m!("/registered-models/alias"),
+        "Point an alias at a version",
+    ),
+    json("delete", m!("/registered-models/alias"), "Delete an alias"),
+    get(
+        m!("/registered-models/alias"),
+        &["name", "alias"],
+        "The version an alias names",
+    ),
+    json(
+        "post",
+        m!("/model-versions/create"),
+        "Create a model version",
+    ),
+    get(
+        m!("/model-versions/get"),
+        &["name", "version"],
+        "Get a model version",
+    ),
+    json(
+        "patch",
+        m!("/model-versions/update"),
+        "Update a model version's description",
+    ),
+    json(
+        "delete",
+        m!("/model-versions/delete"),
+        "Delete a model version",
+    ),
+    get(
+        m!("/model-versions/search"),
+        SEARCH,
+        "Search model versions",
+    ),
+    json(
+        "post",
+        m!("/model-versions/transition-stage"),
+        "Move a model version to a stage",
+    ),
+    get(
+        m!("/model-versions/get-download-uri"),
+        &["name", "version"],
+        "Where a model version's files are",
+    ),
+    json(
+        "post",
+        m!("/model-versions/set-tag"),
+        "Set a model version tag",
+    ),
+    json(
+        "delete",
+        m!("/model-versions/delete-tag"),
+        "Delete a model version tag",
+    ),
+    get(
+        "/api/2.0/mlflow-artifacts/artifacts",
+        &["path"],
+        "List artifacts under a path",
+    ),
+    Endpoint {
+        json_answer: false,
+        ..get(
+            "/api/2.0/mlflow-artifacts/artifacts/{path}",
+            &[],
+            "Download an artifact",
+        )
+    },
+    Endpoint {
+        method: "put",
+        input: Input::Bytes,
+        ..get(
+            "/api/2.0/mlflow-artifacts/artifacts/{path}",
+            &[],
+            "Upload an artifact (the body is its bytes)",
+        )
+    },
+    Endpoint {
+        method: "delete",
+        ..get(
+            "/api/2.0/mlflow-artifacts/artifacts/{path}",
+            &[],
+            "Delete an artifact or folder",
+        )
+    },
+    get(
+        "/api/3.0/mlflow/server-info",
+        &[],
+        "What this server supports",
+    ),
+    get("/api/openapi.json", &[], "This document"),
+    page("/health", "Liveness probe: OK"),
+    page("/version", "The server's version"),
+    page("/", "The web UI"),
+    page("/index.html", "The web UI"),
+    page("/static/app.js", "The web UI's script"),
+    page("/static/app.css", "The web UI's style sheet"),
+    page("/static/favicon.svg", "The icon"),
+    page("/favicon.ico", "The icon"),
+];
+
+fn path_parameters(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+        })
+        .collect()
+}
+
+/// The OpenAPI 3.0 document.
+pub(crate) fn document() -> Value {
+    let mut paths = Map::new();
+    for e in ENDPOINTS {
+        let mut parameters = path_parameters(e.path);
+        parameters.extend(e.query.iter().map(
+            |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
+        ));
+        let ok = if e.json_answer {
+            json!({"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}})
+        } else {
+            json!({"description": "OK"})
+        };
+        let mut op = json!({
+            "summary": e.summary,
+            "operationId": format!("{} {}", e.method, e.path),
+            "responses": {
+                "200": ok,
+                "default": {
+                    "description": "An error",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                }
+            }
+        });
+        if !parameters.is_empty() {
+            op["parameters"] = Value::Array(parameters);
+        }
+        match e.input {
+            Input::None => {}
+            Input::Json => {
+                op["requestBody"] = json!({
+                    "required": true,
+                    "content": {"application/json": {"schema": {"type": "object"}}}
+                });
+            }
+            Input::Bytes => {
+                op["requestBody"] = json!({
+                    "required": true,
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+                });
+            }
+        }
+        let entry = paths
+            .entry(e.path.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        entry[e.method] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Slipway tracking server",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "MLflow-compatible REST API: tracking, logged models, the model \
+                registry and proxied artifacts. JSON endpoints take Content-Type: \
+                application/json; state-changing requests from a foreign Origin are refused."
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error_code", "message"],
+                    "properties": {
+                        "error_code": {"type": "string"},
+                        "message": {"type": "string"}
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The prefix the routes of `registry.rs` and `logged_models.rs` are nested under.
+    const MLFLOW_PREFIX: &str = "/api/2.0/mlflow";
+
+    /// `(method, path)` of every `.route(...)` in `source`, under `prefix`; axum's
+    /// `{*rest}` reads as `{rest}`.
+    fn routes_in(source: &str, prefix: &str) -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        let mut rest = source;
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            // The call's text: up to its closing parenthesis.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            let call = &rest[..end];
+            let path = call.split('"').nth(1).expect("a route path literal");
+            let path = format!("{prefix}{}", path.replace("{*", "{"));
+            let handlers = call.split_once(',').map_or("", |(_, h)| h);
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let called = handlers.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    i == 0
+                        || !handlers[..i]
+                            .chars()
+                            .next_back()
+                            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                if called {
+                    out.insert((method.to_string(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_registered_route_is_in_the_document() {
+        let lib = include_str!("lib.rs");
+        let (mlflow, rest) = lib
+            .split_once("let artifact_routes")
+            .expect("lib.rs builds artifact_routes");
+        let mlflow = &mlflow[mlflow.find("let mlflow").expect("let mlflow")..];
+        let (artifacts, root) = rest.split_once(".nest(").expect("nesting");
+        let mut routes = routes_in(mlflow, MLFLOW_PREFIX);
+        routes.extend(routes_in(artifacts, "/api/2.0/mlflow-artifacts"));
+        routes.extend(routes_in(root, ""));
+        routes.extend(routes_in(include_str!("registry.rs"), MLFLOW_PREFIX));
+        routes.extend(routes_in(include_str!("logged_models.rs"), MLFLOW_PREFIX));
+        routes.extend(routes_in(include_str!("ui/mod.rs"), ""));
+        assert!(routes.len() > 60, "the route scan found {}", routes.len());
+        let listed: BTreeSet<(String, String)> = ENDPOINTS
+            .iter()
+            .map(|e| (e.method.to_string(), e.path.to_string()))
+            .collect();
+        let missing: Vec<_> = routes.difference(&listed).collect();
+        assert!(
+            missing.is_empty(),
+            "routes missing from ENDPOINTS: {missing:?}"
+        );
+        let extra: Vec<_> = listed.difference(&routes).collect();
+        assert!(
+            extra.is_empty(),
+            "ENDPOINTS lists routes app() lacks: {extra:?}"
+        );
+    }
+
+    #[test]
+    fn the_document_is_openapi_3() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.0.3");
+        let op = &doc["paths"]["/api/2.0/mlflow/registered-models/alias"];
+        assert!(op["post"]["requestBody"]["content"]["application/json"].is_object());
+        assert!(
+            op["get"]["parameters"]
+                .as_array()
+                .is_some_and(|p| p.len() == 2)
+        );
+        let put = &doc["paths"]["/api/2.0/mlflow-artifacts/artifacts/{path}"]["put"];
+        assert_eq!(put["parameters"][0]["in"], "path");
+        assert!(put["requestBody"]["content"]["application/octet-stream"].is_object());
+    }
+}
