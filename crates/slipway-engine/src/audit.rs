@@ -97,11 +97,11 @@ pub fn audit_columns(
                 .iter()
                 .filter(|c| {
                     c.preprocess.tfidf.is_none()
-                        && !c
+                        && c
                             .preprocess
                             .columns
                             .get(name)
-                            .is_some_and(|o| o.tfidf.is_some())
+                            .is_none_or(|o| o.tfidf.is_none())
                 })
                 .map(|c| c.name.as_str())
                 .collect();

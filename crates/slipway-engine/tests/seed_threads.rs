@@ -43,7 +43,7 @@ fn data() -> (Matrix, Target, Target) {
             .wrapping_add(1442695040888963407);
         ((state >> 11) as f64) / ((1u64 << 53) as f64)
     };
-    let mut cols = vec![Vec::with_capacity(n); 5];
+    let mut cols: Vec<Vec<_>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
     let (mut classes, mut real) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let row: Vec<f64> = (0..5).map(|_| next() * 4.0 - 2.0).collect();

@@ -628,8 +628,8 @@ impl Grower<'_> {
         best_left.resize(k, 0.0);
         let mut acc_count = 0u32;
         let mut best: Option<(f64, usize, bool)> = None;
-        for idx in 0..n_value_bins {
-            let b = order[idx].1 as usize;
+        for (idx, &(_, b)) in order.iter().enumerate().take(n_value_bins) {
+            let b = b as usize;
             for (a, h) in acc.iter_mut().zip(&self.hist[b * k..(b + 1) * k]) {
                 *a += h;
             }
