@@ -97,8 +97,7 @@ pub fn audit_columns(
                 .iter()
                 .filter(|c| {
                     c.preprocess.tfidf.is_none()
-                        && c
-                            .preprocess
+                        && c.preprocess
                             .columns
                             .get(name)
                             .is_none_or(|o| o.tfidf.is_none())
