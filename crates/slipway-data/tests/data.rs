@@ -361,7 +361,8 @@ fn declaring_an_unknown_column_is_an_error() {
     assert!(matches!(err, Error::MissingColumn { .. }));
     assert!(
         err.to_string()
-            .contains("\"agee\" not found; the columns are: age")
+            .contains("\"agee\" not found; did you mean \"age\"?; the columns are: age"),
+        "{err}"
     );
 }
 

@@ -5,7 +5,8 @@
 //! - `<!-- yaml: pipeline ... -->`: a complete pipeline config;
 //! - `<!-- yaml: pipeline-part ... -->`: some top-level keys of one, checked on top of a
 //!   minimal config (`name`, `data`, `target`, one model) for the keys it does not set;
-//! - `<!-- yaml: rules ... -->`: a validation rules file (`slipway validate --rules`).
+//! - `<!-- yaml: rules ... -->`: a validation rules file (`slipway validate --rules`);
+//! - `<!-- yaml: policy ... -->`: a promotion policy (`slipway serve --policy`).
 //!
 //! A block without a known marker fails the test: every block is checked by something.
 
@@ -94,11 +95,14 @@ fn check(block: &Block) -> Result<(), String> {
                 .map_err(|e| format!("{origin}: {e}"))?;
             rules.check().map_err(|e| format!("{origin}: {e}"))
         }
+        Some("policy") => slipway_govern::Policy::parse(&block.text, &origin)
+            .map(drop)
+            .map_err(|e| e.to_string()),
         Some(other) => Err(format!(
-            "{origin}: unknown marker `yaml: {other}` (pipeline, pipeline-part or rules)"
+            "{origin}: unknown marker `yaml: {other}` (pipeline, pipeline-part, rules or policy)"
         )),
         None => Err(format!(
-            "{origin}: no `<!-- yaml: pipeline|pipeline-part|rules -->` marker before it, so nothing checks it"
+            "{origin}: no `<!-- yaml: pipeline|pipeline-part|rules|policy -->` marker before it, so nothing checks it"
         )),
     }
 }

@@ -681,7 +681,7 @@ mod tests {
             ),
             (
                 "protected_aliases: {champion: {metrics: {auc: {mni: 1}}}}\n",
-                "protected_aliases.champion: metrics.auc: unknown field `mni`",
+                "protected_aliases.champion: unknown field `mni`, expected `min` or `max`",
             ),
             (
                 "protected_aliases: {champion: {metrics: {auc: {max: 0.1, min: 0.2}}}}\n",

@@ -232,6 +232,11 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     ),
     json("delete", m!("/registered-models/alias"), "Delete an alias"),
     get(
+        m!("/registered-models/promotions"),
+        &["name"],
+        "The promotion history of a model: every gated alias move, refusal, override and removal",
+    ),
+    get(
         m!("/registered-models/alias"),
         &["name", "alias"],
         "The version an alias names",
@@ -324,6 +329,10 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     page("/static/app.js", "The web UI's script"),
     page("/static/app.css", "The web UI's style sheet"),
     page("/static/favicon.svg", "The icon"),
+    page(
+        "/ui/artifact-html/{path}",
+        "An HTML artifact for the web UI's preview, served sandboxed (no script, no app origin)",
+    ),
     page("/favicon.ico", "The icon"),
 ];
 

@@ -34,13 +34,15 @@ pub struct RunRecorder<'a> {
 }
 
 /// A run's name as people read it in a runs table: `base` (`<pipeline>-<selected candidate>`),
-/// the start time in UTC (`MMDD-HHMM`) and the first 4 characters of the run id, which keep
-/// two runs started in the same minute apart: `churn-gbdt-1206-0323-9f2c`.
+/// the start time in UTC (`MMDD-HHMM`) and the last 4 characters of the run id, which keep
+/// two runs started in the same minute apart (a run id starts with its creation time, so its
+/// first characters are shared by runs made together): `churn-gbdt-1206-0323-9f2c`.
 pub fn run_name(base: &str, started_ms: i64, run_id: &str) -> String {
     let time = chrono::DateTime::from_timestamp_millis(started_ms)
         .map(|t| t.format("%m%d-%H%M").to_string())
         .unwrap_or_default();
-    let id: String = run_id.chars().take(4).collect();
+    let skip = run_id.chars().count().saturating_sub(4);
+    let id: String = run_id.chars().skip(skip).collect();
     [base, time.as_str(), id.as_str()]
         .into_iter()
         .filter(|p| !p.is_empty())

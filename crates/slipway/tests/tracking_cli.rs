@@ -190,7 +190,7 @@ fn check_run_name(run: &Value, selected: &str) {
     let name = run["info"]["run_name"].as_str().expect("run_name");
     let id = run["info"]["run_id"].as_str().expect("run_id");
     let prefix = format!("bc-tracked-{selected}-");
-    let suffix = format!("-{}", &id[..4]);
+    let suffix = format!("-{}", &id[id.len() - 4..]);
     assert!(
         name.starts_with(&prefix) && name.ends_with(&suffix),
         "{name} is not {prefix}MMDD-HHMM{suffix}"
