@@ -32,6 +32,28 @@ pub enum Error {
         /// What rule was broken, naming the column where there is one.
         message: String,
     },
+    /// A value in rows given in memory (a request) does not fit its column's type. `row` is
+    /// the 0-based index of the row among those given.
+    #[error("row {row}, column \"{column}\": value \"{value}\" is not {expected}")]
+    BadValue {
+        /// 0-based row index.
+        row: usize,
+        /// The column.
+        column: String,
+        /// The value as given (at most 200 characters).
+        value: String,
+        /// What the column needs ("a number", "an integer", ...).
+        expected: String,
+    },
+    /// A row given in memory is malformed (a repeated column, the wrong number of values, a
+    /// nested value). `row` is its 0-based index.
+    #[error("row {row}: {message}")]
+    BadRow {
+        /// 0-based row index.
+        row: usize,
+        /// The rule broken, naming the column where there is one.
+        message: String,
+    },
     /// A file has no rows or no header.
     #[error("{path}: {message}")]
     Empty {
@@ -94,6 +116,8 @@ impl Error {
             Error::Internal(_) => ErrorKind::Internal,
             Error::Io { .. }
             | Error::Malformed { .. }
+            | Error::BadValue { .. }
+            | Error::BadRow { .. }
             | Error::Empty { .. }
             | Error::MissingColumn { .. }
             | Error::WrongType { .. }

@@ -389,6 +389,15 @@ impl RawColumn {
         self.ends.len()
     }
 
+    /// Removes the last value.
+    fn pop(&mut self) {
+        if self.ends.pop().is_some() {
+            self.present.pop();
+            let end = self.ends.last().copied().unwrap_or(0);
+            self.text.truncate(end);
+        }
+    }
+
     fn get(&self, i: usize) -> Option<&str> {
         if !self.present[i] {
             return None;
@@ -453,8 +462,17 @@ struct RawTable {
     lines: Vec<u64>,
 }
 
-/// How a type failure is reported: CSV/JSON lines name a line, Parquet a row.
-fn value_error(path: &Path, line: u64, column: &str, value: &str, dtype: DataType) -> Error {
+/// Where raw values came from, for errors: a file (CSV, JSON lines: `lines` hold 1-based
+/// line numbers; Parquet: rows) or rows given in memory (`lines` hold 0-based row indices).
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    File(&'a str),
+    Rows,
+}
+
+/// How a type failure is reported: CSV/JSON lines name a line, Parquet a row, rows in
+/// memory their index.
+fn value_error(origin: Origin<'_>, line: u64, column: &str, value: &str, dtype: DataType) -> Error {
     let what = match dtype {
         DataType::Integer => "an integer",
         DataType::Float => "a number",
@@ -463,10 +481,18 @@ fn value_error(path: &Path, line: u64, column: &str, value: &str, dtype: DataTyp
         DataType::Categorical => "categorical",
         DataType::Text => "text",
     };
-    Error::Malformed {
-        path: path.display().to_string(),
-        line,
-        message: format!("column \"{column}\": value \"{value}\" is not {what}"),
+    match origin {
+        Origin::File(path) => Error::Malformed {
+            path: path.to_string(),
+            line,
+            message: format!("column \"{column}\": value \"{value}\" is not {what}"),
+        },
+        Origin::Rows => Error::BadValue {
+            row: usize::try_from(line).unwrap_or(usize::MAX),
+            column: column.to_string(),
+            value: value.chars().take(200).collect(),
+            expected: what.to_string(),
+        },
     }
 }
 
@@ -509,7 +535,7 @@ fn convert(
 }
 
 /// Types and converts every raw column into a [`Table`].
-fn build_table(raw: RawTable, opts: &ReadOptions, path: &Path) -> Result<Table> {
+fn build_table(raw: RawTable, opts: &ReadOptions, origin: Origin<'_>) -> Result<Table> {
     check_declared(&raw.names, opts)?;
     let mut fields = Vec::with_capacity(raw.names.len());
     let mut arrays = Vec::with_capacity(raw.names.len());
@@ -519,7 +545,7 @@ fn build_table(raw: RawTable, opts: &ReadOptions, path: &Path) -> Result<Table> 
                 Ok(a) => (dtype, a),
                 Err(i) => {
                     return Err(value_error(
-                        path,
+                        origin,
                         raw.lines[i],
                         name,
                         col.get(i).unwrap_or_default(),
@@ -533,6 +559,169 @@ fn build_table(raw: RawTable, opts: &ReadOptions, path: &Path) -> Result<Table> 
         arrays.push(array);
     }
     Table::new(Schema::new(fields)?, arrays)
+}
+
+/// Rows given in memory (the body of a prediction request), typed by the same rules as a
+/// file: a declared column ([`ReadOptions::types`]) is parsed as its type, the others are
+/// inferred. JSON values are read as [`read_table`] reads a JSON-lines file: `null` is
+/// missing, a number or boolean is read from its text, a string as it is; nested arrays and
+/// objects are refused. Errors name the row (its 0-based index among the rows given) and
+/// the column.
+#[derive(Default)]
+pub struct Rows {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    columns: Vec<RawColumn>,
+    n_rows: usize,
+}
+
+impl Rows {
+    /// No rows, no columns yet (columns appear as objects name them).
+    pub fn new() -> Self {
+        Rows::default()
+    }
+
+    /// No rows, with these columns (for rows given as value lists); a repeated name is an
+    /// error.
+    pub fn with_columns(names: &[String]) -> Result<Self> {
+        let mut rows = Rows::new();
+        for name in names {
+            if rows.index.contains_key(name) {
+                return Err(Error::BadRow {
+                    row: 0,
+                    message: format!("column \"{name}\" is named twice"),
+                });
+            }
+            rows.add_column(name);
+        }
+        Ok(rows)
+    }
+
+    fn add_column(&mut self, name: &str) -> usize {
+        let mut col = RawColumn::default();
+        (0..self.n_rows).for_each(|_| col.push_missing());
+        self.columns.push(col);
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), self.columns.len() - 1);
+        self.columns.len() - 1
+    }
+
+    /// How many rows have been added.
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    /// The column names, in the order they first appeared.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Adds one row given as `(column, value)` pairs; columns it does not name are missing
+    /// in it. A column named twice in the row is an error.
+    pub fn push_object<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+    ) -> Result<()> {
+        let row = self.n_rows;
+        for (name, value) in pairs {
+            let j = match self.index.get(name) {
+                Some(&j) => j,
+                None => self.add_column(name),
+            };
+            if self.columns[j].len() > row {
+                self.rollback(row);
+                return Err(Error::BadRow {
+                    row,
+                    message: format!("column \"{name}\" appears twice"),
+                });
+            }
+            if let Err(e) = push_json(&mut self.columns[j], value, row, name) {
+                self.rollback(row);
+                return Err(e);
+            }
+        }
+        for col in &mut self.columns {
+            if col.len() == row {
+                col.push_missing();
+            }
+        }
+        self.n_rows += 1;
+        Ok(())
+    }
+
+    /// Adds one row given as values in column order ([`Rows::with_columns`]); the count
+    /// must match.
+    pub fn push_values<'a>(
+        &mut self,
+        values: impl ExactSizeIterator<Item = &'a serde_json::Value>,
+    ) -> Result<()> {
+        let row = self.n_rows;
+        if values.len() != self.columns.len() {
+            return Err(Error::BadRow {
+                row,
+                message: format!(
+                    "the row has {} values but there are {} columns",
+                    values.len(),
+                    self.columns.len()
+                ),
+            });
+        }
+        for (j, value) in values.enumerate() {
+            if let Err(e) = push_json(&mut self.columns[j], value, row, &self.names[j]) {
+                self.rollback(row);
+                return Err(e);
+            }
+        }
+        self.n_rows += 1;
+        Ok(())
+    }
+
+    /// Drops whatever a failed row added (columns it introduced stay, all missing).
+    fn rollback(&mut self, row: usize) {
+        for col in &mut self.columns {
+            while col.len() > row {
+                col.pop();
+            }
+        }
+    }
+
+    /// The rows as a [`Table`], each column typed by `opts` (declared) or inferred.
+    pub fn build(self, opts: &ReadOptions) -> Result<Table> {
+        let lines = (0..self.n_rows as u64).collect();
+        build_table(
+            RawTable {
+                names: self.names,
+                columns: self.columns,
+                lines,
+            },
+            opts,
+            Origin::Rows,
+        )
+    }
+}
+
+/// Appends one JSON value to a raw column, as a JSON-lines file is read.
+fn push_json(col: &mut RawColumn, value: &serde_json::Value, row: usize, name: &str) -> Result<()> {
+    match value {
+        serde_json::Value::Null => col.push_missing(),
+        serde_json::Value::Bool(b) => col.push(if *b { "true" } else { "false" }),
+        serde_json::Value::Number(n) => col.push(&n.to_string()),
+        serde_json::Value::String(s) => col.push(s),
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+            return Err(Error::BadRow {
+                row,
+                message: format!(
+                    "column \"{name}\": nested {} are not supported; send one value per column",
+                    if value.is_array() {
+                        "arrays"
+                    } else {
+                        "objects"
+                    }
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Infers from the first `infer_rows` rows, then converts all rows, widening the type along
@@ -590,6 +779,18 @@ fn read_csv(path: &Path, opts: &ReadOptions, delimiter: u8) -> Result<Table> {
         path: shown.clone(),
         source,
     })?;
+    read_csv_from(file, &shown, opts, delimiter)
+}
+
+/// Reads CSV text held in memory (a request body) as [`read_table`] reads a CSV file: a
+/// header row, the same missing-value tokens, declared types and inference. Errors name
+/// `source` and the line within `bytes`.
+pub fn read_csv_bytes(bytes: &[u8], source: &str, opts: &ReadOptions) -> Result<Table> {
+    read_csv_from(bytes, source, opts, opts.delimiter.unwrap_or(b','))
+}
+
+fn read_csv_from(file: impl Read, shown: &str, opts: &ReadOptions, delimiter: u8) -> Result<Table> {
+    let shown = shown.to_string();
     let csv_err = |e: csv::Error| -> Error {
         let line = e.position().map_or(0, |p| p.line());
         match e.into_kind() {
@@ -670,7 +871,7 @@ fn read_csv(path: &Path, opts: &ReadOptions, delimiter: u8) -> Result<Table> {
             lines,
         },
         opts,
-        path,
+        Origin::File(&shown),
     )
 }
 
@@ -952,7 +1153,7 @@ fn read_jsonl(path: &Path, opts: &ReadOptions) -> Result<Table> {
             lines,
         },
         opts,
-        path,
+        Origin::File(&shown),
     )
 }
 
@@ -1222,7 +1423,13 @@ fn cast_logical(
         (DataType::Categorical | DataType::Text, _) => {
             let raw = raw_from_strings(array.as_string::<i32>());
             convert(&raw, to, true).map_err(|i| {
-                value_error(path, i as u64 + 1, name, raw.get(i).unwrap_or_default(), to)
+                value_error(
+                    Origin::File(&path.display().to_string()),
+                    i as u64 + 1,
+                    name,
+                    raw.get(i).unwrap_or_default(),
+                    to,
+                )
             })
         }
         (_, DataType::Categorical | DataType::Text) => {
@@ -1250,7 +1457,13 @@ fn cast_logical(
                     && x.abs() < 9.0e15
                     && (to == DataType::Integer || x == 0.0 || x == 1.0);
                 if !ok {
-                    return Err(value_error(path, i as u64 + 1, name, &format!("{x:?}"), to));
+                    return Err(value_error(
+                        Origin::File(&path.display().to_string()),
+                        i as u64 + 1,
+                        name,
+                        &format!("{x:?}"),
+                        to,
+                    ));
                 }
                 ints.push(Some(x as i64));
             }
@@ -1275,6 +1488,14 @@ fn raw_from_strings(a: &StringArray) -> RawColumn {
         }
     }
     raw
+}
+
+/// `table` as the bytes of a Parquet file (Snappy, with the Slipway schema in its metadata,
+/// as [`write_table`] writes it), for a store that takes whole objects.
+pub fn parquet_bytes(table: &Table) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write_parquet(table, &mut out, Path::new("<memory>"))?;
+    Ok(out)
 }
 
 fn write_parquet(table: &Table, out: &mut (dyn Write + Send), path: &Path) -> Result<()> {

@@ -206,6 +206,26 @@ impl Table {
         Table::new(self.schema.clone(), columns)
     }
 
+    /// The rows of `tables` one after another; every table must have the same schema.
+    pub fn concat(tables: &[Table]) -> Result<Table> {
+        let Some(first) = tables.first() else {
+            return Err(Error::Internal("concatenating no tables".into()));
+        };
+        if let Some(other) = tables.iter().find(|t| t.schema != first.schema) {
+            return Err(Error::InvalidSchema(format!(
+                "cannot concatenate tables with different schemas ({} and {})",
+                first.schema.names().join(", "),
+                other.schema.names().join(", ")
+            )));
+        }
+        let batches: Vec<&RecordBatch> = tables.iter().map(|t| &t.batch).collect();
+        let batch = arrow_select::concat::concat_batches(&first.batch.schema(), batches)?;
+        Ok(Table {
+            schema: first.schema.clone(),
+            batch,
+        })
+    }
+
     /// Only the named columns, in the given order.
     pub fn select(&self, names: &[&str]) -> Result<Table> {
         let mut fields = Vec::with_capacity(names.len());

@@ -13,6 +13,7 @@ mod error;
 mod predict;
 mod progress;
 pub mod report;
+pub mod serving;
 mod train;
 pub mod yaml;
 

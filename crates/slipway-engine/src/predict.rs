@@ -53,14 +53,14 @@ pub struct PredictOutcome {
 }
 
 /// A loaded bundle of either flavor, as far as reading its input goes.
-struct Model {
-    name: String,
+pub(crate) struct Model {
+    pub(crate) name: String,
     /// The training schema (for the id columns and their types).
-    schema: Schema,
+    pub(crate) schema: Schema,
     /// The input columns with the types they are read as.
-    inputs: Vec<(String, DataType)>,
+    pub(crate) inputs: Vec<(String, DataType)>,
     /// Columns the training config declared, by name.
-    declared: BTreeMap<String, DataType>,
+    pub(crate) declared: BTreeMap<String, DataType>,
 }
 
 pub(crate) fn run(
@@ -69,30 +69,7 @@ pub(crate) fn run(
     output: &Path,
     opts: &PredictOptions,
 ) -> Result<PredictOutcome> {
-    let clustering = bundle::read_flavor(model)? == cbundle::FLAVOR;
-    let (m, scorer): (Model, Scorer) = if clustering {
-        let b = cbundle::load_cluster_bundle(model)?;
-        (
-            Model {
-                name: b.manifest.name,
-                schema: b.pipeline.schema.clone(),
-                inputs: b.pipeline.input_schema(),
-                declared: b.pipeline.declared_types.clone(),
-            },
-            Scorer::Clusters(Box::new(b.pipeline)),
-        )
-    } else {
-        let b = bundle::load_bundle(model)?;
-        (
-            Model {
-                name: b.manifest.name,
-                schema: b.pipeline.schema.clone(),
-                inputs: b.pipeline.input_schema(),
-                declared: b.pipeline.declared_types.clone(),
-            },
-            Scorer::Pipeline(Box::new(b.pipeline)),
-        )
-    };
+    let (m, scorer) = load(model)?;
     let input_table = read_input(input, &m, &opts.keep)?;
     let table = &input_table.table;
 
@@ -104,38 +81,31 @@ pub(crate) fn run(
         fields.push(Field::new(name, f.dtype).with_role(role));
         columns.push(table.column(name)?.clone());
     }
-    let task = match &scorer {
-        Scorer::Pipeline(p) => {
-            let pred = p.predict(table)?;
-            if pred.n_rows() != table.n_rows() {
-                return Err(Error::Internal(
-                    "the model returned a different number of rows than it was given".into(),
-                ));
-            }
-            match &pred {
-                Prediction::Values(v) => {
-                    fields.push(Field::new("prediction", DataType::Float));
-                    columns.push(Arc::new(Float64Array::from(v.clone())));
-                }
-                Prediction::Probabilities(mat) => {
-                    let labels = p.predicted_labels(&pred);
-                    fields.push(Field::new("prediction", DataType::Categorical));
-                    columns.push(Arc::new(StringArray::from(labels)));
-                    for (k, class) in p.target.classes.iter().enumerate() {
-                        fields.push(Field::new(format!("probability_{class}"), DataType::Float));
-                        columns.push(Arc::new(Float64Array::from(mat.col(k).to_vec())));
-                    }
-                }
-            }
-            Some(p.target.task)
+    let scored = scorer.score(table)?;
+    let task = scored.task();
+    match scored {
+        Output::Values(v) => {
+            fields.push(Field::new("prediction", DataType::Float));
+            columns.push(Arc::new(Float64Array::from(v)));
         }
-        Scorer::Clusters(p) => {
-            let labels = p.predict(table)?;
+        Output::Classes {
+            labels,
+            probabilities,
+            classes,
+            ..
+        } => {
+            fields.push(Field::new("prediction", DataType::Categorical));
+            columns.push(Arc::new(StringArray::from(labels)));
+            for (k, class) in classes.iter().enumerate() {
+                fields.push(Field::new(format!("probability_{class}"), DataType::Float));
+                columns.push(Arc::new(Float64Array::from(probabilities.col(k).to_vec())));
+            }
+        }
+        Output::Clusters(labels) => {
             fields.push(Field::new("cluster", DataType::Integer));
             columns.push(Arc::new(Int64Array::from(labels)));
-            None
         }
-    };
+    }
     let kept: BTreeSet<&str> = input_table
         .passed_through
         .iter()
@@ -168,9 +138,107 @@ pub(crate) fn run(
     })
 }
 
-enum Scorer {
+/// Loads the bundle at `dir`, of either flavor.
+pub(crate) fn load(dir: &Path) -> Result<(Model, Scorer)> {
+    Ok(if bundle::read_flavor(dir)? == cbundle::FLAVOR {
+        let b = cbundle::load_cluster_bundle(dir)?;
+        (
+            Model {
+                name: b.manifest.name,
+                schema: b.pipeline.schema.clone(),
+                inputs: b.pipeline.input_schema(),
+                declared: b.pipeline.declared_types.clone(),
+            },
+            Scorer::Clusters(Box::new(b.pipeline)),
+        )
+    } else {
+        let b = bundle::load_bundle(dir)?;
+        (
+            Model {
+                name: b.manifest.name,
+                schema: b.pipeline.schema.clone(),
+                inputs: b.pipeline.input_schema(),
+                declared: b.pipeline.declared_types.clone(),
+            },
+            Scorer::Pipeline(Box::new(b.pipeline)),
+        )
+    })
+}
+
+/// A loaded model of either flavor, as far as scoring goes.
+pub(crate) enum Scorer {
     Pipeline(Box<FittedPipeline>),
     Clusters(Box<slipway_learn::cluster::FittedClusterPipeline>),
+}
+
+/// What a model gives for a table: one entry per row, in order.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Regression values.
+    Values(Vec<f64>),
+    /// Classification: the predicted labels and the probability of each class.
+    Classes {
+        /// The task (binary or multiclass).
+        task: Task,
+        /// The predicted label of each row.
+        labels: Vec<String>,
+        /// Rows × classes, in the order of `classes`.
+        probabilities: slipway_learn::Matrix,
+        /// The class labels.
+        classes: Vec<String>,
+    },
+    /// Clustering: the cluster of each row.
+    Clusters(Vec<i64>),
+}
+
+impl Output {
+    /// How many rows it covers.
+    pub fn n_rows(&self) -> usize {
+        match self {
+            Output::Values(v) => v.len(),
+            Output::Classes { labels, .. } => labels.len(),
+            Output::Clusters(c) => c.len(),
+        }
+    }
+
+    /// The task (none for clustering).
+    pub fn task(&self) -> Option<Task> {
+        match self {
+            Output::Values(_) => Some(Task::Regression),
+            Output::Classes { task, .. } => Some(*task),
+            Output::Clusters(_) => None,
+        }
+    }
+}
+
+impl Scorer {
+    /// Scores every row of `table` (which holds the model's input columns).
+    pub(crate) fn score(&self, table: &Table) -> Result<Output> {
+        let out = match self {
+            Scorer::Pipeline(p) => match p.predict(table)? {
+                Prediction::Values(v) => Output::Values(v),
+                pred @ Prediction::Probabilities(_) => {
+                    let labels = p.predicted_labels(&pred);
+                    let Prediction::Probabilities(probabilities) = pred else {
+                        unreachable!("matched above")
+                    };
+                    Output::Classes {
+                        task: p.target.task,
+                        labels,
+                        probabilities,
+                        classes: p.target.classes.clone(),
+                    }
+                }
+            },
+            Scorer::Clusters(p) => Output::Clusters(p.predict(table)?),
+        };
+        if out.n_rows() != table.n_rows() {
+            return Err(Error::Internal(
+                "the model returned a different number of rows than it was given".into(),
+            ));
+        }
+        Ok(out)
+    }
 }
 
 /// The input as read for a model.
@@ -214,19 +282,7 @@ fn read_input(input: &Path, m: &Model, keep: &[String]) -> Result<InputTable> {
                 if optional.contains(&name) && opts.types.remove(&name).is_some() {
                     continue;
                 }
-                let dtype = m.inputs.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
-                return Err(match dtype {
-                    Some(t) => slipway_learn::Error::SchemaMismatch(format!(
-                        "column \"{name}\" is missing; the model needs it as {t} (model inputs: {}; the input has: {available})",
-                        m.inputs
-                            .iter()
-                            .map(|(n, _)| n.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                    .into(),
-                    None => slipway_data::Error::MissingColumn { name, available }.into(),
-                });
+                return Err(missing_input(m, name, available));
             }
             Err(slipway_data::Error::Malformed {
                 path,
@@ -287,8 +343,25 @@ fn read_input(input: &Path, m: &Model, keep: &[String]) -> Result<InputTable> {
     })
 }
 
+/// The error for an input without column `name` (`available`: what the input has): a
+/// schema mismatch naming the type the model needs, when it is a model input.
+pub(crate) fn missing_input(m: &Model, name: String, available: String) -> Error {
+    match m.inputs.iter().find(|(n, _)| *n == name).map(|(_, t)| *t) {
+        Some(t) => slipway_learn::Error::SchemaMismatch(format!(
+            "column \"{name}\" is missing; the model needs it as {t} (model inputs: {}; the input has: {available})",
+            m.inputs
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into(),
+        None => slipway_data::Error::MissingColumn { name, available }.into(),
+    }
+}
+
 /// A value error in a column the training config declared integer names that rule.
-fn declared_rule(message: String, m: &Model) -> String {
+pub(crate) fn declared_rule(message: String, m: &Model) -> String {
     for (name, dtype) in &m.inputs {
         if *dtype == DataType::Integer
             && m.declared.get(name) == Some(&DataType::Integer)

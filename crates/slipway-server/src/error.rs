@@ -7,7 +7,6 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -47,15 +46,34 @@ pub enum ApiError {
     /// The request was not read and answered within its time limit (408).
     #[error("the request did not complete within {0} seconds")]
     RequestTimeout(u64),
-}
-
-/// The error body MLflow clients parse.
-#[derive(Debug, Serialize)]
-pub struct ErrorBody {
-    /// A stable code such as `RESOURCE_DOES_NOT_EXIST`.
-    pub error_code: &'static str,
-    /// What went wrong, for a person.
-    pub message: String,
+    /// A prediction request the model cannot score (422): a missing column, a value that
+    /// does not fit its column's type, a tensor of the wrong width. Names the field and
+    /// the row where it can.
+    #[error("{message}")]
+    Unprocessable {
+        /// What rule was broken.
+        message: String,
+        /// The column (or tensor) concerned.
+        field: Option<String>,
+        /// The 0-based row concerned.
+        row: Option<usize>,
+    },
+    /// More rows, items or bytes than a request may hold (413).
+    #[error("{0}")]
+    TooManyRows(String),
+    /// No such model is served here (404).
+    #[error("{0}")]
+    ModelNotFound(String),
+    /// The model or service is not ready (503).
+    #[error("{0}")]
+    NotReady(String),
+    /// The server was started without what the request needs (409), such as feedback
+    /// with the prediction log off.
+    #[error("{0}")]
+    FeatureDisabled(String),
+    /// A failure inside the server (500): logged, never shown.
+    #[error("{0}")]
+    Internal(String),
 }
 
 const INTERNAL_MESSAGE: &str = "internal server error; the server log has the details";
@@ -139,7 +157,61 @@ impl ApiError {
                 "REQUEST_LIMIT_EXCEEDED",
                 self.to_string(),
             ),
+            ApiError::Unprocessable { message, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "INVALID_PARAMETER_VALUE",
+                message.clone(),
+            ),
+            ApiError::TooManyRows(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "REQUEST_LIMIT_EXCEEDED",
+                m.clone(),
+            ),
+            ApiError::ModelNotFound(m) => {
+                (StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", m.clone())
+            }
+            ApiError::NotReady(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TEMPORARILY_UNAVAILABLE",
+                m.clone(),
+            ),
+            ApiError::FeatureDisabled(m) => (StatusCode::CONFLICT, "FEATURE_DISABLED", m.clone()),
+            ApiError::Internal(_) => internal(),
         }
+    }
+
+    /// A scoring error from the engine: a user's error names its field and row (400 for a
+    /// malformed row, 422 for one the model cannot take); an internal one is a 500.
+    pub(crate) fn engine(e: slipway_engine::Error) -> Self {
+        use slipway_engine::{Error as E, ErrorKind};
+        if e.kind() == ErrorKind::Internal {
+            return ApiError::Internal(e.to_string());
+        }
+        if let E::Data(slipway_data::Error::BadRow { .. }) = &e {
+            return ApiError::MalformedJson(e.to_string());
+        }
+        let (field, row) = slipway_engine::serving::error_location(&e);
+        ApiError::Unprocessable {
+            message: e.to_string(),
+            field,
+            row,
+        }
+    }
+
+    /// The status and the JSON body a client gets: `{"error_code", "message"}`, plus
+    /// `field` and `row` where the error names them.
+    pub fn status_and_body(&self) -> (StatusCode, serde_json::Value) {
+        let (status, error_code, message) = self.parts();
+        let mut body = serde_json::json!({"error_code": error_code, "message": message});
+        if let ApiError::Unprocessable { field, row, .. } = self {
+            if let Some(f) = field {
+                body["field"] = serde_json::json!(f);
+            }
+            if let Some(r) = row {
+                body["row"] = serde_json::json!(r);
+            }
+        }
+        (status, body)
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -156,20 +228,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, error_code, message) = self.parts();
+        let (status, body) = self.status_and_body();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
-        } else if status == StatusCode::NOT_FOUND && error_code == "ENDPOINT_NOT_FOUND" {
+        } else if status == StatusCode::NOT_FOUND && body["error_code"] == "ENDPOINT_NOT_FOUND" {
             tracing::warn!("{self}");
         }
-        (
-            status,
-            Json(ErrorBody {
-                error_code,
-                message,
-            }),
-        )
-            .into_response()
+        (status, Json(body)).into_response()
     }
 }
 
@@ -245,6 +310,35 @@ mod tests {
                 "BAD_REQUEST",
             ),
             (ApiError::RequestTimeout(1), 408, "REQUEST_LIMIT_EXCEEDED"),
+            (
+                ApiError::Unprocessable {
+                    message: "x".into(),
+                    field: Some("age".into()),
+                    row: Some(2),
+                },
+                422,
+                "INVALID_PARAMETER_VALUE",
+            ),
+            (
+                ApiError::TooManyRows("x".into()),
+                413,
+                "REQUEST_LIMIT_EXCEEDED",
+            ),
+            (
+                ApiError::ModelNotFound("x".into()),
+                404,
+                "RESOURCE_DOES_NOT_EXIST",
+            ),
+            (
+                ApiError::NotReady("x".into()),
+                503,
+                "TEMPORARILY_UNAVAILABLE",
+            ),
+            (
+                ApiError::FeatureDisabled("x".into()),
+                409,
+                "FEATURE_DISABLED",
+            ),
         ];
         for (err, status, code) in cases {
             let (s, c, m) = err.parts();
@@ -260,6 +354,7 @@ mod tests {
             ApiError::Store(S::Internal("SELECT * FROM runs failed".into())),
             ApiError::Store(S::Io(io)),
             ApiError::Store(S::Database(sqlx_error())),
+            ApiError::Internal("/srv/models/churn: permission denied".into()),
             ApiError::Govern(slipway_govern::Error::Policy {
                 origin: "/home/secret/policy.yaml".into(),
                 message: "x".into(),

@@ -343,7 +343,10 @@ fn check(policy: &AccessPolicy, req: &Request, path: &str) -> Result<Option<Resp
                 .get(header::HOST)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         });
-    let probe = matches!(path, "/health" | "/version");
+    let probe = matches!(
+        path,
+        "/health" | "/version" | "/ready" | "/v2/health/live" | "/v2/health/ready"
+    );
     // No `Host` at all comes from an in-process caller or an HTTP/1.0 tool, never a browser.
     if let Some(host) = &host {
         if !probe && !policy.hosts.allows(host) {

@@ -19,7 +19,10 @@
 //! - `extract` — JSON and query extractors that answer bad input in that same shape;
 //! - `wire` — the MLflow request/response bodies and their omission rules;
 //! - `openapi` — the OpenAPI 3 document of every route, at `GET /api/openapi.json`;
-//! - [`ui`] — the web UI (embedded HTML, CSS and JavaScript) at `/` and `/static/`.
+//! - [`ui`] — the web UI (embedded HTML, CSS and JavaScript) at `/` and `/static/`;
+//! - [`serving`] — the inference routes (`/predict`, MLflow `/invocations`, Open Inference
+//!   Protocol v2), `/ready`, `/metrics`, `/feedback` and the prediction log, for the models
+//!   a [`serving::Serving`] deploys; [`serving_app`] serves them with no store at all.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,7 @@ mod guard;
 mod logged_models;
 mod openapi;
 mod registry;
+pub mod serving;
 mod tracking;
 pub mod ui;
 mod wire;
@@ -90,6 +94,9 @@ pub struct AppState {
     pub policy: Option<slipway_govern::Policy>,
     /// Time limits, the connection cap and the allowed hosts and origins.
     pub http: HttpOptions,
+    /// The models served for prediction (`slipway serve --model`); `None`: no inference
+    /// routes.
+    pub serving: Option<Arc<serving::Serving>>,
 }
 
 /// The metadata database file under a home folder.
@@ -123,24 +130,14 @@ impl AppState {
             BackendStore::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
             BackendStore::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
         };
-        let artifacts: Arc<dyn ArtifactStore> = match destination {
-            ArtifactDestination::Home => Arc::new(open_local(home.join(ARTIFACT_DIR)).await?),
-            ArtifactDestination::Local(root) => Arc::new(open_local(root.clone()).await?),
-            ArtifactDestination::S3 { url, endpoint } => {
-                let store = S3ArtifactStore::open(url, endpoint.as_deref())?;
-                // Reach the bucket once now, so a wrong endpoint or credentials stop startup.
-                store.list(&ArtifactPath::root()).await.map_err(|e| {
-                    slipway_store::Error::Internal(format!("cannot reach {url}: {e}"))
-                })?;
-                Arc::new(store)
-            }
-        };
+        let artifacts = open_artifacts(destination, home).await?;
         Ok(AppState {
             meta,
             artifacts,
             limits,
             policy: None,
             http: HttpOptions::default(),
+            serving: None,
         })
     }
 
@@ -154,6 +151,32 @@ impl AppState {
 /// How old a temporary artifact file must be before the start-up sweep removes it: a write
 /// renames its file into place as soon as the bytes are on disk.
 const ORPHAN_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Opens the artifact store at `destination` (`home` holds the default one).
+pub async fn open_artifacts(
+    destination: &ArtifactDestination,
+    home: &Path,
+) -> slipway_store::Result<Arc<dyn ArtifactStore>> {
+    Ok(match destination {
+        ArtifactDestination::Home => Arc::new(open_local(home.join(ARTIFACT_DIR)).await?),
+        ArtifactDestination::Local(root) => Arc::new(open_local(root.clone()).await?),
+        ArtifactDestination::S3 { url, endpoint } => {
+            let store = S3ArtifactStore::open(url, endpoint.as_deref())?;
+            // Reach the bucket once now, so a wrong endpoint or credentials stop startup.
+            store
+                .list(&ArtifactPath::root())
+                .await
+                .map_err(|e| slipway_store::Error::Internal(format!("cannot reach {url}: {e}")))?;
+            Arc::new(store)
+        }
+    })
+}
+
+/// Opens (creating) a local artifact folder, such as the prediction log of `serve --bundle`.
+pub async fn open_local_artifacts(root: PathBuf) -> slipway_store::Result<Arc<dyn ArtifactStore>> {
+    tokio::fs::create_dir_all(&root).await?;
+    Ok(Arc::new(open_local(root).await?))
+}
 
 async fn open_local(root: PathBuf) -> slipway_store::Result<LocalArtifactStore> {
     let store = tokio::task::spawn_blocking(move || LocalArtifactStore::open(&root))
@@ -280,8 +303,14 @@ async fn server_info() -> Json<serde_json::Value> {
     }))
 }
 
-async fn openapi_json() -> Json<serde_json::Value> {
-    Json(openapi::document())
+async fn openapi_json(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> Json<serde_json::Value> {
+    Json(openapi::document(state.serving.is_some()))
+}
+
+async fn inference_openapi_json() -> Json<serde_json::Value> {
+    Json(openapi::inference_document())
 }
 
 async fn health() -> &'static str {
@@ -353,18 +382,56 @@ pub fn app(state: Arc<AppState>) -> Router {
         // The upload handler streams and enforces `limits.artifact_body_bytes` itself.
         .layer(DefaultBodyLimit::disable())
         .layer(from_fn_with_state(http.artifact_timeout, time_limit));
-    Router::new()
+    let mut router = Router::new()
         .nest("/api/2.0/mlflow", mlflow)
         .nest("/api/2.0/mlflow-artifacts", artifact_routes)
         .route("/api/3.0/mlflow/server-info", get(server_info))
         .route("/api/openapi.json", get(openapi_json))
         .route("/health", get(health))
         .route("/version", get(version))
-        .merge(ui::routes())
+        .merge(ui::routes());
+    if let Some(s) = &state.serving {
+        router = router.merge(
+            serving::routes(s.clone())
+                .route("/openapi.json", get(inference_openapi_json))
+                .layer(from_fn_with_state(http.request_timeout, time_limit)),
+        );
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(from_fn_with_state(Arc::new(http.access), guard::guard))
+}
+
+/// The inference server alone, with no metadata or artifact store (`slipway serve
+/// --bundle`): the inference routes, `/health`, `/version` and `/openapi.json`, behind the
+/// same guard, limits and timeouts as [`app`].
+pub fn serving_app(serving: Arc<serving::Serving>, http: &HttpOptions) -> Router {
+    use axum::middleware::from_fn_with_state;
+    Router::new()
+        .merge(serving::routes(serving))
+        .route("/openapi.json", get(inference_openapi_json))
+        .route("/health", get(health))
+        .route("/version", get(version))
+        .layer(from_fn_with_state(http.request_timeout, time_limit))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(
+            Arc::new(http.access.clone()),
+            guard::guard,
+        ))
+}
+
+/// Serves [`serving_app`] on `listener` until `shutdown` completes.
+pub async fn serve_models(
+    listener: tokio::net::TcpListener,
+    serving: Arc<serving::Serving>,
+    http: HttpOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = serving_app(serving, &http);
+    conn::serve(listener, app, http, shutdown).await
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then finishes in-flight

@@ -15,6 +15,14 @@ pub(crate) enum Input {
     Json,
     /// Raw bytes (an artifact upload).
     Bytes,
+    /// Rows for `/predict`.
+    Predict,
+    /// An MLflow scoring body (JSON or CSV).
+    Mlflow,
+    /// An Open Inference Protocol v2 inference request.
+    V2,
+    /// Feedback by prediction id.
+    Feedback,
 }
 
 /// One method on one path.
@@ -324,6 +332,11 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     get("/api/openapi.json", &[], "This document"),
     page("/health", "Liveness probe: OK"),
     page("/version", "The server's version"),
+    get(
+        "/openapi.json",
+        &[],
+        "This document (when the server serves models)",
+    ),
     page("/", "The web UI"),
     page("/index.html", "The web UI"),
     page("/static/app.js", "The web UI's script"),
@@ -336,6 +349,166 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     page("/favicon.ico", "The icon"),
 ];
 
+const fn infer(path: &'static str, input: Input, summary: &'static str) -> Endpoint {
+    Endpoint {
+        method: "post",
+        path,
+        summary,
+        input,
+        query: &[],
+        json_answer: true,
+    }
+}
+
+/// Every inference route (present when the server serves models).
+pub(crate) const INFERENCE_ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        query: &["model"],
+        ..infer(
+            "/predict",
+            Input::Predict,
+            "Score rows: one object, a list, or {\"rows\": [...]}; answers labels, \
+             probabilities and a prediction_id per row",
+        )
+    },
+    Endpoint {
+        query: &["model"],
+        ..infer(
+            "/invocations",
+            Input::Mlflow,
+            "MLflow scoring: dataframe_split, dataframe_records, instances, inputs or CSV",
+        )
+    },
+    infer(
+        "/models/{name}/invocations",
+        Input::Mlflow,
+        "MLflow scoring for one of several served models",
+    ),
+    get("/v2", &[], "Open Inference Protocol v2: server metadata"),
+    get("/v2/health/live", &[], "v2 liveness"),
+    get(
+        "/v2/health/ready",
+        &[],
+        "v2 readiness (503 until every model is loaded)",
+    ),
+    get(
+        "/v2/models/{name}",
+        &[],
+        "v2 model metadata: inputs and outputs",
+    ),
+    get("/v2/models/{name}/ready", &[], "v2 model readiness"),
+    infer("/v2/models/{name}/infer", Input::V2, "v2 inference"),
+    get(
+        "/v2/models/{name}/versions/{version}",
+        &[],
+        "v2 model metadata of one version",
+    ),
+    get(
+        "/v2/models/{name}/versions/{version}/ready",
+        &[],
+        "v2 readiness of one version",
+    ),
+    infer(
+        "/v2/models/{name}/versions/{version}/infer",
+        Input::V2,
+        "v2 inference on one version (404 when another is served)",
+    ),
+    get(
+        "/ready",
+        &[],
+        "Readiness: 200 when every served model is loaded, else 503",
+    ),
+    page(
+        "/metrics",
+        "Prometheus metrics: requests, errors and latency per model, version and protocol; the prediction log's queue",
+    ),
+    infer(
+        "/feedback",
+        Input::Feedback,
+        "Delayed ground truth by prediction_id; unknown ids are reported",
+    ),
+];
+
+fn row_schema() -> Value {
+    json!({"type": "object", "additionalProperties": true})
+}
+
+fn request_body(input: Input) -> Option<Value> {
+    let json_body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    Some(match input {
+        Input::None => return None,
+        Input::Json => json_body(json!({"type": "object"})),
+        Input::Bytes => json!({
+            "required": true,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        }),
+        Input::Predict => json_body(json!({"oneOf": [
+            row_schema(),
+            {"type": "array", "items": row_schema()},
+        ], "description": "one row as an object of column: value, a list of rows, or {\"rows\": [...]}"})),
+        Input::Mlflow => json!({
+            "required": true,
+            "content": {
+                "application/json": {"schema": {
+                    "type": "object",
+                    "properties": {
+                        "dataframe_split": {"type": "object", "properties": {
+                            "columns": {"type": "array", "items": {"type": "string"}},
+                            "data": {"type": "array", "items": {"type": "array"}},
+                            "index": {"type": "array"}
+                        }, "required": ["data"]},
+                        "dataframe_records": {"type": "array", "items": row_schema()},
+                        "instances": {},
+                        "inputs": {},
+                        "params": {"type": "object"}
+                    },
+                    "additionalProperties": false
+                }},
+                "text/csv": {"schema": {"type": "string"}}
+            }
+        }),
+        Input::V2 => json_body(json!({
+            "type": "object",
+            "required": ["inputs"],
+            "properties": {
+                "id": {"type": "string"},
+                "parameters": {"type": "object"},
+                "inputs": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["name", "shape", "datatype", "data"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                        "datatype": {"type": "string", "enum": [
+                            "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
+                            "INT32", "INT64", "FP16", "FP32", "FP64", "BF16", "BYTES"
+                        ]},
+                        "data": {"type": "array"},
+                        "parameters": {"type": "object"}
+                    }
+                }},
+                "outputs": {"type": "array"}
+            }
+        })),
+        Input::Feedback => {
+            let item = json!({
+                "type": "object",
+                "required": ["prediction_id", "label"],
+                "properties": {
+                    "prediction_id": {"type": "string"},
+                    "label": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
+                },
+                "additionalProperties": false
+            });
+            json_body(json!({"oneOf": [
+                item.clone(),
+                {"type": "array", "items": item.clone()},
+                {"type": "object", "required": ["feedback"], "properties": {"feedback": {"type": "array", "items": item}}}
+            ]}))
+        }
+    })
+}
+
 fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
@@ -345,10 +518,45 @@ fn path_parameters(path: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The OpenAPI 3.0 document.
-pub(crate) fn document() -> Value {
+/// The OpenAPI 3.0 document of the whole server; the inference routes are listed when it
+/// serves models (`with_inference`).
+pub(crate) fn document(with_inference: bool) -> Value {
+    let inference = if with_inference {
+        INFERENCE_ENDPOINTS
+    } else {
+        &[]
+    };
+    build(
+        ENDPOINTS
+            .iter()
+            .filter(|e| with_inference || e.path != "/openapi.json")
+            .chain(inference),
+        "Slipway server",
+        "MLflow-compatible REST API (tracking, logged models, the model registry and \
+         proxied artifacts) and the inference routes (plain /predict, MLflow scoring, Open \
+         Inference Protocol v2). JSON endpoints take Content-Type: application/json; \
+         state-changing requests from a foreign Origin are refused.",
+    )
+}
+
+/// The OpenAPI 3.0 document of the inference routes, at `GET /openapi.json`.
+pub(crate) fn inference_document() -> Value {
+    let probes = ENDPOINTS
+        .iter()
+        .filter(|e| matches!(e.path, "/health" | "/version" | "/openapi.json"));
+    build(
+        INFERENCE_ENDPOINTS.iter().chain(probes),
+        "Slipway inference server",
+        "Plain /predict, MLflow scoring (/invocations) and Open Inference Protocol v2. \
+         Every request is checked against the model's input schema: errors are 400 \
+         (malformed body), 413 (too large), 415 (wrong content type) or 422 (a value or \
+         column the model cannot take), with a JSON body naming the field and row.",
+    )
+}
+
+fn build<'a>(endpoints: impl Iterator<Item = &'a Endpoint>, title: &str, about: &str) -> Value {
     let mut paths = Map::new();
-    for e in ENDPOINTS {
+    for e in endpoints {
         let mut parameters = path_parameters(e.path);
         parameters.extend(e.query.iter().map(
             |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
@@ -372,20 +580,8 @@ pub(crate) fn document() -> Value {
         if !parameters.is_empty() {
             op["parameters"] = Value::Array(parameters);
         }
-        match e.input {
-            Input::None => {}
-            Input::Json => {
-                op["requestBody"] = json!({
-                    "required": true,
-                    "content": {"application/json": {"schema": {"type": "object"}}}
-                });
-            }
-            Input::Bytes => {
-                op["requestBody"] = json!({
-                    "required": true,
-                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-                });
-            }
+        if let Some(body) = request_body(e.input) {
+            op["requestBody"] = body;
         }
         let entry = paths
             .entry(e.path.to_string())
@@ -395,11 +591,9 @@ pub(crate) fn document() -> Value {
     json!({
         "openapi": "3.0.3",
         "info": {
-            "title": "Slipway tracking server",
+            "title": title,
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "MLflow-compatible REST API: tracking, logged models, the model \
-                registry and proxied artifacts. JSON endpoints take Content-Type: \
-                application/json; state-changing requests from a foreign Origin are refused."
+            "description": about
         },
         "paths": paths,
         "components": {
@@ -409,7 +603,9 @@ pub(crate) fn document() -> Value {
                     "required": ["error_code", "message"],
                     "properties": {
                         "error_code": {"type": "string"},
-                        "message": {"type": "string"}
+                        "message": {"type": "string"},
+                        "field": {"type": "string"},
+                        "row": {"type": "integer"}
                     }
                 }
             }
@@ -479,9 +675,11 @@ mod tests {
         routes.extend(routes_in(include_str!("registry.rs"), MLFLOW_PREFIX));
         routes.extend(routes_in(include_str!("logged_models.rs"), MLFLOW_PREFIX));
         routes.extend(routes_in(include_str!("ui/mod.rs"), ""));
+        routes.extend(routes_in(include_str!("serving/protocol.rs"), ""));
         assert!(routes.len() > 60, "the route scan found {}", routes.len());
         let listed: BTreeSet<(String, String)> = ENDPOINTS
             .iter()
+            .chain(INFERENCE_ENDPOINTS)
             .map(|e| (e.method.to_string(), e.path.to_string()))
             .collect();
         let missing: Vec<_> = routes.difference(&listed).collect();
@@ -498,7 +696,7 @@ mod tests {
 
     #[test]
     fn the_document_is_openapi_3() {
-        let doc = document();
+        let doc = document(true);
         assert_eq!(doc["openapi"], "3.0.3");
         let op = &doc["paths"]["/api/2.0/mlflow/registered-models/alias"];
         assert!(op["post"]["requestBody"]["content"]["application/json"].is_object());

@@ -223,11 +223,26 @@ impl DeletablePath {
         Ok(DeletablePath(path))
     }
 
+    /// A folder or file of the prediction log ([`PREDICTION_LOG_ROOT`]`/<kind>/...`, at
+    /// least two levels below it): what retention removes.
+    pub fn in_prediction_log(path: ArtifactPath) -> Result<Self> {
+        let parts = path.parts();
+        if parts.len() < 3 || parts[0] != PREDICTION_LOG_ROOT {
+            return Err(Error::invalid(format!(
+                "refusing to delete '{path}': not inside the prediction log"
+            )));
+        }
+        Ok(DeletablePath(path))
+    }
+
     /// The checked path.
     pub fn path(&self) -> &ArtifactPath {
         &self.0
     }
 }
+
+/// The artifact-store folder that holds the prediction log (segments and feedback).
+pub const PREDICTION_LOG_ROOT: &str = "_prediction_log";
 
 impl std::fmt::Display for ArtifactPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

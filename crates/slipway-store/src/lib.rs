@@ -36,7 +36,7 @@ mod validate;
 
 pub use artifact::{
     ArtifactEntry, ArtifactPath, ArtifactStore, ByteStream, DeletablePath, LocalArtifactStore,
-    MAX_PART_BYTES, MAX_PATH_BYTES,
+    MAX_PART_BYTES, MAX_PATH_BYTES, PREDICTION_LOG_ROOT,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use metadata::MetadataStore;

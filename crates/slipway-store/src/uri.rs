@@ -161,6 +161,32 @@ pub fn check_stored_uri(field: UriField, raw: &str, root_uri: &str) -> Result<()
     }
 }
 
+/// The path under the artifact root (`root_uri`) that a stored location names:
+/// `mlflow-artifacts:/<path>`, or a `file:`/`s3:`/plain-path URI strictly under the root. The
+/// value is checked as [`check_stored_uri`] checks an artifact location first, so nothing
+/// outside the root can be named.
+pub fn artifact_path_in_root(raw: &str, root_uri: &str) -> Result<ArtifactPath> {
+    check_stored_uri(UriField::ArtifactLocation, raw, root_uri)?;
+    if let Some(after) = raw.strip_prefix("mlflow-artifacts:") {
+        return local_part(UriField::ArtifactLocation, raw, after);
+    }
+    let url = if raw.starts_with('/') {
+        Url::from_file_path(raw)
+            .map_err(|()| refuse(UriField::ArtifactLocation, raw, "not a path"))?
+    } else {
+        Url::parse(raw).map_err(|e| refuse(UriField::ArtifactLocation, raw, &e.to_string()))?
+    };
+    let root = Url::parse(root_uri)
+        .map_err(|e| Error::Internal(format!("artifact root '{root_uri}' is not a URI: {e}")))?;
+    let segments = |u: &Url| -> Vec<String> {
+        u.path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).map(percent_decode).collect())
+            .unwrap_or_default()
+    };
+    let (inside, base) = (segments(&url), segments(&root));
+    ArtifactPath::parse(&inside[base.len()..].join("/"))
+}
+
 /// The artifact path of `mlflow-artifacts:/p`, `runs:/p` or `models:/p`: no host, the path
 /// checked for escapes in every decoding.
 fn local_part(field: UriField, raw: &str, after_scheme: &str) -> Result<ArtifactPath> {

@@ -38,6 +38,7 @@ macro_rules! eprintln {
 mod models;
 mod out;
 mod record;
+mod serve;
 mod tracking;
 
 #[derive(Parser)]
@@ -65,76 +66,18 @@ enum Command {
     /// Profile every column of a data file (text, JSON or an HTML page).
     Profile(ProfileArgs),
     /// Run the tracking server (MLflow REST API; point `MLFLOW_TRACKING_URI` at it).
-    Serve(ServeArgs),
+    Serve(serve::ServeArgs),
+    /// The prediction log: export what a server logged.
+    #[command(subcommand)]
+    Predictions(serve::PredictionsCommand),
     /// The model registry: register, list, show, alias and promote model versions.
     #[command(subcommand)]
     Models(models::ModelsCommand),
 }
 
-#[derive(Args)]
-struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1", env = "SLIPWAY_HOST")]
-    host: String,
-    /// Port to listen on (0 picks a free one).
-    #[arg(long, default_value_t = 5000, env = "SLIPWAY_PORT")]
-    port: u16,
-    /// Home folder holding the metadata database and artifacts [default: ~/.slipway].
-    #[arg(long, env = "SLIPWAY_HOME")]
-    home: Option<PathBuf>,
-    /// Where artifacts go: a directory, file:///dir or s3://bucket/prefix
-    /// [default: artifacts/ under the home folder]. S3 credentials come from the AWS_*
-    /// environment variables.
-    #[arg(long, env = "SLIPWAY_ARTIFACTS_DESTINATION")]
-    artifacts_destination: Option<String>,
-    /// Endpoint of an S3-compatible service for an s3:// destination.
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
-    s3_endpoint_url: Option<String>,
-    /// Where metadata goes: a SQLite file path, sqlite:///path or
-    /// postgresql://user:password@host:port/database [default: slipway.db under the home
-    /// folder].
-    #[arg(long, env = "SLIPWAY_BACKEND_STORE_URI", hide_env_values = true)]
-    backend_store_uri: Option<String>,
-    /// The promotion policy (YAML with `protected_aliases`): a protected alias moves only to
-    /// a version that passes its rules, whichever client asks (403 PERMISSION_DENIED with
-    /// every broken rule otherwise); every attempt is recorded.
-    #[arg(long, env = "SLIPWAY_POLICY")]
-    policy: Option<PathBuf>,
-    /// Largest artifact upload: bytes, or a size such as 500MiB, 16GiB, 2TiB [default: 16GiB].
-    /// Uploads stream to the store, so this bounds disk use, not memory.
-    #[arg(long, env = "SLIPWAY_MAX_ARTIFACT_BYTES", value_parser = byte_size)]
-    max_artifact_bytes: Option<u64>,
-    /// Host names the server answers to, comma separated (`name`, `name:port`,
-    /// `*.example.com`, or `*` for any); the loopback names are always allowed. Guards
-    /// against DNS rebinding [default: the loopback names and the --host address; any IP
-    /// address too when --host is not loopback].
-    #[arg(long, env = "SLIPWAY_ALLOWED_HOSTS")]
-    allowed_hosts: Option<String>,
-    /// Origins (`scheme://host[:port]`, comma separated) allowed to make state-changing
-    /// requests from a browser, with CORS answers [default: none but the server's own].
-    #[arg(long, env = "SLIPWAY_CORS_ALLOWED_ORIGINS")]
-    cors_allowed_origins: Option<String>,
-    /// Seconds a client has to send a request header (and a new connection its first one).
-    #[arg(long, default_value_t = 10, env = "SLIPWAY_HEADER_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
-    header_timeout: u64,
-    /// Seconds a keep-alive connection may sit idle between requests.
-    #[arg(long, default_value_t = 60, env = "SLIPWAY_IDLE_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
-    idle_timeout: u64,
-    /// Seconds to read and answer one API request, body included (408 after that).
-    #[arg(long, default_value_t = 60, env = "SLIPWAY_REQUEST_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
-    request_timeout: u64,
-    /// Seconds to read and answer one artifact upload or download request.
-    #[arg(long, default_value_t = 900, env = "SLIPWAY_ARTIFACT_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..))]
-    artifact_timeout: u64,
-    /// Most connections open at once; beyond it the longest-idle connection is closed, or
-    /// new ones wait when all are busy. Keep it under the open-file limit (`ulimit -n`).
-    #[arg(long, default_value_t = 512, env = "SLIPWAY_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
-    max_connections: u64,
-}
-
 /// Reads a size: a whole number of bytes, optionally followed by KiB, MiB, GiB or TiB (or
 /// KB, MB, GB, TB, powers of 1000).
-fn byte_size(raw: &str) -> Result<u64, String> {
+pub(crate) fn byte_size(raw: &str) -> Result<u64, String> {
     let text = raw.trim();
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let (number, unit) = text.split_at(digits);
@@ -432,7 +375,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         quiet: json,
     };
     if let Command::Serve(a) = cli.command {
-        return serve(a);
+        return serve::serve(a);
     }
     let engine = Engine::new(EngineOptions::default());
     match cli.command {
@@ -445,6 +388,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             train(&engine, a, json, &progress)
         }
         Command::Models(m) => models::run(m, json),
+        Command::Predictions(p) => serve::predictions(p, json),
         Command::Predict(a) => {
             let options = slipway_engine::PredictOptions { keep: a.keep };
             let out = engine.predict(&a.model, &a.input, &a.output, &options)?;
@@ -523,113 +467,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn default_home() -> anyhow::Result<PathBuf> {
+pub(crate) fn default_home() -> anyhow::Result<PathBuf> {
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .ok_or_else(|| anyhow::anyhow!("HOME is not set: pass --home or set SLIPWAY_HOME"))?;
     Ok(PathBuf::from(home).join(".slipway"))
-}
-
-fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
-    let home = match a.home {
-        Some(h) => h,
-        None => default_home()?,
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    let destination = match a.artifacts_destination.as_deref() {
-        Some(raw) => slipway_server::ArtifactDestination::parse(raw, a.s3_endpoint_url)
-            .map_err(|e| anyhow::anyhow!("--artifacts-destination: {e}"))?,
-        None => slipway_server::ArtifactDestination::Home,
-    };
-    let policy = a.policy.as_deref().map(models::server_policy).transpose()?;
-    let backend = match a.backend_store_uri.as_deref() {
-        Some(raw) => slipway_server::BackendStore::parse(raw)
-            .map_err(|e| anyhow::anyhow!("--backend-store-uri: {e}"))?,
-        None => slipway_server::BackendStore::Home,
-    };
-    let hosts = match a.allowed_hosts.as_deref() {
-        Some(raw) => slipway_server::AllowedHosts::parse(raw)
-            .map_err(|e| anyhow::anyhow!("--allowed-hosts: {e}"))?,
-        None => slipway_server::AllowedHosts::default_for(&a.host),
-    };
-    let origins = match a.cors_allowed_origins.as_deref() {
-        Some(raw) => slipway_server::AccessPolicy::parse_origins(raw)
-            .map_err(|e| anyhow::anyhow!("--cors-allowed-origins: {e}"))?,
-        None => Vec::new(),
-    };
-    let http = slipway_server::HttpOptions {
-        access: slipway_server::AccessPolicy { hosts, origins },
-        header_timeout: Duration::from_secs(a.header_timeout),
-        idle_timeout: Duration::from_secs(a.idle_timeout),
-        request_timeout: Duration::from_secs(a.request_timeout),
-        artifact_timeout: Duration::from_secs(a.artifact_timeout),
-        max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
-    };
-    runtime.block_on(async move {
-        let mut state = slipway_server::AppState::open(
-            &home,
-            &backend,
-            &destination,
-            slipway_server::Limits {
-                artifact_body_bytes: a
-                    .max_artifact_bytes
-                    .unwrap_or(slipway_server::DEFAULT_MAX_ARTIFACT_BYTES),
-                ..slipway_server::Limits::default()
-            },
-        )
-        .await
-        .map_err(|e| match &backend {
-            slipway_server::BackendStore::Postgres(_) => {
-                anyhow::anyhow!("cannot open the PostgreSQL metadata store: {e}")
-            }
-            _ => anyhow::anyhow!("{}: cannot open the store: {e}", home.display()),
-        })?
-        .with_policy(policy);
-        state.http = http;
-        let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", a.host, a.port))?;
-        let addr = listener.local_addr()?;
-        eprintln!(
-            "{} slipway tracking server on http://{addr} (home {})",
-            style("✓").green().bold(),
-            home.display()
-        );
-        let shutdown = shutdown_signal();
-        slipway_server::serve(listener, std::sync::Arc::new(state), shutdown).await?;
-        anyhow::Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Completes on Ctrl-C or (on Unix) SIGTERM; in-flight requests then finish.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// The rules in `path`: a rules file, or a pipeline config's `validation:` section (which

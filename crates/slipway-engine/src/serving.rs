@@ -1,0 +1,196 @@
+//! Scoring request rows with a loaded bundle: what the inference server runs for every
+//! protocol.
+//!
+//! A [`ServedModel`] is a bundle loaded once and shared by every thread that serves it. A
+//! request's rows arrive as JSON objects, value lists or CSV text; [`ServedModel::read_rows`]
+//! and [`ServedModel::read_csv`] type them exactly as `slipway predict` types a file (the
+//! model's input columns as the types its schema gives, other columns inferred and
+//! ignored), and [`ServedModel::score`] runs the same code as `slipway predict`, so a
+//! prediction over HTTP is bit for bit the one `predict` writes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use slipway_data::ingest::{self, ReadOptions, Rows};
+use slipway_data::{DataType, Table};
+
+pub use crate::predict::Output;
+use crate::predict::{Model, Scorer, declared_rule, load, missing_input};
+use crate::{Error, Result};
+
+/// A bundle loaded for serving.
+pub struct ServedModel {
+    model: Model,
+    scorer: Scorer,
+    read: ReadOptions,
+    /// The target column's type in training (class labels of an integer target are
+    /// integers on the wire).
+    target_type: Option<DataType>,
+}
+
+impl std::fmt::Debug for ServedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServedModel")
+            .field("name", &self.model.name)
+            .field("inputs", &self.model.inputs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rows read for a model: the table the model scores and what was left out.
+#[derive(Debug)]
+pub struct RequestRows {
+    /// The model's input columns, typed, in the model's order.
+    pub table: Table,
+    /// Columns the request sent that the model does not use (in the order first seen).
+    pub ignored_columns: Vec<String>,
+}
+
+impl ServedModel {
+    /// Loads and verifies the bundle at `dir` (either flavor).
+    pub fn load(dir: &Path) -> Result<Self> {
+        let (model, scorer) = load(dir)?;
+        let mut read = ReadOptions::default();
+        for (name, dtype) in &model.inputs {
+            read.types.insert(name.clone(), *dtype);
+        }
+        let target_type = match &scorer {
+            Scorer::Pipeline(p) => model.schema.field(&p.target.name).map(|f| f.dtype),
+            Scorer::Clusters(_) => None,
+        };
+        Ok(ServedModel {
+            model,
+            scorer,
+            read,
+            target_type,
+        })
+    }
+
+    /// The model's name (from its training config).
+    pub fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    /// The columns a request must send, with the types they are read as, in order.
+    pub fn inputs(&self) -> &[(String, DataType)] {
+        &self.model.inputs
+    }
+
+    /// The class labels of a classifier (empty otherwise).
+    pub fn classes(&self) -> &[String] {
+        match &self.scorer {
+            Scorer::Pipeline(p) if p.target.task.is_classification() => &p.target.classes,
+            _ => &[],
+        }
+    }
+
+    /// The task; `None` for a clustering model.
+    pub fn task(&self) -> Option<slipway_learn::Task> {
+        match &self.scorer {
+            Scorer::Pipeline(p) => Some(p.target.task),
+            Scorer::Clusters(_) => None,
+        }
+    }
+
+    /// The training type of the target column (how class labels are written on the wire:
+    /// numbers for an integer or float target, booleans for a boolean one).
+    pub fn target_type(&self) -> Option<DataType> {
+        self.target_type
+    }
+
+    /// Reads rows built from a request for this model: the input columns are parsed as the
+    /// model's types (a missing one is an error naming it), the rest ignored.
+    pub fn read_rows(&self, rows: Rows) -> Result<RequestRows> {
+        let names: Vec<String> = rows.names().to_vec();
+        if let Some((name, _)) = self
+            .model
+            .inputs
+            .iter()
+            .find(|(n, _)| !names.iter().any(|m| m == n))
+        {
+            return Err(missing_input(&self.model, name.clone(), names.join(", ")));
+        }
+        let table = rows.build(&self.read)?;
+        self.select(table, &names)
+    }
+
+    /// Reads a CSV request body (a header row, then one row per line) for this model.
+    pub fn read_csv(&self, body: &[u8]) -> Result<RequestRows> {
+        match ingest::read_csv_bytes(body, "request body", &self.read) {
+            Ok(table) => {
+                let names: Vec<String> = table
+                    .schema()
+                    .names()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                self.select(table, &names)
+            }
+            Err(slipway_data::Error::MissingColumn { name, available }) => {
+                Err(missing_input(&self.model, name, available))
+            }
+            Err(slipway_data::Error::Malformed {
+                path,
+                line,
+                message,
+            }) => Err(slipway_data::Error::Malformed {
+                path,
+                line,
+                message: declared_rule(message, &self.model),
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The input columns of `table`, in the model's order, and the names of the others.
+    fn select(&self, table: Table, names: &[String]) -> Result<RequestRows> {
+        let inputs: Vec<&str> = self.model.inputs.iter().map(|(n, _)| n.as_str()).collect();
+        let ignored_columns = names
+            .iter()
+            .filter(|n| !inputs.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        let table = table.select(&inputs)?;
+        Ok(RequestRows {
+            table,
+            ignored_columns,
+        })
+    }
+
+    /// Scores the rows of `table` (from [`ServedModel::read_rows`] or
+    /// [`ServedModel::read_csv`]); one output per row, in order.
+    pub fn score(&self, table: &Table) -> Result<Output> {
+        if table.n_rows() == 0 {
+            return Err(slipway_learn::Error::InvalidData("the request has no rows".into()).into());
+        }
+        self.scorer.score(table)
+    }
+
+    /// The declared types of the training config, by column (for documentation).
+    pub fn declared_types(&self) -> &BTreeMap<String, DataType> {
+        &self.model.declared
+    }
+}
+
+/// A request error's parts for a JSON error body: the field (column) and row it concerns,
+/// where the error names them.
+pub fn error_location(e: &Error) -> (Option<String>, Option<usize>) {
+    match e {
+        Error::Data(slipway_data::Error::BadValue { row, column, .. }) => {
+            (Some(column.clone()), Some(*row))
+        }
+        Error::Data(slipway_data::Error::BadRow { row, .. }) => (None, Some(*row)),
+        Error::Data(slipway_data::Error::MissingColumn { name, .. }) => (Some(name.clone()), None),
+        Error::Learn(slipway_learn::Error::SchemaMismatch(m)) => (quoted(m), None),
+        Error::Data(slipway_data::Error::Malformed { message, .. }) => (quoted(message), None),
+        _ => (None, None),
+    }
+}
+
+/// The first `"name"` in a message.
+fn quoted(message: &str) -> Option<String> {
+    let start = message.find('"')? + 1;
+    let len = message[start..].find('"')?;
+    Some(message[start..start + len].to_string())
+}
