@@ -221,7 +221,12 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             home.display()
         );
         let shutdown = shutdown_signal();
+        let serving = state.serving.clone();
         slipway_server::serve(listener, std::sync::Arc::new(state), shutdown).await?;
+        // Rows still queued for the prediction log are written before exit.
+        if let Some(s) = serving {
+            s.flush_log().await;
+        }
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -359,7 +364,9 @@ fn serve_bundle(a: ServeArgs) -> anyhow::Result<ExitCode> {
             style("✓").green().bold(),
             dir.display()
         );
-        slipway_server::serve_models(listener, serving, http, shutdown_signal()).await?;
+        slipway_server::serve_models(listener, serving.clone(), http, shutdown_signal()).await?;
+        // Rows still queued for the prediction log are written before exit.
+        serving.flush_log().await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -403,7 +410,7 @@ pub struct ExportArgs {
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     s3_endpoint_url: Option<String>,
     /// A folder given to `serve --bundle --prediction-log` instead of a store.
-    #[arg(long, conflicts_with_all = ["home", "artifacts_destination"])]
+    #[arg(long, conflicts_with = "artifacts_destination")]
     log_dir: Option<PathBuf>,
 }
 

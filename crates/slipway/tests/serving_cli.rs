@@ -1,0 +1,332 @@
+//! `slipway serve --bundle` and `slipway serve --model` as a user runs them: start, answer
+//! predictions, follow an alias moved by another process, write the prediction log on a
+//! graceful stop, and `slipway predictions export` reads it back.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn slipway(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("SLIPWAY_HOME", home)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .expect("run slipway")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const BREAST: &str = "name: bc\ndata: {train: breast_cancer.csv}\ntarget: target\ntask: classification\nmodels:\n  - {name: m, type: MODEL}\ncv: {folds: 2}\nseed: 1\n";
+
+/// Trains a breast-cancer model of `family` into `dir/out` and returns the bundle.
+fn train(dir: &Path, home: &Path, family: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(
+        repo().join("examples/breast_cancer/breast_cancer.csv"),
+        dir.join("breast_cancer.csv"),
+    )
+    .unwrap();
+    let cfg = dir.join("pipeline.yaml");
+    std::fs::write(&cfg, BREAST.replace("MODEL", family)).unwrap();
+    let out = dir.join("out");
+    let o = slipway(
+        home,
+        &[
+            "train",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--no-track",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    out.join("model")
+}
+
+/// The first data row of breast_cancer.csv without its target, as a JSON object.
+fn first_row() -> Value {
+    let text =
+        std::fs::read_to_string(repo().join("examples/breast_cancer/breast_cancer.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let values: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let obj: serde_json::Map<String, Value> = header
+        .iter()
+        .zip(values)
+        .filter(|(h, _)| **h != "target")
+        .map(|(h, v)| (h.to_string(), json!(v.parse::<f64>().unwrap())))
+        .collect();
+    Value::Object(obj)
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    started: Instant,
+    ready_after: Duration,
+}
+
+impl Server {
+    fn start(home: &Path, args: &[&str]) -> Server {
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("SLIPWAY_HOME", home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start slipway serve");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut log = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("http://127.0.0.1:") {
+                    let _ = tx.send(Ok(line[at..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .to_string()));
+                }
+                log.push_str(&line);
+                log.push('\n');
+            }
+            let _ = tx.send(Err(log));
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(url)) => url,
+            other => panic!("server did not start: {other:?}"),
+        };
+        let client = client();
+        let ready_after = loop {
+            if client
+                .get(format!("{url}/ready"))
+                .send()
+                .is_ok_and(|r| r.status() == 200)
+            {
+                break started.elapsed();
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "never ready");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Server {
+            child,
+            url,
+            started,
+            ready_after,
+        }
+    }
+
+    /// SIGTERM, then wait: a graceful stop.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("the server did not stop on SIGTERM");
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn predict(url: &str, body: &Value) -> (u16, Value) {
+    let r = client()
+        .post(format!("{url}/predict"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn serve_a_bundle_log_predictions_and_export_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let bundle = train(&dir.path().join("t"), &home, "logistic_regression");
+    let log = dir.path().join("log");
+    let s = Server::start(
+        &home,
+        &[
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--prediction-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    eprintln!(
+        "serve --bundle: /ready answered 200 {:?} after exec (debug build)",
+        s.ready_after
+    );
+    let row = first_row();
+    let (status, body) = predict(&s.url, &row);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], "bc");
+    assert_eq!(body["version"], "1");
+    let id = body["prediction_id"].as_str().unwrap().to_string();
+    let (status, body) = predict(&s.url, &json!({"rows": [row, row]}));
+    assert_eq!(status, 200, "{body}");
+    let mut bad = first_row();
+    bad["mean_radius"] = json!("wide");
+    let (status, body) = predict(&s.url, &bad);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "mean_radius");
+    // The tracking API is not there: no store.
+    let r = client()
+        .get(format!("{}/api/2.0/mlflow/experiments/search", s.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let metrics = client()
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "slipway_predicted_rows_total{model=\"bc\",version=\"1\",protocol=\"plain\"} 3"
+        ),
+        "{metrics}"
+    );
+    let _ = s.started;
+    s.stop();
+
+    let out = dir.path().join("export.csv");
+    let o = slipway(
+        &home,
+        &[
+            "predictions",
+            "export",
+            "--model",
+            "bc",
+            "--log-dir",
+            log.to_str().unwrap(),
+            "--since",
+            "1h",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.contains(&id));
+    assert!(csv.lines().next().unwrap().contains("mean_radius"));
+    let o = slipway(
+        &home,
+        &[
+            "predictions",
+            "export",
+            "--model",
+            "nope",
+            "--log-dir",
+            log.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no predictions are logged for model 'nope'"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn serve_a_registered_model_and_follow_its_alias_across_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let b1 = train(&dir.path().join("a"), &home, "logistic_regression");
+    let b2 = train(&dir.path().join("b"), &home, "gbdt");
+    for b in [&b1, &b2] {
+        let o = slipway(
+            &home,
+            &[
+                "models",
+                "register",
+                "--bundle",
+                b.to_str().unwrap(),
+                "--name",
+                "bc",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = slipway(&home, &["models", "alias", "bc", "champion", "1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A model or alias that does not exist stops start-up with its name.
+    let o = slipway(&home, &["serve", "--port", "0", "--model", "bc@nope"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("bc@nope"), "{}", text(&o));
+    let o = slipway(&home, &["serve", "--port", "0", "--model", "bc"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("NAME@ALIAS"), "{}", text(&o));
+
+    let s = Server::start(&home, &["--model", "bc@champion", "--reload-interval", "1"]);
+    let row = first_row();
+    let (status, body) = predict(&s.url, &row);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], "1");
+    let o = slipway(&home, &["models", "alias", "bc", "champion", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let moved = Instant::now();
+    loop {
+        let (status, body) = predict(&s.url, &row);
+        assert_eq!(status, 200, "{body}");
+        if body["version"] == "2" {
+            break;
+        }
+        assert!(
+            moved.elapsed() < Duration::from_secs(5),
+            "not switched within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The tracking API is served by the same process.
+    let r = client()
+        .get(format!(
+            "{}/api/2.0/mlflow/registered-models/get?name=bc",
+            s.url
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    s.stop();
+}
