@@ -417,14 +417,15 @@ impl ImportedModel {
                         rows[i * nf + f] = v;
                     }
                 }
+                let mut scratch = Scratch::default();
                 for (i, s) in o.chunks_exact_mut(k).enumerate() {
-                    self.row_raw(&rows[i * nf..(i + 1) * nf], s);
+                    self.row_raw(&rows[i * nf..(i + 1) * nf], s, &mut scratch);
                 }
             });
         out
     }
 
-    fn row_raw(&self, row: &[f64], out: &mut [f64]) {
+    fn row_raw(&self, row: &[f64], out: &mut [f64], scratch: &mut Scratch) {
         match self.library {
             Library::Lightgbm => {
                 out.fill(0.0);
@@ -439,12 +440,15 @@ impl ImportedModel {
                 }
             }
             Library::Xgboost => {
-                let row32: Vec<f32> = row.iter().map(|&v| v as f32).collect();
-                let mut acc: Vec<f32> = self.base_margin.iter().map(|&b| b as f32).collect();
+                let Scratch { row32, acc } = scratch;
+                row32.clear();
+                row32.extend(row.iter().map(|&v| v as f32));
+                acc.clear();
+                acc.extend(self.base_margin.iter().map(|&b| b as f32));
                 for t in &self.trees {
-                    acc[t.group as usize] += t.leaf_xgboost(&row32);
+                    acc[t.group as usize] += t.leaf_xgboost(row32);
                 }
-                for (o, a) in out.iter_mut().zip(acc) {
+                for (o, &a) in out.iter_mut().zip(acc.iter()) {
                     *o = f64::from(a);
                 }
             }
@@ -506,6 +510,13 @@ impl ImportedModel {
             }
         }
     }
+}
+
+/// Buffers reused across the rows of a prediction block (XGBoost's `f32` row and sums).
+#[derive(Default)]
+struct Scratch {
+    row32: Vec<f32>,
+    acc: Vec<f32>,
 }
 
 /// XGBoost's `common::Sigmoid`.
@@ -679,13 +690,19 @@ pub fn import_pipeline(
             if lists.len() != text.len() {
                 let cols: Vec<&str> = text.iter().map(|&j| fields[j].name.as_str()).collect();
                 return Err(Error::InvalidData(format!(
-                    "the model file's pandas_categorical line has {} category lists (one per category column of the training DataFrame, in order), but {} of the model's features are text in the sample {sample_name} ({}); give exactly the training DataFrame's category columns as text",
+                    "the model file's pandas_categorical line has {} category lists (one per category column of the training DataFrame, in order), but {} of the model's features are text in the sample {sample_name} ({}); give exactly the training DataFrame's category columns as text{}",
                     lists.len(),
                     text.len(),
                     if cols.is_empty() {
                         "none".to_string()
                     } else {
                         cols.join(", ")
+                    },
+                    match lists.iter().filter(|l| l.is_none()).count() {
+                        0 => String::new(),
+                        n => format!(
+                            " ({n} of the lists hold numbers, not text: Slipway maps text categories only, so such a model cannot be imported)"
+                        ),
                     }
                 )));
             }
