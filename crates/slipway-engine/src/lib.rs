@@ -3,13 +3,14 @@
 //! The CLI and (later) the server both hold an [`Engine`] and call its methods; neither
 //! reaches into the data or learning crates to run a job itself. A job takes a config
 //! ([`PipelineConfig`]), reports progress through a [`Progress`] sink and returns a
-//! serializable outcome ([`TrainOutcome`], [`PredictOutcome`]) that the caller prints as
-//! text or JSON.
+//! serializable outcome ([`TrainOutcome`], [`PredictOutcome`], [`ImportOutcome`]) that the
+//! caller prints as text or JSON.
 
 pub mod audit;
 pub mod cluster;
 pub mod config;
 mod error;
+mod import;
 mod predict;
 mod progress;
 pub mod report;
@@ -23,8 +24,10 @@ pub use audit::{Warning, WarningKind};
 pub use cluster::{ClusterCandidateResult, ClusterOutcome};
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind, Result};
+pub use import::{ExportOutcome, ImportOutcome, ImportRequest};
 pub use predict::{PredictOptions, PredictOutcome};
 pub use progress::{NoProgress, Progress};
+pub use slipway_learn::import::Library;
 pub use train::{CandidateResult, GateResult, PositiveClass, TrainOutcome, default_metric};
 
 use slipway_data::ingest::{self, ReadOptions};
@@ -122,6 +125,25 @@ impl Engine {
         options: &PredictOptions,
     ) -> Result<PredictOutcome> {
         predict::run(model, input, output, options)
+    }
+
+    /// Imports a model trained by LightGBM or XGBoost as a bundle (see [`ImportRequest`]):
+    /// its features are matched to the columns of the sample file, and the bundle is read
+    /// back and checked before it takes its name.
+    pub fn import_model(&self, request: &ImportRequest) -> Result<ImportOutcome> {
+        import::import(request)
+    }
+
+    /// Writes the model of the bundle at `model` (a Slipway GBDT) to `output` as a model of
+    /// `library` (LightGBM text only); refused, naming the reason, when the bundle holds
+    /// something that format cannot express.
+    pub fn export_model(
+        &self,
+        model: &Path,
+        library: Library,
+        output: &Path,
+    ) -> Result<ExportOutcome> {
+        import::export(model, library, output)
     }
 
     /// Reads `data` and checks it against `rules`.

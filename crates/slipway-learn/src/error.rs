@@ -42,6 +42,17 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A model file from another library (LightGBM, XGBoost) that cannot be imported or
+    /// written: names the file, where in it (line, tree, field) and the rule broken.
+    #[error("model file {path}: {at}: {message}")]
+    ModelFile {
+        /// The model file.
+        path: String,
+        /// Where in it: a line, a tree and field, or a JSON path.
+        at: String,
+        /// The rule broken.
+        message: String,
+    },
     /// The optimizer did not converge and the caller asked for that to be an error.
     #[error("{0}")]
     NotConverged(String),
@@ -63,6 +74,7 @@ impl Error {
             | Error::InvalidData(_)
             | Error::SchemaMismatch(_)
             | Error::Bundle { .. }
+            | Error::ModelFile { .. }
             | Error::NotConverged(_) => ErrorKind::User,
         }
     }

@@ -10,6 +10,8 @@
 //! - [`preprocess`] turns a table into a matrix (imputation, scaling, encoding), fitted on
 //!   training rows only; [`pipeline::FittedPipeline`] joins it with a fitted model, and
 //!   [`bundle`] stores that pipeline on disk.
+//! - [`import`] reads LightGBM and XGBoost models into a pipeline evaluated as those
+//!   libraries do, and writes Slipway GBDT models as LightGBM text.
 //! - [`search`] runs grid / random / successive-halving hyperparameter searches;
 //!   [`calibration`], [`threshold`] and [`class_weight`] calibrate probabilities, tune the
 //!   binary decision threshold and weight imbalanced classes.
@@ -23,6 +25,7 @@ mod estimator;
 pub mod exact_json;
 pub mod gbdt;
 mod gemm;
+pub mod import;
 pub mod linear;
 mod matrix;
 pub mod metrics;

@@ -11,6 +11,7 @@ use slipway_data::{DataType, Schema, Table};
 
 use crate::calibration::Calibration;
 use crate::gbdt::{GbdtModel, GbdtParams};
+use crate::import::{ImportedModel, ImportedSpec};
 use crate::linear::{
     ElasticNetModel, ElasticNetParams, LassoParams, LinearRegressionModel, LinearRegressionParams,
     LogisticRegressionModel, LogisticRegressionParams,
@@ -57,6 +58,9 @@ pub enum ModelSpec {
     RandomForest(RandomForestParams),
     /// Extremely randomized trees (classification or regression).
     ExtraTrees(ExtraTreesParams),
+    /// A model trained by another library and imported (`slipway models import`); it names
+    /// where the model came from and cannot be trained.
+    Imported(ImportedSpec),
 }
 
 impl ModelSpec {
@@ -75,6 +79,7 @@ impl ModelSpec {
             ModelSpec::DecisionTree(_) => "decision_tree",
             ModelSpec::RandomForest(_) => "random_forest",
             ModelSpec::ExtraTrees(_) => "extra_trees",
+            ModelSpec::Imported(_) => "imported",
         }
     }
 
@@ -116,6 +121,7 @@ impl ModelSpec {
             ModelSpec::DecisionTree(p) => p.random_state,
             ModelSpec::RandomForest(p) => p.0.random_state,
             ModelSpec::ExtraTrees(p) => p.0.random_state,
+            ModelSpec::Imported(_) => 0,
         }
     }
 
@@ -134,6 +140,7 @@ impl ModelSpec {
             ModelSpec::DecisionTree(p) => p.random_state = seed,
             ModelSpec::RandomForest(p) => p.0.random_state = seed,
             ModelSpec::ExtraTrees(p) => p.0.random_state = seed,
+            ModelSpec::Imported(_) => {}
         }
     }
 
@@ -152,6 +159,7 @@ impl ModelSpec {
             ModelSpec::DecisionTree(p) => p.n_jobs,
             ModelSpec::RandomForest(p) => p.0.n_jobs,
             ModelSpec::ExtraTrees(p) => p.0.n_jobs,
+            ModelSpec::Imported(_) => None,
         }
     }
 
@@ -171,6 +179,7 @@ impl ModelSpec {
             ModelSpec::DecisionTree(p) => p.n_jobs = threads,
             ModelSpec::RandomForest(p) => p.0.n_jobs = threads,
             ModelSpec::ExtraTrees(p) => p.0.n_jobs = threads,
+            ModelSpec::Imported(_) => {}
         }
     }
 
@@ -180,7 +189,8 @@ impl ModelSpec {
             ModelSpec::Gbdt(_)
             | ModelSpec::DecisionTree(_)
             | ModelSpec::RandomForest(_)
-            | ModelSpec::ExtraTrees(_) => PreprocessSpec::for_trees(),
+            | ModelSpec::ExtraTrees(_)
+            | ModelSpec::Imported(_) => PreprocessSpec::for_trees(),
             // Unpenalized linear models: a full one-hot plus the intercept is collinear
             // (least squares has no unique solution), so one level per categorical is left
             // out, as scikit-learn's OneHotEncoder(drop="first").
@@ -209,6 +219,15 @@ impl ModelSpec {
 
     /// Checks that this family can solve `task` and that every hyperparameter is valid.
     pub fn check(&self, task: Task) -> Result<()> {
+        if let ModelSpec::Imported(s) = self {
+            return Err(Error::param(
+                "type",
+                format!(
+                    "imported models ({} from {}) come from `slipway models import` and cannot be trained",
+                    s.library, s.file
+                ),
+            ));
+        }
         let fits = match self {
             ModelSpec::Gbdt(_)
             | ModelSpec::KNeighbors(_)
@@ -221,6 +240,7 @@ impl ModelSpec {
             ModelSpec::LinearRegression(_) | ModelSpec::ElasticNet(_) | ModelSpec::Lasso(_) => {
                 !task.is_classification()
             }
+            ModelSpec::Imported(_) => false,
         };
         if !fits {
             let what = if task.is_classification() {
@@ -252,6 +272,7 @@ impl ModelSpec {
             ModelSpec::DecisionTree(p) => p.check().map(drop),
             ModelSpec::RandomForest(p) => p.check().map(drop),
             ModelSpec::ExtraTrees(p) => p.check().map(drop),
+            ModelSpec::Imported(_) => Ok(()),
         }
     }
 
@@ -284,6 +305,11 @@ impl ModelSpec {
             ModelSpec::DecisionTree(p) => FittedModel::DecisionTree(p.check()?.fit(train, valid)?),
             ModelSpec::RandomForest(p) => FittedModel::RandomForest(p.check()?.fit(train, valid)?),
             ModelSpec::ExtraTrees(p) => FittedModel::ExtraTrees(p.check()?.fit(train, valid)?),
+            ModelSpec::Imported(_) => {
+                return Err(Error::Internal(
+                    "an imported model reached fitting past ModelSpec::check".into(),
+                ));
+            }
         })
     }
 }
@@ -314,6 +340,8 @@ pub enum FittedModel {
     RandomForest(ForestModel),
     /// Extremely randomized trees.
     ExtraTrees(ForestModel),
+    /// A model trained by LightGBM or XGBoost, evaluated as that library does.
+    Imported(ImportedModel),
 }
 
 impl FittedModel {
@@ -329,6 +357,7 @@ impl FittedModel {
             FittedModel::Svm(m) => m,
             FittedModel::DecisionTree(m) => m,
             FittedModel::RandomForest(m) | FittedModel::ExtraTrees(m) => m,
+            FittedModel::Imported(m) => m,
         }
     }
 }

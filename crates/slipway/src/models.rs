@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use crate::TrackingArgs;
 use crate::record::{ImportedManifest, RunLog, RunRecorder};
 use crate::tracking::{Client, ClientError};
+use slipway_engine::{Engine, EngineOptions, ImportRequest, Library};
 use slipway_govern::Policy;
+use slipway_learn::Task;
 
 /// The registry subcommands.
 #[derive(Subcommand)]
@@ -32,6 +34,46 @@ pub enum ModelsCommand {
     /// Move an alias to a version if it passes the promotion policy (exit 4 when refused);
     /// refused when no policy protects the alias.
     Promote(PromoteArgs),
+    /// Turn a model trained by LightGBM or XGBoost into a bundle (then register, predict
+    /// with and serve it like any other); its inputs are the sample file's columns.
+    Import(ImportArgs),
+    /// Write a Slipway GBDT bundle's model as a LightGBM text model.
+    Export(ExportArgs),
+}
+
+/// `models import`.
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("format").required(true).args(["lightgbm", "xgboost"])))]
+pub struct ImportArgs {
+    /// A LightGBM text model (`Booster.save_model("model.txt")`).
+    #[arg(long, value_name = "MODEL.txt")]
+    lightgbm: Option<PathBuf>,
+    /// An XGBoost JSON model (`Booster.save_model("model.json")`).
+    #[arg(long, value_name = "MODEL.json")]
+    xgboost: Option<PathBuf>,
+    /// A data file (CSV, Parquet, JSON lines) with a column for each of the model's features,
+    /// matched by name: the columns' types (as Slipway reads the file) become the model's
+    /// input schema, text columns are mapped to the category codes the model file records,
+    /// and its rows are predicted to check the bundle.
+    #[arg(long, value_name = "FILE")]
+    sample: PathBuf,
+    /// The model's name.
+    #[arg(long)]
+    name: String,
+    /// The bundle directory to write [default: slipway-out/NAME/model].
+    #[arg(long, value_name = "DIR")]
+    output: Option<PathBuf>,
+}
+
+/// `models export`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Write a LightGBM text model to this file.
+    #[arg(long, value_name = "OUT.txt")]
+    lightgbm: PathBuf,
+    /// The bundle directory of a Slipway GBDT model.
+    #[arg(long, value_name = "BUNDLE_DIR")]
+    model: PathBuf,
 }
 
 /// `models register`.
@@ -135,7 +177,93 @@ pub fn run(cmd: ModelsCommand, json: bool) -> anyhow::Result<ExitCode> {
             &a,
             json,
         ),
+        ModelsCommand::Import(a) => import(&a, json),
+        ModelsCommand::Export(a) => export(&a, json),
     }
+}
+
+fn import(a: &ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let (library, model_file) = match (&a.lightgbm, &a.xgboost) {
+        (Some(p), _) => (Library::Lightgbm, p.clone()),
+        (None, Some(p)) => (Library::Xgboost, p.clone()),
+        (None, None) => anyhow::bail!("give --lightgbm MODEL.txt or --xgboost MODEL.json"),
+    };
+    let output = a
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("slipway-out").join(&a.name).join("model"));
+    let engine = Engine::new(EngineOptions::default());
+    let out = engine.import_model(&ImportRequest {
+        library,
+        model_file,
+        sample: a.sample.clone(),
+        name: a.name.clone(),
+        output,
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let task = match out.task {
+        Task::Binary => "binary classification".to_string(),
+        Task::Multiclass { n_classes } => format!("{n_classes}-class classification"),
+        Task::Regression => "regression".to_string(),
+    };
+    println!(
+        "{} imported {} model {} ({task}, objective {}, {} trees) → {}",
+        style("✓").green().bold(),
+        out.library,
+        style(&out.name).bold(),
+        out.objective,
+        out.trees,
+        out.bundle.display()
+    );
+    println!(
+        "  inputs: {}{}",
+        out.inputs.join(", "),
+        if out.categorical_inputs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (text mapped to the model's category codes: {})",
+                out.categorical_inputs.join(", ")
+            )
+        }
+    );
+    if !out.ignored_columns.is_empty() {
+        println!(
+            "  sample columns the model does not use: {}",
+            out.ignored_columns.join(", ")
+        );
+    }
+    println!(
+        "  {} slipway models register --bundle {} --name {}",
+        style("next:").cyan(),
+        out.bundle.display(),
+        out.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(a: &ExportArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let engine = Engine::new(EngineOptions::default());
+    let out = engine.export_model(&a.model, Library::Lightgbm, &a.lightgbm)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} wrote {} as a {} model ({} trees) → {}",
+        style("✓").green().bold(),
+        out.model.display(),
+        out.library,
+        out.trees,
+        out.output.display()
+    );
+    for n in &out.notes {
+        eprintln!("{} {n}", style("note:").cyan());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn tags_map(list: &Value) -> BTreeMap<String, String> {

@@ -1124,3 +1124,202 @@ fn predictions_are_written_with_the_users_umask() {
     let mode = std::fs::metadata(&preds).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644, "predictions written {mode:o}");
 }
+
+fn reference_import(file: &str) -> String {
+    repo()
+        .join("crates/slipway-learn/tests/reference/import")
+        .join(file)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A CSV of numbers (the reference files, `predict` output) as columns by name; text is NaN.
+fn csv_columns(path: &Path) -> Vec<(String, Vec<f64>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let mut cols: Vec<(String, Vec<f64>)> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|h| (h.to_string(), Vec::new()))
+        .collect();
+    for l in lines {
+        for (c, v) in cols.iter_mut().zip(l.split(',')) {
+            c.1.push(v.parse().unwrap_or(f64::NAN));
+        }
+    }
+    cols
+}
+
+#[test]
+fn imported_lightgbm_and_xgboost_models_predict_what_the_library_did() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, model, test, expected) in [
+        (
+            "--lightgbm",
+            "lgb_binary_adult.txt",
+            "adult.test.csv",
+            "lgb_binary_adult.expected.csv",
+        ),
+        (
+            "--xgboost",
+            "xgb_multiclass_employment.json",
+            "employment.test.parquet",
+            "xgb_multiclass_employment.expected.csv",
+        ),
+    ] {
+        let bundle = dir.path().join(model.replace('.', "_"));
+        let o = slipway(&[
+            "--json",
+            "models",
+            "import",
+            flag,
+            &reference_import(model),
+            "--sample",
+            &reference_import(test),
+            "--name",
+            "imported",
+            "--output",
+            bundle.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(v["trees"].as_u64().unwrap() >= 30, "{v}");
+        assert!(bundle.join("manifest.json").exists() && bundle.join("MLmodel").exists());
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["model_type"], "imported");
+        assert_eq!(manifest["params"]["library"], flag.trim_start_matches("--"));
+
+        let out = dir.path().join(format!("{}.csv", model.replace('.', "_")));
+        let o = slipway(&[
+            "predict",
+            "--model",
+            bundle.to_str().unwrap(),
+            "--input",
+            &reference_import(test),
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let got = csv_columns(&out);
+        let want = csv_columns(Path::new(&reference_import(expected)));
+        for (name, values) in &want {
+            let col = format!("probability_{}", name.trim_start_matches('p'));
+            let g = &got.iter().find(|(n, _)| *n == col).unwrap().1;
+            assert_eq!(g.len(), values.len());
+            for (row, (a, b)) in g.iter().zip(values).enumerate() {
+                assert!((a - b).abs() <= 1e-6, "{model} row {row} {col}: {a} vs {b}");
+            }
+        }
+    }
+}
+
+#[test]
+fn import_errors_exit_2_naming_the_file_and_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sample without one of the model's features.
+    let sample = dir.path().join("no_age.csv");
+    let adult = std::fs::read_to_string(reference_import("adult.test.csv")).unwrap();
+    let without_age: String = adult
+        .lines()
+        .map(|l| l.split_once(',').unwrap().1.to_string() + "\n")
+        .collect();
+    std::fs::write(&sample, without_age).unwrap();
+    let o = slipway(&[
+        "models",
+        "import",
+        "--lightgbm",
+        &reference_import("lgb_binary_adult.txt"),
+        "--sample",
+        sample.to_str().unwrap(),
+        "--name",
+        "x",
+        "--output",
+        dir.path().join("b").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("\"age\"") && err.contains("no_age.csv"),
+        "{err}"
+    );
+    assert!(!dir.path().join("b").exists());
+    // An objective Slipway does not import: the file, line and objective are named.
+    let model = dir.path().join("rank.txt");
+    let text_model = std::fs::read_to_string(reference_import("lgb_binary_adult.txt")).unwrap();
+    std::fs::write(
+        &model,
+        text_model.replace("objective=binary sigmoid:1", "objective=lambdarank"),
+    )
+    .unwrap();
+    let o = slipway(&[
+        "models",
+        "import",
+        "--lightgbm",
+        model.to_str().unwrap(),
+        "--sample",
+        &reference_import("adult.test.csv"),
+        "--name",
+        "x",
+        "--output",
+        dir.path().join("b").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("rank.txt: line 7 (objective): objective lambdarank is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_gbdt_bundle_exported_to_lightgbm_imports_back_to_the_same_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        "name: bc\ndata: {train: breast_cancer.csv}\ntarget: target\ntask: classification\nmodels:\n  - {name: gbdt, type: gbdt, params: {n_estimators: 20, num_leaves: 7}}\ncv: {folds: 2}\nseed: 1\n",
+    );
+    let out = dir.path().join("out");
+    let o = train(&cfg, &out, false);
+    assert!(o.status.success(), "{}", text(&o));
+    let exported = dir.path().join("bc.txt");
+    let o = slipway(&[
+        "models",
+        "export",
+        "--lightgbm",
+        exported.to_str().unwrap(),
+        "--model",
+        out.join("model").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let head = std::fs::read_to_string(&exported).unwrap();
+    assert!(head.starts_with("tree\nversion=v4\n"), "{head}");
+    let data = dir.path().join("breast_cancer.csv");
+    let o = slipway(&[
+        "models",
+        "import",
+        "--lightgbm",
+        exported.to_str().unwrap(),
+        "--sample",
+        data.to_str().unwrap(),
+        "--name",
+        "bc-again",
+        "--output",
+        dir.path().join("again").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut preds = Vec::new();
+    for (model, file) in [
+        (out.join("model"), "a.csv"),
+        (dir.path().join("again"), "b.csv"),
+    ] {
+        let p = dir.path().join(file);
+        let o = predict(&model, &data, &p, &[]);
+        assert!(o.status.success(), "{}", text(&o));
+        preds.push(std::fs::read_to_string(&p).unwrap());
+    }
+    assert_eq!(preds[0], preds[1], "the same predictions, byte for byte");
+}

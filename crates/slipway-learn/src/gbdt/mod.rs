@@ -33,6 +33,7 @@ mod splitter;
 use serde::{Deserialize, Serialize};
 
 pub use model::{GbdtModel, ImportanceKind};
+pub(crate) use objective::softmax_into;
 
 use crate::{Error, Estimator, Params, Result, TrainData};
 

@@ -729,7 +729,8 @@ pub enum ColumnTransform {
         /// One-hot: the first of `categories` has no column (its rows are all zeros).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         drop_first: bool,
-        /// Known categories, sorted.
+        /// Known categories; category `categories[i]` has code `i`. Sorted when Slipway
+        /// fitted them; in the training library's order for an imported model.
         categories: Vec<String>,
         /// Whether some training categories fell outside the cap (they, and with one-hot
         /// encoding unknown categories too, go to an "infrequent" column).
