@@ -55,7 +55,19 @@ impl ServedModel {
             read.types.insert(name.clone(), *dtype);
         }
         let target_type = match &scorer {
-            Scorer::Pipeline(p) => model.schema.field(&p.target.name).map(|f| f.dtype),
+            // A model imported from LightGBM or XGBoost has no target column; its classes
+            // are the numbers 0..K-1.
+            Scorer::Pipeline(p) => {
+                model
+                    .schema
+                    .field(&p.target.name)
+                    .map(|f| f.dtype)
+                    .or_else(|| {
+                        (p.target.task.is_classification()
+                            && p.target.classes.iter().all(|c| c.parse::<i64>().is_ok()))
+                        .then_some(DataType::Integer)
+                    })
+            }
             Scorer::Clusters(_) => None,
         };
         Ok(ServedModel {
@@ -90,6 +102,14 @@ impl ServedModel {
             Scorer::Pipeline(p) => Some(p.target.task),
             Scorer::Clusters(_) => None,
         }
+    }
+
+    /// Whether the model was imported from LightGBM or XGBoost: the MLflow scoring protocol
+    /// then answers what the library's `Booster.predict` gives (the positive class's
+    /// probability for a binary model, every class's for a multiclass one), as `mlflow
+    /// models serve` does for such a model.
+    pub fn is_imported_booster(&self) -> bool {
+        matches!(&self.scorer, Scorer::Pipeline(p) if matches!(p.spec, slipway_learn::pipeline::ModelSpec::Imported(_)))
     }
 
     /// The training type of the target column (how class labels are written on the wire:

@@ -309,10 +309,6 @@ async fn openapi_json(
     Json(openapi::document(state.serving.is_some()))
 }
 
-async fn inference_openapi_json() -> Json<serde_json::Value> {
-    Json(openapi::inference_document())
-}
-
 async fn health() -> &'static str {
     "OK"
 }
@@ -392,9 +388,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(ui::routes());
     if let Some(s) = &state.serving {
         router = router.merge(
-            serving::routes(s.clone())
-                .route("/openapi.json", get(inference_openapi_json))
-                .layer(from_fn_with_state(http.request_timeout, time_limit)),
+            serving::routes(s.clone()).layer(from_fn_with_state(http.request_timeout, time_limit)),
         );
     }
     router
@@ -411,7 +405,6 @@ pub fn serving_app(serving: Arc<serving::Serving>, http: &HttpOptions) -> Router
     use axum::middleware::from_fn_with_state;
     Router::new()
         .merge(serving::routes(serving))
-        .route("/openapi.json", get(inference_openapi_json))
         .route("/health", get(health))
         .route("/version", get(version))
         .layer(from_fn_with_state(http.request_timeout, time_limit))

@@ -539,19 +539,41 @@ pub(crate) fn document(with_inference: bool) -> Value {
     )
 }
 
-/// The OpenAPI 3.0 document of the inference routes, at `GET /openapi.json`.
-pub(crate) fn inference_document() -> Value {
+/// The OpenAPI 3.0 document of the inference routes, at `GET /openapi.json`; the `name`
+/// and `version` path parameters list the served models and versions.
+pub(crate) fn inference_document(names: &[String], versions: &[String]) -> Value {
     let probes = ENDPOINTS
         .iter()
         .filter(|e| matches!(e.path, "/health" | "/version" | "/openapi.json"));
-    build(
+    let mut doc = build(
         INFERENCE_ENDPOINTS.iter().chain(probes),
         "Slipway inference server",
         "Plain /predict, MLflow scoring (/invocations) and Open Inference Protocol v2. \
          Every request is checked against the model's input schema: errors are 400 \
          (malformed body), 413 (too large), 415 (wrong content type) or 422 (a value or \
          column the model cannot take), with a JSON body naming the field and row.",
-    )
+    );
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return doc;
+    };
+    for ops in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in ops.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for p in params.iter_mut().filter(|p| p["in"] == "path") {
+                let values = match p["name"].as_str() {
+                    Some("name") => names,
+                    Some("version") => versions,
+                    _ => continue,
+                };
+                if !values.is_empty() {
+                    p["schema"]["enum"] = json!(values);
+                }
+            }
+        }
+    }
+    doc
 }
 
 fn build<'a>(endpoints: impl Iterator<Item = &'a Endpoint>, title: &str, about: &str) -> Value {

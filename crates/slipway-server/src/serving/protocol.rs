@@ -53,6 +53,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(serving: Arc<Serving>) ->
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/feedback", post(feedback))
+        .route("/openapi.json", get(openapi))
         // Bodies are read with the serving limit below, answered as JSON when over it.
         .layer(DefaultBodyLimit::disable())
         .layer(Extension(serving))
@@ -131,7 +132,9 @@ async fn payload(
 ) -> Result<Payload, ApiError> {
     let media = media_type(headers);
     let is_csv = csv && media.as_deref() == Some("text/csv");
-    if !is_csv && media.as_deref() != Some("application/json") {
+    // No Content-Type at all is read as JSON (tritonclient sends none); a browser cannot
+    // send a cross-site body without one, so this opens nothing to web pages.
+    if !is_csv && media.as_deref().is_some_and(|m| m != "application/json") {
         return Err(ApiError::UnsupportedMediaType(format!(
             "send Content-Type: application/json{} (got {})",
             if csv { " or text/csv" } else { "" },
@@ -844,7 +847,28 @@ async fn mlflow_invocation(
 ) -> Result<Response, ApiError> {
     let p = payload(serving, headers, body, true).await?;
     let s = score(serving, d, Protocol::Mlflow, p).await?;
-    let preds = predictions(&s.output, &s.live.model);
+    let preds = match &s.output {
+        // What `Booster.predict` returns, as `mlflow models serve` answers for a LightGBM or
+        // XGBoost booster.
+        Output::Classes {
+            probabilities,
+            classes,
+            ..
+        } if s.live.model.is_imported_booster() => (0..probabilities.n_rows())
+            .map(|i| {
+                if classes.len() == 2 {
+                    float(probabilities.get(i, 1))
+                } else {
+                    Value::Array(
+                        (0..classes.len())
+                            .map(|k| float(probabilities.get(i, k)))
+                            .collect(),
+                    )
+                }
+            })
+            .collect(),
+        _ => predictions(&s.output, &s.live.model),
+    };
     Ok(with_headers(
         Json(json!({ "predictions": preds })).into_response(),
         &s,
@@ -1088,6 +1112,17 @@ async fn v2_infer_at(
 
 // -------------------------------------------------------------------------------------------
 // Readiness, metrics, feedback
+
+/// The OpenAPI document of the inference routes, with the served names and versions as the
+/// values their path parameters take.
+async fn openapi(Extension(serving): Extension<Arc<Serving>>) -> Json<Value> {
+    let names: Vec<String> = serving.deployments().map(|d| d.spec.name.clone()).collect();
+    let versions: Vec<String> = serving
+        .deployments()
+        .filter_map(|d| d.live().map(|l| l.version.clone()))
+        .collect();
+    Json(crate::openapi::inference_document(&names, &versions))
+}
 
 async fn ready(Extension(serving): Extension<Arc<Serving>>) -> Response {
     let models: Vec<Value> = serving

@@ -1,0 +1,156 @@
+//! A small HTTP/1.1 load generator for `bench/serving`: keep-alive connections posting one
+//! body, closed loop (as fast as answers come) or at a fixed total rate (latency then counts
+//! from each request's scheduled time, so a stall is not hidden).
+//!
+//! `serving_load URL BODY_FILE CONTENT_TYPE CONNECTIONS SECONDS [RATE]` prints
+//! `name: value unit` lines: requests/s, p50, p99 and p99.9 latency, non-200 answers.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Target {
+    host: String,
+    path: String,
+}
+
+fn parse_url(url: &str) -> Target {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    Target {
+        host: host.to_string(),
+        path: format!("/{path}"),
+    }
+}
+
+/// Reads one response; returns its status.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
+    buf.clear();
+    let mut chunk = [0u8; 65536];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let status: u16 = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(status);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 6 {
+        eprintln!("usage: serving_load URL BODY_FILE CONTENT_TYPE CONNECTIONS SECONDS [RATE]");
+        std::process::exit(2);
+    }
+    let target = parse_url(&args[1]);
+    let body = std::fs::read(&args[2]).expect("body file");
+    let content_type = args[3].clone();
+    let connections: usize = args[4].parse().expect("connections");
+    let seconds: f64 = args[5].parse().expect("seconds");
+    let rate: Option<f64> = args.get(6).map(|r| r.parse().expect("rate"));
+    let mut request = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        target.path,
+        target.host,
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    let request = std::sync::Arc::new(request);
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let request = request.clone();
+        let host = target.host.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut bad = 0u64;
+            let mut stream = TcpStream::connect(&host).await.expect("connect");
+            stream.set_nodelay(true).ok();
+            let mut buf = Vec::with_capacity(1 << 16);
+            let interval = rate.map(|r| Duration::from_secs_f64(connections as f64 / r));
+            // Spread the connections' schedules over one interval.
+            let mut next = start
+                + interval.map_or(Duration::ZERO, |i| i.mul_f64(c as f64 / connections as f64));
+            loop {
+                if let Some(i) = interval {
+                    let now = Instant::now();
+                    if next > now {
+                        tokio::time::sleep(next - now).await;
+                    }
+                    if next >= end {
+                        break;
+                    }
+                    let scheduled = next;
+                    next += i;
+                    stream.write_all(&request).await.expect("write");
+                    match read_response(&mut stream, &mut buf).await {
+                        Ok(200) => lat.push(scheduled.elapsed()),
+                        Ok(_) => bad += 1,
+                        Err(_) => {
+                            bad += 1;
+                            stream = TcpStream::connect(&host).await.expect("reconnect");
+                        }
+                    }
+                } else {
+                    if Instant::now() >= end {
+                        break;
+                    }
+                    let t = Instant::now();
+                    stream.write_all(&request).await.expect("write");
+                    match read_response(&mut stream, &mut buf).await {
+                        Ok(200) => lat.push(t.elapsed()),
+                        Ok(_) => bad += 1,
+                        Err(_) => {
+                            bad += 1;
+                            stream = TcpStream::connect(&host).await.expect("reconnect");
+                        }
+                    }
+                }
+            }
+            (lat, bad)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut bad = 0;
+    for t in tasks {
+        let (l, b) = t.await.expect("task");
+        all.extend(l);
+        bad += b;
+    }
+    let elapsed = start.elapsed().as_secs_f64().min(seconds.max(1e-9) * 1.5);
+    all.sort();
+    let q = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+    };
+    println!("requests_per_s: {:.1} req/s", all.len() as f64 / elapsed);
+    println!("p50: {:.3} ms", q(0.50));
+    println!("p99: {:.3} ms", q(0.99));
+    println!("p999: {:.3} ms", q(0.999));
+    println!("non_200: {bad} requests");
+}
