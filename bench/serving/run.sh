@@ -136,7 +136,7 @@ LUA
 
 # ---- mlflow models serve
 port=$(free_port)
-start mlflow "http://127.0.0.1:$port/ping" env MLFLOW_TRACKING_URI="file://$OUT/mlruns" \
+start mlflow "http://127.0.0.1:$port/ping" env PATH="$VENV/bin:$PATH" MLFLOW_TRACKING_URI="file://$OUT/mlruns" \
   "$VENV/bin/mlflow" models serve -m "$OUT/mlflow_model" --env-manager local -h 127.0.0.1 -p "$port"
 curl -s -H 'content-type: application/json' --data @"$OUT/mlflow_1000.json" "http://127.0.0.1:$port/invocations" > "$OUT/mlflow_answer.json"
 load mlflow_single "http://127.0.0.1:$port/invocations" "$OUT/mlflow_1.json" | tee "$OUT/mlflow_single.txt"

@@ -1062,3 +1062,60 @@ fn rejects_bad_data() {
     let d = TrainData { y: &bad_label, ..d };
     assert!(matches!(est.fit(&d, None), Err(Error::InvalidData(_))));
 }
+
+/// A row predicted alone (the serving path: trees walked several at a time) gets the same
+/// bits as within a batch (rows walked several at a time), for numeric, categorical and
+/// missing inputs and a multiclass model, whose trees alternate between scores.
+#[test]
+fn a_row_alone_predicts_the_same_bits_as_in_a_batch() {
+    let n = 600;
+    let x = categorical_data(n, 9, 3);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let noise: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 17 == 0 {
+                f64::NAN
+            } else {
+                rng.random::<f64>()
+            }
+        })
+        .collect();
+    let codes: Vec<f64> = (0..n).map(|i| x.get(i, 0)).collect();
+    let y: Vec<u32> = (0..n)
+        .map(|i| (codes[i] as u32 + u32::from(noise[i] > 0.5)) % 3)
+        .collect();
+    let x = Matrix::from_columns(vec![codes, noise]).unwrap();
+    let feats = vec![
+        FeatureMeta {
+            name: "c".into(),
+            kind: FeatureKind::Categorical { n_categories: 9 },
+        },
+        FeatureMeta::numeric("noise"),
+    ];
+    for (target, k) in [
+        (classes(y.iter().map(|&c| c % 2).collect(), 2), 2),
+        (classes(y, 3), 3),
+    ] {
+        let m = fit(
+            &GbdtParams {
+                n_estimators: 23,
+                ..small_params()
+            },
+            &x,
+            &target,
+            &feats,
+        );
+        let batch = m.predict_raw(&x);
+        for i in 0..n {
+            let row = Matrix::from_row_major(1, 2, &[x.get(i, 0), x.get(i, 1)]).unwrap();
+            let alone = m.predict_raw(&row);
+            for c in 0..k.min(batch.len() / n) {
+                assert_eq!(
+                    alone[c].to_bits(),
+                    batch[i * (batch.len() / n) + c].to_bits(),
+                    "row {i} score {c}"
+                );
+            }
+        }
+    }
+}

@@ -301,6 +301,7 @@ fn fit_in_pool(
         best_iteration,
         eval_history: history,
         n_threads: p.n_threads,
+        forest: Default::default(),
     })
 }
 

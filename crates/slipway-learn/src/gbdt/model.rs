@@ -137,6 +137,33 @@ pub struct GbdtModel {
     pub(crate) best_iteration: Option<usize>,
     pub(crate) eval_history: Vec<f64>,
     pub(crate) n_threads: Option<usize>,
+    /// The trees laid out for prediction, built on first use and kept: a one-row request
+    /// must not pay for the layout of every tree.
+    #[serde(skip)]
+    pub(crate) forest: ForestCache,
+}
+
+/// A lazily built [`StepForest`]; not part of the model's value (equal, cloned and
+/// serialized as if absent).
+#[derive(Default)]
+pub(crate) struct ForestCache(std::sync::OnceLock<StepForest>);
+
+impl Clone for ForestCache {
+    fn clone(&self) -> Self {
+        ForestCache::default()
+    }
+}
+
+impl PartialEq for ForestCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ForestCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ForestCache")
+    }
 }
 
 impl GbdtModel {
@@ -161,24 +188,30 @@ impl GbdtModel {
         let k = self.n_scores;
         let nf = self.n_features;
         let n = x.n_rows();
-        let forest = StepForest::new(&self.trees);
-        out.par_chunks_mut(PREDICT_BLOCK * k)
-            .enumerate()
-            .for_each(|(bi, o)| {
-                let r0 = bi * PREDICT_BLOCK;
-                let nr = o.len() / k;
-                let mut buf = vec![0.0f64; nr * nf];
-                for f in 0..nf {
-                    let c = &x.as_col_major()[f * n + r0..f * n + r0 + nr];
-                    for (i, &v) in c.iter().enumerate() {
-                        buf[i * nf + f] = v;
-                    }
+        let forest = self.forest.0.get_or_init(|| StepForest::new(&self.trees));
+        let block = |(bi, o): (usize, &mut [f64])| {
+            let r0 = bi * PREDICT_BLOCK;
+            let nr = o.len() / k;
+            let mut buf = vec![0.0f64; nr * nf];
+            for f in 0..nf {
+                let c = &x.as_col_major()[f * n + r0..f * n + r0 + nr];
+                for (i, &v) in c.iter().enumerate() {
+                    buf[i * nf + f] = v;
                 }
-                for (oi, &s) in o.iter_mut().zip(self.init_scores.iter().cycle()) {
-                    *oi = s;
-                }
-                forest.add(0, k, &buf, nf, o);
-            });
+            }
+            for (oi, &s) in o.iter_mut().zip(self.init_scores.iter().cycle()) {
+                *oi = s;
+            }
+            forest.add(0, k, &buf, nf, o);
+        };
+        if n <= PREDICT_BLOCK {
+            // One block: no thread hand-off for a small request.
+            block((0, out));
+        } else {
+            out.par_chunks_mut(PREDICT_BLOCK * k)
+                .enumerate()
+                .for_each(block);
+        }
     }
 
     /// Number of trees (`rounds × k`).
@@ -347,6 +380,20 @@ impl StepForest {
     /// `(first + t) % k`) for the rows of `rows` (row-major, `nf` columns) to `out`
     /// (row-major, `k` columns).
     fn add(&self, first: usize, k: usize, rows: &[f64], nf: usize, out: &mut [f64]) {
+        let nr = out.len() / k;
+        if nr < LANES {
+            // Too few rows to walk in lock step: walk several trees at once instead.
+            let nfs = nf.max(1);
+            for r in 0..nr {
+                self.add_row(
+                    first,
+                    k,
+                    &rows[r * nfs..(r + 1) * nfs],
+                    &mut out[r * k..(r + 1) * k],
+                );
+            }
+            return;
+        }
         for (t, tree) in self.trees.iter().enumerate() {
             let c = (first + t) % k;
             // Two copies of the walk: a categorical test in the loop would cost the numeric
@@ -357,6 +404,59 @@ impl StepForest {
                 });
             } else {
                 self.add_tree(tree, c, k, rows, nf, out, |f, n, v| f.step(n, v));
+            }
+        }
+    }
+
+    /// Adds every tree's output to one row's scores, walking [`LANES`] trees in lock step
+    /// (independent walks the CPU overlaps). Each score still receives its trees' values
+    /// one by one in tree order, as [`StepForest::add_tree`] adds them, so the sums are
+    /// the same bits whichever path a row takes.
+    fn add_row(&self, first: usize, k: usize, row: &[f64], out: &mut [f64]) {
+        let mut t = 0;
+        while t + LANES <= self.trees.len() {
+            let group = &self.trees[t..t + LANES];
+            let mut cur: [u32; LANES] = std::array::from_fn(|j| group[j].root);
+            if group.iter().all(|g| g.numeric) {
+                self.walk_lanes(group, &mut cur, row, |_, n, v| Self::step_numeric(n, v));
+            } else {
+                self.walk_lanes(group, &mut cur, row, |f, n, v| f.step(n, v));
+            }
+            for (j, g) in group.iter().enumerate() {
+                out[(first + t + j) % k] +=
+                    self.leaf_values[(g.value_base + cur[j] - g.leaves) as usize];
+            }
+            t += LANES;
+        }
+        for (j, g) in self.trees[t..].iter().enumerate() {
+            let mut cj = g.root;
+            while cj < g.leaves {
+                let n = &self.nodes[cj as usize];
+                cj = self.step(n, row[n.feature as usize]);
+            }
+            out[(first + t + j) % k] += self.leaf_values[(g.value_base + cj - g.leaves) as usize];
+        }
+    }
+
+    /// Moves each lane down its own tree until every lane is at a leaf (a leaf leads to
+    /// itself).
+    #[inline(always)]
+    fn walk_lanes(
+        &self,
+        group: &[StepTree],
+        cur: &mut [u32; LANES],
+        row: &[f64],
+        step: impl Fn(&Self, &StepNode, f64) -> u32,
+    ) {
+        loop {
+            let mut active = false;
+            for (cj, g) in cur.iter_mut().zip(group) {
+                let n = &self.nodes[*cj as usize];
+                *cj = step(self, n, row[n.feature as usize]);
+                active |= *cj < g.leaves;
+            }
+            if !active {
+                break;
             }
         }
     }

@@ -955,18 +955,14 @@ impl FittedPreprocessor {
                         cols.push(v.clone());
                         continue;
                     }
-                    let index: HashMap<&str, usize> = categories
-                        .iter()
-                        .enumerate()
-                        .map(|(i, k)| (k.as_str(), i))
-                        .collect();
+                    let index = CategoryIndex::new(categories, n);
                     let values = table.string_values(&c.name)?;
                     cols.push(
                         values
                             .iter()
                             .map(|v| match v.or(fill.as_deref()) {
                                 None => *missing_encoding,
-                                Some(s) => index.get(s).map_or(*target_mean, |&i| encodings[i]),
+                                Some(s) => index.get(s).map_or(*target_mean, |i| encodings[i]),
                             })
                             .collect(),
                     );
@@ -979,15 +975,11 @@ impl FittedPreprocessor {
                     infrequent,
                 } => {
                     let values = table.string_values(&c.name)?;
-                    let index: HashMap<&str, usize> = categories
-                        .iter()
-                        .enumerate()
-                        .map(|(i, k)| (k.as_str(), i))
-                        .collect();
+                    let index = CategoryIndex::new(categories, n);
                     let code = |v: Option<&str>| -> Option<Option<usize>> {
                         // None: missing; Some(None): unknown; Some(Some(i)): known.
                         let v = v.or(fill.as_deref())?;
-                        Some(index.get(v).copied())
+                        Some(index.get(v))
                     };
                     match encoding {
                         Encoding::OneHot => {
@@ -1030,6 +1022,36 @@ impl FittedPreprocessor {
             }
         }
         Matrix::from_columns(cols)
+    }
+}
+
+/// A category's position among a column's categories: a hash map for many rows, a scan for
+/// a few (building the map would cost more than the lookups of a one-row request).
+enum CategoryIndex<'a> {
+    Map(HashMap<&'a str, usize>),
+    Scan(&'a [String]),
+}
+
+impl<'a> CategoryIndex<'a> {
+    fn new(categories: &'a [String], rows: usize) -> Self {
+        if rows <= 8 {
+            CategoryIndex::Scan(categories)
+        } else {
+            CategoryIndex::Map(
+                categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.as_str(), i))
+                    .collect(),
+            )
+        }
+    }
+
+    fn get(&self, value: &str) -> Option<usize> {
+        match self {
+            CategoryIndex::Map(m) => m.get(value).copied(),
+            CategoryIndex::Scan(c) => c.iter().position(|k| k == value),
+        }
     }
 }
 

@@ -268,6 +268,9 @@ impl Serving {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("slipway-score-{i}"))
+            // A scoring job that panics answers its request with a 500 (its result channel
+            // is dropped) instead of aborting the server.
+            .panic_handler(|_| tracing::error!("a scoring job panicked; its request got a 500"))
             .build()
             .map_err(|e| StartError::Invalid(format!("cannot start the scoring threads: {e}")))?;
         let log = match log_store {
