@@ -1092,13 +1092,17 @@ fn a_row_alone_predicts_the_same_bits_as_in_a_batch() {
         },
         FeatureMeta::numeric("noise"),
     ];
-    for (target, k) in [
-        (classes(y.iter().map(|&c| c % 2).collect(), 2), 2),
-        (classes(y, 3), 3),
+    let binary = classes(y.iter().map(|&c| c % 2).collect(), 2);
+    // The third model's trees are single leaves (no split has enough rows).
+    for (target, k, min_leaf) in [
+        (binary.clone(), 2, 10),
+        (classes(y, 3), 3, 10),
+        (binary, 2, 10_000),
     ] {
         let m = fit(
             &GbdtParams {
                 n_estimators: 23,
+                min_data_in_leaf: min_leaf,
                 ..small_params()
             },
             &x,

@@ -408,56 +408,79 @@ impl StepForest {
         }
     }
 
-    /// Adds every tree's output to one row's scores, walking [`LANES`] trees in lock step
-    /// (independent walks the CPU overlaps). Each score still receives its trees' values
-    /// one by one in tree order, as [`StepForest::add_tree`] adds them, so the sums are
-    /// the same bits whichever path a row takes.
+    /// Adds every tree's output to one row's scores, walking [`LANES`] trees at once
+    /// (independent walks the CPU overlaps); a lane that reaches a leaf takes the next tree
+    /// at once rather than waiting for the deepest walk of its group. The leaf values are
+    /// kept and added to each score one by one in tree order, as [`StepForest::add_tree`]
+    /// adds them, so the sums are the same bits whichever path a row takes.
     fn add_row(&self, first: usize, k: usize, row: &[f64], out: &mut [f64]) {
-        let mut t = 0;
-        while t + LANES <= self.trees.len() {
-            let group = &self.trees[t..t + LANES];
-            let mut cur: [u32; LANES] = std::array::from_fn(|j| group[j].root);
-            if group.iter().all(|g| g.numeric) {
-                self.walk_lanes(group, &mut cur, row, |_, n, v| Self::step_numeric(n, v));
-            } else {
-                self.walk_lanes(group, &mut cur, row, |f, n, v| f.step(n, v));
+        const CHUNK: usize = 64;
+        let nt = self.trees.len();
+        let value =
+            |g: &StepTree, leaf: u32| self.leaf_values[(g.value_base + leaf - g.leaves) as usize];
+        let mut start = 0;
+        while start < nt {
+            let end = (start + CHUNK).min(nt);
+            let mut vals = [0.0f64; CHUNK];
+            let mut lane_tree = [usize::MAX; LANES];
+            let mut lane_node = [0u32; LANES];
+            let mut next = start;
+            // The next tree whose root is not already a leaf (a one-leaf tree is read at once).
+            let take = |next: &mut usize, vals: &mut [f64; CHUNK]| -> Option<usize> {
+                while *next < end {
+                    let t = *next;
+                    *next += 1;
+                    let g = &self.trees[t];
+                    if g.root < g.leaves {
+                        return Some(t);
+                    }
+                    vals[t - start] = value(g, g.root);
+                }
+                None
+            };
+            let mut active = 0;
+            for j in 0..LANES {
+                if let Some(t) = take(&mut next, &mut vals) {
+                    lane_tree[j] = t;
+                    lane_node[j] = self.trees[t].root;
+                    active += 1;
+                }
             }
-            for (j, g) in group.iter().enumerate() {
-                out[(first + t + j) % k] +=
-                    self.leaf_values[(g.value_base + cur[j] - g.leaves) as usize];
+            while active > 0 {
+                for j in 0..LANES {
+                    let t = lane_tree[j];
+                    if t == usize::MAX {
+                        continue;
+                    }
+                    let g = &self.trees[t];
+                    let n = &self.nodes[lane_node[j] as usize];
+                    let v = row[n.feature as usize];
+                    let c = if g.numeric {
+                        Self::step_numeric(n, v)
+                    } else {
+                        self.step(n, v)
+                    };
+                    if c < g.leaves {
+                        lane_node[j] = c;
+                        continue;
+                    }
+                    vals[t - start] = value(g, c);
+                    match take(&mut next, &mut vals) {
+                        Some(t2) => {
+                            lane_tree[j] = t2;
+                            lane_node[j] = self.trees[t2].root;
+                        }
+                        None => {
+                            lane_tree[j] = usize::MAX;
+                            active -= 1;
+                        }
+                    }
+                }
             }
-            t += LANES;
-        }
-        for (j, g) in self.trees[t..].iter().enumerate() {
-            let mut cj = g.root;
-            while cj < g.leaves {
-                let n = &self.nodes[cj as usize];
-                cj = self.step(n, row[n.feature as usize]);
+            for t in start..end {
+                out[(first + t) % k] += vals[t - start];
             }
-            out[(first + t + j) % k] += self.leaf_values[(g.value_base + cj - g.leaves) as usize];
-        }
-    }
-
-    /// Moves each lane down its own tree until every lane is at a leaf (a leaf leads to
-    /// itself).
-    #[inline(always)]
-    fn walk_lanes(
-        &self,
-        group: &[StepTree],
-        cur: &mut [u32; LANES],
-        row: &[f64],
-        step: impl Fn(&Self, &StepNode, f64) -> u32,
-    ) {
-        loop {
-            let mut active = false;
-            for (cj, g) in cur.iter_mut().zip(group) {
-                let n = &self.nodes[*cj as usize];
-                *cj = step(self, n, row[n.feature as usize]);
-                active |= *cj < g.leaves;
-            }
-            if !active {
-                break;
-            }
+            start = end;
         }
     }
 
