@@ -8,7 +8,6 @@
 //! ignored), and [`ServedModel::score`] runs the same code as `slipway predict`, so a
 //! prediction over HTTP is bit for bit the one `predict` writes.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use slipway_data::ingest::{self, ReadOptions, Rows};
@@ -185,11 +184,6 @@ impl ServedModel {
             return Err(slipway_learn::Error::InvalidData("the request has no rows".into()).into());
         }
         self.scorer.score(table)
-    }
-
-    /// The declared types of the training config, by column (for documentation).
-    pub fn declared_types(&self) -> &BTreeMap<String, DataType> {
-        &self.model.declared
     }
 }
 

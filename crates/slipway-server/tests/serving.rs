@@ -14,7 +14,7 @@ use slipway_data::Table;
 use slipway_data::ingest::{self, ReadOptions};
 use slipway_engine::{Engine, EngineOptions, NoProgress, PipelineConfig, PredictOptions};
 use slipway_server::serving::{
-    DeploymentSpec, LogOptions, Selector, Serving, ServingOptions, Source, Stores,
+    DeploymentSpec, LogOptions, Serving, ServingOptions, Source, Stores,
 };
 use slipway_server::{AppState, HttpOptions, Limits, app, serving_app};
 use tower::ServiceExt;
@@ -917,5 +917,4 @@ async fn an_alias_move_is_followed_and_versions_are_served_from_the_store() {
     .err()
     .expect("a missing model stops start-up");
     assert!(err.to_string().contains("nope"), "{err}");
-    let _ = Selector::Version(1);
 }

@@ -178,12 +178,7 @@ pub fn artifact_path_in_root(raw: &str, root_uri: &str) -> Result<ArtifactPath> 
     };
     let root = Url::parse(root_uri)
         .map_err(|e| Error::Internal(format!("artifact root '{root_uri}' is not a URI: {e}")))?;
-    let segments = |u: &Url| -> Vec<String> {
-        u.path_segments()
-            .map(|s| s.filter(|p| !p.is_empty()).map(percent_decode).collect())
-            .unwrap_or_default()
-    };
-    let (inside, base) = (segments(&url), segments(&root));
+    let (inside, base) = (path_segments(&url), path_segments(&root));
     ArtifactPath::parse(&inside[base.len()..].join("/"))
 }
 
@@ -252,12 +247,7 @@ fn check_under_root(
     if !same_host || url.port() != root.port() || !url.username().is_empty() {
         return Err(outside());
     }
-    let segments = |u: &Url| -> Vec<String> {
-        u.path_segments()
-            .map(|s| s.filter(|p| !p.is_empty()).map(percent_decode).collect())
-            .unwrap_or_default()
-    };
-    let (inside, base) = (segments(url), segments(&root));
+    let (inside, base) = (path_segments(url), path_segments(&root));
     if inside.len() <= base.len() || inside[..base.len()] != base[..] {
         return Err(outside());
     }
@@ -270,6 +260,13 @@ fn check_under_root(
         }
     }
     Ok(())
+}
+
+/// A URL's non-empty path segments, each percent-decoded once.
+fn path_segments(u: &Url) -> Vec<String> {
+    u.path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).map(percent_decode).collect())
+        .unwrap_or_default()
 }
 
 /// Decodes `%XX` sequences once (invalid UTF-8 becomes U+FFFD).
@@ -384,6 +381,31 @@ mod tests {
             // Sources that name runs or models are not experiment locations.
             refused(ArtifactLocation, "runs:/R/model", root);
             refused(ArtifactLocation, "models:/m-1", root);
+        }
+    }
+
+    #[test]
+    fn stored_locations_resolve_to_paths_under_the_root() {
+        let path = |raw: &str, root: &str| artifact_path_in_root(raw, root).map(|p| p.to_string());
+        assert_eq!(
+            path("mlflow-artifacts:/1/r/artifacts/model", LOCAL).unwrap(),
+            "1/r/artifacts/model"
+        );
+        assert_eq!(
+            path("file:///srv/slipway/artifacts/1/r%20x", LOCAL).unwrap(),
+            "1/r x"
+        );
+        assert_eq!(path("/srv/slipway/artifacts/1/r", LOCAL).unwrap(), "1/r");
+        assert_eq!(
+            path("s3://team-bucket/mlflow/7/r/artifacts", S3).unwrap(),
+            "7/r/artifacts"
+        );
+        for raw in [
+            "file:///srv/other/1",
+            "mlflow-artifacts:/1/../../x",
+            "http://x/1",
+        ] {
+            assert!(path(raw, LOCAL).is_err(), "{raw}");
         }
     }
 

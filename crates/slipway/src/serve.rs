@@ -140,24 +140,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--backend-store-uri: {e}"))?,
         None => slipway_server::BackendStore::Home,
     };
-    let hosts = match a.allowed_hosts.as_deref() {
-        Some(raw) => slipway_server::AllowedHosts::parse(raw)
-            .map_err(|e| anyhow::anyhow!("--allowed-hosts: {e}"))?,
-        None => slipway_server::AllowedHosts::default_for(&a.host),
-    };
-    let origins = match a.cors_allowed_origins.as_deref() {
-        Some(raw) => slipway_server::AccessPolicy::parse_origins(raw)
-            .map_err(|e| anyhow::anyhow!("--cors-allowed-origins: {e}"))?,
-        None => Vec::new(),
-    };
-    let http = slipway_server::HttpOptions {
-        access: slipway_server::AccessPolicy { hosts, origins },
-        header_timeout: Duration::from_secs(a.header_timeout),
-        idle_timeout: Duration::from_secs(a.idle_timeout),
-        request_timeout: Duration::from_secs(a.request_timeout),
-        artifact_timeout: Duration::from_secs(a.artifact_timeout),
-        max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
-    };
+    let http = http_options(&a)?;
     runtime.block_on(async move {
         let mut state = slipway_server::AppState::open(
             &home,
@@ -255,6 +238,28 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
+/// The connection settings the flags give: allowed hosts and origins, timeouts, the cap.
+fn http_options(a: &ServeArgs) -> anyhow::Result<slipway_server::HttpOptions> {
+    let hosts = match a.allowed_hosts.as_deref() {
+        Some(raw) => slipway_server::AllowedHosts::parse(raw)
+            .map_err(|e| anyhow::anyhow!("--allowed-hosts: {e}"))?,
+        None => slipway_server::AllowedHosts::default_for(&a.host),
+    };
+    let origins = match a.cors_allowed_origins.as_deref() {
+        Some(raw) => slipway_server::AccessPolicy::parse_origins(raw)
+            .map_err(|e| anyhow::anyhow!("--cors-allowed-origins: {e}"))?,
+        None => Vec::new(),
+    };
+    Ok(slipway_server::HttpOptions {
+        access: slipway_server::AccessPolicy { hosts, origins },
+        header_timeout: Duration::from_secs(a.header_timeout),
+        idle_timeout: Duration::from_secs(a.idle_timeout),
+        request_timeout: Duration::from_secs(a.request_timeout),
+        artifact_timeout: Duration::from_secs(a.artifact_timeout),
+        max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
+    })
+}
+
 /// The serving settings the flags give.
 fn serving_options(a: &ServeArgs) -> slipway_server::serving::ServingOptions {
     let mut o = slipway_server::serving::ServingOptions {
@@ -312,24 +317,7 @@ fn serve_bundle(a: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(n) => n.clone(),
         None => bundle_name(&dir)?,
     };
-    let hosts = match a.allowed_hosts.as_deref() {
-        Some(raw) => slipway_server::AllowedHosts::parse(raw)
-            .map_err(|e| anyhow::anyhow!("--allowed-hosts: {e}"))?,
-        None => slipway_server::AllowedHosts::default_for(&a.host),
-    };
-    let origins = match a.cors_allowed_origins.as_deref() {
-        Some(raw) => slipway_server::AccessPolicy::parse_origins(raw)
-            .map_err(|e| anyhow::anyhow!("--cors-allowed-origins: {e}"))?,
-        None => Vec::new(),
-    };
-    let http = slipway_server::HttpOptions {
-        access: slipway_server::AccessPolicy { hosts, origins },
-        header_timeout: Duration::from_secs(a.header_timeout),
-        idle_timeout: Duration::from_secs(a.idle_timeout),
-        request_timeout: Duration::from_secs(a.request_timeout),
-        artifact_timeout: Duration::from_secs(a.artifact_timeout),
-        max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
-    };
+    let http = http_options(&a)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -341,6 +341,18 @@ fn plain_rows(body: &Value) -> Result<(Rows, bool), ApiError> {
     }
 }
 
+/// Refuses a field of `obj` not in `allowed`, naming it and what `what` takes.
+fn only_fields(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), ApiError> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(bad(format!(
+            "{what}: unknown field '{}' (it takes {})",
+            k.chars().take(100).collect::<String>(),
+            allowed.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
 const MLFLOW_KEYS: [&str; 4] = [
     "dataframe_split",
     "dataframe_records",
@@ -374,16 +386,11 @@ fn mlflow_rows(body: &Value, model: &ServedModel) -> Result<Rows, ApiError> {
             MLFLOW_KEYS.join(", ")
         )));
     };
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !MLFLOW_KEYS.contains(&k.as_str()) && *k != "params")
-    {
-        return Err(bad(format!(
-            "unknown field '{}'; the body takes one of {} (and params)",
-            k.chars().take(100).collect::<String>(),
-            MLFLOW_KEYS.join(", ")
-        )));
-    }
+    only_fields(
+        obj,
+        &[MLFLOW_KEYS.as_slice(), &["params"]].concat(),
+        "the body",
+    )?;
     if let Some(p) = obj.get("params") {
         if !(p.is_null() || p.as_object().is_some_and(Map::is_empty)) {
             return Err(ApiError::invalid(
@@ -415,15 +422,7 @@ fn mlflow_rows(body: &Value, model: &ServedModel) -> Result<Rows, ApiError> {
                     "dataframe_split must be an object: {\"columns\": [...], \"data\": [[...], ...]}",
                 ));
             };
-            if let Some(k) = split
-                .keys()
-                .find(|k| !["columns", "data", "index"].contains(&k.as_str()))
-            {
-                return Err(bad(format!(
-                    "dataframe_split: unknown field '{}' (it takes columns, data and index)",
-                    k.chars().take(100).collect::<String>()
-                )));
-            }
+            only_fields(split, &["columns", "data", "index"], "dataframe_split")?;
             let data = split
                 .get("data")
                 .and_then(Value::as_array)
@@ -956,11 +955,7 @@ fn v2_metadata(d: &Deployment, live: Option<&Live>) -> Value {
         .collect();
     let mut outputs = vec![json!({
         "name": "predict",
-        "datatype": match m.task() {
-            None => "INT64",
-            Some(slipway_learn_task) if !slipway_learn_task.is_classification() => "FP64",
-            Some(_) => label_datatype(m.target_type()),
-        },
+        "datatype": predict_datatype(m),
         "shape": [-1]
     })];
     if !m.classes().is_empty() {
@@ -976,6 +971,15 @@ fn v2_metadata(d: &Deployment, live: Option<&Live>) -> Value {
         "outputs": outputs,
         "parameters": {"classes": m.classes()}
     })
+}
+
+/// The v2 datatype of the `predict` output: clusters, values or labels.
+fn predict_datatype(m: &ServedModel) -> &'static str {
+    match m.task() {
+        None => "INT64",
+        Some(task) if !task.is_classification() => "FP64",
+        Some(_) => label_datatype(m.target_type()),
+    }
 }
 
 fn label_datatype(t: Option<DataType>) -> &'static str {
@@ -1068,11 +1072,7 @@ async fn v2_infer_at(
     let model = &s.live.model;
     let n = s.output.n_rows();
     let mut outputs = vec![];
-    let predict_type = match (&s.output, model.task()) {
-        (Output::Values(_), _) => "FP64",
-        (Output::Clusters(_), _) => "INT64",
-        (Output::Classes { .. }, _) => label_datatype(model.target_type()),
-    };
+    let predict_type = predict_datatype(model);
     let preds: Vec<Value> = match (&s.output, predict_type) {
         (Output::Classes { labels, .. }, "BYTES") => labels.iter().map(|l| json!(l)).collect(),
         _ => predictions(&s.output, model),
@@ -1246,15 +1246,7 @@ async fn feedback(
         let Some(obj) = item.as_object() else {
             return Err(bad(format!("feedback[{i}] is not an object")));
         };
-        if let Some(k) = obj
-            .keys()
-            .find(|k| !["prediction_id", "label"].contains(&k.as_str()))
-        {
-            return Err(bad(format!(
-                "feedback[{i}]: unknown field '{}' (it takes prediction_id and label)",
-                k.chars().take(100).collect::<String>()
-            )));
-        }
+        only_fields(obj, &["prediction_id", "label"], &format!("feedback[{i}]"))?;
         let id = obj
             .get("prediction_id")
             .and_then(Value::as_str)
