@@ -918,3 +918,133 @@ async fn an_alias_move_is_followed_and_versions_are_served_from_the_store() {
     .expect("a missing model stops start-up");
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+/// Reads what the server sends on `s` until it closes it or `limit` passes; the text and
+/// whether it was closed.
+fn read_until_closed(s: &mut std::net::TcpStream, limit: std::time::Duration) -> (String, bool) {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    s.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .expect("timeout");
+    while start.elapsed() < limit {
+        match s.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&out).into_owned(), true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&out).into_owned(), true);
+            }
+            Err(_) => {}
+        }
+    }
+    (String::from_utf8_lossy(&out).into_owned(), false)
+}
+
+/// One `GET /health` on a new connection: the status line and how long it took.
+fn timed_health(addr: std::net::SocketAddr) -> (String, std::time::Duration) {
+    use std::io::Write;
+    let start = std::time::Instant::now();
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let (text, _) = read_until_closed(&mut s, std::time::Duration::from_secs(5));
+    (
+        text.lines().next().unwrap_or_default().to_string(),
+        start.elapsed(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_on_inference_routes_time_out_while_health_stays_fast() {
+    use std::io::Write;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = train(dir.path(), "logistic_regression", "{c: 1.0}", false);
+    let serving = Serving::start(
+        vec![DeploymentSpec {
+            name: "m".into(),
+            source: Source::Bundle(bundle),
+        }],
+        None,
+        None,
+        ServingOptions::default(),
+    )
+    .await
+    .expect("serving starts");
+    let http = HttpOptions {
+        header_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(1),
+        ..HttpOptions::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(slipway_server::serve_models(
+        listener,
+        serving,
+        http,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let (trickled, stalled, health) = tokio::task::spawn_blocking(move || {
+        // Eight clients trickle an infer request's header a byte every 200 ms.
+        let trickle: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+                    s.write_all(b"POST /v2/models/m/infer HTTP/1.1\r\nHost: localhost\r\n")
+                        .expect("write");
+                    let start = std::time::Instant::now();
+                    while start.elapsed() < Duration::from_secs(10) {
+                        std::thread::sleep(Duration::from_millis(200));
+                        if s.write_all(b"X").is_err() {
+                            return Some(start.elapsed());
+                        }
+                        let (_, closed) = read_until_closed(&mut s, Duration::from_millis(1));
+                        if closed {
+                            return Some(start.elapsed());
+                        }
+                    }
+                    None
+                })
+            })
+            .collect();
+        // One sends a whole header and then stalls its body.
+        let stall = std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            s.write_all(
+                b"POST /invocations HTTP/1.1\r\nHost: localhost\r\n\
+                  Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"dataframe_records\":",
+            )
+            .expect("write");
+            read_until_closed(&mut s, Duration::from_secs(10)).0
+        });
+        // Meanwhile /health answers at once, every time.
+        std::thread::sleep(Duration::from_millis(300));
+        let health: Vec<(String, Duration)> = (0..10)
+            .map(|_| {
+                std::thread::sleep(Duration::from_millis(100));
+                timed_health(addr)
+            })
+            .collect();
+        let trickled: Vec<Option<Duration>> =
+            trickle.into_iter().map(|t| t.join().expect("join")).collect();
+        (trickled, stall.join().expect("join"), health)
+    })
+    .await
+    .expect("join");
+    for t in &trickled {
+        let took = t.expect("a trickled infer header must be cut off");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+    assert!(stalled.starts_with("HTTP/1.1 408"), "{stalled}");
+    for (status, took) in &health {
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(*took < Duration::from_millis(500), "/health took {took:?}");
+    }
+    let _ = stop.send(());
+}
