@@ -3,7 +3,9 @@
 //! from each request's scheduled time, so a stall is not hidden).
 //!
 //! `serving_load URL BODY_FILE CONTENT_TYPE CONNECTIONS SECONDS [RATE]` prints
-//! `name: value unit` lines: requests/s, p50, p99 and p99.9 latency, non-200 answers.
+//! `name: value unit` lines: requests/s, p50, p99 and p99.9 latency, 200 and non-200
+//! answers. With `SERVING_LOAD_REQUESTS=N` set (closed loop only), the connections send N
+//! requests in all, however long that takes, instead of running for SECONDS.
 
 use std::time::{Duration, Instant};
 
@@ -71,6 +73,13 @@ async fn main() {
     let connections: usize = args[4].parse().expect("connections");
     let seconds: f64 = args[5].parse().expect("seconds");
     let rate: Option<f64> = args.get(6).map(|r| r.parse().expect("rate"));
+    let total: Option<u64> = std::env::var("SERVING_LOAD_REQUESTS")
+        .ok()
+        .map(|n| n.parse().expect("SERVING_LOAD_REQUESTS: a count"));
+    assert!(
+        total.is_none() || rate.is_none(),
+        "SERVING_LOAD_REQUESTS runs a closed loop: give no RATE"
+    );
     let mut request = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         target.path,
@@ -86,7 +95,11 @@ async fn main() {
     for c in 0..connections {
         let request = request.clone();
         let host = target.host.clone();
+        // This connection's share of a fixed total.
+        let quota =
+            total.map(|n| n / connections as u64 + u64::from((c as u64) < n % connections as u64));
         tasks.push(tokio::spawn(async move {
+            let mut sent = 0u64;
             let mut lat = Vec::new();
             let mut bad = 0u64;
             let mut stream = TcpStream::connect(&host).await.expect("connect");
@@ -117,9 +130,12 @@ async fn main() {
                         }
                     }
                 } else {
-                    if Instant::now() >= end {
-                        break;
+                    match quota {
+                        Some(q) if sent >= q => break,
+                        None if Instant::now() >= end => break,
+                        _ => {}
                     }
+                    sent += 1;
                     let t = Instant::now();
                     stream.write_all(&request).await.expect("write");
                     match read_response(&mut stream, &mut buf).await {
@@ -142,7 +158,11 @@ async fn main() {
         all.extend(l);
         bad += b;
     }
-    let elapsed = start.elapsed().as_secs_f64().min(seconds.max(1e-9) * 1.5);
+    let elapsed = if total.is_some() {
+        start.elapsed().as_secs_f64()
+    } else {
+        start.elapsed().as_secs_f64().min(seconds.max(1e-9) * 1.5)
+    };
     all.sort();
     let q = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
@@ -152,5 +172,7 @@ async fn main() {
     println!("p50: {:.3} ms", q(0.50));
     println!("p99: {:.3} ms", q(0.99));
     println!("p999: {:.3} ms", q(0.999));
+    println!("answered_200: {} requests", all.len());
     println!("non_200: {bad} requests");
+    println!("seconds: {elapsed:.1} s");
 }
