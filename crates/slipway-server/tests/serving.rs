@@ -14,9 +14,10 @@ use slipway_data::Table;
 use slipway_data::ingest::{self, ReadOptions};
 use slipway_engine::{Engine, EngineOptions, NoProgress, PipelineConfig, PredictOptions};
 use slipway_server::serving::{
-    DeploymentSpec, LogOptions, Serving, ServingOptions, Source, Stores,
+    DeploymentSpec, LogOptions, LogStore, Serving, ServingOptions, Source, Stores,
 };
 use slipway_server::{AppState, HttpOptions, Limits, app, serving_app};
+use slipway_store::{LogSegmentKind, LogSegmentQuery, MetadataStore, SqliteStore};
 use tower::ServiceExt;
 
 const ADULT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/adult");
@@ -137,17 +138,9 @@ struct Server {
 async fn serve_bundle(
     bundle: &Path,
     name: &str,
-    log: Option<&Path>,
+    log_store: Option<LogStore>,
     options: ServingOptions,
 ) -> Server {
-    let log_store = match log {
-        Some(dir) => Some(
-            slipway_server::open_local_artifacts(dir.to_path_buf())
-                .await
-                .expect("log store"),
-        ),
-        None => None,
-    };
     let serving = Serving::start(
         vec![DeploymentSpec {
             name: name.into(),
@@ -668,6 +661,17 @@ async fn concurrent_requests_get_their_own_rows_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn predictions_are_logged_joined_with_feedback_and_exported() {
+    logged_joined_and_exported(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predictions_are_logged_indexed_joined_with_feedback_and_exported() {
+    logged_joined_and_exported(true).await;
+}
+
+/// Logs predictions to a folder (listed by readers) or, `indexed`, to a folder indexed in a
+/// SQLite metadata store; feedback and export work the same either way.
+async fn logged_joined_and_exported(indexed: bool) {
     let dir = tempfile::tempdir().unwrap();
     let bundle = train(dir.path(), "gbdt", "{n_estimators: 10}", false);
     let rows = json_rows(&score_rows(dir.path(), false));
@@ -679,7 +683,22 @@ async fn predictions_are_logged_joined_with_feedback_and_exported() {
         },
         ..ServingOptions::default()
     };
-    let s = serve_bundle(&bundle, "adult", Some(&log), options).await;
+    let index: Option<Arc<dyn MetadataStore>> = if indexed {
+        Some(Arc::new(
+            SqliteStore::open(&dir.path().join("meta.db"))
+                .await
+                .expect("metadata store"),
+        ))
+    } else {
+        None
+    };
+    let store = LogStore {
+        artifacts: slipway_server::open_local_artifacts(log.clone())
+            .await
+            .expect("log store"),
+        index: index.clone(),
+    };
+    let s = serve_bundle(&bundle, "adult", Some(store.clone()), options).await;
     let a = post(&s.router, "/predict", json!({ "rows": rows })).await;
     assert_eq!(a.status, StatusCode::OK);
     let ids: Vec<String> = a.body["predictions"]
@@ -749,22 +768,35 @@ async fn predictions_are_logged_joined_with_feedback_and_exported() {
         m.text
     );
     assert!(m.text.contains("slipway_prediction_log_shed_rows_total 0"));
+    if let Some(index) = &index {
+        // Every segment written is indexed, with its rows and id range.
+        let segs = index
+            .find_log_segments(&LogSegmentQuery::all(LogSegmentKind::Predictions))
+            .await
+            .unwrap();
+        assert_eq!(segs.len(), files.len(), "{segs:?} {files:?}");
+        assert_eq!(
+            segs.iter().map(|s| s.rows).sum::<i64>(),
+            rows.len() as i64 + 1
+        );
+        assert!(
+            segs.iter()
+                .all(|s| s.model == "adult" && s.min_id <= s.max_id)
+        );
+        let fb = index
+            .find_log_segments(&LogSegmentQuery::all(LogSegmentKind::Feedback))
+            .await
+            .unwrap();
+        assert_eq!(fb.len(), 1, "one feedback segment: {fb:?}");
+        assert_eq!(fb[0].rows, 2);
+    }
 
     // Export reads it all back with the labels joined.
-    let store = slipway_server::open_local_artifacts(log.clone())
-        .await
-        .unwrap();
     let out = dir.path().join("export.parquet");
-    let summary = slipway_server::serving::export_predictions(
-        store.as_ref(),
-        "adult",
-        None,
-        None,
-        None,
-        &out,
-    )
-    .await
-    .expect("export");
+    let summary =
+        slipway_server::serving::export_predictions(&store, "adult", None, None, None, &out)
+            .await
+            .expect("export");
     assert_eq!(summary.rows, rows.len() + 1);
     assert_eq!(summary.labelled, 2);
     let t = ingest::read_table(&out, &ReadOptions::default()).unwrap();
@@ -779,16 +811,10 @@ async fn predictions_are_logged_joined_with_feedback_and_exported() {
     assert!(t.schema().names().contains(&"probability_1"));
     // A time range after now holds nothing.
     let later = chrono::Utc::now().timestamp_millis() + 60_000;
-    let err = slipway_server::serving::export_predictions(
-        store.as_ref(),
-        "adult",
-        None,
-        Some(later),
-        None,
-        &out,
-    )
-    .await
-    .unwrap_err();
+    let err =
+        slipway_server::serving::export_predictions(&store, "adult", None, Some(later), None, &out)
+            .await
+            .unwrap_err();
     assert!(err.contains("no predictions"), "{err}");
 }
 
@@ -858,7 +884,10 @@ async fn an_alias_move_is_followed_and_versions_are_served_from_the_store() {
     let serving = Serving::start(
         vec![DeploymentSpec::parse_model("churn@champion").unwrap()],
         Some(stores.clone()),
-        Some(state.artifacts.clone()),
+        Some(LogStore {
+            artifacts: state.artifacts.clone(),
+            index: Some(state.meta.clone()),
+        }),
         ServingOptions {
             reload_interval: std::time::Duration::from_millis(200),
             ..ServingOptions::default()

@@ -14,6 +14,8 @@
 //!   registry's registered models and numbered versions, with tags, aliases and stages; they
 //!   live behind the same [`MetadataStore`], as does the promotion history of protected
 //!   aliases ([`Promotion`]: every attempt, accepted, refused, forced or removed).
+//! - [`predlog`] indexes the prediction log the inference server writes to the artifact
+//!   store: one [`LogSegment`] per Parquet segment, found by model, version, time and id.
 //! - [`search`] parses MLflow's filter and `order_by` grammar into typed clauses each store
 //!   translates for itself.
 //!
@@ -26,6 +28,7 @@ pub mod error;
 pub mod metadata;
 pub mod model;
 pub mod postgres;
+pub mod predlog;
 pub mod registry;
 pub mod s3;
 pub mod search;
@@ -46,6 +49,7 @@ pub use model::{
     RunUpdate, ViewType,
 };
 pub use postgres::PostgresStore;
+pub use predlog::{LogSegment, LogSegmentKind, LogSegmentQuery};
 pub use registry::{
     LoggedModel, LoggedModelMetric, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion,
     ModelVersionQuery, NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel,

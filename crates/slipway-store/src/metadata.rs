@@ -7,6 +7,7 @@ use crate::model::{
     DatasetInput, Experiment, ExperimentQuery, KeyValue, LogBatch, Metric, ModelOutput,
     NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunUpdate,
 };
+use crate::predlog::{LogSegment, LogSegmentQuery};
 use crate::registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
     NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel, Promotion, RegisteredModel,
@@ -145,6 +146,13 @@ pub trait MetadataStore: Send + Sync {
     ) -> Result<Option<Promotion>>;
     /// Every promotion attempt recorded for a registered model, oldest first.
     async fn list_promotions(&self, name: &str) -> Result<Vec<Promotion>>;
+
+    /// Records a segment of the prediction log (replacing the row of the same path).
+    async fn add_log_segment(&self, segment: LogSegment) -> Result<()>;
+    /// The segments that match `query`, by model, version and first id.
+    async fn find_log_segments(&self, query: &LogSegmentQuery) -> Result<Vec<LogSegment>>;
+    /// Forgets the segments at `paths` (their objects already removed).
+    async fn remove_log_segments(&self, paths: &[String]) -> Result<()>;
     /// The newest version in each of `stages` (every stage when empty), by version number.
     async fn get_latest_versions(
         &self,

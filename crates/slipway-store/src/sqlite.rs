@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "promotions",
         include_str!("../migrations/sqlite/0004_promotions.sql"),
     ),
+    (
+        5,
+        "prediction_log",
+        include_str!("../migrations/sqlite/0005_prediction_log.sql"),
+    ),
 ];
 
 // The store's code, compiled here for this backend's driver (and again for the other one):

@@ -12,10 +12,11 @@ use slipway_store::sqlx::postgres::{PgConnectOptions, PgConnection};
 use slipway_store::sqlx::{self, Connection};
 use slipway_store::{
     Dataset, DatasetInput, Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue,
-    LifecycleStage, LogBatch, LoggedModel, LoggedModelQuery, MetadataStore, Metric, ModelFilter,
-    ModelMetric, NewExperiment, NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel,
-    NewRun, OrderBy, Page, PostgresStore, PromotionOutcome, Run, RunFilter, RunQuery, RunStatus,
-    RunUpdate, SqliteStore, ViewType,
+    LifecycleStage, LogBatch, LogSegment, LogSegmentKind, LogSegmentQuery, LoggedModel,
+    LoggedModelQuery, MetadataStore, Metric, ModelFilter, ModelMetric, NewExperiment,
+    NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel, NewRun, OrderBy, Page,
+    PostgresStore, PromotionOutcome, Run, RunFilter, RunQuery, RunStatus, RunUpdate, SqliteStore,
+    ViewType,
 };
 
 /// A fresh, empty database of one backend, for one test.
@@ -241,7 +242,128 @@ on_every_backend!(
     like_is_case_sensitive_and_ilike_is_not,
     promotion_attempts_are_each_recorded_with_the_move,
     nul_in_text_is_refused_naming_the_field,
+    prediction_log_segments_are_found_by_model_time_and_id,
 );
+
+fn segment(path: &str, model: &str, version: &str, ids: (u32, u32), ms: (i64, i64)) -> LogSegment {
+    let id = |n: u32| format!("0190a000-0000-7000-8000-{n:012}");
+    LogSegment {
+        path: format!("_prediction_log/{path}.parquet"),
+        kind: if model.is_empty() {
+            LogSegmentKind::Feedback
+        } else {
+            LogSegmentKind::Predictions
+        },
+        model: model.into(),
+        version: version.into(),
+        rows: i64::from(ids.1 - ids.0 + 1),
+        min_id: id(ids.0),
+        max_id: id(ids.1),
+        first_ms: ms.0,
+        last_ms: ms.1,
+    }
+}
+
+async fn prediction_log_segments_are_found_by_model_time_and_id(db: &TestDb) {
+    let store = db.open().await;
+    let segs = [
+        segment("p/a/1/s1", "a", "1", (1, 10), (100, 200)),
+        segment("p/a/1/s2", "a", "1", (11, 20), (200, 300)),
+        segment("p/a/2/s3", "a", "2", (21, 30), (300, 400)),
+        segment("p/b/1/s4", "b", "1", (15, 25), (250, 350)),
+        segment("f/f1", "", "", (5, 12), (500, 500)),
+    ];
+    for s in &segs {
+        store.add_log_segment(s.clone()).await.expect("add");
+    }
+    let paths = |found: Vec<LogSegment>| -> Vec<String> {
+        found
+            .into_iter()
+            .map(|s| {
+                s.path
+                    .trim_start_matches("_prediction_log/")
+                    .trim_end_matches(".parquet")
+                    .to_string()
+            })
+            .collect()
+    };
+    let mut q = LogSegmentQuery::all(LogSegmentKind::Predictions);
+    let all = store.find_log_segments(&q).await.expect("find");
+    assert_eq!(all[0], segs[0], "a segment reads back whole");
+    assert_eq!(paths(all), ["p/a/1/s1", "p/a/1/s2", "p/a/2/s3", "p/b/1/s4"]);
+    q.model = Some("a".into());
+    assert_eq!(
+        paths(store.find_log_segments(&q).await.unwrap()),
+        ["p/a/1/s1", "p/a/1/s2", "p/a/2/s3"]
+    );
+    q.version = Some("1".into());
+    q.since_ms = Some(250);
+    assert_eq!(
+        paths(store.find_log_segments(&q).await.unwrap()),
+        ["p/a/1/s2"]
+    );
+    q.version = None;
+    q.since_ms = None;
+    q.until_ms = Some(200);
+    assert_eq!(
+        paths(store.find_log_segments(&q).await.unwrap()),
+        ["p/a/1/s1"]
+    );
+    // Id ranges that overlap [12, 16]: s2 (11-20) and s4 (15-25), across models.
+    let id = |n: u32| format!("0190a000-0000-7000-8000-{n:012}");
+    let mut by_id = LogSegmentQuery::all(LogSegmentKind::Predictions);
+    by_id.ids = Some((id(12), id(16)));
+    assert_eq!(
+        paths(store.find_log_segments(&by_id).await.unwrap()),
+        ["p/a/1/s2", "p/b/1/s4"]
+    );
+    by_id.kind = LogSegmentKind::Feedback;
+    assert_eq!(
+        paths(store.find_log_segments(&by_id).await.unwrap()),
+        ["f/f1"]
+    );
+    // The same path again replaces its row.
+    let mut again = segs[0].clone();
+    again.rows = 3;
+    again.max_id = id(3);
+    store.add_log_segment(again).await.expect("replace");
+    by_id.kind = LogSegmentKind::Predictions;
+    by_id.ids = Some((id(5), id(5)));
+    assert!(store.find_log_segments(&by_id).await.unwrap().is_empty());
+    store
+        .remove_log_segments(&[segs[1].path.clone(), segs[3].path.clone()])
+        .await
+        .expect("remove");
+    assert_eq!(
+        paths(
+            store
+                .find_log_segments(&LogSegmentQuery::all(LogSegmentKind::Predictions))
+                .await
+                .unwrap()
+        ),
+        ["p/a/1/s1", "p/a/2/s3"]
+    );
+    // Segments outside the log, empty ones and inverted ranges are refused.
+    for bad in [
+        LogSegment {
+            path: "runs/x.parquet".into(),
+            ..segs[0].clone()
+        },
+        LogSegment {
+            rows: 0,
+            ..segs[0].clone()
+        },
+        LogSegment {
+            min_id: id(9),
+            max_id: id(1),
+            ..segs[0].clone()
+        },
+    ] {
+        let err = store.add_log_segment(bad).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidParameter(_)), "{err}");
+    }
+    store.close().await;
+}
 
 /// U+0000 is a user error naming the field on both backends (PostgreSQL cannot store it in
 /// text; SQLite used to), and nothing is written.
@@ -1085,7 +1207,7 @@ async fn reopening_keeps_data_and_schema(db: &TestDb) {
         id
     };
     let store = db.open().await;
-    assert_eq!(store.schema_version().await, 4);
+    assert_eq!(store.schema_version().await, 5);
     assert_eq!(
         store.get_run(&run_id).await.expect("run").info.run_name,
         "kept"
@@ -1257,7 +1379,7 @@ async fn a_tracking_only_database_is_upgraded(db: &TestDb) {
     )
     .await;
     let store = db.open().await;
-    assert_eq!(store.schema_version().await, 4);
+    assert_eq!(store.schema_version().await, 5);
     store
         .create_registered_model(NewRegisteredModel {
             name: "m".into(),

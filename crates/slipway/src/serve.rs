@@ -173,7 +173,10 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 meta: state.meta.clone(),
                 artifacts: state.artifacts.clone(),
             };
-            let log_store = (!a.no_prediction_log).then(|| state.artifacts.clone());
+            let log_store = (!a.no_prediction_log).then(|| slipway_server::serving::LogStore {
+                artifacts: state.artifacts.clone(),
+                index: Some(state.meta.clone()),
+            });
             let serving = slipway_server::serving::Serving::start(
                 specs,
                 Some(stores),
@@ -324,11 +327,12 @@ fn serve_bundle(a: ServeArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async move {
         let log_store = match (&a.prediction_log, a.no_prediction_log) {
-            (Some(folder), false) => Some(
-                slipway_server::open_local_artifacts(folder.clone())
+            (Some(folder), false) => Some(slipway_server::serving::LogStore {
+                artifacts: slipway_server::open_local_artifacts(folder.clone())
                     .await
                     .map_err(|e| anyhow::anyhow!("--prediction-log {}: {e}", folder.display()))?,
-            ),
+                index: None,
+            }),
             _ => None,
         };
         let spec = slipway_server::serving::DeploymentSpec {
@@ -387,6 +391,10 @@ pub struct ExportArgs {
     /// The file to write (.parquet, .csv or .jsonl).
     #[arg(long, short)]
     output: PathBuf,
+    /// The server's metadata store (its segment index), when it is not slipway.db under
+    /// the home folder: a SQLite path or a postgresql:// URL.
+    #[arg(long, env = "SLIPWAY_BACKEND_STORE_URI", hide_env_values = true)]
+    backend_store_uri: Option<String>,
     /// Home folder of the server's store [default: ~/.slipway].
     #[arg(long, env = "SLIPWAY_HOME")]
     home: Option<PathBuf>,
@@ -398,7 +406,7 @@ pub struct ExportArgs {
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     s3_endpoint_url: Option<String>,
     /// A folder given to `serve --bundle --prediction-log` instead of a store.
-    #[arg(long, conflicts_with = "artifacts_destination")]
+    #[arg(long, conflicts_with_all = ["artifacts_destination", "backend_store_uri"])]
     log_dir: Option<PathBuf>,
 }
 
@@ -450,26 +458,47 @@ pub fn predictions(cmd: PredictionsCommand, json: bool) -> anyhow::Result<ExitCo
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
     let summary = runtime.block_on(async {
-        let store = match (&a.log_dir, &a.artifacts_destination) {
-            (Some(dir), _) => slipway_server::open_local_artifacts(dir.clone()).await,
-            (None, Some(raw)) => {
-                let dest =
-                    slipway_server::ArtifactDestination::parse(raw, a.s3_endpoint_url.clone())
-                        .map_err(|e| anyhow::anyhow!("--artifacts-destination: {e}"))?;
-                slipway_server::open_artifacts(&dest, Path::new("")).await
-            }
-            (None, None) => {
+        let store = match &a.log_dir {
+            // A folder written by `serve --bundle --prediction-log`: no index, listed.
+            Some(dir) => slipway_server::serving::LogStore {
+                artifacts: slipway_server::open_local_artifacts(dir.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("--log-dir {}: {e}", dir.display()))?,
+                index: None,
+            },
+            None => {
                 let home = match a.home.clone() {
                     Some(h) => h,
                     None => default_home()?,
                 };
-                slipway_server::open_artifacts(&slipway_server::ArtifactDestination::Home, &home)
-                    .await
+                let backend = match a.backend_store_uri.as_deref() {
+                    Some(raw) => slipway_server::BackendStore::parse(raw)
+                        .map_err(|e| anyhow::anyhow!("--backend-store-uri: {e}"))?,
+                    None => slipway_server::BackendStore::Home,
+                };
+                let destination = match &a.artifacts_destination {
+                    Some(raw) => {
+                        slipway_server::ArtifactDestination::parse(raw, a.s3_endpoint_url.clone())
+                            .map_err(|e| anyhow::anyhow!("--artifacts-destination: {e}"))?
+                    }
+                    None => slipway_server::ArtifactDestination::Home,
+                };
+                let state = slipway_server::AppState::open(
+                    &home,
+                    &backend,
+                    &destination,
+                    slipway_server::Limits::default(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the server's store: {e}"))?;
+                slipway_server::serving::LogStore {
+                    artifacts: state.artifacts.clone(),
+                    index: Some(state.meta.clone()),
+                }
             }
-        }
-        .map_err(|e| anyhow::anyhow!("cannot open the artifact store: {e}"))?;
+        };
         slipway_server::serving::export_predictions(
-            store.as_ref(),
+            &store,
             &a.model,
             a.version.as_deref(),
             since,

@@ -15,6 +15,13 @@
 //! segment is written whole through the artifact store, which writes to a temporary name
 //! and renames (or puts one object, on S3): a server killed mid-write leaves no half
 //! segment, only the queued rows are lost.
+//!
+//! Where the server has a metadata store, each segment is then indexed there
+//! ([`slipway_store::LogSegment`]: model, version, id and time range); feedback checks,
+//! exports and retention find segments by query. A segment whose index row cannot be
+//! written is removed again and its rows counted as shed, so the index never misses a
+//! segment. Without a metadata store (`serve --bundle --prediction-log DIR`) readers list
+//! the folders instead.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -26,7 +33,10 @@ use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMill
 use bytes::Bytes;
 use slipway_data::{DataType, Field, Schema, Table};
 use slipway_engine::serving::Output;
-use slipway_store::{ArtifactPath, ArtifactStore, DeletablePath, PREDICTION_LOG_ROOT};
+use slipway_store::{
+    ArtifactPath, ArtifactStore, DeletablePath, LogSegment, LogSegmentKind, LogSegmentQuery,
+    MetadataStore, PREDICTION_LOG_ROOT,
+};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -54,6 +64,126 @@ impl Default for LogOptions {
             flush_interval: Duration::from_secs(5),
             retention: None,
         }
+    }
+}
+
+/// Where the log is written: the artifact store for the segments and, when the server has
+/// one, the metadata store that indexes them.
+#[derive(Clone)]
+pub struct LogStore {
+    /// Segment bytes.
+    pub artifacts: Arc<dyn ArtifactStore>,
+    /// The segment index; `None` lists folders instead.
+    pub index: Option<Arc<dyn MetadataStore>>,
+}
+
+/// A segment to read: its path and the version it logs (empty for feedback).
+struct SegmentRef {
+    path: ArtifactPath,
+    version: String,
+}
+
+impl LogStore {
+    /// The segments of `query.kind` that may hold rows matching `query`: exactly those the
+    /// index lists, or (without an index) every segment in the folders that could.
+    async fn segments(&self, query: &LogSegmentQuery) -> Result<Vec<SegmentRef>, String> {
+        if let Some(index) = &self.index {
+            return index
+                .find_log_segments(query)
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|s| {
+                    Ok(SegmentRef {
+                        path: ArtifactPath::parse(&s.path).map_err(|e| e.to_string())?,
+                        version: s.version,
+                    })
+                })
+                .collect();
+        }
+        let store = self.artifacts.as_ref();
+        // A segment is filed under the day its first row was scored (or its feedback
+        // arrived), which is at most a day before any row in it.
+        let from_day = query.since_ms.map(|ms| day_of(ms - 86_400_000));
+        let until_day = query.until_ms.map(day_of);
+        let day_ok = |d: &ArtifactPath| {
+            let name = d.parts().last().cloned().unwrap_or_default();
+            from_day.as_ref().is_none_or(|f| name >= *f)
+                && until_day.as_ref().is_none_or(|u| name <= *u)
+        };
+        let mut out = Vec::new();
+        match query.kind {
+            LogSegmentKind::Feedback => {
+                for day in list_dirs(store, &log_path("feedback")?).await? {
+                    if day_ok(&day) {
+                        for path in list_files(store, &day).await? {
+                            out.push(SegmentRef {
+                                path,
+                                version: String::new(),
+                            });
+                        }
+                    }
+                }
+            }
+            LogSegmentKind::Predictions => {
+                let deployments = match &query.model {
+                    Some(m) => vec![log_path(&format!("predictions/{m}"))?],
+                    None => list_dirs(store, &log_path("predictions")?).await?,
+                };
+                for dep in deployments {
+                    for ver in list_dirs(store, &dep).await? {
+                        let vname = ver.parts().last().cloned().unwrap_or_default();
+                        if query.version.as_ref().is_some_and(|v| *v != vname) {
+                            continue;
+                        }
+                        for day in list_dirs(store, &ver).await? {
+                            if !day_ok(&day) {
+                                continue;
+                            }
+                            for path in list_files(store, &day).await? {
+                                // Segment names are `<min id>_<max id>.parquet`.
+                                let name = path.parts().last().cloned().unwrap_or_default();
+                                let range = name.trim_end_matches(".parquet").split_once('_');
+                                if let (Some((from, to)), Some((lo, hi))) = (&query.ids, range) {
+                                    if hi < from.as_str() || lo > to.as_str() {
+                                        continue;
+                                    }
+                                }
+                                out.push(SegmentRef {
+                                    path,
+                                    version: vname.clone(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes one segment and indexes it; on an index failure the object is removed again.
+    async fn put_segment(
+        &self,
+        path: &ArtifactPath,
+        bytes: Vec<u8>,
+        segment: LogSegment,
+    ) -> Result<(), String> {
+        self.artifacts
+            .put(path, Bytes::from(bytes))
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(index) = &self.index {
+            if let Err(e) = index.add_log_segment(segment).await {
+                if let Ok(d) = DeletablePath::in_prediction_log(path.clone()) {
+                    let _ = self.artifacts.delete(&d).await;
+                }
+                return Err(format!(
+                    "indexing the segment failed, so it was removed: {e}"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -88,13 +218,13 @@ pub(crate) struct LogStats {
 pub(crate) struct PredictionLog {
     tx: mpsc::UnboundedSender<Msg>,
     stats: Arc<LogStats>,
-    store: Arc<dyn ArtifactStore>,
+    store: LogStore,
     capacity: usize,
 }
 
 impl PredictionLog {
     /// Starts the writer task (inside a Tokio runtime).
-    pub fn start(store: Arc<dyn ArtifactStore>, options: LogOptions) -> Self {
+    pub fn start(store: LogStore, options: LogOptions) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(LogStats::default());
         let capacity = options.queue_rows;
@@ -140,13 +270,13 @@ impl PredictionLog {
         &self.stats
     }
 
-    pub fn store(&self) -> &Arc<dyn ArtifactStore> {
+    pub fn store(&self) -> &LogStore {
         &self.store
     }
 }
 
 async fn writer(
-    store: Arc<dyn ArtifactStore>,
+    store: LogStore,
     options: LogOptions,
     mut rx: mpsc::UnboundedReceiver<Msg>,
     stats: Arc<LogStats>,
@@ -184,7 +314,7 @@ async fn writer(
                     if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
                         last_purge = Some(Instant::now());
                         let cutoff = chrono::Utc::now() - keep;
-                        match purge(store.as_ref(), cutoff).await {
+                        match purge(&store, cutoff).await {
                             Ok(0) => {}
                             Ok(n) => tracing::info!("prediction log: removed {n} day folders past retention"),
                             Err(e) => tracing::warn!("prediction log retention: {e}"),
@@ -197,7 +327,7 @@ async fn writer(
 }
 
 async fn flush_all(
-    store: &Arc<dyn ArtifactStore>,
+    store: &LogStore,
     groups: &mut BTreeMap<(String, String), (usize, Vec<Record>)>,
     stats: &LogStats,
 ) {
@@ -206,7 +336,7 @@ async fn flush_all(
     }
 }
 
-async fn write_segment(store: &Arc<dyn ArtifactStore>, records: Vec<Record>, stats: &LogStats) {
+async fn write_segment(store: &LogStore, records: Vec<Record>, stats: &LogStats) {
     let rows: usize = records.iter().map(|r| r.ids.len()).sum();
     if rows == 0 {
         return;
@@ -216,10 +346,7 @@ async fn write_segment(store: &Arc<dyn ArtifactStore>, records: Vec<Record>, sta
         .map_err(|e| e.to_string())
         .and_then(|r| r);
     let result = match built {
-        Ok((path, bytes)) => store
-            .put(&path, Bytes::from(bytes))
-            .await
-            .map_err(|e| e.to_string()),
+        Ok((path, bytes, segment)) => store.put_segment(&path, bytes, segment).await,
         Err(e) => Err(e),
     };
     stats.queued_rows.fetch_sub(rows, Ordering::AcqRel);
@@ -246,8 +373,8 @@ const META_COLUMNS: [&str; 6] = [
     "latency_us",
 ];
 
-/// The segment of `records` (one deployment's version) and where it goes.
-fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>), String> {
+/// The segment of `records` (one deployment's version), where it goes, and its index row.
+fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>, LogSegment), String> {
     let first = records.first().ok_or("no records")?;
     let err = |e: slipway_data::Error| e.to_string();
     let mut ids = Vec::new();
@@ -266,6 +393,10 @@ fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>), String> 
     let (min_id, max_id) = (
         ids.iter().min().cloned().unwrap_or_default(),
         ids.iter().max().cloned().unwrap_or_default(),
+    );
+    let (first_ms, last_ms) = (
+        times.iter().copied().min().unwrap_or_default(),
+        times.iter().copied().max().unwrap_or_default(),
     );
     let inputs: Vec<Table> = records.iter().map(|r| r.inputs.clone()).collect();
     let inputs = Table::concat(&inputs).map_err(err)?;
@@ -312,7 +443,18 @@ fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>), String> 
         first.deployment, first.version
     ))
     .map_err(|e| e.to_string())?;
-    Ok((path, bytes))
+    let segment = LogSegment {
+        path: path.to_string(),
+        kind: LogSegmentKind::Predictions,
+        model: first.deployment.clone(),
+        version: first.version.clone(),
+        rows: n as i64,
+        min_id,
+        max_id,
+        first_ms,
+        last_ms,
+    };
+    Ok((path, bytes, segment))
 }
 
 /// The output columns of `records`, which share one model version.
@@ -378,25 +520,57 @@ fn log_path(rest: &str) -> Result<ArtifactPath, String> {
     ArtifactPath::parse(&format!("{PREDICTION_LOG_ROOT}/{rest}")).map_err(|e| e.to_string())
 }
 
-/// Removes day folders (predictions and feedback) wholly before `cutoff`'s day.
-async fn purge(
-    store: &dyn ArtifactStore,
-    cutoff: chrono::DateTime<chrono::Utc>,
-) -> Result<usize, String> {
+/// Removes the log (predictions and feedback) of the days wholly before `cutoff`'s day:
+/// indexed segments first (object, then index row), then any day folder left.
+async fn purge(store: &LogStore, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, String> {
     let keep_from = cutoff.format("%Y-%m-%d").to_string();
-    let mut day_dirs = Vec::new();
-    for dep in list_dirs(store, &log_path("predictions")?).await? {
-        for ver in list_dirs(store, &dep).await? {
-            day_dirs.extend(list_dirs(store, &ver).await?);
+    let mut removed = 0;
+    if let Some(index) = &store.index {
+        let day_start = cutoff
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map_or(cutoff.timestamp_millis(), |d| {
+                d.and_utc().timestamp_millis()
+            });
+        for kind in [LogSegmentKind::Predictions, LogSegmentKind::Feedback] {
+            let old = index
+                .find_log_segments(&LogSegmentQuery {
+                    until_ms: Some(day_start),
+                    ..LogSegmentQuery::all(kind)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut gone = Vec::new();
+            for seg in old {
+                let path = ArtifactPath::parse(&seg.path).map_err(|e| e.to_string())?;
+                let d = DeletablePath::in_prediction_log(path).map_err(|e| e.to_string())?;
+                store
+                    .artifacts
+                    .delete(&d)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                gone.push(seg.path);
+            }
+            removed += gone.len();
+            index
+                .remove_log_segments(&gone)
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
-    day_dirs.extend(list_dirs(store, &log_path("feedback")?).await?);
-    let mut removed = 0;
+    let artifacts = store.artifacts.as_ref();
+    let mut day_dirs = Vec::new();
+    for dep in list_dirs(artifacts, &log_path("predictions")?).await? {
+        for ver in list_dirs(artifacts, &dep).await? {
+            day_dirs.extend(list_dirs(artifacts, &ver).await?);
+        }
+    }
+    day_dirs.extend(list_dirs(artifacts, &log_path("feedback")?).await?);
     for dir in day_dirs {
         let day = dir.parts().last().cloned().unwrap_or_default();
         if day.len() == 10 && day < keep_from {
             let d = DeletablePath::in_prediction_log(dir).map_err(|e| e.to_string())?;
-            store.delete(&d).await.map_err(|e| e.to_string())?;
+            artifacts.delete(&d).await.map_err(|e| e.to_string())?;
             removed += 1;
         }
     }
@@ -464,54 +638,47 @@ fn day_of(ms: i64) -> String {
         .to_string()
 }
 
-/// Which of `ids` (UUIDv7) the log holds.
-pub(crate) async fn known_ids(
-    store: &dyn ArtifactStore,
-    ids: &[Uuid],
-) -> Result<HashSet<Uuid>, String> {
-    let mut by_day: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for id in ids {
-        if let Some(ms) = v7_time_ms(id) {
-            // A segment is filed under the day its first row was scored, which can be the
-            // day before for a segment that spans midnight.
-            for d in [day_of(ms), day_of(ms - 86_400_000)] {
-                by_day
-                    .entry(d)
-                    .or_default()
-                    .push(id.hyphenated().to_string());
+/// Which of `ids` the log holds.
+pub(crate) async fn known_ids(store: &LogStore, ids: &[Uuid]) -> Result<HashSet<Uuid>, String> {
+    let wanted: BTreeSet<String> = ids.iter().map(|id| id.hyphenated().to_string()).collect();
+    let mut found = HashSet::new();
+    let (Some(lo), Some(hi)) = (wanted.first(), wanted.last()) else {
+        return Ok(found);
+    };
+    // Without an index, the ids' own times (UUIDv7) narrow the days to list.
+    let times: Vec<i64> = ids.iter().filter_map(v7_time_ms).collect();
+    let query = LogSegmentQuery {
+        ids: Some((lo.clone(), hi.clone())),
+        since_ms: times
+            .iter()
+            .copied()
+            .min()
+            .filter(|_| store.index.is_none()),
+        until_ms: times
+            .iter()
+            .copied()
+            .max()
+            .map(|t| t + 1)
+            .filter(|_| store.index.is_none()),
+        ..LogSegmentQuery::all(LogSegmentKind::Predictions)
+    };
+    for seg in store.segments(&query).await? {
+        // The file name or index row gives the segment's id range: skip it unless some
+        // wanted id falls inside.
+        let name = seg.path.parts().last().cloned().unwrap_or_default();
+        if let Some((a, b)) = name.trim_end_matches(".parquet").split_once('_') {
+            if a > b || wanted.range(a.to_string()..=b.to_string()).next().is_none() {
+                continue;
             }
         }
-    }
-    let mut found = HashSet::new();
-    if by_day.is_empty() {
-        return Ok(found);
-    }
-    let mut versions = Vec::new();
-    for dep in list_dirs(store, &log_path("predictions")?).await? {
-        versions.extend(list_dirs(store, &dep).await?);
-    }
-    for (day, wanted) in by_day {
-        for ver in &versions {
-            let dir = ver.join(&day).map_err(|e| e.to_string())?;
-            for seg in list_files(store, &dir).await? {
-                let name = seg.parts().last().cloned().unwrap_or_default();
-                let Some((lo, hi)) = name.trim_end_matches(".parquet").split_once('_') else {
-                    continue;
-                };
-                if !wanted.iter().any(|w| w.as_str() >= lo && w.as_str() <= hi) {
-                    continue;
-                }
-                let table = read_segment(store, &seg).await?;
-                let col = table
-                    .string_values("prediction_id")
-                    .map_err(|e| e.to_string())?;
-                let present: HashSet<&str> = col.into_iter().flatten().collect();
-                for w in &wanted {
-                    if present.contains(w.as_str()) {
-                        if let Ok(u) = Uuid::parse_str(w) {
-                            found.insert(u);
-                        }
-                    }
+        let table = read_segment(store.artifacts.as_ref(), &seg.path).await?;
+        let col = table
+            .string_values("prediction_id")
+            .map_err(|e| e.to_string())?;
+        for id in col.into_iter().flatten() {
+            if wanted.contains(id) {
+                if let Ok(u) = Uuid::parse_str(id) {
+                    found.insert(u);
                 }
             }
         }
@@ -521,7 +688,7 @@ pub(crate) async fn known_ids(
 
 /// Writes feedback rows (prediction id, label as text) as one segment.
 pub(crate) async fn write_feedback(
-    store: &dyn ArtifactStore,
+    store: &LogStore,
     rows: &[(Uuid, String)],
 ) -> Result<(), String> {
     let now = chrono::Utc::now();
@@ -553,10 +720,22 @@ pub(crate) async fn write_feedback(
         now.format("%Y-%m-%d"),
         Uuid::now_v7().hyphenated()
     ))?;
-    store
-        .put(&path, Bytes::from(bytes))
-        .await
-        .map_err(|e| e.to_string())
+    let ids: BTreeSet<String> = rows
+        .iter()
+        .map(|(id, _)| id.hyphenated().to_string())
+        .collect();
+    let segment = LogSegment {
+        path: path.to_string(),
+        kind: LogSegmentKind::Feedback,
+        model: String::new(),
+        version: String::new(),
+        rows: rows.len() as i64,
+        min_id: ids.first().cloned().unwrap_or_default(),
+        max_id: ids.last().cloned().unwrap_or_default(),
+        first_ms: now.timestamp_millis(),
+        last_ms: now.timestamp_millis(),
+    };
+    store.put_segment(&path, bytes, segment).await
 }
 
 /// What [`export_predictions`] wrote.
@@ -576,53 +755,59 @@ pub struct ExportSummary {
 /// milliseconds, inclusive start, exclusive end), joins the latest feedback of each row as
 /// `label`, and writes it to `output` (Parquet, CSV or JSON lines by extension).
 pub async fn export_predictions(
-    store: &dyn ArtifactStore,
+    store: &LogStore,
     deployment: &str,
     version: Option<&str>,
     since: Option<i64>,
     until: Option<i64>,
     output: &Path,
 ) -> Result<ExportSummary, String> {
-    let dep_dir = log_path(&format!("predictions/{deployment}"))
+    log_path(&format!("predictions/{deployment}"))
         .map_err(|e| format!("model '{deployment}': {e}"))?;
-    let mut versions = list_dirs(store, &dep_dir).await?;
-    if versions.is_empty() {
+    let all_versions = store
+        .segments(&LogSegmentQuery {
+            model: Some(deployment.to_string()),
+            ..LogSegmentQuery::all(LogSegmentKind::Predictions)
+        })
+        .await?;
+    if all_versions.is_empty() {
         return Err(format!(
             "no predictions are logged for model '{deployment}' in this store"
         ));
     }
     if let Some(v) = version {
-        versions.retain(|p| p.parts().last().is_some_and(|l| l == v));
-        if versions.is_empty() {
+        if !all_versions.iter().any(|s| s.version == v) {
             return Err(format!(
                 "no predictions are logged for model '{deployment}' version {v}"
             ));
         }
     }
-    let from_day = since.map(|ms| day_of(ms - 86_400_000));
+    let segs = store
+        .segments(&LogSegmentQuery {
+            model: Some(deployment.to_string()),
+            version: version.map(str::to_string),
+            since_ms: since,
+            until_ms: until,
+            ..LogSegmentQuery::all(LogSegmentKind::Predictions)
+        })
+        .await?;
     let mut tables: Vec<(String, Table)> = Vec::new();
     let mut segments = 0;
-    for ver in &versions {
-        let vname = ver.parts().last().cloned().unwrap_or_default();
-        for day in list_dirs(store, ver).await? {
-            let dname = day.parts().last().cloned().unwrap_or_default();
-            if from_day.as_ref().is_some_and(|f| dname < *f) {
-                continue;
-            }
-            for seg in list_files(store, &day).await? {
-                let t = read_segment(store, &seg).await?;
-                segments += 1;
-                let times = t.numeric_values("timestamp").map_err(|e| e.to_string())?;
-                let keep: Vec<usize> = (0..t.n_rows())
-                    .filter(|&i| {
-                        let ms = times[i] as i64;
-                        since.is_none_or(|s| ms >= s) && until.is_none_or(|u| ms < u)
-                    })
-                    .collect();
-                if !keep.is_empty() {
-                    tables.push((vname.clone(), t.take(&keep).map_err(|e| e.to_string())?));
-                }
-            }
+    for seg in &segs {
+        let t = read_segment(store.artifacts.as_ref(), &seg.path).await?;
+        segments += 1;
+        let times = t.numeric_values("timestamp").map_err(|e| e.to_string())?;
+        let keep: Vec<usize> = (0..t.n_rows())
+            .filter(|&i| {
+                let ms = times[i] as i64;
+                since.is_none_or(|s| ms >= s) && until.is_none_or(|u| ms < u)
+            })
+            .collect();
+        if !keep.is_empty() {
+            tables.push((
+                seg.version.clone(),
+                t.take(&keep).map_err(|e| e.to_string())?,
+            ));
         }
     }
     if tables.is_empty() {
@@ -643,34 +828,38 @@ pub async fn export_predictions(
     vset.dedup();
     let all: Vec<Table> = tables.into_iter().map(|(_, t)| t).collect();
     let table = Table::concat(&all).map_err(|e| e.to_string())?;
-    // Feedback: the latest label of each id.
+    let ids = table
+        .string_values("prediction_id")
+        .map_err(|e| e.to_string())?;
+    // Feedback: the latest label of each id, from the segments whose ids overlap the rows'.
     let mut labels: HashMap<String, (i64, String)> = HashMap::new();
-    for day in list_dirs(store, &log_path("feedback")?).await? {
-        let dname = day.parts().last().cloned().unwrap_or_default();
-        if from_day.as_ref().is_some_and(|f| dname < *f) {
-            continue;
-        }
-        for seg in list_files(store, &day).await? {
-            let t = read_segment(store, &seg).await?;
-            let ids = t
-                .string_values("prediction_id")
-                .map_err(|e| e.to_string())?;
-            let ls = t.string_values("label").map_err(|e| e.to_string())?;
-            let ts = t.numeric_values("timestamp").map_err(|e| e.to_string())?;
-            for i in 0..t.n_rows() {
-                if let (Some(id), Some(l)) = (ids[i], ls[i]) {
-                    let at = ts[i] as i64;
-                    let e = labels.entry(id.to_string()).or_insert((at, l.to_string()));
-                    if at >= e.0 {
-                        *e = (at, l.to_string());
-                    }
+    let (lo, hi) = (
+        ids.iter().flatten().min().map(|s| s.to_string()),
+        ids.iter().flatten().max().map(|s| s.to_string()),
+    );
+    let feedback = LogSegmentQuery {
+        ids: lo.zip(hi),
+        // Feedback arrives after its prediction.
+        since_ms: since,
+        ..LogSegmentQuery::all(LogSegmentKind::Feedback)
+    };
+    for seg in store.segments(&feedback).await? {
+        let t = read_segment(store.artifacts.as_ref(), &seg.path).await?;
+        let fids = t
+            .string_values("prediction_id")
+            .map_err(|e| e.to_string())?;
+        let ls = t.string_values("label").map_err(|e| e.to_string())?;
+        let ts = t.numeric_values("timestamp").map_err(|e| e.to_string())?;
+        for i in 0..t.n_rows() {
+            if let (Some(id), Some(l)) = (fids[i], ls[i]) {
+                let at = ts[i] as i64;
+                let e = labels.entry(id.to_string()).or_insert((at, l.to_string()));
+                if at >= e.0 {
+                    *e = (at, l.to_string());
                 }
             }
         }
     }
-    let ids = table
-        .string_values("prediction_id")
-        .map_err(|e| e.to_string())?;
     let label_col: Vec<Option<String>> = ids
         .iter()
         .map(|id| id.and_then(|id| labels.get(id).map(|(_, l)| l.clone())))

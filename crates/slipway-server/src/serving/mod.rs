@@ -28,7 +28,7 @@ pub mod log;
 mod metrics;
 mod protocol;
 
-pub use log::{LogOptions, export_predictions};
+pub use log::{LogOptions, LogStore, export_predictions};
 pub(crate) use protocol::routes;
 
 /// Limits and settings of the inference routes.
@@ -221,7 +221,7 @@ impl Serving {
     pub async fn start(
         specs: Vec<DeploymentSpec>,
         stores: Option<Stores>,
-        log_store: Option<Arc<dyn ArtifactStore>>,
+        log_store: Option<LogStore>,
         options: ServingOptions,
     ) -> Result<Arc<Self>, StartError> {
         let mut deployments = BTreeMap::new();

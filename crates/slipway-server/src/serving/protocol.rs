@@ -1277,13 +1277,13 @@ async fn feedback(
     // Rows still queued are written first, so a prediction just made is found.
     log.flush().await;
     let ids: Vec<Uuid> = parsed.iter().map(|(u, _)| *u).collect();
-    let known = known_ids(log.store().as_ref(), &ids)
+    let known = known_ids(log.store(), &ids)
         .await
         .map_err(|e| ApiError::Internal(format!("reading the prediction log: {e}")))?;
     let (accepted, unknown): (Vec<_>, Vec<_>) =
         parsed.into_iter().partition(|(u, _)| known.contains(u));
     if !accepted.is_empty() {
-        write_feedback(log.store().as_ref(), &accepted)
+        write_feedback(log.store(), &accepted)
             .await
             .map_err(|e| ApiError::Internal(format!("writing feedback: {e}")))?;
     }

@@ -18,6 +18,7 @@ use crate::model::{
     ModelMetric, ModelOutput, NewExperiment, NewRun, Page, Run, RunInfo, RunQuery, RunStatus,
     RunUpdate, page_token,
 };
+use crate::predlog::{LogSegment, LogSegmentQuery};
 use crate::registry::{
     LoggedModel, LoggedModelQuery, LoggedModelStatus, ModelStage, ModelVersion, ModelVersionQuery,
     NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel, Promotion, RegisteredModel,
@@ -34,6 +35,10 @@ use crate::validate;
 #[allow(clippy::duplicate_mod)] // compiled per backend, like this file
 #[path = "registry.rs"]
 mod registry;
+
+#[allow(clippy::duplicate_mod)] // compiled per backend, like this file
+#[path = "predlog.rs"]
+mod predlog;
 
 /// Metadata in a SQL database: [`crate::SqliteStore`] and [`crate::PostgresStore`] are this
 /// type compiled for each backend.
@@ -1228,6 +1233,18 @@ impl MetadataStore for Store {
 
     async fn list_promotions(&self, name: &str) -> Result<Vec<Promotion>> {
         self.list_promotions_impl(name).await
+    }
+
+    async fn add_log_segment(&self, segment: LogSegment) -> Result<()> {
+        self.add_log_segment_impl(segment).await
+    }
+
+    async fn find_log_segments(&self, query: &LogSegmentQuery) -> Result<Vec<LogSegment>> {
+        self.find_log_segments_impl(query).await
+    }
+
+    async fn remove_log_segments(&self, paths: &[String]) -> Result<()> {
+        self.remove_log_segments_impl(paths).await
     }
 
     async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
