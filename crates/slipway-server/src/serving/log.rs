@@ -902,6 +902,80 @@ pub async fn export_predictions(
 mod tests {
     use super::*;
 
+    fn old_segment(day: &str, ms: i64, n: u32) -> (ArtifactPath, LogSegment) {
+        let lo = format!("00000000-0000-7000-8000-{n:012}");
+        let hi = format!("00000000-0000-7000-8000-{:012}", n + 1);
+        let path = ArtifactPath::parse(&format!(
+            "{PREDICTION_LOG_ROOT}/predictions/m/1/{day}/{lo}_{hi}.parquet"
+        ))
+        .unwrap();
+        let seg = LogSegment {
+            path: path.to_string(),
+            kind: LogSegmentKind::Predictions,
+            model: "m".into(),
+            version: "1".into(),
+            rows: 2,
+            min_id: lo,
+            max_id: hi,
+            first_ms: ms,
+            last_ms: ms,
+        };
+        (path, seg)
+    }
+
+    #[tokio::test]
+    async fn retention_removes_old_segments_and_their_index_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = crate::open_local_artifacts(dir.path().join("a"))
+            .await
+            .unwrap();
+        let index: Arc<dyn MetadataStore> = Arc::new(
+            slipway_store::SqliteStore::open(&dir.path().join("m.db"))
+                .await
+                .unwrap(),
+        );
+        let store = LogStore {
+            artifacts: artifacts.clone(),
+            index: Some(index.clone()),
+        };
+        let now = chrono::Utc::now();
+        let old_ms = (now - chrono::Duration::days(10)).timestamp_millis();
+        let (old_path, old) = old_segment(&day_of(old_ms), old_ms, 1);
+        let (new_path, new) =
+            old_segment(&day_of(now.timestamp_millis()), now.timestamp_millis(), 5);
+        for (p, s) in [(&old_path, old), (&new_path, new.clone())] {
+            store.put_segment(p, b"x".to_vec(), s).await.unwrap();
+        }
+        // A segment left without an index row (a crash between the two writes).
+        let (orphan, _) = old_segment(&day_of(old_ms - 86_400_000), old_ms - 86_400_000, 9);
+        artifacts
+            .put(&orphan, Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+
+        let removed = purge(&store, now - chrono::Duration::days(3))
+            .await
+            .unwrap();
+        assert!(removed >= 2, "{removed}");
+        assert!(
+            artifacts.get(&old_path).await.is_err(),
+            "old segment removed"
+        );
+        assert!(
+            artifacts.get(&orphan).await.is_err(),
+            "orphaned day folder removed"
+        );
+        assert!(
+            artifacts.get(&new_path).await.is_ok(),
+            "recent segment kept"
+        );
+        let left = index
+            .find_log_segments(&LogSegmentQuery::all(LogSegmentKind::Predictions))
+            .await
+            .unwrap();
+        assert_eq!(left, vec![new]);
+    }
+
     #[test]
     fn v7_ids_carry_their_time() {
         let before = chrono::Utc::now().timestamp_millis();
