@@ -425,6 +425,55 @@ fn target_encoding_refuses_multiclass_and_missing_labels() {
     assert!(e.contains("labels"), "{e}");
 }
 
+/// The bagged tree families default to target encoding (measured in bench/forest_encoding)
+/// where the target allows it: binary and regression; multiclass and unlabelled fits get
+/// native categories. The GBDT keeps native category sets, as LightGBM.
+#[test]
+fn forest_families_default_to_target_encoding_where_the_target_allows() {
+    use slipway_learn::FeatureKind;
+    for family in ["random_forest", "extra_trees", "decision_tree"] {
+        let spec: ModelSpec =
+            serde_json::from_value(serde_json::json!({ "type": family, "params": {} })).unwrap();
+        assert_eq!(
+            spec.default_preprocess().encoding,
+            Encoding::Auto,
+            "{family}"
+        );
+    }
+    let gbdt: ModelSpec =
+        serde_json::from_value(serde_json::json!({ "type": "gbdt", "params": {} })).unwrap();
+    assert_eq!(gbdt.default_preprocess().encoding, Encoding::Native);
+
+    let x: Vec<Option<String>> = (0..40)
+        .map(|i| (i % 7 != 3).then(|| format!("level {}", i % 5)))
+        .collect();
+    let kind_for = |y: Option<&Target>| {
+        let t = categorical_with_target(&x, y.unwrap_or(&Target::Real(vec![0.0; x.len()])));
+        PreprocessSpec::for_forests()
+            .fit_with_target(&t, &range(x.len()), y)
+            .unwrap()
+            .features()[0]
+            .kind
+            .clone()
+    };
+    let binary = Target::Classes {
+        labels: (0..40).map(|i| u32::from(i % 5 < 2)).collect(),
+        n_classes: 2,
+    };
+    let multi = Target::Classes {
+        labels: (0..40).map(|i| (i % 3) as u32).collect(),
+        n_classes: 3,
+    };
+    let real = Target::Real((0..40).map(f64::from).collect());
+    assert!(matches!(kind_for(Some(&binary)), FeatureKind::Numeric));
+    assert!(matches!(kind_for(Some(&real)), FeatureKind::Numeric));
+    assert!(matches!(
+        kind_for(Some(&multi)),
+        FeatureKind::Categorical { .. }
+    ));
+    assert!(matches!(kind_for(None), FeatureKind::Categorical { .. }));
+}
+
 fn steps_reference() -> (Matrix, Table, &'static Value) {
     let r = &reference()["steps"];
     let rows = rows_of(&r["x"]);

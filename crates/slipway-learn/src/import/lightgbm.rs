@@ -690,7 +690,7 @@ pub fn export(pipeline: &FittedPipeline) -> Result<Export> {
                     let name = match encoding {
                         Encoding::OneHot => "one-hot",
                         Encoding::Ordinal => "ordinal",
-                        Encoding::Target | Encoding::Native => "target",
+                        Encoding::Target | Encoding::Native | Encoding::Auto => "target",
                     };
                     Some(format!(
                         "is {name} encoded; only native categories (encoding: native) can be written"

@@ -84,6 +84,10 @@ pub enum Encoding {
     /// and regression targets), out-of-fold on the training rows; unknown → the training
     /// target mean. Not capped by `max_categories`.
     Target,
+    /// [`Encoding::Target`] for binary and regression targets, [`Encoding::Native`] for
+    /// multiclass targets (and when fitted without labels). The default of the forest
+    /// families, chosen by measurement (`bench/forest_encoding/RESULTS.md`).
+    Auto,
 }
 
 /// Preprocessing for one kind of column (or one column, as an override).
@@ -231,6 +235,16 @@ impl PreprocessSpec {
         }
     }
 
+    /// What the bagged tree families (decision tree, random forest, extra trees) want: raw
+    /// numbers with NaN kept, target-encoded categories where the target allows it (see
+    /// [`Encoding::Auto`]).
+    pub fn for_forests() -> Self {
+        PreprocessSpec {
+            encoding: Encoding::Auto,
+            ..Self::for_trees()
+        }
+    }
+
     /// What tree ensembles want: raw numbers with NaN kept, native categories.
     pub fn for_trees() -> Self {
         PreprocessSpec {
@@ -291,6 +305,18 @@ impl PreprocessSpec {
             }
         }
         Ok(())
+    }
+
+    /// [`Self::resolved`] with [`Encoding::Auto`] settled by the labels `y`.
+    fn resolved_for(&self, column: &str, y: Option<&Target>) -> PreprocessSpec {
+        let mut spec = self.resolved(column);
+        if spec.encoding == Encoding::Auto {
+            spec.encoding = match y {
+                Some(Target::Classes { n_classes: 2, .. } | Target::Real(_)) => Encoding::Target,
+                _ => Encoding::Native,
+            };
+        }
+        spec
     }
 
     fn resolved(&self, column: &str) -> PreprocessSpec {
@@ -375,7 +401,7 @@ impl PreprocessSpec {
         let mut knn_cols = Vec::new();
         let mut knn_values = Vec::new();
         for field in &features {
-            let spec = self.resolved(&field.name);
+            let spec = self.resolved_for(&field.name, y);
             let numeric = matches!(
                 field.dtype,
                 DataType::Integer | DataType::Float | DataType::Boolean
@@ -405,7 +431,7 @@ impl PreprocessSpec {
         let mut skipped = Vec::new();
         let mut oof = HashMap::new();
         for field in features {
-            let spec = self.resolved(&field.name);
+            let spec = self.resolved_for(&field.name, y);
             let transform = match field.dtype {
                 DataType::Text => match &spec.tfidf {
                     None => {
@@ -844,7 +870,8 @@ impl FittedPreprocessor {
                         }
                     }
                     Encoding::Ordinal | Encoding::Target => out.push(FeatureMeta::numeric(&c.name)),
-                    Encoding::Native => out.push(FeatureMeta {
+                    // Resolved at fit time; a fitted column is never `Auto`.
+                    Encoding::Native | Encoding::Auto => out.push(FeatureMeta {
                         name: c.name.clone(),
                         kind: FeatureKind::Categorical {
                             n_categories: categories.len(),
@@ -1008,7 +1035,7 @@ impl FittedPreprocessor {
                                 })
                                 .collect(),
                         ),
-                        Encoding::Native => cols.push(
+                        Encoding::Native | Encoding::Auto => cols.push(
                             values
                                 .iter()
                                 .map(|v| match code(*v) {
