@@ -1,5 +1,6 @@
-//! `models import` and `models export`: models trained by LightGBM or XGBoost become ordinary
-//! bundles, and Slipway GBDT bundles become LightGBM text models.
+//! `models import` and `models export`: models trained by LightGBM or XGBoost, and ONNX
+//! models (the `onnx` feature), become ordinary bundles, and Slipway GBDT bundles become
+//! LightGBM text models.
 //!
 //! An import reads the model file with Slipway's own parser, matches its features to the
 //! columns of a sample data file (read as `predict` reads files), and writes a bundle as
@@ -14,8 +15,8 @@ use slipway_data::ingest::{self, ReadOptions};
 use slipway_data::profile;
 use slipway_learn::Task;
 use slipway_learn::bundle::{self, BundleContents, DataLineage, Lineage};
-use slipway_learn::import::{self as learn_import, ImportedSpec, Library, lightgbm, xgboost};
-use slipway_learn::pipeline::FittedModel;
+use slipway_learn::import::{self as learn_import, ImportedSpec, Library, lightgbm, onnx, xgboost};
+use slipway_learn::pipeline::{FittedModel, ModelSpec};
 
 use crate::{Error, Result};
 
@@ -27,7 +28,8 @@ const VERIFY_ROWS: usize = 256;
 pub struct ImportRequest {
     /// The library that trained the model.
     pub library: Library,
-    /// The model file: LightGBM text (`model.txt`) or XGBoost JSON (`model.json`).
+    /// The model file: LightGBM text (`model.txt`), XGBoost JSON (`model.json`) or ONNX
+    /// (`model.onnx`).
     pub model_file: PathBuf,
     /// A data file (CSV, Parquet, JSON lines) whose columns give the input schema.
     pub sample: PathBuf,
@@ -35,6 +37,12 @@ pub struct ImportRequest {
     pub name: String,
     /// The bundle directory to write.
     pub output: PathBuf,
+    /// ONNX: the sample columns fed to the model's input, in order (default: every numeric
+    /// column of the sample, in order).
+    pub inputs: Option<Vec<String>>,
+    /// ONNX classifiers: the class labels in probability-column order (default: the labels
+    /// the file records, else `0`, `1`, ...).
+    pub classes: Option<Vec<String>>,
 }
 
 /// What `models import` did.
@@ -48,7 +56,7 @@ pub struct ImportOutcome {
     pub objective: String,
     /// The task it solves.
     pub task: Task,
-    /// Number of trees.
+    /// Number of trees (0 for an ONNX model).
     pub trees: usize,
     /// The input columns, in the model's feature order.
     pub inputs: Vec<String>,
@@ -56,6 +64,9 @@ pub struct ImportOutcome {
     pub categorical_inputs: Vec<String>,
     /// Sample columns the model does not use.
     pub ignored_columns: Vec<String>,
+    /// Class labels in the model's order (empty for regression).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
     /// Rows in the sample.
     pub sample_rows: usize,
     /// The bundle written.
@@ -80,7 +91,40 @@ pub struct ExportOutcome {
 pub(crate) fn import(req: &ImportRequest) -> Result<ImportOutcome> {
     let path = req.model_file.display().to_string();
     let bytes = std::fs::read(&req.model_file).map_err(|e| Error::io(&req.model_file, e))?;
+    if req.library != Library::Onnx && (req.inputs.is_some() || req.classes.is_some()) {
+        return Err(slipway_learn::Error::InvalidData(format!(
+            "--inputs and --classes are for ONNX models; a {} model names its features and classes itself",
+            req.library
+        ))
+        .into());
+    }
     let file = match req.library {
+        Library::Onnx => {
+            let file = onnx::parse(bytes.clone(), &path)?;
+            let spec = ImportedSpec {
+                library: Library::Onnx,
+                file: path.clone(),
+                sha256: bundle::sha256(&bytes),
+                objective: file.model.output_name().to_string(),
+                format_version: [file.producer.as_str(), file.opsets.as_str()]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            let sample = ingest::read_table(&req.sample, &ReadOptions::default())?;
+            let sample_name = req.sample.display().to_string();
+            let pipeline = onnx::onnx_pipeline(
+                file,
+                spec,
+                &sample,
+                &sample_name,
+                req.inputs.as_deref(),
+                req.classes.clone(),
+            )?;
+            return write_imported(req, pipeline, &sample, bytes, "source_model.onnx");
+        }
         Library::Lightgbm => {
             let text = std::str::from_utf8(&bytes).map_err(|e| {
                 slipway_learn::Error::ModelFile {
@@ -103,13 +147,27 @@ pub(crate) fn import(req: &ImportRequest) -> Result<ImportOutcome> {
     };
     let sample_name = req.sample.display().to_string();
     let pipeline = learn_import::import_pipeline(file, spec, &sample, &sample_name)?;
-    let baseline = profile::profile(&sample);
-    let verify_rows = crate::predict::sample_rows(&sample, VERIFY_ROWS)?;
-    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let source_name = match req.library {
         Library::Lightgbm => "source_model.txt",
         Library::Xgboost => "source_model.json",
+        Library::Onnx => "source_model.onnx",
     };
+    write_imported(req, pipeline, &sample, bytes, source_name)
+}
+
+/// Writes the bundle of an imported pipeline (checked against sample rows) and says what was
+/// imported.
+fn write_imported(
+    req: &ImportRequest,
+    pipeline: slipway_learn::pipeline::FittedPipeline,
+    sample: &slipway_data::Table,
+    bytes: Vec<u8>,
+    source_name: &str,
+) -> Result<ImportOutcome> {
+    let sample_name = req.sample.display().to_string();
+    let baseline = profile::profile(sample);
+    let verify_rows = crate::predict::sample_rows(sample, VERIFY_ROWS)?;
+    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     bundle::write_verified_bundle(
         &req.output,
         BundleContents {
@@ -133,10 +191,14 @@ pub(crate) fn import(req: &ImportRequest) -> Result<ImportOutcome> {
         },
         Some(&verify_rows),
     )?;
-    let FittedModel::Imported(model) = &pipeline.model else {
-        return Err(Error::Internal(
-            "import built a pipeline without an imported model".into(),
-        ));
+    let (objective, trees) = match (&pipeline.model, &pipeline.spec) {
+        (FittedModel::Imported(m), _) => (m.objective().to_string(), m.n_trees()),
+        (FittedModel::Onnx(_), ModelSpec::Imported(s)) => (s.objective.clone(), 0),
+        _ => {
+            return Err(Error::Internal(
+                "import built a pipeline without an imported model".into(),
+            ));
+        }
     };
     let inputs: Vec<String> = pipeline
         .preprocessor
@@ -147,9 +209,9 @@ pub(crate) fn import(req: &ImportRequest) -> Result<ImportOutcome> {
     Ok(ImportOutcome {
         name: req.name.clone(),
         library: req.library,
-        objective: model.objective().to_string(),
+        objective,
         task: pipeline.target.task,
-        trees: model.n_trees(),
+        trees,
         categorical_inputs: pipeline
             .preprocessor
             .columns
@@ -170,6 +232,7 @@ pub(crate) fn import(req: &ImportRequest) -> Result<ImportOutcome> {
             .map(str::to_string)
             .collect(),
         inputs,
+        classes: pipeline.target.classes.clone(),
         sample_rows: sample.n_rows(),
         bundle: req.output.clone(),
     })

@@ -108,7 +108,7 @@ impl ServedModel {
     /// probability for a binary model, every class's for a multiclass one), as `mlflow
     /// models serve` does for such a model.
     pub fn is_imported_booster(&self) -> bool {
-        matches!(&self.scorer, Scorer::Pipeline(p) if matches!(p.spec, slipway_learn::pipeline::ModelSpec::Imported(_)))
+        matches!(&self.scorer, Scorer::Pipeline(p) if matches!(&p.spec, slipway_learn::pipeline::ModelSpec::Imported(s) if s.library != slipway_learn::import::Library::Onnx))
     }
 
     /// The training type of the target column (how class labels are written on the wire:

@@ -474,6 +474,15 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
         }
     }
     let pipeline: FittedPipeline = parse_file(dir, "pipeline.json", &contents["pipeline.json"])?;
+    // An ONNX model builds its plan here, so that `predict` and `serve` refuse a model this
+    // build cannot run (no `onnx` feature) when they load it, not at the first row.
+    pipeline.model.prepare().map_err(|e| match e {
+        Error::NotCompiled { feature, message } => Error::NotCompiled {
+            feature,
+            message: format!("model bundle {}: {message}", dir.display()),
+        },
+        e => e,
+    })?;
     let profile: Profile = parse_file(dir, "profile.json", &contents["profile.json"])?;
     Ok(Bundle {
         path: dir.to_path_buf(),

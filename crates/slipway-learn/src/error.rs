@@ -53,6 +53,14 @@ pub enum Error {
         /// The rule broken.
         message: String,
     },
+    /// A model needs a part of Slipway this build left out (a Cargo feature that is off).
+    #[error("{message}")]
+    NotCompiled {
+        /// The Cargo feature (`onnx`).
+        feature: &'static str,
+        /// What needs it and how to rebuild.
+        message: String,
+    },
     /// The optimizer did not converge and the caller asked for that to be an error.
     #[error("{0}")]
     NotConverged(String),
@@ -75,6 +83,7 @@ impl Error {
             | Error::SchemaMismatch(_)
             | Error::Bundle { .. }
             | Error::ModelFile { .. }
+            | Error::NotCompiled { .. }
             | Error::NotConverged(_) => ErrorKind::User,
         }
     }

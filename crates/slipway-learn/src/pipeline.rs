@@ -11,6 +11,7 @@ use slipway_data::{DataType, Schema, Table};
 
 use crate::calibration::Calibration;
 use crate::gbdt::{GbdtModel, GbdtParams};
+use crate::import::onnx::OnnxModel;
 use crate::import::{ImportedModel, ImportedSpec};
 use crate::linear::{
     ElasticNetModel, ElasticNetParams, LassoParams, LinearRegressionModel, LinearRegressionParams,
@@ -343,6 +344,8 @@ pub enum FittedModel {
     ExtraTrees(ForestModel),
     /// A model trained by LightGBM or XGBoost, evaluated as that library does.
     Imported(ImportedModel),
+    /// An imported ONNX model, evaluated by tract (the `onnx` feature).
+    Onnx(OnnxModel),
 }
 
 impl FittedModel {
@@ -359,6 +362,16 @@ impl FittedModel {
             FittedModel::DecisionTree(m) => m,
             FittedModel::RandomForest(m) | FittedModel::ExtraTrees(m) => m,
             FittedModel::Imported(m) => m,
+            FittedModel::Onnx(m) => m,
+        }
+    }
+
+    /// Makes the model ready to predict: an ONNX model builds its tract plan (without the
+    /// `onnx` feature, [`Error::NotCompiled`]); every other family is ready as loaded.
+    pub fn prepare(&self) -> Result<()> {
+        match self {
+            FittedModel::Onnx(m) => m.prepare(),
+            _ => Ok(()),
         }
     }
 }

@@ -29,6 +29,7 @@ fn parse(library: Library, bytes: &[u8], path: &str) -> slipway_learn::Result<Mo
     match library {
         Library::Lightgbm => lightgbm::parse(&String::from_utf8_lossy(bytes), path),
         Library::Xgboost => xgboost::parse(bytes, path),
+        Library::Onnx => unreachable!("ONNX models are tested in slipway-engine/tests/onnx.rs"),
     }
 }
 

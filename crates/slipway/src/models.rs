@@ -43,7 +43,7 @@ pub enum ModelsCommand {
 
 /// `models import`.
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("format").required(true).args(["lightgbm", "xgboost"])))]
+#[command(group(clap::ArgGroup::new("format").required(true).args(["lightgbm", "xgboost", "onnx"])))]
 pub struct ImportArgs {
     /// A LightGBM text model (`Booster.save_model("model.txt")`).
     #[arg(long, value_name = "MODEL.txt")]
@@ -51,6 +51,29 @@ pub struct ImportArgs {
     /// An XGBoost JSON model (`Booster.save_model("model.json")`).
     #[arg(long, value_name = "MODEL.json")]
     xgboost: Option<PathBuf>,
+    /// An ONNX model with one 2-D float input [batch, n_features] and a `probabilities`
+    /// (classifier; skl2onnx with `options={'zipmap': False}`) or `variable` (regressor)
+    /// output, evaluated by tract. Needs slipway built with `--features onnx`.
+    #[arg(long, value_name = "MODEL.onnx")]
+    onnx: Option<PathBuf>,
+    /// ONNX: the sample columns fed to the model's input, in order [default: every numeric
+    /// column of the sample, in order].
+    #[arg(
+        long,
+        value_name = "COL,COL,...",
+        value_delimiter = ',',
+        requires = "onnx"
+    )]
+    inputs: Option<Vec<String>>,
+    /// ONNX classifiers: the class labels in the order of the probability columns
+    /// [default: the labels the model file records, else 0, 1, ...].
+    #[arg(
+        long,
+        value_name = "LABEL,LABEL,...",
+        value_delimiter = ',',
+        requires = "onnx"
+    )]
+    classes: Option<Vec<String>>,
     /// A data file (CSV, Parquet, JSON lines) with a column for each of the model's features,
     /// matched by name: the columns' types (as Slipway reads the file) become the model's
     /// input schema, text columns are mapped to the category codes the model file records,
@@ -183,10 +206,13 @@ pub fn run(cmd: ModelsCommand, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn import(a: &ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let (library, model_file) = match (&a.lightgbm, &a.xgboost) {
-        (Some(p), _) => (Library::Lightgbm, p.clone()),
-        (None, Some(p)) => (Library::Xgboost, p.clone()),
-        (None, None) => anyhow::bail!("give --lightgbm MODEL.txt or --xgboost MODEL.json"),
+    let (library, model_file) = match (&a.lightgbm, &a.xgboost, &a.onnx) {
+        (Some(p), _, _) => (Library::Lightgbm, p.clone()),
+        (None, Some(p), _) => (Library::Xgboost, p.clone()),
+        (None, None, Some(p)) => (Library::Onnx, p.clone()),
+        (None, None, None) => {
+            anyhow::bail!("give --lightgbm MODEL.txt, --xgboost MODEL.json or --onnx MODEL.onnx")
+        }
     };
     let output = a
         .output
@@ -199,6 +225,8 @@ fn import(a: &ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
         sample: a.sample.clone(),
         name: a.name.clone(),
         output,
+        inputs: a.inputs.clone(),
+        classes: a.classes.clone(),
     })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -209,15 +237,21 @@ fn import(a: &ImportArgs, json: bool) -> anyhow::Result<ExitCode> {
         Task::Multiclass { n_classes } => format!("{n_classes}-class classification"),
         Task::Regression => "regression".to_string(),
     };
+    let what = if out.library == Library::Onnx {
+        format!("output {}", out.objective)
+    } else {
+        format!("objective {}, {} trees", out.objective, out.trees)
+    };
     println!(
-        "{} imported {} model {} ({task}, objective {}, {} trees) → {}",
+        "{} imported {} model {} ({task}, {what}) → {}",
         style("✓").green().bold(),
         out.library,
         style(&out.name).bold(),
-        out.objective,
-        out.trees,
         out.bundle.display()
     );
+    if !out.classes.is_empty() {
+        println!("  classes: {}", out.classes.join(", "));
+    }
     println!(
         "  inputs: {}{}",
         out.inputs.join(", "),

@@ -24,6 +24,7 @@
 //! field or JSON path) and the rule broken; no input makes the parsers panic.
 
 pub mod lightgbm;
+pub mod onnx;
 pub mod xgboost;
 
 use std::collections::{BTreeMap, HashMap};
@@ -53,6 +54,8 @@ pub enum Library {
     Lightgbm,
     /// XGBoost (JSON model, `save_model("model.json")`).
     Xgboost,
+    /// An ONNX model (skl2onnx and others), evaluated by tract (the `onnx` feature).
+    Onnx,
 }
 
 impl Library {
@@ -61,6 +64,7 @@ impl Library {
         match self {
             Library::Lightgbm => "LightGBM",
             Library::Xgboost => "XGBoost",
+            Library::Onnx => "ONNX",
         }
     }
 }
@@ -439,7 +443,8 @@ impl ImportedModel {
                     }
                 }
             }
-            Library::Xgboost => {
+            // An ONNX model is an `OnnxModel`, never trees: the arm keeps the match total.
+            Library::Xgboost | Library::Onnx => {
                 let Scratch { row32, acc } = scratch;
                 row32.clear();
                 row32.extend(row.iter().map(|&v| v as f32));
@@ -478,7 +483,7 @@ impl ImportedModel {
                     }
                 }
             },
-            Library::Xgboost => {
+            Library::Xgboost | Library::Onnx => {
                 // In f32, as XGBoost's objectives transform.
                 let r: Vec<f32> = raw.iter().map(|&v| v as f32).collect();
                 match self.link {
@@ -680,7 +685,7 @@ pub fn import_pipeline(
                     match model.library {
                         Library::Lightgbm =>
                             "LightGBM writes them (a pandas_categorical line) when trained on a pandas DataFrame with category columns; otherwise give the column as its integer codes",
-                        Library::Xgboost =>
+                        Library::Xgboost | Library::Onnx =>
                             "XGBoost 3.1 and later store them; for older models give the column as its integer codes",
                     }
                 )));
