@@ -4,9 +4,10 @@
 //! output behind.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use slipway_data::ingest::{self, ReadOptions};
-use slipway_engine::{Engine, NoProgress, PipelineConfig, PredictOptions};
+use slipway_engine::{Engine, NoProgress, PipelineConfig, PredictOptions, Progress};
 
 /// A small deterministic generator (no extra dependency).
 struct Lcg(u64);
@@ -95,6 +96,25 @@ fn predict(model: &Path, input: &Path, output: &Path, chunk_rows: usize) {
     assert_eq!(out.ignored_columns, ["note", "y", "amount"]);
 }
 
+/// Records the stages begun and the positions reached.
+#[derive(Default)]
+struct Positions(Mutex<Vec<(String, u64)>>);
+
+impl Progress for Positions {
+    fn begin(&self, label: &str, total: u64) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((format!("begin {label}"), total));
+    }
+    fn set_position(&self, done: u64) {
+        self.0.lock().unwrap().push(("at".into(), done));
+    }
+    fn advance(&self, _: &str) {}
+    fn end(&self) {}
+    fn note(&self, _: &str) {}
+}
+
 #[test]
 fn chunked_predictions_equal_whole_file_predictions_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,4 +190,51 @@ fn a_predict_that_fails_halfway_leaves_the_old_output_alone() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(left.len(), 2, "{left:?}");
+}
+
+#[test]
+fn progress_counts_rows_of_parquet_and_mib_of_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_rows(&d.join("train.csv"), 600, 1, false);
+    // Clean rows: a late id that breaks its training type would start the pass (and the
+    // progress stage) over.
+    write_rows(&d.join("score.csv"), 3000, 2, false);
+    let table = ingest::read_table(&d.join("score.csv"), &ReadOptions::default()).unwrap();
+    ingest::write_table(&table, &d.join("score.parquet")).unwrap();
+    let bundle = train(d, "classify", "y", "amount");
+    let options = PredictOptions {
+        chunk_rows: 500,
+        ..PredictOptions::default()
+    };
+    let seen = Positions::default();
+    Engine::default()
+        .predict_with_progress(
+            &bundle,
+            &d.join("score.parquet"),
+            &d.join("p.csv"),
+            &options,
+            &seen,
+        )
+        .unwrap();
+    let seen = seen.0.into_inner().unwrap();
+    assert_eq!(seen[0], ("begin scoring rows".to_string(), 3000));
+    let at: Vec<u64> = seen[1..].iter().map(|(_, n)| *n).collect();
+    assert!(at.windows(2).all(|w| w[0] <= w[1]), "{at:?}");
+    assert_eq!(at.last(), Some(&3000));
+
+    let seen = Positions::default();
+    Engine::default()
+        .predict_with_progress(
+            &bundle,
+            &d.join("score.csv"),
+            &d.join("p.csv"),
+            &options,
+            &seen,
+        )
+        .unwrap();
+    let seen = seen.0.into_inner().unwrap();
+    // The CSV is under 1 MiB: one MiB to read, read once done.
+    assert_eq!(seen[0], ("begin scoring (MiB read)".to_string(), 1));
+    assert_eq!(seen.last().unwrap().1, 1);
 }
