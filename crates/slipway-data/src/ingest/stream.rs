@@ -228,7 +228,8 @@ impl Iterator for TableChunks {
 }
 
 /// The types a whole-file [`read_table`] would infer for `columns` of `path` (ignoring any
-/// type [`ReadOptions::types`] declares for them), found in one pass in bounded memory:
+/// type [`ReadOptions::types`] declares for them, and [`ReadOptions::infer_rows`]: every
+/// value counts), found in one pass in bounded memory:
 /// CSV values go through the inference rule one at a time ([`super::infer_type`]); Parquet
 /// columns have their file's type, string columns categorical or text by the stored schema
 /// or their values. A JSON-lines file is read whole.
