@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,6 +30,10 @@ use chrono::{NaiveDate, NaiveTime};
 use sha2::{Digest, Sha256};
 
 use crate::{DataType, Error, Field, Result, Role, Schema, Table};
+
+mod stream;
+
+pub use stream::{ProgressUnit, ReadProgress, TableChunks, TableWriter, infer_types, read_chunks};
 
 /// The key under which [`write_table`] stores the Slipway schema (logical types and roles)
 /// in a Parquet file's metadata, so that reading the file back gives the same table.
@@ -136,38 +140,9 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
 /// temporary file's 0600. Parquet files also store the Slipway schema (types and roles) so that
 /// [`read_table`] gives back the same table.
 pub fn write_table(table: &Table, path: &Path) -> Result<()> {
-    let format = Format::from_path(path)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let io_err = |source: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".slipway-write-").suffix(".tmp");
-    // A temporary file is private (0600) by default; the output is an ordinary file, made
-    // as any other: 0666 less the user's umask.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let tmp = builder.tempfile_in(dir).map_err(io_err)?;
-    {
-        let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file());
-        match format {
-            Format::Csv => write_csv(table, &mut out, b',', path)?,
-            Format::Tsv => write_csv(table, &mut out, b'\t', path)?,
-            Format::JsonLines => write_jsonl(table, &mut out).map_err(io_err)?,
-            Format::Parquet => write_parquet(table, &mut out, path)?,
-        }
-        out.flush().map_err(io_err)?;
-    }
-    tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(path).map_err(|e| io_err(e.error))?;
-    Ok(())
+    let mut writer = TableWriter::create(path)?;
+    writer.write(table)?;
+    writer.finish()
 }
 
 /// The SHA-256 of a file's bytes, as `"sha256:<64 hex digits>"`.
@@ -252,23 +227,77 @@ pub const TEXT_ALWAYS_DISTINCT: usize = 1000;
 /// Text when the values are long (mean ≥ 30 characters) or wordy (most values ≥ 4 words)
 /// and the column has high cardinality (see [`infer_type`], rule 6); else categorical.
 pub(crate) fn text_or_categorical<'a>(values: impl Iterator<Item = &'a str>) -> DataType {
-    let (mut n, mut chars, mut wordy) = (0usize, 0usize, 0usize);
-    let mut distinct: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for v in values {
-        n += 1;
-        chars += v.chars().count();
+    let mut stats = TextStats::default();
+    values.for_each(|v| stats.push(v));
+    stats.dtype()
+}
+
+/// What rule 6 of [`infer_type`] needs to know about a column's values, gathered one value
+/// at a time in bounded memory: distinct values are counted only up to one more than
+/// [`TEXT_ALWAYS_DISTINCT`], past which the answer no longer depends on the count.
+#[derive(Default)]
+pub(crate) struct TextStats {
+    n: usize,
+    chars: usize,
+    wordy: usize,
+    distinct: std::collections::HashSet<String>,
+}
+
+impl TextStats {
+    pub(crate) fn push(&mut self, v: &str) {
+        self.n += 1;
+        self.chars += v.chars().count();
         if v.split_whitespace().nth(3).is_some() {
-            wordy += 1;
+            self.wordy += 1;
         }
-        distinct.insert(v);
+        if self.distinct.len() <= TEXT_ALWAYS_DISTINCT && !self.distinct.contains(v) {
+            self.distinct.insert(v.to_string());
+        }
     }
-    let long_or_wordy = n > 0 && (chars >= 30 * n || 2 * wordy > n);
-    let d = distinct.len();
-    let high_cardinality = d > TEXT_MIN_DISTINCT && (2 * d > n || d > TEXT_ALWAYS_DISTINCT);
-    if long_or_wordy && high_cardinality {
-        DataType::Text
-    } else {
-        DataType::Categorical
+
+    pub(crate) fn dtype(&self) -> DataType {
+        let n = self.n;
+        let long_or_wordy = n > 0 && (self.chars >= 30 * n || 2 * self.wordy > n);
+        let d = self.distinct.len();
+        let high_cardinality = d > TEXT_MIN_DISTINCT && (2 * d > n || d > TEXT_ALWAYS_DISTINCT);
+        if long_or_wordy && high_cardinality {
+            DataType::Text
+        } else {
+            DataType::Categorical
+        }
+    }
+}
+
+/// [`infer_type`] over a column given one value at a time, in bounded memory: the same
+/// answer as inferring from all of the column's values at once.
+#[derive(Default)]
+pub(crate) struct TypeGuess {
+    /// Whether any value is present.
+    present: bool,
+    /// Whether some value failed each type of [`CASCADE`].
+    failed: [bool; CASCADE.len()],
+    text: TextStats,
+}
+
+impl TypeGuess {
+    pub(crate) fn push(&mut self, v: &str) {
+        self.present = true;
+        for (failed, dtype) in self.failed.iter_mut().zip(CASCADE) {
+            if !*failed && !parses_as(v, dtype) {
+                *failed = true;
+            }
+        }
+        self.text.push(v);
+    }
+
+    pub(crate) fn dtype(&self) -> DataType {
+        if !self.present {
+            return DataType::Categorical;
+        }
+        match self.failed.iter().position(|f| !f) {
+            Some(k) => CASCADE[k],
+            None => self.text.dtype(),
+        }
     }
 }
 
@@ -790,89 +819,214 @@ pub fn read_csv_bytes(bytes: &[u8], source: &str, opts: &ReadOptions) -> Result<
 }
 
 fn read_csv_from(file: impl Read, shown: &str, opts: &ReadOptions, delimiter: u8) -> Result<Table> {
-    let shown = shown.to_string();
-    let csv_err = |e: csv::Error| -> Error {
-        let line = e.position().map_or(0, |p| p.line());
-        match e.into_kind() {
-            csv::ErrorKind::Io(source) => Error::Io {
-                path: shown.clone(),
-                source,
-            },
-            other => Error::Malformed {
-                path: shown.clone(),
-                line,
-                message: format!("{other:?}"),
-            },
-        }
-    };
-    let malformed = |line: u64, message: String| Error::Malformed {
-        path: shown.clone(),
-        line,
-        message,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 16)
-        .from_reader(file);
-
-    let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(csv_err)? {
-        return Err(Error::Empty {
-            path: shown,
-            message: "the file is empty; a header row is required".into(),
-        });
-    }
-    let header_line = record.position().map_or(1, |p| p.line());
-    let names = header_names(&record, header_line, &malformed)?;
-    let n_cols = names.len();
-
-    let missing: Vec<&[u8]> = opts.missing_tokens.iter().map(|t| t.as_bytes()).collect();
-    let mut raw: Vec<RawBytes> = (0..n_cols).map(|_| RawBytes::default()).collect();
-    let mut lines = Vec::new();
-    while reader.read_byte_record(&mut record).map_err(csv_err)? {
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != n_cols {
-            return Err(malformed(
-                line,
-                format!("row has {} fields, header has {n_cols}", record.len()),
-            ));
-        }
-        for (field, col) in record.iter().zip(&mut raw) {
-            let field = field.trim_ascii();
-            if missing.contains(&field) {
-                col.push_missing();
-            } else {
-                col.push(field);
-            }
-        }
-        lines.push(line);
-    }
-    if lines.is_empty() {
-        return Err(Error::Empty {
-            path: shown,
+    let mut chunks = CsvChunks::open(file, shown, opts, delimiter, None, usize::MAX)?;
+    match chunks.next_chunk()? {
+        Some(table) => Ok(table),
+        None => Err(Error::Empty {
+            path: shown.to_string(),
             message: "the file has a header but no data rows".into(),
-        });
+        }),
     }
-    let mut columns = Vec::with_capacity(n_cols);
-    for (col, name) in raw.into_iter().zip(&names) {
-        columns.push(col.into_text().map_err(|row| {
-            malformed(
-                lines[row],
-                format!("column \"{name}\": value is not valid UTF-8; save the file as UTF-8"),
-            )
-        })?);
+}
+
+/// A CSV file read a chunk of rows at a time: the whole file is one chunk for
+/// [`read_table`], a bounded number of rows for [`read_chunks`]. Line numbers in errors are
+/// the file's, whatever the chunk.
+pub(crate) struct CsvChunks<R> {
+    reader: csv::Reader<R>,
+    record: csv::ByteRecord,
+    shown: String,
+    /// Every column of the header, in file order.
+    names: Vec<String>,
+    /// The positions (in `names`) of the columns materialized, in file order.
+    selected: Vec<usize>,
+    /// `selected[k]` for each field of a row, or `None` for a field not read.
+    slot: Vec<Option<usize>>,
+    /// The options with only the selected columns' declared types.
+    opts: ReadOptions,
+    missing: Vec<Vec<u8>>,
+    chunk_rows: usize,
+    finished: bool,
+}
+
+impl<R: Read> CsvChunks<R> {
+    /// Reads the header. `select`: the columns to materialize (all when `None`); a declared
+    /// or selected column the header lacks is [`Error::MissingColumn`].
+    pub(crate) fn open(
+        file: R,
+        shown: &str,
+        opts: &ReadOptions,
+        delimiter: u8,
+        select: Option<&[String]>,
+        chunk_rows: usize,
+    ) -> Result<Self> {
+        let shown = shown.to_string();
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(file);
+        let mut record = csv::ByteRecord::new();
+        if !reader
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_error(e, &shown))?
+        {
+            return Err(Error::Empty {
+                path: shown,
+                message: "the file is empty; a header row is required".into(),
+            });
+        }
+        let header_line = record.position().map_or(1, |p| p.line());
+        let names = header_names(&record, header_line, &|line, message| Error::Malformed {
+            path: shown.clone(),
+            line,
+            message,
+        })?;
+        let (selected, opts) = select_columns(&names, opts, select)?;
+        let mut slot = vec![None; names.len()];
+        for (k, &j) in selected.iter().enumerate() {
+            slot[j] = Some(k);
+        }
+        Ok(CsvChunks {
+            reader,
+            record,
+            shown,
+            names,
+            selected,
+            slot,
+            missing: opts
+                .missing_tokens
+                .iter()
+                .map(|t| t.as_bytes().to_vec())
+                .collect(),
+            opts,
+            chunk_rows: chunk_rows.max(1),
+            finished: false,
+        })
     }
-    build_table(
-        RawTable {
+
+    /// The next rows (at most `chunk_rows`), or `None` at the end of the file.
+    pub(crate) fn next_chunk(&mut self) -> Result<Option<Table>> {
+        match self.next_raw()? {
+            None => Ok(None),
+            Some(raw) => build_table(raw, &self.opts, Origin::File(&self.shown)).map(Some),
+        }
+    }
+
+    /// The next rows' selected columns as text, before types are decided.
+    fn next_raw(&mut self) -> Result<Option<RawTable>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let n_cols = self.names.len();
+        let mut raw: Vec<RawBytes> = (0..self.selected.len())
+            .map(|_| RawBytes::default())
+            .collect();
+        let mut lines = Vec::new();
+        while lines.len() < self.chunk_rows {
+            if !self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|e| csv_error(e, &self.shown))?
+            {
+                self.finished = true;
+                break;
+            }
+            let line = self.record.position().map_or(0, |p| p.line());
+            if self.record.len() != n_cols {
+                return Err(Error::Malformed {
+                    path: self.shown.clone(),
+                    line,
+                    message: format!("row has {} fields, header has {n_cols}", self.record.len()),
+                });
+            }
+            for (field, slot) in self.record.iter().zip(&self.slot) {
+                let Some(k) = *slot else { continue };
+                let field = field.trim_ascii();
+                if self.missing.iter().any(|m| m.as_slice() == field) {
+                    raw[k].push_missing();
+                } else {
+                    raw[k].push(field);
+                }
+            }
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        let mut columns = Vec::with_capacity(raw.len());
+        let names: Vec<String> = self
+            .selected
+            .iter()
+            .map(|&j| self.names[j].clone())
+            .collect();
+        for (col, name) in raw.into_iter().zip(&names) {
+            columns.push(col.into_text().map_err(|row| Error::Malformed {
+                path: self.shown.clone(),
+                line: lines[row],
+                message: format!(
+                    "column \"{name}\": value is not valid UTF-8; save the file as UTF-8"
+                ),
+            })?);
+        }
+        Ok(Some(RawTable {
             names,
             columns,
             lines,
+        }))
+    }
+
+    /// Every column of the header, in file order.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Bytes read so far.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
+}
+
+/// The positions of the columns to materialize (`select`, or all), in file order, and
+/// `opts` with only their declared types. A declared or selected column that `names` lacks
+/// is [`Error::MissingColumn`].
+fn select_columns(
+    names: &[String],
+    opts: &ReadOptions,
+    select: Option<&[String]>,
+) -> Result<(Vec<usize>, ReadOptions)> {
+    check_declared(names, opts)?;
+    let Some(select) = select else {
+        return Ok(((0..names.len()).collect(), opts.clone()));
+    };
+    if let Some(absent) = select.iter().find(|s| !names.contains(s)) {
+        return Err(Error::MissingColumn {
+            name: absent.clone(),
+            available: names.join(", "),
+        });
+    }
+    let selected: Vec<usize> = (0..names.len())
+        .filter(|&j| select.contains(&names[j]))
+        .collect();
+    let mut opts = opts.clone();
+    opts.types.retain(|name, _| select.contains(name));
+    Ok((selected, opts))
+}
+
+fn csv_error(e: csv::Error, shown: &str) -> Error {
+    let line = e.position().map_or(0, |p| p.line());
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => Error::Io {
+            path: shown.to_string(),
+            source,
         },
-        opts,
-        Origin::File(&shown),
-    )
+        other => Error::Malformed {
+            path: shown.to_string(),
+            line,
+            message: format!("{other:?}"),
+        },
+    }
 }
 
 fn header_names(
@@ -998,30 +1152,27 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push_str(&serde_json::to_string(s).unwrap_or_default());
 }
 
-fn write_csv(table: &Table, out: &mut dyn Write, delimiter: u8, path: &Path) -> Result<()> {
-    let csv_err = |e: csv::Error| match e.into_kind() {
-        csv::ErrorKind::Io(source) => Error::Io {
-            path: path.display().to_string(),
-            source,
-        },
-        other => Error::Internal(format!("writing CSV: {other:?}")),
-    };
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .from_writer(out);
-    w.write_record(table.schema().names()).map_err(csv_err)?;
+/// Writes the rows of `table` (no header) to a CSV writer.
+fn write_csv_rows<W: Write>(table: &Table, w: &mut csv::Writer<W>, path: &Path) -> Result<()> {
     let cells = Cells::of(table)?;
     let mut row_text: Vec<Cow<str>> = Vec::with_capacity(cells.len());
     for row in 0..table.n_rows() {
         row_text.clear();
         row_text.extend(cells.iter().map(|c| c.text(row).unwrap_or_default()));
         w.write_record(row_text.iter().map(|s| s.as_bytes()))
-            .map_err(csv_err)?;
+            .map_err(|e| csv_write_error(e, path))?;
     }
-    w.flush().map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    Ok(())
+}
+
+fn csv_write_error(e: csv::Error, path: &Path) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => Error::Io {
+            path: path.display().to_string(),
+            source,
+        },
+        other => Error::Internal(format!("writing CSV: {other:?}")),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1187,62 +1338,147 @@ fn write_jsonl(table: &Table, out: &mut dyn Write) -> std::io::Result<()> {
 // Parquet
 
 fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let shown = path.display().to_string();
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    let unreadable = |e: &dyn std::fmt::Display| Error::Unreadable {
-        path: shown.clone(),
-        message: format!("not a readable Parquet file: {e}"),
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(&e))?;
-    let arrow_schema = builder.schema().clone();
-    let stored: Option<Schema> = arrow_schema
-        .metadata()
-        .get(PARQUET_SCHEMA_KEY)
-        .and_then(|s| serde_json::from_str(s).ok());
-    let reader = builder
-        .with_batch_size(64 * 1024)
-        .build()
-        .map_err(|e| unreadable(&e))?;
-    let batches = reader
-        .collect::<std::result::Result<Vec<RecordBatch>, _>>()
-        .map_err(|e| unreadable(&e))?;
-    let batch = arrow_select::concat::concat_batches(&arrow_schema, &batches)?;
-    let names: Vec<String> = arrow_schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    check_declared(&names, opts)?;
-
-    let mut fields = Vec::with_capacity(names.len());
-    let mut arrays = Vec::with_capacity(names.len());
-    for (name, column) in names.iter().zip(batch.columns()) {
-        let (natural, array) = to_logical(name, column)?;
-        let stored_field = stored.as_ref().and_then(|s| s.field(name));
-        let role = stored_field.map_or(Role::Feature, |f| f.role);
-        let natural = match (natural, stored_field) {
-            // Categorical and text share a representation: the stored schema says which.
-            (DataType::Categorical | DataType::Text, Some(f))
-                if matches!(f.dtype, DataType::Categorical | DataType::Text) =>
-            {
-                f.dtype
-            }
-            _ => natural,
-        };
-        let (dtype, array) = match opts.types.get(name) {
-            Some(&want) if want != natural => {
-                (want, cast_logical(name, &array, natural, want, path)?)
-            }
-            _ => (natural, array),
-        };
-        fields.push(Field::new(name.clone(), dtype).with_role(role));
-        arrays.push(array);
+    let mut chunks = ParquetChunks::open(path, opts, None, None)?;
+    let mut batches = Vec::new();
+    while let Some(batch) = chunks.next_batch()? {
+        batches.push(batch);
     }
-    Table::new(Schema::new(fields)?, arrays)
+    let batch = arrow_select::concat::concat_batches(&chunks.projected, &batches)?;
+    chunks.convert(&batch, 0)
+}
+
+/// A Parquet file read by record batches (of `batch_rows` rows, across row groups), only
+/// the selected columns decoded, each batch converted to a [`Table`] as [`read_table`]
+/// converts the whole file.
+pub(crate) struct ParquetChunks {
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    path: std::path::PathBuf,
+    /// Every column of the file, in file order.
+    names: Vec<String>,
+    /// The schema of the batches read (the selected columns).
+    projected: arrow_schema::SchemaRef,
+    /// The Slipway schema [`write_table`] stored, if any.
+    stored: Option<Schema>,
+    opts: ReadOptions,
+    /// The file's row count, from its metadata.
+    total_rows: u64,
+    rows_read: u64,
+}
+
+impl ParquetChunks {
+    /// Opens `path` and checks the declared and selected columns (`select`: all when
+    /// `None`). `batch_rows`: `None` for the reader's default.
+    pub(crate) fn open(
+        path: &Path,
+        opts: &ReadOptions,
+        select: Option<&[String]>,
+        batch_rows: Option<usize>,
+    ) -> Result<Self> {
+        use parquet::arrow::ProjectionMask;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let shown = path.display().to_string();
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| parquet_unreadable(path, &e))?;
+        let arrow_schema = builder.schema().clone();
+        let stored: Option<Schema> = arrow_schema
+            .metadata()
+            .get(PARQUET_SCHEMA_KEY)
+            .and_then(|s| serde_json::from_str(s).ok());
+        let names: Vec<String> = arrow_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let total_rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let (selected, opts) = match select {
+            // A whole-file read checks declared columns after reading, as it always has.
+            None => ((0..names.len()).collect(), opts.clone()),
+            Some(_) => select_columns(&names, opts, select)?,
+        };
+        let mask = ProjectionMask::roots(builder.parquet_schema(), selected.iter().copied());
+        let projected = Arc::new(arrow_schema.project(&selected)?);
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(batch_rows.unwrap_or(64 * 1024).max(1))
+            .build()
+            .map_err(|e| parquet_unreadable(path, &e))?;
+        Ok(ParquetChunks {
+            reader,
+            path: path.to_path_buf(),
+            names,
+            projected,
+            stored,
+            opts,
+            total_rows,
+            rows_read: 0,
+        })
+    }
+
+    /// The next record batch as the file stores it, or `None` at the end.
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        match self.reader.next() {
+            None => Ok(None),
+            Some(batch) => {
+                let batch = batch.map_err(|e| parquet_unreadable(&self.path, &e))?;
+                self.rows_read += batch.num_rows() as u64;
+                Ok(Some(batch))
+            }
+        }
+    }
+
+    /// The next batch as a [`Table`], or `None` at the end.
+    pub(crate) fn next_chunk(&mut self) -> Result<Option<Table>> {
+        let first_row = self.rows_read;
+        match self.next_batch()? {
+            None => Ok(None),
+            Some(batch) => self.convert(&batch, first_row).map(Some),
+        }
+    }
+
+    /// Converts `batch` (of the projected columns, whose first row is the file's row
+    /// `first_row`, 0-based) to Slipway's types: the declared type where there is one, else
+    /// the stored schema's or the natural type of the Arrow column.
+    fn convert(&self, batch: &RecordBatch, first_row: u64) -> Result<Table> {
+        check_declared(&self.names, &self.opts)?;
+        let mut fields = Vec::with_capacity(batch.num_columns());
+        let mut arrays = Vec::with_capacity(batch.num_columns());
+        for (f, column) in self.projected.fields().iter().zip(batch.columns()) {
+            let name = f.name();
+            let (natural, array) = to_logical(name, column)?;
+            let stored_field = self.stored.as_ref().and_then(|s| s.field(name));
+            let role = stored_field.map_or(Role::Feature, |f| f.role);
+            let natural = match (natural, stored_field) {
+                // Categorical and text share a representation: the stored schema says which.
+                (DataType::Categorical | DataType::Text, Some(f))
+                    if matches!(f.dtype, DataType::Categorical | DataType::Text) =>
+                {
+                    f.dtype
+                }
+                _ => natural,
+            };
+            let (dtype, array) = match self.opts.types.get(name) {
+                Some(&want) if want != natural => (
+                    want,
+                    cast_logical(name, &array, natural, want, &self.path, first_row)?,
+                ),
+                _ => (natural, array),
+            };
+            fields.push(Field::new(name.clone(), dtype).with_role(role));
+            arrays.push(array);
+        }
+        Table::new(Schema::new(fields)?, arrays)
+    }
+}
+
+fn parquet_unreadable(path: &Path, e: &dyn std::fmt::Display) -> Error {
+    Error::Unreadable {
+        path: path.display().to_string(),
+        message: format!("not a readable Parquet file: {e}"),
+    }
 }
 
 /// Maps an Arrow column of any supported physical type to its Slipway representation.
@@ -1401,6 +1637,7 @@ fn cast_logical(
     from: DataType,
     to: DataType,
     path: &Path,
+    first_row: u64,
 ) -> Result<ArrayRef> {
     let not_castable = || Error::WrongType {
         column: name.to_string(),
@@ -1425,7 +1662,7 @@ fn cast_logical(
             convert(&raw, to, true).map_err(|i| {
                 value_error(
                     Origin::File(&path.display().to_string()),
-                    i as u64 + 1,
+                    first_row + i as u64 + 1,
                     name,
                     raw.get(i).unwrap_or_default(),
                     to,
@@ -1459,7 +1696,7 @@ fn cast_logical(
                 if !ok {
                     return Err(value_error(
                         Origin::File(&path.display().to_string()),
-                        i as u64 + 1,
+                        first_row + i as u64 + 1,
                         name,
                         &format!("{x:?}"),
                         to,
@@ -1494,28 +1731,121 @@ fn raw_from_strings(a: &StringArray) -> RawColumn {
 /// as [`write_table`] writes it), for a store that takes whole objects.
 pub fn parquet_bytes(table: &Table) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    write_parquet(table, &mut out, Path::new("<memory>"))?;
+    let mut sink = ParquetSink::new(table.schema(), &mut out, Path::new("<memory>"))?;
+    sink.write(table)?;
+    sink.finish()?;
     Ok(out)
 }
 
-fn write_parquet(table: &Table, out: &mut (dyn Write + Send), path: &Path) -> Result<()> {
-    use parquet::arrow::ArrowWriter;
-    use parquet::basic::Compression;
-    use parquet::file::properties::WriterProperties;
-    let schema_json = serde_json::to_string(table.schema())
-        .map_err(|e| Error::Internal(format!("serializing the schema: {e}")))?;
-    let arrow_schema = Arc::new(table.schema().to_arrow().with_metadata(HashMap::from([(
-        PARQUET_SCHEMA_KEY.to_string(),
-        schema_json,
-    )])));
-    let batch = table
-        .record_batch()
-        .clone()
-        .with_schema(arrow_schema.clone())?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let parquet_err = |e: parquet::errors::ParquetError| match e {
+/// Rows handed to the Parquet writer at a time, however they arrive: the writer cuts pages
+/// at boundaries counted within each call, so fixed slices make the file's bytes the same
+/// whether a table is written whole or a few rows at a time. A divisor of the default row
+/// group size (1024 × 1024 rows) and a multiple of the default write batch size (1024).
+const PARQUET_WRITE_ROWS: usize = 64 * 1024;
+
+/// A Parquet file written a table at a time (every table with the same schema): Snappy,
+/// the Slipway schema (types and roles) in the file's metadata, row groups of the writer's
+/// default size.
+pub(crate) struct ParquetSink<W: Write + Send> {
+    writer: parquet::arrow::ArrowWriter<W>,
+    schema: Schema,
+    arrow_schema: arrow_schema::SchemaRef,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    path: std::path::PathBuf,
+}
+
+impl<W: Write + Send> ParquetSink<W> {
+    pub(crate) fn new(schema: &Schema, out: W, path: &Path) -> Result<Self> {
+        use parquet::basic::Compression;
+        use parquet::file::properties::WriterProperties;
+        let schema_json = serde_json::to_string(schema)
+            .map_err(|e| Error::Internal(format!("serializing the schema: {e}")))?;
+        let arrow_schema = Arc::new(schema.to_arrow().with_metadata(HashMap::from([(
+            PARQUET_SCHEMA_KEY.to_string(),
+            schema_json,
+        )])));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let writer = parquet::arrow::ArrowWriter::try_new(out, arrow_schema.clone(), Some(props))
+            .map_err(|e| parquet_write_error(e, path))?;
+        Ok(ParquetSink {
+            writer,
+            schema: schema.clone(),
+            arrow_schema,
+            pending: Vec::new(),
+            pending_rows: 0,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn write(&mut self, table: &Table) -> Result<()> {
+        if *table.schema() != self.schema {
+            return Err(Error::Internal(format!(
+                "writing Parquet: a table with columns {} after {}",
+                table.schema().names().join(", "),
+                self.schema.names().join(", ")
+            )));
+        }
+        let batch = table
+            .record_batch()
+            .clone()
+            .with_schema(self.arrow_schema.clone())?;
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        if self.pending_rows >= PARQUET_WRITE_ROWS {
+            self.flush(false)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pending rows in slices of [`PARQUET_WRITE_ROWS`]; the remainder stays
+    /// pending unless `all`.
+    fn flush(&mut self, all: bool) -> Result<()> {
+        let batch = match self.pending.len() {
+            0 => return Ok(()),
+            1 => self
+                .pending
+                .pop()
+                .unwrap_or_else(|| unreachable!("one batch")),
+            _ => {
+                let b = arrow_select::concat::concat_batches(&self.arrow_schema, &self.pending)?;
+                self.pending.clear();
+                b
+            }
+        };
+        let mut offset = 0;
+        while batch.num_rows() - offset >= PARQUET_WRITE_ROWS {
+            self.writer
+                .write(&batch.slice(offset, PARQUET_WRITE_ROWS))
+                .map_err(|e| parquet_write_error(e, &self.path))?;
+            offset += PARQUET_WRITE_ROWS;
+        }
+        let rest = batch.slice(offset, batch.num_rows() - offset);
+        self.pending_rows = rest.num_rows();
+        if all {
+            self.writer
+                .write(&rest)
+                .map_err(|e| parquet_write_error(e, &self.path))?;
+            self.pending_rows = 0;
+        } else if rest.num_rows() > 0 {
+            self.pending.push(rest);
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending and the file's footer; returns the output.
+    pub(crate) fn finish(mut self) -> Result<W> {
+        self.flush(true)?;
+        self.writer
+            .into_inner()
+            .map_err(|e| parquet_write_error(e, &self.path))
+    }
+}
+
+fn parquet_write_error(e: parquet::errors::ParquetError, path: &Path) -> Error {
+    match e {
         parquet::errors::ParquetError::External(inner) => {
             match inner.downcast::<std::io::Error>() {
                 Ok(io) => Error::Io {
@@ -1526,11 +1856,7 @@ fn write_parquet(table: &Table, out: &mut (dyn Write + Send), path: &Path) -> Re
             }
         }
         other => Error::Internal(format!("writing Parquet: {other}")),
-    };
-    let mut writer = ArrowWriter::try_new(out, arrow_schema, Some(props)).map_err(parquet_err)?;
-    writer.write(&batch).map_err(parquet_err)?;
-    writer.close().map_err(parquet_err)?;
-    Ok(())
+    }
 }
 
 #[cfg(test)]

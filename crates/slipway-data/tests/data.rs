@@ -8,7 +8,9 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
 };
 use proptest::prelude::*;
-use slipway_data::ingest::{ReadOptions, fingerprint, read_table, write_table};
+use slipway_data::ingest::{
+    ReadOptions, TableWriter, fingerprint, infer_types, read_chunks, read_table, write_table,
+};
 use slipway_data::profile::{profile, render_html};
 use slipway_data::validate::{ColumnRules, Rules, validate};
 use slipway_data::{DataType, Error, ErrorKind, Field, Role, Schema, Table};
@@ -520,6 +522,104 @@ fn parquet_declared_types_cast_or_explain() {
     let opts = ReadOptions::default().with_type("day", DataType::Integer);
     let err = read_table(&path, &opts).unwrap_err();
     assert!(matches!(err, Error::WrongType { .. }), "{err}");
+}
+
+/// Chunks of a CSV file are the whole-file table cut in pieces; errors name the file's line
+/// (not the chunk's), unselected columns are never read (their bad bytes do not matter).
+#[test]
+fn csv_chunks_keep_file_line_numbers_and_skip_unselected_columns() {
+    let mut csv = b"a,b,junk\n".to_vec();
+    for i in 0..20 {
+        csv.extend_from_slice(format!("{i},{}.5,", i * 2).as_bytes());
+        csv.extend_from_slice(b"\xff\n");
+    }
+    let (_dir, path) = file("c.csv", &csv);
+    let opts = ReadOptions::default()
+        .with_type("a", DataType::Integer)
+        .with_type("b", DataType::Float);
+    let select = ["a".to_string(), "b".to_string()];
+    let chunks: Vec<Table> = read_chunks(&path, &opts, Some(&select), 3)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(chunks.len(), 7);
+    assert!(chunks.iter().take(6).all(|c| c.n_rows() == 3));
+    let whole = Table::concat(&chunks).unwrap();
+    assert_eq!(whole.numeric_values("b").unwrap()[19], 38.5);
+    assert_eq!(whole.schema().names(), ["a", "b"]);
+
+    csv.extend_from_slice(b"20,x,1\n");
+    let (_dir, path) = file("c.csv", &csv);
+    let mut chunks = read_chunks(&path, &opts, Some(&select), 3).unwrap();
+    assert_eq!(chunks.columns(), ["a", "b", "junk"]);
+    let err = chunks.find_map(Result::err).unwrap();
+    assert_eq!(malformed_line(&err), 22, "{err}");
+    assert!(
+        err.to_string().contains("column \"b\": value \"x\""),
+        "{err}"
+    );
+    // A declared column the file lacks is found on opening.
+    let err = read_chunks(
+        &path,
+        &opts.clone().with_type("c", DataType::Float),
+        None,
+        3,
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, Error::MissingColumn { .. }), "{err}");
+}
+
+/// Parquet chunks count rows from the file's first row in errors; streamed inference gives
+/// a whole-file read's types; a table written in chunks is the same file as written whole.
+#[test]
+fn parquet_chunks_inference_and_chunked_writes_match_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 5000;
+    let mut csv = String::from("n,x,word,late\n");
+    for i in 0..n {
+        let late = if i == n - 1 {
+            "z".to_string()
+        } else {
+            i.to_string()
+        };
+        csv.push_str(&format!("{i},{}.25,w{},{late}\n", i % 7, i % 3));
+    }
+    let csv_path = dir.path().join("t.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let whole = read_table(&csv_path, &ReadOptions::default()).unwrap();
+    let names: Vec<String> = ["x", "word", "late"].map(String::from).to_vec();
+    let inferred = infer_types(&csv_path, &ReadOptions::default(), &names).unwrap();
+    for name in &names {
+        assert_eq!(
+            inferred[name],
+            whole.schema().require(name).unwrap().dtype,
+            "{name}"
+        );
+    }
+    assert_eq!(inferred["late"], DataType::Categorical);
+
+    let pq = dir.path().join("whole.parquet");
+    write_table(&whole, &pq).unwrap();
+    let mut w = TableWriter::create(&dir.path().join("chunked.parquet")).unwrap();
+    for c in read_chunks(&pq, &ReadOptions::default(), None, 333).unwrap() {
+        w.write(&c.unwrap()).unwrap();
+    }
+    w.finish().unwrap();
+    assert!(
+        std::fs::read(&pq).unwrap() == std::fs::read(dir.path().join("chunked.parquet")).unwrap()
+    );
+    assert_eq!(
+        infer_types(&pq, &ReadOptions::default(), &names).unwrap(),
+        inferred
+    );
+
+    let opts = ReadOptions::default().with_type("late", DataType::Integer);
+    let err = read_chunks(&pq, &opts, None, 1000)
+        .unwrap()
+        .find_map(Result::err)
+        .unwrap();
+    assert_eq!(malformed_line(&err), n as u64, "{err}");
 }
 
 #[test]

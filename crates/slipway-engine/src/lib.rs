@@ -124,7 +124,23 @@ impl Engine {
         output: &Path,
         options: &PredictOptions,
     ) -> Result<PredictOutcome> {
-        predict::run(model, input, output, options)
+        predict::run(model, input, output, options, &NoProgress)
+    }
+
+    /// [`Engine::predict`], reporting progress to `progress`: one stage that counts rows
+    /// (Parquet, JSON lines) or MiB read (CSV). The file is read, scored and written a chunk
+    /// at a time ([`PredictOptions::chunk_rows`]), so memory stays bounded whatever its size.
+    /// A pass that has to start over (a passed-through column whose training type a late
+    /// value breaks) begins the stage again.
+    pub fn predict_with_progress(
+        &self,
+        model: &Path,
+        input: &Path,
+        output: &Path,
+        options: &PredictOptions,
+        progress: &dyn Progress,
+    ) -> Result<PredictOutcome> {
+        predict::run(model, input, output, options, progress)
     }
 
     /// Imports a model trained by LightGBM or XGBoost as a bundle (see [`ImportRequest`]):

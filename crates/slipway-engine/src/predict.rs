@@ -11,10 +11,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use slipway_data::ingest::{self, ReadOptions};
+use slipway_data::ingest::{self, ProgressUnit, ReadOptions, ReadProgress, TableWriter};
 use slipway_data::{DataType, Field, Role, Schema, Table};
 use slipway_learn::bundle;
 use slipway_learn::cluster::bundle as cbundle;
@@ -22,14 +24,31 @@ use slipway_learn::pipeline::FittedPipeline;
 use slipway_learn::{Prediction, Task};
 
 use crate::config::PipelineConfig;
+use crate::progress::Progress;
 use crate::{Error, Result};
 
-/// How `predict` treats columns beyond the model's inputs.
-#[derive(Debug, Clone, Default)]
+/// Rows read, scored and written at a time by default: a chunk of a wide file stays within
+/// some tens of MiB, and a few chunks per thread are in memory at once.
+pub const DEFAULT_CHUNK_ROWS: usize = 64 * 1024;
+
+/// How `predict` treats columns beyond the model's inputs, and how it reads.
+#[derive(Debug, Clone)]
 pub struct PredictOptions {
     /// Columns copied from the input to the output as they are (in this order, after the id
     /// columns), whether or not the model uses them.
     pub keep: Vec<String>,
+    /// Rows read, scored and written at a time ([`DEFAULT_CHUNK_ROWS`]). Memory grows with
+    /// it (about two chunks per thread are held at once); the output does not depend on it.
+    pub chunk_rows: usize,
+}
+
+impl Default for PredictOptions {
+    fn default() -> Self {
+        PredictOptions {
+            keep: Vec::new(),
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+        }
+    }
 }
 
 /// What `predict` did.
@@ -63,19 +82,339 @@ pub(crate) struct Model {
     pub(crate) declared: BTreeMap<String, DataType>,
 }
 
+/// Scores `input` chunk by chunk: a reader thread reads chunks ahead, the rayon pool scores
+/// a wave of them (one per thread) at a time, and a writer thread appends the results in
+/// input order to a temporary file renamed over `output` at the end. At most about two
+/// chunks per thread are in memory, whatever the size of the file.
 pub(crate) fn run(
     model: &Path,
     input: &Path,
     output: &Path,
     opts: &PredictOptions,
+    progress: &dyn Progress,
 ) -> Result<PredictOutcome> {
     let (m, scorer) = load(model)?;
-    let input_table = read_input(input, &m, &opts.keep)?;
-    let table = &input_table.table;
+    let mut plan = plan_input(input, &m, opts)?;
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    loop {
+        let pass = score_file(input, output, &m, &scorer, &plan, opts, progress);
+        progress.end();
+        match pass {
+            Ok(outcome) => return Ok(outcome),
+            Err(Pass::Failed(e)) => return Err(e),
+            Err(Pass::Retype(column)) => plan.retype(input, &column, &m)?,
+        }
+    }
+}
 
+/// How the input is read for a model: which columns, with which types.
+struct InputPlan {
+    /// A declared type for every column read, so that every chunk types a column alike.
+    read: ReadOptions,
+    /// The columns read: the model's inputs and the passed-through columns.
+    select: Vec<String>,
+    /// Id and `keep` columns, in output order.
+    passed_through: Vec<String>,
+    /// The other columns the model does not use, in file order (never read).
+    ignored: Vec<String>,
+    /// Passed-through columns read with their training type: a value that breaks it makes
+    /// the column read as inferred instead (the model does not use it), which starts the
+    /// pass over.
+    retypable: Vec<String>,
+}
+
+impl InputPlan {
+    /// Reads `column` as a whole-file read would infer it, from now on.
+    fn retype(&mut self, input: &Path, column: &str, m: &Model) -> Result<()> {
+        self.retypable.retain(|c| c != column);
+        self.read.types.remove(column);
+        let types = ingest::infer_types(input, &self.read, &[column.to_string()])
+            .map_err(|e| value_rule(e, m))?;
+        self.read.types.extend(types);
+        Ok(())
+    }
+}
+
+/// Plans the reading of `input` for model `m`: its input columns with the types the model
+/// reads them as, the id columns it knows with their training types (where the file has
+/// them), `keep` columns with their training type or, for a column the model never saw,
+/// the type a whole-file read infers (found by one pass over the file before scoring, so
+/// every chunk reads the column alike). Other columns are listed as ignored and never read.
+fn plan_input(input: &Path, m: &Model, opts: &PredictOptions) -> Result<InputPlan> {
+    let keep = &opts.keep;
+    let mut read = ReadOptions::default();
+    for (name, dtype) in &m.inputs {
+        read.types.insert(name.clone(), *dtype);
+    }
+    // Pass-through columns the training schema knows keep their training type, so an id
+    // such as "007" is not read as a number when it was text in training. A file may lack
+    // them: each missing one is dropped from the declared types and the file opened again.
+    let mut optional: Vec<String> = m
+        .schema
+        .with_role(Role::Id)
+        .map(|f| f.name.clone())
+        .chain(keep.iter().cloned())
+        .filter(|n| !read.types.contains_key(n))
+        .collect();
+    let mut seen = BTreeSet::new();
+    optional.retain(|n| seen.insert(n.clone()));
+    for name in &optional {
+        if let Some(f) = m.schema.field(name) {
+            read.types.insert(name.clone(), f.dtype);
+        }
+    }
+    let mut absent: BTreeSet<String> = BTreeSet::new();
+    let mut inferred: BTreeSet<String> = BTreeSet::new();
+    let names = loop {
+        let select: Vec<String> = dedup(
+            m.inputs
+                .iter()
+                .map(|(n, _)| n.clone())
+                .chain(optional.iter().filter(|n| !absent.contains(*n)).cloned()),
+        );
+        // Opening reads the header (CSV), the metadata (Parquet) or the whole file (JSON
+        // lines); a chunk of one row is enough for it.
+        match ingest::read_chunks(input, &read, Some(&select), 1) {
+            Ok(chunks) => break chunks.columns().to_vec(),
+            Err(slipway_data::Error::MissingColumn { name, available }) => {
+                if optional.contains(&name) && read.types.remove(&name).is_some() {
+                    absent.insert(name);
+                    continue;
+                }
+                return Err(missing_input(m, name, available));
+            }
+            Err(slipway_data::Error::Malformed {
+                path,
+                line,
+                message,
+            }) => {
+                if let Some(o) = optional.iter().find(|o| {
+                    read.types.contains_key(*o) && message.starts_with(&format!("column \"{o}\":"))
+                }) {
+                    read.types.remove(o);
+                    inferred.insert(o.clone());
+                    continue;
+                }
+                return Err(slipway_data::Error::Malformed {
+                    path,
+                    line,
+                    message: declared_rule(message, m),
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let passed_through: Vec<String> = dedup(
+        m.schema
+            .with_role(Role::Id)
+            .map(|f| f.name.clone())
+            .filter(|n| names.contains(n))
+            .chain(keep.iter().cloned()),
+    );
+    let ignored = names
+        .iter()
+        .filter(|n| {
+            !m.inputs.iter().any(|(i, _)| i == *n) && !passed_through.iter().any(|p| p == *n)
+        })
+        .cloned()
+        .collect();
+    let undeclared: Vec<String> = passed_through
+        .iter()
+        .filter(|n| !read.types.contains_key(*n))
+        .cloned()
+        .collect();
+    if !undeclared.is_empty() {
+        let types = ingest::infer_types(input, &read, &undeclared).map_err(|e| value_rule(e, m))?;
+        read.types.extend(types);
+    }
+    let retypable = passed_through
+        .iter()
+        .filter(|n| optional.contains(n) && !inferred.contains(*n) && !undeclared.contains(n))
+        .filter(|n| !m.inputs.iter().any(|(i, _)| i == *n))
+        .cloned()
+        .collect();
+    let select = dedup(
+        m.inputs
+            .iter()
+            .map(|(n, _)| n.clone())
+            .chain(passed_through.iter().cloned()),
+    );
+    Ok(InputPlan {
+        read,
+        select,
+        passed_through,
+        ignored,
+        retypable,
+    })
+}
+
+fn dedup(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    names.filter(|n| seen.insert(n.clone())).collect()
+}
+
+/// How a pass over the input ended, short of success.
+enum Pass {
+    /// A passed-through column broke its training type: read it as inferred and start over.
+    Retype(String),
+    Failed(Error),
+}
+
+impl From<Error> for Pass {
+    fn from(e: Error) -> Self {
+        Pass::Failed(e)
+    }
+}
+
+/// One pass: read, score and write every chunk of `input`.
+fn score_file(
+    input: &Path,
+    output: &Path,
+    m: &Model,
+    scorer: &Scorer,
+    plan: &InputPlan,
+    opts: &PredictOptions,
+    progress: &dyn Progress,
+) -> std::result::Result<PredictOutcome, Pass> {
+    let classify = |e: slipway_data::Error| -> Pass {
+        if let slipway_data::Error::Malformed { message, .. } = &e {
+            if let Some(o) = plan
+                .retypable
+                .iter()
+                .find(|o| message.starts_with(&format!("column \"{o}\":")))
+            {
+                return Pass::Retype(o.clone());
+            }
+        }
+        Pass::Failed(value_rule(e, m))
+    };
+    let mut chunks = ingest::read_chunks(input, &plan.read, Some(&plan.select), opts.chunk_rows)
+        .map_err(classify)?;
+    let start = chunks.progress();
+    let mib = |bytes: u64| bytes.div_ceil(1 << 20);
+    match start.unit {
+        ProgressUnit::Rows => progress.begin("scoring rows", start.total),
+        ProgressUnit::Bytes => progress.begin("scoring (MiB read)", mib(start.total)),
+    }
+    let writer = TableWriter::create(output).map_err(Error::from)?;
+    let threads = rayon::current_num_threads().max(1);
+    let mut first: Option<(Vec<String>, Option<Task>)> = None;
+    let mut rows = 0usize;
+    std::thread::scope(|s| -> std::result::Result<(), Pass> {
+        let (read_tx, read_rx) =
+            sync_channel::<(slipway_data::Result<Table>, ReadProgress)>(threads);
+        let (write_tx, write_rx) = sync_channel::<Table>(1);
+        s.spawn(move || {
+            loop {
+                let next = chunks.next_chunk().transpose();
+                let at = chunks.progress();
+                let Some(next) = next else { break };
+                let failed = next.is_err();
+                if read_tx.send((next, at)).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let written = s.spawn(move || -> slipway_data::Result<TableWriter> {
+            let mut writer = writer;
+            for table in write_rx {
+                writer.write(&table)?;
+            }
+            Ok(writer)
+        });
+        let scored = score_waves(
+            read_rx,
+            &write_tx,
+            threads,
+            |table| assemble(m, scorer, plan, &table),
+            |names, task, n| {
+                first.get_or_insert((names, task));
+                rows += n;
+            },
+            |at| {
+                progress.set_position(match at.unit {
+                    ProgressUnit::Rows => at.done,
+                    ProgressUnit::Bytes => mib(at.done),
+                })
+            },
+        );
+        drop(write_tx);
+        let writer = written
+            .join()
+            .map_err(|_| Pass::Failed(Error::Internal("the output writer panicked".into())))?;
+        match scored {
+            Err(ScoreError::Read(e)) => return Err(classify(e)),
+            Err(ScoreError::Other(e)) => return Err(Pass::Failed(e)),
+            Ok(()) => {}
+        }
+        writer.map_err(Error::from)?.finish().map_err(Error::from)?;
+        Ok(())
+    })?;
+    let (columns, task) = first.ok_or_else(|| Error::Internal("the input gave no chunk".into()))?;
+    Ok(PredictOutcome {
+        model: m.name.clone(),
+        task,
+        rows,
+        output: output.to_path_buf(),
+        columns,
+        ignored_columns: plan.ignored.clone(),
+    })
+}
+
+enum ScoreError {
+    Read(slipway_data::Error),
+    Other(Error),
+}
+
+type Assembled = (Table, Vec<String>, Option<Task>);
+
+/// Takes chunks from `read` a wave at a time (up to `threads`), scores a wave in parallel
+/// and sends the results to `write` in input order; `chunk` hears of each chunk sent
+/// (its columns, task and rows), `wave` of how far reading had come.
+fn score_waves(
+    read: Receiver<(slipway_data::Result<Table>, ReadProgress)>,
+    write: &SyncSender<Table>,
+    threads: usize,
+    score: impl Fn(Table) -> Result<Assembled> + Sync,
+    mut chunk: impl FnMut(Vec<String>, Option<Task>, usize),
+    wave_done: impl Fn(ReadProgress),
+) -> std::result::Result<(), ScoreError> {
+    let mut wave = Vec::with_capacity(threads);
+    loop {
+        let mut at = None;
+        while wave.len() < threads {
+            match read.recv() {
+                Ok((Ok(table), p)) => {
+                    wave.push(table);
+                    at = Some(p);
+                }
+                Ok((Err(e), _)) => return Err(ScoreError::Read(e)),
+                Err(_) => break,
+            }
+        }
+        let Some(at) = at else { return Ok(()) };
+        let results: Vec<Result<Assembled>> = wave.par_drain(..).map(&score).collect();
+        for result in results {
+            let (table, names, task) = result.map_err(ScoreError::Other)?;
+            let n = table.n_rows();
+            if write.send(table).is_err() {
+                // The writer stopped on an error, which joining it reports.
+                return Ok(());
+            }
+            chunk(names, task, n);
+        }
+        wave_done(at);
+    }
+}
+
+/// Scores one chunk and lays out the output: passed-through columns, then the predictions.
+fn assemble(m: &Model, scorer: &Scorer, plan: &InputPlan, table: &Table) -> Result<Assembled> {
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
-    for name in &input_table.passed_through {
+    for name in &plan.passed_through {
         let f = table.schema().require(name)?;
         let role = m.schema.field(name).map_or(Role::Feature, |t| t.role);
         fields.push(Field::new(name, f.dtype).with_role(role));
@@ -106,11 +445,7 @@ pub(crate) fn run(
             columns.push(Arc::new(Int64Array::from(labels)));
         }
     }
-    let kept: BTreeSet<&str> = input_table
-        .passed_through
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let kept: BTreeSet<&str> = plan.passed_through.iter().map(String::as_str).collect();
     if let Some(clash) = fields
         .iter()
         .skip(kept.len())
@@ -123,19 +458,25 @@ pub(crate) fn run(
         .into());
     }
     let names = fields.iter().map(|f| f.name.clone()).collect();
-    let out = Table::new(Schema::new(fields)?, columns)?;
-    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    Ok((Table::new(Schema::new(fields)?, columns)?, names, task))
+}
+
+/// A data error, with a value error in a column the training config declared integer
+/// naming that rule.
+fn value_rule(e: slipway_data::Error, m: &Model) -> Error {
+    match e {
+        slipway_data::Error::Malformed {
+            path,
+            line,
+            message,
+        } => slipway_data::Error::Malformed {
+            path,
+            line,
+            message: declared_rule(message, m),
+        }
+        .into(),
+        other => other.into(),
     }
-    ingest::write_table(&out, output)?;
-    Ok(PredictOutcome {
-        model: m.name,
-        task,
-        rows: table.n_rows(),
-        output: output.to_path_buf(),
-        columns: names,
-        ignored_columns: input_table.ignored,
-    })
 }
 
 /// Loads the bundle at `dir`, of either flavor.
@@ -239,108 +580,6 @@ impl Scorer {
         }
         Ok(out)
     }
-}
-
-/// The input as read for a model.
-struct InputTable {
-    table: Table,
-    /// Id and `keep` columns, in output order.
-    passed_through: Vec<String>,
-    /// The other columns the model does not use, in file order.
-    ignored: Vec<String>,
-}
-
-/// Reads `input` for model `m`: its input columns with the types the model reads them as,
-/// the id columns it knows with their training types (where the file has them), and the
-/// rest as inferred.
-fn read_input(input: &Path, m: &Model, keep: &[String]) -> Result<InputTable> {
-    let mut opts = ReadOptions::default();
-    for (name, dtype) in &m.inputs {
-        opts.types.insert(name.clone(), *dtype);
-    }
-    // Pass-through columns the training schema knows keep their training type, so an id
-    // such as "007" is not read as a number when it was text in training. A file may lack
-    // them: each missing one is dropped from the declared types and the file read again.
-    let mut optional: Vec<String> = m
-        .schema
-        .with_role(Role::Id)
-        .map(|f| f.name.clone())
-        .chain(keep.iter().cloned())
-        .filter(|n| !opts.types.contains_key(n))
-        .collect();
-    let mut seen = BTreeSet::new();
-    optional.retain(|n| seen.insert(n.clone()));
-    for name in &optional {
-        if let Some(f) = m.schema.field(name) {
-            opts.types.insert(name.clone(), f.dtype);
-        }
-    }
-    let table = loop {
-        match ingest::read_table(input, &opts) {
-            Ok(t) => break t,
-            Err(slipway_data::Error::MissingColumn { name, available }) => {
-                if optional.contains(&name) && opts.types.remove(&name).is_some() {
-                    continue;
-                }
-                return Err(missing_input(m, name, available));
-            }
-            Err(slipway_data::Error::Malformed {
-                path,
-                line,
-                message,
-            }) => {
-                // A passed-through column that no longer fits its training type is read
-                // as it comes: the model does not use it.
-                if let Some(o) = optional.iter().find(|o| {
-                    opts.types.contains_key(*o) && message.starts_with(&format!("column \"{o}\":"))
-                }) {
-                    opts.types.remove(o);
-                    continue;
-                }
-                return Err(slipway_data::Error::Malformed {
-                    path,
-                    line,
-                    message: declared_rule(message, m),
-                }
-                .into());
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let names = table.schema().names();
-    for k in keep {
-        if !names.contains(&k.as_str()) {
-            return Err(slipway_data::Error::MissingColumn {
-                name: k.clone(),
-                available: names.join(", "),
-            }
-            .into());
-        }
-    }
-    let mut passed_through: Vec<String> = Vec::new();
-    for name in m
-        .schema
-        .with_role(Role::Id)
-        .map(|f| f.name.as_str())
-        .filter(|n| names.contains(n))
-        .chain(keep.iter().map(String::as_str))
-    {
-        if !passed_through.iter().any(|p| p == name) {
-            passed_through.push(name.to_string());
-        }
-    }
-    let ignored = names
-        .iter()
-        .filter(|n| {
-            !m.inputs.iter().any(|(i, _)| i == *n) && !passed_through.iter().any(|p| p == *n)
-        })
-        .map(|n| n.to_string())
-        .collect();
-    Ok(InputTable {
-        table,
-        passed_through,
-        ignored,
-    })
 }
 
 /// The error for an input without column `name` (`available`: what the input has): a

@@ -6,6 +6,9 @@ pub trait Progress: Send + Sync {
     fn begin(&self, label: &str, total: u64);
     /// One step of the current stage is done.
     fn advance(&self, message: &str);
+    /// The current stage has done `done` of its `total` steps (for stages that count rows
+    /// or bytes rather than steps). Default: nothing.
+    fn set_position(&self, _done: u64) {}
     /// The current stage is over.
     fn end(&self);
     /// A line of information worth showing.

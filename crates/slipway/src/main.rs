@@ -280,6 +280,12 @@ impl Progress for Bars {
         }
     }
 
+    fn set_position(&self, done: u64) {
+        if let Some(b) = self.bar.lock().expect("progress lock").as_ref() {
+            b.set_position(done);
+        }
+    }
+
     fn end(&self) {
         if let Some(b) = self.bar.lock().expect("progress lock").take() {
             b.finish_and_clear();
@@ -390,8 +396,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(m) => models::run(m, json),
         Command::Predictions(p) => serve::predictions(p, json),
         Command::Predict(a) => {
-            let options = slipway_engine::PredictOptions { keep: a.keep };
-            let out = engine.predict(&a.model, &a.input, &a.output, &options)?;
+            let options = slipway_engine::PredictOptions {
+                keep: a.keep,
+                ..slipway_engine::PredictOptions::default()
+            };
+            let out =
+                engine.predict_with_progress(&a.model, &a.input, &a.output, &options, &progress)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
