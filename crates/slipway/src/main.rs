@@ -35,6 +35,12 @@ macro_rules! eprintln {
     };
 }
 
+/// mimalloc instead of glibc's malloc: the server's many small, short-lived allocations
+/// (request rows, prediction-log records) made glibc consolidate its free lists on the
+/// request path (see `bench/serving/RESULTS.md`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod models;
 mod out;
 mod record;
