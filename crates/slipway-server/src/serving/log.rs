@@ -199,6 +199,117 @@ pub(crate) struct Record {
     pub output: Output,
 }
 
+/// Records of one deployment's version waiting for their segment, kept compact: per-row
+/// columns, and the inputs of every [`COMPACT_EVERY`] requests concatenated into one table,
+/// so that queued rows cost their values rather than a table each, and the work of
+/// building a segment is spread over its requests.
+struct Pending {
+    deployment: String,
+    version: String,
+    ids: Vec<Uuid>,
+    times: Vec<i64>,
+    latency: Vec<i64>,
+    protocols: Vec<&'static str>,
+    inputs: Vec<Table>,
+    loose: Vec<Table>,
+    outputs: Option<OutputColumns>,
+}
+
+/// Requests whose input tables are concatenated into one while they wait.
+const COMPACT_EVERY: usize = 256;
+
+/// The outputs of a version's rows, as columns.
+enum OutputColumns {
+    Values(Vec<f64>),
+    Clusters(Vec<i64>),
+    Classes {
+        classes: Vec<String>,
+        labels: Vec<String>,
+        probabilities: Vec<Vec<f64>>,
+    },
+}
+
+impl Pending {
+    fn new(deployment: String, version: String) -> Self {
+        Pending {
+            deployment,
+            version,
+            ids: Vec::new(),
+            times: Vec::new(),
+            latency: Vec::new(),
+            protocols: Vec::new(),
+            inputs: Vec::new(),
+            loose: Vec::new(),
+            outputs: None,
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn push(&mut self, r: Record) {
+        let n = r.ids.len();
+        self.ids.extend_from_slice(&r.ids);
+        self.times.extend(std::iter::repeat_n(r.time_ms, n));
+        self.latency.extend(std::iter::repeat_n(r.latency_us, n));
+        self.protocols.extend(std::iter::repeat_n(r.protocol, n));
+        self.loose.push(r.inputs);
+        if self.loose.len() >= COMPACT_EVERY {
+            // Tables of one version share a schema; were they ever not to, they stay loose
+            // and the segment build reports it.
+            if let Ok(t) = Table::concat(&self.loose) {
+                self.inputs.push(t);
+                self.loose.clear();
+            }
+        }
+        match (&mut self.outputs, r.output) {
+            (None, Output::Values(v)) => self.outputs = Some(OutputColumns::Values(v)),
+            (None, Output::Clusters(v)) => self.outputs = Some(OutputColumns::Clusters(v)),
+            (
+                None,
+                Output::Classes {
+                    labels,
+                    probabilities,
+                    classes,
+                    ..
+                },
+            ) => {
+                let probabilities = (0..classes.len())
+                    .map(|k| probabilities.col(k).to_vec())
+                    .collect();
+                self.outputs = Some(OutputColumns::Classes {
+                    classes,
+                    labels,
+                    probabilities,
+                });
+            }
+            (Some(OutputColumns::Values(all)), Output::Values(v)) => all.extend(v),
+            (Some(OutputColumns::Clusters(all)), Output::Clusters(v)) => all.extend(v),
+            (
+                Some(OutputColumns::Classes {
+                    labels: all,
+                    probabilities: cols,
+                    ..
+                }),
+                Output::Classes {
+                    labels,
+                    probabilities,
+                    ..
+                },
+            ) => {
+                all.extend(labels);
+                for (k, col) in cols.iter_mut().enumerate() {
+                    col.extend_from_slice(probabilities.col(k));
+                }
+            }
+            // One version answers with one kind of output; a mismatch leaves the row
+            // counts unequal, which the segment build refuses.
+            (Some(_), _) => {}
+        }
+    }
+}
+
 enum Msg {
     Record(Box<Record>),
     Flush(oneshot::Sender<()>),
@@ -281,7 +392,7 @@ async fn writer(
     mut rx: mpsc::UnboundedReceiver<Msg>,
     stats: Arc<LogStats>,
 ) {
-    let mut groups: BTreeMap<(String, String), (usize, Vec<Record>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Pending> = BTreeMap::new();
     let mut tick = tokio::time::interval(options.flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_purge: Option<Instant> = None;
@@ -294,12 +405,13 @@ async fn writer(
                 }
                 Some(Msg::Record(r)) => {
                     let key = (r.deployment.clone(), r.version.clone());
-                    let group = groups.entry(key.clone()).or_default();
-                    group.0 += r.ids.len();
-                    group.1.push(*r);
-                    if group.0 >= options.segment_rows {
-                        if let Some((_, records)) = groups.remove(&key) {
-                            write_segment(&store, records, &stats).await;
+                    let group = groups
+                        .entry(key.clone())
+                        .or_insert_with(|| Pending::new(key.0.clone(), key.1.clone()));
+                    group.push(*r);
+                    if group.rows() >= options.segment_rows {
+                        if let Some(pending) = groups.remove(&key) {
+                            write_segment(&store, pending, &stats).await;
                         }
                     }
                 }
@@ -328,20 +440,20 @@ async fn writer(
 
 async fn flush_all(
     store: &LogStore,
-    groups: &mut BTreeMap<(String, String), (usize, Vec<Record>)>,
+    groups: &mut BTreeMap<(String, String), Pending>,
     stats: &LogStats,
 ) {
-    for (_, (_, records)) in std::mem::take(groups) {
-        write_segment(store, records, stats).await;
+    for (_, pending) in std::mem::take(groups) {
+        write_segment(store, pending, stats).await;
     }
 }
 
-async fn write_segment(store: &LogStore, records: Vec<Record>, stats: &LogStats) {
-    let rows: usize = records.iter().map(|r| r.ids.len()).sum();
+async fn write_segment(store: &LogStore, pending: Pending, stats: &LogStats) {
+    let rows = pending.rows();
     if rows == 0 {
         return;
     }
-    let built = tokio::task::spawn_blocking(move || build_segment(&records))
+    let built = tokio::task::spawn_blocking(move || build_segment(pending))
         .await
         .map_err(|e| e.to_string())
         .and_then(|r| r);
@@ -373,22 +485,13 @@ const META_COLUMNS: [&str; 6] = [
     "latency_us",
 ];
 
-/// The segment of `records` (one deployment's version), where it goes, and its index row.
-fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>, LogSegment), String> {
-    let first = records.first().ok_or("no records")?;
+/// The segment of `p` (one deployment's version), where it goes, and its index row.
+fn build_segment(p: Pending) -> Result<(ArtifactPath, Vec<u8>, LogSegment), String> {
     let err = |e: slipway_data::Error| e.to_string();
-    let mut ids = Vec::new();
-    let mut times = Vec::new();
-    let mut latency = Vec::new();
-    let mut protocols = Vec::new();
-    for r in records {
-        for id in &r.ids {
-            ids.push(id.hyphenated().to_string());
-            times.push(r.time_ms);
-            latency.push(r.latency_us);
-            protocols.push(r.protocol);
-        }
-    }
+    let ids: Vec<String> = p.ids.iter().map(|id| id.hyphenated().to_string()).collect();
+    let times = p.times;
+    let latency = p.latency;
+    let protocols = p.protocols;
     let n = ids.len();
     let (min_id, max_id) = (
         ids.iter().min().cloned().unwrap_or_default(),
@@ -398,8 +501,12 @@ fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>, LogSegmen
         times.iter().copied().min().unwrap_or_default(),
         times.iter().copied().max().unwrap_or_default(),
     );
-    let inputs: Vec<Table> = records.iter().map(|r| r.inputs.clone()).collect();
-    let inputs = Table::concat(&inputs).map_err(err)?;
+    let mut parts = p.inputs;
+    parts.extend(p.loose);
+    let inputs = Table::concat(&parts).map_err(err)?;
+    if inputs.n_rows() != n {
+        return Err(format!("{} input rows for {n} ids", inputs.n_rows()));
+    }
     let mut fields = vec![
         Field::new("prediction_id", DataType::Text),
         Field::new("timestamp", DataType::Datetime),
@@ -411,12 +518,12 @@ fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>, LogSegmen
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(ids)),
         Arc::new(TimestampMillisecondArray::from(times)),
-        Arc::new(StringArray::from(vec![first.deployment.as_str(); n])),
-        Arc::new(StringArray::from(vec![first.version.as_str(); n])),
+        Arc::new(StringArray::from(vec![p.deployment.as_str(); n])),
+        Arc::new(StringArray::from(vec![p.version.as_str(); n])),
         Arc::new(StringArray::from(protocols)),
         Arc::new(Int64Array::from(latency)),
     ];
-    let outputs = output_columns(records)?;
+    let outputs = output_columns(p.outputs.ok_or("no outputs")?, n)?;
     let mut taken: BTreeSet<String> = META_COLUMNS.iter().map(|s| s.to_string()).collect();
     taken.extend(outputs.iter().map(|(f, _)| f.name.clone()));
     for f in &inputs.schema().fields {
@@ -434,20 +541,20 @@ fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>, LogSegmen
     }
     let table = Table::new(Schema::new(fields).map_err(err)?, columns).map_err(err)?;
     let bytes = slipway_data::ingest::parquet_bytes(&table).map_err(err)?;
-    let day = chrono::DateTime::from_timestamp_millis(first.time_ms)
+    let day = chrono::DateTime::from_timestamp_millis(first_ms)
         .unwrap_or_default()
         .format("%Y-%m-%d")
         .to_string();
     let path = ArtifactPath::parse(&format!(
         "{PREDICTION_LOG_ROOT}/predictions/{}/{}/{day}/{min_id}_{max_id}.parquet",
-        first.deployment, first.version
+        p.deployment, p.version
     ))
     .map_err(|e| e.to_string())?;
     let segment = LogSegment {
         path: path.to_string(),
         kind: LogSegmentKind::Predictions,
-        model: first.deployment.clone(),
-        version: first.version.clone(),
+        model: p.deployment.clone(),
+        version: p.version.clone(),
         rows: n as i64,
         min_id,
         max_id,
@@ -457,55 +564,42 @@ fn build_segment(records: &[Record]) -> Result<(ArtifactPath, Vec<u8>, LogSegmen
     Ok((path, bytes, segment))
 }
 
-/// The output columns of `records`, which share one model version.
-fn output_columns(records: &[Record]) -> Result<Vec<(Field, ArrayRef)>, String> {
-    let first = &records.first().ok_or("no records")?.output;
-    Ok(match first {
-        Output::Values(_) => {
-            let mut v = Vec::new();
-            for r in records {
-                if let Output::Values(x) = &r.output {
-                    v.extend_from_slice(x);
-                }
-            }
+/// The output columns of a version's `n` rows.
+fn output_columns(outputs: OutputColumns, n: usize) -> Result<Vec<(Field, ArrayRef)>, String> {
+    let check = |len: usize| {
+        if len == n {
+            Ok(())
+        } else {
+            Err(format!("{len} outputs for {n} rows"))
+        }
+    };
+    Ok(match outputs {
+        OutputColumns::Values(v) => {
+            check(v.len())?;
             vec![(
                 Field::new("prediction", DataType::Float),
                 Arc::new(Float64Array::from(v)) as ArrayRef,
             )]
         }
-        Output::Clusters(_) => {
-            let mut v = Vec::new();
-            for r in records {
-                if let Output::Clusters(x) = &r.output {
-                    v.extend_from_slice(x);
-                }
-            }
+        OutputColumns::Clusters(v) => {
+            check(v.len())?;
             vec![(
                 Field::new("cluster", DataType::Integer),
                 Arc::new(Int64Array::from(v)) as ArrayRef,
             )]
         }
-        Output::Classes { classes, .. } => {
-            let mut labels: Vec<&str> = Vec::new();
-            let mut proba: Vec<Vec<f64>> = vec![Vec::new(); classes.len()];
-            for r in records {
-                if let Output::Classes {
-                    labels: l,
-                    probabilities,
-                    ..
-                } = &r.output
-                {
-                    labels.extend(l.iter().map(String::as_str));
-                    for (k, col) in proba.iter_mut().enumerate() {
-                        col.extend_from_slice(probabilities.col(k));
-                    }
-                }
-            }
+        OutputColumns::Classes {
+            classes,
+            labels,
+            probabilities,
+        } => {
+            check(labels.len())?;
             let mut out = vec![(
                 Field::new("prediction", DataType::Categorical),
                 Arc::new(StringArray::from(labels)) as ArrayRef,
             )];
-            for (class, col) in classes.iter().zip(proba) {
+            for (class, col) in classes.iter().zip(probabilities) {
+                check(col.len())?;
                 out.push((
                     Field::new(format!("probability_{class}"), DataType::Float),
                     Arc::new(Float64Array::from(col)) as ArrayRef,
