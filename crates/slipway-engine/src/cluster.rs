@@ -58,6 +58,10 @@ pub struct ClusterCandidateResult {
     pub note: Option<String>,
     /// Seconds to fit (preprocessing included).
     pub fit_seconds: f64,
+    /// Why the candidate failed to fit; a failed candidate is reported and the run goes on
+    /// with the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Everything a clustering run did, as the report's JSON twin.
@@ -199,7 +203,28 @@ pub(crate) fn run(
     let mut fits = Vec::with_capacity(cands.len());
     for c in &cands {
         let t0 = Instant::now();
-        let fit = FittedClusterPipeline::fit(&table, &rows, &c.spec, &c.preprocess)?;
+        let fit = match FittedClusterPipeline::fit(&table, &rows, &c.spec, &c.preprocess) {
+            Ok(fit) => fit,
+            Err(e) => {
+                progress.advance(&format!("{}: failed: {e}", c.name));
+                results.push(ClusterCandidateResult {
+                    name: c.name.clone(),
+                    model_type: c.spec.kind().to_string(),
+                    params: serde_json::to_value(&c.spec)
+                        .ok()
+                        .and_then(|v| v.get("params").cloned())
+                        .unwrap_or_default(),
+                    n_clusters: 0,
+                    sizes: BTreeMap::new(),
+                    scores: BTreeMap::new(),
+                    note: Some(format!("failed: {e}")),
+                    fit_seconds: t0.elapsed().as_secs_f64(),
+                    error: Some(e.to_string()),
+                });
+                fits.push(None);
+                continue;
+            }
+        };
         let fit_seconds = t0.elapsed().as_secs_f64();
         let (sc, note) = scores(&fit.x, &fit.labels);
         let mut sizes = BTreeMap::new();
@@ -225,8 +250,9 @@ pub(crate) fn run(
             scores: sc,
             note,
             fit_seconds,
+            error: None,
         });
-        fits.push(fit);
+        fits.push(Some(fit));
     }
     progress.end();
 
@@ -234,7 +260,9 @@ pub(crate) fn run(
     let chosen = &results[best];
     let value = chosen.scores[SELECTION_SCORE];
     let gate = gate(value, cfg.selection.minimum);
-    let mut fit = fits.swap_remove(best);
+    let mut fit = fits
+        .swap_remove(best)
+        .ok_or_else(|| Error::Internal("the selected clustering candidate has no fit".into()))?;
     fit.pipeline.declared_types = crate::predict::declared_types(cfg, &fit.pipeline.schema);
 
     let mut outcome = ClusterOutcome {
@@ -329,8 +357,13 @@ fn select(results: &[ClusterCandidateResult]) -> Result<usize> {
             .iter()
             .map(|r| format!("{}: {}", r.name, r.note.as_deref().unwrap_or("no score")))
             .collect();
+        let what = if results.iter().all(|r| r.error.is_some()) {
+            "every clustering candidate failed"
+        } else {
+            "no candidate has a silhouette score"
+        };
         Error::Learn(slipway_learn::Error::InvalidData(format!(
-            "no candidate has a silhouette score ({})",
+            "{what} ({})",
             why.join("; ")
         )))
     })
@@ -351,7 +384,10 @@ pub fn render_html(o: &ClusterOutcome) -> String {
                     c.name.clone()
                 },
                 c.model_type.clone(),
-                c.n_clusters.to_string(),
+                match &c.error {
+                    Some(e) => format!("failed: {e}"),
+                    None => c.n_clusters.to_string(),
+                },
                 c.sizes.get(&-1).copied().unwrap_or(0).to_string(),
                 fmt(c.scores.get("silhouette")),
                 fmt(c.scores.get("calinski_harabasz")),

@@ -844,6 +844,15 @@ fn print_cluster(
             style("DB").underlined()
         );
         for c in &out.candidates {
+            if let Some(e) = &c.error {
+                println!(
+                    "  {:<22} {:<8} {}",
+                    c.name,
+                    c.model_type,
+                    style(format!("failed: {e}")).red()
+                );
+                continue;
+            }
             let s = |k: &str| {
                 c.scores
                     .get(k)

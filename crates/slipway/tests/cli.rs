@@ -677,6 +677,67 @@ fn clustering_example_trains_and_predicts() {
     }
 }
 
+/// A clustering candidate that fails to fit (more clusters than rows) is reported with its
+/// error and the run goes on with the others; when every candidate fails, the run fails
+/// naming each.
+#[test]
+fn a_failing_clustering_candidate_is_reported_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(repo().join("examples/clustering/pipeline.yaml"))
+        .unwrap()
+        .replace("../breast_cancer/breast_cancer.csv", "breast_cancer.csv");
+    let with_bad = base.replace(
+        "  - {name: dbscan,",
+        "  - {name: too-many, type: kmeans, params: {n_clusters: 5000}}\n  - {name: dbscan,",
+    );
+    assert_ne!(with_bad, base);
+    let cfg = config_in(
+        dir.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &with_bad,
+    );
+    let out = dir.path().join("out");
+    let o = train(&cfg, &out, true);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cands = v["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 4);
+    let bad = cands.iter().find(|c| c["name"] == "too-many").unwrap();
+    let err = bad["error"].as_str().unwrap();
+    assert!(err.contains("n_clusters is 5000"), "{err}");
+    assert_ne!(v["selected"], "too-many");
+    assert!(out.join("model").join("manifest.json").exists());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("failed: "), "the report shows the failure");
+
+    let only_bad = base
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("- {name:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(
+            "models:",
+            "models:\n  - {name: too-many, type: kmeans, params: {n_clusters: 5000}}\n  - {name: also-too-many, type: kmeans, params: {n_clusters: 6000}}",
+        );
+    let dir2 = tempfile::tempdir().unwrap();
+    let cfg = config_in(
+        dir2.path(),
+        "breast_cancer",
+        &["breast_cancer.csv"],
+        &only_bad,
+    );
+    let o = slipway(&["train", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("every clustering candidate failed")
+            && err.contains("too-many")
+            && err.contains("also-too-many"),
+        "{err}"
+    );
+}
+
 #[test]
 fn breast_cancer_example_searches_calibrates_and_tunes_the_threshold() {
     let dir = tempfile::tempdir().unwrap();
