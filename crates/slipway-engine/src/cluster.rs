@@ -210,10 +210,7 @@ pub(crate) fn run(
                 results.push(ClusterCandidateResult {
                     name: c.name.clone(),
                     model_type: c.spec.kind().to_string(),
-                    params: serde_json::to_value(&c.spec)
-                        .ok()
-                        .and_then(|v| v.get("params").cloned())
-                        .unwrap_or_default(),
+                    params: crate::train::spec_params(&c.spec),
                     n_clusters: 0,
                     sizes: BTreeMap::new(),
                     scores: BTreeMap::new(),
@@ -241,10 +238,7 @@ pub(crate) fn run(
         results.push(ClusterCandidateResult {
             name: c.name.clone(),
             model_type: c.spec.kind().to_string(),
-            params: serde_json::to_value(&c.spec)
-                .ok()
-                .and_then(|v| v.get("params").cloned())
-                .unwrap_or_default(),
+            params: crate::train::spec_params(&c.spec),
             n_clusters,
             sizes,
             scores: sc,

@@ -51,16 +51,21 @@ pub struct CandidateResult {
     pub error: Option<String>,
 }
 
+/// A model spec's hyperparameters as the reports show them (its `params` object).
+pub(crate) fn spec_params<S: Serialize>(spec: &S) -> serde_json::Value {
+    serde_json::to_value(spec)
+        .ok()
+        .and_then(|v| v.get("params").cloned())
+        .unwrap_or_default()
+}
+
 impl CandidateResult {
     /// A candidate whose cross-validation failed with `error`.
     fn failed(c: &Candidate, error: String) -> CandidateResult {
         CandidateResult {
             name: c.name.clone(),
             model_type: c.spec.kind().to_string(),
-            params: serde_json::to_value(&c.spec)
-                .ok()
-                .and_then(|v| v.get("params").cloned())
-                .unwrap_or_default(),
+            params: spec_params(&c.spec),
             fold_scores: Vec::new(),
             mean: BTreeMap::new(),
             std: BTreeMap::new(),
@@ -1038,10 +1043,7 @@ fn cross_validate(
         result: CandidateResult {
             name: c.name.clone(),
             model_type: c.spec.kind().to_string(),
-            params: serde_json::to_value(&best_spec)
-                .ok()
-                .and_then(|v| v.get("params").cloned())
-                .unwrap_or_default(),
+            params: spec_params(&best_spec),
             fold_scores: best.fold_scores.clone(),
             mean,
             std,
