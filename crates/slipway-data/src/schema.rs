@@ -132,6 +132,9 @@ pub struct Schema {
 impl Schema {
     /// A schema of these fields; names must be unique and non-empty.
     pub fn new(fields: Vec<Field>) -> Result<Self> {
+        // A few columns (every request a server scores) are compared pairwise: cheaper
+        // than hashing every name.
+        const PAIRWISE: usize = 32;
         let mut seen = std::collections::HashSet::new();
         for (i, f) in fields.iter().enumerate() {
             if f.name.is_empty() {
@@ -140,7 +143,12 @@ impl Schema {
                     i + 1
                 )));
             }
-            if !seen.insert(f.name.as_str()) {
+            let repeated = if fields.len() <= PAIRWISE {
+                fields[..i].iter().any(|g| g.name == f.name)
+            } else {
+                !seen.insert(f.name.as_str())
+            };
+            if repeated {
                 return Err(Error::InvalidSchema(format!(
                     "column \"{}\" appears more than once",
                     f.name
@@ -203,5 +211,34 @@ impl Schema {
                 .map(|f| arrow_schema::Field::new(&f.name, f.dtype.arrow_type(), true))
                 .collect::<Vec<_>>(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(names: &[String]) -> Vec<Field> {
+        names
+            .iter()
+            .map(|n| Field::new(n.clone(), DataType::Float))
+            .collect()
+    }
+
+    #[test]
+    fn repeated_and_empty_names_are_refused_for_few_and_many_columns() {
+        for n in [2, 13, 32, 33, 200] {
+            let mut names: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+            assert!(Schema::new(fields(&names)).is_ok(), "{n} columns");
+            names[n - 1] = "c0".into();
+            let e = Schema::new(fields(&names)).unwrap_err().to_string();
+            assert!(e.contains("\"c0\" appears more than once"), "{n}: {e}");
+            names[n - 1] = String::new();
+            let e = Schema::new(fields(&names)).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("column {n} has an empty name")),
+                "{n}: {e}"
+            );
+        }
     }
 }

@@ -34,6 +34,7 @@ pub mod naive_bayes;
 pub mod neighbors;
 pub mod pipeline;
 pub mod preprocess;
+mod quickscorer;
 pub mod search;
 pub mod split;
 pub mod svm;

@@ -19,8 +19,10 @@
 //! - Everything random (binning sample, holdout, bagging, feature sampling) comes from
 //!   ChaCha8 seeded by `seed`, and no floating-point sum depends on how work is shared out
 //!   between threads: a given seed gives the same model for any `n_threads`.
-//! - Prediction walks flattened trees, eight rows at a time in lock step, in parallel blocks
-//!   of rows.
+//! - Prediction scores with QuickScorer (`crate::quickscorer`: per feature, one binary
+//!   search and one AND of precomputed leaf masks) when every tree has at most 64 leaves,
+//!   else walks flattened trees eight rows at a time in lock step; in parallel blocks of
+//!   rows, with the same bits either way.
 
 pub(crate) mod binning;
 mod boost;

@@ -7,6 +7,7 @@ use super::binning::BinMapper;
 use super::grow::GrownTree;
 use super::objective::{sigmoid, softmax_into};
 use super::splitter::SplitRule;
+use crate::quickscorer::{Node as QsNode, QuickScorer, Split, TreeDesc};
 use crate::{Error, Matrix, Prediction, Predictor, Result, Task};
 
 /// Rows per prediction block: each block is transposed to row-major and run through every
@@ -143,10 +144,55 @@ pub struct GbdtModel {
     pub(crate) forest: ForestCache,
 }
 
-/// A lazily built [`StepForest`]; not part of the model's value (equal, cloned and
-/// serialized as if absent).
+/// The trees laid out for prediction, built lazily; not part of the model's value (equal,
+/// cloned and serialized as if absent).
 #[derive(Default)]
-pub(crate) struct ForestCache(std::sync::OnceLock<StepForest>);
+pub(crate) struct ForestCache(std::sync::OnceLock<Layouts>);
+
+/// The tree walk, and QuickScorer where every tree has at most 64 leaves.
+#[derive(Debug)]
+struct Layouts {
+    step: StepForest,
+    quick: Option<QuickScorer>,
+}
+
+impl Layouts {
+    fn new(trees: &[Tree], n_features: usize, k: usize) -> Layouts {
+        let descs: Vec<TreeDesc<'_>> = trees
+            .iter()
+            .enumerate()
+            .map(|(t, tree)| TreeDesc {
+                group: (t % k) as u32,
+                nodes: tree
+                    .nodes
+                    .iter()
+                    .map(|n| QsNode {
+                        feature: n.feature,
+                        split: if n.cat_words == 0 {
+                            Split::Numeric {
+                                threshold: n.threshold,
+                                nan_left: n.default_left,
+                            }
+                        } else {
+                            let a = n.cat_start as usize;
+                            Split::Categorical {
+                                bits: &tree.cat_bits[a..a + n.cat_words as usize],
+                            }
+                        },
+                        left: n.left,
+                        right: n.right,
+                    })
+                    .collect(),
+                leaf_values: &tree.leaf_values,
+            })
+            .collect();
+        Layouts {
+            step: StepForest::new(trees),
+            // Codes are values `0 <= x < 32 · words`, as `StepForest::step` reads them.
+            quick: QuickScorer::new(&descs, n_features, 0.0),
+        }
+    }
+}
 
 impl Clone for ForestCache {
     fn clone(&self) -> Self {
@@ -188,7 +234,10 @@ impl GbdtModel {
         let k = self.n_scores;
         let nf = self.n_features;
         let n = x.n_rows();
-        let forest = self.forest.0.get_or_init(|| StepForest::new(&self.trees));
+        let forest = self
+            .forest
+            .0
+            .get_or_init(|| Layouts::new(&self.trees, nf, k));
         let block = |(bi, o): (usize, &mut [f64])| {
             let r0 = bi * PREDICT_BLOCK;
             let nr = o.len() / k;
@@ -202,7 +251,10 @@ impl GbdtModel {
             for (oi, &s) in o.iter_mut().zip(self.init_scores.iter().cycle()) {
                 *oi = s;
             }
-            forest.add(0, k, &buf, nf, o);
+            match &forest.quick {
+                Some(q) => q.add(k, &buf, nf, o),
+                None => forest.step.add(0, k, &buf, nf, o),
+            }
         };
         if n <= PREDICT_BLOCK {
             // One block: no thread hand-off for a small request.

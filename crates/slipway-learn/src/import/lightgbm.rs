@@ -407,6 +407,7 @@ pub fn parse(text: &str, path: &str) -> Result<ModelFile> {
         n_groups: per_iter,
         base_margin: vec![0.0; per_iter],
         average_output,
+        quick: Default::default(),
         trees,
     };
     model.check(path)?;

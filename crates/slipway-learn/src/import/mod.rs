@@ -18,7 +18,9 @@
 //! number of iterations for `average_output`. XGBoost reads inputs as `f32`, splits on
 //! `x < threshold`, sends missing values the default way and a split's categories right, and
 //! sums in `f32` from its base margin, tree by tree, as its CPU predictor does; its output
-//! transform is computed in `f32` too.
+//! transform is computed in `f32` too. LightGBM models whose trees have at most 64 leaves
+//! (and no missing type Zero) are scored by QuickScorer (`crate::quickscorer`), which adds
+//! the same leaves in the same order, so the same bits, several times faster.
 //!
 //! Every parse error is an [`Error::ModelFile`] naming the file, where in it (line, tree,
 //! field or JSON path) and the rule broken; no input makes the parsers panic.
@@ -35,6 +37,7 @@ use slipway_data::{DataType, Role, Table};
 
 use crate::pipeline::{FittedModel, FittedPipeline, ModelSpec, TargetInfo};
 use crate::preprocess::{ColumnTransform, Encoding, FittedColumn, FittedPreprocessor};
+use crate::quickscorer::{Lazy, Node as QsNode, QuickScorer, Split, TreeDesc};
 use crate::{Error, Matrix, Prediction, Predictor, Result, Task};
 
 /// Rows per prediction block (transposed to row-major once per block).
@@ -351,6 +354,9 @@ pub struct ImportedModel {
     pub(crate) average_output: bool,
     /// Trees, in the order the library sums them.
     pub(crate) trees: Vec<ImportedTree>,
+    /// LightGBM models whose trees QuickScorer covers, laid out for it on first use.
+    #[serde(skip)]
+    pub(crate) quick: Lazy<Option<QuickScorer>>,
 }
 
 impl ImportedModel {
@@ -409,24 +415,92 @@ impl ImportedModel {
         let nf = self.feature_names.len();
         let n = x.n_rows();
         let mut out = vec![0.0; n * k];
-        out.par_chunks_mut(PREDICT_BLOCK * k)
-            .enumerate()
-            .for_each(|(bi, o)| {
-                let r0 = bi * PREDICT_BLOCK;
-                let nr = o.len() / k;
-                let mut rows = vec![0.0f64; nr * nf];
-                for f in 0..nf {
-                    let c = &x.as_col_major()[f * n + r0..f * n + r0 + nr];
-                    for (i, &v) in c.iter().enumerate() {
-                        rows[i * nf + f] = v;
-                    }
+        let quick = self.quick.get_or_init(|| self.quick_scorer()).as_ref();
+        let block = |(bi, o): (usize, &mut [f64])| {
+            let r0 = bi * PREDICT_BLOCK;
+            let nr = o.len() / k;
+            let mut rows = vec![0.0f64; nr * nf];
+            for f in 0..nf {
+                let c = &x.as_col_major()[f * n + r0..f * n + r0 + nr];
+                for (i, &v) in c.iter().enumerate() {
+                    rows[i * nf + f] = v;
                 }
-                let mut scratch = Scratch::default();
-                for (i, s) in o.chunks_exact_mut(k).enumerate() {
-                    self.row_raw(&rows[i * nf..(i + 1) * nf], s, &mut scratch);
-                }
-            });
+            }
+            if let Some(q) = quick {
+                // LightGBM sums from 0.
+                q.add(k, &rows, nf, o);
+                self.average(o);
+                return;
+            }
+            let mut scratch = Scratch::default();
+            for (i, s) in o.chunks_exact_mut(k).enumerate() {
+                self.row_raw(&rows[i * nf..(i + 1) * nf], s, &mut scratch);
+            }
+        };
+        if n <= PREDICT_BLOCK {
+            // One block: no hand-off to the thread pool for a small request.
+            block((0, &mut out));
+        } else {
+            out.par_chunks_mut(PREDICT_BLOCK * k)
+                .enumerate()
+                .for_each(block);
+        }
         out
+    }
+
+    /// QuickScorer for a LightGBM model whose trees it covers: at most 64 leaves, and no
+    /// node of missing type Zero (whose test is not one threshold).
+    fn quick_scorer(&self) -> Option<QuickScorer> {
+        if self.library != Library::Lightgbm {
+            return None;
+        }
+        let mut descs = Vec::with_capacity(self.trees.len());
+        for t in &self.trees {
+            let mut nodes = Vec::with_capacity(t.nodes.len());
+            for n in &t.nodes {
+                let split = if n.categorical {
+                    let a = n.cat_start as usize;
+                    Split::Categorical {
+                        bits: t.cat_bits.get(a..a + n.cat_words as usize)?,
+                    }
+                } else {
+                    Split::Numeric {
+                        threshold: n.threshold,
+                        nan_left: match n.missing {
+                            // NaN is read as 0.
+                            MissingType::None => 0.0 <= n.threshold,
+                            MissingType::Nan => n.default_left,
+                            MissingType::Zero => return None,
+                        },
+                    }
+                };
+                nodes.push(QsNode {
+                    feature: n.feature,
+                    split,
+                    left: n.left,
+                    right: n.right,
+                });
+            }
+            descs.push(TreeDesc {
+                group: t.group,
+                nodes,
+                leaf_values: &t.leaf_values,
+            });
+        }
+        // Codes are `trunc(x)` for `-1 < x`: the smallest double above -1 is the first.
+        let above_minus_one = f64::from_bits((-1.0f64).to_bits() - 1);
+        QuickScorer::new(&descs, self.feature_names.len(), above_minus_one)
+    }
+
+    /// LightGBM random forests: the sums of `out` (rows of `n_groups` scores) become means
+    /// over the iterations.
+    fn average(&self, out: &mut [f64]) {
+        if self.average_output {
+            let iterations = (self.trees.len() / self.n_groups) as f64;
+            for o in out.iter_mut() {
+                *o /= iterations;
+            }
+        }
     }
 
     fn row_raw(&self, row: &[f64], out: &mut [f64], scratch: &mut Scratch) {
@@ -436,12 +510,7 @@ impl ImportedModel {
                 for t in &self.trees {
                     out[t.group as usize] += t.leaf_lightgbm(row);
                 }
-                if self.average_output {
-                    let iterations = (self.trees.len() / self.n_groups) as f64;
-                    for o in out.iter_mut() {
-                        *o /= iterations;
-                    }
-                }
+                self.average(out);
             }
             // An ONNX model is an `OnnxModel`, never trees: the arm keeps the match total.
             Library::Xgboost | Library::Onnx => {
@@ -827,4 +896,87 @@ fn check_categories(sample: &Table, column: &str, categories: &[String]) -> Resu
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// QuickScorer gives the tree walk's bits on every reference LightGBM model it covers,
+    /// for values at and around every threshold, NaN, and fractional, negative and too
+    /// large category codes.
+    #[test]
+    fn quickscorer_gives_the_walks_bits_on_the_reference_models() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/import");
+        let mut covered = 0;
+        for name in [
+            "lgb_binary_adult.txt",
+            "lgb_multiclass_employment.txt",
+            "lgb_regression_diabetes.txt",
+            "lgb_rf_breast_cancer.txt",
+            "export_binary_adult.txt",
+            "export_multiclass_employment.txt",
+            "export_regression_diabetes.txt",
+        ] {
+            let text = std::fs::read_to_string(dir.join(name)).expect("reference model");
+            let model = lightgbm::parse(&text, name).expect("parses").model;
+            let Some(q) = model.quick_scorer() else {
+                // Only a model with missing type Zero is left to the walk.
+                assert!(
+                    model
+                        .trees
+                        .iter()
+                        .flat_map(|t| &t.nodes)
+                        .any(|n| !n.categorical && n.missing == MissingType::Zero),
+                    "{name}: QuickScorer should cover it"
+                );
+                continue;
+            };
+            covered += 1;
+            assert_eq!(q.n_trees(), model.trees.len());
+            let nf = model.feature_names.len();
+            // Per feature: its thresholds, just above and below, and special values.
+            let mut cells: Vec<Vec<f64>> =
+                vec![vec![f64::NAN, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, 3.7, 1e300]; nf];
+            for t in &model.trees {
+                for n in &t.nodes {
+                    let c = &mut cells[n.feature as usize];
+                    if !n.categorical && n.threshold.is_finite() {
+                        // The neighbouring doubles (`next_up`/`next_down` need Rust 1.86).
+                        let b = n.threshold.to_bits();
+                        c.extend([
+                            n.threshold,
+                            f64::from_bits(b.wrapping_add(1)),
+                            f64::from_bits(b.wrapping_sub(1)),
+                        ]);
+                    }
+                }
+            }
+            let n = 4000;
+            let mut data = vec![0.0; n * nf];
+            for f in 0..nf {
+                for i in 0..n {
+                    let c = &cells[f];
+                    data[f * n + i] = c[(i * 7919 + f * 104_729 + i / 3) % c.len()];
+                }
+            }
+            let x = Matrix::from_col_major(n, nf, data.clone()).expect("matrix");
+            let quick = model.predict_raw(&x);
+            let k = model.n_groups;
+            let mut scratch = Scratch::default();
+            let mut walked = vec![0.0; k];
+            for i in 0..n {
+                let row: Vec<f64> = (0..nf).map(|f| data[f * n + i]).collect();
+                model.row_raw(&row, &mut walked, &mut scratch);
+                for g in 0..k {
+                    assert_eq!(
+                        quick[i * k + g].to_bits(),
+                        walked[g].to_bits(),
+                        "{name}: row {i} output {g}"
+                    );
+                }
+            }
+        }
+        assert!(covered >= 5, "QuickScorer covered {covered} models");
+    }
 }

@@ -402,6 +402,7 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<ModelFile> {
         n_groups: groups,
         base_margin,
         average_output: false,
+        quick: Default::default(),
         trees,
     };
     model.check(path)?;
