@@ -56,8 +56,8 @@ rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in t.iloc[i].to_dic
 json.dump({"dataframe_records": rows}, open(f"{out}/gbdt_mlflow_1000.json", "w"))
 PYEOF
 
-"$CARGO_TARGET_DIR/release/examples/serving_inprocess" "$OUT/slipway_bundle" "$OUT/row.json" 200000 | sed 's/^/imported_lightgbm_/'
-"$CARGO_TARGET_DIR/release/examples/serving_inprocess" "$OUT/slipway_gbdt/model" "$OUT/gbdt_row.json" 200000 | sed 's/^/slipway_gbdt_/'
+"$CARGO_TARGET_DIR/release/examples/serving_inprocess" "$OUT/slipway_bundle" "$OUT/row.json" 200000 "$OUT/mlflow_1000.json" | sed 's/^/imported_lightgbm_/'
+"$CARGO_TARGET_DIR/release/examples/serving_inprocess" "$OUT/slipway_gbdt/model" "$OUT/gbdt_row.json" 200000 "$OUT/gbdt_mlflow_1000.json" | sed 's/^/slipway_gbdt_/'
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # Resident memory of a process and its children, in MiB.

@@ -409,6 +409,15 @@ impl RawColumn {
         self.present.push(true);
     }
 
+    /// Pushes a value written in place (a JSON number's text, without a `String` of its own).
+    fn push_display(&mut self, v: impl std::fmt::Display) {
+        use std::fmt::Write as _;
+        // Writing to a `String` cannot fail.
+        let _ = write!(self.text, "{v}");
+        self.ends.push(self.text.len());
+        self.present.push(true);
+    }
+
     fn push_missing(&mut self) {
         self.ends.push(self.text.len());
         self.present.push(false);
@@ -734,7 +743,7 @@ fn push_json(col: &mut RawColumn, value: &serde_json::Value, row: usize, name: &
     match value {
         serde_json::Value::Null => col.push_missing(),
         serde_json::Value::Bool(b) => col.push(if *b { "true" } else { "false" }),
-        serde_json::Value::Number(n) => col.push(&n.to_string()),
+        serde_json::Value::Number(n) => col.push_display(n),
         serde_json::Value::String(s) => col.push(s),
         serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
             return Err(Error::BadRow {
@@ -1262,7 +1271,7 @@ fn read_jsonl(path: &Path, opts: &ReadOptions) -> Result<Table> {
             match value {
                 serde_json::Value::Null => col.push_missing(),
                 serde_json::Value::Bool(b) => col.push(if b { "true" } else { "false" }),
-                serde_json::Value::Number(n) => col.push(&n.to_string()),
+                serde_json::Value::Number(n) => col.push_display(n),
                 serde_json::Value::String(s) => col.push(&s),
                 serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
                     return Err(malformed(

@@ -128,6 +128,9 @@ struct Dense {
     words: Vec<u64>,
 }
 
+/// Rows scored together by [`QuickScorer::add`].
+const ROWS: usize = 8;
+
 /// The most words the dense rows may take (16 MiB): beyond, nodes are scanned.
 const MAX_DENSE_WORDS: usize = 1 << 21;
 
@@ -383,18 +386,66 @@ impl QuickScorer {
     }
 
     /// Adds every tree's output to `out` (row-major, `k` columns) for the rows of `rows`
-    /// (row-major, `nf` columns); `words` is scratch of [`QuickScorer::n_trees`] words.
+    /// (row-major, `nf` columns).
+    ///
+    /// Rows go [`ROWS`] at a time: their words first, then the leaves tree by tree, each
+    /// row's sums kept apart, so that the additions of different rows (each a chain that
+    /// must run in tree order) overlap instead of waiting on one another.
     pub(crate) fn add(&self, k: usize, rows: &[f64], nf: usize, out: &mut [f64]) {
-        let mut words = vec![0u64; self.n_trees()];
+        let nt = self.n_trees();
         let nfs = nf.max(1);
-        for (r, o) in out.chunks_exact_mut(k).enumerate() {
-            self.add_row(&rows[r * nfs..(r + 1) * nfs], &mut words, o);
+        let mut words = vec![0u64; nt * ROWS];
+        for (block, o) in out.chunks_mut(ROWS * k).enumerate() {
+            let m = o.len() / k;
+            let r0 = block * ROWS;
+            for (j, w) in words.chunks_exact_mut(nt.max(1)).take(m).enumerate() {
+                let r = r0 + j;
+                self.clear_false(&rows[r * nfs..(r + 1) * nfs], &mut w[..nt]);
+            }
+            self.add_leaves(k, &words, m, o);
         }
     }
 
-    /// Adds every tree's output to one row's scores.
+    /// Adds to the scores of `m` rows (`out`, row-major, `k` columns) the leaves their
+    /// words (`m` runs of [`QuickScorer::n_trees`] in `words`) select, tree by tree.
+    #[inline(always)]
+    fn add_leaves(&self, k: usize, words: &[u64], m: usize, out: &mut [f64]) {
+        let nt = self.n_trees();
+        let leaf = |j: usize, t: usize| {
+            self.leaf_values
+                [self.value_base[t] as usize + words[j * nt + t].trailing_zeros() as usize]
+        };
+        if k == 1 && m == ROWS {
+            // The sums in registers.
+            let mut acc = [0.0f64; ROWS];
+            acc.copy_from_slice(out);
+            for t in 0..nt {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a += leaf(j, t);
+                }
+            }
+            out.copy_from_slice(&acc);
+        } else if k == 1 {
+            for (j, o) in out.iter_mut().enumerate() {
+                let mut a = *o;
+                for t in 0..nt {
+                    a += leaf(j, t);
+                }
+                *o = a;
+            }
+        } else {
+            for (t, &g) in self.groups.iter().enumerate() {
+                for j in 0..m {
+                    out[j * k + g as usize] += leaf(j, t);
+                }
+            }
+        }
+    }
+
+    /// Clears from `words` (one per tree) the left subtrees of `row`'s false nodes: what is
+    /// left set lowest in each word is the leaf the row reaches.
     #[inline]
-    pub(crate) fn add_row(&self, row: &[f64], words: &mut [u64], out: &mut [f64]) {
+    fn clear_false(&self, row: &[f64], words: &mut [u64]) {
         words.fill(u64::MAX);
         if let Some(d) = &self.dense {
             let nt = words.len();
@@ -423,9 +474,6 @@ impl QuickScorer {
             }
         } else {
             self.scan(row, words);
-        }
-        for ((&w, &g), &base) in words.iter().zip(&self.groups).zip(&self.value_base) {
-            out[g as usize] += self.leaf_values[base as usize + w.trailing_zeros() as usize];
         }
     }
 
@@ -570,7 +618,6 @@ mod tests {
     fn quickscorer_equals_a_tree_walk_bit_for_bit() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let nf = 6u32;
-        let k = 2usize;
         let trees: Vec<(Vec<Node<'static>>, Vec<f64>)> = (0..40)
             .map(|t| {
                 let leaves = [1, 2, 3, 17, 63, 64][t % 6];
@@ -595,11 +642,17 @@ mod tests {
             1e12,
             f64::INFINITY,
         ];
+        // Not a multiple of the rows scored together.
+        let n = 2997;
         let mut rows = Vec::new();
-        for _ in 0..3000 * nf {
+        for _ in 0..n * nf as usize {
             rows.push(cells[rng.random_range(0..cells.len())]);
         }
-        for cat_lo in [0.0, f64::from_bits((-1.0f64).to_bits() - 1)] {
+        for (k, cat_lo) in [
+            (1, 0.0),
+            (2, f64::from_bits((-1.0f64).to_bits() - 1)),
+            (3, 0.0),
+        ] {
             let descs: Vec<TreeDesc<'_>> = trees
                 .iter()
                 .enumerate()
@@ -611,25 +664,37 @@ mod tests {
                 .collect();
             let mut q = QuickScorer::new(&descs, nf as usize, cat_lo).expect("covered");
             assert!(q.dense.is_some());
-            // The dense rows, then the scan.
+            // The dense rows, then the scan; all rows at once, then one by one.
             for dense in [true, false] {
                 if !dense {
                     q.dense = None;
                 }
-                let mut out = vec![0.25; rows.len() / nf as usize * k];
+                let mut out = vec![0.25; n * k];
                 q.add(k, &rows, nf as usize, &mut out);
+                let mut alone = vec![0.25; n * k];
+                for (r, o) in alone.chunks_exact_mut(k).enumerate() {
+                    q.add(
+                        k,
+                        &rows[r * nf as usize..(r + 1) * nf as usize],
+                        nf as usize,
+                        o,
+                    );
+                }
                 for (r, row) in rows.chunks_exact(nf as usize).enumerate() {
-                    let mut want = [0.25; 2];
+                    let mut want = vec![0.25; k];
                     for (t, (nodes, values)) in trees.iter().enumerate() {
                         want[t % k] += walk(nodes, values, row, cat_lo);
                     }
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(
-                        out[r * k..r * k + k]
-                            .iter()
-                            .map(|v| v.to_bits())
-                            .collect::<Vec<_>>(),
-                        want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                        "row {row:?}, cat_lo {cat_lo}, dense {dense}"
+                        bits(&out[r * k..r * k + k]),
+                        bits(&want),
+                        "row {row:?}, k {k}, dense {dense}"
+                    );
+                    assert_eq!(
+                        bits(&alone[r * k..r * k + k]),
+                        bits(&want),
+                        "alone: row {r}"
                     );
                 }
             }
