@@ -41,6 +41,9 @@ pub enum Error {
     /// Reading data failed (the data layer's error, with its kind).
     #[error(transparent)]
     Data(#[from] slipway_data::Error),
+    /// Loading a model bundle failed.
+    #[error(transparent)]
+    Bundle(#[from] slipway_learn::Error),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -69,6 +72,10 @@ impl Error {
                 slipway_data::ErrorKind::User => ErrorKind::User,
                 slipway_data::ErrorKind::Internal => ErrorKind::Internal,
             },
+            Error::Bundle(e) => match e.kind() {
+                slipway_data::ErrorKind::User => ErrorKind::User,
+                slipway_data::ErrorKind::Internal => ErrorKind::Internal,
+            },
             Error::Io { .. } | Error::BadInput { .. } => ErrorKind::User,
             Error::Internal(_) => ErrorKind::Internal,
         }
@@ -91,6 +98,14 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
+    // A temporary file is private (0600); the output is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }

@@ -252,10 +252,15 @@ pub fn drift_file(
         }
         _ => None,
     };
-    // The reference's types, so that a CSV's columns are read as the reference had them.
+    // The reference's types, so that a CSV's columns are read as the reference had them;
+    // a number is a number (an integer reference column accepts 1.5 in the current data).
     let mut read = ReadOptions::default();
     for c in &summary.columns {
-        read.types.insert(c.name.clone(), c.dtype);
+        let dtype = match c.dtype {
+            DataType::Integer | DataType::Float if c.kind == ColumnKind::Numeric => DataType::Float,
+            other => other,
+        };
+        read.types.insert(c.name.clone(), dtype);
     }
     let mut chunks = read_chunks(current, &read, Some(&select), READ_ROWS)?;
     let mut out = Vec::new();

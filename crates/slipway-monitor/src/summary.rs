@@ -314,3 +314,84 @@ pub fn numeric_reference(raw: &[f64]) -> NumericReference {
         ecdf: Some(ecdf),
     }
 }
+
+/// Where a drift run's reference comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferenceSource {
+    /// A data file (CSV, Parquet, JSON lines): every statistic is computable.
+    File(std::path::PathBuf),
+    /// A model bundle's training profile (`profile.json`): see the module docs for what it
+    /// lacks.
+    Bundle(std::path::PathBuf),
+    /// A summary saved earlier with [`ReferenceSummary::save`].
+    Summary(std::path::PathBuf),
+}
+
+/// The reference summary of `columns` (default: every column of a file, the model's input
+/// columns of a bundle, every column of a saved summary); `categorical`: numeric columns of a
+/// file to compare as labels.
+pub fn load_reference(
+    source: &ReferenceSource,
+    columns: Option<&[String]>,
+    categorical: &[String],
+) -> Result<ReferenceSummary> {
+    match source {
+        ReferenceSource::File(path) => {
+            let table = slipway_data::ingest::read_table(path, &Default::default())?;
+            let all: Vec<String> = table
+                .schema()
+                .names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let columns = columns.map(<[String]>::to_vec).unwrap_or(all);
+            for c in categorical {
+                if !columns.contains(c) {
+                    return Err(Error::BadInput {
+                        message: format!(
+                            "--categorical column \"{c}\" is not one of the compared columns"
+                        ),
+                    });
+                }
+            }
+            ReferenceSummary::from_table(&table, &columns, categorical, &path.display().to_string())
+        }
+        ReferenceSource::Bundle(dir) => {
+            let bundle = slipway_learn::bundle::load_bundle(dir)?;
+            let inputs: Vec<String> = bundle
+                .pipeline
+                .input_schema()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let columns = columns.map(<[String]>::to_vec).unwrap_or(inputs);
+            ReferenceSummary::from_profile(
+                &bundle.profile,
+                &columns,
+                &format!("{} (training profile)", dir.display()),
+            )
+        }
+        ReferenceSource::Summary(path) => {
+            let mut s = ReferenceSummary::load(path)?;
+            if let Some(columns) = columns {
+                let mut picked = Vec::with_capacity(columns.len());
+                for c in columns {
+                    let col = s.column(c).cloned().ok_or_else(|| Error::BadInput {
+                        message: format!(
+                            "column \"{c}\" is not in the reference summary {}; it has: {}",
+                            path.display(),
+                            s.columns
+                                .iter()
+                                .map(|c| c.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })?;
+                    picked.push(col);
+                }
+                s.columns = picked;
+            }
+            Ok(s)
+        }
+    }
+}
