@@ -522,3 +522,77 @@ pub fn decide(features: &mut [FeatureDrift], opts: &DriftOptions) {
         f.drifted = !f.small_sample && (f.missing_drifted || f.stats.iter().any(|s| s.drifted));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feature(stats: Vec<StatValue>, count: u64) -> FeatureDrift {
+        FeatureDrift {
+            column: "c".into(),
+            kind: ColumnKind::Numeric,
+            count,
+            reference_missing_rate: 0.0,
+            missing_rate: 0.0,
+            missing_drifted: false,
+            small_sample: count < 100,
+            stats,
+            drifted: false,
+            histogram: Histogram::default(),
+        }
+    }
+
+    fn ks(p: f64, d: f64, threshold: f64) -> StatValue {
+        StatValue {
+            p_value: Some(p),
+            effect: Some(d),
+            ..plain(Stat::Ks, d, threshold)
+        }
+    }
+
+    #[test]
+    fn tests_need_both_significance_and_effect_and_corrections_apply() {
+        let opts = DriftOptions::default();
+        // Significant but tiny (a million rows): not drift by default.
+        let mut f = vec![feature(vec![ks(1e-30, 0.02, 0.1)], 1_000_000)];
+        decide(&mut f, &opts);
+        assert!(!f[0].drifted);
+        // With the effect floor removed it is.
+        let mut f = vec![feature(vec![ks(1e-30, 0.02, 0.0)], 1_000_000)];
+        decide(&mut f, &opts);
+        assert!(f[0].drifted);
+        // p = 0.03 in each of two features: drift uncorrected, not after Bonferroni.
+        let two = || {
+            vec![
+                feature(vec![ks(0.03, 0.5, 0.1)], 1000),
+                feature(vec![ks(0.04, 0.5, 0.1)], 1000),
+            ]
+        };
+        let mut f = two();
+        decide(
+            &mut f,
+            &DriftOptions {
+                correction: Correction::None,
+                ..opts.clone()
+            },
+        );
+        assert!(f.iter().all(|f| f.drifted));
+        let mut f = two();
+        decide(
+            &mut f,
+            &DriftOptions {
+                correction: Correction::Bonferroni,
+                ..opts.clone()
+            },
+        );
+        assert!(f.iter().all(|f| !f.drifted));
+        // Benjamini–Hochberg: 0.03·2/1 = 0.06 → min(0.06, 0.04) = 0.04 < 0.05: both drift.
+        let mut f = two();
+        decide(&mut f, &opts);
+        assert!(f.iter().all(|f| f.drifted));
+        // A small sample never drifts.
+        let mut f = vec![feature(vec![ks(1e-9, 0.9, 0.1)], 20)];
+        decide(&mut f, &opts);
+        assert!(f[0].stats[0].drifted && !f[0].drifted);
+    }
+}

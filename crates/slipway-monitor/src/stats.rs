@@ -441,3 +441,46 @@ pub fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A statistic depends on the samples, not on their row order, and KS / Wasserstein
+        /// are symmetric in their two samples.
+        #[test]
+        fn order_invariant_and_symmetric(
+            a in prop::collection::vec(-50i32..50, 1..60),
+            b in prop::collection::vec(-50i32..50, 1..60),
+        ) {
+            let fa: Vec<f64> = a.iter().map(|x| *x as f64 / 4.0).collect();
+            let fb: Vec<f64> = b.iter().map(|x| *x as f64 / 4.0).collect();
+            let mut ra = fa.clone();
+            ra.reverse();
+            let (ea, eb, era) = (
+                Ecdf::from_values(fa.clone()),
+                Ecdf::from_values(fb.clone()),
+                Ecdf::from_values(ra),
+            );
+            prop_assert_eq!(ks_2samp(&ea, &eb), ks_2samp(&era, &eb));
+            let (ab, ba) = (ks_2samp(&ea, &eb), ks_2samp(&eb, &ea));
+            prop_assert_eq!(ab.statistic, ba.statistic);
+            prop_assert!((ab.p_value - ba.p_value).abs() < 1e-12);
+            prop_assert!((wasserstein(&ea, &eb) - wasserstein(&eb, &ea)).abs() < 1e-12);
+            prop_assert!((0.0..=1.0).contains(&ab.p_value));
+            prop_assert_eq!(ks_2samp(&ea, &ea).statistic, 0.0);
+            prop_assert_eq!(wasserstein(&ea, &ea), 0.0);
+        }
+    }
+
+    #[test]
+    fn psi_of_identical_bins_is_zero_and_empty_bins_use_epsilon() {
+        assert_eq!(psi(&[5, 5, 0], &[10, 10, 0]), 0.0);
+        let v = psi(&[10, 0], &[5, 5]);
+        let want =
+            (0.5 - 1.0) * (0.5f64 / 1.0).ln() + (0.5 - PSI_EPSILON) * (0.5 / PSI_EPSILON).ln();
+        assert!((v - want).abs() < 1e-15);
+    }
+}

@@ -146,6 +146,23 @@ fn distribution_functions_equal_scipy() {
 }
 
 #[test]
+fn corrections_equal_statsmodels() {
+    let r = reference();
+    for case in r["corrections"].as_array().unwrap() {
+        let p = floats(&case["p"]);
+        for (c, key) in [
+            (drift::Correction::Bh, "bh"),
+            (drift::Correction::Bonferroni, "bonferroni"),
+        ] {
+            let got = drift::adjust_p_values(&p, c);
+            for (g, w) in got.iter().zip(floats(&case[key])) {
+                close(&format!("{key} of {p:?}"), *g, w);
+            }
+        }
+    }
+}
+
+#[test]
 fn numeric_cases_equal_scipy_and_nannyml() {
     let r = reference();
     let shared = floats(&r["shared_reference"]);

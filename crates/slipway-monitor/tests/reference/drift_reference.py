@@ -157,6 +157,16 @@ for dof in [1, 2, 3, 7, 20, 100]:
     for x in [0.0, 0.01, 0.5, 1.0, 3.84, 10.0, 50.0, 200.0]:
         chi2.append({"dof": dof, "x": x, "sf": float(scipy.stats.chi2.sf(x, dof))})
 
+# p-value corrections across a chunk's tests, as statsmodels computes them.
+from statsmodels.stats.multitest import multipletests
+import statsmodels
+corrections = []
+for pv in [[0.01, 0.04, 0.03, 0.005, 0.5, 0.04, 1.0], [1e-12, 0.2, 0.2, 0.2], [0.05], list(rng.uniform(0, 0.2, 25))]:
+    pv = [float(x) for x in pv]
+    corrections.append({"p": pv,
+                        "bh": [float(x) for x in multipletests(pv, method="fdr_bh")[1]],
+                        "bonferroni": [float(x) for x in multipletests(pv, method="bonferroni")[1]]})
+
 # employment_ma: reference vs analysis in chunks of 20,000 rows.
 ref = pd.read_parquet(os.path.join(DATA, "reference.parquet"))
 ana = pd.read_parquet(os.path.join(DATA, "analysis.parquet"))
@@ -176,13 +186,15 @@ for start in range(0, len(ana), CHUNK):
 
 out = {
     "versions": {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__,
-                 "pandas": pd.__version__, "nannyml": nannyml.__version__},
+                 "pandas": pd.__version__, "nannyml": nannyml.__version__,
+                 "statsmodels": statsmodels.__version__},
     "shared_reference": SHARED,
     "numeric_cases": numeric_cases,
     "categorical_cases": categorical_cases,
     "kstwo_sf": kstwo,
     "smirnov_sf": smirnov,
     "chi2_sf": chi2,
+    "corrections": corrections,
     "employment_ma": {"chunk_size": CHUNK, "numeric": NUMERIC, "categorical": CATEGORICAL, "chunks": chunks},
 }
 with open(os.path.join(HERE, "drift_reference.json"), "w") as f:
