@@ -77,7 +77,12 @@ pub fn render_html(report: &DriftReport) -> String {
     );
     page.section("Summary", summary);
 
-    if let Some(main) = report.main_stat() {
+    if report.chunks.len() < 2 {
+        page.section(
+            "Timeline",
+            "<p class=\"muted\">One chunk: cut the current data with --chunk-size or --chunk-period for a timeline.</p>".to_string(),
+        );
+    } else if let Some(main) = report.main_stat() {
         let series: Vec<Series> = report
             .columns
             .iter()
@@ -171,7 +176,7 @@ pub fn render_html(report: &DriftReport) -> String {
                 "effect",
                 "threshold",
                 "drifted",
-                "note",
+                "feature verdict / note",
             ],
             &rows,
         ),
@@ -245,9 +250,13 @@ pub fn render_html(report: &DriftReport) -> String {
                         "{unseen} categories appear only in the current data."
                     ));
                 }
+                let tall = |title: &str| ChartOptions {
+                    height: 60 + 18 * labels.len() as u32,
+                    ..opts(title)
+                };
                 (
-                    html::bar_chart(&labels, &r, &opts("reference (share)")),
-                    html::bar_chart(&labels, &c, &opts("current, all chunks (share)")),
+                    html::bar_chart(&labels, &r, &tall("reference (share)")),
+                    html::bar_chart(&labels, &c, &tall("current, all chunks (share)")),
                     note,
                 )
             }
