@@ -165,8 +165,12 @@ fn column_data<'a>(table: &'a Table, name: &str, kind: ColumnKind) -> Result<Col
     })
 }
 
-fn push_rows(acc: &mut Acc, data: &[ColumnData<'_>], rows: impl Iterator<Item = usize> + Clone) {
-    for (sample, col) in acc.cols.iter_mut().zip(data) {
+fn push_rows(
+    acc: &mut Acc,
+    data: &[ColumnData<'_>],
+    rows: impl Iterator<Item = usize> + Clone + Send + Sync,
+) {
+    acc.cols.par_iter_mut().zip(data).for_each(|(sample, col)| {
         for r in rows.clone() {
             sample.rows += 1;
             match col {
@@ -192,7 +196,7 @@ fn push_rows(acc: &mut Acc, data: &[ColumnData<'_>], rows: impl Iterator<Item = 
                 },
             }
         }
-    }
+    });
     acc.rows += rows.count() as u64;
 }
 

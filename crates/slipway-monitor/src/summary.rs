@@ -11,8 +11,6 @@
 //! bins instead of deciles / Doane bins, and categories past the 20 most frequent are one
 //! `(other)` category on both sides.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use slipway_data::profile::Profile;
 use slipway_data::{DataType, Table};
@@ -111,52 +109,12 @@ impl ReferenceSummary {
         categorical: &[String],
         source: &str,
     ) -> Result<ReferenceSummary> {
-        let mut out = Vec::with_capacity(columns.len());
-        for name in columns {
-            let field = table.schema().require(name)?;
-            let kind = column_kind(field.dtype, categorical.contains(name));
-            let rows = table.n_rows() as u64;
-            let col = match kind {
-                ColumnKind::Numeric => {
-                    let raw: Vec<f64> = table
-                        .numeric_values(name)?
-                        .into_iter()
-                        .filter(|v| !v.is_nan())
-                        .collect();
-                    let missing = rows - raw.len() as u64;
-                    let numeric = (!raw.is_empty()).then(|| numeric_reference(&raw));
-                    ColumnReference {
-                        name: name.clone(),
-                        dtype: field.dtype,
-                        kind,
-                        rows,
-                        missing,
-                        numeric,
-                        categories: None,
-                    }
-                }
-                ColumnKind::Categorical => {
-                    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-                    let mut missing = 0;
-                    for v in category_values(table, name)? {
-                        match v {
-                            Some(v) => *counts.entry(v).or_default() += 1,
-                            None => missing += 1,
-                        }
-                    }
-                    ColumnReference {
-                        name: name.clone(),
-                        dtype: field.dtype,
-                        kind,
-                        rows,
-                        missing,
-                        numeric: None,
-                        categories: (!counts.is_empty()).then(|| counts.into_iter().collect()),
-                    }
-                }
-            };
-            out.push(col);
-        }
+        use rayon::prelude::*;
+        // Columns are summarized in parallel: sorting each one's values is most of the work.
+        let out = columns
+            .par_iter()
+            .map(|name| column_from_table(table, name, categorical.contains(name)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(ReferenceSummary {
             version: SUMMARY_VERSION,
             source: source.to_string(),
@@ -394,4 +352,60 @@ pub fn load_reference(
             Ok(s)
         }
     }
+}
+
+fn column_from_table(
+    table: &Table,
+    name: &str,
+    declared_categorical: bool,
+) -> Result<ColumnReference> {
+    let field = table.schema().require(name)?;
+    let kind = column_kind(field.dtype, declared_categorical);
+    let rows = table.n_rows() as u64;
+    let mut col = ColumnReference {
+        name: name.to_string(),
+        dtype: field.dtype,
+        kind,
+        rows,
+        missing: 0,
+        numeric: None,
+        categories: None,
+    };
+    match kind {
+        ColumnKind::Numeric => {
+            let raw: Vec<f64> = table
+                .numeric_values(name)?
+                .into_iter()
+                .filter(|v| !v.is_nan())
+                .collect();
+            col.missing = rows - raw.len() as u64;
+            col.numeric = (!raw.is_empty()).then(|| numeric_reference(&raw));
+        }
+        ColumnKind::Categorical => {
+            let mut counts: std::collections::HashMap<String, u64> = Default::default();
+            let mut count = |v: Option<&str>| match v {
+                Some(v) => match counts.get_mut(v) {
+                    Some(c) => *c += 1,
+                    None => {
+                        counts.insert(v.to_string(), 1);
+                    }
+                },
+                None => col.missing += 1,
+            };
+            match field.dtype {
+                DataType::Categorical | DataType::Text => {
+                    table.string_values(name)?.into_iter().for_each(&mut count)
+                }
+                _ => category_values(table, name)?
+                    .iter()
+                    .for_each(|v| count(v.as_deref())),
+            }
+            if !counts.is_empty() {
+                let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+                v.sort();
+                col.categories = Some(v);
+            }
+        }
+    }
+    Ok(col)
 }
