@@ -1,7 +1,8 @@
 //! The `slipway` command: a tabular ML model from raw data to a governed bundle.
 //!
 //! Exit codes: 0 success, 1 internal failure, 2 bad input or config, 3 data validation
-//! failed, 4 the quality gate refused the model.
+//! failed (or, for `monitor drift --fail-on-drift`, drift found), 4 the quality gate refused
+//! the model.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ macro_rules! eprintln {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod models;
+mod monitor;
 mod out;
 mod record;
 mod serve;
@@ -79,6 +81,9 @@ enum Command {
     /// The model registry: register, list, show, alias and promote model versions.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// Monitoring: drift of current data against a reference.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
 }
 
 /// Reads a size: a whole number of bytes, optionally followed by KiB, MiB, GiB or TiB (or
@@ -360,6 +365,12 @@ fn report_error(e: &anyhow::Error, json: bool) -> ExitCode {
     let code = match engine_err {
         Some(Error::Validation(_)) => EXIT_VALIDATION,
         Some(err) if err.kind() == ErrorKind::Internal => EXIT_INTERNAL,
+        _ if e
+            .downcast_ref::<slipway_monitor::Error>()
+            .is_some_and(|m| m.kind() == slipway_monitor::ErrorKind::Internal) =>
+        {
+            EXIT_INTERNAL
+        }
         _ => EXIT_USER,
     };
     if json {
@@ -400,6 +411,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             train(&engine, a, json, &progress)
         }
         Command::Models(m) => models::run(m, json),
+        Command::Monitor(m) => monitor::run(m, json),
         Command::Predictions(p) => serve::predictions(p, json),
         Command::Predict(a) => {
             let options = slipway_engine::PredictOptions {

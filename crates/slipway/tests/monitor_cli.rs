@@ -1,0 +1,440 @@
+//! `slipway monitor drift` end to end, with the real binary on messy files.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn slipway(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run slipway")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A reference with a numeric column, a categorical one with a long label, a constant
+/// column, a column with missing values and a date; `shift` moves `x` and changes the mix
+/// of `color`; `unseen` adds a category the reference never had.
+fn write_data(path: &Path, rows: usize, shift: f64, unseen: bool, seed: u64) {
+    let mut s = String::from("x,color,constant,sparse,day\n");
+    let long = "l".repeat(300);
+    let mut state = seed;
+    let mut next = || {
+        // xorshift: deterministic, no dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 1_000_000) as f64 / 1_000_000.0
+    };
+    for i in 0..rows {
+        let x = next() * 10.0 + shift;
+        let u = next();
+        let color = if unseen && u < 0.2 {
+            "violet"
+        } else if u < 0.5 - shift / 40.0 {
+            "red"
+        } else if u < 0.9 {
+            "blue"
+        } else {
+            long.as_str()
+        };
+        let sparse = if i % 4 == 0 {
+            String::new()
+        } else {
+            format!("{:.3}", next())
+        };
+        let day = format!("2026-0{}-{:02}", 1 + (i * 3 / rows.max(1)), 1 + i % 28);
+        let _ = writeln!(s, "{x:.4},{color},7,{sparse},{day}");
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}\n{}", text(o)))
+}
+
+fn feature<'a>(chunk: &'a Value, name: &str) -> &'a Value {
+    chunk["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["column"] == name)
+        .unwrap()
+}
+
+fn stat<'a>(f: &'a Value, name: &str) -> &'a Value {
+    f["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stat"] == name)
+        .unwrap()
+}
+
+#[test]
+fn drift_on_messy_csv_chunks_missing_unseen_and_constant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, c) = (dir.path().join("ref.csv"), dir.path().join("cur.csv"));
+    write_data(&r, 2000, 0.0, false, 1);
+    write_data(&c, 1500, 4.0, true, 2);
+    let cols = "x,color,constant,sparse";
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "drift",
+        "--reference",
+        p(&r),
+        "--current",
+        p(&c),
+        "--columns",
+        cols,
+        "--chunk-size",
+        "600",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j = json_of(&o);
+    let chunks = j["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 3, "600 + 600 + 300 rows");
+    assert_eq!(chunks[2]["rows"], 300);
+    assert_eq!(j["current_rows"], 1500);
+    for chunk in chunks {
+        // x moved by 4 (of a 10-wide range): every statistic sees it.
+        let x = feature(chunk, "x");
+        assert_eq!(x["drifted"], true, "{x}");
+        assert!(stat(x, "ks")["value"].as_f64().unwrap() > 0.3);
+        assert!(stat(x, "psi")["drifted"].as_bool().unwrap());
+        // The unseen category counts in chi-square, L-infinity and JS.
+        let color = feature(chunk, "color");
+        assert!(
+            color["histogram"]["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == "violet")
+        );
+        assert!(
+            stat(color, "linf")["value"].as_f64().unwrap() >= 0.15,
+            "{color}"
+        );
+        assert_eq!(color["drifted"], true);
+        // A constant column is defined: no drift, and Wasserstein says why it has no
+        // normalized value.
+        let k = feature(chunk, "constant");
+        assert_eq!(stat(k, "ks")["value"], 0.0);
+        assert_eq!(stat(k, "wasserstein")["value"], 0.0);
+        assert!(
+            stat(k, "wasserstein")["reason"]
+                .as_str()
+                .unwrap()
+                .contains("constant")
+        );
+        assert_eq!(k["drifted"], false);
+        // Missing values are counted, not compared.
+        let s = feature(chunk, "sparse");
+        assert!((s["reference_missing_rate"].as_f64().unwrap() - 0.25).abs() < 1e-12);
+        assert!((s["missing_rate"].as_f64().unwrap() - 0.25).abs() < 0.01);
+        assert_eq!(s["missing_drifted"], false);
+    }
+    // Without --fail-on-drift, drift is reported with exit 0; with it, exit 3.
+    let o = slipway(&[
+        "monitor",
+        "drift",
+        "--reference",
+        p(&r),
+        "--current",
+        p(&c),
+        "--columns",
+        cols,
+        "--fail-on-drift",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("DRIFT") && out.contains("drift found"),
+        "{out}"
+    );
+    // The same distribution: no drift, exit 0 even with --fail-on-drift.
+    let same = dir.path().join("same.csv");
+    write_data(&same, 3000, 0.0, false, 3);
+    let o = slipway(&[
+        "monitor",
+        "drift",
+        "--reference",
+        p(&r),
+        "--current",
+        p(&same),
+        "--columns",
+        cols,
+        "--fail-on-drift",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no drift"));
+}
+
+#[test]
+fn missing_values_change_and_all_missing_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().join("ref.csv");
+    let c = dir.path().join("cur.csv");
+    let mut rs = String::from("a,b\n");
+    let mut cs = String::from("a,b\n");
+    for i in 0..400 {
+        let _ = writeln!(rs, "{},{}", i % 10, if i % 2 == 0 { "u" } else { "v" });
+        // `a` is missing in 30 % of the current rows, `b` in all of them.
+        let a = if i % 10 < 3 {
+            String::new()
+        } else {
+            (i % 10).to_string()
+        };
+        let _ = writeln!(cs, "{a},");
+    }
+    std::fs::write(&r, rs).unwrap();
+    std::fs::write(&c, cs).unwrap();
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "drift",
+        "--reference",
+        p(&r),
+        "--current",
+        p(&c),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j = json_of(&o);
+    let a = feature(&j["chunks"][0], "a");
+    assert!((a["missing_rate"].as_f64().unwrap() - 0.3).abs() < 1e-12);
+    assert_eq!(a["missing_drifted"], true);
+    assert_eq!(a["drifted"], true);
+    let b = feature(&j["chunks"][0], "b");
+    assert_eq!(b["missing_rate"], 1.0);
+    for s in b["stats"].as_array().unwrap() {
+        assert!(s["value"].is_null());
+        assert!(s["reason"].as_str().unwrap().contains("no values"), "{s}");
+    }
+}
+
+#[test]
+fn small_chunks_are_flagged_not_alarmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, c) = (dir.path().join("ref.csv"), dir.path().join("one.csv"));
+    write_data(&r, 1000, 0.0, false, 4);
+    std::fs::write(&c, "x,color\n500,green\n").unwrap();
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "drift",
+        "--reference",
+        p(&r),
+        "--current",
+        p(&c),
+        "--columns",
+        "x,color",
+        "--fail-on-drift",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j = json_of(&o);
+    assert_eq!(j["chunks"][0]["small_sample"], true);
+    assert_eq!(j["drifted"], false);
+    let x = feature(&j["chunks"][0], "x");
+    assert_eq!(stat(x, "ks")["value"], 1.0, "one value far outside: KS = 1");
+    assert_eq!(x["drifted"], false);
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().join("ref.csv");
+    write_data(&r, 300, 0.0, false, 5);
+    let run = |current: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "monitor",
+            "drift",
+            "--reference",
+            p(&r),
+            "--current",
+            p(current),
+        ];
+        args.extend(extra);
+        slipway(&args)
+    };
+    // A compared column the current file lacks.
+    let c = dir.path().join("no_color.csv");
+    std::fs::write(&c, "x,constant\n1,7\n").unwrap();
+    let o = run(&c, &["--columns", "x,color"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("\"color\""),
+        "{}",
+        text(&o)
+    );
+    // A file that does not exist.
+    let o = run(&dir.path().join("nope.csv"), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nope.csv"));
+    // A value that is not of the reference's type.
+    let c = dir.path().join("bad_type.csv");
+    std::fs::write(&c, "x,color\n1.5,red\n2,red\nabc,blue\n").unwrap();
+    let o = run(&c, &["--columns", "x,color"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("\"x\"") && err.contains("abc") && err.contains(":4"),
+        "{err}"
+    );
+    // A header and no rows.
+    let c = dir.path().join("empty.csv");
+    std::fs::write(&c, "x,color\n").unwrap();
+    let o = run(&c, &["--columns", "x,color"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // An empty file.
+    let c = dir.path().join("zero.csv");
+    std::fs::write(&c, "").unwrap();
+    let o = run(&c, &["--columns", "x,color"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // Unknown statistic, bad threshold.
+    let o = run(&r, &["--stat", "kss"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("kss"));
+    let o = run(&r, &["--threshold", "psi=-1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // Period chunking on a column that is not a datetime.
+    let o = run(
+        &r,
+        &["--chunk-period", "month", "--timestamp-column", "color"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"color\""));
+}
+
+#[test]
+fn period_chunks_summary_reuse_and_a_report_that_does_not_grow() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, c) = (dir.path().join("ref.csv"), dir.path().join("cur.csv"));
+    write_data(&r, 1000, 0.0, false, 6);
+    write_data(&c, 900, 0.5, false, 7);
+    let html = dir.path().join("report.html");
+    let summary = dir.path().join("ref-summary.json");
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "drift",
+        "--reference",
+        p(&r),
+        "--current",
+        p(&c),
+        "--columns",
+        "x,color,sparse",
+        "--chunk-period",
+        "month",
+        "--timestamp-column",
+        "day",
+        "--output",
+        p(&html),
+        "--save-summary",
+        p(&summary),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let first = json_of(&o);
+    let labels: Vec<&str> = first["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["2026-01", "2026-02", "2026-03"]);
+    assert!(summary.exists() && html.exists() && dir.path().join("report.json").exists());
+    // The saved summary gives the same numbers without the reference file.
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "drift",
+        "--reference-summary",
+        p(&summary),
+        "--current",
+        p(&c),
+        "--chunk-period",
+        "month",
+        "--timestamp-column",
+        "day",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let again = json_of(&o);
+    assert_eq!(first["chunks"], again["chunks"]);
+
+    // The HTML report holds summaries only: 20 times the rows, about the same size.
+    let size = |rows: usize, name: &str| {
+        let cur = dir.path().join(format!("{name}.csv"));
+        write_data(&cur, rows, 0.5, false, 8);
+        let out = dir.path().join(format!("{name}.html"));
+        let o = slipway(&[
+            "monitor",
+            "drift",
+            "--reference-summary",
+            p(&summary),
+            "--current",
+            p(&cur),
+            "--output",
+            p(&out),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let html = std::fs::read_to_string(&out).unwrap();
+        assert!(html.contains("<svg") && html.contains("Reference vs current"));
+        assert!(!html.contains("<script"));
+        html.len()
+    };
+    let small = size(1_000, "small");
+    let large = size(20_000, "large");
+    assert!(
+        (large as f64 - small as f64).abs() < 0.05 * small as f64,
+        "report grew with the rows: {small} -> {large} bytes"
+    );
+}
+
+#[test]
+fn a_bundles_training_profile_is_a_reference() {
+    let bundle = repo().join("crates/slipway-learn/tests/data/bundle_v1/model");
+    let current = repo().join("examples/adult/adult_test.csv");
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "drift",
+        "--bundle",
+        p(&bundle),
+        "--current",
+        p(&current),
+        "--chunk-size",
+        "8000",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j = json_of(&o);
+    assert_eq!(j["chunks"].as_array().unwrap().len(), 3);
+    let age = feature(&j["chunks"][0], "age");
+    assert!(
+        stat(age, "ks")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("raw reference")
+    );
+    assert!(stat(age, "psi")["value"].as_f64().is_some());
+    let workclass = feature(&j["chunks"][0], "workclass");
+    assert!(stat(workclass, "chi2")["p_value"].as_f64().is_some());
+}
