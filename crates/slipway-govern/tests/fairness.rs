@@ -119,3 +119,34 @@ fn bootstrap_is_seeded_and_brackets_the_estimate() {
         ga.selection_rate.ci
     );
 }
+
+#[test]
+fn bootstrap_intervals_do_not_depend_on_the_thread_count() {
+    let n = 500;
+    let y: Vec<bool> = (0..n).map(|i| i % 3 == 0).collect();
+    let p: Vec<bool> = (0..n).map(|i| i % 5 < 2).collect();
+    let s: Vec<f64> = (0..n).map(|i| ((i * 53) % 97) as f64 / 97.0).collect();
+    let g: Vec<Option<String>> = (0..n)
+        .map(|i| (i % 7 != 0).then(|| format!("g{}", i % 3)))
+        .collect();
+    let prot = [Protected {
+        name: "g",
+        values: &g,
+    }];
+    let opts = FairnessOptions {
+        bootstrap: 100,
+        seed: 11,
+        ..FairnessOptions::default()
+    };
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| evaluate(&y, &p, Some(&s), &prot, &opts).unwrap())
+    };
+    let one = serde_json::to_value(run(1).attributes).unwrap();
+    let three = serde_json::to_value(run(3).attributes).unwrap();
+    assert_eq!(one, three);
+    assert!(one[0]["groups"][0]["roc_auc"]["ci"].is_array());
+}
