@@ -2,7 +2,7 @@
 //! the fairness metrics of `slipway_govern::fairness` by protected group.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -38,8 +38,7 @@ pub(crate) struct FairnessArgs {
     /// Also analyse the intersection of all protected columns (`sex & race`).
     #[arg(long)]
     intersect: bool,
-    /// The label column (default: `label` with --predictions; the bundle's target otherwise,
-    /// which must then be named).
+    /// The label column (default: the bundle's target; `label` with --predictions).
     #[arg(long)]
     label: Option<String>,
     /// The prediction column of a --predictions file.
@@ -119,6 +118,28 @@ fn positive_class(labels: &[String], given: Option<&str>, col: &str) -> anyhow::
     Ok(greater.to_string())
 }
 
+/// The target column of a classifier bundle (from its `manifest.json`); an error for a
+/// bundle that is not a classifier.
+fn bundle_target(bundle: &Path) -> anyhow::Result<String> {
+    let path = bundle.join("manifest.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} is not a model bundle", bundle.display()))?;
+    let m: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bundle manifest", path.display()))?;
+    let kind = m["target"]["task"]["kind"].as_str().unwrap_or("");
+    if kind != "binary" && kind != "multiclass" {
+        bail!(
+            "bundle {} is not a classifier (task: {}): fairness metrics need class predictions",
+            bundle.display(),
+            if kind.is_empty() { "none" } else { kind }
+        );
+    }
+    match m["target"]["name"].as_str() {
+        Some(n) => Ok(n.to_string()),
+        None => bail!("{} names no target column: pass --label", path.display()),
+    }
+}
+
 /// A unique temporary path for the bundle's predictions.
 fn temp_output() -> PathBuf {
     let nanos = std::time::SystemTime::now()
@@ -134,14 +155,12 @@ fn temp_output() -> PathBuf {
 pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Result<ExitCode> {
     let read = ReadOptions::default();
     let (file, label_col) = match (&a.bundle, &a.predictions) {
-        (Some(_), _) => {
+        (Some(b), _) => {
             let Some(d) = &a.data else {
                 bail!("--bundle needs --data: the rows to score");
             };
-            let Some(l) = a.label.clone() else {
-                bail!("--bundle needs --label: the column holding the true outcome");
-            };
-            (d.clone(), l)
+            let target = bundle_target(b)?;
+            (d.clone(), a.label.clone().unwrap_or(target))
         }
         (None, Some(p)) => (p.clone(), a.label.clone().unwrap_or_else(|| "label".into())),
         (None, None) => bail!("give --bundle with --data, or --predictions"),

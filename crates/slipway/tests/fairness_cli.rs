@@ -305,10 +305,11 @@ fn bundle_scores_the_data_and_reads_protected_columns_the_model_ignored() {
     assert_eq!(names, ["(missing)", "a", "b"]);
     assert_eq!(groups[0]["count"], 60);
     assert!(groups[1]["roc_auc"]["value"].as_f64().unwrap() > 0.5);
-    // A bundle without --label, and a protected column absent from the data: exit 2.
+    // Without --label the bundle's target is the label.
     let o = slipway(
         dir.path(),
         &[
+            "--json",
             "fairness",
             "--bundle",
             bundle.to_str().unwrap(),
@@ -316,9 +317,33 @@ fn bundle_scores_the_data_and_reads_protected_columns_the_model_ignored() {
             data.to_str().unwrap(),
             "--protected",
             "group",
+            "--bootstrap",
+            "50",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(w["label"], "label");
+    assert_eq!(w["attributes"], v["attributes"]);
+    // Not a bundle, and a protected column absent from the data: exit 2.
+    let o = slipway(
+        dir.path(),
+        &[
+            "fairness",
+            "--bundle",
+            dir.path().to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--protected",
+            "group",
         ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a model bundle"),
+        "{}",
+        text(&o)
+    );
     let o = slipway(
         dir.path(),
         &[
