@@ -48,9 +48,9 @@ pub(crate) struct FairnessArgs {
     /// when present, for ROC AUC).
     #[arg(long, default_value = "score")]
     score: String,
-    /// The positive class (default: the greater of the label's two values, numerically when
-    /// both are numbers; required when the label has more than two values, which are then
-    /// read one-vs-rest).
+    /// The positive class (default: a binary bundle's positive class; otherwise the greater of
+    /// the label's two values, numerically when both are numbers; required when the label
+    /// has more than two values, which are then read one-vs-rest).
     #[arg(long)]
     positive_class: Option<String>,
     /// Bootstrap resamples for the confidence intervals (0: none).
@@ -118,9 +118,10 @@ fn positive_class(labels: &[String], given: Option<&str>, col: &str) -> anyhow::
     Ok(greater.to_string())
 }
 
-/// The target column of a classifier bundle (from its `manifest.json`); an error for a
-/// bundle that is not a classifier.
-fn bundle_target(bundle: &Path) -> anyhow::Result<String> {
+/// The target column of a classifier bundle (from its `manifest.json`) and, for a binary
+/// one, its positive class (the second class: training moves a configured
+/// `positive_class` there); an error for a bundle that is not a classifier.
+fn bundle_target(bundle: &Path) -> anyhow::Result<(String, Option<String>)> {
     let path = bundle.join("manifest.json");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{} is not a model bundle", bundle.display()))?;
@@ -134,8 +135,11 @@ fn bundle_target(bundle: &Path) -> anyhow::Result<String> {
             if kind.is_empty() { "none" } else { kind }
         );
     }
+    let positive = (kind == "binary")
+        .then(|| m["target"]["classes"][1].as_str().map(str::to_string))
+        .flatten();
     match m["target"]["name"].as_str() {
-        Some(n) => Ok(n.to_string()),
+        Some(n) => Ok((n.to_string(), positive)),
         None => bail!("{} names no target column: pass --label", path.display()),
     }
 }
@@ -154,15 +158,19 @@ fn temp_output() -> PathBuf {
 
 pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Result<ExitCode> {
     let read = ReadOptions::default();
-    let (file, label_col) = match (&a.bundle, &a.predictions) {
+    let (file, label_col, bundle_positive) = match (&a.bundle, &a.predictions) {
         (Some(b), _) => {
             let Some(d) = &a.data else {
                 bail!("--bundle needs --data: the rows to score");
             };
-            let target = bundle_target(b)?;
-            (d.clone(), a.label.clone().unwrap_or(target))
+            let (target, positive) = bundle_target(b)?;
+            (d.clone(), a.label.clone().unwrap_or(target), positive)
         }
-        (None, Some(p)) => (p.clone(), a.label.clone().unwrap_or_else(|| "label".into())),
+        (None, Some(p)) => (
+            p.clone(),
+            a.label.clone().unwrap_or_else(|| "label".into()),
+            None,
+        ),
         (None, None) => bail!("give --bundle with --data, or --predictions"),
     };
     let table = ingest::read_table(&file, &read)?;
@@ -185,7 +193,10 @@ pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Resul
             ),
         }
     }
-    let positive = positive_class(&labels, a.positive_class.as_deref(), &label_col)?;
+    let positive = match (&a.positive_class, bundle_positive) {
+        (None, Some(p)) => p,
+        (given, _) => positive_class(&labels, given.as_deref(), &label_col)?,
+    };
     // The predictions and scores: from the bundle, or from the file's columns.
     let (preds, scores, source): (Vec<Option<String>>, Option<Vec<f64>>, String) =
         if let Some(bundle) = &a.bundle {

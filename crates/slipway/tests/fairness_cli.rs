@@ -325,6 +325,81 @@ fn bundle_scores_the_data_and_reads_protected_columns_the_model_ignored() {
     let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(w["label"], "label");
     assert_eq!(w["attributes"], v["attributes"]);
+    // A configured positive class is the bundle's, and fairness follows it.
+    std::fs::write(
+        dir.path().join("cfg0.yaml"),
+        "name: f0\ndata: {train: train.csv}\ntarget: label\npositive_class: \"0\"\nroles: {protected: [group]}\nmodels:\n  - {type: logistic_regression}\ncv: {folds: 2}\nseed: 1\n",
+    )
+    .unwrap();
+    let out0 = dir.path().join("out0");
+    let o = slipway(
+        dir.path(),
+        &[
+            "train",
+            "-c",
+            dir.path().join("cfg0.yaml").to_str().unwrap(),
+            "--output",
+            out0.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = slipway(
+        dir.path(),
+        &[
+            "--json",
+            "fairness",
+            "--bundle",
+            out0.join("model").to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--protected",
+            "group",
+            "--bootstrap",
+            "0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let z: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(z["positive_class"], "0");
+    assert_eq!(z["has_scores"], true);
+    // The same bundle's predictions read with "1" positive: selection rates add up to 1.
+    let o = slipway(
+        dir.path(),
+        &[
+            "--json",
+            "fairness",
+            "--bundle",
+            out0.join("model").to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--protected",
+            "group",
+            "--bootstrap",
+            "0",
+            "--positive-class",
+            "1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let one: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(one["positive_class"], "1");
+    let (g0, g1) = (
+        &z["attributes"][0]["groups"],
+        &one["attributes"][0]["groups"],
+    );
+    for k in 0..3 {
+        let s0 = g0[k]["selection_rate"]["value"].as_f64().unwrap();
+        let s1 = g1[k]["selection_rate"]["value"].as_f64().unwrap();
+        assert!((s0 + s1 - 1.0).abs() < 1e-12, "{s0} + {s1}");
+        let (a0, a1) = (
+            g0[k]["roc_auc"]["value"].as_f64(),
+            g1[k]["roc_auc"]["value"].as_f64(),
+        );
+        assert!(
+            (a0.unwrap() - a1.unwrap()).abs() < 1e-9,
+            "AUC {a0:?} {a1:?}"
+        );
+    }
     // Not a bundle, and a protected column absent from the data: exit 2.
     let o = slipway(
         dir.path(),
