@@ -53,6 +53,10 @@ pub(crate) struct FairnessArgs {
     /// has more than two values, which are then read one-vs-rest).
     #[arg(long)]
     positive_class: Option<String>,
+    /// Multiclass: one report per label value, each class positive against the rest (scores
+    /// from `probability_<class>` columns when present).
+    #[arg(long, conflicts_with = "positive_class")]
+    one_vs_rest: bool,
     /// Bootstrap resamples for the confidence intervals (0: none).
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
@@ -71,6 +75,13 @@ pub(crate) struct FairnessArgs {
     /// Write a self-contained HTML report here.
     #[arg(long)]
     output: Option<PathBuf>,
+}
+
+/// The report of one positive class (one of several with --one-vs-rest).
+struct ClassReport {
+    positive: String,
+    report: FairnessReport,
+    notes: Vec<String>,
 }
 
 /// Rendered values of column `name` (missing as `None`), or an error naming it.
@@ -194,11 +205,12 @@ pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Resul
         }
     }
     let positive = match (&a.positive_class, bundle_positive) {
+        _ if a.one_vs_rest => String::new(),
         (None, Some(p)) => p,
         (given, _) => positive_class(&labels, given.as_deref(), &label_col)?,
     };
-    // The predictions and scores: from the bundle, or from the file's columns.
-    let (preds, scores, source): (Vec<Option<String>>, Option<Vec<f64>>, String) =
+    // The predictions (and, for a bundle, its output with the class probabilities).
+    let (preds, scored, source): (Vec<Option<String>>, Option<Table>, String) =
         if let Some(bundle) = &a.bundle {
             let tmp = temp_output();
             let scored = engine.predict(bundle, &file, &tmp, &PredictOptions::default());
@@ -216,47 +228,53 @@ pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Resul
                 );
             }
             let preds = column(&t, "prediction", "prediction", &tmp)?;
-            let prob = format!("probability_{positive}");
-            let scores = match t.schema().field(&prob) {
-                Some(_) => Some(t.numeric_values(&prob)?),
-                None => None,
-            };
-            (preds, scores, format!("model {}", outcome.model))
+            (preds, Some(t), format!("model {}", outcome.model))
         } else {
             let preds = column(&table, &a.prediction, "prediction", &file)?;
-            let scores = match table.schema().field(&a.score) {
-                Some(_) => {
-                    let s = table
-                        .numeric_values(&a.score)
-                        .with_context(|| format!("score column \"{}\" must be numeric", a.score))?;
-                    if let Some(i) = s.iter().position(|v| !v.is_finite()) {
-                        bail!(
-                            "score column \"{}\" is missing or not finite on row {}",
-                            a.score,
-                            i + 1
-                        );
-                    }
-                    Some(s)
-                }
-                None => None,
-            };
-            (preds, scores, format!("predictions {}", file.display()))
+            (preds, None, format!("predictions {}", file.display()))
         };
-    let y_true: Vec<bool> = labels.iter().map(|l| *l == positive).collect();
-    let mut y_pred = Vec::with_capacity(preds.len());
+    let mut pred_values = Vec::with_capacity(preds.len());
     for (i, p) in preds.iter().enumerate() {
         match p {
-            Some(p) => y_pred.push(*p == positive),
+            Some(p) => pred_values.push(p.as_str()),
             None => bail!("prediction is missing on row {}", i + 1),
         }
     }
     let label_set: BTreeSet<&str> = labels.iter().map(String::as_str).collect();
-    let unseen: BTreeSet<&str> = preds
+    let unseen: BTreeSet<&str> = pred_values
         .iter()
-        .flatten()
-        .map(String::as_str)
+        .copied()
         .filter(|p| !label_set.contains(p))
         .collect();
+    let positives: Vec<String> = if a.one_vs_rest {
+        label_set.iter().map(|c| c.to_string()).collect()
+    } else {
+        vec![positive]
+    };
+    // A class's scores: the `probability_<class>` column (a bundle's output, or a predictions
+    // file written by `slipway predict`), else a predictions file's --score column for the
+    // one positive class.
+    let score_table = scored.as_ref().unwrap_or(&table);
+    let scores_of = |class: &str| -> anyhow::Result<Option<Vec<f64>>> {
+        let prob = format!("probability_{class}");
+        let name = if score_table.schema().field(&prob).is_some() {
+            prob
+        } else if scored.is_none() && !a.one_vs_rest && table.schema().field(&a.score).is_some() {
+            a.score.clone()
+        } else {
+            return Ok(None);
+        };
+        let s = score_table
+            .numeric_values(&name)
+            .with_context(|| format!("score column \"{name}\" must be numeric"))?;
+        if let Some(i) = s.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "score column \"{name}\" is missing or not finite on row {}",
+                i + 1
+            );
+        }
+        Ok(Some(s))
+    };
     let opts = FairnessOptions {
         min_group_size: a.min_group_size,
         bootstrap: a.bootstrap,
@@ -274,30 +292,64 @@ pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Resul
         .zip(&protected_values)
         .map(|(name, values)| Protected { name, values })
         .collect();
-    let report = fairness::evaluate(&y_true, &y_pred, scores.as_deref(), &prot, &opts)?;
-    let mut notes = Vec::new();
-    if !unseen.is_empty() {
-        notes.push(format!(
-            "predicted value(s) never seen in the label column, read as negative: {}",
-            unseen.into_iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if scores.is_none() {
-        notes.push("no score column: ROC AUC is not computed".into());
+    let mut results = Vec::new();
+    for positive in positives {
+        let y_true: Vec<bool> = labels.iter().map(|l| *l == positive).collect();
+        let y_pred: Vec<bool> = pred_values.iter().map(|p| *p == positive).collect();
+        let scores = scores_of(&positive)?;
+        let report = fairness::evaluate(&y_true, &y_pred, scores.as_deref(), &prot, &opts)?;
+        let mut notes = Vec::new();
+        if !unseen.is_empty() {
+            notes.push(format!(
+                "predicted value(s) never seen in the label column, read as negative: {}",
+                unseen.iter().copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if scores.is_none() {
+            notes.push("no score column: ROC AUC is not computed".into());
+        }
+        results.push(ClassReport {
+            positive,
+            report,
+            notes,
+        });
     }
     if let Some(path) = &a.output {
-        std::fs::write(path, render_html(&report, &source, &positive, &notes))
+        std::fs::write(path, render_html(&results, &source))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if json {
-        let mut v = serde_json::to_value(&report)?;
-        v["source"] = source.into();
-        v["label"] = label_col.into();
-        v["positive_class"] = positive.into();
-        v["notes"] = notes.into();
+        let mut out = Vec::new();
+        for r in &results {
+            let mut v = serde_json::to_value(&r.report)?;
+            v["source"] = source.clone().into();
+            v["label"] = label_col.clone().into();
+            v["positive_class"] = r.positive.clone().into();
+            v["notes"] = r.notes.clone().into();
+            out.push(v);
+        }
+        let v = if a.one_vs_rest {
+            serde_json::json!({
+                "one_vs_rest": true,
+                "source": source,
+                "label": label_col,
+                "passed": results.iter().all(|r| r.report.passed),
+                "classes": out,
+            })
+        } else {
+            out.remove(0)
+        };
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print_report(&report, &source, &label_col, &positive, &notes);
+        for r in &results {
+            if a.one_vs_rest {
+                println!(
+                    "\n{}",
+                    style(format!("══ class \"{}\" vs the rest", r.positive)).bold()
+                );
+            }
+            print_report(&r.report, &source, &label_col, &r.positive, &r.notes);
+        }
         if let Some(path) = &a.output {
             println!("{} report → {}", style("✓").green().bold(), path.display());
         }
@@ -466,8 +518,28 @@ fn rate_chart(
     svg
 }
 
-fn render_html(r: &FairnessReport, source: &str, positive: &str, notes: &[String]) -> String {
+fn render_html(results: &[ClassReport], source: &str) -> String {
     let mut page = Page::new("Slipway fairness report");
+    let many = results.len() > 1;
+    for c in results {
+        let suffix = if many {
+            format!(" (class {} vs the rest)", c.positive)
+        } else {
+            String::new()
+        };
+        class_sections(&mut page, &c.report, source, &c.positive, &c.notes, &suffix);
+    }
+    page.render()
+}
+
+fn class_sections(
+    page: &mut Page,
+    r: &FairnessReport,
+    source: &str,
+    positive: &str,
+    notes: &[String],
+    suffix: &str,
+) {
     let verdict = if r.passed {
         "<p class=\"ok\">Every check passed.</p>".to_string()
     } else {
@@ -486,7 +558,7 @@ fn render_html(r: &FairnessReport, source: &str, positive: &str, notes: &[String
     for n in notes {
         intro.push_str(&format!("<p>{}</p>", html::escape(n)));
     }
-    page.section("Summary", intro);
+    page.section(&format!("Summary{suffix}"), intro);
     for a in &r.attributes {
         let rows: Vec<Vec<String>> = a
             .groups
@@ -563,9 +635,8 @@ fn render_html(r: &FairnessReport, source: &str, positive: &str, notes: &[String
             rate_chart(a, "false positive rate", |g| &g.false_positive_rate)
         );
         page.section(
-            &format!("By {}", a.attribute),
+            &format!("By {}{suffix}", a.attribute),
             format!("{summary}<div>{charts}</div>{groups}"),
         );
     }
-    page.render()
 }

@@ -440,3 +440,100 @@ fn bundle_scores_the_data_and_reads_protected_columns_the_model_ignored() {
         text(&o)
     );
 }
+
+#[test]
+fn multiclass_one_vs_rest_equals_each_class_read_as_positive() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("multi.csv");
+    let mut csv =
+        String::from("label,prediction,probability_a,probability_b,probability_c,region\n");
+    let classes = ["a", "b", "c"];
+    for i in 0..120usize {
+        let y = classes[i % 3];
+        let pred = classes[(i / 2 + i % 3) % 3];
+        let pa = ((i * 13) % 10) as f64 / 20.0;
+        let pb = ((i * 7) % 10) as f64 / 20.0;
+        let region = if i % 11 == 0 {
+            ""
+        } else if i % 2 == 0 {
+            "east"
+        } else {
+            "west"
+        };
+        csv.push_str(&format!(
+            "{y},{pred},{pa},{pb},{},{region}\n",
+            1.0 - pa - pb
+        ));
+    }
+    std::fs::write(&p, csv).unwrap();
+    let ps = p.to_str().unwrap();
+    let o = slipway(
+        dir.path(),
+        &[
+            "--json",
+            "fairness",
+            "--predictions",
+            ps,
+            "--protected",
+            "region",
+            "--one-vs-rest",
+            "--bootstrap",
+            "30",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let per_class = v["classes"].as_array().unwrap();
+    assert_eq!(per_class.len(), 3);
+    for (c, r) in classes.iter().zip(per_class) {
+        assert_eq!(r["positive_class"], *c);
+        assert_eq!(r["has_scores"], true);
+        let o = slipway(
+            dir.path(),
+            &[
+                "--json",
+                "fairness",
+                "--predictions",
+                ps,
+                "--protected",
+                "region",
+                "--positive-class",
+                c,
+                "--score",
+                &format!("probability_{c}"),
+                "--bootstrap",
+                "30",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let single: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(single["attributes"], r["attributes"], "class {c}");
+    }
+    // Without --one-vs-rest or --positive-class a three-class label is refused.
+    let o = slipway(
+        dir.path(),
+        &["fairness", "--predictions", ps, "--protected", "region"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // The terminal and HTML forms name each class.
+    let html = dir.path().join("m.html");
+    let o = slipway(
+        dir.path(),
+        &[
+            "fairness",
+            "--predictions",
+            ps,
+            "--protected",
+            "region",
+            "--one-vs-rest",
+            "--bootstrap",
+            "0",
+            "--output",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("class \"b\" vs the rest"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("By region (class c vs the rest)"));
+}
