@@ -115,7 +115,7 @@ fn positive_class(labels: &[String], given: Option<&str>, col: &str) -> anyhow::
     if distinct.len() != 2 {
         let shown: Vec<&str> = distinct.iter().take(10).copied().collect();
         bail!(
-            "label column \"{col}\" has {} distinct value(s) ({}{}): a binary label is needed; name the positive class with --positive-class (the others are read as negative)",
+            "label column \"{col}\" has {} distinct value(s) ({}{}): a binary label is needed; name the positive class with --positive-class (the others are read as negative), or ask for --one-vs-rest",
             distinct.len(),
             shown.join(", "),
             if distinct.len() > 10 { ", ..." } else { "" }
