@@ -1,4 +1,5 @@
-//! Slipway's governance: the promotion gate in front of protected aliases.
+//! Slipway's governance: the promotion gate in front of protected aliases, and fairness
+//! metrics by protected group ([`fairness`]).
 //!
 //! - [`Policy`] is read once from YAML ([`Policy::load`], [`Policy::parse`]): [`Rules`]
 //!   (bounds on run metrics, required tags) and the aliases they protect.
@@ -9,6 +10,8 @@
 //!   the version passes (or the caller forces it, with a reason), and every attempt is
 //!   recorded as its own [`Promotion`] in the same transaction as the move. An alias no
 //!   policy protects moves as MLflow moves it.
+
+pub mod fairness;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -42,6 +42,7 @@ macro_rules! eprintln {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod fairness;
 mod models;
 mod monitor;
 mod out;
@@ -71,6 +72,9 @@ enum Command {
     Predict(PredictArgs),
     /// Check a data file against validation rules.
     Validate(ValidateArgs),
+    /// Fairness metrics by protected group: a bundle's predictions on a file, or any
+    /// model's predictions file.
+    Fairness(fairness::FairnessArgs),
     /// Profile every column of a data file (text, JSON or an HTML page).
     Profile(ProfileArgs),
     /// Run the tracking server (MLflow REST API; point `MLFLOW_TRACKING_URI` at it).
@@ -413,6 +417,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(m) => models::run(m, json),
         Command::Monitor(m) => monitor::run(m, json),
         Command::Predictions(p) => serve::predictions(p, json),
+        Command::Fairness(a) => fairness::run(&engine, a, json),
         Command::Predict(a) => {
             let options = slipway_engine::PredictOptions {
                 keep: a.keep,
