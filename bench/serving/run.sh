@@ -6,7 +6,8 @@
 # and, where installed, wrk. Slipway's own GBDT (same size) is served too.
 #
 # Usage: bench/serving/run.sh [OUT_DIR]   (default bench/out/serving)
-#   SERVING_SECONDS (30): seconds per load run; SERVING_CONNECTIONS (32)
+#   SERVING_SECONDS (30): seconds per load run; SERVING_CONNECTIONS (32);
+#   SERVING_PREBUILT=1: use the release binaries already in $CARGO_TARGET_DIR (no build)
 # Prints `name: value unit` lines; every figure comes from this one run on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +24,9 @@ fi
 PY="$VENV/bin/python"
 rm -rf "$OUT" && mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-cargo build --quiet --release --bin slipway --example serving_load --example serving_inprocess
+if [ -z "${SERVING_PREBUILT:-}" ]; then
+  cargo build --quiet --release --bin slipway --example serving_load --example serving_inprocess
+fi
 SLIPWAY="$CARGO_TARGET_DIR/release/slipway"
 LOAD="$CARGO_TARGET_DIR/release/examples/serving_load"
 echo "# $(nproc) cores; load average before the run: $(cut -d' ' -f1 /proc/loadavg)"
