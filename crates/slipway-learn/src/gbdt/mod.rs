@@ -24,6 +24,7 @@
 
 pub(crate) mod binning;
 mod boost;
+mod cover;
 mod grow;
 mod hist;
 mod model;
