@@ -41,6 +41,7 @@ macro_rules! eprintln {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod explain;
 mod models;
 mod out;
 mod record;
@@ -67,6 +68,8 @@ enum Command {
     Train(TrainArgs),
     /// Score a CSV/Parquet/JSON-lines file with a model bundle.
     Predict(PredictArgs),
+    /// Explain a file's rows with a tree model's exact SHAP values (TreeSHAP).
+    Explain(explain::ExplainArgs),
     /// Check a data file against validation rules.
     Validate(ValidateArgs),
     /// Profile every column of a data file (text, JSON or an HTML page).
@@ -401,6 +404,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Models(m) => models::run(m, json),
         Command::Predictions(p) => serve::predictions(p, json),
+        Command::Explain(a) => explain::run(&engine, a, json),
         Command::Predict(a) => {
             let options = slipway_engine::PredictOptions {
                 keep: a.keep,
