@@ -415,7 +415,12 @@ impl Linear {
                 }
             }
         }
-        let q = max_distinct.div_ceil(2).max(1);
+        // More points than needed are as exact; 4 and 8 get loops the compiler unrolls.
+        let q = match max_distinct.div_ceil(2).max(1) {
+            1..=4 => 4,
+            5..=8 => 8,
+            q => q,
+        };
         let (ts, ws) = gauss_legendre(q);
         let f = |z: f64, o: f64, t: f64| z + (o - z) * t;
         let n = nodes.len();
@@ -452,6 +457,95 @@ impl Linear {
     /// Adds `scale` times the row's contributions to `phi`.
     #[inline]
     fn explain(&self, row: &[f64], scale: f64, phi: &mut [f64], s: &mut Scratch) {
+        match self.q {
+            4 => self.explain_fixed::<4>(row, scale, phi, s),
+            8 => self.explain_fixed::<8>(row, scale, phi, s),
+            _ => self.explain_any(row, scale, phi, s),
+        }
+    }
+
+    /// [`Linear::explain`] with `Q` quadrature points known at compile time.
+    fn explain_fixed<const Q: usize>(
+        &self,
+        row: &[f64],
+        scale: f64,
+        phi: &mut [f64],
+        s: &mut Scratch,
+    ) {
+        let n = self.nodes.len();
+        let p = &mut s.p[..n * Q];
+        let h = &mut s.h[..n * Q];
+        let o = &mut s.o[..n];
+        let dec = &mut s.dec[..n];
+        let at = |v: &[f64], i: usize| -> [f64; Q] { v[i * Q..i * Q + Q].try_into().unwrap() };
+        p[..Q].fill(1.0);
+        o[0] = 1;
+        if let Flat::Internal { feature, split, .. } = self.nodes[0] {
+            dec[0] = self.splits[split as usize].goes_left(row[feature as usize]);
+        }
+        for i in 1..n {
+            let par = self.parent[i] as usize;
+            let follow = u8::from(dec[par] == self.is_left[i]);
+            let oa = match self.anc[i] {
+                NONE => 1,
+                a => o[a as usize],
+            };
+            let oi = oa & follow;
+            o[i] = oi;
+            let m = at(&self.mult, i * 3 + usize::from(oa + oi));
+            let pp = at(p, par);
+            let mut out = [0.0; Q];
+            for k in 0..Q {
+                out[k] = pp[k] * m[k];
+            }
+            p[i * Q..i * Q + Q].copy_from_slice(&out);
+            if let Flat::Internal { feature, split, .. } = self.nodes[i] {
+                dec[i] = self.splits[split as usize].goes_left(row[feature as usize]);
+            }
+        }
+        for i in (0..n).rev() {
+            match self.nodes[i] {
+                Flat::Leaf(v) => {
+                    let pi = at(p, i);
+                    let mut out = [0.0; Q];
+                    for k in 0..Q {
+                        out[k] = v * pi[k];
+                    }
+                    h[i * Q..i * Q + Q].copy_from_slice(&out);
+                }
+                Flat::Internal {
+                    feature,
+                    left,
+                    right,
+                    ..
+                } => {
+                    let (l, r) = (left as usize, right as usize);
+                    let gl = at(&self.g, l * 2 + usize::from(o[l]));
+                    let gr = at(&self.g, r * 2 + usize::from(o[r]));
+                    let hl = at(h, l);
+                    let hr = at(h, r);
+                    let mut hn = [0.0; Q];
+                    let mut acc = [0.0; Q];
+                    for k in 0..Q {
+                        hn[k] = hl[k] + hr[k];
+                        acc[k] = gl[k] * hl[k] + gr[k] * hr[k];
+                    }
+                    let a = self.anc[l];
+                    if a != NONE {
+                        let ga = at(&self.g, a as usize * 2 + usize::from(o[a as usize]));
+                        for k in 0..Q {
+                            acc[k] -= ga[k] * hn[k];
+                        }
+                    }
+                    h[i * Q..i * Q + Q].copy_from_slice(&hn);
+                    phi[feature as usize] += scale * acc.iter().sum::<f64>();
+                }
+            }
+        }
+    }
+
+    /// [`Linear::explain`] for any number of quadrature points.
+    fn explain_any(&self, row: &[f64], scale: f64, phi: &mut [f64], s: &mut Scratch) {
         let q = self.q;
         let n = self.nodes.len();
         let p = &mut s.p[..n * q];
@@ -716,5 +810,87 @@ pub mod classic {
             }
         }
         total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use slipway_learn::trees::{Child, NodeView, Split, TreeView};
+
+    use super::*;
+
+    /// A chain of splits on features 0..6 (each left child splits further), covers halving.
+    fn chain() -> TreeView {
+        let depth = 6;
+        let nodes = (0..depth)
+            .map(|i| NodeView {
+                feature: i,
+                split: Split::LessEqual {
+                    threshold: 0.5,
+                    nan_left: i % 2 == 0,
+                },
+                left: if i + 1 < depth {
+                    Child::Node(i + 1)
+                } else {
+                    Child::Leaf(depth)
+                },
+                right: Child::Leaf(i),
+            })
+            .collect();
+        TreeView {
+            output: 0,
+            nodes,
+            leaf_values: (0..=depth).map(|l| l as f64 * 0.37 - 1.0).collect(),
+            node_covers: (0..depth).map(|i| 64.0 / f64::from(1u32 << i)).collect(),
+            leaf_covers: (0..=depth)
+                .map(|l| {
+                    if l < depth {
+                        64.0 / f64::from(2u32 << l)
+                    } else {
+                        1.0
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_unrolled_and_the_general_pass_agree() {
+        let t = chain();
+        let l = Linear::new(&t, 6).unwrap();
+        assert_eq!(l.q, 4);
+        let mut s = Scratch {
+            p: vec![0.0; 64],
+            h: vec![0.0; 64],
+            o: vec![0; 16],
+            dec: vec![false; 16],
+            phi: Vec::new(),
+        };
+        for row in [[0.1; 6], [0.9; 6], [f64::NAN, 0.2, 0.9, f64::NAN, 0.1, 0.7]] {
+            let mut a = vec![0.0; 6];
+            let mut b = vec![0.0; 6];
+            let mut c = vec![0.0; 6];
+            l.explain_fixed::<4>(&row, 1.0, &mut a, &mut s);
+            l.explain_any(&row, 1.0, &mut b, &mut s);
+            classic::Tree::new(&t).explain(&row, &mut c);
+            for j in 0..6 {
+                assert!((a[j] - b[j]).abs() <= 1e-12, "{a:?} {b:?}");
+                assert!((a[j] - c[j]).abs() <= 1e-12, "{a:?} {c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn gauss_legendre_integrates_polynomials_exactly() {
+        for q in 1..=20 {
+            let (t, w) = gauss_legendre(q);
+            for d in 0..2 * q {
+                let got: f64 = t.iter().zip(&w).map(|(t, w)| w * t.powi(d as i32)).sum();
+                assert!(
+                    (got - 1.0 / (d + 1) as f64).abs() <= 1e-13,
+                    "q {q} degree {d}: {got}"
+                );
+            }
+        }
     }
 }
