@@ -7,11 +7,14 @@
 //!   boosting, probabilities for trees and forests, values for regression), equal to
 //!   LightGBM's `pred_contrib` and `shap.TreeExplainer`; per row the base value plus the
 //!   contributions is the raw score.
+//! - [`interventional::Interventional`]: exact interventional TreeSHAP with a background
+//!   sample (`shap.TreeExplainer(model, data=bg, feature_perturbation="interventional")`).
 //! - [`columns`]: contributions of encoded features (one-hot indicators, TF-IDF terms,
 //!   datetime parts) summed back to the input column they come from.
 //! - [`explain_table`]: a pipeline and a table in, both views out.
 
 pub mod columns;
+pub mod interventional;
 pub mod treeshap;
 
 use slipway_data::{ErrorKind, Table};

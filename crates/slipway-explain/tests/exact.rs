@@ -191,3 +191,72 @@ proptest! {
         check(&ensemble(seed, m, trees, leaves, outputs), &rows(seed, m, 5));
     }
 }
+
+/// Interventional Shapley values by enumeration: `v(S)` = mean over background rows of the
+/// model on the row's values in `S` and the background's elsewhere.
+fn brute_force_interventional(e: &Ensemble, row: &[f64], bg: &[Vec<f64>]) -> Vec<f64> {
+    let m = e.n_features;
+    let fact = |n: usize| (1..=n).map(|v| v as f64).product::<f64>();
+    let mut out = vec![0.0; e.n_outputs * (m + 1)];
+    let v = |mask: usize| -> Vec<f64> {
+        let mut acc = vec![0.0; e.n_outputs];
+        for z in bg {
+            let mixed: Vec<f64> = (0..m)
+                .map(|j| if mask >> j & 1 == 1 { row[j] } else { z[j] })
+                .collect();
+            for (a, r) in acc.iter_mut().zip(e.raw(&mixed)) {
+                *a += r / bg.len() as f64;
+            }
+        }
+        acc
+    };
+    let values: Vec<Vec<f64>> = (0..1usize << m).map(v).collect();
+    for k in 0..e.n_outputs {
+        for i in 0..m {
+            let mut phi = 0.0;
+            for mask in 0..1usize << m {
+                if mask >> i & 1 == 1 {
+                    continue;
+                }
+                let s = mask.count_ones() as usize;
+                phi += fact(s) * fact(m - s - 1) / fact(m)
+                    * (values[mask | 1 << i][k] - values[mask][k]);
+            }
+            out[k * (m + 1) + i] = phi;
+        }
+        out[k * (m + 1) + m] = values[0][k];
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(30))]
+    #[test]
+    fn interventional_values_match_the_enumeration(
+        seed in 0u64..1_000_000,
+        m in 1usize..=7,
+        trees in 1usize..4,
+        leaves in 0usize..16,
+        outputs in 1usize..3,
+    ) {
+        let e = ensemble(seed, m, trees, leaves, outputs);
+        let bg = rows(seed + 1, m, 6);
+        let x = rows(seed + 2, m, 4);
+        let bgm = Matrix::from_columns((0..m).map(|j| bg.iter().map(|r| r[j]).collect()).collect()).unwrap();
+        let xm = Matrix::from_columns((0..m).map(|j| x.iter().map(|r| r[j]).collect()).collect()).unwrap();
+        let iv = slipway_explain::interventional::Interventional::new(&e, &bgm).unwrap();
+        let got = iv.explain(&xm).unwrap();
+        let w = iv.row_len();
+        for (r, row) in x.iter().enumerate() {
+            let want = brute_force_interventional(&e, row, &bg);
+            for (j, (a, b)) in got[r * w..(r + 1) * w].iter().zip(&want).enumerate() {
+                prop_assert!((a - b).abs() <= 1e-9, "row {} value {}: {} vs {}", r, j, a, b);
+            }
+            let raw = e.raw(row);
+            for k in 0..e.n_outputs {
+                let s: f64 = got[r * w + k * (m + 1)..r * w + (k + 1) * (m + 1)].iter().sum();
+                prop_assert!((s - raw[k]).abs() <= 1e-9);
+            }
+        }
+    }
+}

@@ -24,7 +24,7 @@ fn data(classes: Option<usize>) -> (Matrix, Target, Vec<FeatureMeta>) {
         (s % 10_000) as f64 / 10_000.0
     };
     let n = 300;
-    let mut cols = vec![Vec::with_capacity(n); 6];
+    let mut cols: Vec<Vec<f64>> = (0..6).map(|_| Vec::with_capacity(n)).collect();
     let mut y = Vec::with_capacity(n);
     for i in 0..n {
         let v: Vec<f64> = (0..6).map(|_| next()).collect();

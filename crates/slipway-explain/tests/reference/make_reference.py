@@ -247,9 +247,61 @@ def main():
     if args.slipway:
         cases += slipway_cases(os.path.abspath(args.slipway))
 
+    interventional = interventional_cases()
     with open(os.path.join(HERE, "cases.json"), "w") as f:
-        json.dump({"versions": versions(), "rows": ROWS, "cases": cases}, f, indent=1)
+        json.dump({"versions": versions(), "rows": ROWS, "cases": cases,
+                   "interventional": interventional}, f, indent=1)
         f.write("\n")
+
+
+def interventional_cases():
+    """Interventional TreeSHAP: shap.TreeExplainer(booster, data=background,
+    feature_perturbation="interventional", model_output="raw") on numeric LightGBM models
+    trained with NaN (missing type NaN, which shap's tree format follows), a background of 50
+    training rows, the test rows of the import reference (NaN included)."""
+    names = []
+    bc = pd.read_csv(os.path.join(DATA, "sklearn", "breast_cancer.csv"))
+    yb = bc.pop("target")
+    diab = pd.read_csv(os.path.join(DATA, "sklearn", "diabetes.csv"))
+    yd = diab.pop("target")
+    r = np.random.default_rng(5)
+    for df, cols in [(bc, ["mean_radius", "worst_area", "mean_concavity"]),
+                     (diab, ["bmi", "bp", "s5"])]:
+        for c in cols:
+            df.loc[r.random(len(df)) < 0.05, c] = np.nan
+    for name, train, y, objective, test_file in [
+        ("interventional_binary_breast_cancer", bc, yb, "binary", "breast_cancer.test.csv"),
+        ("interventional_regression_diabetes", diab, yd, "regression", "diabetes.test.csv"),
+    ]:
+        params = dict(objective=objective, num_leaves=15, learning_rate=0.1, min_data_in_leaf=10,
+                      seed=0, deterministic=True, num_threads=1, verbose=-1)
+        booster = lgb.train(params, lgb.Dataset(train, y), num_boost_round=20)
+        model = os.path.join(HERE, f"{name}.txt")
+        booster.save_model(model)
+        bg = train.sample(50, random_state=1)
+        bg_path = os.path.join(HERE, f"{name}.background.csv")
+        bg.to_csv(bg_path, index=False, na_rep="")
+        bg = pd.read_csv(bg_path)
+        test = read(os.path.join(IMPORT, test_file)).head(40)
+        x = test[booster.feature_name()]
+        ex = shap.TreeExplainer(booster, data=bg, feature_perturbation="interventional",
+                                model_output="raw")
+        sv = shap_layout(np.asarray(ex.shap_values(x)), np.atleast_1d(ex.expected_value),
+                         len(x), booster.num_feature(), 1)
+        raw = raw_score(booster, x)
+        case = {
+            "case": name, "kind": "lightgbm", "model": rel(model),
+            "test": rel(os.path.join(IMPORT, test_file)), "background": rel(bg_path),
+            "rows": int(len(x)), "features": booster.feature_name(), "outputs": 1,
+            "raw_score": fmt(raw), "shap_values": fmt(sv),
+            "max_abs_additivity": float(np.max(np.abs(sv.sum(axis=1) - raw[:, 0]))),
+        }
+        with open(os.path.join(HERE, f"{name}.json"), "w") as f:
+            json.dump(case, f, separators=(",", ":"))
+            f.write("\n")
+        print(f"{name}: {len(x)} rows, shap additivity {case['max_abs_additivity']:.3g}")
+        names.append(name)
+    return names
 
 
 def versions():

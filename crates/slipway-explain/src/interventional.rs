@@ -1,0 +1,248 @@
+//! Exact interventional TreeSHAP with a background sample (`shap.TreeExplainer(model, data=bg,
+//! feature_perturbation="interventional")`): the Shapley values of
+//! `v(S) = mean over background rows z of f(x_S, z_S̄)`, the model evaluated on the row's
+//! values for the features in `S` and the background row's for the others.
+//!
+//! For one background row `z`, only the leaves reachable by some mix of `x` and `z` count: on
+//! the way down, a node where both go the same way is followed, one where they part sends the
+//! feature to `x`'s side (it joins `U_x`) and to `z`'s side (it joins `U_z`), and a feature
+//! already on one side keeps it. At a reached leaf with value `v`, `|U_x| = a`, `|U_z| = b`,
+//! the leaf's game `v · [U_x ⊆ S] · [U_z ∩ S = ∅]` gives each feature of `U_x`
+//! `v (a−1)! b! / (a+b)!` and each of `U_z` `−v a! (b−1)! / (a+b)!`. The values are averaged
+//! over the background rows; the base value is the mean raw score of the background, and
+//! base + contributions is the row's raw score.
+
+use rayon::prelude::*;
+use slipway_learn::Matrix;
+use slipway_learn::trees::{Child, Ensemble, Split};
+
+use crate::{Error, Result};
+
+/// Rows explained per parallel task.
+const BLOCK: usize = 16;
+
+#[derive(Debug, Clone)]
+struct ITree {
+    output: usize,
+    /// (feature, split, left, right) per internal node.
+    nodes: Vec<(usize, Split, Child, Child)>,
+    leaf_values: Vec<f64>,
+    /// Per background row, which way it goes at each node (row-major, `nodes.len()` each).
+    background: Vec<bool>,
+}
+
+/// An interventional explainer: a model and its background rows.
+#[derive(Debug, Clone)]
+pub struct Interventional {
+    n_features: usize,
+    n_outputs: usize,
+    scale: f64,
+    n_background: usize,
+    base: Vec<f64>,
+    trees: Vec<ITree>,
+    /// `weights[a][b] = a! b! / (a + b + 1)!`.
+    weights: Vec<Vec<f64>>,
+}
+
+impl Interventional {
+    /// Prepares `e` with the background rows `background` (one column per feature).
+    pub fn new(e: &Ensemble, background: &Matrix) -> Result<Interventional> {
+        let nf = e.n_features;
+        if background.n_cols() != nf {
+            return Err(Error::Input(format!(
+                "the model has {nf} features, the background {} columns",
+                background.n_cols()
+            )));
+        }
+        let nb = background.n_rows();
+        if nb == 0 {
+            return Err(Error::Input("the background sample has no rows".into()));
+        }
+        let mut base = vec![0.0; e.n_outputs];
+        let mut row = vec![0.0; nf];
+        let mut trees = Vec::with_capacity(e.trees.len());
+        let mut depth = 0usize;
+        for t in &e.trees {
+            let nodes: Vec<_> = t
+                .nodes
+                .iter()
+                .map(|n| (n.feature, n.split.clone(), n.left, n.right))
+                .collect();
+            let mut bgdec = Vec::with_capacity(nb * nodes.len());
+            for r in 0..nb {
+                background.row_into(r, &mut row);
+                bgdec.extend(nodes.iter().map(|(f, s, _, _)| s.goes_left(row[*f])));
+            }
+            depth = depth.max(nodes.len());
+            trees.push(ITree {
+                output: t.output,
+                nodes,
+                leaf_values: t.leaf_values.clone(),
+                background: bgdec,
+            });
+        }
+        for r in 0..nb {
+            background.row_into(r, &mut row);
+            for (b, v) in base.iter_mut().zip(e.raw(&row)) {
+                *b += v / nb as f64;
+            }
+        }
+        // a and b are at most the distinct features on a path.
+        let m = nf.min(depth) + 1;
+        let fact: Vec<f64> = (0..=2 * m + 1)
+            .scan(1.0f64, |acc, i| {
+                if i > 0 {
+                    *acc *= i as f64;
+                }
+                Some(*acc)
+            })
+            .collect();
+        let weights = (0..=m)
+            .map(|a| {
+                (0..=m)
+                    .map(|b| fact[a] * fact[b] / fact[a + b + 1])
+                    .collect()
+            })
+            .collect();
+        Ok(Interventional {
+            n_features: nf,
+            n_outputs: e.n_outputs,
+            scale: e.scale,
+            n_background: nb,
+            base,
+            trees,
+            weights,
+        })
+    }
+
+    /// The base value of each output: the mean raw score of the background rows.
+    pub fn base_values(&self) -> &[f64] {
+        &self.base
+    }
+
+    /// Values per row: per output, one per feature and the base value.
+    pub fn row_len(&self) -> usize {
+        self.n_outputs * (self.n_features + 1)
+    }
+
+    /// Explains every row of `x` in parallel blocks: `x.n_rows() × row_len()` values.
+    pub fn explain(&self, x: &Matrix) -> Result<Vec<f64>> {
+        let nf = self.n_features;
+        if x.n_cols() != nf {
+            return Err(Error::Input(format!(
+                "the model has {nf} features, the input {} columns",
+                x.n_cols()
+            )));
+        }
+        let w = self.row_len();
+        let mut out = vec![0.0; x.n_rows() * w];
+        out.par_chunks_mut(BLOCK * w)
+            .enumerate()
+            .for_each(|(b, o)| {
+                let mut row = vec![0.0; nf];
+                let mut walk = Walk {
+                    side: vec![0; nf],
+                    path: Vec::new(),
+                    phi: vec![0.0; nf],
+                };
+                for (i, ro) in o.chunks_exact_mut(w).enumerate() {
+                    x.row_into(b * BLOCK + i, &mut row);
+                    self.explain_row(&row, ro, &mut walk);
+                }
+            });
+        Ok(out)
+    }
+
+    fn explain_row(&self, row: &[f64], out: &mut [f64], walk: &mut Walk) {
+        let nf = self.n_features;
+        let per = self.scale / self.n_background as f64;
+        let mut xdec = Vec::new();
+        for t in &self.trees {
+            if t.nodes.is_empty() {
+                continue;
+            }
+            xdec.clear();
+            xdec.extend(t.nodes.iter().map(|(f, s, _, _)| s.goes_left(row[*f])));
+            walk.phi.fill(0.0);
+            let n = t.nodes.len();
+            for z in 0..self.n_background {
+                let zdec = &t.background[z * n..(z + 1) * n];
+                self.visit(t, &xdec, zdec, Child::Node(0), 0, 0, walk);
+            }
+            let o = &mut out[t.output * (nf + 1)..t.output * (nf + 1) + nf];
+            for (a, p) in o.iter_mut().zip(&walk.phi) {
+                *a += per * p;
+            }
+        }
+        for k in 0..self.n_outputs {
+            out[k * (nf + 1) + nf] = self.base[k];
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &self,
+        t: &ITree,
+        xdec: &[bool],
+        zdec: &[bool],
+        c: Child,
+        a: usize,
+        b: usize,
+        walk: &mut Walk,
+    ) {
+        let i = match c {
+            Child::Leaf(l) => {
+                if a + b == 0 {
+                    return;
+                }
+                let v = t.leaf_values[l];
+                let pos = if a > 0 {
+                    v * self.weights[a - 1][b]
+                } else {
+                    0.0
+                };
+                let neg = if b > 0 {
+                    v * self.weights[a][b - 1]
+                } else {
+                    0.0
+                };
+                for &f in &walk.path {
+                    if walk.side[f] == 1 {
+                        walk.phi[f] += pos;
+                    } else {
+                        walk.phi[f] -= neg;
+                    }
+                }
+                return;
+            }
+            Child::Node(i) => i,
+        };
+        let (f, _, left, right) = &t.nodes[i];
+        let (xl, zl) = (xdec[i], zdec[i]);
+        let side = |goes_left: bool| if goes_left { *left } else { *right };
+        if xl == zl {
+            return self.visit(t, xdec, zdec, side(xl), a, b, walk);
+        }
+        match walk.side[*f] {
+            1 => self.visit(t, xdec, zdec, side(xl), a, b, walk),
+            2 => self.visit(t, xdec, zdec, side(zl), a, b, walk),
+            _ => {
+                walk.path.push(*f);
+                walk.side[*f] = 1;
+                self.visit(t, xdec, zdec, side(xl), a + 1, b, walk);
+                walk.side[*f] = 2;
+                self.visit(t, xdec, zdec, side(zl), a, b + 1, walk);
+                walk.side[*f] = 0;
+                walk.path.pop();
+            }
+        }
+    }
+}
+
+/// The state of one walk down a tree: which side each feature took (0 none, 1 the row's,
+/// 2 the background row's), the features that took one, and the row's contributions.
+struct Walk {
+    side: Vec<u8>,
+    path: Vec<usize>,
+    phi: Vec<f64>,
+}
