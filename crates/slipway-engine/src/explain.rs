@@ -33,6 +33,11 @@ pub struct ExplainOptions {
     /// Contributions per encoded feature (one-hot indicator, TF-IDF term, datetime part)
     /// rather than per input column.
     pub per_encoded: bool,
+    /// Interventional values against a background sample from this file (its model input
+    /// columns), rather than path-dependent ones.
+    pub background: Option<PathBuf>,
+    /// Most background rows taken (evenly spaced through the file; 100 when 0).
+    pub background_rows: usize,
 }
 
 /// One column's (or feature's) mean absolute contribution to one output.
@@ -82,7 +87,7 @@ pub struct ExplainOutcome {
 pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<ExplainOutcome> {
     let b = bundle::load_bundle(model)?;
     let p = &b.pipeline;
-    let ex = PipelineExplainer::new(p)?;
+    let mut ex = PipelineExplainer::new(p)?;
     let names: Vec<String> = if opts.per_encoded {
         ex.features().to_vec()
     } else {
@@ -101,18 +106,32 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
             n
         })
         .collect();
-    let chunks =
-        ingest::read_chunks(input, &read, Some(&select), CHUNK_ROWS).map_err(|e| match e {
+    let open = |file: &Path| {
+        ingest::read_chunks(file, &read, Some(&select), CHUNK_ROWS).map_err(|e| match e {
             slipway_data::Error::MissingColumn { name, available } => {
                 Error::Learn(slipway_learn::Error::SchemaMismatch(format!(
                     "column \"{name}\" is missing from {}; the model needs {} (the file has: {})",
-                    input.display(),
+                    file.display(),
                     select.join(", "),
                     available
                 )))
             }
             e => e.into(),
-        })?;
+        })
+    };
+    let mut method = "tree_shap (path-dependent, exact)".to_string();
+    if let Some(bg) = &opts.background {
+        let rows = if opts.background_rows == 0 {
+            100
+        } else {
+            opts.background_rows
+        };
+        let tables = open(bg)?.collect::<slipway_data::Result<Vec<Table>>>()?;
+        let table = Table::concat(&tables)?;
+        let taken = ex.set_background(p, &table, rows)?;
+        method = format!("tree_shap (interventional, exact, {taken} background rows)");
+    }
+    let chunks = open(input)?;
     let mut writer = match &opts.output {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -192,7 +211,7 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
     Ok(ExplainOutcome {
         model: b.manifest.name.clone(),
         model_type: p.spec.kind().to_string(),
-        method: "tree_shap (path-dependent, exact)".into(),
+        method,
         space: ex.raw_space().describe().into(),
         view: if opts.per_encoded {
             "features"

@@ -75,6 +75,8 @@ pub struct PipelineExplainer {
     /// Names of the outputs explained (classes for multiclass, one name otherwise).
     outputs: Vec<String>,
     groups: columns::Groups,
+    /// With a background sample: interventional values instead of path-dependent ones.
+    background: Option<interventional::Interventional>,
 }
 
 impl PipelineExplainer {
@@ -112,7 +114,38 @@ impl PipelineExplainer {
             features,
             outputs,
             groups,
+            background: None,
         })
+    }
+
+    /// Explains interventionally from now on, against at most `max_rows` rows of `table`
+    /// (evenly spaced through it; all of them when it has fewer); returns how many were
+    /// taken.
+    pub fn set_background(
+        &mut self,
+        p: &FittedPipeline,
+        table: &Table,
+        max_rows: usize,
+    ) -> Result<usize> {
+        let n = table.n_rows();
+        if n == 0 || max_rows == 0 {
+            return Err(Error::Input("the background sample has no rows".into()));
+        }
+        let take: Vec<usize> = if n <= max_rows {
+            (0..n).collect()
+        } else {
+            (0..max_rows).map(|i| i * n / max_rows).collect()
+        };
+        let table = table.take(&take).map_err(slipway_learn::Error::from)?;
+        let x = p.preprocessor.transform(&table)?;
+        let ensemble = Ensemble::of(&p.model)?;
+        self.background = Some(interventional::Interventional::new(&ensemble, &x)?);
+        Ok(take.len())
+    }
+
+    /// Whether values are interventional (a background was set).
+    pub fn is_interventional(&self) -> bool {
+        self.background.is_some()
     }
 
     /// The tree explainer.
@@ -144,7 +177,10 @@ impl PipelineExplainer {
     /// Explains every row of `table` (the pipeline's preprocessing first).
     pub fn explain(&self, p: &FittedPipeline, table: &Table) -> Result<Explanation> {
         let x = p.preprocessor.transform(table)?;
-        let values = self.shap.explain(&x)?;
+        let (values, base) = match &self.background {
+            Some(b) => (b.explain(&x)?, b.base_values().to_vec()),
+            None => (self.shap.explain(&x)?, self.shap.base_values().to_vec()),
+        };
         let n = x.n_rows();
         let k = self.shap.n_outputs();
         let nf = self.shap.n_features();
@@ -166,7 +202,7 @@ impl PipelineExplainer {
             n_outputs: k,
             n_features: nf,
             n_columns: nc,
-            base: self.shap.base_values().to_vec(),
+            base,
             per_feature: values,
             per_column: by_column,
         })

@@ -26,6 +26,14 @@ pub(crate) struct ExplainArgs {
     /// instead of per input column.
     #[arg(long)]
     per_encoded: bool,
+    /// Interventional SHAP values against a background sample from this file (as
+    /// `shap.TreeExplainer(model, data=background, feature_perturbation="interventional")`)
+    /// instead of path-dependent ones.
+    #[arg(long, value_name = "FILE")]
+    background: Option<PathBuf>,
+    /// Most background rows used (evenly spaced through the file).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    background_rows: usize,
     /// Columns shown per output in the terminal.
     #[arg(long, default_value_t = 10)]
     top: usize,
@@ -36,6 +44,8 @@ pub(crate) fn run(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result
         rows: a.rows,
         output: a.output,
         per_encoded: a.per_encoded,
+        background: a.background,
+        background_rows: a.background_rows,
     };
     let out = engine.explain(&a.model, &a.input, &opts)?;
     if json {

@@ -203,6 +203,55 @@ fn explains_messy_rows_additively_in_both_views() {
         );
     }
 
+    // Interventional, against 50 training rows (the file has the label too: not read).
+    let out_iv = dir.join("iv.jsonl");
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "explain",
+            "-m",
+            m,
+            "-i",
+            new.to_str().unwrap(),
+            "--background",
+            dir.join("train.csv").to_str().unwrap(),
+            "--background-rows",
+            "50",
+            "-o",
+            out_iv.to_str().unwrap(),
+        ],
+    );
+    let iv = json(&o);
+    assert!(
+        iv["method"]
+            .as_str()
+            .unwrap()
+            .contains("interventional, exact, 50 background rows"),
+        "{iv}"
+    );
+    for (r, (line, prow)) in std::fs::read_to_string(&out_iv)
+        .unwrap()
+        .lines()
+        .zip(&prows)
+        .enumerate()
+    {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let score: f64 = v
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| *k != "row")
+            .map(|(_, x)| x.as_f64().unwrap())
+            .sum();
+        let p: f64 = prow[p1].parse().unwrap();
+        let prob = 1.0 / (1.0 + (-score).exp());
+        assert!(
+            (prob - p).abs() <= 1e-9,
+            "interventional row {r}: {prob} vs {p}"
+        );
+    }
+
     // Per encoded feature: the one-hot indicators appear, and add up to the column.
     let o = slipway(
         &dir,
