@@ -3,7 +3,10 @@
 //! a reference file (LightGBM's `pred_contrib` of the first rows, one row per line) it also
 //! prints the largest difference from it.
 //!
-//! Usage: treeshap_bench MODEL.txt SAMPLE.csv ROWS.csv THREADS [REFERENCE.csv]
+//! With a background file it also times interventional TreeSHAP (those rows as the
+//! background) on the first 1,000 rows and checks its additivity.
+//!
+//! Usage: treeshap_bench MODEL.txt SAMPLE.csv ROWS.csv THREADS [REFERENCE.csv [BACKGROUND.csv]]
 //! Prints `name: value unit` lines.
 
 use std::path::Path;
@@ -17,7 +20,9 @@ use slipway_learn::trees::Ensemble;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 5 {
-        eprintln!("usage: treeshap_bench MODEL.txt SAMPLE.csv ROWS.csv THREADS [REFERENCE.csv]");
+        eprintln!(
+            "usage: treeshap_bench MODEL.txt SAMPLE.csv ROWS.csv THREADS [REFERENCE.csv [BACKGROUND.csv]]"
+        );
         std::process::exit(2);
     }
     let text = std::fs::read_to_string(&args[1]).expect("model file");
@@ -75,5 +80,29 @@ fn main() {
         }
         println!("slipway_vs_pred_contrib_rows: {n} rows");
         println!("slipway_vs_pred_contrib_max_abs_diff: {max:.3e}");
+    }
+    if let Some(bg) = args.get(6) {
+        let bg = read_table(Path::new(bg), &ReadOptions::default()).expect("background");
+        let bgx = pipeline.preprocessor.transform(&bg).expect("background fits the model");
+        let e = Ensemble::of(&pipeline.model).unwrap();
+        let iv = slipway_explain::interventional::Interventional::new(&e, &bgx).unwrap();
+        let n = x.n_rows().min(1000);
+        let xi = slipway_learn::Matrix::from_columns(
+            (0..x.n_cols()).map(|j| x.col(j)[..n].to_vec()).collect(),
+        )
+        .unwrap();
+        let t = Instant::now();
+        let v = pool.install(|| iv.explain(&xi).unwrap());
+        let secs = t.elapsed().as_secs_f64();
+        println!("slipway_interventional: {:.0} rows/s", n as f64 / secs);
+        let raw = match &pipeline.model {
+            slipway_learn::pipeline::FittedModel::Imported(m) => m.predict_raw(&xi),
+            _ => unreachable!("an imported model"),
+        };
+        let w = iv.row_len();
+        let worst = (0..n)
+            .map(|r| (v[r * w..(r + 1) * w].iter().sum::<f64>() - raw[r]).abs())
+            .fold(0.0f64, f64::max);
+        println!("slipway_interventional_additivity_error: {worst:.3e}");
     }
 }
