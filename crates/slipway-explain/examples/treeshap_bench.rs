@@ -83,7 +83,10 @@ fn main() {
     }
     if let Some(bg) = args.get(6) {
         let bg = read_table(Path::new(bg), &ReadOptions::default()).expect("background");
-        let bgx = pipeline.preprocessor.transform(&bg).expect("background fits the model");
+        let bgx = pipeline
+            .preprocessor
+            .transform(&bg)
+            .expect("background fits the model");
         let e = Ensemble::of(&pipeline.model).unwrap();
         let iv = slipway_explain::interventional::Interventional::new(&e, &bgx).unwrap();
         let n = x.n_rows().min(1000);

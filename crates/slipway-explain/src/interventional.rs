@@ -27,8 +27,8 @@ struct ITree {
     /// (feature, split, left, right) per internal node.
     nodes: Vec<(usize, Split, Child, Child)>,
     leaf_values: Vec<f64>,
-    /// Per background row, which way it goes at each node (row-major, `nodes.len()` each).
-    background: Vec<bool>,
+    /// Per node, the background rows that go left: a bitset of `⌈n_background / 64⌉` words.
+    background: Vec<u64>,
 }
 
 /// An interventional explainer: a model and its background rows.
@@ -68,10 +68,15 @@ impl Interventional {
                 .iter()
                 .map(|n| (n.feature, n.split.clone(), n.left, n.right))
                 .collect();
-            let mut bgdec = Vec::with_capacity(nb * nodes.len());
+            let words = nb.div_ceil(64);
+            let mut bgdec = vec![0u64; words * nodes.len()];
             for r in 0..nb {
                 background.row_into(r, &mut row);
-                bgdec.extend(nodes.iter().map(|(f, s, _, _)| s.goes_left(row[*f])));
+                for (i, (f, s, _, _)) in nodes.iter().enumerate() {
+                    if s.goes_left(row[*f]) {
+                        bgdec[i * words + r / 64] |= 1 << (r % 64);
+                    }
+                }
             }
             depth = depth.max(nodes.len());
             trees.push(ITree {
@@ -144,6 +149,7 @@ impl Interventional {
                     side: vec![0; nf],
                     path: Vec::new(),
                     phi: vec![0.0; nf],
+                    set: Vec::new(),
                 };
                 for (i, ro) in o.chunks_exact_mut(w).enumerate() {
                     x.row_into(b * BLOCK + i, &mut row);
@@ -164,11 +170,19 @@ impl Interventional {
             xdec.clear();
             xdec.extend(t.nodes.iter().map(|(f, s, _, _)| s.goes_left(row[*f])));
             walk.phi.fill(0.0);
-            let n = t.nodes.len();
-            for z in 0..self.n_background {
-                let zdec = &t.background[z * n..(z + 1) * n];
-                self.visit(t, &xdec, zdec, Child::Node(0), 0, 0, walk);
+            // All background rows walk down together (a bitset); they part where they
+            // disagree with the row.
+            let words = self.n_background.div_ceil(64);
+            walk.set.clear();
+            for w in 0..words {
+                let left = self.n_background - w * 64;
+                walk.set.push(if left >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << left) - 1
+                });
             }
+            self.visit(t, &xdec, Child::Node(0), 0, 0, 0, walk);
             let o = &mut out[t.output * (nf + 1)..t.output * (nf + 1) + nf];
             for (a, p) in o.iter_mut().zip(&walk.phi) {
                 *a += per * p;
@@ -179,23 +193,31 @@ impl Interventional {
         }
     }
 
+    /// Visits `c` with the background rows in the bitset at `walk.set[at..at + words]`, all
+    /// of which reach it with the same features on the row's side (`a` of them) and on their
+    /// own side (`b`).
     #[allow(clippy::too_many_arguments)]
     fn visit(
         &self,
         t: &ITree,
         xdec: &[bool],
-        zdec: &[bool],
         c: Child,
+        at: usize,
         a: usize,
         b: usize,
         walk: &mut Walk,
     ) {
+        let words = self.n_background.div_ceil(64);
         let i = match c {
             Child::Leaf(l) => {
                 if a + b == 0 {
                     return;
                 }
-                let v = t.leaf_values[l];
+                let count: u32 = walk.set[at..at + words]
+                    .iter()
+                    .map(|w| w.count_ones())
+                    .sum();
+                let v = t.leaf_values[l] * f64::from(count);
                 let pos = if a > 0 {
                     v * self.weights[a - 1][b]
                 } else {
@@ -218,24 +240,48 @@ impl Interventional {
             Child::Node(i) => i,
         };
         let (f, _, left, right) = &t.nodes[i];
-        let (xl, zl) = (xdec[i], zdec[i]);
-        let side = |goes_left: bool| if goes_left { *left } else { *right };
-        if xl == zl {
-            return self.visit(t, xdec, zdec, side(xl), a, b, walk);
+        let f = *f;
+        let xl = xdec[i];
+        let (xc, oc) = if xl { (*left, *right) } else { (*right, *left) };
+        if walk.side[f] == 1 {
+            // The feature is the row's: every background row follows the row.
+            return self.visit(t, xdec, xc, at, a, b, walk);
         }
-        match walk.side[*f] {
-            1 => self.visit(t, xdec, zdec, side(xl), a, b, walk),
-            2 => self.visit(t, xdec, zdec, side(zl), a, b, walk),
-            _ => {
-                walk.path.push(*f);
-                walk.side[*f] = 1;
-                self.visit(t, xdec, zdec, side(xl), a + 1, b, walk);
-                walk.side[*f] = 2;
-                self.visit(t, xdec, zdec, side(zl), a, b + 1, walk);
-                walk.side[*f] = 0;
+        // The rows going the row's way, and the others, appended after the current end.
+        let goes_left = &t.background[i * words..(i + 1) * words];
+        let same = walk.set.len();
+        let (mut any_same, mut any_diff) = (false, false);
+        for w in 0..words {
+            let set = walk.set[at + w];
+            let with_x = if xl { goes_left[w] } else { !goes_left[w] };
+            let s = set & with_x;
+            any_same |= s != 0;
+            walk.set.push(s);
+        }
+        let diff = walk.set.len();
+        for w in 0..words {
+            let d = walk.set[at + w] & !walk.set[same + w];
+            any_diff |= d != 0;
+            walk.set.push(d);
+        }
+        if any_same {
+            self.visit(t, xdec, xc, same, a, b, walk);
+        }
+        if any_diff {
+            if walk.side[f] == 2 {
+                // The feature is the background's: those rows go their own way.
+                self.visit(t, xdec, oc, diff, a, b, walk);
+            } else {
+                walk.path.push(f);
+                walk.side[f] = 1;
+                self.visit(t, xdec, xc, diff, a + 1, b, walk);
+                walk.side[f] = 2;
+                self.visit(t, xdec, oc, diff, a, b + 1, walk);
+                walk.side[f] = 0;
                 walk.path.pop();
             }
         }
+        walk.set.truncate(same);
     }
 }
 
@@ -245,4 +291,6 @@ struct Walk {
     side: Vec<u8>,
     path: Vec<usize>,
     phi: Vec<f64>,
+    /// Bitsets of background rows, one per level of the walk.
+    set: Vec<u64>,
 }

@@ -260,3 +260,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn interventional_values_with_many_background_rows_match_the_enumeration() {
+    // 130 background rows: a bitset of three words.
+    for seed in [3u64, 4] {
+        let m = 5;
+        let e = ensemble(seed, m, 3, 25, 2);
+        let bg = rows(seed + 10, m, 130);
+        let x = rows(seed + 20, m, 6);
+        let to_matrix = |r: &[Vec<f64>]| {
+            Matrix::from_columns((0..m).map(|j| r.iter().map(|v| v[j]).collect()).collect())
+                .unwrap()
+        };
+        let iv = slipway_explain::interventional::Interventional::new(&e, &to_matrix(&bg)).unwrap();
+        let got = iv.explain(&to_matrix(&x)).unwrap();
+        let w = iv.row_len();
+        for (r, row) in x.iter().enumerate() {
+            let want = brute_force_interventional(&e, row, &bg);
+            for (j, (a, b)) in got[r * w..(r + 1) * w].iter().zip(&want).enumerate() {
+                assert!((a - b).abs() <= 1e-9, "row {r} value {j}: {a} vs {b}");
+            }
+        }
+    }
+}
