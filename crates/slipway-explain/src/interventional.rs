@@ -251,9 +251,9 @@ impl Interventional {
         let goes_left = &t.background[i * words..(i + 1) * words];
         let same = walk.set.len();
         let (mut any_same, mut any_diff) = (false, false);
-        for w in 0..words {
+        for (w, &gl) in goes_left.iter().enumerate() {
             let set = walk.set[at + w];
-            let with_x = if xl { goes_left[w] } else { !goes_left[w] };
+            let with_x = if xl { gl } else { !gl };
             let s = set & with_x;
             any_same |= s != 0;
             walk.set.push(s);
