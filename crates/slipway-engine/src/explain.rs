@@ -119,7 +119,7 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
             e => e.into(),
         })
     };
-    let mut method = "tree_shap (path-dependent, exact)".to_string();
+    let mut method = ex.method().to_string();
     if let Some(bg) = &opts.background {
         let rows = if opts.background_rows == 0 {
             100
@@ -129,7 +129,7 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
         let tables = open(bg)?.collect::<slipway_data::Result<Vec<Table>>>()?;
         let table = Table::concat(&tables)?;
         let taken = ex.set_background(p, &table, rows)?;
-        method = format!("tree_shap (interventional, exact, {taken} background rows)");
+        method = format!("{} with {taken} background rows", ex.method());
     }
     let chunks = open(input)?;
     let mut writer = match &opts.output {
@@ -184,7 +184,7 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
         w.finish()?;
     }
     if done == 0 {
-        base = ex.shap().base_values().to_vec();
+        base = ex.base_values();
     }
     let denom = done.max(1) as f64;
     let outputs = outputs

@@ -9,12 +9,15 @@
 //!   contributions is the raw score.
 //! - [`interventional::Interventional`]: exact interventional TreeSHAP with a background
 //!   sample (`shap.TreeExplainer(model, data=bg, feature_perturbation="interventional")`).
+//! - [`linear::LinearShap`]: exact SHAP values of linear and logistic models against a
+//!   background's means (`shap.LinearExplainer` with an independent masker).
 //! - [`columns`]: contributions of encoded features (one-hot indicators, TF-IDF terms,
 //!   datetime parts) summed back to the input column they come from.
 //! - [`explain_table`]: a pipeline and a table in, both views out.
 
 pub mod columns;
 pub mod interventional;
+pub mod linear;
 pub mod treeshap;
 
 use slipway_data::{ErrorKind, Table};
@@ -64,41 +67,81 @@ impl Error {
 /// The explanations' result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// An explainer for a fitted pipeline: its model's trees and how encoded features map back to
-/// input columns.
+/// How a pipeline's model is explained.
+#[derive(Debug, Clone)]
+enum Method {
+    /// Path-dependent TreeSHAP.
+    Tree(TreeShap),
+    /// Interventional TreeSHAP against a background.
+    Interventional(interventional::Interventional),
+    /// A linear model: its coefficients and intercepts, and once a background is set, the
+    /// explainer.
+    Linear {
+        coef: Vec<Vec<f64>>,
+        intercept: Vec<f64>,
+        shap: Option<linear::LinearShap>,
+    },
+}
+
+/// An explainer for a fitted pipeline: its model's trees (or coefficients) and how encoded
+/// features map back to input columns.
 #[derive(Debug, Clone)]
 pub struct PipelineExplainer {
-    shap: TreeShap,
+    method: Method,
     raw_space: RawSpace,
     /// Names of the model's input features (after preprocessing).
     features: Vec<String>,
     /// Names of the outputs explained (classes for multiclass, one name otherwise).
     outputs: Vec<String>,
     groups: columns::Groups,
-    /// With a background sample: interventional values instead of path-dependent ones.
-    background: Option<interventional::Interventional>,
 }
 
 impl PipelineExplainer {
-    /// Prepares an explainer; fails for models without trees (naming the families that have
-    /// them), calibrated pipelines are explained before calibration.
+    /// Prepares an explainer: TreeSHAP for tree models, linear SHAP for linear and logistic
+    /// models (which need a background, [`PipelineExplainer::set_background`]); fails for
+    /// other families, naming the ones explained. Calibrated pipelines are explained before
+    /// calibration.
     pub fn new(p: &FittedPipeline) -> Result<PipelineExplainer> {
-        let ensemble = Ensemble::of(&p.model).map_err(|e| match e {
-            slipway_learn::Error::InvalidData(m) => {
-                Error::Unsupported(format!("model type {}: {m}", p.spec.kind()))
-            }
-            e => Error::Learn(e),
-        })?;
-        let shap = TreeShap::new(&ensemble)?;
         let features: Vec<String> = p.features().into_iter().map(|f| f.name).collect();
-        if features.len() != shap.n_features() {
+        let (method, raw_space, n_outputs, nf) = match Ensemble::of(&p.model) {
+            Ok(ensemble) => {
+                let shap = TreeShap::new(&ensemble)?;
+                let (k, nf) = (shap.n_outputs(), shap.n_features());
+                (Method::Tree(shap), ensemble.raw_space, k, nf)
+            }
+            Err(slipway_learn::Error::InvalidData(m)) => {
+                let Some((coef, intercept)) = linear::LinearShap::coefficients(&p.model) else {
+                    return Err(Error::Unsupported(format!(
+                        "model type {}: {m}, and linear SHAP covers linear_regression, ridge, lasso, elastic_net and logistic_regression",
+                        p.spec.kind()
+                    )));
+                };
+                let space = match p.target.task {
+                    slipway_learn::Task::Binary => RawSpace::LogOdds,
+                    slipway_learn::Task::Multiclass { .. } => RawSpace::ClassScores,
+                    slipway_learn::Task::Regression => RawSpace::Value,
+                };
+                let (k, nf) = (coef.len(), coef.first().map_or(0, Vec::len));
+                (
+                    Method::Linear {
+                        coef,
+                        intercept,
+                        shap: None,
+                    },
+                    space,
+                    k,
+                    nf,
+                )
+            }
+            Err(e) => return Err(Error::Learn(e)),
+        };
+        if features.len() != nf {
             return Err(Error::Internal(format!(
-                "the preprocessing gives {} features, the model takes {}",
-                features.len(),
-                shap.n_features()
+                "the preprocessing gives {} features, the model takes {nf}",
+                features.len()
             )));
         }
-        let outputs = match (ensemble.raw_space, shap.n_outputs()) {
+        let outputs = match (raw_space, n_outputs) {
             (_, k) if k == p.target.classes.len() && k > 1 => p.target.classes.clone(),
             (RawSpace::LogOdds, 1) => vec![format!(
                 "log-odds of {}",
@@ -109,18 +152,17 @@ impl PipelineExplainer {
         };
         let groups = columns::Groups::of(&p.preprocessor);
         Ok(PipelineExplainer {
-            shap,
-            raw_space: ensemble.raw_space,
+            method,
+            raw_space,
             features,
             outputs,
             groups,
-            background: None,
         })
     }
 
-    /// Explains interventionally from now on, against at most `max_rows` rows of `table`
-    /// (evenly spaced through it; all of them when it has fewer); returns how many were
-    /// taken.
+    /// Explains against a background from now on (interventional TreeSHAP for tree models,
+    /// the feature means for linear ones), with at most `max_rows` rows of `table` (evenly
+    /// spaced through it; all of them when it has fewer); returns how many were taken.
     pub fn set_background(
         &mut self,
         p: &FittedPipeline,
@@ -138,19 +180,45 @@ impl PipelineExplainer {
         };
         let table = table.take(&take).map_err(slipway_learn::Error::from)?;
         let x = p.preprocessor.transform(&table)?;
-        let ensemble = Ensemble::of(&p.model)?;
-        self.background = Some(interventional::Interventional::new(&ensemble, &x)?);
+        self.method = match &self.method {
+            Method::Linear {
+                coef, intercept, ..
+            } => Method::Linear {
+                coef: coef.clone(),
+                intercept: intercept.clone(),
+                shap: Some(linear::LinearShap::new(
+                    coef.clone(),
+                    intercept.clone(),
+                    &x,
+                )?),
+            },
+            Method::Tree(_) | Method::Interventional(_) => {
+                let ensemble = Ensemble::of(&p.model)?;
+                Method::Interventional(interventional::Interventional::new(&ensemble, &x)?)
+            }
+        };
         Ok(take.len())
     }
 
-    /// Whether values are interventional (a background was set).
-    pub fn is_interventional(&self) -> bool {
-        self.background.is_some()
+    /// The method, in words.
+    pub fn method(&self) -> &'static str {
+        match self.method {
+            Method::Tree(_) => "tree_shap (path-dependent, exact)",
+            Method::Interventional(_) => "tree_shap (interventional, exact)",
+            Method::Linear { .. } => "linear_shap (independent, exact)",
+        }
     }
 
-    /// The tree explainer.
-    pub fn shap(&self) -> &TreeShap {
-        &self.shap
+    /// The base value of each output (for a linear model, once a background is set).
+    pub fn base_values(&self) -> Vec<f64> {
+        match &self.method {
+            Method::Tree(s) => s.base_values().to_vec(),
+            Method::Interventional(s) => s.base_values().to_vec(),
+            Method::Linear { shap, .. } => shap
+                .as_ref()
+                .map(|s| s.base_values().to_vec())
+                .unwrap_or_default(),
+        }
     }
 
     /// What the explained score is.
@@ -177,13 +245,21 @@ impl PipelineExplainer {
     /// Explains every row of `table` (the pipeline's preprocessing first).
     pub fn explain(&self, p: &FittedPipeline, table: &Table) -> Result<Explanation> {
         let x = p.preprocessor.transform(table)?;
-        let (values, base) = match &self.background {
-            Some(b) => (b.explain(&x)?, b.base_values().to_vec()),
-            None => (self.shap.explain(&x)?, self.shap.base_values().to_vec()),
+        let values = match &self.method {
+            Method::Tree(s) => s.explain(&x)?,
+            Method::Interventional(s) => s.explain(&x)?,
+            Method::Linear { shap: Some(s), .. } => s.explain(&x)?,
+            Method::Linear { shap: None, .. } => {
+                return Err(Error::Unsupported(format!(
+                    "model type {} is explained against a background sample (its feature means, as shap.LinearExplainer): give one (--background FILE)",
+                    p.spec.kind()
+                )));
+            }
         };
+        let base = self.base_values();
         let n = x.n_rows();
-        let k = self.shap.n_outputs();
-        let nf = self.shap.n_features();
+        let k = self.outputs.len();
+        let nf = self.features.len();
         let nc = self.groups.names().len();
         let mut by_column = vec![0.0; n * k * nc];
         for (row, out) in values

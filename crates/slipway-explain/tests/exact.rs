@@ -284,3 +284,74 @@ fn interventional_values_with_many_background_rows_match_the_enumeration() {
         }
     }
 }
+
+#[test]
+fn linear_shap_matches_the_enumeration() {
+    let m = 5;
+    let coef = vec![
+        vec![0.5, -1.25, 2.0, 0.0, 0.75],
+        vec![-0.3, 0.2, 0.1, 1.5, -2.0],
+    ];
+    let intercept = vec![0.1, -0.4];
+    let f = |x: &[f64]| -> Vec<f64> {
+        coef.iter()
+            .zip(&intercept)
+            .map(|(c, b)| c.iter().zip(x).map(|(c, v)| c * v).sum::<f64>() + b)
+            .collect()
+    };
+    let bg: Vec<Vec<f64>> = (0..7)
+        .map(|i| {
+            (0..m)
+                .map(|j| ((i * 7 + j * 3) % 11) as f64 / 5.0)
+                .collect()
+        })
+        .collect();
+    let x: Vec<Vec<f64>> = (0..4)
+        .map(|i| {
+            (0..m)
+                .map(|j| ((i * 5 + j) % 9) as f64 / 3.0 - 1.0)
+                .collect()
+        })
+        .collect();
+    let to_matrix = |r: &[Vec<f64>]| {
+        Matrix::from_columns((0..m).map(|j| r.iter().map(|v| v[j]).collect()).collect()).unwrap()
+    };
+    let ls =
+        slipway_explain::linear::LinearShap::new(coef.clone(), intercept.clone(), &to_matrix(&bg))
+            .unwrap();
+    let got = ls.explain(&to_matrix(&x)).unwrap();
+    let w = ls.row_len();
+    let fact = |n: usize| (1..=n).map(|v| v as f64).product::<f64>();
+    for (r, row) in x.iter().enumerate() {
+        let v = |mask: usize| -> Vec<f64> {
+            let mut acc = vec![0.0; 2];
+            for z in &bg {
+                let mixed: Vec<f64> = (0..m)
+                    .map(|j| if mask >> j & 1 == 1 { row[j] } else { z[j] })
+                    .collect();
+                for (a, s) in acc.iter_mut().zip(f(&mixed)) {
+                    *a += s / bg.len() as f64;
+                }
+            }
+            acc
+        };
+        for k in 0..2 {
+            for i in 0..m {
+                let mut phi = 0.0;
+                for mask in (0..1usize << m).filter(|s| s >> i & 1 == 0) {
+                    let s = mask.count_ones() as usize;
+                    phi += fact(s) * fact(m - s - 1) / fact(m) * (v(mask | 1 << i)[k] - v(mask)[k]);
+                }
+                let a = got[r * w + k * (m + 1) + i];
+                assert!(
+                    (a - phi).abs() <= 1e-12,
+                    "row {r} output {k} feature {i}: {a} vs {phi}"
+                );
+            }
+            let total: f64 = got[r * w + k * (m + 1)..r * w + (k + 1) * (m + 1)]
+                .iter()
+                .sum();
+            assert!((total - f(row)[k]).abs() <= 1e-12);
+        }
+    }
+}

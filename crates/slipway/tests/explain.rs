@@ -227,7 +227,7 @@ fn explains_messy_rows_additively_in_both_views() {
         iv["method"]
             .as_str()
             .unwrap()
-            .contains("interventional, exact, 50 background rows"),
+            .contains("tree_shap (interventional, exact) with 50 background rows"),
         "{iv}"
     );
     for (r, (line, prow)) in std::fs::read_to_string(&out_iv)
@@ -346,7 +346,92 @@ fn bad_input_and_models_without_trees_exit_2_with_a_hint() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("logistic_regression") && err.contains("random_forest"),
+        err.contains("logistic_regression") && err.contains("--background"),
+        "{err}"
+    );
+    // With a background it is explained exactly: base + contributions = the log-odds.
+    let pred = dir.join("lr_pred.csv");
+    let o = slipway(
+        &dir,
+        &[
+            "predict",
+            "-m",
+            dir.join("lr/model").to_str().unwrap(),
+            "-i",
+            dir.join("new.csv").to_str().unwrap(),
+            "-o",
+            pred.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let shap_csv = dir.join("lr_shap.csv");
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "explain",
+            "-m",
+            dir.join("lr/model").to_str().unwrap(),
+            "-i",
+            dir.join("new.csv").to_str().unwrap(),
+            "--background",
+            dir.join("train.csv").to_str().unwrap(),
+            "-o",
+            shap_csv.to_str().unwrap(),
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(
+        v["method"],
+        "linear_shap (independent, exact) with 100 background rows"
+    );
+    let (ph, prows) = read_csv(&pred);
+    let p1 = ph.iter().position(|h| h == "probability_1").unwrap();
+    let (_, rows) = read_csv(&shap_csv);
+    assert_eq!(rows.len(), 5);
+    for (row, prow) in rows.iter().zip(&prows) {
+        let score: f64 = row[1..].iter().map(|x| x.parse::<f64>().unwrap()).sum();
+        let p: f64 = prow[p1].parse().unwrap();
+        assert!(
+            (1.0 / (1.0 + (-score).exp()) - p).abs() <= 1e-9,
+            "{score} vs {p}"
+        );
+    }
+
+    // A k-NN model has neither trees nor coefficients.
+    std::fs::write(
+        dir.join("knn.yaml"),
+        "name: knn\ndata: {train: train.csv}\ntarget: y\ntask: classification\n\
+         models:\n  - {name: knn, type: k_neighbors}\ncv: {folds: 2}\nseed: 1\n",
+    )
+    .unwrap();
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "train",
+            "-c",
+            dir.join("knn.yaml").to_str().unwrap(),
+            "--output",
+            dir.join("knn").to_str().unwrap(),
+            "--no-track",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = slipway(
+        &dir,
+        &[
+            "explain",
+            "-m",
+            dir.join("knn/model").to_str().unwrap(),
+            "-i",
+            dir.join("new.csv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("random_forest") && err.contains("logistic_regression"),
         "{err}"
     );
 
