@@ -24,6 +24,9 @@ pub enum Error {
     /// From the learning core.
     #[error(transparent)]
     Learn(#[from] slipway_learn::Error),
+    /// From the explainers.
+    #[error(transparent)]
+    Explain(slipway_explain::Error),
     /// An output could not be written.
     #[error("{path}: {source}")]
     Io {
@@ -44,6 +47,7 @@ impl Error {
         match self {
             Error::Data(e) => e.kind(),
             Error::Learn(e) => e.kind(),
+            Error::Explain(e) => e.kind(),
             Error::Internal(_) => ErrorKind::Internal,
             Error::Config { .. } | Error::Validation(_) | Error::Io { .. } => ErrorKind::User,
         }
@@ -64,6 +68,12 @@ impl Error {
             Error::Learn(slipway_learn::Error::SchemaMismatch(_)) => Some(
                 "the input needs the model's input columns (the signature in the bundle's MLmodel file); other columns are ignored",
             ),
+            Error::Explain(slipway_explain::Error::NoCovers(_)) => Some(
+                "retrain the model with this version of Slipway (or import the model file again); bundles written before node covers were kept cannot be explained",
+            ),
+            Error::Explain(slipway_explain::Error::Unsupported(_)) => Some(
+                "tree models (gbdt, random_forest, extra_trees, decision_tree, imported LightGBM / XGBoost) are explained as they are; linear and logistic models with --background FILE",
+            ),
             _ => None,
         }
     }
@@ -72,6 +82,16 @@ impl Error {
         Error::Io {
             path: path.display().to_string(),
             source,
+        }
+    }
+}
+
+impl From<slipway_explain::Error> for Error {
+    fn from(e: slipway_explain::Error) -> Self {
+        match e {
+            // Reading and preprocessing errors keep their own kinds and hints.
+            slipway_explain::Error::Learn(e) => Error::Learn(e),
+            e => Error::Explain(e),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cluster;
 pub mod config;
 mod error;
+mod explain;
 mod import;
 mod predict;
 mod progress;
@@ -24,6 +25,7 @@ pub use audit::{Warning, WarningKind};
 pub use cluster::{ClusterCandidateResult, ClusterOutcome};
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind, Result};
+pub use explain::{ExplainOptions, ExplainOutcome, Importance, OutputExplanation};
 pub use import::{ExportOutcome, ImportOutcome, ImportRequest};
 pub use predict::{PredictOptions, PredictOutcome};
 pub use progress::{NoProgress, Progress};
@@ -141,6 +143,18 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<PredictOutcome> {
         predict::run(model, input, output, options, progress)
+    }
+
+    /// Explains the rows of `input` under the model bundle at `model` with exact TreeSHAP
+    /// (tree models only; see [`ExplainOptions`]): the input is read a chunk at a time, so
+    /// memory stays bounded; the outcome ranks input columns by mean |SHAP|.
+    pub fn explain(
+        &self,
+        model: &Path,
+        input: &Path,
+        options: &ExplainOptions,
+    ) -> Result<ExplainOutcome> {
+        explain::run(model, input, options)
     }
 
     /// Imports a model trained by LightGBM or XGBoost as a bundle (see [`ImportRequest`]):

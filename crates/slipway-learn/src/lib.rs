@@ -40,6 +40,7 @@ pub mod split;
 pub mod svm;
 pub mod threshold;
 pub mod tree;
+pub mod trees;
 
 pub use error::{Error, ErrorKind, Result};
 pub use estimator::{

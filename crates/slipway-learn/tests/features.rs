@@ -821,3 +821,44 @@ fn fitted_features_round_trip_through_json_bit_for_bit() {
     // Width agrees with the feature list.
     assert_eq!(f.transform(&t).unwrap().n_cols(), f.features().len());
 }
+
+#[test]
+fn every_feature_knows_the_input_columns_it_comes_from() {
+    let (t, y) = Mixed::new(60).table();
+    for steps in [
+        Vec::new(),
+        vec![StepSpec::Polynomial {
+            degree: 2,
+            interaction_only: true,
+            include_bias: true,
+        }],
+    ] {
+        let spec = PreprocessSpec {
+            datetime_features: true,
+            tfidf: Some(TfidfSpec::default()),
+            encoding: Encoding::OneHot,
+            steps,
+            ..PreprocessSpec::for_linear()
+        };
+        let (fitted, _) = spec.fit_transform(&t, &range(60), Some(&y)).unwrap();
+        let features = fitted.features();
+        let sources = fitted.feature_sources();
+        assert_eq!(sources.len(), features.len());
+        for (f, src) in features.iter().zip(&sources) {
+            // One-hot indicators, TF-IDF terms, datetime parts and products are named after
+            // their columns; the bias column "1" comes from none.
+            assert_eq!(src.is_empty(), f.name == "1", "{}", f.name);
+            for &c in src {
+                assert!(
+                    f.name.contains(&fitted.columns[c].name),
+                    "{} from {}",
+                    f.name,
+                    fitted.columns[c].name
+                );
+            }
+        }
+        let one_hot = features.iter().filter(|f| f.name.starts_with("c=")).count();
+        assert!(one_hot >= 4);
+        assert!(sources.iter().any(|s| s.len() == 2) || spec.steps.is_empty());
+    }
+}

@@ -42,6 +42,7 @@ macro_rules! eprintln {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod explain;
 mod fairness;
 mod models;
 mod monitor;
@@ -70,6 +71,8 @@ enum Command {
     Train(TrainArgs),
     /// Score a CSV/Parquet/JSON-lines file with a model bundle.
     Predict(PredictArgs),
+    /// Explain a file's rows with a tree model's exact SHAP values (TreeSHAP).
+    Explain(explain::ExplainArgs),
     /// Check a data file against validation rules.
     Validate(ValidateArgs),
     /// Fairness metrics by protected group: a bundle's predictions on a file, or any
@@ -418,6 +421,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Monitor(m) => monitor::run(m, json),
         Command::Predictions(p) => serve::predictions(p, json),
         Command::Fairness(a) => fairness::run(&engine, a, json),
+        Command::Explain(a) => explain::run(&engine, a, json),
         Command::Predict(a) => {
             let options = slipway_engine::PredictOptions {
                 keep: a.keep,

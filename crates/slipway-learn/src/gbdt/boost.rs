@@ -211,6 +211,7 @@ fn fit_in_pool(
     let n_used_feats = ((nf as f64 * p.feature_fraction).round() as usize).clamp(1, nf.max(1));
 
     let mut trees: Vec<Tree> = Vec::new();
+    let mut covers: Vec<Vec<f64>> = Vec::new();
     let mut history = Vec::new();
     let mut best: Option<(usize, f64)> = None;
     for it in 0..p.n_estimators {
@@ -228,6 +229,7 @@ fn fit_in_pool(
         }
         obj.gradients(&scores, w, &mut gh);
         let mut round: Vec<Tree> = Vec::with_capacity(k);
+        let mut round_covers: Vec<Vec<f64>> = Vec::with_capacity(k);
         for (c, ghc) in gh.iter().enumerate() {
             let feats: Vec<u32> = if n_used_feats < nf {
                 let mut f: Vec<u32> = rand::seq::index::sample(&mut feat_rng, nf, n_used_feats)
@@ -263,6 +265,7 @@ fn fit_in_pool(
                 add_binned(&grown, &data, &infos, oob, lr, &scores, k, c);
             }
             round.push(Tree::from_grown(&grown, &data.mappers, lr));
+            round_covers.push(grown.covers());
         }
         if round.iter().all(|t| t.nodes.is_empty()) {
             // Nothing left to split (LightGBM stops here too).
@@ -279,6 +282,7 @@ fn fit_in_pool(
             }
         }
         trees.extend(round);
+        covers.extend(round_covers);
         if let (Some(esr), Some((bi, _))) = (p.early_stopping_rounds, best) {
             if it - bi >= esr {
                 break;
@@ -288,6 +292,7 @@ fn fit_in_pool(
     let best_iteration = match (p.early_stopping_rounds, best) {
         (Some(_), Some((bi, _))) => {
             trees.truncate((bi + 1) * k);
+            covers.truncate((bi + 1) * k);
             Some(bi)
         }
         _ => None,
@@ -298,6 +303,7 @@ fn fit_in_pool(
         n_scores: k,
         init_scores: init,
         trees,
+        covers,
         best_iteration,
         eval_history: history,
         n_threads: p.n_threads,

@@ -26,6 +26,7 @@
 
 pub(crate) mod binning;
 mod boost;
+mod cover;
 mod grow;
 mod hist;
 mod model;

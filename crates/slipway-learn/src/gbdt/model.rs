@@ -135,6 +135,11 @@ pub struct GbdtModel {
     pub(crate) init_scores: Vec<f64>,
     /// Trees, round by round; tree `t` adds to score `t % n_scores`.
     pub(crate) trees: Vec<Tree>,
+    /// Per tree, the training rows (in the bag) that reached each internal node, then each
+    /// leaf: the covers path-dependent TreeSHAP weighs paths by (LightGBM's `internal_count`
+    /// and `leaf_count`). Empty in bundles written before they were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) covers: Vec<Vec<f64>>,
     pub(crate) best_iteration: Option<usize>,
     pub(crate) eval_history: Vec<f64>,
     pub(crate) n_threads: Option<usize>,

@@ -484,15 +484,17 @@ fn parse_tree(
         "num_leaves",
     )?;
     let group = (tree_no % per_iter) as u32;
+    let ni = num_leaves - 1;
+    let covers = counts(r, fields, tree_no, ni, num_leaves)?;
     if num_leaves == 1 {
         return Ok(ImportedTree {
             group,
             nodes: Vec::new(),
             leaf_values,
             cat_bits: Vec::new(),
+            covers,
         });
     }
-    let ni = num_leaves - 1;
     let list_i32 = |f: &str| -> Result<Vec<i32>> {
         parse_list(
             r,
@@ -601,10 +603,48 @@ fn parse_tree(
         nodes,
         leaf_values,
         cat_bits,
+        covers,
     };
     tree.check(feature_names.len(), per_iter)
         .map_err(|m| r.err(format!("{scope} (lines up to {end})"), m))?;
     Ok(tree)
+}
+
+/// A tree's `internal_count` and `leaf_count` (training rows per node, what `pred_contrib`
+/// weighs paths by) as covers, internal nodes first; empty when the tree has neither
+/// (a one-leaf tree needs no `internal_count`). Counts must be finite and not negative.
+fn counts(
+    r: &Reader<'_>,
+    fields: &BTreeMap<&str, Entry<'_>>,
+    tree_no: usize,
+    ni: usize,
+    nl: usize,
+) -> Result<Vec<f64>> {
+    let what = |f: &str| format!("Tree={tree_no}, {f}");
+    let (Some(leaf), internal) = (fields.get("leaf_count"), fields.get("internal_count")) else {
+        return Ok(Vec::new());
+    };
+    let mut out = match internal {
+        Some(e) if ni > 0 => {
+            parse_list::<f64>(r, e, &what("internal_count"), ni, "num_leaves - 1")?
+        }
+        None if ni > 0 => return Ok(Vec::new()),
+        _ => Vec::new(),
+    };
+    out.extend(parse_list::<f64>(
+        r,
+        leaf,
+        &what("leaf_count"),
+        nl,
+        "num_leaves",
+    )?);
+    if let Some(bad) = out.iter().find(|c| !(c.is_finite() && **c >= 0.0)) {
+        return Err(r.err(
+            what("leaf_count"),
+            format!("a node's data count is {bad}; counts are numbers of rows, 0 or more"),
+        ));
+    }
+    Ok(out)
 }
 
 /// A LightGBM text model written from a Slipway pipeline, and what it leaves out.
@@ -737,6 +777,11 @@ pub fn export(pipeline: &FittedPipeline) -> Result<Export> {
             "the tuned decision threshold ({t}) is not part of a LightGBM model: LightGBM gives probabilities, compare them with {t} to get Slipway's labels"
         ));
     }
+    if m.covers.len() != m.trees.len() {
+        notes.push(
+            "the model was trained before Slipway kept node counts, so the file has none and LightGBM's pred_contrib (SHAP values) cannot be computed from it; retrain to get them".to_string(),
+        );
+    }
     let k = m.n_scores;
     let (objective, num_class) = match m.task {
         Task::Binary => ("binary sigmoid:1".to_string(), 1),
@@ -794,6 +839,20 @@ pub fn export(pipeline: &FittedPipeline) -> Result<Export> {
             "leaf_value={}\n",
             join(leaves.iter().map(|v| format!("{v:?}")).collect())
         ));
+        // The rows that reached each node: what LightGBM's `pred_contrib` weighs paths by
+        // (without them it reads zeros and explains every row as NaN).
+        if let Some(c) = m
+            .covers
+            .get(i)
+            .filter(|c| c.len() == t.nodes.len() + leaves.len())
+        {
+            let (internal, leaf) = c.split_at(t.nodes.len());
+            let ints = |v: &[f64]| join(v.iter().map(|x| format!("{}", *x as i64)).collect());
+            body.push_str(&format!("leaf_count={}\n", ints(leaf)));
+            if !internal.is_empty() {
+                body.push_str(&format!("internal_count={}\n", ints(internal)));
+            }
+        }
         if num_cat > 0 {
             body.push_str(&format!(
                 "cat_boundaries={}\ncat_threshold={}\n",
@@ -905,6 +964,7 @@ mod tests {
                 "cat_bits": [],
                 "gains": [3.0]
             }],
+            "covers": [[10.0, 6.0, 4.0]],
             "best_iteration": null,
             "eval_history": [],
             "n_threads": null
@@ -944,7 +1004,14 @@ mod tests {
         let e = export(&p).unwrap();
         assert!(e.text.contains("threshold=1e300\n"), "{}", e.text);
         assert!(e.text.contains("leaf_value=1.5 2.5\n"), "{}", e.text);
+        assert!(
+            e.text.contains("leaf_count=6 4\ninternal_count=10\n"),
+            "{}",
+            e.text
+        );
         assert_eq!(e.notes.len(), 1, "the decision threshold is noted");
+        let file = parse(&e.text, "x.txt").unwrap();
+        assert_eq!(file.model.trees[0].covers, [10.0, 6.0, 4.0]);
         let file = parse(&e.text, "x.txt").unwrap();
         let x = Matrix::from_columns(vec![vec![f64::NAN, 5.0, -1e10, 1e299, 0.0]]).unwrap();
         let FittedModel::Gbdt(m) = &p.model else {

@@ -170,6 +170,12 @@ pub(crate) struct ImportedTree {
     /// Category sets of the categorical nodes: bit `c % 32` of word `c / 32`. LightGBM: the
     /// categories that go left; XGBoost: the categories that go right.
     pub cat_bits: Vec<u32>,
+    /// The cover of each internal node, then of each leaf, as the file records it: LightGBM's
+    /// `internal_count` / `leaf_count` (training rows), XGBoost's `sum_hessian`. What
+    /// path-dependent TreeSHAP weighs paths by; empty when the file or an older bundle has
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<f64>,
 }
 
 impl ImportedTree {

@@ -573,6 +573,30 @@ fn parse_tree(
             leaf_values[*l as usize] = f64::from(cond[j]);
         }
     }
+    // Covers (hessian sums), internal nodes in their new order, then leaves.
+    let covers = match tv.get("sum_hessian") {
+        None => Vec::new(),
+        Some(v) => {
+            let h_at = format!("{at}.sum_hessian");
+            let h = doc.floats(v, &h_at)?;
+            same_len("sum_hessian", h.len())?;
+            if let Some(bad) = h.iter().find(|c| !(c.is_finite() && **c >= 0.0)) {
+                return Err(doc.err(
+                    &h_at,
+                    format!("a node's hessian sum is {bad}; it must be a number, 0 or more"),
+                ));
+            }
+            let mut c = vec![0.0; order.len() + n_leaves as usize];
+            for (j, s) in slot.iter().enumerate() {
+                match s {
+                    Slot::Node(i) => c[*i as usize] = f64::from(h[j]),
+                    Slot::Leaf(l) => c[order.len() + *l as usize] = f64::from(h[j]),
+                    Slot::Unseen => {}
+                }
+            }
+            c
+        }
+    };
     let mut nodes = Vec::with_capacity(order.len());
     let mut cat_bits: Vec<u32> = Vec::new();
     for &j in &order {
@@ -652,6 +676,7 @@ fn parse_tree(
         nodes,
         leaf_values,
         cat_bits,
+        covers,
     })
 }
 

@@ -16,6 +16,7 @@
 mod datetime;
 mod knn;
 mod scale;
+mod sources;
 mod steps;
 mod target;
 mod text;

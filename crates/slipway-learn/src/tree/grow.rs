@@ -143,14 +143,18 @@ pub(crate) fn grow(
         best_left: vec![0.0; width],
         nodes: Vec::new(),
         values: Vec::new(),
+        covers: Vec::new(),
         importance: vec![0.0; data.n_features],
     };
     g.run(rng);
+    let mut covers = g.covers;
+    covers.resize(g.nodes.len(), 0.0);
     Tree {
         nodes: g.nodes,
         values: g.values,
         n_outputs: if g.classes { width } else { 1 },
         importance: g.importance,
+        covers,
     }
 }
 
@@ -185,6 +189,8 @@ struct Grower<'a> {
     best_left: Vec<f64>,
     nodes: Vec<Node>,
     values: Vec<f64>,
+    /// The training weight (sample weights times bootstrap counts) that reached each node.
+    covers: Vec<f64>,
     importance: Vec<f64>,
 }
 
@@ -204,6 +210,10 @@ impl Grower<'_> {
             self.stats_of(p.start, p.end);
             let stats = self.node_stats.clone();
             let w = self.weight(&stats);
+            if self.covers.len() <= p.node {
+                self.covers.resize(p.node + 1, 0.0);
+            }
+            self.covers[p.node] = w;
             let impurity = self.impurity(&stats);
             let count = p.end - p.start;
             let cfg = self.cfg;

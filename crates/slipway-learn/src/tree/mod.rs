@@ -57,7 +57,7 @@
 
 mod forest;
 mod grow;
-mod model;
+pub(crate) mod model;
 
 use std::collections::BTreeMap;
 

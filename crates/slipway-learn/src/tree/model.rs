@@ -56,6 +56,11 @@ pub struct Tree {
     pub(crate) n_outputs: usize,
     /// Unnormalized impurity decrease per feature.
     pub(crate) importance: Vec<f64>,
+    /// The training weight that reached each node (scikit-learn's
+    /// `weighted_n_node_samples`): the covers of path-dependent TreeSHAP. Empty in bundles
+    /// written before they were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) covers: Vec<f64>,
 }
 
 impl Tree {

@@ -1,0 +1,325 @@
+//! Slipway's model explanations.
+//!
+//! - [`treeshap::TreeShap`]: exact path-dependent TreeSHAP for every tree model
+//!   ([`slipway_learn::trees::Ensemble`]): Slipway's GBDT, decision tree, random forest and
+//!   extra trees, and imported LightGBM and XGBoost models. Values are in the model's raw
+//!   score space (log-odds for binary boosting, per-class raw scores for multiclass
+//!   boosting, probabilities for trees and forests, values for regression), equal to
+//!   LightGBM's `pred_contrib` and `shap.TreeExplainer`; per row the base value plus the
+//!   contributions is the raw score.
+//! - [`interventional::Interventional`]: exact interventional TreeSHAP with a background
+//!   sample (`shap.TreeExplainer(model, data=bg, feature_perturbation="interventional")`).
+//! - [`linear::LinearShap`]: exact SHAP values of linear and logistic models against a
+//!   background's means (`shap.LinearExplainer` with an independent masker).
+//! - [`columns`]: contributions of encoded features (one-hot indicators, TF-IDF terms,
+//!   datetime parts) summed back to the input column they come from.
+//! - [`explain_table`]: a pipeline and a table in, both views out.
+
+pub mod columns;
+pub mod interventional;
+pub mod linear;
+pub mod treeshap;
+
+use slipway_data::{ErrorKind, Table};
+use slipway_learn::pipeline::FittedPipeline;
+use slipway_learn::trees::{Ensemble, RawSpace};
+
+pub use treeshap::TreeShap;
+
+/// What can go wrong explaining.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The model records no covers: trained before Slipway kept them.
+    #[error(
+        "{0}. The model was trained before Slipway kept node covers (or its file has none); retrain it (or re-import the model file) to explain it"
+    )]
+    NoCovers(String),
+    /// The model family has no explainer here.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The model's trees cannot be explained as they are.
+    #[error("the model cannot be explained: {0}")]
+    Model(String),
+    /// The rows do not fit the model.
+    #[error("input does not match the model: {0}")]
+    Input(String),
+    /// From the learning core (preprocessing the rows, reading the model).
+    #[error(transparent)]
+    Learn(#[from] slipway_learn::Error),
+    /// A failure inside Slipway.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Whether the user can fix this.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Learn(e) => e.kind(),
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::NoCovers(_) | Error::Unsupported(_) | Error::Model(_) | Error::Input(_) => {
+                ErrorKind::User
+            }
+        }
+    }
+}
+
+/// The explanations' result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a pipeline's model is explained.
+#[derive(Debug, Clone)]
+enum Method {
+    /// Path-dependent TreeSHAP.
+    Tree(TreeShap),
+    /// Interventional TreeSHAP against a background.
+    Interventional(interventional::Interventional),
+    /// A linear model: its coefficients and intercepts, and once a background is set, the
+    /// explainer.
+    Linear {
+        coef: Vec<Vec<f64>>,
+        intercept: Vec<f64>,
+        shap: Option<linear::LinearShap>,
+    },
+}
+
+/// An explainer for a fitted pipeline: its model's trees (or coefficients) and how encoded
+/// features map back to input columns.
+#[derive(Debug, Clone)]
+pub struct PipelineExplainer {
+    method: Method,
+    raw_space: RawSpace,
+    /// Names of the model's input features (after preprocessing).
+    features: Vec<String>,
+    /// Names of the outputs explained (classes for multiclass, one name otherwise).
+    outputs: Vec<String>,
+    groups: columns::Groups,
+}
+
+impl PipelineExplainer {
+    /// Prepares an explainer: TreeSHAP for tree models, linear SHAP for linear and logistic
+    /// models (which need a background, [`PipelineExplainer::set_background`]); fails for
+    /// other families, naming the ones explained. Calibrated pipelines are explained before
+    /// calibration.
+    pub fn new(p: &FittedPipeline) -> Result<PipelineExplainer> {
+        let features: Vec<String> = p.features().into_iter().map(|f| f.name).collect();
+        let (method, raw_space, n_outputs, nf) = match Ensemble::of(&p.model) {
+            Ok(ensemble) => {
+                let shap = TreeShap::new(&ensemble)?;
+                let (k, nf) = (shap.n_outputs(), shap.n_features());
+                (Method::Tree(shap), ensemble.raw_space, k, nf)
+            }
+            Err(slipway_learn::Error::InvalidData(m)) => {
+                let Some((coef, intercept)) = linear::LinearShap::coefficients(&p.model) else {
+                    return Err(Error::Unsupported(format!(
+                        "model type {}: {m}, and linear SHAP covers linear_regression, ridge, lasso, elastic_net and logistic_regression",
+                        p.spec.kind()
+                    )));
+                };
+                let space = match p.target.task {
+                    slipway_learn::Task::Binary => RawSpace::LogOdds,
+                    slipway_learn::Task::Multiclass { .. } => RawSpace::ClassScores,
+                    slipway_learn::Task::Regression => RawSpace::Value,
+                };
+                let (k, nf) = (coef.len(), coef.first().map_or(0, Vec::len));
+                (
+                    Method::Linear {
+                        coef,
+                        intercept,
+                        shap: None,
+                    },
+                    space,
+                    k,
+                    nf,
+                )
+            }
+            Err(e) => return Err(Error::Learn(e)),
+        };
+        if features.len() != nf {
+            return Err(Error::Internal(format!(
+                "the preprocessing gives {} features, the model takes {nf}",
+                features.len()
+            )));
+        }
+        let outputs = match (raw_space, n_outputs) {
+            (_, k) if k == p.target.classes.len() && k > 1 => p.target.classes.clone(),
+            (RawSpace::LogOdds, 1) => vec![format!(
+                "log-odds of {}",
+                p.target.classes.get(1).map_or("class 1", String::as_str)
+            )],
+            (_, 1) => vec![p.target.name.clone()],
+            (_, k) => (0..k).map(|c| format!("output {c}")).collect(),
+        };
+        let groups = columns::Groups::of(&p.preprocessor);
+        Ok(PipelineExplainer {
+            method,
+            raw_space,
+            features,
+            outputs,
+            groups,
+        })
+    }
+
+    /// Explains against a background from now on (interventional TreeSHAP for tree models,
+    /// the feature means for linear ones), with at most `max_rows` rows of `table` (evenly
+    /// spaced through it; all of them when it has fewer); returns how many were taken.
+    pub fn set_background(
+        &mut self,
+        p: &FittedPipeline,
+        table: &Table,
+        max_rows: usize,
+    ) -> Result<usize> {
+        let n = table.n_rows();
+        if n == 0 || max_rows == 0 {
+            return Err(Error::Input("the background sample has no rows".into()));
+        }
+        let take: Vec<usize> = if n <= max_rows {
+            (0..n).collect()
+        } else {
+            (0..max_rows).map(|i| i * n / max_rows).collect()
+        };
+        let table = table.take(&take).map_err(slipway_learn::Error::from)?;
+        let x = p.preprocessor.transform(&table)?;
+        self.method = match &self.method {
+            Method::Linear {
+                coef, intercept, ..
+            } => Method::Linear {
+                coef: coef.clone(),
+                intercept: intercept.clone(),
+                shap: Some(linear::LinearShap::new(
+                    coef.clone(),
+                    intercept.clone(),
+                    &x,
+                )?),
+            },
+            Method::Tree(_) | Method::Interventional(_) => {
+                let ensemble = Ensemble::of(&p.model)?;
+                Method::Interventional(interventional::Interventional::new(&ensemble, &x)?)
+            }
+        };
+        Ok(take.len())
+    }
+
+    /// The method, in words.
+    pub fn method(&self) -> &'static str {
+        match self.method {
+            Method::Tree(_) => "tree_shap (path-dependent, exact)",
+            Method::Interventional(_) => "tree_shap (interventional, exact)",
+            Method::Linear { .. } => "linear_shap (independent, exact)",
+        }
+    }
+
+    /// The base value of each output (for a linear model, once a background is set).
+    pub fn base_values(&self) -> Vec<f64> {
+        match &self.method {
+            Method::Tree(s) => s.base_values().to_vec(),
+            Method::Interventional(s) => s.base_values().to_vec(),
+            Method::Linear { shap, .. } => shap
+                .as_ref()
+                .map(|s| s.base_values().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// What the explained score is.
+    pub fn raw_space(&self) -> RawSpace {
+        self.raw_space
+    }
+
+    /// The model's features (after preprocessing), in order.
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+
+    /// The input columns contributions are summed to, in order.
+    pub fn columns(&self) -> &[String] {
+        self.groups.names()
+    }
+
+    /// The outputs explained: class names for multiclass models and probability-space
+    /// classifiers, else one name.
+    pub fn outputs(&self) -> &[String] {
+        &self.outputs
+    }
+
+    /// Explains every row of `table` (the pipeline's preprocessing first).
+    pub fn explain(&self, p: &FittedPipeline, table: &Table) -> Result<Explanation> {
+        let x = p.preprocessor.transform(table)?;
+        let values = match &self.method {
+            Method::Tree(s) => s.explain(&x)?,
+            Method::Interventional(s) => s.explain(&x)?,
+            Method::Linear { shap: Some(s), .. } => s.explain(&x)?,
+            Method::Linear { shap: None, .. } => {
+                return Err(Error::Unsupported(format!(
+                    "model type {} is explained against a background sample (its feature means, as shap.LinearExplainer): give one (--background FILE)",
+                    p.spec.kind()
+                )));
+            }
+        };
+        let base = self.base_values();
+        let n = x.n_rows();
+        let k = self.outputs.len();
+        let nf = self.features.len();
+        let nc = self.groups.names().len();
+        let mut by_column = vec![0.0; n * k * nc];
+        for (row, out) in values
+            .chunks_exact(k * (nf + 1))
+            .zip(by_column.chunks_exact_mut(k * nc))
+        {
+            for c in 0..k {
+                self.groups.sum_into(
+                    &row[c * (nf + 1)..c * (nf + 1) + nf],
+                    &mut out[c * nc..(c + 1) * nc],
+                );
+            }
+        }
+        Ok(Explanation {
+            n_rows: n,
+            n_outputs: k,
+            n_features: nf,
+            n_columns: nc,
+            base,
+            per_feature: values,
+            per_column: by_column,
+        })
+    }
+}
+
+/// Contributions for a block of rows, in both views.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// Rows explained.
+    pub n_rows: usize,
+    /// Outputs per row.
+    pub n_outputs: usize,
+    /// Model features.
+    pub n_features: usize,
+    /// Input columns.
+    pub n_columns: usize,
+    /// Base value per output.
+    pub base: Vec<f64>,
+    /// Per row, per output: each feature's contribution, then the base value.
+    pub per_feature: Vec<f64>,
+    /// Per row, per output: each input column's contribution.
+    pub per_column: Vec<f64>,
+}
+
+impl Explanation {
+    /// Contributions of row `r`, output `k`, per feature.
+    pub fn features(&self, r: usize, k: usize) -> &[f64] {
+        let w = self.n_features + 1;
+        let at = (r * self.n_outputs + k) * w;
+        &self.per_feature[at..at + self.n_features]
+    }
+
+    /// Contributions of row `r`, output `k`, per input column.
+    pub fn columns(&self, r: usize, k: usize) -> &[f64] {
+        let at = (r * self.n_outputs + k) * self.n_columns;
+        &self.per_column[at..at + self.n_columns]
+    }
+
+    /// The explained raw score of row `r`, output `k`: base plus contributions.
+    pub fn score(&self, r: usize, k: usize) -> f64 {
+        self.base[k] + self.features(r, k).iter().sum::<f64>()
+    }
+}

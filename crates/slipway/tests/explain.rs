@@ -1,0 +1,462 @@
+//! `slipway explain` end to end with the real binary: a GBDT trained on messy data (missing
+//! numbers, a one-hot column, a native categorical) explained on a file without the label,
+//! with unseen categories and missing values; base value + contributions equals the model's
+//! log-odds for every row; both views; the errors (missing column, a model family without
+//! trees, a bundle from before node covers were kept) exit 2 with a hint.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scratch() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "explain-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn slipway(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("SLIPWAY_HOME", home.join("home"))
+        .output()
+        .expect("run slipway")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A small messy binary problem: `x1` with missing values, `x2`, `color` (one-hot),
+/// `city` (native categories, missing sometimes).
+fn write_data(dir: &Path) {
+    let colors = ["red", "green", "blue", "white"];
+    let cities = ["oslo", "lima", "pune", "nice", "cork"];
+    let mut train = String::from("x1,x2,color,city,y\n");
+    let mut s = 12345u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for i in 0..400 {
+        let x1 = (next() % 1000) as f64 / 100.0;
+        let x2 = (next() % 1000) as f64 / 1000.0;
+        let color = colors[(next() % 4) as usize];
+        let city = cities[(next() % 5) as usize];
+        let score = x1 / 10.0
+            + if color == "red" { 0.4 } else { 0.0 }
+            + if city == "lima" { 0.3 } else { 0.0 }
+            + x2 * 0.2;
+        let y = u8::from(score + (next() % 100) as f64 / 250.0 > 0.9);
+        let x1s = if i % 9 == 0 {
+            String::new()
+        } else {
+            x1.to_string()
+        };
+        let cs = if i % 13 == 0 { "" } else { city };
+        train.push_str(&format!("{x1s},{x2},{color},{cs},{y}\n"));
+    }
+    std::fs::write(dir.join("train.csv"), train).unwrap();
+    // Rows to explain: no label, a missing number, an unseen color and city, a missing city.
+    std::fs::write(
+        dir.join("new.csv"),
+        "city,x2,color,x1\n\
+         oslo,0.5,red,3.5\n\
+         lima,0.1,purple,\n\
+         atlantis,0.9,blue,9.0\n\
+         ,0.3,green,1.0\n\
+         pune,0.7,white,5.5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pipeline.yaml"),
+        "name: messy\ndata: {train: train.csv}\ntarget: y\ntask: classification\n\
+         preprocess:\n  columns:\n    color: {encoding: one_hot}\n\
+         models:\n  - {name: gbdt, type: gbdt, params: {n_estimators: 15, num_leaves: 7, min_data_in_leaf: 5}}\n\
+         cv: {folds: 2}\nseed: 1\n",
+    )
+    .unwrap();
+}
+
+fn train(dir: &Path) -> PathBuf {
+    let o = slipway(
+        dir,
+        &[
+            "--json",
+            "train",
+            "-c",
+            dir.join("pipeline.yaml").to_str().unwrap(),
+            "--output",
+            dir.join("out").to_str().unwrap(),
+            "--no-track",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    dir.join("out/model")
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", text(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let t = std::fs::read_to_string(path).unwrap();
+    let mut lines = t.lines();
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn explains_messy_rows_additively_in_both_views() {
+    let dir = scratch();
+    write_data(&dir);
+    let model = train(&dir);
+    let m = model.to_str().unwrap();
+    let new = dir.join("new.csv");
+    let out_csv = dir.join("shap.csv");
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "explain",
+            "--model",
+            m,
+            "--input",
+            new.to_str().unwrap(),
+            "--output",
+            out_csv.to_str().unwrap(),
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(v["rows"], 5);
+    assert_eq!(v["view"], "columns");
+    assert_eq!(v["space"], "log-odds");
+    let names: Vec<&str> = v["outputs"][0]["importance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        ["city", "color", "x1", "x2"],
+        "one-hot summed to its column"
+    );
+
+    // base + contributions = the model's log-odds = logit of predict's probability.
+    let pred = dir.join("pred.csv");
+    let o = slipway(
+        &dir,
+        &[
+            "predict",
+            "--model",
+            m,
+            "--input",
+            new.to_str().unwrap(),
+            "--output",
+            pred.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let (ph, prows) = read_csv(&pred);
+    let p1 = ph.iter().position(|h| h == "probability_1").unwrap();
+    let (h, rows) = read_csv(&out_csv);
+    assert_eq!(h[0], "row");
+    assert_eq!(h[1], "base_value");
+    assert!(h.contains(&"shap:color".to_string()), "{h:?}");
+    assert_eq!(rows.len(), 5);
+    for (r, (row, prow)) in rows.iter().zip(&prows).enumerate() {
+        let vals: Vec<f64> = row[1..].iter().map(|x| x.parse().unwrap()).collect();
+        let score: f64 = vals.iter().sum();
+        let p: f64 = prow[p1].parse().unwrap();
+        let prob = 1.0 / (1.0 + (-score).exp());
+        assert!(
+            (prob - p).abs() <= 1e-9,
+            "row {r}: sigmoid(base + SHAP) {prob}, predict {p}"
+        );
+    }
+
+    // Interventional, against 50 training rows (the file has the label too: not read).
+    let out_iv = dir.join("iv.jsonl");
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "explain",
+            "-m",
+            m,
+            "-i",
+            new.to_str().unwrap(),
+            "--background",
+            dir.join("train.csv").to_str().unwrap(),
+            "--background-rows",
+            "50",
+            "-o",
+            out_iv.to_str().unwrap(),
+        ],
+    );
+    let iv = json(&o);
+    assert!(
+        iv["method"]
+            .as_str()
+            .unwrap()
+            .contains("tree_shap (interventional, exact) with 50 background rows"),
+        "{iv}"
+    );
+    for (r, (line, prow)) in std::fs::read_to_string(&out_iv)
+        .unwrap()
+        .lines()
+        .zip(&prows)
+        .enumerate()
+    {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let score: f64 = v
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| *k != "row")
+            .map(|(_, x)| x.as_f64().unwrap())
+            .sum();
+        let p: f64 = prow[p1].parse().unwrap();
+        let prob = 1.0 / (1.0 + (-score).exp());
+        assert!(
+            (prob - p).abs() <= 1e-9,
+            "interventional row {r}: {prob} vs {p}"
+        );
+    }
+
+    // Per encoded feature: the one-hot indicators appear, and add up to the column.
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "explain",
+            "--bundle",
+            m,
+            "--data",
+            new.to_str().unwrap(),
+            "--per-encoded",
+            "--rows",
+            "3",
+        ],
+    );
+    let f = json(&o);
+    assert_eq!(f["rows"], 3);
+    assert_eq!(f["view"], "features");
+    let feats: Vec<&str> = f["outputs"][0]["importance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(feats.contains(&"color=red"), "{feats:?}");
+
+    // The terminal table.
+    let o = slipway(&dir, &["explain", "-m", m, "-i", new.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        t.contains("5 rows explained") && t.contains("mean |SHAP|"),
+        "{t}"
+    );
+}
+
+#[test]
+fn bad_input_and_models_without_trees_exit_2_with_a_hint() {
+    let dir = scratch();
+    write_data(&dir);
+    let model = train(&dir);
+    let m = model.to_str().unwrap();
+    // A file without a model column.
+    std::fs::write(dir.join("short.csv"), "x1,x2,color\n1,0.5,red\n").unwrap();
+    let o = slipway(
+        &dir,
+        &[
+            "explain",
+            "-m",
+            m,
+            "-i",
+            dir.join("short.csv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("\"city\""),
+        "{}",
+        text(&o)
+    );
+
+    // A logistic regression has no trees.
+    std::fs::write(
+        dir.join("logistic.yaml"),
+        "name: lr\ndata: {train: train.csv}\ntarget: y\ntask: classification\n\
+         models:\n  - {name: lr, type: logistic_regression}\ncv: {folds: 2}\nseed: 1\n",
+    )
+    .unwrap();
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "train",
+            "-c",
+            dir.join("logistic.yaml").to_str().unwrap(),
+            "--output",
+            dir.join("lr").to_str().unwrap(),
+            "--no-track",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = slipway(
+        &dir,
+        &[
+            "explain",
+            "-m",
+            dir.join("lr/model").to_str().unwrap(),
+            "-i",
+            dir.join("new.csv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("logistic_regression") && err.contains("--background"),
+        "{err}"
+    );
+    // With a background it is explained exactly: base + contributions = the log-odds.
+    let pred = dir.join("lr_pred.csv");
+    let o = slipway(
+        &dir,
+        &[
+            "predict",
+            "-m",
+            dir.join("lr/model").to_str().unwrap(),
+            "-i",
+            dir.join("new.csv").to_str().unwrap(),
+            "-o",
+            pred.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let shap_csv = dir.join("lr_shap.csv");
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "explain",
+            "-m",
+            dir.join("lr/model").to_str().unwrap(),
+            "-i",
+            dir.join("new.csv").to_str().unwrap(),
+            "--background",
+            dir.join("train.csv").to_str().unwrap(),
+            "-o",
+            shap_csv.to_str().unwrap(),
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(
+        v["method"],
+        "linear_shap (independent, exact) with 100 background rows"
+    );
+    let (ph, prows) = read_csv(&pred);
+    let p1 = ph.iter().position(|h| h == "probability_1").unwrap();
+    let (_, rows) = read_csv(&shap_csv);
+    assert_eq!(rows.len(), 5);
+    for (row, prow) in rows.iter().zip(&prows) {
+        let score: f64 = row[1..].iter().map(|x| x.parse::<f64>().unwrap()).sum();
+        let p: f64 = prow[p1].parse().unwrap();
+        assert!(
+            (1.0 / (1.0 + (-score).exp()) - p).abs() <= 1e-9,
+            "{score} vs {p}"
+        );
+    }
+
+    // A k-NN model has neither trees nor coefficients.
+    std::fs::write(
+        dir.join("knn.yaml"),
+        "name: knn\ndata: {train: train.csv}\ntarget: y\ntask: classification\n\
+         models:\n  - {name: knn, type: k_neighbors}\ncv: {folds: 2}\nseed: 1\n",
+    )
+    .unwrap();
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "train",
+            "-c",
+            dir.join("knn.yaml").to_str().unwrap(),
+            "--output",
+            dir.join("knn").to_str().unwrap(),
+            "--no-track",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = slipway(
+        &dir,
+        &[
+            "explain",
+            "-m",
+            dir.join("knn/model").to_str().unwrap(),
+            "-i",
+            dir.join("new.csv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("random_forest") && err.contains("logistic_regression"),
+        "{err}"
+    );
+
+    // A GBDT bundle written before node covers were kept.
+    let o = slipway(
+        &dir,
+        &[
+            "--json",
+            "explain",
+            "-m",
+            repo()
+                .join("crates/slipway-learn/tests/data/bundle_v1/model")
+                .to_str()
+                .unwrap(),
+            "-i",
+            repo()
+                .join("examples/adult/adult_test.csv")
+                .to_str()
+                .unwrap(),
+            "--rows",
+            "10",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("covers") && e.contains("retrain"), "{e}");
+}
