@@ -20,8 +20,12 @@ use slipway_learn::bundle;
 
 use crate::{Error, Result};
 
-/// Rows read and explained at a time.
+/// Most rows read and explained at a time.
 const CHUNK_ROWS: usize = 16 * 1024;
+
+/// Most contributions held for one chunk (8 bytes each, in both views): a wide model (TF-IDF,
+/// many one-hot columns, many classes) explains fewer rows at a time.
+const CHUNK_VALUES: usize = 8 << 20;
 
 /// What to explain and where to write it.
 #[derive(Debug, Clone, Default)]
@@ -106,8 +110,10 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
             n
         })
         .collect();
+    let per_row = k * (ex.features().len() + 1 + ex.columns().len());
+    let chunk_rows = (CHUNK_VALUES / per_row.max(1)).clamp(64, CHUNK_ROWS);
     let open = |file: &Path| {
-        ingest::read_chunks(file, &read, Some(&select), CHUNK_ROWS).map_err(|e| match e {
+        ingest::read_chunks(file, &read, Some(&select), chunk_rows).map_err(|e| match e {
             slipway_data::Error::MissingColumn { name, available } => {
                 Error::Learn(slipway_learn::Error::SchemaMismatch(format!(
                     "column \"{name}\" is missing from {}; the model needs {} (the file has: {})",

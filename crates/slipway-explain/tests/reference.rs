@@ -302,3 +302,51 @@ fn interventional_tree_shap_equals_shap() {
         eprintln!("{name}: largest difference from shap {worst:.2e}");
     }
 }
+
+#[test]
+fn linear_shap_equals_shap_linear_explainer() {
+    let case: Value =
+        serde_json::from_str(&std::fs::read_to_string(here().join("linear_shap.json")).unwrap())
+            .unwrap();
+    let to_matrix = |v: &Value| {
+        let rows = matrix(v);
+        let m = rows[0].len();
+        Matrix::from_columns(
+            (0..m)
+                .map(|j| rows.iter().map(|r| r[j]).collect())
+                .collect(),
+        )
+        .unwrap()
+    };
+    let coef = matrix(&case["coef"]);
+    let intercept: Vec<f64> = case["intercept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let ls = slipway_explain::linear::LinearShap::new(
+        coef.clone(),
+        intercept,
+        &to_matrix(&case["background"]),
+    )
+    .unwrap();
+    let x = to_matrix(&case["rows"]);
+    let got = ls.explain(&x).unwrap();
+    let nf = coef[0].len();
+    let w = ls.row_len();
+    for k in 0..coef.len() {
+        let want = matrix(&case["shap_values"][k]);
+        let base = case["expected_value"][k].as_f64().unwrap();
+        for (r, wr) in want.iter().enumerate() {
+            for (j, b) in wr.iter().enumerate() {
+                let a = got[r * w + k * (nf + 1) + j];
+                assert!(
+                    (a - b).abs() <= 1e-12,
+                    "output {k} row {r} feature {j}: {a} vs {b}"
+                );
+            }
+            assert!((got[r * w + k * (nf + 1) + nf] - base).abs() <= 1e-12);
+        }
+    }
+}

@@ -24,7 +24,9 @@ Cases:
    unseen categories; ACS employment, 5 classes; diabetes regression with missing type Zero
    and an integer categorical; a LightGBM random forest), plus a 3-class LightGBM model on
    diabetes trained here (`lgb_multiclass3_diabetes.txt`).
-2. With --slipway BIN: Slipway GBDT models trained with the CLI (Adult binary with native
+2. Linear SHAP: `shap.LinearExplainer` with an independent masker on random coefficients,
+   background and rows (`linear_shap.json`).
+3. With --slipway BIN: Slipway GBDT models trained with the CLI (Adult binary with native
    categories and NaN, diabetes regression, diabetes 3 classes), written as LightGBM text by
    `slipway models export --lightgbm`; LightGBM loads the exported file and explains the rows.
    Each bundle's fitted pipeline is kept here (`slipway_<case>.pipeline.json`) so the test
@@ -43,6 +45,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import shap
+import shap.maskers
 import sklearn
 import xgboost as xgb
 
@@ -248,10 +251,35 @@ def main():
         cases += slipway_cases(os.path.abspath(args.slipway))
 
     interventional = interventional_cases()
+    linear_case()
     with open(os.path.join(HERE, "cases.json"), "w") as f:
         json.dump({"versions": versions(), "rows": ROWS, "cases": cases,
                    "interventional": interventional}, f, indent=1)
         f.write("\n")
+
+
+def linear_case():
+    """shap.LinearExplainer((coef, intercept), Independent(background)) on random
+    coefficients, background and rows (binary log-odds and two outputs of a multinomial
+    model are the same computation per output): `linear_shap.json`."""
+    r = np.random.default_rng(7)
+    coef = r.normal(size=(2, 6))
+    intercept = r.normal(size=2)
+    bg = r.normal(size=(40, 6)) * 3 + 1
+    x = r.normal(size=(10, 6)) * 2
+    values = []
+    base = []
+    for k in range(2):
+        ex = shap.LinearExplainer((coef[k], intercept[k]),
+                                  shap.maskers.Independent(bg, max_samples=len(bg)))
+        values.append(ex.shap_values(x).tolist())
+        base.append(float(ex.expected_value))
+    with open(os.path.join(HERE, "linear_shap.json"), "w") as f:
+        json.dump({"coef": coef.tolist(), "intercept": intercept.tolist(),
+                   "background": bg.tolist(), "rows": x.tolist(), "shap_values": values,
+                   "expected_value": base}, f, separators=(",", ":"))
+        f.write("\n")
+    print("linear_shap: 10 rows, 2 outputs")
 
 
 def interventional_cases():
