@@ -249,6 +249,23 @@ fn not_computable(stat: Stat, threshold: f64, reason: &str) -> StatValue {
     }
 }
 
+/// Jensen–Shannon distance (base 2) or Hellinger distance on NannyML's proportions of the
+/// reference's bins (or categories) plus a leftover bin.
+fn js_or_hellinger(
+    stat: Stat,
+    reference: &[u64],
+    n_reference: u64,
+    current: &[u64],
+    n_current: u64,
+) -> f64 {
+    let (p, q) = stats::nannyml_proportions(reference, n_reference, current, n_current);
+    if stat == Stat::Js {
+        stats::js_distance(&p, &q, Some(2.0))
+    } else {
+        stats::hellinger(&p, &q)
+    }
+}
+
 fn plain(stat: Stat, value: f64, threshold: f64) -> StatValue {
     StatValue {
         stat,
@@ -366,17 +383,13 @@ pub fn compare_column(
                         }
                     },
                     Stat::Js | Stat::Hellinger => {
-                        let (p, q) = stats::nannyml_proportions(
+                        let value = js_or_hellinger(
+                            stat,
                             &num.bin_counts,
                             reference.count(),
                             &cur_bins,
                             count,
                         );
-                        let value = if stat == Stat::Js {
-                            stats::js_distance(&p, &q, Some(2.0))
-                        } else {
-                            stats::hellinger(&p, &q)
-                        };
                         plain(stat, value, t)
                     }
                     Stat::Chi2 | Stat::Linf => unreachable!("numeric"),
@@ -444,17 +457,13 @@ pub fn compare_column(
                     Stat::Js | Stat::Hellinger => {
                         // NannyML: the reference's categories, the unseen ones as one
                         // leftover bin.
-                        let (p, q) = stats::nannyml_proportions(
+                        let value = js_or_hellinger(
+                            stat,
                             &ref_counts,
                             reference.count(),
                             &cur_on_ref,
                             count,
                         );
-                        let value = if stat == Stat::Js {
-                            stats::js_distance(&p, &q, Some(2.0))
-                        } else {
-                            stats::hellinger(&p, &q)
-                        };
                         plain(stat, value, t)
                     }
                     Stat::Ks | Stat::Wasserstein => unreachable!("categorical"),

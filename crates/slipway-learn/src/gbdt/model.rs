@@ -154,11 +154,11 @@ pub struct GbdtModel {
 #[derive(Default)]
 pub(crate) struct ForestCache(std::sync::OnceLock<Layouts>);
 
-/// The tree walk, and QuickScorer where every tree has at most 64 leaves.
+/// QuickScorer where every tree has at most 64 leaves, else the tree walk.
 #[derive(Debug)]
-struct Layouts {
-    step: StepForest,
-    quick: Option<QuickScorer>,
+enum Layouts {
+    Quick(QuickScorer),
+    Step(StepForest),
 }
 
 impl Layouts {
@@ -191,10 +191,10 @@ impl Layouts {
                 leaf_values: &tree.leaf_values,
             })
             .collect();
-        Layouts {
-            step: StepForest::new(trees),
-            // Codes are values `0 <= x < 32 · words`, as `StepForest::step` reads them.
-            quick: QuickScorer::new(&descs, n_features, 0.0),
+        // Codes are values `0 <= x < 32 · words`, as `StepForest::step` reads them.
+        match QuickScorer::new(&descs, n_features, 0.0) {
+            Some(q) => Layouts::Quick(q),
+            None => Layouts::Step(StepForest::new(trees)),
         }
     }
 }
@@ -256,9 +256,9 @@ impl GbdtModel {
             for (oi, &s) in o.iter_mut().zip(self.init_scores.iter().cycle()) {
                 *oi = s;
             }
-            match &forest.quick {
-                Some(q) => q.add(k, &buf, nf, o),
-                None => forest.step.add(0, k, &buf, nf, o),
+            match forest {
+                Layouts::Quick(q) => q.add(k, &buf, nf, o),
+                Layouts::Step(step) => step.add(0, k, &buf, nf, o),
             }
         };
         if n <= PREDICT_BLOCK {
