@@ -578,25 +578,36 @@ fn build_table(raw: RawTable, opts: &ReadOptions, origin: Origin<'_>) -> Result<
     let mut fields = Vec::with_capacity(raw.names.len());
     let mut arrays = Vec::with_capacity(raw.names.len());
     for (name, col) in raw.names.iter().zip(&raw.columns) {
-        let (dtype, array) = match opts.types.get(name).copied() {
-            Some(dtype) => match convert(col, dtype, true) {
-                Ok(a) => (dtype, a),
-                Err(i) => {
-                    return Err(value_error(
-                        origin,
-                        raw.lines[i],
-                        name,
-                        col.get(i).unwrap_or_default(),
-                        dtype,
-                    ));
-                }
-            },
-            None => infer_and_convert(col, opts.infer_rows),
-        };
+        let (dtype, array) = type_column(name, col, opts, origin, &raw.lines)?;
         fields.push(Field::new(name.clone(), dtype));
         arrays.push(array);
     }
     Table::new(Schema::new(fields)?, arrays)
+}
+
+/// One raw column as its declared type, or as the type inferred from its values.
+fn type_column(
+    name: &str,
+    col: &RawColumn,
+    opts: &ReadOptions,
+    origin: Origin<'_>,
+    lines: &[u64],
+) -> Result<(DataType, ArrayRef)> {
+    Ok(match opts.types.get(name).copied() {
+        Some(dtype) => match convert(col, dtype, true) {
+            Ok(a) => (dtype, a),
+            Err(i) => {
+                return Err(value_error(
+                    origin,
+                    lines[i],
+                    name,
+                    col.get(i).unwrap_or_default(),
+                    dtype,
+                ));
+            }
+        },
+        None => infer_and_convert(col, opts.infer_rows),
+    })
 }
 
 /// Rows given in memory (the body of a prediction request), typed by the same rules as a
@@ -609,8 +620,104 @@ fn build_table(raw: RawTable, opts: &ReadOptions, origin: Origin<'_>) -> Result<
 pub struct Rows {
     names: Vec<String>,
     index: HashMap<String, usize>,
-    columns: Vec<RawColumn>,
+    columns: Vec<JsonColumn>,
     n_rows: usize,
+}
+
+/// A column of JSON values. While every value given is a number (or missing), the numbers
+/// are kept as they are and their text is not written: a column declared as a number then
+/// becomes an array directly ([`JsonColumn::typed`]), which is what parsing the text would
+/// give (a JSON number's text reads back as the same `f64`, and an integer's as the same
+/// `i64`). The first value of another kind writes the numbers' text, and from then on the
+/// column is text like a file's.
+#[derive(Default)]
+struct JsonColumn {
+    raw: RawColumn,
+    /// The numbers not yet written as text, one per present value, while `raw` holds only
+    /// their presence (empty spans).
+    numbers: Vec<serde_json::Number>,
+    /// Whether the values are text in `raw` (once any value was not a number).
+    spelled: bool,
+}
+
+impl JsonColumn {
+    fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    fn push_missing(&mut self) {
+        self.raw.push_missing();
+    }
+
+    fn pop(&mut self) {
+        if !self.spelled && self.raw.present.last() == Some(&true) {
+            self.numbers.pop();
+        }
+        self.raw.pop();
+    }
+
+    /// Writes the numbers kept so far as text, as a JSON-lines file holds them.
+    fn spell(&mut self) {
+        if self.spelled {
+            return;
+        }
+        self.spelled = true;
+        let present = std::mem::take(&mut self.raw.present);
+        self.raw.ends.clear();
+        self.raw.text.clear();
+        let mut numbers = std::mem::take(&mut self.numbers).into_iter();
+        for p in present {
+            match p.then(|| numbers.next()).flatten() {
+                Some(n) => self.raw.push_display(n),
+                None => self.raw.push_missing(),
+            }
+        }
+    }
+
+    /// Appends one JSON value, as a JSON-lines file is read.
+    fn push(&mut self, value: &serde_json::Value, row: usize, name: &str) -> Result<()> {
+        if let serde_json::Value::Number(n) = value {
+            if self.spelled {
+                self.raw.push_display(n);
+            } else {
+                self.numbers.push(n.clone());
+                self.raw.push_missing();
+                if let Some(p) = self.raw.present.last_mut() {
+                    *p = true;
+                }
+            }
+            return Ok(());
+        }
+        if !value.is_null() {
+            self.spell();
+        }
+        push_json(&mut self.raw, value, row, name)
+    }
+
+    /// The column as an array of `dtype` without going through text, where every value is
+    /// a number that reads as one exactly; `None` otherwise.
+    fn typed(&self, dtype: DataType) -> Option<ArrayRef> {
+        if self.spelled {
+            return None;
+        }
+        let mut numbers = self.numbers.iter();
+        let present = self.raw.present.iter();
+        match dtype {
+            DataType::Float => {
+                let values: Vec<Option<f64>> = present
+                    .map(|&p| if p { numbers.next()?.as_f64() } else { None })
+                    .collect();
+                Some(Arc::new(Float64Array::from(values)))
+            }
+            DataType::Integer if self.numbers.iter().all(serde_json::Number::is_i64) => {
+                let values: Vec<Option<i64>> = present
+                    .map(|&p| if p { numbers.next()?.as_i64() } else { None })
+                    .collect();
+                Some(Arc::new(Int64Array::from(values)))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Rows {
@@ -636,7 +743,7 @@ impl Rows {
     }
 
     fn add_column(&mut self, name: &str) -> usize {
-        let mut col = RawColumn::default();
+        let mut col = JsonColumn::default();
         (0..self.n_rows).for_each(|_| col.push_missing());
         self.columns.push(col);
         self.names.push(name.to_string());
@@ -673,7 +780,7 @@ impl Rows {
                     message: format!("column \"{name}\" appears twice"),
                 });
             }
-            if let Err(e) = push_json(&mut self.columns[j], value, row, name) {
+            if let Err(e) = self.columns[j].push(value, row, name) {
                 self.rollback(row);
                 return Err(e);
             }
@@ -705,7 +812,7 @@ impl Rows {
             });
         }
         for (j, value) in values.enumerate() {
-            if let Err(e) = push_json(&mut self.columns[j], value, row, &self.names[j]) {
+            if let Err(e) = self.columns[j].push(value, row, &self.names[j]) {
                 self.rollback(row);
                 return Err(e);
             }
@@ -725,16 +832,23 @@ impl Rows {
 
     /// The rows as a [`Table`], each column typed by `opts` (declared) or inferred.
     pub fn build(self, opts: &ReadOptions) -> Result<Table> {
-        let lines = (0..self.n_rows as u64).collect();
-        build_table(
-            RawTable {
-                names: self.names,
-                columns: self.columns,
-                lines,
-            },
-            opts,
-            Origin::Rows,
-        )
+        check_declared(&self.names, opts)?;
+        let lines: Vec<u64> = (0..self.n_rows as u64).collect();
+        let mut fields = Vec::with_capacity(self.names.len());
+        let mut arrays = Vec::with_capacity(self.names.len());
+        for (name, mut col) in self.names.into_iter().zip(self.columns) {
+            let declared = opts.types.get(&name).copied();
+            let (dtype, array) = match declared.and_then(|d| Some((d, col.typed(d)?))) {
+                Some(typed) => typed,
+                None => {
+                    col.spell();
+                    type_column(&name, &col.raw, opts, Origin::Rows, &lines)?
+                }
+            };
+            fields.push(Field::new(name, dtype));
+            arrays.push(array);
+        }
+        Table::new(Schema::new(fields)?, arrays)
     }
 }
 
@@ -1739,8 +1853,14 @@ fn raw_from_strings(a: &StringArray) -> RawColumn {
 /// `table` as the bytes of a Parquet file (Snappy, with the Slipway schema in its metadata,
 /// as [`write_table`] writes it), for a store that takes whole objects.
 pub fn parquet_bytes(table: &Table) -> Result<Vec<u8>> {
+    parquet_bytes_with(table, &[])
+}
+
+/// [`parquet_bytes`], with the named columns written without dictionary encoding: for
+/// columns whose values are all different (ids), where building a dictionary only costs time.
+pub fn parquet_bytes_with(table: &Table, plain: &[&str]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut sink = ParquetSink::new(table.schema(), &mut out, Path::new("<memory>"))?;
+    let mut sink = ParquetSink::with_plain(table.schema(), &mut out, Path::new("<memory>"), plain)?;
     sink.write(table)?;
     sink.finish()?;
     Ok(out)
@@ -1766,6 +1886,11 @@ pub(crate) struct ParquetSink<W: Write + Send> {
 
 impl<W: Write + Send> ParquetSink<W> {
     pub(crate) fn new(schema: &Schema, out: W, path: &Path) -> Result<Self> {
+        Self::with_plain(schema, out, path, &[])
+    }
+
+    /// A sink writing the `plain` columns without dictionary encoding.
+    fn with_plain(schema: &Schema, out: W, path: &Path, plain: &[&str]) -> Result<Self> {
         use parquet::basic::Compression;
         use parquet::file::properties::WriterProperties;
         let schema_json = serde_json::to_string(schema)
@@ -1774,8 +1899,12 @@ impl<W: Write + Send> ParquetSink<W> {
             PARQUET_SCHEMA_KEY.to_string(),
             schema_json,
         )])));
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
+        let props = plain
+            .iter()
+            .fold(
+                WriterProperties::builder().set_compression(Compression::SNAPPY),
+                |b, name| b.set_column_dictionary_enabled((*name).into(), false),
+            )
             .build();
         let writer = parquet::arrow::ArrowWriter::try_new(out, arrow_schema.clone(), Some(props))
             .map_err(|e| parquet_write_error(e, path))?;
@@ -1871,6 +2000,119 @@ fn parquet_write_error(e: parquet::errors::ParquetError, path: &Path) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows built from JSON values, each column typed as declared, must equal what writing
+    /// every value as text (as a JSON-lines file holds it) and parsing it gives: values,
+    /// types, and the error (its row and column) when a value does not fit.
+    #[test]
+    fn json_numbers_kept_as_numbers_read_as_their_text_would() {
+        use serde_json::{Value, json};
+        let samples: Vec<Value> = vec![
+            json!(39),
+            json!(-7),
+            json!(0),
+            json!(25.0),
+            json!(-0.0),
+            json!(0.1),
+            json!(1e-300),
+            json!(1.7976931348623157e308),
+            json!(9007199254740993u64),
+            json!(18446744073709551615u64),
+            json!(-9223372036854775808i64),
+            json!(2.5e10),
+            Value::Null,
+            json!("12"),
+            json!("x"),
+            json!(true),
+        ];
+        let dtypes = [
+            DataType::Float,
+            DataType::Integer,
+            DataType::Boolean,
+            DataType::Categorical,
+            DataType::Text,
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for case in 0..400 {
+            let n_rows = 1 + next(6);
+            // Mostly numbers and nulls, so that most columns stay numeric to the end.
+            let pick = |next: &mut dyn FnMut(usize) -> usize| {
+                if next(4) == 0 {
+                    samples[next(samples.len())].clone()
+                } else {
+                    samples[next(13)].clone()
+                }
+            };
+            let rows: Vec<Vec<Value>> = (0..n_rows)
+                .map(|_| (0..3).map(|_| pick(&mut next)).collect())
+                .collect();
+            let names: Vec<String> = (0..3).map(|j| format!("c{j}")).collect();
+            let mut opts = ReadOptions::default();
+            for name in &names {
+                if next(4) > 0 {
+                    opts.types.insert(name.clone(), dtypes[next(dtypes.len())]);
+                }
+            }
+            let mut fast = Rows::with_columns(&names).unwrap();
+            let mut raws: Vec<RawColumn> = (0..3).map(|_| RawColumn::default()).collect();
+            for (i, row) in rows.iter().enumerate() {
+                fast.push_values(row.iter()).unwrap();
+                for (j, v) in row.iter().enumerate() {
+                    push_json(&mut raws[j], v, i, &names[j]).unwrap();
+                }
+            }
+            let lines: Vec<u64> = (0..n_rows as u64).collect();
+            let slow: Result<Vec<(DataType, ArrayRef)>> = names
+                .iter()
+                .zip(&raws)
+                .map(|(name, col)| type_column(name, col, &opts, Origin::Rows, &lines))
+                .collect();
+            match (fast.build(&opts), slow) {
+                (Ok(table), Ok(columns)) => {
+                    for (j, (dtype, array)) in columns.iter().enumerate() {
+                        assert_eq!(table.schema().fields[j].dtype, *dtype, "case {case}");
+                        let got = table.column(&names[j]).unwrap();
+                        assert_eq!(got.to_data(), array.to_data(), "case {case}: {rows:?}");
+                        if let (Some(a), Some(b)) = (
+                            got.as_primitive_opt::<Float64Type>(),
+                            array.as_primitive_opt::<Float64Type>(),
+                        ) {
+                            for (x, y) in a.iter().zip(b.iter()) {
+                                assert_eq!(x.map(f64::to_bits), y.map(f64::to_bits));
+                            }
+                        }
+                    }
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "case {case}"),
+                (a, b) => panic!("case {case}: {rows:?}: {:?} vs {:?}", a.err(), b.err()),
+            }
+        }
+    }
+
+    /// A row refused half-way leaves no trace, also among numbers kept as numbers.
+    #[test]
+    fn refused_row_rolls_back_kept_numbers() {
+        use serde_json::json;
+        let names = vec!["a".to_string(), "b".to_string()];
+        let mut rows = Rows::with_columns(&names).unwrap();
+        rows.push_values([json!(1.5), json!(2)].iter()).unwrap();
+        assert!(rows.push_values([json!(3.5), json!([1])].iter()).is_err());
+        rows.push_values([json!(4.5), json!(null)].iter()).unwrap();
+        let mut opts = ReadOptions::default();
+        opts.types.insert("a".into(), DataType::Float);
+        opts.types.insert("b".into(), DataType::Integer);
+        let t = rows.build(&opts).unwrap();
+        let a = t.column("a").unwrap().as_primitive::<Float64Type>().clone();
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![Some(1.5), Some(4.5)]);
+        let b = t.column("b").unwrap().as_primitive::<Int64Type>().clone();
+        assert_eq!(b.iter().collect::<Vec<_>>(), vec![Some(2), None]);
+    }
 
     #[test]
     fn inference_rule() {

@@ -453,10 +453,7 @@ async fn write_segment(store: &LogStore, pending: Pending, stats: &LogStats) {
     if rows == 0 {
         return;
     }
-    let built = tokio::task::spawn_blocking(move || build_segment(pending))
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
+    let built = build_in_background(pending).await;
     let result = match built {
         Ok((path, bytes, segment)) => store.put_segment(&path, bytes, segment).await,
         Err(e) => Err(e),
@@ -475,6 +472,63 @@ async fn write_segment(store: &LogStore, pending: Pending, stats: &LogStats) {
     }
 }
 
+type Built = Result<(ArtifactPath, Vec<u8>, LogSegment), String>;
+
+/// Builds a segment (concatenating its rows and encoding Parquet: tens of milliseconds of
+/// CPU for a full one) on the log's own thread, which runs at a lower scheduling priority
+/// than the threads that answer requests: on a busy machine the log waits for idle CPU
+/// instead of adding those milliseconds to requests in flight (its queue is bounded and
+/// sheds rows when it falls behind).
+async fn build_in_background(pending: Pending) -> Built {
+    static BUILDER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<BuildJob>>> =
+        std::sync::OnceLock::new();
+    let sender = BUILDER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<BuildJob>();
+        let spawned = std::thread::Builder::new()
+            .name("slipway-log".into())
+            .spawn(move || {
+                lower_priority();
+                while let Ok((pending, reply)) = rx.recv() {
+                    let _ = reply.send(build_segment(pending));
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("prediction log: cannot start its thread: {e}");
+        }
+        std::sync::Mutex::new(tx)
+    });
+    let (reply, built) = oneshot::channel();
+    let sent = sender
+        .lock()
+        .map_err(|_| "the log's thread is gone".to_string())?
+        .send((pending, reply));
+    if sent.is_err() {
+        return Err("the log's thread is gone".into());
+    }
+    built
+        .await
+        .map_err(|_| "the log's thread stopped while building a segment".to_string())?
+}
+
+type BuildJob = (Pending, oneshot::Sender<Built>);
+
+/// Lowers the calling thread's scheduling priority (nice 10; Linux keeps a nice value per
+/// thread). Elsewhere the thread keeps its priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    {
+        // SAFETY: `gettid` and `setpriority` take plain integers and touch no memory.
+        let done = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, 10)
+        };
+        if done != 0 {
+            tracing::debug!("prediction log: its thread keeps its scheduling priority");
+        }
+    }
+}
+
 /// Column names of a segment besides the inputs and outputs.
 const META_COLUMNS: [&str; 6] = [
     "prediction_id",
@@ -486,7 +540,7 @@ const META_COLUMNS: [&str; 6] = [
 ];
 
 /// The segment of `p` (one deployment's version), where it goes, and its index row.
-fn build_segment(p: Pending) -> Result<(ArtifactPath, Vec<u8>, LogSegment), String> {
+fn build_segment(p: Pending) -> Built {
     let err = |e: slipway_data::Error| e.to_string();
     let ids: Vec<String> = p.ids.iter().map(|id| id.hyphenated().to_string()).collect();
     let times = p.times;
@@ -540,7 +594,8 @@ fn build_segment(p: Pending) -> Result<(ArtifactPath, Vec<u8>, LogSegment), Stri
         columns.push(c);
     }
     let table = Table::new(Schema::new(fields).map_err(err)?, columns).map_err(err)?;
-    let bytes = slipway_data::ingest::parquet_bytes(&table).map_err(err)?;
+    let bytes =
+        slipway_data::ingest::parquet_bytes_with(&table, &["prediction_id"]).map_err(err)?;
     let day = chrono::DateTime::from_timestamp_millis(first_ms)
         .unwrap_or_default()
         .format("%Y-%m-%d")
