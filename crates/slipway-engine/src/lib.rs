@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod config;
 mod error;
 mod explain;
+pub mod fairness;
 mod import;
 mod predict;
 mod progress;

@@ -470,6 +470,19 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
         );
     }
 
+    if let Some(f) = &o.fairness {
+        let positive = o.positive_class.as_ref().map_or("", |p| p.label.as_str());
+        crate::fairness::report_sections(
+            &mut page,
+            f,
+            "held-out rows",
+            positive,
+            &[],
+            "",
+            "Fairness",
+        );
+    }
+
     let mut data = format!(
         "<p>{} training rows, {} columns. Every validation rule held. The full column profile (the drift baseline stored with the model) is in <a href=\"profile.html\">profile.html</a>.</p>",
         baseline.n_rows,

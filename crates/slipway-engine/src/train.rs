@@ -168,6 +168,10 @@ pub struct TrainOutcome {
     /// The tuned decision threshold, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<TunedThreshold>,
+    /// Fairness of the held-out predictions by each protected column (`roles: {protected:
+    /// [...]}`), for binary targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<slipway_govern::fairness::FairnessReport>,
     /// The gate.
     pub gate: GateResult,
     /// The bundle, when the gate passed.
@@ -590,6 +594,29 @@ pub(crate) fn run(
         )?),
         None => None,
     };
+    let fairness = match &pred {
+        Prediction::Probabilities(p) if !cfg.roles.protected.is_empty() => {
+            if target.classes.len() == 2 {
+                crate::fairness::holdout(
+                    &cfg.roles.protected,
+                    &test,
+                    &y_test,
+                    &pred,
+                    &pipeline.predicted_codes(p),
+                    cfg.seed,
+                )?
+            } else {
+                progress.note(&format!(
+                    "fairness by {} is computed for binary targets; \"{}\" has {} classes",
+                    cfg.roles.protected.join(", "),
+                    target.name,
+                    target.classes.len()
+                ));
+                None
+            }
+        }
+        _ => None,
+    };
     let value = evaluation
         .metrics
         .get(metric.name())
@@ -625,6 +652,7 @@ pub(crate) fn run(
         evaluation,
         calibration,
         threshold,
+        fairness,
         gate,
         bundle: None,
         report_html: output.join("report.html"),

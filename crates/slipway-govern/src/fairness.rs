@@ -41,6 +41,33 @@ pub const MISSING_GROUP: &str = "(missing)";
 /// What separates the values of an intersectional group's name (`Female | White`).
 pub const INTERSECTION_SEPARATOR: &str = " | ";
 
+/// The between-group summaries by their names in run metrics and policies
+/// (`fairness.<column>.<summary>`).
+pub const SUMMARIES: [&str; 6] = [
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "equal_opportunity_difference",
+    "disparate_impact_ratio",
+];
+
+/// An attribute's name as a run metric's key segment. MLflow metric names take letters,
+/// digits, `_ - . /` and spaces: an intersection's ` & ` becomes `_and_`, anything else `_`.
+pub fn metric_key(attribute: &str) -> String {
+    attribute
+        .replace(" & ", "_and_")
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "_-./".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Bad input to [`evaluate`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -103,6 +103,12 @@ pub struct Rules {
     /// match (e.g. `slipway.validation.passed: "true"`, `fairness.checked: null`).
     #[serde(default)]
     pub required_tags: BTreeMap<String, Option<String>>,
+    /// Bounds on the fairness summaries of the version's run, by protected column (or
+    /// intersection `a & b`): `fairness: {sex: {demographic_parity_difference: {max: 0.1}}}`
+    /// bounds the run metric `fairness.sex.demographic_parity_difference` that training
+    /// logs for each `roles: {protected: [...]}` column.
+    #[serde(default)]
+    pub fairness: BTreeMap<String, BTreeMap<String, Bound>>,
 }
 
 /// What a version shows: its run's latest metrics, and tags (the version's own override its
@@ -119,7 +125,7 @@ pub struct Evidence {
 
 impl Rules {
     fn is_empty(&self) -> bool {
-        self.metrics.is_empty() && self.required_tags.is_empty()
+        self.metrics.is_empty() && self.required_tags.is_empty() && self.fairness.is_empty()
     }
 
     /// These rules and `more` (a metric or tag in both: `more`'s).
@@ -132,22 +138,56 @@ impl Rules {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
+        for (attribute, bounds) in &more.fairness {
+            all.fairness
+                .entry(attribute.clone())
+                .or_default()
+                .extend(bounds.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
         all
     }
 
+    /// Each bound with the run metric it reads and the name it has in the policy.
+    fn bounds(&self) -> Vec<(String, String, &Bound)> {
+        let mut out: Vec<(String, String, &Bound)> = self
+            .metrics
+            .iter()
+            .map(|(k, b)| (k.clone(), format!("metrics.{k}"), b))
+            .collect();
+        for (attribute, bounds) in &self.fairness {
+            for (summary, b) in bounds {
+                out.push((
+                    format!("fairness.{}.{summary}", fairness::metric_key(attribute)),
+                    format!("fairness.{attribute}.{summary}"),
+                    b,
+                ));
+            }
+        }
+        out
+    }
+
     fn check(&self, at: &str) -> std::result::Result<(), String> {
-        for (k, b) in &self.metrics {
+        for (attribute, bounds) in &self.fairness {
+            if let Some(k) = bounds
+                .keys()
+                .find(|k| !fairness::SUMMARIES.contains(&k.as_str()))
+            {
+                return Err(format!(
+                    "{at}fairness.{attribute}.{k}: not a fairness summary (one of {})",
+                    fairness::SUMMARIES.join(", ")
+                ));
+            }
+        }
+        for (_, k, b) in self.bounds() {
             if b.min.is_none() && b.max.is_none() {
-                return Err(format!("{at}metrics.{k}: give `min` and/or `max`"));
+                return Err(format!("{at}{k}: give `min` and/or `max`"));
             }
             if b.min.is_some_and(f64::is_nan) || b.max.is_some_and(f64::is_nan) {
-                return Err(format!(
-                    "{at}metrics.{k}: a bound must be a number, not NaN"
-                ));
+                return Err(format!("{at}{k}: a bound must be a number, not NaN"));
             }
             match (b.min, b.max) {
                 (Some(lo), Some(hi)) if lo > hi => {
-                    return Err(format!("{at}metrics.{k}: min {lo} is above max {hi}"));
+                    return Err(format!("{at}{k}: min {lo} is above max {hi}"));
                 }
                 _ => {}
             }
@@ -158,10 +198,16 @@ impl Rules {
     /// Every broken rule, in order (metrics, then tags); empty when the evidence passes.
     pub fn evaluate(&self, evidence: &Evidence) -> Vec<String> {
         let mut reasons = Vec::new();
-        for (k, b) in &self.metrics {
-            let Some(&v) = evidence.metrics.get(k) else {
+        for (k, _, b) in self.bounds() {
+            let Some(&v) = evidence.metrics.get(&k) else {
+                let hint = if k.starts_with("fairness.") {
+                    " (training logs it when the config lists the column under roles: \
+                     {protected: [...]} and the target is binary)"
+                } else {
+                    ""
+                };
                 reasons.push(match &evidence.run_id {
-                    Some(_) => format!("metric {k}: not recorded on the version's run"),
+                    Some(_) => format!("metric {k}: not recorded on the version's run{hint}"),
                     None => format!("metric {k}: the version has no run to read it from"),
                 });
                 continue;
@@ -196,6 +242,7 @@ impl Rules {
 ///
 /// ```yaml
 /// metrics: {holdout.roc_auc: {min: 0.95}}          # rules every protected alias applies
+/// fairness: {sex: {demographic_parity_difference: {max: 0.1}}}   # run metric fairness.sex.…
 /// required_tags: {slipway.validation.passed: "true", fairness.checked: null}
 /// protected_aliases: [champion, production]        # the aliases these rules protect
 /// # or, with rules of their own on top of those above:
@@ -223,6 +270,8 @@ struct PolicyFile {
     metrics: BTreeMap<String, Bound>,
     #[serde(default)]
     required_tags: BTreeMap<String, Option<String>>,
+    #[serde(default)]
+    fairness: BTreeMap<String, BTreeMap<String, Bound>>,
     #[serde(default)]
     protected_aliases: Option<serde_norway::Value>,
 }
@@ -260,7 +309,7 @@ impl Policy {
         };
         if section.is_null() {
             return Err(bad(format!(
-                "{at}no rules: give `metrics` and/or `required_tags`"
+                "{at}no rules: give `metrics`, `fairness` and/or `required_tags`"
             )));
         }
         let file: PolicyFile =
@@ -268,6 +317,7 @@ impl Policy {
         let rules = Rules {
             metrics: file.metrics,
             required_tags: file.required_tags,
+            fairness: file.fairness,
         };
         rules.check(at).map_err(bad)?;
         let aliases = match file.protected_aliases {
@@ -276,7 +326,7 @@ impl Policy {
         };
         if aliases.is_none() && rules.is_empty() {
             return Err(bad(format!(
-                "{at}no rules: give `metrics` and/or `required_tags`"
+                "{at}no rules: give `metrics`, `fairness` and/or `required_tags`"
             )));
         }
         Ok(Policy { rules, aliases })
@@ -586,6 +636,52 @@ mod tests {
             &[("fair", "true"), ("checked", "x")],
         );
         assert!(rules.evaluate(&ok).is_empty());
+    }
+
+    #[test]
+    fn fairness_bounds_read_the_runs_fairness_metrics() {
+        let rules = Policy::parse(
+            "fairness:\n  sex: {demographic_parity_difference: {max: 0.1}, disparate_impact_ratio: {min: 0.8}}\n  sex & race: {equalized_odds_difference: {max: 0.2}}\n",
+            "p",
+        )
+        .expect("policy")
+        .protecting("champion")
+        .rules_for("champion")
+        .expect("protected");
+        let reasons = rules.evaluate(&evidence_of(
+            &[
+                ("fairness.sex.demographic_parity_difference", 0.19),
+                ("fairness.sex.disparate_impact_ratio", 0.85),
+            ],
+            &[],
+        ));
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(
+            reasons[0].contains(
+                "fairness.sex.demographic_parity_difference: 0.19 is above the maximum 0.1"
+            ),
+            "{reasons:?}"
+        );
+        assert!(reasons[1].contains("fairness.sex_and_race.equalized_odds_difference"));
+        assert!(reasons[1].contains("roles: {protected"), "{reasons:?}");
+        let ok = evidence_of(
+            &[
+                ("fairness.sex.demographic_parity_difference", 0.05),
+                ("fairness.sex.disparate_impact_ratio", 0.85),
+                ("fairness.sex_and_race.equalized_odds_difference", 0.1),
+            ],
+            &[],
+        );
+        assert!(rules.evaluate(&ok).is_empty());
+        let err = Policy::parse("fairness: {sex: {parity: {max: 0.1}}}", "p").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("fairness.sex.parity: not a fairness summary"),
+            "{err}"
+        );
+        let err =
+            Policy::parse("fairness: {sex: {demographic_parity_difference: {}}}", "p").unwrap_err();
+        assert!(err.to_string().contains("give `min` and/or `max`"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use console::style;
 use slipway_data::Table;
-use slipway_data::html::{self, Page};
+use slipway_data::html::Page;
 use slipway_data::ingest::{self, ReadOptions};
 use slipway_engine::{Engine, PredictOptions};
 use slipway_govern::fairness::{
@@ -361,14 +361,6 @@ fn f(e: &Estimate) -> String {
     e.value.map_or("–".into(), |v| format!("{v:.3}"))
 }
 
-fn fci(e: &Estimate) -> String {
-    match (e.value, e.ci) {
-        (Some(v), Some([lo, hi])) => format!("{v:.3} [{lo:.3}, {hi:.3}]"),
-        (Some(v), None) => format!("{v:.3}"),
-        (None, _) => format!("– ({})", e.note.as_deref().unwrap_or("not computable")),
-    }
-}
-
 fn print_report(r: &FairnessReport, source: &str, label: &str, positive: &str, notes: &[String]) {
     println!(
         "{} rows, {source}, label \"{label}\", positive class \"{positive}\"{}",
@@ -441,7 +433,7 @@ fn print_attribute(a: &AttributeReport) {
         ),
         ("disparate impact ratio", &s.disparate_impact_ratio),
     ] {
-        println!("  {name:<30} {}", fci(e));
+        println!("  {name:<30} {}", slipway_engine::fairness::fci(e));
     }
     for c in &a.checks {
         let verdict = if c.passed {
@@ -460,64 +452,6 @@ fn print_attribute(a: &AttributeReport) {
     }
 }
 
-/// Horizontal bars of one rate per group with their interval whiskers (inline SVG).
-fn rate_chart(
-    a: &AttributeReport,
-    title: &str,
-    pick: fn(&fairness::GroupMetrics) -> &Estimate,
-) -> String {
-    let row_h = 22.0;
-    let left = 180.0;
-    let width = 420.0;
-    let h = 40.0 + row_h * a.groups.len() as f64;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{h}\" role=\"img\"><text x=\"4\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text>",
-        left + width + 60.0,
-        html::escape(title)
-    );
-    for x in [0.0, 0.5, 1.0] {
-        let px = left + x * width;
-        svg.push_str(&format!(
-            "<line x1=\"{px}\" y1=\"24\" x2=\"{px}\" y2=\"{}\" stroke=\"#ccc\"/><text x=\"{px}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{x}</text>",
-            h - 12.0,
-            h - 2.0
-        ));
-    }
-    for (i, g) in a.groups.iter().enumerate() {
-        let y = 28.0 + row_h * i as f64;
-        let e = pick(g);
-        svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y + 12.0,
-            html::escape(&g.group)
-        ));
-        if let Some(v) = e.value {
-            let fill = if g.small { "#e8a33d" } else { "#4c78a8" };
-            svg.push_str(&format!(
-                "<rect x=\"{left}\" y=\"{y}\" width=\"{:.1}\" height=\"14\" fill=\"{fill}\"><title>{}: {v:.4}</title></rect>",
-                v * width,
-                html::escape(&g.group)
-            ));
-            if let Some([lo, hi]) = e.ci {
-                let (x0, x1) = (left + lo * width, left + hi * width);
-                let ym = y + 7.0;
-                svg.push_str(&format!(
-                    "<line x1=\"{x0:.1}\" y1=\"{ym}\" x2=\"{x1:.1}\" y2=\"{ym}\" stroke=\"#000\"/><line x1=\"{x0:.1}\" y1=\"{}\" x2=\"{x0:.1}\" y2=\"{}\" stroke=\"#000\"/><line x1=\"{x1:.1}\" y1=\"{}\" x2=\"{x1:.1}\" y2=\"{}\" stroke=\"#000\"/>",
-                    ym - 4.0, ym + 4.0, ym - 4.0, ym + 4.0
-                ));
-            }
-            svg.push_str(&format!(
-                "<text x=\"{}\" y=\"{}\" font-size=\"10\">{v:.3}</text>",
-                left + width + 6.0,
-                y + 11.0
-            ));
-        }
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
 fn render_html(results: &[ClassReport], source: &str) -> String {
     let mut page = Page::new("Slipway fairness report");
     let many = results.len() > 1;
@@ -527,116 +461,15 @@ fn render_html(results: &[ClassReport], source: &str) -> String {
         } else {
             String::new()
         };
-        class_sections(&mut page, &c.report, source, &c.positive, &c.notes, &suffix);
+        slipway_engine::fairness::report_sections(
+            &mut page,
+            &c.report,
+            source,
+            &c.positive,
+            &c.notes,
+            &suffix,
+            "Summary",
+        );
     }
     page.render()
-}
-
-fn class_sections(
-    page: &mut Page,
-    r: &FairnessReport,
-    source: &str,
-    positive: &str,
-    notes: &[String],
-    suffix: &str,
-) {
-    let verdict = if r.passed {
-        "<p class=\"ok\">Every check passed.</p>".to_string()
-    } else {
-        "<p class=\"fail\">Some checks failed.</p>".to_string()
-    };
-    let mut intro = format!(
-        "{verdict}<p>{} rows, {}, positive class <b>{}</b>; intervals: {} bootstrap resamples within each group (seed {}), 95 % percentile. Definitions: Fairlearn's. A missing protected value is the group <b>{}</b>; groups under {} rows are flagged small.</p>",
-        r.rows,
-        html::escape(source),
-        html::escape(positive),
-        r.options.bootstrap,
-        r.options.seed,
-        fairness::MISSING_GROUP,
-        r.options.min_group_size
-    );
-    for n in notes {
-        intro.push_str(&format!("<p>{}</p>", html::escape(n)));
-    }
-    page.section(&format!("Summary{suffix}"), intro);
-    for a in &r.attributes {
-        let rows: Vec<Vec<String>> = a
-            .groups
-            .iter()
-            .map(|g| {
-                vec![
-                    g.group.clone(),
-                    g.count.to_string(),
-                    fci(&g.selection_rate),
-                    fci(&g.accuracy),
-                    fci(&g.true_positive_rate),
-                    fci(&g.false_positive_rate),
-                    fci(&g.false_negative_rate),
-                    fci(&g.precision),
-                    fci(&g.roc_auc),
-                    g.notes.join("; "),
-                ]
-            })
-            .collect();
-        let groups = html::table(
-            &[
-                "group",
-                "count",
-                "selection rate",
-                "accuracy",
-                "TPR",
-                "FPR",
-                "FNR",
-                "precision",
-                "ROC AUC",
-                "notes",
-            ],
-            &rows,
-        );
-        let s = &a.summary;
-        let mut srows: Vec<Vec<String>> = [
-            (
-                "demographic parity difference",
-                &s.demographic_parity_difference,
-            ),
-            ("demographic parity ratio", &s.demographic_parity_ratio),
-            (
-                "equalized odds difference (worst case)",
-                &s.equalized_odds_difference,
-            ),
-            ("equalized odds ratio (worst case)", &s.equalized_odds_ratio),
-            (
-                "equal opportunity difference",
-                &s.equal_opportunity_difference,
-            ),
-            ("disparate impact ratio", &s.disparate_impact_ratio),
-        ]
-        .iter()
-        .map(|(n, e)| vec![n.to_string(), fci(e), String::new()])
-        .collect();
-        for c in &a.checks {
-            srows.push(vec![
-                format!(
-                    "{} {} {}",
-                    c.metric,
-                    if c.bound == "max" { "≤" } else { "≥" },
-                    c.threshold
-                ),
-                c.value
-                    .map_or("not computable".into(), |v| format!("{v:.3}")),
-                if c.passed { "PASS" } else { "FAIL" }.into(),
-            ]);
-        }
-        let summary = html::table(&["summary", "value [95 % CI]", "check"], &srows);
-        let charts = format!(
-            "{}{}{}",
-            rate_chart(a, "selection rate", |g| &g.selection_rate),
-            rate_chart(a, "true positive rate", |g| &g.true_positive_rate),
-            rate_chart(a, "false positive rate", |g| &g.false_positive_rate)
-        );
-        page.section(
-            &format!("By {}{suffix}", a.attribute),
-            format!("{summary}<div>{charts}</div>{groups}"),
-        );
-    }
 }

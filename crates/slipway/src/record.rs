@@ -430,7 +430,8 @@ fn metric(key: String, value: f64, timestamp: i64, step: usize) -> Option<Value>
 }
 
 /// Per-fold CV scores (`cv.<candidate>.<metric>`, step = fold index), CV means and standard
-/// deviations, and the holdout metrics (`holdout.<metric>`).
+/// deviations, the holdout metrics (`holdout.<metric>`) and the holdout's fairness by
+/// protected column (`fairness.<column>.<summary>`).
 fn metrics(out: &TrainOutcome, ts: i64) -> Vec<Value> {
     let sel = out.selection_metric.name();
     let mut m = Vec::new();
@@ -447,6 +448,11 @@ fn metrics(out: &TrainOutcome, ts: i64) -> Vec<Value> {
     }
     for (k, v) in &out.evaluation.metrics {
         m.extend(metric(format!("holdout.{k}"), *v, ts, 0));
+    }
+    if let Some(f) = &out.fairness {
+        for (k, v) in slipway_engine::fairness::metrics(f) {
+            m.extend(metric(k, v, ts, 0));
+        }
     }
     m.extend(metric("train_rows".into(), out.train_rows as f64, ts, 0));
     m.extend(metric("test_rows".into(), out.test_rows as f64, ts, 0));

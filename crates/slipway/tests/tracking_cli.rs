@@ -915,3 +915,112 @@ fn serve_refuses_an_unusable_backend_store_without_echoing_credentials() {
         );
     }
 }
+
+/// Training logs the held-out rows' fairness by each protected column as run metrics, the
+/// report shows it, and a policy's `fairness:` bounds refuse or accept the version by them.
+#[test]
+fn fairness_of_the_holdout_gates_promotion() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let adult = repo().join("examples/adult").canonicalize().unwrap();
+    let cfg = dir.path().join("adult.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name: adult-fair\ndata: {{train: {0}/adult_train.csv, test: {0}/adult_test.csv}}\ntarget: income\nroles: {{protected: [sex, race], ignored: [fnlwgt]}}\nmodels:\n  - {{type: gbdt, params: {{n_estimators: 20, num_leaves: 15}}}}\ncv: {{folds: 2}}\nseed: 3\n",
+            adult.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (_, v) = train_config(h, &cfg, &out, &[]);
+    let attrs: Vec<&str> = v["fairness"]["attributes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fairness in {v}"))
+        .iter()
+        .map(|a| a["attribute"].as_str().unwrap())
+        .collect();
+    assert_eq!(attrs, ["sex", "race", "sex & race"]);
+    let dp = v["fairness"]["attributes"][0]["summary"]["demographic_parity_difference"]["value"]
+        .as_f64()
+        .unwrap();
+    // Adult's men are predicted >50K far more often than its women.
+    assert!(dp > 0.05 && dp < 0.5, "{dp}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Fairness by sex") && html.contains("Fairness by sex &amp; race"));
+
+    // The same figure as `slipway fairness` on the bundle and the same test file.
+    let o = slipway(
+        h,
+        &[
+            "--json",
+            "fairness",
+            "--bundle",
+            out.join("model").to_str().unwrap(),
+            "--data",
+            adult.join("adult_test.csv").to_str().unwrap(),
+            "--label",
+            "income",
+            "--protected",
+            "sex",
+            "--bootstrap",
+            "0",
+        ],
+    );
+    let f = stdout_json(&o);
+    let cli_dp = f["attributes"][0]["summary"]["demographic_parity_difference"]["value"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{f}"));
+    assert_eq!(cli_dp, dp);
+
+    let run_id = v["tracking"]["run_id"].as_str().unwrap().to_string();
+    let o = models(h, &["register", "--run", &run_id, "--name", "fair"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = models(h, &["show", "fair", "--version", "1"]);
+    let shown = stdout_json(&o);
+    assert_eq!(
+        shown["run_metrics"]["fairness.sex.demographic_parity_difference"].as_f64(),
+        Some(dp),
+        "{shown}"
+    );
+    assert!(shown["run_metrics"]["fairness.sex_and_race.equalized_odds_difference"].is_f64());
+
+    let promote = |bound: f64| {
+        let p = dir.path().join(format!("fair-{bound}.yaml"));
+        std::fs::write(
+            &p,
+            format!(
+                "fairness:\n  sex: {{demographic_parity_difference: {{max: {bound}}}}}\n  age: {{disparate_impact_ratio: {{min: 0.8}}}}\n"
+            ),
+        )
+        .unwrap();
+        slipway(
+            h,
+            &[
+                "models",
+                "promote",
+                "fair",
+                "--version",
+                "1",
+                "--to",
+                "champion",
+                "--policy",
+                p.to_str().unwrap(),
+            ],
+        )
+    };
+    // Refused: the bound on sex is broken, and age was never a protected column.
+    let o = promote(dp / 2.0);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("fairness.sex.demographic_parity_difference")
+            && err.contains("above the maximum"),
+        "{err}"
+    );
+    assert!(
+        err.contains("fairness.age.disparate_impact_ratio: not recorded"),
+        "{err}"
+    );
+}
