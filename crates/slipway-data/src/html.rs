@@ -860,9 +860,244 @@ pub fn heatmap(
     out
 }
 
+/// One row of a [`beeswarm`]: a column's SHAP values over many rows, each with the row's
+/// value of the column scaled to `[0, 1]` (`None`: a category or missing, drawn gray).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SwarmRow {
+    /// The column's name.
+    pub label: String,
+    /// `(contribution, scaled feature value)` per explained row.
+    pub points: Vec<(f64, Option<f64>)>,
+}
+
+/// Blue (low) to red (high), as SHAP's summary plots colour feature values.
+fn value_colour(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        None => "#b0b7c0".into(),
+        Some(v) => {
+            let v = v.clamp(0.0, 1.0);
+            let mix = |a: f64, b: f64| (a + (b - a) * v).round() as u8;
+            format!(
+                "#{:02x}{:02x}{:02x}",
+                mix(47.0, 194.0),
+                mix(109.0, 69.0),
+                mix(181.0, 91.0)
+            )
+        }
+    }
+}
+
+/// Height and label room of a chart with one row per category.
+fn rows_frame(labels: &[&str], n: usize, opts: &ChartOptions, row_h: f64) -> Frame {
+    let longest = labels
+        .iter()
+        .map(|l| l.chars().count().min(32))
+        .max()
+        .unwrap_or(0);
+    let label_room = (longest as f64 * 6.6 + 16.0).min(f64::from(opts.width) * 0.4);
+    let mut sized = opts.clone();
+    let chrome = if opts.title.is_empty() { 12.0 } else { 32.0 } + 50.0;
+    sized.height = (chrome + row_h * n.max(1) as f64) as u32;
+    Frame::new(&sized, label_room, 24.0)
+}
+
+/// Ticks and grid of a horizontal value axis over `[x0, x1]`, and its scale.
+fn value_axis(out: &mut String, frame: &Frame, x0: f64, x1: f64) -> impl Fn(f64) -> f64 + use<> {
+    let (left, pw) = (frame.left, frame.plot_width());
+    let xs = move |x: f64| left + pw * (x - x0) / (x1 - x0);
+    let (ticks, step) = nice_ticks(x0, x1, ((pw / 80.0) as usize).clamp(2, 8));
+    for t in ticks
+        .iter()
+        .filter(|t| **t >= x0 - 1e-12 && **t <= x1 + 1e-12)
+    {
+        let x = xs(*t);
+        let _ = write!(
+            out,
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{}\"/>\
+             <text class=\"muted\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            frame.top,
+            frame.bottom,
+            if t.abs() < step * 1e-9 { AXIS } else { GRID },
+            frame.bottom + 17.0,
+            format_tick(*t, step)
+        );
+    }
+    xs
+}
+
+/// The range of `values` widened to whole ticks, always including 0.
+fn zero_domain(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    nice_domain(lo, hi)
+}
+
+/// SHAP's summary ("beeswarm") plot: a row per column, most important first, a dot per
+/// explained row at its contribution, stacked where dots overlap, coloured by the row's
+/// value of the column (blue low, red high, gray for categories and missing values).
+pub fn beeswarm(rows: &[SwarmRow], opts: &ChartOptions) -> String {
+    let row_h = 26.0;
+    let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+    let frame = rows_frame(&labels, rows.len(), opts, row_h);
+    let mut out = String::new();
+    svg_open(&mut out, &frame, opts);
+    let all = || rows.iter().flat_map(|r| r.points.iter().map(|p| p.0));
+    if all().next().is_none() {
+        return empty_chart(out, &frame);
+    }
+    let (x0, x1) = zero_domain(all());
+    let xs = value_axis(&mut out, &frame, x0, x1);
+    for (i, row) in rows.iter().enumerate() {
+        let y = frame.top + row_h * (i as f64 + 0.5);
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" dominant-baseline=\"middle\">{}</text>",
+            frame.left - 6.0,
+            escape(&truncate(&row.label, 32))
+        );
+        // Dots in the same 3-pixel column stack outward from the row's centre line.
+        let mut stacked: std::collections::HashMap<i64, usize> = Default::default();
+        for &(v, value) in &row.points {
+            if !v.is_finite() {
+                continue;
+            }
+            let x = xs(v);
+            let k = stacked.entry((x / 3.0).round() as i64).or_insert(0);
+            let offset = (*k).div_ceil(2) as f64 * 2.2 * if *k % 2 == 0 { 1.0 } else { -1.0 };
+            *k += 1;
+            if offset.abs() > row_h / 2.0 - 2.0 {
+                continue;
+            }
+            let _ = write!(
+                out,
+                "<circle cx=\"{x:.1}\" cy=\"{:.1}\" r=\"1.7\" fill=\"{}\"/>",
+                y + offset,
+                value_colour(value)
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        "<text class=\"muted\" x=\"{:.1}\" y=\"20\" font-size=\"11\" text-anchor=\"end\">colour: the row's value, \
+         <tspan fill=\"#2f6db5\">low</tspan> → <tspan fill=\"#c2455b\">high</tspan>; gray: category or missing</text></svg>",
+        frame.right
+    );
+    out
+}
+
+/// One row's explanation as a waterfall: from the base value, each contribution (largest
+/// first) as a bar from the running total, ending at the row's score.
+pub fn waterfall(base: f64, steps: &[(String, f64)], opts: &ChartOptions) -> String {
+    let row_h = 22.0;
+    let labels: Vec<&str> = steps.iter().map(|(l, _)| l.as_str()).collect();
+    let frame = rows_frame(&labels, steps.len() + 1, opts, row_h);
+    let mut out = String::new();
+    svg_open(&mut out, &frame, opts);
+    let mut totals = vec![base];
+    for (_, v) in steps {
+        totals.push(totals[totals.len() - 1] + v);
+    }
+    let (x0, x1) = {
+        let lo = totals.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = totals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !(lo.is_finite() && hi.is_finite()) {
+            return empty_chart(out, &frame);
+        }
+        nice_domain(lo, hi)
+    };
+    let xs = value_axis(&mut out, &frame, x0, x1);
+    for (i, (label, v)) in steps.iter().enumerate() {
+        let y = frame.top + row_h * i as f64;
+        let (a, b) = (xs(totals[i]), xs(totals[i + 1]));
+        let colour = if *v >= 0.0 { PALETTE[3] } else { PALETTE[0] };
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" dominant-baseline=\"middle\">{}</text>\
+             <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" dominant-baseline=\"middle\">{}{}</text>",
+            frame.left - 6.0,
+            y + row_h / 2.0,
+            escape(&truncate(label, 32)),
+            a.min(b),
+            y + 4.0,
+            (a - b).abs().max(1.0),
+            row_h - 8.0,
+            a.max(b) + 4.0,
+            y + row_h / 2.0,
+            if *v >= 0.0 { "+" } else { "" },
+            format_number(*v)
+        );
+    }
+    let end = totals[totals.len() - 1];
+    let y = frame.top + row_h * steps.len() as f64;
+    let _ = write!(
+        out,
+        "<line x1=\"{b:.1}\" y1=\"{:.1}\" x2=\"{b:.1}\" y2=\"{:.1}\" stroke=\"{AXIS}\" stroke-dasharray=\"3 3\"/>\
+         <line x1=\"{e:.1}\" y1=\"{:.1}\" x2=\"{e:.1}\" y2=\"{:.1}\" stroke=\"#000\"/>\
+         <text x=\"{e:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">f(x) = {}</text>\
+         <text class=\"muted\" x=\"{b:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">base {}</text></svg>",
+        frame.top,
+        frame.bottom,
+        frame.top,
+        y + 4.0,
+        y + 14.0,
+        format_number(end),
+        frame.bottom + 30.0,
+        format_number(base),
+        b = xs(base),
+        e = xs(end),
+    );
+    out
+}
+
+/// At most `n` characters of `s`, with an ellipsis when cut.
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn beeswarm_and_waterfall_draw_every_row_and_escape_labels() {
+        let rows = vec![
+            SwarmRow {
+                label: "age <b>".into(),
+                points: (0..50)
+                    .map(|i| (f64::from(i) / 10.0 - 2.0, Some(f64::from(i) / 49.0)))
+                    .collect(),
+            },
+            SwarmRow {
+                label: "workclass".into(),
+                points: vec![(0.5, None), (f64::NAN, None), (-0.25, Some(0.0))],
+            },
+        ];
+        let svg = beeswarm(&rows, &ChartOptions::default());
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains("age &lt;b&gt;") && !svg.contains("age <b>"));
+        // 50 + 2 finite dots (the NaN is left out), blue for the lowest, red for the highest.
+        assert_eq!(svg.matches("<circle").count(), 52);
+        assert!(svg.contains("#2f6db5") && svg.contains("#c2455b") && svg.contains("#b0b7c0"));
+        assert!(beeswarm(&[], &ChartOptions::default()).contains("no data"));
+
+        let steps = vec![("age".to_string(), 0.75), ("hours".to_string(), -0.25)];
+        let svg = waterfall(-1.0, &steps, &ChartOptions::default());
+        assert_eq!(svg.matches("<rect").count(), 2);
+        assert!(
+            svg.contains("f(x) = -0.5") && svg.contains("base -1"),
+            "{svg}"
+        );
+        assert!(svg.contains("+0.75") && svg.contains("-0.25"));
+        assert!(waterfall(f64::NAN, &steps, &ChartOptions::default()).contains("no data"));
+    }
 
     #[test]
     fn escapes_markup() {

@@ -17,6 +17,7 @@ mod predict;
 mod progress;
 pub mod report;
 pub mod serving;
+pub mod shap_summary;
 mod train;
 pub mod yaml;
 

@@ -470,6 +470,9 @@ pub fn render_html(o: &TrainOutcome, baseline: &Profile) -> String {
         );
     }
 
+    if let Some(x) = &o.explanation {
+        page.section("Explanations (SHAP)", crate::shap_summary::section(x));
+    }
     if let Some(f) = &o.fairness {
         let positive = o.positive_class.as_ref().map_or("", |p| p.label.as_str());
         crate::fairness::report_sections(

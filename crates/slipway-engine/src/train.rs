@@ -172,6 +172,9 @@ pub struct TrainOutcome {
     /// [...]}`), for binary targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fairness: Option<slipway_govern::fairness::FairnessReport>,
+    /// Exact SHAP values of up to 1,000 held-out rows, for models with an exact explainer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::shap_summary::ShapSummary>,
     /// The gate.
     pub gate: GateResult,
     /// The bundle, when the gate passed.
@@ -617,6 +620,13 @@ pub(crate) fn run(
         }
         _ => None,
     };
+    let explanation = match crate::shap_summary::summarize(&pipeline, &train, &test) {
+        Ok(s) => s,
+        Err(e) => {
+            progress.note(&format!("the report has no SHAP explanation: {e}"));
+            None
+        }
+    };
     let value = evaluation
         .metrics
         .get(metric.name())
@@ -653,6 +663,7 @@ pub(crate) fn run(
         calibration,
         threshold,
         fairness,
+        explanation,
         gate,
         bundle: None,
         report_html: output.join("report.html"),

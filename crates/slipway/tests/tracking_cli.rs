@@ -950,6 +950,55 @@ fn fairness_of_the_holdout_gates_promotion() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Fairness by sex") && html.contains("Fairness by sex &amp; race"));
 
+    // The report explains 1,000 held-out rows (SHAP bar, summary and waterfall pictures);
+    // the first row's base value plus its contributions is the bundle's own score of it.
+    let x = &v["explanation"];
+    assert_eq!(x["rows"], 1000, "{x}");
+    assert_eq!(x["output"], "log-odds of 1");
+    let raw = x["base_value"].as_f64().unwrap()
+        + x["example"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[1].as_f64().unwrap())
+            .sum::<f64>();
+    let test_csv = std::fs::read_to_string(adult.join("adult_test.csv")).unwrap();
+    let one = dir.path().join("one.csv");
+    std::fs::write(
+        &one,
+        test_csv.lines().take(2).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let scored = dir.path().join("one_scored.csv");
+    let o = slipway(
+        h,
+        &[
+            "predict",
+            "--model",
+            out.join("model").to_str().unwrap(),
+            "--input",
+            one.to_str().unwrap(),
+            "--output",
+            scored.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let scored = std::fs::read_to_string(&scored).unwrap();
+    let p1: f64 = scored
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1.0 / (1.0 + (-raw).exp()) - p1).abs() < 1e-12,
+        "{raw} vs {p1}"
+    );
+    assert!(html.contains("Explanations (SHAP)") && html.matches("<circle").count() > 1000);
+
     // The same figure as `slipway fairness` on the bundle and the same test file.
     let o = slipway(
         h,
