@@ -23,8 +23,9 @@
 //!    in any segment: the split is broken and no other number can be trusted.
 //! 2. The difference is *significant* when the fixed-horizon p-value (CUPED's when a
 //!    covariate is given, else the z-test's or Welch's) is below `alpha` **and** the mSPRT
-//!    always-valid p-value is too: a readout is looked at again and again while an
-//!    experiment runs, and only the always-valid p-value stays valid under such peeking.
+//!    always-valid p-value is too (on the CUPED-adjusted outcomes when a covariate is
+//!    given): a readout is looked at again and again while an experiment runs, and only
+//!    the always-valid p-value stays valid under such peeking.
 //! 3. Significant and B − A > 0: `ship B`. Significant and B − A < 0: `keep A`.
 //! 4. Not significant, the power to detect the minimum detectable effect is at least
 //!    `power` (0.8) and the interval's upper end is below that effect: `keep A` (B is not
@@ -496,6 +497,7 @@ pub fn readout(
 
     // CUPED over the rows with an outcome; a missing covariate becomes the pooled mean.
     let mut covariate_missing = 0;
+    let mut adjustment = None;
     let cuped_result = if has_covariate {
         let with_y: Vec<&Exposure> = exposures
             .iter()
@@ -513,7 +515,9 @@ pub fn readout(
                 mean_x
             }));
         }
-        Some(cuped(&ys[0], &xs[0], &ys[1], &xs[1], alpha))
+        let c = cuped(&ys[0], &xs[0], &ys[1], &xs[1], alpha);
+        adjustment = Some((c.theta, mean_x));
+        Some(c)
     } else {
         None
     };
@@ -549,7 +553,24 @@ pub fn readout(
     let tau2 = options
         .tau2
         .unwrap_or_else(|| (min_effect * min_effect).max(f64::MIN_POSITIVE));
-    let msprt = msprt_over_rows(exposures, &outcome_of, kind, tau2, options.looks);
+    // With a covariate the mSPRT watches the CUPED-adjusted outcomes (theta and the mean
+    // from all rows), as the fixed-horizon test does; its variance is then the sample
+    // variance of the adjusted values.
+    let msprt = match adjustment {
+        Some((theta, mean_x)) => {
+            let adjusted = |e: &Exposure| {
+                outcome_of(e).map(|y| y - theta * (e.covariate.unwrap_or(mean_x) - mean_x))
+            };
+            msprt_over_rows(
+                exposures,
+                &adjusted,
+                OutcomeKind::Numeric,
+                tau2,
+                options.looks,
+            )
+        }
+        None => msprt_over_rows(exposures, &outcome_of, kind, tau2, options.looks),
+    };
 
     let (recommendation, reason) = decide(
         &srm_all,

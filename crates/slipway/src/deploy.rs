@@ -128,10 +128,14 @@ fn print_readout(r: &Readout) {
         } else {
             String::new()
         };
+        let label = if a.label == a.arm.name() {
+            String::new()
+        } else {
+            format!(" ({})", a.label)
+        };
         println!(
-            "{} {:<12} {:>9} exposures{missing}  {kind} {}",
+            "{}{label} {:>9} exposures{missing}  {kind} {}",
             style(format!("arm {}", a.arm.name())).bold(),
-            a.label,
             a.exposures,
             fmt(a.mean)
         );
@@ -167,7 +171,7 @@ fn print_readout(r: &Readout) {
     println!(
         "B − A: {}{lift}  {}% CI {} to {}  ({test} p {}, always-valid p {})",
         fmt(r.difference),
-        fmt(100.0 * (1.0 - r.options.alpha)),
+        slipway_data::html::format_number(100.0 * (1.0 - r.options.alpha)),
         fmt(r.ci[0]),
         fmt(r.ci[1]),
         fmt(r.p_value),
