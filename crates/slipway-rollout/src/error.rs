@@ -5,7 +5,8 @@
 pub enum ErrorKind {
     /// Bad input: a file, a column, a value or an option the user supplied.
     User,
-    /// Something broke that the user could not have prevented.
+    /// Something broke that the user could not have prevented (an internal failure of the
+    /// data layer underneath).
     Internal,
 }
 
@@ -19,8 +20,9 @@ pub enum Error {
     /// arm without rows, an option out of range); the message names the thing and the rule.
     #[error("{0}")]
     Invalid(String),
-    /// Writing a report failed.
-    #[error("{path}: {source}")]
+    /// Writing a report failed (a missing folder, no permission: the user's to fix, as
+    /// `slipway_data` treats its own I/O errors).
+    #[error("cannot write {path}: {source}")]
     Io {
         /// The file.
         path: String,
@@ -38,8 +40,7 @@ impl Error {
                 slipway_data::ErrorKind::User => ErrorKind::User,
                 slipway_data::ErrorKind::Internal => ErrorKind::Internal,
             },
-            Error::Invalid(_) => ErrorKind::User,
-            Error::Io { .. } => ErrorKind::Internal,
+            Error::Invalid(_) | Error::Io { .. } => ErrorKind::User,
         }
     }
 }

@@ -297,6 +297,44 @@ fn bad_input_is_a_clear_error_with_exit_2() {
 }
 
 #[test]
+fn parquet_gives_the_same_readout_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, _) = write_exposures(dir.path(), 5_000, 0.5, 0.10, 0.12, 5);
+    let table =
+        slipway_data::ingest::read_table(&csv, &slipway_data::ingest::ReadOptions::default())
+            .unwrap();
+    let parquet = dir.path().join("exposures.parquet");
+    slipway_data::ingest::write_table(&table, &parquet).unwrap();
+    let args = |f: &Path| -> Value {
+        let o = slipway(&[
+            "--json",
+            "deploy",
+            "report",
+            "--exposures",
+            p(f),
+            "--covariate-column",
+            "pre",
+            "--segment-column",
+            "country",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        json_of(&o)
+    };
+    assert_eq!(args(&csv), args(&parquet));
+    // An --output in a folder that does not exist: exit 2 naming it, no partial file.
+    let o = slipway(&[
+        "deploy",
+        "report",
+        "--exposures",
+        p(&csv),
+        "--output",
+        p(&dir.path().join("nope/ab.html")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write"));
+}
+
+#[test]
 fn a_single_row_per_arm_keeps_collecting() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("two.csv");
