@@ -20,7 +20,9 @@
 //! # The recommendation rule
 //!
 //! 1. `stop: sample ratio mismatch` when the SRM p-value is below `srm_threshold` overall or
-//!    in any segment: the split is broken and no other number can be trusted.
+//!    in any segment: the split is broken and no other number can be trusted. (The
+//!    per-segment checks are not corrected for their number: with hundreds of segments,
+//!    lower the threshold.)
 //! 2. The difference is *significant* when the fixed-horizon p-value (CUPED's when a
 //!    covariate is given, else the z-test's or Welch's) is below `alpha` **and** the mSPRT
 //!    always-valid p-value is too (on the CUPED-adjusted outcomes when a covariate is
@@ -29,7 +31,8 @@
 //! 3. Significant and B − A > 0: `ship B`. Significant and B − A < 0: `keep A`.
 //! 4. Not significant, the power to detect the minimum detectable effect is at least
 //!    `power` (0.8) and the interval's upper end is below that effect: `keep A` (B is not
-//!    better by an effect worth having, and the test could have seen one).
+//!    better by an effect worth having, and the test could have seen one). A zero-width
+//!    interval (no variation in the outcomes) never counts as power.
 //! 5. Otherwise: `keep collecting`.
 
 use std::collections::BTreeMap;
@@ -703,7 +706,10 @@ fn decide(
             ),
         );
     }
-    if !fixed && achieved_power >= o.power && ci[1] < min_effect {
+    // A zero-width interval (every outcome equal in both arms, e.g. all converted) says
+    // nothing about power: the Wald variance is 0, not small.
+    let degenerate = ci[1] - ci[0] <= 0.0;
+    if !fixed && !degenerate && achieved_power >= o.power && ci[1] < min_effect {
         return (
             Recommendation::KeepA,
             format!(
@@ -713,7 +719,10 @@ fn decide(
             ),
         );
     }
-    let why = if fixed {
+    let why = if degenerate {
+        "the outcomes do not vary within the arms: the interval has no width and says nothing yet"
+            .to_string()
+    } else if fixed {
         format!(
             "p = {p_value:.2e} but the always-valid p-value is {always_valid_p:.3}: not yet safe under repeated looks"
         )

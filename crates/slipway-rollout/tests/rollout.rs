@@ -284,6 +284,44 @@ fn empty_arms_and_bad_options_are_errors() {
     );
 }
 
+#[test]
+fn outcomes_without_variation_keep_collecting() {
+    // Everybody converted in both arms: the Wald interval is [0, 0] and the z statistic 0/0.
+    let all: Vec<Exposure> = (0..50)
+        .map(|i| Exposure {
+            arm: if i % 2 == 0 { Arm::A } else { Arm::B },
+            outcome: Some(1.0),
+            covariate: None,
+            segment: None,
+        })
+        .collect();
+    let r = run(&all, OutcomeKind::Conversion);
+    assert_eq!(
+        r.recommendation,
+        Recommendation::KeepCollecting,
+        "{}",
+        r.reason
+    );
+    assert!(r.p_value.is_nan() && r.reason.contains("do not vary"));
+    // A constant numeric outcome and a constant covariate: the same, through Welch and CUPED.
+    let flat: Vec<Exposure> = all
+        .iter()
+        .map(|e| Exposure {
+            outcome: Some(3.5),
+            covariate: Some(1.0),
+            ..e.clone()
+        })
+        .collect();
+    let r = run(&flat, OutcomeKind::Numeric);
+    assert_eq!(
+        r.recommendation,
+        Recommendation::KeepCollecting,
+        "{}",
+        r.reason
+    );
+    assert_eq!(r.cuped.as_ref().unwrap().theta, 0.0);
+}
+
 fn window(requests: u64, errors: u64, latency: f64, spread: f64, seed: u64) -> ArmWindow {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     ArmWindow {
