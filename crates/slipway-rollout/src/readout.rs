@@ -525,6 +525,7 @@ pub fn readout(
         None
     };
 
+    // The primary test: CUPED's when there is a covariate, else the one the outcome takes.
     let (difference, ci, p_value, std_error) = match (&cuped_result, &conversion, &welch_test) {
         (Some(c), _, _) => (
             c.test.difference,
@@ -539,7 +540,11 @@ pub fn readout(
             (t.ci[1] - t.ci[0]) / (2.0 * norm_isf(alpha / 2.0)),
         ),
         (None, None, Some(t)) => (t.difference, t.ci, t.p_value, t.std_error),
-        (None, None, None) => unreachable!("one test always runs"),
+        (None, None, None) => {
+            return Err(Error::Invalid(
+                "no test fits the outcome (neither conversions nor numbers)".into(),
+            ));
+        }
     };
     let mean_a = counts[0].mean;
     let relative_lift = (mean_a != 0.0).then(|| difference / mean_a);

@@ -64,6 +64,26 @@ fn msprt_keeps_the_false_positive_rate_under_continuous_monitoring() {
     }
 }
 
+/// The split is honoured (20,000 keys at 30 %: 6,000 expected, SD 65), assignment is sticky,
+/// a salt reshuffles who is in B, and 0 / 100 put everyone in A / B.
+#[test]
+fn assignment_follows_the_split_and_the_salt() {
+    let keys: Vec<String> = (0..20_000).map(|i| format!("customer-{i}")).collect();
+    let in_b = |salt: Option<&str>| -> Vec<bool> {
+        keys.iter().map(|k| assign(k, salt, 30) == Arm::B).collect()
+    };
+    let plain = in_b(None);
+    let count = plain.iter().filter(|b| **b).count();
+    assert!((5_750..=6_250).contains(&count), "{count}");
+    assert_eq!(plain, in_b(None));
+    let salted = in_b(Some("exp-2"));
+    let moved = plain.iter().zip(&salted).filter(|(a, b)| a != b).count();
+    // Independent 30 % draws disagree for 2 · 0.3 · 0.7 = 42 % of keys.
+    assert!((7_800..=9_000).contains(&moved), "{moved}");
+    assert!(keys.iter().all(|k| assign(k, None, 0) == Arm::A));
+    assert!(keys.iter().all(|k| assign(k, None, 100) == Arm::B));
+}
+
 /// The mSPRT does find a real difference.
 #[test]
 fn msprt_detects_a_real_difference() {
