@@ -44,6 +44,7 @@ pub mod html;
 pub mod ingest;
 pub mod profile;
 mod schema;
+pub mod special;
 mod table;
 pub mod validate;
 

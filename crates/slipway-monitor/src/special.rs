@@ -13,11 +13,14 @@
 //! - [`ks_2samp_exact_sf`]: the exact two-sample probability scipy's `ks_2samp` computes
 //!   when both samples have at most 10,000 values.
 //! - [`chi2_sf`]: `scipy.stats.chi2.sf` via the regularized upper incomplete gamma function
-//!   (series and continued fraction, as cephes `igamc`).
+//!   (series and continued fraction, as cephes `igamc`); it lives in `slipway_data::special`
+//!   with the other distribution functions shared with `slipway-rollout`.
 //! - [`numpy_sum`]: numpy's pairwise summation, where a later comparison (NannyML's
 //!   "leftover" bin) depends on the last bit of a sum.
 
 use std::f64::consts::PI;
+
+pub use slipway_data::special::{chi2_sf, gamma_q, ln_gamma};
 
 /// numpy's `np.sum` of a contiguous float64 array: the first element plus the pairwise sum
 /// (blocks of 128, unrolled by 8) of the rest, bit for bit.
@@ -58,96 +61,6 @@ fn pairwise(a: &[f64]) -> f64 {
         n2 -= n2 % 8;
         pairwise(&a[..n2]) + pairwise(&a[n2..])
     }
-}
-
-/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, 9 terms; relative error below 1e-15).
-pub fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection.
-        return (PI / (PI * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut a = C[0];
-    let t = x + G + 0.5;
-    for (i, c) in C.iter().enumerate().skip(1) {
-        a += c / (x + i as f64);
-    }
-    0.5 * (2.0 * PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
-
-/// The regularized upper incomplete gamma function `Q(a, x)` (cephes `igamc`).
-pub fn gamma_q(a: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return 1.0;
-    }
-    if x.is_infinite() {
-        return 0.0;
-    }
-    if x < a + 1.0 {
-        return 1.0 - gamma_p_series(a, x);
-    }
-    // Lentz's continued fraction.
-    let ln_front = a * x.ln() - x - ln_gamma(a);
-    let tiny = 1e-300;
-    let mut b = x + 1.0 - a;
-    let mut c = 1.0 / tiny;
-    let mut d = 1.0 / b;
-    let mut h = d;
-    for i in 1..10_000 {
-        let an = -(i as f64) * (i as f64 - a);
-        b += 2.0;
-        d = an * d + b;
-        if d.abs() < tiny {
-            d = tiny;
-        }
-        c = b + an / c;
-        if c.abs() < tiny {
-            c = tiny;
-        }
-        d = 1.0 / d;
-        let delta = d * c;
-        h *= delta;
-        if (delta - 1.0).abs() < 1e-16 {
-            break;
-        }
-    }
-    (ln_front.exp() * h).clamp(0.0, 1.0)
-}
-
-fn gamma_p_series(a: f64, x: f64) -> f64 {
-    let ln_front = a * x.ln() - x - ln_gamma(a + 1.0);
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    let mut n = a;
-    for _ in 0..100_000 {
-        n += 1.0;
-        term *= x / n;
-        sum += term;
-        if term.abs() < sum.abs() * 1e-17 {
-            break;
-        }
-    }
-    (ln_front.exp() * sum).clamp(0.0, 1.0)
-}
-
-/// `scipy.stats.chi2.sf(x, dof)`.
-pub fn chi2_sf(x: f64, dof: f64) -> f64 {
-    if x.is_nan() {
-        return f64::NAN;
-    }
-    gamma_q(dof / 2.0, x / 2.0)
 }
 
 /// `scipy.special.smirnov(n, x)`: `P(D⁺ₙ > x)` for the one-sided statistic.

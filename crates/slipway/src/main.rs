@@ -42,6 +42,7 @@ macro_rules! eprintln {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod deploy;
 mod explain;
 mod fairness;
 mod models;
@@ -91,6 +92,9 @@ enum Command {
     /// Monitoring: drift of current data against a reference.
     #[command(subcommand)]
     Monitor(monitor::MonitorCommand),
+    /// Deployments: the A/B test readout of an exposures file.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCommand),
 }
 
 /// Reads a size: a whole number of bytes, optionally followed by KiB, MiB, GiB or TiB (or
@@ -378,6 +382,12 @@ fn report_error(e: &anyhow::Error, json: bool) -> ExitCode {
         {
             EXIT_INTERNAL
         }
+        _ if e
+            .downcast_ref::<slipway_rollout::Error>()
+            .is_some_and(|m| m.kind() == slipway_rollout::ErrorKind::Internal) =>
+        {
+            EXIT_INTERNAL
+        }
         _ => EXIT_USER,
     };
     if json {
@@ -419,6 +429,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Models(m) => models::run(m, json),
         Command::Monitor(m) => monitor::run(m, json),
+        Command::Deploy(d) => deploy::run(d, json),
         Command::Predictions(p) => serve::predictions(p, json),
         Command::Fairness(a) => fairness::run(&engine, a, json),
         Command::Explain(a) => explain::run(&engine, a, json),
