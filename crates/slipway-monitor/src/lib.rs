@@ -19,6 +19,7 @@
 //! L-infinity as NannyML.
 
 pub mod drift;
+pub mod performance;
 /// The HTML drift report.
 pub mod report;
 pub mod run;

@@ -20,6 +20,7 @@ fn chunking_text(r: &DriftReport) -> String {
         crate::run::Chunking::Period { column, period } => {
             format!("one chunk per {period:?} of \"{column}\"").to_lowercase()
         }
+        crate::run::Chunking::Value { column } => format!("one chunk per value of \"{column}\""),
     }
 }
 
