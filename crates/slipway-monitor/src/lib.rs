@@ -20,6 +20,8 @@
 
 pub mod drift;
 pub mod performance;
+/// The HTML performance report.
+pub mod performance_report;
 /// The HTML drift report.
 pub mod report;
 pub mod run;

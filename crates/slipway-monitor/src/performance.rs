@@ -151,6 +151,10 @@ fn bad(message: String) -> Error {
 
 fn numeric(table: &Table, name: &str, what: &str) -> Result<Vec<f64>> {
     let dtype = table.schema().require(name)?.dtype;
+    // A column with no value at all (read as text from a CSV) is all missing.
+    if table.null_count(name)? == table.n_rows() {
+        return Ok(vec![f64::NAN; table.n_rows()]);
+    }
     if matches!(dtype, DataType::Categorical | DataType::Text) {
         return Err(bad(format!(
             "{what} column \"{name}\" is {dtype}: it must hold numbers (0 / 1 for a binary classifier)"
@@ -697,10 +701,12 @@ fn np_std(v: &[f64]) -> f64 {
 }
 
 /// NannyML's `StandardDeviationThreshold` (mean ± 3 `nanstd`) over the reference chunks'
-/// values, replaced by the metric's limit where it passes it.
+/// values, replaced by the metric's limit where it passes it. With fewer than two reference
+/// chunks there is no spread to measure: no thresholds (NannyML would put both at the one
+/// value and alert on every chunk).
 fn threshold_of(metric: Metric, values: &[Option<f64>]) -> Threshold {
     let v: Vec<f64> = values.iter().flatten().copied().collect();
-    if v.is_empty() {
+    if v.len() < 2 {
         return Threshold {
             metric,
             lower: None,
