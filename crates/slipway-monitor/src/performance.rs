@@ -143,6 +143,8 @@ pub struct ModelOutputs {
     pub prediction: Vec<f64>,
     /// Probabilities of class 1 (binary classification with a probability column).
     pub probability: Option<Vec<f64>>,
+    /// Per-row losses predicted by DLE (regression with features).
+    pub expected_loss: Option<crate::dle::ExpectedLoss>,
 }
 
 fn bad(message: String) -> Error {
@@ -251,6 +253,7 @@ impl ModelOutputs {
             labels,
             prediction,
             probability,
+            expected_loss: None,
         })
     }
 
@@ -592,8 +595,10 @@ pub struct PerformanceReport {
     pub labelled_rows: u64,
     /// Analysis rows in no chunk (missing period or value).
     pub rows_without_chunk: u64,
-    /// Whether the values are estimated (CBPE) as well as realized.
+    /// Whether the values are estimated as well as realized.
     pub estimated: bool,
+    /// `cbpe` (binary classifiers with probabilities) or `dle` (regression with features).
+    pub estimator: Option<String>,
     /// The calibration (CBPE only).
     pub calibration: Option<CalibrationInfo>,
     /// Alert thresholds per metric, from the reference's chunks.
@@ -1069,11 +1074,29 @@ fn estimate_roc_auc(calibrated: &[f64], score: &[f64]) -> f64 {
     numpy_sum(&terms)
 }
 
+/// The estimator of a run, if any.
+#[derive(Debug, Clone, Copy)]
+enum Estimate<'a> {
+    None,
+    Cbpe(&'a Cbpe),
+    Dle(&'a crate::dle::DleSampling),
+}
+
+impl Estimate<'_> {
+    fn of(&self, metric: Metric, o: &ModelOutputs, rows: &[usize]) -> Option<(f64, f64)> {
+        match self {
+            Estimate::None => None,
+            Estimate::Cbpe(c) => c.estimate(metric, o, rows),
+            Estimate::Dle(d) => d.estimate(metric, o, rows),
+        }
+    }
+}
+
 fn chunk_metrics(
     o: &ModelOutputs,
     chunk: &RowChunk,
     index: usize,
-    cbpe: Option<&Cbpe>,
+    estimator: Estimate<'_>,
     thresholds: Option<&[Threshold]>,
     opts: &PerformanceOptions,
 ) -> ChunkPerformance {
@@ -1087,7 +1110,7 @@ fn chunk_metrics(
         .metrics
         .iter()
         .map(|&mt| {
-            let est = cbpe.and_then(|c| c.estimate(mt, o, &chunk.rows));
+            let est = estimator.of(mt, o, &chunk.rows);
             let band = est.map(|(v, se)| {
                 let (lo, hi) = mt.limits();
                 [
@@ -1140,6 +1163,8 @@ pub struct Inputs<'a> {
     pub analysis: &'a ModelOutputs,
     /// The analysis chunks.
     pub chunks: &'a [RowChunk],
+    /// DLE's sampling components, when both outputs carry DLE's expected losses.
+    pub dle: Option<crate::dle::DleSampling>,
 }
 
 /// What [`evaluate`] found.
@@ -1187,11 +1212,16 @@ pub fn evaluate(inputs: &Inputs<'_>, task: Task, opts: &PerformanceOptions) -> R
         (Some(_), Task::Binary) => Some(Cbpe::fit(r, &opts.metrics, opts.calibration)?),
         _ => None,
     };
+    let estimator = match (&cbpe, &inputs.dle) {
+        (Some(c), _) => Estimate::Cbpe(c),
+        (None, Some(d)) => Estimate::Dle(d),
+        _ => Estimate::None,
+    };
     let reference_rows: Vec<ChunkPerformance> = inputs
         .reference_chunks
         .par_iter()
         .enumerate()
-        .map(|(i, c)| chunk_metrics(r, c, i, cbpe.as_ref(), None, opts))
+        .map(|(i, c)| chunk_metrics(r, c, i, estimator, None, opts))
         .collect();
     let thresholds: Vec<Threshold> = opts
         .metrics
@@ -1227,16 +1257,7 @@ pub fn evaluate(inputs: &Inputs<'_>, task: Task, opts: &PerformanceOptions) -> R
         .chunks
         .par_iter()
         .enumerate()
-        .map(|(i, c)| {
-            chunk_metrics(
-                inputs.analysis,
-                c,
-                i,
-                cbpe.as_ref(),
-                Some(&thresholds),
-                opts,
-            )
-        })
+        .map(|(i, c)| chunk_metrics(inputs.analysis, c, i, estimator, Some(&thresholds), opts))
         .collect();
     Ok(Evaluation {
         cbpe,
@@ -1262,6 +1283,8 @@ pub struct PerformanceRun<'a> {
     pub task: Task,
     /// Chunking of both files.
     pub chunking: &'a Chunking,
+    /// Feature columns: with a regression model, DLE estimates MAE and RMSE from them.
+    pub features: &'a [String],
 }
 
 impl PerformanceRun<'_> {
@@ -1275,7 +1298,7 @@ impl PerformanceRun<'_> {
             Ok(t)
         };
         let ref_table = read(self.reference)?;
-        let reference = ModelOutputs::from_table(&ref_table, self.columns, self.task, true)
+        let mut reference = ModelOutputs::from_table(&ref_table, self.columns, self.task, true)
             .map_err(|e| in_file(e, self.reference))?;
         let ana_table = read(self.analysis)?;
         let mut analysis = ModelOutputs::from_table(&ana_table, self.columns, self.task, false)
@@ -1294,11 +1317,24 @@ impl PerformanceRun<'_> {
             split_rows(&ref_table, self.chunking).map_err(|e| in_file(e, self.reference))?;
         let (chunks, without) =
             split_rows(&ana_table, self.chunking).map_err(|e| in_file(e, self.analysis))?;
+        let dle = if self.task == Task::Regression && !self.features.is_empty() {
+            let d = crate::dle::Dle::fit(&ref_table, self.features, &reference)
+                .map_err(|e| in_file(e, self.reference))?;
+            reference.expected_loss = Some(d.expected_loss(&ref_table, &reference)?);
+            analysis.expected_loss = Some(
+                d.expected_loss(&ana_table, &analysis)
+                    .map_err(|e| in_file(e, self.analysis))?,
+            );
+            Some(d.sampling())
+        } else {
+            None
+        };
         let inputs = Inputs {
             reference: &reference,
             reference_chunks: &reference_chunks,
             analysis: &analysis,
             chunks: &chunks,
+            dle,
         };
         let Evaluation {
             cbpe,
@@ -1306,7 +1342,12 @@ impl PerformanceRun<'_> {
             reference_chunks,
             chunks,
         } = evaluate(&inputs, self.task, opts)?;
-        let estimated = cbpe.is_some();
+        let estimator = match (&cbpe, &dle) {
+            (Some(_), _) => Some("cbpe".to_string()),
+            (None, Some(_)) => Some("dle".to_string()),
+            _ => None,
+        };
+        let estimated = estimator.is_some();
         let alerts = chunks
             .iter()
             .flat_map(|c| &c.metrics)
@@ -1326,6 +1367,7 @@ impl PerformanceRun<'_> {
             labelled_rows: analysis.labelled() as u64,
             rows_without_chunk: without,
             estimated,
+            estimator,
             calibration: cbpe.map(|c| c.calibration),
             thresholds,
             reference_chunks,
@@ -1352,6 +1394,7 @@ mod tests {
             labels: labels.to_vec(),
             prediction: pred.to_vec(),
             probability: proba.map(<[f64]>::to_vec),
+            expected_loss: None,
         }
     }
 

@@ -44,7 +44,10 @@ fn chart(r: &PerformanceReport, metric: Metric) -> String {
     let mut series = Vec::new();
     if r.estimated {
         series.push(Series {
-            name: "estimated (CBPE)".into(),
+            name: format!(
+                "estimated ({})",
+                r.estimator.as_deref().unwrap_or("").to_uppercase()
+            ),
             points: pick(&|c| value(c)?.estimated),
         });
     }
@@ -109,7 +112,11 @@ pub fn render_html(r: &PerformanceReport) -> String {
         vec![
             "method".into(),
             if r.estimated {
-                "estimated before labels by confidence-based performance estimation (NannyML's CBPE); realized on labelled rows".into()
+                if r.estimator.as_deref() == Some("dle") {
+                    "estimated before labels by direct loss estimation (NannyML's DLE, Slipway's GBDT); realized on labelled rows".into()
+                } else {
+                    "estimated before labels by confidence-based performance estimation (NannyML's CBPE); realized on labelled rows".into()
+                }
             } else {
                 "realized on labelled rows".into()
             },

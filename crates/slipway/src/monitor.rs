@@ -64,6 +64,10 @@ pub struct PerformanceArgs {
     /// metrics, regression with regression metrics].
     #[arg(long, value_parser = ["binary", "regression"])]
     task: Option<String>,
+    /// Feature columns: for a regression model, DLE estimates MAE and RMSE from them
+    /// before labels arrive.
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
     /// Cut both files into chunks of this many rows (the last chunk keeps the remainder).
     #[arg(long, conflicts_with = "chunk_by")]
     chunk_size: Option<u64>,
@@ -351,6 +355,7 @@ fn performance(a: PerformanceArgs, json: bool) -> anyhow::Result<ExitCode> {
         columns: &columns,
         task,
         chunking: &chunking,
+        features: &a.features,
     }
     .run(&opts)?;
     if let Some(out) = &a.output {

@@ -729,3 +729,69 @@ fn performance_single_row_and_regression() {
         .collect();
     assert_eq!(labels, ["2021", "2022"]);
 }
+
+#[test]
+fn performance_estimates_regression_with_dle() {
+    let fixtures = repo().join("crates/slipway-monitor/tests/reference");
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("dle.html");
+    let out = slipway(&[
+        "monitor",
+        "performance",
+        "--reference",
+        p(&fixtures.join("car_price_reference.parquet")),
+        "--analysis",
+        p(&fixtures.join("car_price_analysis.parquet")),
+        "--target",
+        "y_true",
+        "--prediction",
+        "y_pred",
+        "--task",
+        "regression",
+        "--features",
+        "car_age,km_driven,price_new,accident_count,door_count,fuel,transmission",
+        "--chunk-size",
+        "5000",
+        "--metrics",
+        "mae,rmse",
+        "--bootstrap",
+        "0",
+        "--output",
+        p(&html),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["estimator"], "dle");
+    let m = &v["chunks"][0]["metrics"][0];
+    assert_eq!(m["metric"], "mae");
+    assert!(
+        (m["estimated"].as_f64().unwrap() - 848.91).abs() < 0.01,
+        "{m}"
+    );
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("estimated (DLE)")
+    );
+
+    // A feature the analysis lacks.
+    let out = slipway(&[
+        "monitor",
+        "performance",
+        "--reference",
+        p(&fixtures.join("car_price_reference.parquet")),
+        "--analysis",
+        p(&fixtures.join("car_price_analysis.parquet")),
+        "--target",
+        "y_true",
+        "--prediction",
+        "y_pred",
+        "--task",
+        "regression",
+        "--features",
+        "car_age,colour",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+}
