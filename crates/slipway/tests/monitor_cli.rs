@@ -733,23 +733,34 @@ fn performance_single_row_and_regression() {
 #[test]
 fn performance_estimates_regression_with_dle() {
     let fixtures = repo().join("crates/slipway-monitor/tests/reference");
+    let (r, a) = (
+        fixtures.join("car_price_reference.parquet"),
+        fixtures.join("car_price_analysis.parquet"),
+    );
+    let base = |features: &'static str| -> Vec<String> {
+        [
+            "monitor",
+            "performance",
+            "--reference",
+            p(&r),
+            "--analysis",
+            p(&a),
+            "--target",
+            "y_true",
+            "--prediction",
+            "y_pred",
+            "--task",
+            "regression",
+            "--features",
+            features,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("dle.html");
-    let out = slipway(&[
-        "monitor",
-        "performance",
-        "--reference",
-        p(&fixtures.join("car_price_reference.parquet")),
-        "--analysis",
-        p(&fixtures.join("car_price_analysis.parquet")),
-        "--target",
-        "y_true",
-        "--prediction",
-        "y_pred",
-        "--task",
-        "regression",
-        "--features",
-        "car_age,km_driven,price_new,accident_count,door_count,fuel,transmission",
+    let mut args = base("car_age,km_driven,price_new,accident_count,door_count,fuel,transmission");
+    for x in [
         "--chunk-size",
         "5000",
         "--metrics",
@@ -759,7 +770,11 @@ fn performance_estimates_regression_with_dle() {
         "--output",
         p(&html),
         "--json",
-    ]);
+    ] {
+        args.push(x.into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = slipway(&args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["estimator"], "dle");
@@ -775,23 +790,10 @@ fn performance_estimates_regression_with_dle() {
             .contains("estimated (DLE)")
     );
 
-    // A feature the analysis lacks.
-    let out = slipway(&[
-        "monitor",
-        "performance",
-        "--reference",
-        p(&fixtures.join("car_price_reference.parquet")),
-        "--analysis",
-        p(&fixtures.join("car_price_analysis.parquet")),
-        "--target",
-        "y_true",
-        "--prediction",
-        "y_pred",
-        "--task",
-        "regression",
-        "--features",
-        "car_age,colour",
-    ]);
+    // A feature the files lack.
+    let args = base("car_age,colour");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = slipway(&args);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
 }
