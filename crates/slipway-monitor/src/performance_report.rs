@@ -57,11 +57,11 @@ fn chart(r: &PerformanceReport, metric: Metric) -> String {
     });
     if r.estimated {
         series.push(Series {
-            name: "band (±3 sampling errors)".into(),
+            name: "band low (−3 sampling errors)".into(),
             points: pick(&|c| Some(value(c)?.band?[0])),
         });
         series.push(Series {
-            name: String::new(),
+            name: "band high (+3 sampling errors)".into(),
             points: pick(&|c| Some(value(c)?.band?[1])),
         });
     }
