@@ -1456,6 +1456,53 @@ mod tests {
         assert!((rec - 1.7 / 2.1).abs() < 1e-12);
     }
 
+    fn csv(text: &str) -> Table {
+        slipway_data::ingest::read_csv_bytes(text.as_bytes(), "test.csv", &ReadOptions::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn chunks_by_rows_keep_the_remainder_and_values_sort_numerically() {
+        let t = csv("year,y\n10,1\n9,0\n,1\n10,0\n9,1\n");
+        let (c, missing) = split_rows(&t, &Chunking::Rows { size: 2 }).unwrap();
+        assert_eq!(missing, 0);
+        let sizes: Vec<usize> = c.iter().map(|c| c.rows.len()).collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        assert_eq!(c[2].label, "rows 4–4");
+        let (c, missing) = split_rows(
+            &t,
+            &Chunking::Value {
+                column: "year".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(missing, 1);
+        let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["9", "10"]);
+        assert_eq!(c[0].rows, [1, 4]);
+        // A period needs a datetime column.
+        let err = split_rows(
+            &t,
+            &Chunking::Period {
+                column: "year".into(),
+                period: crate::run::Period::Month,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("datetime"), "{err}");
+    }
+
+    #[test]
+    fn thresholds_need_two_reference_chunks_and_respect_limits() {
+        let one = threshold_of(Metric::F1, &[Some(0.8)]);
+        assert_eq!((one.lower, one.upper), (None, None));
+        let t = threshold_of(Metric::Accuracy, &[Some(0.99), Some(0.3), None]);
+        assert_eq!(t.upper, Some(1.0));
+        assert_eq!(t.lower, Some(0.0));
+        let t = threshold_of(Metric::Mae, &[Some(2.0), Some(4.0)]);
+        assert_eq!((t.lower, t.upper), (Some(0.0), Some(6.0)));
+    }
+
     #[test]
     fn bin_edges_match_nannyml() {
         assert_eq!(bin_edges(20, 4), vec![(0, 5), (5, 10), (10, 15), (15, 20)]);
