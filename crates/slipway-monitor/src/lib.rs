@@ -18,7 +18,11 @@
 //! `scipy.spatial.distance.jensenshannon` (base 2) on NannyML's bins, Hellinger and
 //! L-infinity as NannyML.
 
+pub mod dle;
 pub mod drift;
+pub mod performance;
+/// The HTML performance report.
+pub mod performance_report;
 /// The HTML drift report.
 pub mod report;
 pub mod run;

@@ -13,13 +13,15 @@ use crate::summary::ColumnKind;
 /// Categories drawn per feature; the rest are counted in a note.
 const MAX_CATEGORIES_SHOWN: usize = 30;
 
-fn chunking_text(r: &DriftReport) -> String {
-    match &r.chunking {
+/// How a run cut its data, in words.
+pub fn chunking_text(chunking: &crate::run::Chunking) -> String {
+    match chunking {
         crate::run::Chunking::Whole => "one chunk (the whole file)".into(),
         crate::run::Chunking::Rows { size } => format!("chunks of {size} rows"),
         crate::run::Chunking::Period { column, period } => {
             format!("one chunk per {period:?} of \"{column}\"").to_lowercase()
         }
+        crate::run::Chunking::Value { column } => format!("one chunk per value of \"{column}\""),
     }
 }
 
@@ -52,7 +54,7 @@ pub fn render_html(report: &DriftReport) -> String {
                 "current".into(),
                 format!("{} ({} rows)", report.current, report.current_rows),
             ],
-            vec!["chunking".into(), chunking_text(report)],
+            vec!["chunking".into(), chunking_text(&report.chunking)],
             vec![
                 "verdict".into(),
                 if report.drifted {

@@ -13,6 +13,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use console::style;
 use slipway_monitor::drift::{Correction, DriftOptions, Stat};
+use slipway_monitor::performance::{
+    CalibrationMode, Columns, LabelFile, Metric, PerformanceOptions, PerformanceReport,
+    PerformanceRun, Task,
+};
 use slipway_monitor::run::{Chunking, DriftReport, Period, drift_file};
 use slipway_monitor::summary::{ReferenceSource, load_reference};
 
@@ -25,6 +29,74 @@ pub enum MonitorCommand {
     /// Per-feature drift of a current file against a reference (a file, a bundle's training
     /// profile or a saved reference summary); exit 3 with --fail-on-drift when drift is found.
     Drift(DriftArgs),
+    /// Model performance per chunk: realized from labels (joined by id from --labels) and,
+    /// for a binary classifier with probabilities, estimated before labels arrive (CBPE);
+    /// exit 3 with --fail-on-alert when a value is outside the reference's thresholds.
+    Performance(PerformanceArgs),
+}
+
+/// `monitor performance`.
+#[derive(Args)]
+pub struct PerformanceArgs {
+    /// The reference data with labels and the model's outputs (CSV, Parquet, JSON lines).
+    #[arg(long, value_name = "FILE")]
+    reference: PathBuf,
+    /// The analysis data: the model's outputs, labels where known.
+    #[arg(long, value_name = "FILE")]
+    analysis: PathBuf,
+    /// Labels that arrived later, one row per id (--id-column), joined onto the analysis
+    /// rows; rows without a label stay, counted as unlabelled.
+    #[arg(long, value_name = "FILE", requires = "id_column")]
+    labels: Option<PathBuf>,
+    /// The id column of --analysis and --labels.
+    #[arg(long, requires = "labels")]
+    id_column: Option<String>,
+    /// The label column.
+    #[arg(long)]
+    target: String,
+    /// The predicted label (classification) or value (regression) column.
+    #[arg(long)]
+    prediction: Option<String>,
+    /// The predicted probability of class 1 (binary classification): enables CBPE.
+    #[arg(long)]
+    probability: Option<String>,
+    /// binary or regression [default: binary with --probability or classification
+    /// metrics, regression with regression metrics].
+    #[arg(long, value_parser = ["binary", "regression"])]
+    task: Option<String>,
+    /// Feature columns: for a regression model, DLE estimates MAE and RMSE from them
+    /// before labels arrive.
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+    /// Cut both files into chunks of this many rows (the last chunk keeps the remainder).
+    #[arg(long, conflicts_with = "chunk_by")]
+    chunk_size: Option<u64>,
+    /// One chunk per value of this column (e.g. a year).
+    #[arg(long, value_name = "COLUMN")]
+    chunk_by: Option<String>,
+    /// Metrics: roc_auc, accuracy, precision, recall, f1 (binary); mae, rmse, mape, r2
+    /// (regression) [default: all of the task's].
+    #[arg(long, value_delimiter = ',')]
+    metrics: Vec<String>,
+    /// Bootstrap resamples per chunk for the realized values' intervals (0: none).
+    #[arg(long, default_value_t = 200)]
+    bootstrap: usize,
+    /// Coverage of the bootstrap intervals.
+    #[arg(long, default_value_t = 0.95)]
+    confidence: f64,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Calibrate probabilities on the reference before CBPE: auto (NannyML's test),
+    /// always or never.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+    calibration: String,
+    /// Write the HTML report here (its JSON twin next to it, `.json`).
+    #[arg(long, value_name = "report.html")]
+    output: Option<PathBuf>,
+    /// Exit 3 when any chunk's value is outside the thresholds.
+    #[arg(long)]
+    fail_on_alert: bool,
 }
 
 /// `monitor drift`.
@@ -94,6 +166,7 @@ pub struct DriftArgs {
 pub fn run(cmd: MonitorCommand, json: bool) -> anyhow::Result<ExitCode> {
     match cmd {
         MonitorCommand::Drift(a) => drift(a, json),
+        MonitorCommand::Performance(a) => performance(a, json),
     }
 }
 
@@ -206,6 +279,226 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn performance(a: PerformanceArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let metrics: Vec<Metric> = a
+        .metrics
+        .iter()
+        .map(|s| {
+            Metric::parse(s.trim()).with_context(|| {
+                format!(
+                    "--metrics: unknown metric \"{s}\"; the metrics are roc_auc, accuracy, precision, recall, f1, mae, rmse, mape, r2"
+                )
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let task = match a.task.as_deref() {
+        Some("binary") => Task::Binary,
+        Some(_) => Task::Regression,
+        None if a.probability.is_some() => Task::Binary,
+        None => match metrics.first() {
+            Some(m) if !m.is_classification() => Task::Regression,
+            Some(_) => Task::Binary,
+            None => bail!(
+                "say what the model is: --probability COLUMN (binary classifier), --task or --metrics"
+            ),
+        },
+    };
+    if !(a.confidence > 0.0 && a.confidence < 1.0) {
+        bail!("--confidence {}: must be between 0 and 1", a.confidence);
+    }
+    let metrics = if metrics.is_empty() {
+        match (task, &a.probability) {
+            (Task::Binary, Some(_)) => Metric::CLASSIFICATION.to_vec(),
+            (Task::Binary, None) => Metric::CLASSIFICATION[1..].to_vec(),
+            (Task::Regression, _) => Metric::REGRESSION.to_vec(),
+        }
+    } else {
+        metrics
+    };
+    let chunking = match (a.chunk_size, &a.chunk_by) {
+        (Some(0), _) => bail!("--chunk-size must be at least 1"),
+        (Some(size), _) => Chunking::Rows { size },
+        (None, Some(column)) => Chunking::Value {
+            column: column.clone(),
+        },
+        _ => Chunking::Whole,
+    };
+    let columns = Columns {
+        target: a.target.clone(),
+        prediction: a.prediction.clone(),
+        probability: a.probability.clone(),
+    };
+    let labels = match (&a.labels, &a.id_column) {
+        (Some(path), Some(id)) => Some(LabelFile {
+            path: path.clone(),
+            id_column: id.clone(),
+        }),
+        _ => None,
+    };
+    let opts = PerformanceOptions {
+        metrics,
+        bootstrap: a.bootstrap,
+        confidence: a.confidence,
+        seed: a.seed,
+        calibration: match a.calibration.as_str() {
+            "always" => CalibrationMode::Always,
+            "never" => CalibrationMode::Never,
+            _ => CalibrationMode::Auto,
+        },
+    };
+    let report = PerformanceRun {
+        reference: &a.reference,
+        analysis: &a.analysis,
+        labels: labels.as_ref(),
+        columns: &columns,
+        task,
+        chunking: &chunking,
+        features: &a.features,
+    }
+    .run(&opts)?;
+    if let Some(out) = &a.output {
+        let html = slipway_monitor::performance_report::render_html(&report);
+        write_file(out, html.as_bytes())?;
+        write_file(
+            &out.with_extension("json"),
+            serde_json::to_string_pretty(&report)?.as_bytes(),
+        )?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_performance(&report);
+        if let Some(out) = &a.output {
+            println!("report: {}", out.display());
+        }
+    }
+    Ok(if a.fail_on_alert && report.alerts > 0 {
+        ExitCode::from(EXIT_DRIFT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_performance(r: &PerformanceReport) {
+    println!(
+        "{} {} ({} rows, {} labelled) vs reference {} ({} rows)",
+        style("performance:").bold(),
+        r.analysis,
+        r.analysis_rows,
+        r.labelled_rows,
+        r.reference,
+        r.reference_rows
+    );
+    if let Some(j) = &r.join {
+        println!(
+            "{} {}: {} rows matched, {} unlabelled, {} labels matched no row",
+            style("labels:").cyan(),
+            r.labels.as_deref().unwrap_or(""),
+            j.matched,
+            j.unlabelled,
+            j.unused_labels
+        );
+    }
+    if let Some(c) = &r.calibration {
+        let ece = match (c.ece_before, c.ece_after) {
+            (Some(b), Some(a)) => format!(" (held-out ECE {} → {})", fmt_value(b), fmt_value(a)),
+            _ => String::new(),
+        };
+        println!(
+            "{} {}{ece}",
+            style("calibration:").cyan(),
+            if c.calibrated { "isotonic" } else { "none" }
+        );
+    }
+    if r.rows_without_chunk > 0 {
+        println!(
+            "{} {} rows have no chunk value and are in no chunk",
+            style("note:").cyan(),
+            r.rows_without_chunk
+        );
+    }
+    let th: Vec<String> = r
+        .thresholds
+        .iter()
+        .map(|t| {
+            format!(
+                "{} [{}, {}]",
+                t.metric.name(),
+                t.lower.map_or("—".into(), fmt_value),
+                t.upper.map_or("—".into(), fmt_value)
+            )
+        })
+        .collect();
+    println!("{} {}", style("thresholds:").cyan(), th.join(" · "));
+    if r.reference_chunks.len() < 2 {
+        println!(
+            "{} the reference is one chunk: thresholds need the spread of several reference chunks, so nothing alerts (use --chunk-size)",
+            style("note:").yellow()
+        );
+    }
+    for c in &r.chunks {
+        let alerts = c
+            .metrics
+            .iter()
+            .filter(|x| x.alert || x.realized_alert)
+            .count();
+        let head = format!(
+            "chunk {} · {} · {} rows ({} labelled)",
+            c.index, c.label, c.rows, c.labelled_rows
+        );
+        if alerts > 0 {
+            println!("{}", style(head).red().bold());
+        } else {
+            println!("{}", style(head).green().bold());
+        }
+        for x in &c.metrics {
+            let mut parts = Vec::new();
+            if let (Some(e), Some([lo, hi])) = (x.estimated, x.band) {
+                let s = format!(
+                    "estimated {} [{}, {}]",
+                    fmt_value(e),
+                    fmt_value(lo),
+                    fmt_value(hi)
+                );
+                parts.push(if x.alert {
+                    style(s).red().to_string()
+                } else {
+                    s
+                });
+            }
+            match x.realized {
+                Some(v) => {
+                    let ci = x
+                        .realized_interval
+                        .map(|[a, b]| format!(" ({}–{})", fmt_value(a), fmt_value(b)))
+                        .unwrap_or_default();
+                    let s = format!("realized {}{ci}", fmt_value(v));
+                    parts.push(if x.realized_alert {
+                        style(s).red().to_string()
+                    } else {
+                        s
+                    });
+                }
+                None if c.labelled_rows == 0 => {
+                    parts.push(style("realized: no labels yet").dim().to_string())
+                }
+                None => parts.push(style("realized: undefined (one class)").dim().to_string()),
+            }
+            let flag = if x.alert || x.realized_alert {
+                style("ALERT").red().bold().to_string()
+            } else {
+                style("ok   ").green().to_string()
+            };
+            println!("  {:9}  {flag}  {}", x.metric.name(), parts.join(" · "));
+        }
+    }
+    if r.alerts > 0 {
+        println!("{}", style(format!("{} alerts", r.alerts)).red().bold());
+    } else {
+        println!("{}", style("no alerts").green().bold());
+    }
 }
 
 fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -438,3 +438,362 @@ fn a_bundles_training_profile_is_a_reference() {
     let workclass = feature(&j["chunks"][0], "workclass");
     assert!(stat(workclass, "chi2")["p_value"].as_f64().is_some());
 }
+
+/// A binary classifier's outputs: `id` (long strings), `score` (probability), `pred`,
+/// and the label `y` drawn from the score (so the scores are calibrated); `labelled` false
+/// leaves `y` out of the file.
+fn write_outputs(path: &Path, rows: usize, seed: u64, labelled: bool) {
+    let mut s = String::from(if labelled {
+        "id,score,pred,y\n"
+    } else {
+        "id,score,pred\n"
+    });
+    let mut state = seed;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 1_000_000) as f64 / 1_000_000.0
+    };
+    for i in 0..rows {
+        let score = next();
+        let y = u8::from(next() < score);
+        let pred = u8::from(score >= 0.5);
+        let id = format!("customer-{}-{i}", "x".repeat(40));
+        if labelled {
+            writeln!(s, "{id},{score},{pred},{y}").unwrap();
+        } else {
+            writeln!(s, "{id},{score},{pred}").unwrap();
+        }
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn perf_args<'a>(reference: &'a str, analysis: &'a str) -> Vec<&'a str> {
+    vec![
+        "monitor",
+        "performance",
+        "--reference",
+        reference,
+        "--analysis",
+        analysis,
+        "--target",
+        "y",
+        "--prediction",
+        "pred",
+        "--probability",
+        "score",
+        "--bootstrap",
+        "50",
+    ]
+}
+
+#[test]
+fn performance_joins_delayed_labels_and_estimates_before_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, a, l) = (
+        dir.path().join("ref.csv"),
+        dir.path().join("ana.csv"),
+        dir.path().join("labels.csv"),
+    );
+    write_outputs(&r, 3000, 7, true);
+    write_outputs(&a, 1500, 11, true);
+    // Labels for the first 900 rows only, one of them missing, in shuffled order, plus an
+    // id that is in no analysis row; the analysis file itself has no label column.
+    let text_a = std::fs::read_to_string(&a).unwrap();
+    let mut lines: Vec<&str> = text_a.lines().skip(1).take(900).collect();
+    lines.reverse();
+    let mut labels = String::from("id,y\n");
+    for (k, line) in lines.iter().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let y = if k == 3 { "" } else { f[3] };
+        writeln!(labels, "{},{y}", f[0]).unwrap();
+    }
+    labels.push_str("nobody,1\n");
+    std::fs::write(&l, labels).unwrap();
+    let stripped: String = text_a
+        .lines()
+        .map(|line| line.rsplit_once(',').unwrap().0.to_string() + "\n")
+        .collect();
+    std::fs::write(&a, stripped).unwrap();
+    let html = dir.path().join("perf.html");
+    let mut args = perf_args(p(&r), p(&a));
+    args.extend([
+        "--labels",
+        p(&l),
+        "--id-column",
+        "id",
+        "--chunk-size",
+        "500",
+        "--output",
+        p(&html),
+        "--json",
+    ]);
+    let out = slipway(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["analysis_rows"], 1500);
+    assert_eq!(v["labelled_rows"], 899);
+    assert_eq!(v["join"]["unlabelled"], 601);
+    assert_eq!(v["join"]["unused_labels"], 1);
+    let chunks = v["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 3);
+    assert_eq!(v["reference_chunks"].as_array().unwrap().len(), 6);
+    assert_eq!(chunks[0]["labelled_rows"], 500);
+    assert_eq!(chunks[1]["labelled_rows"], 399);
+    assert_eq!(chunks[2]["labelled_rows"], 0);
+    for c in chunks {
+        for m in c["metrics"].as_array().unwrap() {
+            assert!(m["estimated"].is_f64(), "{m}");
+            assert!(m["band"][0].as_f64().unwrap() <= m["estimated"].as_f64().unwrap());
+        }
+    }
+    // No labels in the last chunk: estimated only.
+    assert!(chunks[2]["metrics"][0]["realized"].is_null());
+    assert!(chunks[0]["metrics"][0]["realized_interval"].is_array());
+    // The scores are calibrated by construction: the estimate tracks the realized value.
+    let acc = &chunks[0]["metrics"][1];
+    assert_eq!(acc["metric"], "accuracy");
+    let d = acc["estimated"].as_f64().unwrap() - acc["realized"].as_f64().unwrap();
+    assert!(d.abs() < 0.06, "{acc}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("estimated (CBPE)"));
+    let twin: Value =
+        serde_json::from_str(&std::fs::read_to_string(html.with_extension("json")).unwrap())
+            .unwrap();
+    assert_eq!(twin["labelled_rows"], 899);
+
+    // The terminal text says the same.
+    let plain = slipway(&args[..args.len() - 1]);
+    let s = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        s.contains("899 labelled") && s.contains("601 unlabelled"),
+        "{s}"
+    );
+    assert!(s.contains("realized: no labels yet"), "{s}");
+}
+
+#[test]
+fn performance_rejects_bad_input_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, a) = (dir.path().join("ref.csv"), dir.path().join("ana.csv"));
+    write_outputs(&r, 400, 3, true);
+    write_outputs(&a, 200, 5, false);
+    let check = |args: &[&str], needle: &str| {
+        let out = slipway(args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "wanted {needle:?} in {err}");
+    };
+    // A missing column.
+    let mut args = perf_args(p(&r), p(&a));
+    let at = args.iter().position(|x| *x == "score").unwrap();
+    args[at] = "proba";
+    check(&args, "proba");
+
+    // Duplicate ids in the labels file.
+    let l = dir.path().join("labels.csv");
+    let id = format!("customer-{}-0", "x".repeat(40));
+    std::fs::write(&l, format!("id,y\n{id},1\nother,0\n{id},0\n")).unwrap();
+    let mut args = perf_args(p(&r), p(&a));
+    args.extend(["--labels", p(&l), "--id-column", "id"]);
+    check(&args, &format!("id \"{id}\" appears twice"));
+
+    // A probability outside [0, 1].
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "id,score,pred\na,0.2,0\nb,1.5,1\n").unwrap();
+    check(
+        &perf_args(p(&r), p(&bad)),
+        "\"score\": value 1.5 at row 2 is outside [0, 1]",
+    );
+
+    // A target that is not binary.
+    let three = dir.path().join("three.csv");
+    std::fs::write(&three, "id,score,pred,y\na,0.2,0,0\nb,0.9,1,2\nc,0.5,1,1\n").unwrap();
+    check(
+        &perf_args(p(&three), p(&a)),
+        "\"y\": value 2 at row 2 is not 0 or 1",
+    );
+
+    // A reference without labels.
+    let unl = dir.path().join("unlabelled.csv");
+    std::fs::write(&unl, "id,score,pred,y\na,0.2,0,\nb,0.9,1,\n").unwrap();
+    check(&perf_args(p(&unl), p(&a)), "the reference has no labels");
+
+    // An empty analysis file.
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "id,score,pred\n").unwrap();
+    check(&perf_args(p(&r), p(&empty)), "no data rows");
+
+    // A missing probability.
+    let hole = dir.path().join("hole.csv");
+    std::fs::write(&hole, "id,score,pred\na,0.2,0\nb,,1\n").unwrap();
+    check(&perf_args(p(&r), p(&hole)), "missing at row 2");
+}
+
+#[test]
+fn performance_single_row_and_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, one) = (dir.path().join("ref.csv"), dir.path().join("one.csv"));
+    write_outputs(&r, 400, 3, true);
+    std::fs::write(&one, "id,score,pred,y\na,0.7,1,1\n").unwrap();
+    let mut args = perf_args(p(&r), p(&one));
+    args.extend(["--chunk-size", "100", "--json"]);
+    let out = slipway(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &v["chunks"][0]["metrics"];
+    // One row: ROC AUC undefined, accuracy 1, the estimate still there.
+    assert!(m[0]["realized"].is_null() && m[0]["estimated"].is_f64());
+    assert_eq!(m[1]["realized"], 1.0);
+
+    // Regression: realized only, thresholds from the reference's chunks, a constant
+    // prediction column is fine.
+    let (rr, ra) = (dir.path().join("rr.csv"), dir.path().join("ra.csv"));
+    let mut s = String::from("y,yhat,year\n");
+    for i in 0..600 {
+        let y = f64::from(i % 37) + 1.0;
+        writeln!(s, "{y},{},2020", y + if i % 2 == 0 { 0.5 } else { -0.5 }).unwrap();
+    }
+    std::fs::write(&rr, &s).unwrap();
+    let mut s = String::from("y,yhat,year\n");
+    for i in 0..300 {
+        let y = f64::from(i % 37) + 1.0;
+        let year = if i < 150 { 2021 } else { 2022 };
+        writeln!(s, "{y},10,{year}").unwrap();
+    }
+    std::fs::write(&ra, &s).unwrap();
+    let out = slipway(&[
+        "monitor",
+        "performance",
+        "--reference",
+        p(&rr),
+        "--analysis",
+        p(&ra),
+        "--target",
+        "y",
+        "--prediction",
+        "yhat",
+        "--task",
+        "regression",
+        "--chunk-size",
+        "100",
+        "--metrics",
+        "mae,rmse",
+        "--bootstrap",
+        "0",
+        "--json",
+        "--fail-on-alert",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["estimated"], false);
+    assert!(v["chunks"][0]["metrics"][0]["realized"].as_f64().unwrap() > 5.0);
+    assert_eq!(v["chunks"][0]["metrics"][0]["realized_alert"], true);
+    assert!(
+        (v["reference_chunks"][0]["metrics"][0]["realized"]
+            .as_f64()
+            .unwrap()
+            - 0.5)
+            .abs()
+            < 1e-12
+    );
+
+    // Chunks by the values of a column.
+    let out = slipway(&[
+        "monitor",
+        "performance",
+        "--reference",
+        p(&rr),
+        "--analysis",
+        p(&ra),
+        "--target",
+        "y",
+        "--prediction",
+        "yhat",
+        "--task",
+        "regression",
+        "--chunk-by",
+        "year",
+        "--bootstrap",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let labels: Vec<&str> = v["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["2021", "2022"]);
+}
+
+#[test]
+fn performance_estimates_regression_with_dle() {
+    let fixtures = repo().join("crates/slipway-monitor/tests/reference");
+    let (r, a) = (
+        fixtures.join("car_price_reference.parquet"),
+        fixtures.join("car_price_analysis.parquet"),
+    );
+    let base = |features: &'static str| -> Vec<String> {
+        [
+            "monitor",
+            "performance",
+            "--reference",
+            p(&r),
+            "--analysis",
+            p(&a),
+            "--target",
+            "y_true",
+            "--prediction",
+            "y_pred",
+            "--task",
+            "regression",
+            "--features",
+            features,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("dle.html");
+    let mut args = base("car_age,km_driven,price_new,accident_count,door_count,fuel,transmission");
+    for x in [
+        "--chunk-size",
+        "5000",
+        "--metrics",
+        "mae,rmse",
+        "--bootstrap",
+        "0",
+        "--output",
+        p(&html),
+        "--json",
+    ] {
+        args.push(x.into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = slipway(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["estimator"], "dle");
+    let m = &v["chunks"][0]["metrics"][0];
+    assert_eq!(m["metric"], "mae");
+    assert!(
+        (m["estimated"].as_f64().unwrap() - 848.91).abs() < 0.01,
+        "{m}"
+    );
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("estimated (DLE)")
+    );
+
+    // A feature the files lack.
+    let args = base("car_age,colour");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = slipway(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+}
