@@ -13,11 +13,27 @@
 //!   background's means (`shap.LinearExplainer` with an independent masker).
 //! - [`columns`]: contributions of encoded features (one-hot indicators, TF-IDF terms,
 //!   datetime parts) summed back to the input column they come from.
-//! - [`explain_table`]: a pipeline and a table in, both views out.
+//! - [`PipelineExplainer`]: a pipeline and a table in, both views out.
+//!
+//! Model-agnostic explanations, for every model family and whole pipelines, in input
+//! columns ([`agnostic::ModelOutput`]: the pipeline as a function of raw rows, predicting
+//! the positive class's probability, each class's probability or the value):
+//!
+//! - [`pdp`]: partial dependence and ICE, one- and two-way
+//!   (scikit-learn's `partial_dependence(method="brute")`);
+//! - [`permutation`]: permutation importance with repeats for any metric
+//!   (scikit-learn's `permutation_importance`);
+//! - [`shapley::ExactShapley`]: exact Shapley values over at most 12 input columns against
+//!   a background (`shap.explainers.Exact` with an independent masker), also behind
+//!   [`PipelineExplainer::exact`].
 
+pub mod agnostic;
 pub mod columns;
 pub mod interventional;
 pub mod linear;
+pub mod pdp;
+pub mod permutation;
+pub mod shapley;
 pub mod treeshap;
 
 use slipway_data::{ErrorKind, Table};
@@ -81,6 +97,8 @@ enum Method {
         intercept: Vec<f64>,
         shap: Option<linear::LinearShap>,
     },
+    /// Exact Shapley values of the pipeline's output over its input columns.
+    Exact(shapley::ExactShapley),
 }
 
 /// An explainer for a fitted pipeline: its model's trees (or coefficients) and how encoded
@@ -160,6 +178,32 @@ impl PipelineExplainer {
         })
     }
 
+    /// An explainer of exact Shapley values over the input columns of any pipeline
+    /// ([`shapley::ExactShapley`]) against at most `max_rows` rows of `background` (evenly
+    /// spaced); values are in the space of [`agnostic::ModelOutput`] (the positive class's
+    /// probability, each class's probability, or the value).
+    pub fn exact(
+        p: &FittedPipeline,
+        background: &Table,
+        max_rows: usize,
+    ) -> Result<PipelineExplainer> {
+        let table = evenly_spaced(background, max_rows)?;
+        let exact = shapley::ExactShapley::new(p, &table)?;
+        let model = agnostic::ModelOutput::new(p);
+        let raw_space = match model.kind() {
+            agnostic::OutputKind::Value => RawSpace::Value,
+            _ => RawSpace::Probability,
+        };
+        let columns = exact.columns().to_vec();
+        Ok(PipelineExplainer {
+            raw_space,
+            features: columns.clone(),
+            outputs: model.outputs().to_vec(),
+            groups: columns::Groups::identity(columns),
+            method: Method::Exact(exact),
+        })
+    }
+
     /// Explains against a background from now on (interventional TreeSHAP for tree models,
     /// the feature means for linear ones), with at most `max_rows` rows of `table` (evenly
     /// spaced through it; all of them when it has fewer); returns how many were taken.
@@ -169,16 +213,7 @@ impl PipelineExplainer {
         table: &Table,
         max_rows: usize,
     ) -> Result<usize> {
-        let n = table.n_rows();
-        if n == 0 || max_rows == 0 {
-            return Err(Error::Input("the background sample has no rows".into()));
-        }
-        let take: Vec<usize> = if n <= max_rows {
-            (0..n).collect()
-        } else {
-            (0..max_rows).map(|i| i * n / max_rows).collect()
-        };
-        let table = table.take(&take).map_err(slipway_learn::Error::from)?;
+        let table = evenly_spaced(table, max_rows)?;
         let x = p.preprocessor.transform(&table)?;
         self.method = match &self.method {
             Method::Linear {
@@ -196,8 +231,12 @@ impl PipelineExplainer {
                 let ensemble = Ensemble::of(&p.model)?;
                 Method::Interventional(interventional::Interventional::new(&ensemble, &x)?)
             }
+            Method::Exact(_) => {
+                self.method = Method::Exact(shapley::ExactShapley::new(p, &table)?);
+                return Ok(table.n_rows());
+            }
         };
-        Ok(take.len())
+        Ok(table.n_rows())
     }
 
     /// The method, in words.
@@ -206,6 +245,9 @@ impl PipelineExplainer {
             Method::Tree(_) => "tree_shap (path-dependent, exact)",
             Method::Interventional(_) => "tree_shap (interventional, exact)",
             Method::Linear { .. } => "linear_shap (independent, exact)",
+            Method::Exact(_) => {
+                "exact Shapley values (independent, all coalitions of input columns)"
+            }
         }
     }
 
@@ -218,6 +260,7 @@ impl PipelineExplainer {
                 .as_ref()
                 .map(|s| s.base_values().to_vec())
                 .unwrap_or_default(),
+            Method::Exact(s) => s.base_values().to_vec(),
         }
     }
 
@@ -244,8 +287,12 @@ impl PipelineExplainer {
 
     /// Explains every row of `table` (the pipeline's preprocessing first).
     pub fn explain(&self, p: &FittedPipeline, table: &Table) -> Result<Explanation> {
+        if let Method::Exact(s) = &self.method {
+            return self.explain_exact(s, p, table);
+        }
         let x = p.preprocessor.transform(table)?;
         let values = match &self.method {
+            Method::Exact(_) => unreachable!("explained above"),
             Method::Tree(s) => s.explain(&x)?,
             Method::Interventional(s) => s.explain(&x)?,
             Method::Linear { shap: Some(s), .. } => s.explain(&x)?,
@@ -283,6 +330,49 @@ impl PipelineExplainer {
             per_column: by_column,
         })
     }
+}
+
+impl PipelineExplainer {
+    /// Exact Shapley values: per input column, so both views are the same.
+    fn explain_exact(
+        &self,
+        s: &shapley::ExactShapley,
+        p: &FittedPipeline,
+        table: &Table,
+    ) -> Result<Explanation> {
+        let values = s.explain(p, table)?;
+        let n = table.n_rows();
+        let k = self.outputs.len();
+        let m = s.columns().len();
+        let base = s.base_values().to_vec();
+        let mut per_feature = Vec::with_capacity(n * k * (m + 1));
+        for (i, v) in values.chunks_exact(m).enumerate() {
+            per_feature.extend_from_slice(v);
+            per_feature.push(base[i % k]);
+        }
+        Ok(Explanation {
+            n_rows: n,
+            n_outputs: k,
+            n_features: m,
+            n_columns: m,
+            base,
+            per_feature,
+            per_column: values,
+        })
+    }
+}
+
+/// At most `max_rows` rows of `table`, evenly spaced through it (all when it has fewer).
+fn evenly_spaced(table: &Table, max_rows: usize) -> Result<Table> {
+    let n = table.n_rows();
+    if n == 0 || max_rows == 0 {
+        return Err(Error::Input("the background sample has no rows".into()));
+    }
+    if n <= max_rows {
+        return Ok(table.clone());
+    }
+    let take: Vec<usize> = (0..max_rows).map(|i| i * n / max_rows).collect();
+    Ok(table.take(&take).map_err(slipway_learn::Error::from)?)
 }
 
 /// Contributions for a block of rows, in both views.
