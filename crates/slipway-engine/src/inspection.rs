@@ -264,12 +264,12 @@ fn pdp_html(o: &PdpOutcome) -> String {
                 html::line_chart(&series, &opts)
             }
             ([g], None) => {
-                let labels: Vec<String> = g.iter().map(ToString::to_string).collect();
+                let labels: Vec<String> = g.iter().map(GridValue::label).collect();
                 html::bar_chart(&labels, avg, &opts)
             }
             ([a, b], _) => {
-                let rows: Vec<String> = a.iter().map(ToString::to_string).collect();
-                let cols: Vec<String> = b.iter().map(ToString::to_string).collect();
+                let rows: Vec<String> = a.iter().map(GridValue::label).collect();
+                let cols: Vec<String> = b.iter().map(GridValue::label).collect();
                 let values: Vec<Vec<f64>> = avg.chunks(b.len()).map(<[f64]>::to_vec).collect();
                 html::heatmap(
                     &rows,
@@ -289,9 +289,9 @@ fn pdp_html(o: &PdpOutcome) -> String {
         let second = d.grid.get(1);
         for a in &d.grid[0] {
             for b in second.map_or(vec![None], |g| g.iter().map(Some).collect()) {
-                let mut row = vec![a.to_string()];
+                let mut row = vec![a.label()];
                 if let Some(b) = b {
-                    row.push(b.to_string());
+                    row.push(b.label());
                 }
                 row.push(html::format_number(avg[q]));
                 rows.push(row);

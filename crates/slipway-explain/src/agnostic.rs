@@ -185,6 +185,14 @@ impl std::fmt::Display for GridValue {
 }
 
 impl GridValue {
+    /// The value for people: numbers to about 4 significant digits.
+    pub fn label(&self) -> String {
+        match self {
+            GridValue::Number(v) => slipway_data::html::format_number(*v),
+            other => other.to_string(),
+        }
+    }
+
     /// `n` copies of the value, with the type the column gets.
     fn array(&self, n: usize) -> (ArrayRef, Option<DataType>) {
         match self {

@@ -279,15 +279,18 @@ fn print_pdp(out: &PdpOutcome) {
             // At most 12 points shown, evenly spaced; --json or --output has them all.
             let g = &d.grid[0];
             let step = g.len().div_ceil(12).max(1);
-            let width = g
+            // Every step-th point and the last one.
+            let shown: Vec<usize> = (0..g.len())
+                .filter(|q| q % step == 0 || *q + 1 == g.len())
+                .collect();
+            let width = shown
                 .iter()
-                .step_by(step)
-                .map(|v| v.to_string().chars().count())
+                .map(|&q| g[q].label().chars().count())
                 .max()
                 .unwrap_or(0)
                 .max(d.features[0].len());
             println!("  {:<width$}  {:>12}", d.features[0], "average");
-            for (q, v) in g.iter().enumerate().step_by(step) {
+            for q in shown {
                 let bar = if hi > lo {
                     "█".repeat(((avg[q] - lo) / (hi - lo) * 20.0).round() as usize)
                 } else {
@@ -295,9 +298,15 @@ fn print_pdp(out: &PdpOutcome) {
                 };
                 println!(
                     "  {:<width$}  {:>12.6}  {}",
-                    v.to_string(),
+                    g[q].label(),
                     avg[q],
                     style(bar).cyan()
+                );
+            }
+            if g.len() > 12 {
+                println!(
+                    "  ({} grid points; --json or --output has them all)",
+                    g.len()
                 );
             }
         }
