@@ -25,11 +25,15 @@
 //!   (scikit-learn's `permutation_importance`);
 //! - [`shapley::ExactShapley`]: exact Shapley values over at most 12 input columns against
 //!   a background (`shap.explainers.Exact` with an independent masker), also behind
-//!   [`PipelineExplainer::exact`].
+//!   [`PipelineExplainer::exact`];
+//! - [`kernel::KernelShap`]: sampled KernelSHAP over any number of input columns, seeded,
+//!   additive by construction, with a standard error per value
+//!   ([`PipelineExplainer::kernel`]).
 
 pub mod agnostic;
 pub mod columns;
 pub mod interventional;
+pub mod kernel;
 pub mod linear;
 pub mod pdp;
 pub mod permutation;
@@ -99,6 +103,8 @@ enum Method {
     },
     /// Exact Shapley values of the pipeline's output over its input columns.
     Exact(shapley::ExactShapley),
+    /// Sampled KernelSHAP over the input columns.
+    Kernel(kernel::KernelShap),
 }
 
 /// An explainer for a fitted pipeline: its model's trees (or coefficients) and how encoded
@@ -189,19 +195,47 @@ impl PipelineExplainer {
     ) -> Result<PipelineExplainer> {
         let table = evenly_spaced(background, max_rows)?;
         let exact = shapley::ExactShapley::new(p, &table)?;
+        let mut ex = PipelineExplainer::exact_like(p, exact.columns().to_vec());
+        ex.method = Method::Exact(exact);
+        Ok(ex)
+    }
+
+    /// An explainer of sampled KernelSHAP values over the input columns of any pipeline
+    /// ([`kernel::KernelShap`]: `pairs` coalition pairs drawn from `seed`) against at most
+    /// `max_rows` rows of `background` (evenly spaced); values in the space of
+    /// [`agnostic::ModelOutput`], with standard errors.
+    pub fn kernel(
+        p: &FittedPipeline,
+        background: &Table,
+        max_rows: usize,
+        pairs: usize,
+        seed: u64,
+    ) -> Result<PipelineExplainer> {
+        let table = evenly_spaced(background, max_rows)?;
+        let kernel = kernel::KernelShap::new(p, &table, pairs, seed)?;
+        let mut ex = PipelineExplainer::exact_like(p, kernel.columns().to_vec());
+        ex.method = Method::Kernel(kernel);
+        Ok(ex)
+    }
+
+    /// The fields every input-column explainer shares, with a placeholder method.
+    fn exact_like(p: &FittedPipeline, columns: Vec<String>) -> PipelineExplainer {
         let model = agnostic::ModelOutput::new(p);
         let raw_space = match model.kind() {
             agnostic::OutputKind::Value => RawSpace::Value,
             _ => RawSpace::Probability,
         };
-        let columns = exact.columns().to_vec();
-        Ok(PipelineExplainer {
+        PipelineExplainer {
             raw_space,
             features: columns.clone(),
             outputs: model.outputs().to_vec(),
             groups: columns::Groups::identity(columns),
-            method: Method::Exact(exact),
-        })
+            method: Method::Linear {
+                coef: Vec::new(),
+                intercept: Vec::new(),
+                shap: None,
+            },
+        }
     }
 
     /// Explains against a background from now on (interventional TreeSHAP for tree models,
@@ -235,6 +269,11 @@ impl PipelineExplainer {
                 self.method = Method::Exact(shapley::ExactShapley::new(p, &table)?);
                 return Ok(table.n_rows());
             }
+            Method::Kernel(k) => {
+                let (pairs, seed) = (k.pairs(), k.seed());
+                self.method = Method::Kernel(kernel::KernelShap::new(p, &table, pairs, seed)?);
+                return Ok(table.n_rows());
+            }
         };
         Ok(table.n_rows())
     }
@@ -248,6 +287,7 @@ impl PipelineExplainer {
             Method::Exact(_) => {
                 "exact Shapley values (independent, all coalitions of input columns)"
             }
+            Method::Kernel(_) => "kernel_shap (independent, sampled coalitions of input columns)",
         }
     }
 
@@ -261,6 +301,7 @@ impl PipelineExplainer {
                 .map(|s| s.base_values().to_vec())
                 .unwrap_or_default(),
             Method::Exact(s) => s.base_values().to_vec(),
+            Method::Kernel(s) => s.base_values().to_vec(),
         }
     }
 
@@ -287,12 +328,20 @@ impl PipelineExplainer {
 
     /// Explains every row of `table` (the pipeline's preprocessing first).
     pub fn explain(&self, p: &FittedPipeline, table: &Table) -> Result<Explanation> {
-        if let Method::Exact(s) = &self.method {
-            return self.explain_exact(s, p, table);
+        match &self.method {
+            Method::Exact(s) => {
+                let values = s.explain(p, table)?;
+                return Ok(self.per_column(table.n_rows(), values, Vec::new()));
+            }
+            Method::Kernel(s) => {
+                let v = s.explain(p, table)?;
+                return Ok(self.per_column(table.n_rows(), v.values, v.standard_errors));
+            }
+            _ => {}
         }
         let x = p.preprocessor.transform(table)?;
         let values = match &self.method {
-            Method::Exact(_) => unreachable!("explained above"),
+            Method::Exact(_) | Method::Kernel(_) => unreachable!("explained above"),
             Method::Tree(s) => s.explain(&x)?,
             Method::Interventional(s) => s.explain(&x)?,
             Method::Linear { shap: Some(s), .. } => s.explain(&x)?,
@@ -328,29 +377,24 @@ impl PipelineExplainer {
             base,
             per_feature: values,
             per_column: by_column,
+            standard_errors: Vec::new(),
         })
     }
 }
 
 impl PipelineExplainer {
-    /// Exact Shapley values: per input column, so both views are the same.
-    fn explain_exact(
-        &self,
-        s: &shapley::ExactShapley,
-        p: &FittedPipeline,
-        table: &Table,
-    ) -> Result<Explanation> {
-        let values = s.explain(p, table)?;
-        let n = table.n_rows();
+    /// Values per input column (exact or sampled Shapley values): both views are the
+    /// same.
+    fn per_column(&self, n: usize, values: Vec<f64>, standard_errors: Vec<f64>) -> Explanation {
         let k = self.outputs.len();
-        let m = s.columns().len();
-        let base = s.base_values().to_vec();
+        let m = self.features.len();
+        let base = self.base_values();
         let mut per_feature = Vec::with_capacity(n * k * (m + 1));
         for (i, v) in values.chunks_exact(m).enumerate() {
             per_feature.extend_from_slice(v);
             per_feature.push(base[i % k]);
         }
-        Ok(Explanation {
+        Explanation {
             n_rows: n,
             n_outputs: k,
             n_features: m,
@@ -358,7 +402,8 @@ impl PipelineExplainer {
             base,
             per_feature,
             per_column: values,
-        })
+            standard_errors,
+        }
     }
 }
 
@@ -392,6 +437,9 @@ pub struct Explanation {
     pub per_feature: Vec<f64>,
     /// Per row, per output: each input column's contribution.
     pub per_column: Vec<f64>,
+    /// Sampled values only (KernelSHAP): the standard error of each value of
+    /// `per_column`, in its layout; empty for exact values.
+    pub standard_errors: Vec<f64>,
 }
 
 impl Explanation {

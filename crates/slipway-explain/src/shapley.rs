@@ -31,6 +31,8 @@ pub struct ExactShapley {
     base: Vec<f64>,
     /// `|S|! (M − |S| − 1)! / M!` for each coalition size `|S|` below `M`.
     weights: Vec<f64>,
+    /// Every coalition, the `s`-th holding column `j` when bit `j` of `s` is set.
+    coalitions: Vec<Vec<bool>>,
 }
 
 impl ExactShapley {
@@ -63,11 +65,15 @@ impl ExactShapley {
         let weights = (0..m)
             .map(|s| fact[s] * fact[m - s - 1] / fact[m])
             .collect();
+        let coalitions = (0..1usize << m)
+            .map(|s| (0..m).map(|j| s >> j & 1 == 1).collect())
+            .collect();
         Ok(ExactShapley {
             columns,
             background,
             base,
             weights,
+            coalitions,
         })
     }
 
@@ -90,30 +96,14 @@ impl ExactShapley {
     /// (`rows × outputs × columns`, row-major).
     pub fn explain(&self, p: &FittedPipeline, rows: &Table) -> Result<Vec<f64>> {
         let x = select(rows, &self.columns, "input")?;
-        if x.schema() != self.background.schema() {
-            let differ = x
-                .schema()
-                .fields
-                .iter()
-                .zip(&self.background.schema().fields)
-                .find(|(a, b)| a.dtype != b.dtype)
-                .map_or_else(String::new, |(a, b)| {
-                    format!(
-                        ": column \"{}\" is {} in the rows and {} in the background",
-                        a.name, a.dtype, b.dtype
-                    )
-                });
-            return Err(Error::Input(format!(
-                "the rows and the background sample have different column types{differ}"
-            )));
-        }
+        same_types(&x, &self.background)?;
         let model = ModelOutput::new(p);
         let k = model.outputs().len();
         let m = self.columns.len();
         let mut out = Vec::with_capacity(x.n_rows() * k * m);
         for start in (0..x.n_rows()).step_by(ROWS_AT_ONCE) {
             let end = (start + ROWS_AT_ONCE).min(x.n_rows());
-            let v = self.coalition_values(&model, &x, start, end)?;
+            let v = coalition_values(&model, &self.background, &x, start..end, &self.coalitions)?;
             for vr in v.chunks_exact((1 << m) * k) {
                 for c in 0..k {
                     for i in 0..m {
@@ -123,61 +113,6 @@ impl ExactShapley {
             }
         }
         Ok(out)
-    }
-
-    /// `v(S)` of rows `start..end` of `x`: per row, per coalition (bit `j` set: column `j`
-    /// from the row), per output.
-    fn coalition_values(
-        &self,
-        model: &ModelOutput<'_>,
-        x: &Table,
-        start: usize,
-        end: usize,
-    ) -> Result<Vec<f64>> {
-        let m = self.columns.len();
-        let nb = self.background.n_rows();
-        let k = model.outputs().len();
-        let coalitions = 1usize << m;
-        let items: Vec<(usize, usize)> = (start..end)
-            .flat_map(|r| (0..coalitions).map(move |s| (r, s)))
-            .collect();
-        let per_batch = (BLOCK_ROWS / nb).max(1);
-        let bg_cols = self.background.record_batch().columns();
-        let batches: Vec<Vec<f64>> = items
-            .par_chunks(per_batch)
-            .map(|batch| {
-                let mut tables = Vec::with_capacity(batch.len());
-                let mut repeated: Option<(usize, Table)> = None;
-                for &(r, s) in batch {
-                    if repeated.as_ref().is_none_or(|(rr, _)| *rr != r) {
-                        let t = x.take(&vec![r; nb]).map_err(slipway_learn::Error::from)?;
-                        repeated = Some((r, t));
-                    }
-                    let (_, xr) = repeated.as_ref().expect("set above");
-                    let x_cols = xr.record_batch().columns();
-                    let cols = (0..m)
-                        .map(|j| {
-                            if s >> j & 1 == 1 {
-                                x_cols[j].clone()
-                            } else {
-                                bg_cols[j].clone()
-                            }
-                        })
-                        .collect();
-                    tables.push(
-                        Table::new(self.background.schema().clone(), cols)
-                            .map_err(slipway_learn::Error::from)?,
-                    );
-                }
-                let t = Table::concat(&tables).map_err(slipway_learn::Error::from)?;
-                let pred = model.predict(&t)?;
-                Ok(pred
-                    .chunks_exact(nb * k)
-                    .flat_map(|block| mean_rows(block, nb))
-                    .collect())
-            })
-            .collect::<Result<_>>()?;
-        Ok(batches.concat())
     }
 
     /// `φ_i` of output `c` from one row's coalition values.
@@ -195,8 +130,87 @@ impl ExactShapley {
     }
 }
 
+/// `v(S)` for rows `rows` of `x` and each coalition (`true`: the column comes from the row,
+/// else from the background row), averaged over the background: per row, per coalition,
+/// per output. What-if rows are built by sharing arrays (a row's column repeated, the
+/// background's columns as they are) and scored [`BLOCK_ROWS`] at a time, in parallel.
+pub(crate) fn coalition_values(
+    model: &ModelOutput<'_>,
+    background: &Table,
+    x: &Table,
+    rows: std::ops::Range<usize>,
+    coalitions: &[Vec<bool>],
+) -> Result<Vec<f64>> {
+    let nb = background.n_rows();
+    let k = model.outputs().len();
+    let items: Vec<(usize, usize)> = rows
+        .flat_map(|r| (0..coalitions.len()).map(move |s| (r, s)))
+        .collect();
+    let per_batch = (BLOCK_ROWS / nb).max(1);
+    let bg_cols = background.record_batch().columns();
+    let batches: Vec<Vec<f64>> = items
+        .par_chunks(per_batch)
+        .map(|batch| {
+            let mut tables = Vec::with_capacity(batch.len());
+            let mut repeated: Option<(usize, Table)> = None;
+            for &(r, s) in batch {
+                if repeated.as_ref().is_none_or(|(rr, _)| *rr != r) {
+                    let t = x.take(&vec![r; nb]).map_err(slipway_learn::Error::from)?;
+                    repeated = Some((r, t));
+                }
+                let (_, xr) = repeated.as_ref().expect("set above");
+                let x_cols = xr.record_batch().columns();
+                let cols = coalitions[s]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &from_row)| {
+                        if from_row {
+                            x_cols[j].clone()
+                        } else {
+                            bg_cols[j].clone()
+                        }
+                    })
+                    .collect();
+                tables.push(
+                    Table::new(background.schema().clone(), cols)
+                        .map_err(slipway_learn::Error::from)?,
+                );
+            }
+            let t = Table::concat(&tables).map_err(slipway_learn::Error::from)?;
+            let pred = model.predict(&t)?;
+            Ok(pred
+                .chunks_exact(nb * k)
+                .flat_map(|block| mean_rows(block, nb))
+                .collect())
+        })
+        .collect::<Result<_>>()?;
+    Ok(batches.concat())
+}
+
+/// Checks that the rows and the background have the same column types.
+pub(crate) fn same_types(x: &Table, background: &Table) -> Result<()> {
+    if x.schema() == background.schema() {
+        return Ok(());
+    }
+    let differ = x
+        .schema()
+        .fields
+        .iter()
+        .zip(&background.schema().fields)
+        .find(|(a, b)| a.dtype != b.dtype)
+        .map_or_else(String::new, |(a, b)| {
+            format!(
+                ": column \"{}\" is {} in the rows and {} in the background",
+                a.name, a.dtype, b.dtype
+            )
+        });
+    Err(Error::Input(format!(
+        "the rows and the background sample have different column types{differ}"
+    )))
+}
+
 /// The named columns of `table`, in order.
-fn select(table: &Table, columns: &[String], what: &str) -> Result<Table> {
+pub(crate) fn select(table: &Table, columns: &[String], what: &str) -> Result<Table> {
     if let Some(c) = columns.iter().find(|c| table.schema().field(c).is_none()) {
         return Err(Error::Input(format!(
             "column \"{c}\" is missing from the {what} (the model needs {})",
@@ -208,7 +222,7 @@ fn select(table: &Table, columns: &[String], what: &str) -> Result<Table> {
 }
 
 /// Column means of `n` rows of `k` values each (row-major).
-fn mean_rows(values: &[f64], n: usize) -> Vec<f64> {
+pub(crate) fn mean_rows(values: &[f64], n: usize) -> Vec<f64> {
     let k = values.len() / n.max(1);
     let mut sums = vec![0.0; k];
     for row in values.chunks_exact(k.max(1)) {

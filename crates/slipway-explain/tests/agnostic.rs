@@ -445,3 +445,58 @@ fn categorical_partial_dependence_uses_the_categories() {
         assert!(add.abs() <= 1e-9, "additivity off by {add}");
     }
 }
+
+#[test]
+fn sampled_kernel_shap_is_seeded_additive_and_within_its_error_of_exact() {
+    use slipway_explain::kernel::KernelShap;
+    let case = case("regression");
+    let (p, table) = load(&case);
+    let bg = table.take(&(0..20).collect::<Vec<_>>()).unwrap();
+    let x = table.take(&[20, 21, 22]).unwrap();
+    let exact = ExactShapley::new(&p, &bg).unwrap();
+    let want = exact.explain(&p, &x).unwrap();
+    let pred = ModelOutput::new(&p).predict(&x).unwrap();
+    let kernel = KernelShap::new(&p, &bg, 3000, 11).unwrap();
+    assert_eq!(kernel.base_values(), exact.base_values());
+    let got = kernel.explain(&p, &x).unwrap();
+    let m = kernel.columns().len();
+    let mut worst_z = 0.0f64;
+    for r in 0..3 {
+        let row = &got.values[r * m..(r + 1) * m];
+        let add = kernel.base_values()[0] + row.iter().sum::<f64>() - pred[r];
+        assert!(add.abs() <= 1e-9, "row {r}: additivity off by {add}");
+        for i in 0..m {
+            let se = got.standard_errors[r * m + i];
+            let d = (row[i] - want[r * m + i]).abs();
+            assert!(se > 0.0 && se.is_finite());
+            worst_z = worst_z.max(d / se);
+            // Unbiased, so within a few standard errors of the exact value.
+            assert!(
+                d <= 5.0 * se + 1e-9,
+                "row {r} column {i}: off by {d}, se {se}"
+            );
+        }
+    }
+    eprintln!("kernel SHAP: largest |sampled - exact| / standard error = {worst_z:.2}");
+    // The same seed gives the same values; another seed other values; more samples a
+    // smaller error.
+    let again = KernelShap::new(&p, &bg, 3000, 11)
+        .unwrap()
+        .explain(&p, &x)
+        .unwrap();
+    assert_eq!(again, got);
+    let other = KernelShap::new(&p, &bg, 3000, 12)
+        .unwrap()
+        .explain(&p, &x)
+        .unwrap();
+    assert_ne!(other.values, got.values);
+    let few = KernelShap::new(&p, &bg, 100, 11)
+        .unwrap()
+        .explain(&p, &x)
+        .unwrap();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(mean(&few.standard_errors) > 3.0 * mean(&got.standard_errors));
+    // Too few samples is an error, not a panic.
+    let e = KernelShap::new(&p, &bg, 1, 0).unwrap_err();
+    assert!(e.to_string().contains("at least 2"), "{e}");
+}
