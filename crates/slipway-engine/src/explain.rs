@@ -44,6 +44,10 @@ pub struct ExplainOptions {
     pub background_rows: usize,
     /// How the values are computed.
     pub method: ShapMethod,
+    /// [`ShapMethod::Kernel`]: coalition pairs sampled (1024 when 0).
+    pub samples: usize,
+    /// [`ShapMethod::Kernel`]: the seed of the coalitions.
+    pub seed: u64,
 }
 
 /// How `explain` computes SHAP values.
@@ -56,6 +60,9 @@ pub enum ShapMethod {
     /// Exact Shapley values over the input columns of any model (at most 12), against
     /// the background sample.
     Exact,
+    /// Sampled KernelSHAP over the input columns of any model, against the background
+    /// sample, with standard errors.
+    Kernel,
 }
 
 /// One column's (or feature's) mean absolute contribution to one output.
@@ -100,6 +107,9 @@ pub struct ExplainOutcome {
     /// Where every row's contributions were written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<PathBuf>,
+    /// Sampled values (KernelSHAP): the largest standard error of any value explained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_standard_error: Option<f64>,
 }
 
 pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<ExplainOutcome> {
@@ -112,15 +122,31 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
     };
     let user = |m: &str| Error::Explain(slipway_explain::Error::Input(m.into()));
     let (ex, method) = match (opts.method, &opts.background) {
-        (ShapMethod::Exact, None) => {
+        (ShapMethod::Exact | ShapMethod::Kernel, None) => {
             return Err(user(
-                "exact Shapley values average over a background sample: give one (--background FILE)",
+                "exact and KernelSHAP values average over a background sample: give one (--background FILE)",
             ));
         }
-        (ShapMethod::Exact, Some(_)) if opts.per_encoded => {
+        (ShapMethod::Exact | ShapMethod::Kernel, Some(_)) if opts.per_encoded => {
             return Err(user(
-                "exact Shapley values are per input column; --per-encoded applies to TreeSHAP and linear SHAP",
+                "exact and KernelSHAP values are per input column; --per-encoded applies to TreeSHAP and linear SHAP",
             ));
+        }
+        (ShapMethod::Kernel, Some(bg)) => {
+            let table = read_inputs(p, bg, &[], None)?;
+            let pairs = if opts.samples == 0 {
+                1024
+            } else {
+                opts.samples
+            };
+            let ex = PipelineExplainer::kernel(p, &table, bg_rows, pairs, opts.seed)?;
+            let method = format!(
+                "{} ({pairs} coalition pairs, seed {}) with {} background rows",
+                ex.method(),
+                opts.seed,
+                table.n_rows().min(bg_rows)
+            );
+            (ex, method)
         }
         (ShapMethod::Exact, Some(bg)) => {
             let table = read_inputs(p, bg, &[], None)?;
@@ -171,6 +197,7 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
     let mut sum = vec![0.0; k * nn];
     let mut base = vec![0.0; k];
     let mut done = 0usize;
+    let mut max_se: Option<f64> = None;
     for chunk in chunks {
         if done >= limit {
             break;
@@ -181,6 +208,9 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
         }
         let e = ex.explain(p, &table)?;
         base.clone_from(&e.base);
+        if let Some(m) = e.standard_errors.iter().copied().reduce(f64::max) {
+            max_se = Some(max_se.map_or(m, |s| s.max(m)));
+        }
         for r in 0..e.n_rows {
             for c in 0..k {
                 let v = if opts.per_encoded {
@@ -247,6 +277,7 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
         rows: done,
         outputs,
         output: opts.output.clone(),
+        max_standard_error: max_se,
     })
 }
 

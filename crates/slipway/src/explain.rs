@@ -40,6 +40,9 @@ enum MethodArg {
     /// Exact Shapley values over the input columns of any model (at most 12), against
     /// --background (as shap.explainers.Exact with an independent masker).
     Exact,
+    /// Sampled KernelSHAP over the input columns of any model, against --background:
+    /// seeded (--seed), --samples coalition pairs, with a standard error per value.
+    Kernel,
 }
 
 #[derive(Args)]
@@ -51,10 +54,17 @@ pub(crate) struct ExplainArgs {
     /// label is not needed.
     #[arg(long, short, visible_alias = "data", required = true)]
     input: Option<PathBuf>,
-    /// How values are computed: `auto` (TreeSHAP / linear SHAP) or `exact` (any model,
-    /// at most 12 input columns, needs --background).
+    /// How values are computed: `auto` (TreeSHAP / linear SHAP), `exact` (any model, at
+    /// most 12 input columns, needs --background) or `kernel` (any model, sampled, needs
+    /// --background).
     #[arg(long, value_enum, default_value = "auto")]
     method: MethodArg,
+    /// `--method kernel`: coalition pairs sampled (each coalition with its complement).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    samples: usize,
+    /// `--method kernel`: the seed of the sampled coalitions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Explain only the first N rows.
     #[arg(long, value_name = "N")]
     rows: Option<usize>,
@@ -159,7 +169,10 @@ fn shap(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result<ExitCode>
         method: match a.method {
             MethodArg::Auto => ShapMethod::Auto,
             MethodArg::Exact => ShapMethod::Exact,
+            MethodArg::Kernel => ShapMethod::Kernel,
         },
+        samples: a.samples,
+        seed: a.seed,
     };
     let out = engine.explain(&model, &input, &opts)?;
     if json {
@@ -180,6 +193,11 @@ fn shap(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result<ExitCode>
         out.method,
         out.space
     );
+    if let Some(se) = out.max_standard_error {
+        println!(
+            "  sampled: the largest standard error of any value is {se:.6} (more --samples lower it)"
+        );
+    }
     for o in &out.outputs {
         println!();
         println!(

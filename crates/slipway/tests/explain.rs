@@ -833,3 +833,92 @@ fn agnostic_explanations_refuse_bad_input_with_exit_2() {
     let o = slipway(&dir, &["explain", "-m", m]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn kernel_shap_of_any_model_is_seeded_and_reports_its_error() {
+    let dir = scratch();
+    write_data(&dir);
+    let model = knn(&dir);
+    let m = model.to_str().unwrap();
+    let tr = dir.join("train.csv");
+    let new = dir.join("new.csv");
+    let run = |seed: &str, out: &Path| {
+        json(&slipway(
+            &dir,
+            &[
+                "--json",
+                "explain",
+                "-m",
+                m,
+                "-i",
+                new.to_str().unwrap(),
+                "--method",
+                "kernel",
+                "--background",
+                tr.to_str().unwrap(),
+                "--background-rows",
+                "20",
+                "--samples",
+                "200",
+                "--seed",
+                seed,
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        ))
+    };
+    let a = run("3", &dir.join("k1.csv"));
+    let b = run("3", &dir.join("k2.csv"));
+    let c = run("4", &dir.join("k3.csv"));
+    assert_eq!(a["outputs"], b["outputs"]);
+    assert_ne!(a["outputs"], c["outputs"]);
+    assert_eq!(
+        std::fs::read(dir.join("k1.csv")).unwrap(),
+        std::fs::read(dir.join("k2.csv")).unwrap()
+    );
+    let se = a["max_standard_error"].as_f64().unwrap();
+    assert!(se > 0.0 && se < 0.5, "{a}");
+    assert!(
+        a["method"]
+            .as_str()
+            .unwrap()
+            .contains("200 coalition pairs, seed 3")
+    );
+    // Additive by construction: base + contributions = predicted probability.
+    let pred = dir.join("kpred.csv");
+    let o = slipway(
+        &dir,
+        &[
+            "predict",
+            "-m",
+            m,
+            "-i",
+            new.to_str().unwrap(),
+            "-o",
+            pred.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let (ph, prows) = read_csv(&pred);
+    let p1 = ph.iter().position(|h| h == "probability_1").unwrap();
+    let (_, rows) = read_csv(&dir.join("k1.csv"));
+    for (row, prow) in rows.iter().zip(&prows) {
+        let total: f64 = row[1..].iter().map(|x| x.parse::<f64>().unwrap()).sum();
+        let p: f64 = prow[p1].parse().unwrap();
+        assert!((total - p).abs() <= 1e-9, "{total} vs {p}");
+    }
+    // Without a background: exit 2.
+    let o = slipway(
+        &dir,
+        &[
+            "explain",
+            "-m",
+            m,
+            "-i",
+            new.to_str().unwrap(),
+            "--method",
+            "kernel",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
