@@ -44,7 +44,7 @@ impl ExactShapley {
         let m = columns.len();
         if m > MAX_COLUMNS {
             return Err(Error::Unsupported(format!(
-                "exact Shapley values enumerate every coalition of input columns, at most {MAX_COLUMNS} (2^{MAX_COLUMNS} coalitions); this model has {m}. Tree models are explained exactly by TreeSHAP and linear models by linear SHAP (leave out --method exact)"
+                "exact Shapley values enumerate every coalition of input columns, at most {MAX_COLUMNS} (2^{MAX_COLUMNS} coalitions); this model has {m}. Sampled KernelSHAP takes any number (--method kernel); tree models are explained exactly by TreeSHAP and linear models by linear SHAP (leave out --method)"
             )));
         }
         if m == 0 {

@@ -309,7 +309,7 @@ fn exact_shapley_refuses_more_than_twelve_columns() {
     assert!(matches!(e, Error::Unsupported(_)), "{e}");
     let msg = e.to_string();
     assert!(
-        msg.contains("at most 12") && msg.contains("30") && msg.contains("TreeSHAP"),
+        msg.contains("at most 12") && msg.contains("30") && msg.contains("--method kernel"),
         "{msg}"
     );
 }
