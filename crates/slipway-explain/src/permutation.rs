@@ -140,7 +140,12 @@ pub fn permutation_importance_with(
         let s = metric.score(y, &model.prediction(t)?)?;
         Ok(s)
     };
-    let baseline = score(table)?;
+    let baseline = score(table).map_err(|e| match e {
+        Error::Learn(slipway_learn::Error::InvalidData(m)) => Error::Input(format!(
+            "metric {metric} cannot be computed on these {n} labelled rows: {m}"
+        )),
+        e => e,
+    })?;
     let sign = if metric.greater_is_better() {
         1.0
     } else {

@@ -500,3 +500,118 @@ fn sampled_kernel_shap_is_seeded_additive_and_within_its_error_of_exact() {
     let e = KernelShap::new(&p, &bg, 1, 0).unwrap_err();
     assert!(e.to_string().contains("at least 2"), "{e}");
 }
+
+#[test]
+fn multiclass_models_are_explained_per_class() {
+    // A k-NN classifier of three classes (diabetes progression in tertiles, as text).
+    let case = case("regression");
+    let (_, table) = load(&case);
+    let n = table.n_rows();
+    let y = table.numeric_values("target").unwrap();
+    let mut sorted = y.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (t1, t2) = (sorted[n / 3], sorted[2 * n / 3]);
+    let class: ArrayRef = Arc::new(StringArray::from(
+        y.iter()
+            .map(|&v| {
+                if v < t1 {
+                    "low"
+                } else if v < t2 {
+                    "middle"
+                } else {
+                    "high"
+                }
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let mut fields = table.schema().fields.clone();
+    let j = fields.iter().position(|f| f.name == "target").unwrap();
+    fields[j] = Field::new("target", DataType::Categorical);
+    let mut cols = table.record_batch().columns().to_vec();
+    cols[j] = class;
+    let mut t = Table::new(Schema::new(fields).unwrap(), cols).unwrap();
+    t.set_role("target", slipway_data::Role::Target).unwrap();
+    let (info, y) = slipway_learn::pipeline::TargetInfo::fit(
+        &t,
+        "target",
+        slipway_learn::pipeline::TaskHint::Auto,
+    )
+    .unwrap();
+    let spec: slipway_learn::pipeline::ModelSpec =
+        serde_json::from_value(serde_json::json!({"type": "k_neighbors", "params": {}})).unwrap();
+    let rows: Vec<usize> = (0..n).collect();
+    let p = FittedPipeline::fit(&t, &rows, &info, &y, &spec, &spec.default_preprocess()).unwrap();
+    let model = ModelOutput::new(&p);
+    assert_eq!(model.outputs().len(), 3);
+
+    let pd = partial_dependence(
+        &p,
+        &t,
+        &["bmi"],
+        &PdpOptions {
+            grid_resolution: 7,
+            ice: true,
+            ..PdpOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(pd.outputs, info.classes);
+    let ice = pd.individual.as_ref().unwrap();
+    for q in 0..7 {
+        let total: f64 = (0..3).map(|c| pd.average[c][q]).sum();
+        assert!(
+            (total - 1.0).abs() <= 1e-12,
+            "class probabilities sum to {total}"
+        );
+        for (curves, avg) in ice.iter().zip(&pd.average) {
+            let mean = curves.iter().map(|r| r[q]).sum::<f64>() / n as f64;
+            assert!((mean - avg[q]).abs() <= 1e-12);
+        }
+    }
+    // At a grid point, class c's average is the mean probability of c with bmi set there.
+    let GridValue::Number(g) = pd.grid[0][3] else {
+        panic!("numeric grid")
+    };
+    let mut fields = t.schema().fields.clone();
+    let b = fields.iter().position(|f| f.name == "bmi").unwrap();
+    fields[b].dtype = DataType::Float;
+    let mut cols = t.record_batch().columns().to_vec();
+    cols[b] = Arc::new(Float64Array::from(vec![g; n]));
+    let set = Table::new(Schema::new(fields).unwrap(), cols).unwrap();
+    let pred = model.predict(&set).unwrap();
+    for c in 0..3 {
+        let mean = pred.chunks_exact(3).map(|r| r[c]).sum::<f64>() / n as f64;
+        assert!((mean - pd.average[c][3]).abs() <= 1e-12);
+    }
+
+    // Permutation importance with a multiclass metric; exact Shapley values per class add
+    // up to each class's probability.
+    let imp = permutation_importance(
+        &p,
+        &t,
+        &y,
+        &PermutationOptions {
+            metric: Metric::LogLoss,
+            repeats: 2,
+            seed: 1,
+            columns: vec![],
+        },
+    )
+    .unwrap();
+    assert_eq!(imp.columns.len(), 10);
+    assert!(imp.baseline > 0.0);
+    let shap = ExactShapley::new(&p, &t.take(&(0..8).collect::<Vec<_>>()).unwrap()).unwrap();
+    let x = t.take(&[40, 41]).unwrap();
+    let v = shap.explain(&p, &x).unwrap();
+    let pred = model.predict(&x).unwrap();
+    for r in 0..2 {
+        for c in 0..3 {
+            let vals = &v[(r * 3 + c) * 10..(r * 3 + c + 1) * 10];
+            let add = shap.base_values()[c] + vals.iter().sum::<f64>() - pred[r * 3 + c];
+            assert!(
+                add.abs() <= 1e-9,
+                "row {r} class {c}: additivity off by {add}"
+            );
+        }
+    }
+}

@@ -825,6 +825,40 @@ fn agnostic_explanations_refuse_bad_input_with_exit_2() {
         &["explain", "importance", "-m", m, "-i", tr, "--repeats", "0"],
         "at least 1",
     );
+    // A single labelled row has one class: ROC AUC is undefined.
+    let train = std::fs::read_to_string(dir.join("train.csv")).unwrap();
+    let one: String = train.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("one.csv"), one).unwrap();
+    let one = dir.join("one.csv");
+    fails(
+        &[
+            "explain",
+            "importance",
+            "-m",
+            m,
+            "-i",
+            one.to_str().unwrap(),
+            "--metric",
+            "roc_auc",
+        ],
+        "metric roc_auc cannot be computed on these 1 labelled rows",
+    );
+    // An empty file.
+    std::fs::write(dir.join("empty.csv"), "x1,x2,color,city,y\n").unwrap();
+    let empty = dir.join("empty.csv");
+    fails(
+        &[
+            "explain",
+            "pdp",
+            "-m",
+            m,
+            "-i",
+            empty.to_str().unwrap(),
+            "--feature",
+            "x1",
+        ],
+        "no data rows",
+    );
     fails(
         &["explain", "-m", m, "-i", new, "--method", "exact"],
         "--background FILE",
