@@ -65,6 +65,8 @@ pub struct ImportanceOptions {
     pub seed: u64,
     /// The label column (default: the model's target).
     pub label: Option<String>,
+    /// The input columns permuted (all when empty).
+    pub columns: Vec<String>,
     /// Use only the first rows of the file.
     pub rows: Option<usize>,
     /// Write the result here: `.json` or `.html`.
@@ -168,7 +170,7 @@ pub(crate) fn importance(
         metric,
         repeats: opts.repeats,
         seed: opts.seed,
-        columns: Vec::new(),
+        columns: opts.columns.clone(),
     };
     let importance = slipway_explain::permutation::permutation_importance(p, &table, &y, &lib)?;
     let out = ImportanceOutcome {

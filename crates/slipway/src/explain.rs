@@ -140,6 +140,9 @@ struct ImportanceArgs {
     /// The label column (default: the model's target).
     #[arg(long, value_name = "COLUMN")]
     label: Option<String>,
+    /// Permute only these input columns (comma-separated; default: all of them).
+    #[arg(long, value_name = "COL,...", value_delimiter = ',')]
+    columns: Vec<String>,
     /// Use only the first N rows.
     #[arg(long, value_name = "N")]
     rows: Option<usize>,
@@ -341,6 +344,7 @@ fn importance(engine: &Engine, a: ImportanceArgs, json: bool) -> anyhow::Result<
         repeats: a.repeats,
         seed: a.seed,
         label: a.label,
+        columns: a.columns,
         rows: a.rows,
         output: a.output,
     };

@@ -663,6 +663,32 @@ fn any_model_gets_partial_dependence_importance_and_exact_shapley() {
             .all(|c| c["importances"].as_array().unwrap().len() == 3)
     );
     assert_eq!(cols[0]["column"], "x1", "x1 drives the label: {cols:?}");
+    let v = json(&slipway(
+        &dir,
+        &[
+            "--json",
+            "explain",
+            "importance",
+            "-m",
+            m,
+            "-i",
+            tr,
+            "--columns",
+            "x2,color",
+        ],
+    ));
+    let names: Vec<&str> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names.contains(&"x2") && names.contains(&"color"),
+        "{names:?}"
+    );
+    assert_eq!(v["metric"], "accuracy", "the default for a classifier");
     let imp_html = dir.join("imp.html");
     let o = slipway(
         &dir,
@@ -824,6 +850,19 @@ fn agnostic_explanations_refuse_bad_input_with_exit_2() {
     fails(
         &["explain", "importance", "-m", m, "-i", tr, "--repeats", "0"],
         "at least 1",
+    );
+    fails(
+        &[
+            "explain",
+            "importance",
+            "-m",
+            m,
+            "-i",
+            tr,
+            "--columns",
+            "x1,height",
+        ],
+        "column \"height\" is not an input of the model",
     );
     // A single labelled row has one class: ROC AUC is undefined.
     let train = std::fs::read_to_string(dir.join("train.csv")).unwrap();
