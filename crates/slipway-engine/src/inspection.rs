@@ -251,19 +251,35 @@ fn pdp_html(o: &PdpOutcome) -> String {
         };
         let body = match (d.grid.as_slice(), numbers(&d.grid[0])) {
             ([_], Some(xs)) => {
-                let mut series = vec![Series {
+                let pd = Series {
                     name: "partial dependence".into(),
                     points: xs.iter().copied().zip(avg.iter().copied()).collect(),
-                }];
+                };
+                let mut out = html::line_chart(std::slice::from_ref(&pd), &opts);
                 if let Some(ice) = &d.individual {
+                    // A second chart: some rows' curves, the average drawn last (on top).
                     let rows = &ice[c];
                     let step = rows.len().div_ceil(ICE_DRAWN).max(1);
-                    series.extend(rows.iter().step_by(step).map(|r| Series {
-                        name: String::new(),
-                        points: xs.iter().copied().zip(r.iter().copied()).collect(),
-                    }));
+                    let mut series: Vec<Series> = rows
+                        .iter()
+                        .step_by(step)
+                        .map(|r| Series {
+                            name: String::new(),
+                            points: xs.iter().copied().zip(r.iter().copied()).collect(),
+                        })
+                        .collect();
+                    let shown = series.len();
+                    series.push(pd);
+                    out.push_str(&html::line_chart(
+                        &series,
+                        &ChartOptions {
+                            title: format!("{name}: ICE curves of {shown} of {} rows", rows.len()),
+                            y_label: o.space.clone(),
+                            ..opts.clone()
+                        },
+                    ));
                 }
-                html::line_chart(&series, &opts)
+                out
             }
             ([g], None) => {
                 let labels: Vec<String> = g.iter().map(GridValue::label).collect();
@@ -333,7 +349,15 @@ fn importance_html(o: &ImportanceOutcome) -> String {
         &labels,
         &means,
         &ChartOptions {
-            x_label: format!("mean drop in {} when the column is shuffled", imp.metric),
+            x_label: format!(
+                "mean {} in {} when the column is shuffled",
+                if imp.metric.greater_is_better() {
+                    "drop"
+                } else {
+                    "rise"
+                },
+                imp.metric
+            ),
             height: (40 + 24 * labels.len() as u32).max(160),
             ..ChartOptions::default()
         },
