@@ -72,7 +72,7 @@ impl Error {
                 "retrain the model with this version of Slipway (or import the model file again); bundles written before node covers were kept cannot be explained",
             ),
             Error::Explain(slipway_explain::Error::Unsupported(_)) => Some(
-                "tree models (gbdt, random_forest, extra_trees, decision_tree, imported LightGBM / XGBoost) are explained as they are; linear and logistic models with --background FILE",
+                "tree models (gbdt, random_forest, extra_trees, decision_tree, imported LightGBM / XGBoost) are explained as they are; linear and logistic models with --background FILE; any model with at most 12 input columns by exact Shapley values (--method exact --background FILE), any model by sampled KernelSHAP (--method kernel --background FILE)",
             ),
             _ => None,
         }

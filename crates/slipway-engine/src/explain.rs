@@ -42,6 +42,27 @@ pub struct ExplainOptions {
     pub background: Option<PathBuf>,
     /// Most background rows taken (evenly spaced through the file; 100 when 0).
     pub background_rows: usize,
+    /// How the values are computed.
+    pub method: ShapMethod,
+    /// [`ShapMethod::Kernel`]: coalition pairs sampled (1024 when 0).
+    pub samples: usize,
+    /// [`ShapMethod::Kernel`]: the seed of the coalitions.
+    pub seed: u64,
+}
+
+/// How `explain` computes SHAP values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShapMethod {
+    /// TreeSHAP for tree models, linear SHAP for linear ones.
+    #[default]
+    Auto,
+    /// Exact Shapley values over the input columns of any model (at most 12), against
+    /// the background sample.
+    Exact,
+    /// Sampled KernelSHAP over the input columns of any model, against the background
+    /// sample, with standard errors.
+    Kernel,
 }
 
 /// One column's (or feature's) mean absolute contribution to one output.
@@ -86,12 +107,70 @@ pub struct ExplainOutcome {
     /// Where every row's contributions were written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<PathBuf>,
+    /// Sampled values (KernelSHAP): the largest standard error of any value explained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_standard_error: Option<f64>,
 }
 
 pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<ExplainOutcome> {
     let b = bundle::load_bundle(model)?;
     let p = &b.pipeline;
-    let mut ex = PipelineExplainer::new(p)?;
+    let bg_rows = if opts.background_rows == 0 {
+        100
+    } else {
+        opts.background_rows
+    };
+    let user = |m: &str| Error::Explain(slipway_explain::Error::Input(m.into()));
+    let (ex, method) = match (opts.method, &opts.background) {
+        (ShapMethod::Exact | ShapMethod::Kernel, None) => {
+            return Err(user(
+                "exact and KernelSHAP values average over a background sample: give one (--background FILE)",
+            ));
+        }
+        (ShapMethod::Exact | ShapMethod::Kernel, Some(_)) if opts.per_encoded => {
+            return Err(user(
+                "exact and KernelSHAP values are per input column; --per-encoded applies to TreeSHAP and linear SHAP",
+            ));
+        }
+        (ShapMethod::Kernel, Some(bg)) => {
+            let table = read_inputs(p, bg, &[], None)?;
+            let pairs = if opts.samples == 0 {
+                1024
+            } else {
+                opts.samples
+            };
+            let ex = PipelineExplainer::kernel(p, &table, bg_rows, pairs, opts.seed)?;
+            let method = format!(
+                "{} ({pairs} coalition pairs, seed {}) with {} background rows",
+                ex.method(),
+                opts.seed,
+                table.n_rows().min(bg_rows)
+            );
+            (ex, method)
+        }
+        (ShapMethod::Exact, Some(bg)) => {
+            let table = read_inputs(p, bg, &[], None)?;
+            let ex = PipelineExplainer::exact(p, &table, bg_rows)?;
+            let method = format!(
+                "{} with {} background rows",
+                ex.method(),
+                table.n_rows().min(bg_rows)
+            );
+            (ex, method)
+        }
+        (ShapMethod::Auto, Some(bg)) => {
+            let mut ex = PipelineExplainer::new(p)?;
+            let table = read_inputs(p, bg, &[], None)?;
+            let taken = ex.set_background(p, &table, bg_rows)?;
+            let method = format!("{} with {taken} background rows", ex.method());
+            (ex, method)
+        }
+        (ShapMethod::Auto, None) => {
+            let ex = PipelineExplainer::new(p)?;
+            let method = ex.method().to_string();
+            (ex, method)
+        }
+    };
     let names: Vec<String> = if opts.per_encoded {
         ex.features().to_vec()
     } else {
@@ -100,43 +179,9 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
     let outputs = ex.outputs().to_vec();
     let k = outputs.len();
     let nn = names.len();
-    // Read only the model's input columns, as `predict` types them.
-    let mut read = ReadOptions::default();
-    let select: Vec<String> = p
-        .input_schema()
-        .into_iter()
-        .map(|(n, t)| {
-            read.types.insert(n.clone(), t);
-            n
-        })
-        .collect();
     let per_row = k * (ex.features().len() + 1 + ex.columns().len());
     let chunk_rows = (CHUNK_VALUES / per_row.max(1)).clamp(64, CHUNK_ROWS);
-    let open = |file: &Path| {
-        ingest::read_chunks(file, &read, Some(&select), chunk_rows).map_err(|e| match e {
-            slipway_data::Error::MissingColumn { name, available } => {
-                Error::Learn(slipway_learn::Error::SchemaMismatch(format!(
-                    "column \"{name}\" is missing from {}; the model needs {} (the file has: {})",
-                    file.display(),
-                    select.join(", "),
-                    available
-                )))
-            }
-            e => e.into(),
-        })
-    };
-    let mut method = ex.method().to_string();
-    if let Some(bg) = &opts.background {
-        let rows = if opts.background_rows == 0 {
-            100
-        } else {
-            opts.background_rows
-        };
-        let tables = open(bg)?.collect::<slipway_data::Result<Vec<Table>>>()?;
-        let table = Table::concat(&tables)?;
-        let taken = ex.set_background(p, &table, rows)?;
-        method = format!("{} with {taken} background rows", ex.method());
-    }
+    let open = |file: &Path| open_inputs(p, file, &[], chunk_rows);
     let chunks = open(input)?;
     let mut writer = match &opts.output {
         Some(path) => {
@@ -152,6 +197,7 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
     let mut sum = vec![0.0; k * nn];
     let mut base = vec![0.0; k];
     let mut done = 0usize;
+    let mut max_se: Option<f64> = None;
     for chunk in chunks {
         if done >= limit {
             break;
@@ -162,6 +208,9 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
         }
         let e = ex.explain(p, &table)?;
         base.clone_from(&e.base);
+        if let Some(m) = e.standard_errors.iter().copied().reduce(f64::max) {
+            max_se = Some(max_se.map_or(m, |s| s.max(m)));
+        }
         for r in 0..e.n_rows {
             for c in 0..k {
                 let v = if opts.per_encoded {
@@ -228,7 +277,78 @@ pub(crate) fn run(model: &Path, input: &Path, opts: &ExplainOptions) -> Result<E
         rows: done,
         outputs,
         output: opts.output.clone(),
+        max_standard_error: max_se,
     })
+}
+
+/// Opens `file` a chunk at a time, reading only the model's input columns (typed as
+/// `predict` types them) and the `extra` columns (typed from the file).
+pub(crate) fn open_inputs(
+    p: &slipway_learn::pipeline::FittedPipeline,
+    file: &Path,
+    extra: &[String],
+    chunk_rows: usize,
+) -> Result<ingest::TableChunks> {
+    let mut read = ReadOptions::default();
+    let mut select: Vec<String> = p
+        .input_schema()
+        .into_iter()
+        .map(|(n, t)| {
+            read.types.insert(n.clone(), t);
+            n
+        })
+        .collect();
+    let inputs = select.join(", ");
+    for e in extra {
+        if !select.contains(e) {
+            select.push(e.clone());
+        }
+    }
+    ingest::read_chunks(file, &read, Some(&select), chunk_rows).map_err(|e| match e {
+        slipway_data::Error::MissingColumn { name, available } => {
+            let needs = if extra.contains(&name) {
+                format!("column \"{name}\" is needed here")
+            } else {
+                format!("the model needs {inputs}")
+            };
+            Error::Learn(slipway_learn::Error::SchemaMismatch(format!(
+                "column \"{name}\" is missing from {}; {needs} (the file has: {available})",
+                file.display(),
+            )))
+        }
+        e => e.into(),
+    })
+}
+
+/// The model's input columns and `extra` columns of `file` (its first `limit` rows when
+/// given) as one table.
+pub(crate) fn read_inputs(
+    p: &slipway_learn::pipeline::FittedPipeline,
+    file: &Path,
+    extra: &[String],
+    limit: Option<usize>,
+) -> Result<Table> {
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut tables = Vec::new();
+    let mut rows = 0usize;
+    for chunk in open_inputs(p, file, extra, CHUNK_ROWS)? {
+        if rows >= limit {
+            break;
+        }
+        let mut t = chunk?;
+        if t.n_rows() > limit - rows {
+            t = t.take(&(0..limit - rows).collect::<Vec<_>>())?;
+        }
+        rows += t.n_rows();
+        tables.push(t);
+    }
+    if tables.is_empty() {
+        return Err(Error::Explain(slipway_explain::Error::Input(format!(
+            "{} has no rows",
+            file.display()
+        ))));
+    }
+    Ok(Table::concat(&tables)?)
 }
 
 /// A chunk's contributions as a table: `row` (0-based in the file), then per output its base

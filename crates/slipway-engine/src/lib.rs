@@ -13,6 +13,7 @@ mod error;
 mod explain;
 pub mod fairness;
 mod import;
+mod inspection;
 mod predict;
 mod progress;
 pub mod report;
@@ -27,8 +28,9 @@ pub use audit::{Warning, WarningKind};
 pub use cluster::{ClusterCandidateResult, ClusterOutcome};
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind, Result};
-pub use explain::{ExplainOptions, ExplainOutcome, Importance, OutputExplanation};
+pub use explain::{ExplainOptions, ExplainOutcome, Importance, OutputExplanation, ShapMethod};
 pub use import::{ExportOutcome, ImportOutcome, ImportRequest};
+pub use inspection::{ImportanceOptions, ImportanceOutcome, PdpOptions, PdpOutcome};
 pub use predict::{PredictOptions, PredictOutcome};
 pub use progress::{NoProgress, Progress};
 pub use slipway_learn::import::Library;
@@ -157,6 +159,28 @@ impl Engine {
         options: &ExplainOptions,
     ) -> Result<ExplainOutcome> {
         explain::run(model, input, options)
+    }
+
+    /// Partial dependence (and ICE) of the bundle's model on one or two input columns over
+    /// the rows of `input` (any model family; see [`PdpOptions`]).
+    pub fn partial_dependence(
+        &self,
+        model: &Path,
+        input: &Path,
+        options: &PdpOptions,
+    ) -> Result<PdpOutcome> {
+        inspection::pdp(model, input, options)
+    }
+
+    /// Permutation importance of the bundle's input columns on the labelled rows of
+    /// `input` (any model family; see [`ImportanceOptions`]).
+    pub fn permutation_importance(
+        &self,
+        model: &Path,
+        input: &Path,
+        options: &ImportanceOptions,
+    ) -> Result<ImportanceOutcome> {
+        inspection::importance(model, input, options)
     }
 
     /// Imports a model trained by LightGBM or XGBoost as a bundle (see [`ImportRequest`]):

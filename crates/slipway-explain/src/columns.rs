@@ -26,6 +26,12 @@ impl Groups {
         }
     }
 
+    /// Each input column its own group (contributions already per column).
+    pub fn identity(names: Vec<String>) -> Groups {
+        let sources = (0..names.len()).map(|j| vec![j]).collect();
+        Groups { names, sources }
+    }
+
     /// The input columns, in order.
     pub fn names(&self) -> &[String] {
         &self.names

@@ -13,11 +13,31 @@
 //!   background's means (`shap.LinearExplainer` with an independent masker).
 //! - [`columns`]: contributions of encoded features (one-hot indicators, TF-IDF terms,
 //!   datetime parts) summed back to the input column they come from.
-//! - [`explain_table`]: a pipeline and a table in, both views out.
+//! - [`PipelineExplainer`]: a pipeline and a table in, both views out.
+//!
+//! Model-agnostic explanations, for every model family and whole pipelines, in input
+//! columns ([`agnostic::ModelOutput`]: the pipeline as a function of raw rows, predicting
+//! the positive class's probability, each class's probability or the value):
+//!
+//! - [`pdp`]: partial dependence and ICE, one- and two-way
+//!   (scikit-learn's `partial_dependence(method="brute")`);
+//! - [`permutation`]: permutation importance with repeats for any metric
+//!   (scikit-learn's `permutation_importance`);
+//! - [`shapley::ExactShapley`]: exact Shapley values over at most 12 input columns against
+//!   a background (`shap.explainers.Exact` with an independent masker), also behind
+//!   [`PipelineExplainer::exact`];
+//! - [`kernel::KernelShap`]: sampled KernelSHAP over any number of input columns, seeded,
+//!   additive by construction, with a standard error per value
+//!   ([`PipelineExplainer::kernel`]).
 
+pub mod agnostic;
 pub mod columns;
 pub mod interventional;
+pub mod kernel;
 pub mod linear;
+pub mod pdp;
+pub mod permutation;
+pub mod shapley;
 pub mod treeshap;
 
 use slipway_data::{ErrorKind, Table};
@@ -81,6 +101,10 @@ enum Method {
         intercept: Vec<f64>,
         shap: Option<linear::LinearShap>,
     },
+    /// Exact Shapley values of the pipeline's output over its input columns.
+    Exact(shapley::ExactShapley),
+    /// Sampled KernelSHAP over the input columns.
+    Kernel(kernel::KernelShap),
 }
 
 /// An explainer for a fitted pipeline: its model's trees (or coefficients) and how encoded
@@ -160,6 +184,60 @@ impl PipelineExplainer {
         })
     }
 
+    /// An explainer of exact Shapley values over the input columns of any pipeline
+    /// ([`shapley::ExactShapley`]) against at most `max_rows` rows of `background` (evenly
+    /// spaced); values are in the space of [`agnostic::ModelOutput`] (the positive class's
+    /// probability, each class's probability, or the value).
+    pub fn exact(
+        p: &FittedPipeline,
+        background: &Table,
+        max_rows: usize,
+    ) -> Result<PipelineExplainer> {
+        let table = evenly_spaced(background, max_rows)?;
+        let exact = shapley::ExactShapley::new(p, &table)?;
+        let mut ex = PipelineExplainer::exact_like(p, exact.columns().to_vec());
+        ex.method = Method::Exact(exact);
+        Ok(ex)
+    }
+
+    /// An explainer of sampled KernelSHAP values over the input columns of any pipeline
+    /// ([`kernel::KernelShap`]: `pairs` coalition pairs drawn from `seed`) against at most
+    /// `max_rows` rows of `background` (evenly spaced); values in the space of
+    /// [`agnostic::ModelOutput`], with standard errors.
+    pub fn kernel(
+        p: &FittedPipeline,
+        background: &Table,
+        max_rows: usize,
+        pairs: usize,
+        seed: u64,
+    ) -> Result<PipelineExplainer> {
+        let table = evenly_spaced(background, max_rows)?;
+        let kernel = kernel::KernelShap::new(p, &table, pairs, seed)?;
+        let mut ex = PipelineExplainer::exact_like(p, kernel.columns().to_vec());
+        ex.method = Method::Kernel(kernel);
+        Ok(ex)
+    }
+
+    /// The fields every input-column explainer shares, with a placeholder method.
+    fn exact_like(p: &FittedPipeline, columns: Vec<String>) -> PipelineExplainer {
+        let model = agnostic::ModelOutput::new(p);
+        let raw_space = match model.kind() {
+            agnostic::OutputKind::Value => RawSpace::Value,
+            _ => RawSpace::Probability,
+        };
+        PipelineExplainer {
+            raw_space,
+            features: columns.clone(),
+            outputs: model.outputs().to_vec(),
+            groups: columns::Groups::identity(columns),
+            method: Method::Linear {
+                coef: Vec::new(),
+                intercept: Vec::new(),
+                shap: None,
+            },
+        }
+    }
+
     /// Explains against a background from now on (interventional TreeSHAP for tree models,
     /// the feature means for linear ones), with at most `max_rows` rows of `table` (evenly
     /// spaced through it; all of them when it has fewer); returns how many were taken.
@@ -169,16 +247,7 @@ impl PipelineExplainer {
         table: &Table,
         max_rows: usize,
     ) -> Result<usize> {
-        let n = table.n_rows();
-        if n == 0 || max_rows == 0 {
-            return Err(Error::Input("the background sample has no rows".into()));
-        }
-        let take: Vec<usize> = if n <= max_rows {
-            (0..n).collect()
-        } else {
-            (0..max_rows).map(|i| i * n / max_rows).collect()
-        };
-        let table = table.take(&take).map_err(slipway_learn::Error::from)?;
+        let table = evenly_spaced(table, max_rows)?;
         let x = p.preprocessor.transform(&table)?;
         self.method = match &self.method {
             Method::Linear {
@@ -196,8 +265,17 @@ impl PipelineExplainer {
                 let ensemble = Ensemble::of(&p.model)?;
                 Method::Interventional(interventional::Interventional::new(&ensemble, &x)?)
             }
+            Method::Exact(_) => {
+                self.method = Method::Exact(shapley::ExactShapley::new(p, &table)?);
+                return Ok(table.n_rows());
+            }
+            Method::Kernel(k) => {
+                let (pairs, seed) = (k.pairs(), k.seed());
+                self.method = Method::Kernel(kernel::KernelShap::new(p, &table, pairs, seed)?);
+                return Ok(table.n_rows());
+            }
         };
-        Ok(take.len())
+        Ok(table.n_rows())
     }
 
     /// The method, in words.
@@ -206,6 +284,10 @@ impl PipelineExplainer {
             Method::Tree(_) => "tree_shap (path-dependent, exact)",
             Method::Interventional(_) => "tree_shap (interventional, exact)",
             Method::Linear { .. } => "linear_shap (independent, exact)",
+            Method::Exact(_) => {
+                "exact Shapley values (independent, all coalitions of input columns)"
+            }
+            Method::Kernel(_) => "kernel_shap (independent, sampled coalitions of input columns)",
         }
     }
 
@@ -218,6 +300,8 @@ impl PipelineExplainer {
                 .as_ref()
                 .map(|s| s.base_values().to_vec())
                 .unwrap_or_default(),
+            Method::Exact(s) => s.base_values().to_vec(),
+            Method::Kernel(s) => s.base_values().to_vec(),
         }
     }
 
@@ -244,8 +328,20 @@ impl PipelineExplainer {
 
     /// Explains every row of `table` (the pipeline's preprocessing first).
     pub fn explain(&self, p: &FittedPipeline, table: &Table) -> Result<Explanation> {
+        match &self.method {
+            Method::Exact(s) => {
+                let values = s.explain(p, table)?;
+                return Ok(self.per_column(table.n_rows(), values, Vec::new()));
+            }
+            Method::Kernel(s) => {
+                let v = s.explain(p, table)?;
+                return Ok(self.per_column(table.n_rows(), v.values, v.standard_errors));
+            }
+            _ => {}
+        }
         let x = p.preprocessor.transform(table)?;
         let values = match &self.method {
+            Method::Exact(_) | Method::Kernel(_) => unreachable!("explained above"),
             Method::Tree(s) => s.explain(&x)?,
             Method::Interventional(s) => s.explain(&x)?,
             Method::Linear { shap: Some(s), .. } => s.explain(&x)?,
@@ -281,8 +377,47 @@ impl PipelineExplainer {
             base,
             per_feature: values,
             per_column: by_column,
+            standard_errors: Vec::new(),
         })
     }
+}
+
+impl PipelineExplainer {
+    /// Values per input column (exact or sampled Shapley values): both views are the
+    /// same.
+    fn per_column(&self, n: usize, values: Vec<f64>, standard_errors: Vec<f64>) -> Explanation {
+        let k = self.outputs.len();
+        let m = self.features.len();
+        let base = self.base_values();
+        let mut per_feature = Vec::with_capacity(n * k * (m + 1));
+        for (i, v) in values.chunks_exact(m).enumerate() {
+            per_feature.extend_from_slice(v);
+            per_feature.push(base[i % k]);
+        }
+        Explanation {
+            n_rows: n,
+            n_outputs: k,
+            n_features: m,
+            n_columns: m,
+            base,
+            per_feature,
+            per_column: values,
+            standard_errors,
+        }
+    }
+}
+
+/// At most `max_rows` rows of `table`, evenly spaced through it (all when it has fewer).
+fn evenly_spaced(table: &Table, max_rows: usize) -> Result<Table> {
+    let n = table.n_rows();
+    if n == 0 || max_rows == 0 {
+        return Err(Error::Input("the background sample has no rows".into()));
+    }
+    if n <= max_rows {
+        return Ok(table.clone());
+    }
+    let take: Vec<usize> = (0..max_rows).map(|i| i * n / max_rows).collect();
+    Ok(table.take(&take).map_err(slipway_learn::Error::from)?)
 }
 
 /// Contributions for a block of rows, in both views.
@@ -302,6 +437,9 @@ pub struct Explanation {
     pub per_feature: Vec<f64>,
     /// Per row, per output: each input column's contribution.
     pub per_column: Vec<f64>,
+    /// Sampled values only (KernelSHAP): the standard error of each value of
+    /// `per_column`, in its layout; empty for exact values.
+    pub standard_errors: Vec<f64>,
 }
 
 impl Explanation {

@@ -1,21 +1,70 @@
-//! `slipway explain`: SHAP values of a file's rows under a model bundle.
+//! `slipway explain`: SHAP values of a file's rows under a model bundle; `explain pdp`
+//! (partial dependence and ICE) and `explain importance` (permutation importance) for any
+//! model.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, Subcommand, ValueEnum};
 use console::style;
-use slipway_engine::{Engine, ExplainOptions};
+use slipway_engine::{
+    Engine, ExplainOptions, ImportanceOptions, ImportanceOutcome, PdpOptions, PdpOutcome,
+    ShapMethod,
+};
+
+/// `slipway explain [pdp | importance]`: SHAP values without a subcommand.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct ExplainCommand {
+    #[command(subcommand)]
+    sub: Option<ExplainSub>,
+    #[command(flatten)]
+    shap: ExplainArgs,
+}
+
+#[derive(Subcommand)]
+enum ExplainSub {
+    /// Partial dependence (and ICE curves) of the model's output on one or two input
+    /// columns, as scikit-learn's partial_dependence(method="brute"); any model family.
+    Pdp(PdpArgs),
+    /// Permutation importance of every input column for a metric, with repeats, as
+    /// scikit-learn's permutation_importance; any model family; needs the label.
+    Importance(ImportanceArgs),
+}
+
+/// How SHAP values are computed.
+#[derive(Clone, Copy, ValueEnum)]
+enum MethodArg {
+    /// TreeSHAP for tree models, linear SHAP for linear and logistic ones.
+    Auto,
+    /// Exact Shapley values over the input columns of any model (at most 12), against
+    /// --background (as shap.explainers.Exact with an independent masker).
+    Exact,
+    /// Sampled KernelSHAP over the input columns of any model, against --background:
+    /// seeded (--seed), --samples coalition pairs, with a standard error per value.
+    Kernel,
+}
 
 #[derive(Args)]
 pub(crate) struct ExplainArgs {
     /// The model bundle directory (`<output>/model` after `slipway train`).
-    #[arg(long, short, visible_alias = "bundle")]
-    model: PathBuf,
+    #[arg(long, short, visible_alias = "bundle", required = true)]
+    model: Option<PathBuf>,
     /// Rows to explain (.csv, .tsv, .parquet, .jsonl); needs the model's input columns, the
     /// label is not needed.
-    #[arg(long, short, visible_alias = "data")]
-    input: PathBuf,
+    #[arg(long, short, visible_alias = "data", required = true)]
+    input: Option<PathBuf>,
+    /// How values are computed: `auto` (TreeSHAP / linear SHAP), `exact` (any model, at
+    /// most 12 input columns, needs --background) or `kernel` (any model, sampled, needs
+    /// --background).
+    #[arg(long, value_enum, default_value = "auto")]
+    method: MethodArg,
+    /// `--method kernel`: coalition pairs sampled (each coalition with its complement).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    samples: usize,
+    /// `--method kernel`: the seed of the sampled coalitions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Explain only the first N rows.
     #[arg(long, value_name = "N")]
     rows: Option<usize>,
@@ -39,15 +88,96 @@ pub(crate) struct ExplainArgs {
     top: usize,
 }
 
-pub(crate) fn run(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result<ExitCode> {
+#[derive(Args)]
+struct PdpArgs {
+    /// The model bundle directory.
+    #[arg(long, short, visible_alias = "bundle")]
+    model: PathBuf,
+    /// Rows averaged over (.csv, .tsv, .parquet, .jsonl): the model's input columns.
+    #[arg(long, short, visible_alias = "data")]
+    input: PathBuf,
+    /// The input column varied.
+    #[arg(long, value_name = "COLUMN")]
+    feature: String,
+    /// A second column, for two-way partial dependence.
+    #[arg(long, value_name = "COLUMN")]
+    feature2: Option<String>,
+    /// Points of a numeric column's grid (fewer distinct values: those values).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    grid_resolution: usize,
+    /// The percentiles a numeric grid spans, as two fractions.
+    #[arg(long, value_name = "LO,HI", value_delimiter = ',', num_args = 2, default_values_t = [0.05, 0.95])]
+    percentiles: Vec<f64>,
+    /// Keep every row's curve (ICE) in the JSON and draw some in the HTML report.
+    #[arg(long)]
+    ice: bool,
+    /// Use only the first N rows.
+    #[arg(long, value_name = "N")]
+    rows: Option<usize>,
+    /// Write the result: .json or .html (a self-contained report).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ImportanceArgs {
+    /// The model bundle directory.
+    #[arg(long, short, visible_alias = "bundle")]
+    model: PathBuf,
+    /// Labelled rows (.csv, .tsv, .parquet, .jsonl): the model's input columns and the label.
+    #[arg(long, short, visible_alias = "data")]
+    input: PathBuf,
+    /// The metric (accuracy for classifiers and r2 for regressors by default): for losses
+    /// (log_loss, rmse, ...) the importance is the increase of the loss.
+    #[arg(long)]
+    metric: Option<slipway_learn::metrics::Metric>,
+    /// Shuffles per column.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    repeats: usize,
+    /// Seed of the shuffles.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The label column (default: the model's target).
+    #[arg(long, value_name = "COLUMN")]
+    label: Option<String>,
+    /// Permute only these input columns (comma-separated; default: all of them).
+    #[arg(long, value_name = "COL,...", value_delimiter = ',')]
+    columns: Vec<String>,
+    /// Use only the first N rows.
+    #[arg(long, value_name = "N")]
+    rows: Option<usize>,
+    /// Write the result: .json or .html (a self-contained report).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+pub(crate) fn run(engine: &Engine, c: ExplainCommand, json: bool) -> anyhow::Result<ExitCode> {
+    match c.sub {
+        Some(ExplainSub::Pdp(a)) => pdp(engine, a, json),
+        Some(ExplainSub::Importance(a)) => importance(engine, a, json),
+        None => shap(engine, c.shap, json),
+    }
+}
+
+fn shap(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let (Some(model), Some(input)) = (a.model, a.input) else {
+        anyhow::bail!("--model and --input are required");
+    };
     let opts = ExplainOptions {
         rows: a.rows,
         output: a.output,
         per_encoded: a.per_encoded,
         background: a.background,
         background_rows: a.background_rows,
+        method: match a.method {
+            MethodArg::Auto => ShapMethod::Auto,
+            MethodArg::Exact => ShapMethod::Exact,
+            MethodArg::Kernel => ShapMethod::Kernel,
+        },
+        samples: a.samples,
+        seed: a.seed,
     };
-    let out = engine.explain(&a.model, &a.input, &opts)?;
+    let out = engine.explain(&model, &input, &opts)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
@@ -66,6 +196,11 @@ pub(crate) fn run(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result
         out.method,
         out.space
     );
+    if let Some(se) = out.max_standard_error {
+        println!(
+            "  sampled: the largest standard error of any value is {se:.6} (more --samples lower it)"
+        );
+    }
     for o in &out.outputs {
         println!();
         println!(
@@ -115,4 +250,152 @@ pub(crate) fn run(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn pdp(engine: &Engine, a: PdpArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let mut features = vec![a.feature];
+    features.extend(a.feature2);
+    let opts = PdpOptions {
+        features,
+        grid_resolution: a.grid_resolution,
+        percentiles: (a.percentiles[0], a.percentiles[1]),
+        ice: a.ice,
+        rows: a.rows,
+        output: a.output,
+    };
+    let out = engine.partial_dependence(&a.model, &a.input, &opts)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_pdp(&out);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_pdp(out: &PdpOutcome) {
+    let d = &out.dependence;
+    println!(
+        "{} partial dependence of {} ({}) on {} over {} rows, {} grid points",
+        style("✓").green().bold(),
+        out.model,
+        out.model_type,
+        d.features.join(" × "),
+        d.rows,
+        d.n_points()
+    );
+    for (c, name) in d.outputs.iter().enumerate() {
+        let avg = &d.average[c];
+        let (lo, hi) = avg
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        println!();
+        println!(
+            "{}  average {} from {lo:.6} to {hi:.6}",
+            style(name).bold(),
+            out.space
+        );
+        if d.grid.len() == 1 {
+            // At most 12 points shown, evenly spaced; --json or --output has them all.
+            let g = &d.grid[0];
+            let step = g.len().div_ceil(12).max(1);
+            // Every step-th point and the last one.
+            let shown: Vec<usize> = (0..g.len())
+                .filter(|q| q % step == 0 || *q + 1 == g.len())
+                .collect();
+            let width = shown
+                .iter()
+                .map(|&q| g[q].label().chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(d.features[0].len());
+            println!("  {:<width$}  {:>12}", d.features[0], "average");
+            for q in shown {
+                let bar = if hi > lo {
+                    "█".repeat(((avg[q] - lo) / (hi - lo) * 20.0).round() as usize)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "  {:<width$}  {:>12.6}  {}",
+                    g[q].label(),
+                    avg[q],
+                    style(bar).cyan()
+                );
+            }
+            if g.len() > 12 {
+                println!(
+                    "  ({} grid points; --json or --output has them all)",
+                    g.len()
+                );
+            }
+        }
+    }
+    if let Some(p) = &out.output {
+        println!();
+        println!("{} written to {}", style("✓").green().bold(), p.display());
+    }
+}
+
+fn importance(engine: &Engine, a: ImportanceArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let opts = ImportanceOptions {
+        metric: a.metric,
+        repeats: a.repeats,
+        seed: a.seed,
+        label: a.label,
+        columns: a.columns,
+        rows: a.rows,
+        output: a.output,
+    };
+    let out = engine.permutation_importance(&a.model, &a.input, &opts)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_importance(&out);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_importance(out: &ImportanceOutcome) {
+    let imp = &out.importance;
+    println!(
+        "{} permutation importance of {} ({}) on {} rows: {} {:.6} as given, {} repeats, seed {}",
+        style("✓").green().bold(),
+        out.model,
+        out.model_type,
+        imp.rows,
+        imp.metric,
+        imp.baseline,
+        imp.repeats,
+        imp.seed
+    );
+    let width = imp
+        .columns
+        .iter()
+        .map(|c| c.column.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("column".len());
+    let top = imp.columns.first().map_or(0.0, |c| c.mean);
+    println!();
+    println!("  {:<width$}  {:>12}  {:>12}", "column", "mean", "std");
+    for c in &imp.columns {
+        let bar = if top > 0.0 && c.mean > 0.0 {
+            "█".repeat(((c.mean / top) * 20.0).round() as usize)
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<width$}  {:>+12.6}  {:>12.6}  {}",
+            c.column,
+            c.mean,
+            c.std,
+            style(bar).cyan()
+        );
+    }
+    if let Some(p) = &out.output {
+        println!();
+        println!("{} written to {}", style("✓").green().bold(), p.display());
+    }
 }

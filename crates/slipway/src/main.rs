@@ -72,8 +72,10 @@ enum Command {
     Train(TrainArgs),
     /// Score a CSV/Parquet/JSON-lines file with a model bundle.
     Predict(PredictArgs),
-    /// Explain a file's rows with a tree model's exact SHAP values (TreeSHAP).
-    Explain(explain::ExplainArgs),
+    /// Explain a model: SHAP values of a file's rows (TreeSHAP, linear SHAP, exact Shapley
+    /// values for any model); `explain pdp` (partial dependence, ICE) and `explain
+    /// importance` (permutation importance) for any model.
+    Explain(explain::ExplainCommand),
     /// Check a data file against validation rules.
     Validate(ValidateArgs),
     /// Fairness metrics by protected group: a bundle's predictions on a file, or any
