@@ -248,6 +248,24 @@ impl Pending {
         self.ids.len()
     }
 
+    /// Concatenates the loose input tables into one once there are [`COMPACT_EVERY`], on
+    /// the log's thread (hundreds of microseconds that would otherwise hold up a request's
+    /// thread). Tables of one version share a schema; were they ever not to, they stay
+    /// loose and the segment build reports it.
+    async fn compact(&mut self) {
+        if self.loose.len() < COMPACT_EVERY {
+            return;
+        }
+        let loose = std::mem::take(&mut self.loose);
+        match in_background(move || Table::concat(&loose).map_err(|_| loose)).await {
+            Ok(Ok(t)) => self.inputs.push(t),
+            Ok(Err(loose)) => self.loose = loose,
+            // The thread is gone: the tables went with it, so the rows' inputs are lost;
+            // the segment build then refuses the version's rows and counts them.
+            Err(_) => {}
+        }
+    }
+
     fn push(&mut self, r: Record) {
         let n = r.ids.len();
         self.ids.extend_from_slice(&r.ids);
@@ -255,14 +273,6 @@ impl Pending {
         self.latency.extend(std::iter::repeat_n(r.latency_us, n));
         self.protocols.extend(std::iter::repeat_n(r.protocol, n));
         self.loose.push(r.inputs);
-        if self.loose.len() >= COMPACT_EVERY {
-            // Tables of one version share a schema; were they ever not to, they stay loose
-            // and the segment build reports it.
-            if let Ok(t) = Table::concat(&self.loose) {
-                self.inputs.push(t);
-                self.loose.clear();
-            }
-        }
         match (&mut self.outputs, r.output) {
             (None, Output::Values(v)) => self.outputs = Some(OutputColumns::Values(v)),
             (None, Output::Clusters(v)) => self.outputs = Some(OutputColumns::Clusters(v)),
@@ -409,6 +419,7 @@ async fn writer(
                         .entry(key.clone())
                         .or_insert_with(|| Pending::new(key.0.clone(), key.1.clone()));
                     group.push(*r);
+                    group.compact().await;
                     if group.rows() >= options.segment_rows {
                         if let Some(pending) = groups.remove(&key) {
                             write_segment(&store, pending, &stats).await;
@@ -475,21 +486,30 @@ async fn write_segment(store: &LogStore, pending: Pending, stats: &LogStats) {
 type Built = Result<(ArtifactPath, Vec<u8>, LogSegment), String>;
 
 /// Builds a segment (concatenating its rows and encoding Parquet: tens of milliseconds of
-/// CPU for a full one) on the log's own thread, which runs at a lower scheduling priority
-/// than the threads that answer requests: on a busy machine the log waits for idle CPU
-/// instead of adding those milliseconds to requests in flight (its queue is bounded and
-/// sheds rows when it falls behind).
+/// CPU for a full one) on the log's thread.
 async fn build_in_background(pending: Pending) -> Built {
-    static BUILDER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<BuildJob>>> =
+    in_background(move || build_segment(pending)).await?
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `work` on the log's own thread, which runs at a lower scheduling priority than the
+/// threads that answer requests: on a busy machine the log's work waits for idle CPU
+/// instead of adding its milliseconds to requests in flight (its queue is bounded and sheds
+/// rows when it falls behind).
+async fn in_background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    static THREAD: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
         std::sync::OnceLock::new();
-    let sender = BUILDER.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<BuildJob>();
+    let sender = THREAD.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("slipway-log".into())
             .spawn(move || {
                 lower_priority();
-                while let Ok((pending, reply)) = rx.recv() {
-                    let _ = reply.send(build_segment(pending));
+                while let Ok(job) = rx.recv() {
+                    job();
                 }
             });
         if let Err(e) = spawned {
@@ -497,20 +517,20 @@ async fn build_in_background(pending: Pending) -> Built {
         }
         std::sync::Mutex::new(tx)
     });
-    let (reply, built) = oneshot::channel();
+    let (reply, done) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = reply.send(work());
+    });
     let sent = sender
         .lock()
         .map_err(|_| "the log's thread is gone".to_string())?
-        .send((pending, reply));
+        .send(job);
     if sent.is_err() {
         return Err("the log's thread is gone".into());
     }
-    built
-        .await
-        .map_err(|_| "the log's thread stopped while building a segment".to_string())?
+    done.await
+        .map_err(|_| "the log's thread stopped while working".to_string())
 }
-
-type BuildJob = (Pending, oneshot::Sender<Built>);
 
 /// Lowers the calling thread's scheduling priority (nice 10; Linux keeps a nice value per
 /// thread). Elsewhere the thread keeps its priority.
