@@ -194,6 +194,10 @@ pub fn report_sections(
                     fci(&g.false_negative_rate),
                     fci(&g.precision),
                     fci(&g.roc_auc),
+                    fci(&g.base_rate),
+                    fci(&g.mean_score),
+                    fci(&g.brier_score),
+                    fci(&g.calibration_error),
                     g.notes.join("; "),
                 ]
             })
@@ -209,6 +213,10 @@ pub fn report_sections(
                 "FNR",
                 "precision",
                 "ROC AUC",
+                "base rate",
+                "mean score",
+                "Brier score",
+                "calibration error",
                 "notes",
             ],
             &rows,
@@ -254,9 +262,26 @@ pub fn report_sections(
             rate_chart(a, "true positive rate", |g| &g.true_positive_rate),
             rate_chart(a, "false positive rate", |g| &g.false_positive_rate)
         );
+        let advice = if a.recommendations.is_empty() {
+            String::new()
+        } else {
+            let items: String = a
+                .recommendations
+                .iter()
+                .map(|r| {
+                    format!(
+                        "<li><b>{}</b>: {}. {}.</li>",
+                        html::escape(&r.topic.replace('_', " ")),
+                        html::escape(&r.finding),
+                        html::escape(&r.suggestion)
+                    )
+                })
+                .collect();
+            format!("<h3>Recommendations</h3><ul>{items}</ul>")
+        };
         page.section(
             &format!("{by} {}{suffix}", a.attribute),
-            format!("{summary}<div>{charts}</div>{groups}"),
+            format!("{summary}{advice}<div>{charts}</div>{groups}"),
         );
     }
 }

@@ -30,6 +30,10 @@
 
 use std::collections::BTreeMap;
 
+mod recommend;
+
+pub use recommend::{Recommendation, recommendations};
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -135,7 +139,7 @@ pub struct Protected<'a> {
 }
 
 /// A figure with its bootstrap interval.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     /// The value on the data (`None`: not computable, see `note`).
     pub value: Option<f64>,
@@ -173,6 +177,21 @@ pub struct GroupMetrics {
     pub precision: Estimate,
     /// ROC AUC of the scores (absent without scores or with one class only).
     pub roc_auc: Estimate,
+    /// Share of rows whose label is the positive class (the group's base rate).
+    #[serde(default)]
+    pub base_rate: Estimate,
+    /// Mean score: the positive rate the model's probabilities promise (absent without
+    /// scores). Well calibrated for the group when it is close to `base_rate`.
+    #[serde(default)]
+    pub mean_score: Estimate,
+    /// Mean squared difference of score and outcome (`sklearn.metrics.brier_score_loss`).
+    #[serde(default)]
+    pub brier_score: Estimate,
+    /// Expected calibration error: over 10 equal-width score bins (scikit-learn's
+    /// `calibration_curve(strategy="uniform")` binning), the row-weighted mean of
+    /// |mean score − share of positives|.
+    #[serde(default)]
+    pub calibration_error: Estimate,
     /// What a reader should know about the group's figures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -227,6 +246,9 @@ pub struct AttributeReport {
     pub checks: Vec<Check>,
     /// Every check passed.
     pub passed: bool,
+    /// What the figures suggest doing, each grounded in the numbers ([`recommendations`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recommendations: Vec<Recommendation>,
 }
 
 /// What [`evaluate`] found.
@@ -307,6 +329,7 @@ pub fn evaluate(
         y_true,
         y_pred,
         scores,
+        probabilities: scores.is_some_and(|s| s.iter().all(|v| (0.0..=1.0).contains(v))),
     };
     let attributes: Vec<AttributeReport> = sets
         .iter()
@@ -325,6 +348,32 @@ struct Data<'a> {
     y_true: &'a [bool],
     y_pred: &'a [bool],
     scores: Option<&'a [f64]>,
+    /// Every score lies in [0, 1], so the scores read as probabilities and the calibration
+    /// figures are computed.
+    probabilities: bool,
+}
+
+/// Per-group figures: selection rate, accuracy, TPR, FPR, FNR, precision, ROC AUC, base rate,
+/// mean score, Brier score, calibration error.
+const FIGURES: usize = 11;
+
+/// Bins of the calibration error (scikit-learn's `calibration_curve` default `n_bins`).
+const CALIBRATION_BINS: usize = 10;
+
+/// The calibration bin of a score in [0, 1], as `np.searchsorted(linspace(0, 1, 11)[1:-1],
+/// score)`: the number of inner edges `i · 0.1` strictly below it.
+fn calibration_bin(score: f64) -> usize {
+    (1..CALIBRATION_BINS)
+        .take_while(|&i| (i as f64) * 0.1 < score)
+        .count()
+}
+
+/// Score sums of a group: Σw·s, Σw·(s − y)², and per calibration bin (Σw, Σw·s, Σw·y).
+#[derive(Debug, Clone, Copy, Default)]
+struct ScoreSums {
+    score: f64,
+    brier: f64,
+    bins: [[f64; 3]; CALIBRATION_BINS],
 }
 
 /// Confusion counts (weights are whole multiplicities in a resample).
@@ -369,8 +418,9 @@ struct Group {
 
 /// Counts and ROC AUC of a group's rows weighted by `w` (multiplicities, in the order of
 /// `g.rows`, which are sorted by score).
-fn group_stats(d: &Data<'_>, g: &Group, w: Option<&[u32]>) -> (Counts, Option<f64>) {
+fn group_stats(d: &Data<'_>, g: &Group, w: Option<&[u32]>) -> (Counts, Option<f64>, ScoreSums) {
     let mut c = Counts::default();
+    let mut sums = ScoreSums::default();
     // Mann-Whitney over tie blocks of equal score: each positive beats the negatives below
     // it and ties half of those in its block; equal to scikit-learn's trapezoidal AUC.
     let mut auc_num = 0.0;
@@ -402,18 +452,51 @@ fn group_stats(d: &Data<'_>, g: &Group, w: Option<&[u32]>) -> (Counts, Option<f6
             } else {
                 blk_neg += wt;
             }
+            let y = if d.y_true[i] { 1.0 } else { 0.0 };
+            sums.score += wt * v;
+            sums.brier += wt * (v - y) * (v - y);
+            let bin = &mut sums.bins[calibration_bin(v)];
+            bin[0] += wt;
+            bin[1] += wt * v;
+            bin[2] += wt * y;
         }
     }
     auc_num += blk_pos * (neg_below + 0.5 * blk_neg);
     let (p, q) = (c.tp + c.fn_, c.fp + c.tn);
     let auc = (d.scores.is_some() && p > 0.0 && q > 0.0).then(|| auc_num / (p * q));
-    (c, auc)
+    (c, auc, sums)
 }
 
-/// The per-group figures of one sample: 6 rates and AUC (NaN: not computable).
-fn group_figures(c: &Counts, auc: Option<f64>) -> [f64; 7] {
+/// The per-group figures of one sample (NaN: not computable): 6 rates, AUC, base rate and,
+/// with scores, the calibration figures.
+fn group_figures(c: &Counts, auc: Option<f64>, sums: &ScoreSums, scored: bool) -> [f64; FIGURES] {
     let r = c.rates();
-    [r[0], r[1], r[2], r[3], r[4], r[5], auc.unwrap_or(f64::NAN)]
+    let n = c.n();
+    let base = share(c.tp + c.fn_, n);
+    let (mean, brier, ece) = if scored && n > 0.0 {
+        let ece = sums
+            .bins
+            .iter()
+            .filter(|b| b[0] > 0.0)
+            .map(|b| b[0] / n * (b[1] / b[0] - b[2] / b[0]).abs())
+            .sum();
+        (sums.score / n, sums.brier / n, ece)
+    } else {
+        (f64::NAN, f64::NAN, f64::NAN)
+    };
+    [
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        auc.unwrap_or(f64::NAN),
+        base,
+        mean,
+        brier,
+        ece,
+    ]
 }
 
 /// Difference (max − min) and ratio (min / max, NaN for 0/0) of one rate over groups.
@@ -428,7 +511,7 @@ fn spread(vals: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// The 5 summaries (dp diff, dp ratio, eo diff, eo ratio, eop diff) from per-group figures.
-fn summaries(figs: &[[f64; 7]]) -> [f64; 5] {
+fn summaries(figs: &[[f64; FIGURES]]) -> [f64; 5] {
     let (dp_d, dp_r) = spread(figs.iter().map(|f| f[0]));
     let (tpr_d, tpr_r) = spread(figs.iter().map(|f| f[2]));
     let (fpr_d, fpr_r) = spread(figs.iter().map(|f| f[3]));
@@ -495,21 +578,21 @@ fn groups(d: &Data<'_>, cols: &[Protected<'_>]) -> Vec<Group> {
 
 fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> AttributeReport {
     let gs = groups(d, cols);
-    let point: Vec<[f64; 7]> = gs
+    let point: Vec<[f64; FIGURES]> = gs
         .iter()
         .map(|g| {
-            let (c, auc) = group_stats(d, g, None);
-            group_figures(&c, auc)
+            let (c, auc, sums) = group_stats(d, g, None);
+            group_figures(&c, auc, &sums, d.probabilities)
         })
         .collect();
     let point_sum = summaries(&point);
     // Resample b: per group, n_g draws with replacement from its rows, on stream b.
-    let boots: Vec<(Vec<[f64; 7]>, [f64; 5])> = (0..opts.bootstrap)
+    let boots: Vec<(Vec<[f64; FIGURES]>, [f64; 5])> = (0..opts.bootstrap)
         .into_par_iter()
         .map(|b| {
             let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
             rng.set_stream(b as u64);
-            let figs: Vec<[f64; 7]> = gs
+            let figs: Vec<[f64; FIGURES]> = gs
                 .iter()
                 .map(|g| {
                     let m = g.rows.len();
@@ -517,8 +600,8 @@ fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> At
                     for _ in 0..m {
                         w[rng.random_range(0..m)] += 1;
                     }
-                    let (c, auc) = group_stats(d, g, Some(&w));
-                    group_figures(&c, auc)
+                    let (c, auc, sums) = group_stats(d, g, Some(&w));
+                    group_figures(&c, auc, &sums, d.probabilities)
                 })
                 .collect();
             let s = summaries(&figs);
@@ -540,7 +623,7 @@ fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> At
         .enumerate()
         .map(|(gi, g)| {
             let f = &point[gi];
-            let (c, _) = group_stats(d, g, None);
+            let (c, _, _) = group_stats(d, g, None);
             let pos = c.tp + c.fn_;
             let neg = c.fp + c.tn;
             let mut notes = Vec::new();
@@ -563,6 +646,13 @@ fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> At
             if let Some(m) = &no_neg {
                 notes.push(format!("{m}: FPR is undefined (reported as 0)"));
             }
+            let no_scores = if d.scores.is_none() {
+                Some("no scores given".to_string())
+            } else if !d.probabilities {
+                Some("scores outside [0, 1] are not probabilities: calibration not computed".into())
+            } else {
+                None
+            };
             let auc_note = if d.scores.is_none() {
                 Some("no scores given".to_string())
             } else if pos == 0.0 || neg == 0.0 {
@@ -594,6 +684,10 @@ fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> At
                 ),
                 precision: estimate(f[5], ci_group(gi, 5), no_sel.as_deref().and_then(zero)),
                 roc_auc: estimate(f[6], ci_group(gi, 6), auc_note),
+                base_rate: estimate(f[7], ci_group(gi, 7), None),
+                mean_score: estimate(f[8], ci_group(gi, 8), no_scores.clone()),
+                brier_score: estimate(f[9], ci_group(gi, 9), no_scores.clone()),
+                calibration_error: estimate(f[10], ci_group(gi, 10), no_scores.clone()),
                 notes,
             }
         })
@@ -631,14 +725,17 @@ fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> At
         ),
     ];
     let columns: Vec<String> = cols.iter().map(|c| c.name.to_string()).collect();
-    AttributeReport {
+    let mut report = AttributeReport {
         attribute: columns.join(" & "),
         columns,
         groups,
         summary,
         passed: checks.iter().all(|c| c.passed),
         checks,
-    }
+        recommendations: Vec::new(),
+    };
+    report.recommendations = recommendations(&report, opts);
+    report
 }
 
 fn check(metric: &str, bound: &str, threshold: f64, value: Option<f64>) -> Check {

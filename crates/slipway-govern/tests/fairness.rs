@@ -150,3 +150,150 @@ fn bootstrap_intervals_do_not_depend_on_the_thread_count() {
     assert_eq!(one, three);
     assert!(one[0]["groups"][0]["roc_auc"]["ci"].is_array());
 }
+
+/// Labels, predictions, scores and the protected column of synthetic rows.
+type Rows = (Vec<bool>, Vec<bool>, Vec<f64>, Vec<Option<String>>);
+
+/// Rows of one group: `n` rows, `pos` of them actual positives, `sel_pos` of those and
+/// `sel_neg` of the negatives predicted positive; scores `score_pos` / `score_neg`.
+#[allow(clippy::too_many_arguments)]
+fn rows(
+    out: &mut Rows,
+    group: &str,
+    n: usize,
+    pos: usize,
+    sel_pos: usize,
+    sel_neg: usize,
+    score_pos: f64,
+    score_neg: f64,
+) {
+    for i in 0..n {
+        let y = i < pos;
+        let p = if y { i < sel_pos } else { i - pos < sel_neg };
+        out.0.push(y);
+        out.1.push(p);
+        out.2.push(if y { score_pos } else { score_neg });
+        out.3.push(Some(group.to_string()));
+    }
+}
+
+fn report_of(d: &Rows) -> slipway_govern::fairness::AttributeReport {
+    let r = evaluate(
+        &d.0,
+        &d.1,
+        Some(&d.2),
+        &[Protected {
+            name: "g",
+            values: &d.3,
+        }],
+        &FairnessOptions {
+            bootstrap: 200,
+            ..FairnessOptions::default()
+        },
+    )
+    .unwrap();
+    r.attributes.into_iter().next().unwrap()
+}
+
+#[test]
+fn recommendations_quote_the_groups_and_rates_that_raise_them() {
+    // Equal base rates (40 %), but a is selected at 10 % and b at 40 %: the model, not the
+    // labels, makes the gap; a's TPR is 25 % against 100 %.
+    let mut d = Rows::default();
+    rows(&mut d, "a", 400, 160, 40, 0, 0.4, 0.4);
+    rows(&mut d, "b", 400, 160, 160, 0, 0.4, 0.4);
+    rows(&mut d, "c", 10, 5, 5, 0, 0.5, 0.5);
+    let a = report_of(&d);
+    let topics: Vec<&str> = a.recommendations.iter().map(|r| r.topic.as_str()).collect();
+    assert!(topics.contains(&"small_groups"), "{topics:?}");
+    let small = &a.recommendations[0];
+    assert!(small.finding.contains("c (10 rows)"), "{}", small.finding);
+    let dp = a
+        .recommendations
+        .iter()
+        .find(|r| r.topic == "demographic_parity")
+        .unwrap();
+    assert!(
+        dp.finding.contains("a is selected at 10.0 %") && dp.finding.contains("b at 40.0 %"),
+        "{}",
+        dp.finding
+    );
+    assert!(
+        dp.suggestion.contains("labels do not explain it") && dp.suggestion.contains("reweighing"),
+        "{}",
+        dp.suggestion
+    );
+    let eo = a
+        .recommendations
+        .iter()
+        .find(|r| r.topic == "equalized_odds")
+        .unwrap();
+    assert!(
+        eo.finding.contains("from the TPR") && eo.finding.contains("25.0 % of a's"),
+        "{}",
+        eo.finding
+    );
+    // Calibration: every score 0.4 against 40 % positives in a and b: calibrated, so no
+    // calibration finding.
+    assert!(!topics.contains(&"calibration"), "{topics:?}");
+
+    // Base rates 10 % and 50 %, selection rates 10 % and 50 %: the labels explain the gap.
+    let mut d = Rows::default();
+    rows(&mut d, "x", 500, 50, 50, 0, 0.9, 0.1);
+    rows(&mut d, "y", 500, 250, 250, 0, 0.9, 0.1);
+    let a = report_of(&d);
+    let dp = a
+        .recommendations
+        .iter()
+        .find(|r| r.topic == "demographic_parity")
+        .unwrap();
+    assert!(
+        dp.suggestion.contains("the labels differ too"),
+        "{}",
+        dp.suggestion
+    );
+    assert!(dp.suggestion.contains("x's actual positive rate is 10.0 %"));
+    // Perfect predictions: equalized odds 0, no finding.
+    assert!(
+        a.recommendations
+            .iter()
+            .all(|r| r.topic != "equalized_odds")
+    );
+    // Scores: x's mean 0.18 vs 10 % positives (over by 8 %), y's 0.5 vs 50 %: a calibration
+    // finding naming x.
+    let cal = a
+        .recommendations
+        .iter()
+        .find(|r| r.topic == "calibration")
+        .unwrap();
+    assert!(
+        cal.finding.contains("x's mean score is 18.0 %"),
+        "{}",
+        cal.finding
+    );
+}
+
+#[test]
+fn fair_figures_raise_nothing_and_one_class_groups_are_named() {
+    let mut d = Rows::default();
+    rows(&mut d, "a", 300, 150, 120, 30, 0.5, 0.5);
+    rows(&mut d, "b", 300, 150, 120, 30, 0.5, 0.5);
+    let a = report_of(&d);
+    assert!(a.passed);
+    assert!(a.recommendations.is_empty(), "{:?}", a.recommendations);
+
+    let mut d = Rows::default();
+    rows(&mut d, "a", 300, 150, 120, 30, 0.5, 0.5);
+    rows(&mut d, "b", 300, 0, 0, 90, 0.5, 0.5);
+    let a = report_of(&d);
+    let u = a
+        .recommendations
+        .iter()
+        .find(|r| r.topic == "undefined_rates")
+        .unwrap();
+    assert!(
+        u.finding.contains("b (no actual positives)"),
+        "{}",
+        u.finding
+    );
+}

@@ -1,4 +1,6 @@
-//! Slipway's fairness metrics against Fairlearn 0.15 and scikit-learn (the figures in
+//! Slipway's fairness metrics against Fairlearn 0.15 and scikit-learn (calibration by group:
+//! `brier_score_loss`, and the expected calibration error over `calibration_curve`'s bins;
+//! the figures in
 //! `tests/reference/fairness_reference.json`, written by `fairness_reference.py`), to 1e-12
 //! (the bar; every figure, Adult and edge cases, passes it).
 
@@ -52,6 +54,14 @@ fn compare_group(ctx: &str, g: &GroupMetrics, r: &Value) {
     );
     close(&format!("{ctx} precision"), &g.precision, &r["precision"]);
     close(&format!("{ctx} roc_auc"), &g.roc_auc, &r["roc_auc"]);
+    close(&format!("{ctx} base_rate"), &g.base_rate, &r["base_rate"]);
+    for (name, ours) in [
+        ("mean_score", &g.mean_score),
+        ("brier_score", &g.brier_score),
+        ("calibration_error", &g.calibration_error),
+    ] {
+        close(&format!("{ctx} {name}"), ours, &r[name]);
+    }
 }
 
 fn compare_summary(ctx: &str, s: &Summary, r: &Value) {

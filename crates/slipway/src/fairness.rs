@@ -75,6 +75,9 @@ pub(crate) struct FairnessArgs {
     /// Write a self-contained HTML report here.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Exit with status 3 when a check fails (the report is still printed and written).
+    #[arg(long)]
+    fail_on_violation: bool,
 }
 
 /// The report of one positive class (one of several with --one-vs-rest).
@@ -354,6 +357,9 @@ pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Resul
             println!("{} report → {}", style("✓").green().bold(), path.display());
         }
     }
+    if a.fail_on_violation && !results.iter().all(|r| r.report.passed) {
+        return Ok(ExitCode::from(3));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -397,12 +403,22 @@ fn print_attribute(a: &AttributeReport) {
         .unwrap_or(5)
         .max(5);
     println!(
-        "  {:<w$} {:>7} {:>9} {:>8} {:>6} {:>6} {:>9} {:>6}",
-        "group", "count", "selection", "accuracy", "TPR", "FPR", "precision", "AUC"
+        "  {:<w$} {:>7} {:>9} {:>8} {:>6} {:>6} {:>9} {:>6} {:>5} {:>5} {:>5}",
+        "group",
+        "count",
+        "selection",
+        "accuracy",
+        "TPR",
+        "FPR",
+        "precision",
+        "AUC",
+        "base",
+        "score",
+        "ECE"
     );
     for g in &a.groups {
         println!(
-            "  {:<w$} {:>7} {:>9} {:>8} {:>6} {:>6} {:>9} {:>6}{}",
+            "  {:<w$} {:>7} {:>9} {:>8} {:>6} {:>6} {:>9} {:>6} {:>5} {:>5} {:>5}{}",
             g.group,
             g.count,
             f(&g.selection_rate),
@@ -411,6 +427,9 @@ fn print_attribute(a: &AttributeReport) {
             f(&g.false_positive_rate),
             f(&g.precision),
             f(&g.roc_auc),
+            f(&g.base_rate),
+            f(&g.mean_score),
+            f(&g.calibration_error),
             if g.small {
                 format!("  {}", style("small group").yellow())
             } else {
@@ -448,6 +467,15 @@ fn print_attribute(a: &AttributeReport) {
                 .map_or("not computable".into(), |v| format!("{v:.3}")),
             if c.bound == "max" { "≤" } else { "≥" },
             c.threshold
+        );
+    }
+    for r in &a.recommendations {
+        println!(
+            "  {} {}: {}.\n      {}.",
+            style("→").cyan().bold(),
+            r.topic.replace('_', " "),
+            r.finding,
+            r.suggestion
         );
     }
 }

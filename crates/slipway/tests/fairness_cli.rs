@@ -537,3 +537,53 @@ fn multiclass_one_vs_rest_equals_each_class_read_as_positive() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("By region (class c vs the rest)"));
 }
+
+#[test]
+fn failed_checks_exit_3_with_fail_on_violation_and_recommendations_are_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture();
+    let base = [
+        "fairness",
+        "--predictions",
+        f.to_str().unwrap(),
+        "--protected",
+        "sex",
+        "--bootstrap",
+        "50",
+    ];
+    // Without the flag a failed check still exits 0 (the report is the product).
+    let o = slipway(dir.path(), &base);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    // Female: selected at 7.2 % against 25.0 % for Male; base rates 11.2 % and 31.x %.
+    assert!(
+        out.contains("demographic parity: Female is selected at 7.2 % and Male at 25.0 %"),
+        "{out}"
+    );
+    assert!(out.contains("the labels differ too"), "{out}");
+    assert!(out.contains("ECE"), "{out}");
+
+    let mut args = base.to_vec();
+    args.push("--fail-on-violation");
+    let o = slipway(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+
+    // A passing bound exits 0 with the flag; --json carries the calibration figures.
+    let mut args = vec!["--json"];
+    args.extend_from_slice(&base);
+    args.extend_from_slice(&[
+        "--fail-on-violation",
+        "--max-dp-difference",
+        "0.5",
+        "--min-di-ratio",
+        "0.2",
+    ]);
+    let o = slipway(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let female = &v["attributes"][0]["groups"][0];
+    assert_eq!(female["group"], "Female");
+    let brier = female["brier_score"]["value"].as_f64().unwrap();
+    assert!(brier > 0.0 && brier < 0.25, "{female}");
+    assert!(female["calibration_error"]["ci"].is_array(), "{female}");
+}

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 import sklearn.metrics as skm
+from sklearn.calibration import calibration_curve
 from fairlearn.metrics import (
     MetricFrame,
     demographic_parity_difference,
@@ -56,6 +57,16 @@ def roc_auc(y_true, y_score):
     return skm.roc_auc_score(y_true, y_score)
 
 
+def calibration_error(y_true, y_prob, n_bins=10):
+    """Expected calibration error over scikit-learn's `calibration_curve` uniform bins: the
+    row-weighted mean of |mean score - share of positives| per non-empty bin."""
+    prob_true, prob_pred = calibration_curve(y_true, y_prob, n_bins=n_bins, strategy="uniform")
+    bins = np.linspace(0.0, 1.0, n_bins + 1)
+    counts = np.bincount(np.searchsorted(bins[1:-1], y_prob), minlength=n_bins)
+    counts = counts[counts > 0]
+    return float(np.sum(counts / len(y_prob) * np.abs(prob_true - prob_pred)))
+
+
 def reference(y_true, y_pred, score, sf):
     """Fairlearn's figures for one attribute (sf: a DataFrame of protected columns)."""
     sf = sf.fillna(MISSING).astype(str)
@@ -82,6 +93,13 @@ def reference(y_true, y_pred, score, sf):
         for m in metrics:
             g[m] = num(row[m])
         g["roc_auc"] = num(roc_auc(y_true[mask], np.asarray(score)[mask])) if score is not None else None
+        # base rate: Fairlearn's selection_rate of the labels themselves.
+        g["base_rate"] = num(selection_rate(y_true[mask], y_true[mask]))
+        if score is not None:
+            s = np.asarray(score, dtype=float)[mask]
+            g["mean_score"] = num(np.mean(s))
+            g["brier_score"] = num(skm.brier_score_loss(y_true[mask], s, pos_label=1))
+            g["calibration_error"] = calibration_error(y_true[mask], s)
         groups.append(g)
     kw = {"sensitive_features": sf}
     summary = {
@@ -154,6 +172,15 @@ def edges():
             [1, 1, 0, 1, 0, 0, 1, 0, 0],
             [0.5, 0.5, 0.5, 0.8, 0.2, 0.2, 0.7, 0.3, 0.3],
             ["x", None, "x", None, "y", "x", "y", None, "y"],
+        ),
+        # scores on the calibration bins' edges (0.1 falls in the first bin, 0.3 below the
+        # edge 3 * 0.1 = 0.30000000000000004), 0 and 1.
+        edge(
+            "scores_on_bin_edges",
+            [0, 0, 1, 0, 1, 1, 0, 1, 1, 0],
+            [0, 0, 0, 0, 1, 1, 1, 1, 0, 1],
+            [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0, 0.35, 0.6],
+            ["a", "b", "a", "b", "a", "b", "a", "b", "a", "b"],
         ),
     ]
 
