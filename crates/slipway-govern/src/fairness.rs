@@ -81,7 +81,7 @@ pub struct Error(pub String);
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Pass/fail bounds on the between-group summaries.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
     /// Largest acceptable demographic parity difference (default 0.1, the seed's
     /// `FairnessEvaluator` bound).
@@ -100,7 +100,7 @@ impl Default for Thresholds {
 }
 
 /// How [`evaluate`] runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FairnessOptions {
     /// Groups with fewer rows are flagged `small` (default 30).
     pub min_group_size: usize,
@@ -198,7 +198,7 @@ pub struct GroupMetrics {
 }
 
 /// The between-group summaries of one attribute.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Largest minus smallest selection rate.
     pub demographic_parity_difference: Estimate,
@@ -217,7 +217,7 @@ pub struct Summary {
 }
 
 /// One pass/fail check against a [`Thresholds`] bound.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// The summary checked.
     pub metric: String,

@@ -20,6 +20,7 @@
 
 pub mod dle;
 pub mod drift;
+pub mod fairness;
 pub mod performance;
 /// The HTML performance report.
 pub mod performance_report;

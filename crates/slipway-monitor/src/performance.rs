@@ -610,6 +610,21 @@ pub struct PerformanceReport {
     /// Chunk × metric pairs whose estimate (or, without estimates, realized value) is
     /// outside the thresholds.
     pub alerts: usize,
+    /// Fairness by protected group on each analysis chunk's labelled rows (with
+    /// [`PerformanceRun::fairness`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<FairnessOverTime>,
+}
+
+/// Fairness per chunk and what it alerts on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FairnessOverTime {
+    /// The protected columns and bounds.
+    pub monitor: crate::fairness::FairnessMonitor,
+    /// One entry per analysis chunk.
+    pub chunks: Vec<crate::fairness::ChunkFairness>,
+    /// Chunk × attribute pairs whose bound is broken with every group large enough.
+    pub alerts: usize,
 }
 
 /// The realized `metric` on the rows `rows` of `o` (all labelled). `None` where NannyML
@@ -1285,6 +1300,8 @@ pub struct PerformanceRun<'a> {
     pub chunking: &'a Chunking,
     /// Feature columns: with a regression model, DLE estimates MAE and RMSE from them.
     pub features: &'a [String],
+    /// Fairness by these protected columns per chunk (binary classifiers).
+    pub fairness: Option<&'a crate::fairness::FairnessMonitor>,
 }
 
 impl PerformanceRun<'_> {
@@ -1317,6 +1334,24 @@ impl PerformanceRun<'_> {
             split_rows(&ref_table, self.chunking).map_err(|e| in_file(e, self.reference))?;
         let (chunks, without) =
             split_rows(&ana_table, self.chunking).map_err(|e| in_file(e, self.analysis))?;
+        let fairness = match self.fairness {
+            Some(_) if self.task != Task::Binary => {
+                return Err(bad(
+                    "fairness by protected group needs a binary classifier's outputs".into(),
+                ));
+            }
+            Some(m) => {
+                let values = crate::fairness::ProtectedValues::read(&ana_table, &m.protected)
+                    .map_err(|e| in_file(e, self.analysis))?;
+                let per_chunk = crate::fairness::by_chunk(&analysis, &values, &chunks, m)?;
+                Some(FairnessOverTime {
+                    monitor: m.clone(),
+                    alerts: crate::fairness::alerts(&per_chunk),
+                    chunks: per_chunk,
+                })
+            }
+            None => None,
+        };
         let dle = if self.task == Task::Regression && !self.features.is_empty() {
             let d = crate::dle::Dle::fit(&ref_table, self.features, &reference)
                 .map_err(|e| in_file(e, self.reference))?;
@@ -1373,6 +1408,7 @@ impl PerformanceRun<'_> {
             reference_chunks,
             chunks,
             alerts,
+            fairness,
         })
     }
 }

@@ -187,6 +187,9 @@ pub fn render_html(r: &PerformanceReport) -> String {
             ]);
         }
     }
+    if let Some(f) = &r.fairness {
+        fairness_section(&mut page, f);
+    }
     page.section(
         "Per chunk",
         html::table(
@@ -204,4 +207,123 @@ pub fn render_html(r: &PerformanceReport) -> String {
         ),
     );
     page.render()
+}
+
+/// Fairness per analysis chunk: the demographic parity difference and disparate impact
+/// ratio of each attribute with their bounds, and the table of every chunk × attribute.
+fn fairness_section(page: &mut Page, f: &crate::performance::FairnessOverTime) {
+    let t = &f.monitor.options.thresholds;
+    let attributes: Vec<String> = f
+        .chunks
+        .iter()
+        .flat_map(|c| c.attributes.iter().map(|a| a.attribute.clone()))
+        .fold(Vec::new(), |mut acc, a| {
+            if !acc.contains(&a) {
+                acc.push(a);
+            }
+            acc
+        });
+    let last = f.chunks.len().saturating_sub(1) as f64;
+    let mut body = format!(
+        "<p>Fairlearn's definitions on each analysis chunk's labelled rows. Bounds: demographic \
+         parity difference ≤ {}, disparate impact ratio ≥ {}. A chunk with a group under {} \
+         labelled rows is flagged, not alarmed on. Alerts: {}.</p>",
+        t.max_demographic_parity_difference,
+        t.min_disparate_impact_ratio,
+        f.monitor.options.min_group_size,
+        f.alerts
+    );
+    for (metric, bound, pick) in [
+        (
+            "demographic parity difference",
+            t.max_demographic_parity_difference,
+            (|s: &slipway_govern::fairness::Summary| s.demographic_parity_difference.value)
+                as fn(&slipway_govern::fairness::Summary) -> Option<f64>,
+        ),
+        (
+            "disparate impact ratio",
+            t.min_disparate_impact_ratio,
+            |s: &slipway_govern::fairness::Summary| s.disparate_impact_ratio.value,
+        ),
+    ] {
+        let mut series: Vec<Series> = attributes
+            .iter()
+            .map(|name| Series {
+                name: name.clone(),
+                points: f
+                    .chunks
+                    .iter()
+                    .filter_map(|c| {
+                        let a = c.attributes.iter().find(|a| &a.attribute == name)?;
+                        Some((c.index as f64, pick(&a.summary)?))
+                    })
+                    .collect(),
+            })
+            .collect();
+        series.push(Series {
+            name: "bound".into(),
+            points: vec![(0.0, bound), (last, bound)],
+        });
+        body.push_str(&html::line_chart(
+            &series,
+            &ChartOptions {
+                title: format!("{metric} per analysis chunk"),
+                x_label: "chunk".into(),
+                y_label: metric.into(),
+                width: 900,
+                height: 300,
+                ..ChartOptions::default()
+            },
+        ));
+    }
+    let rows: Vec<Vec<String>> = f
+        .chunks
+        .iter()
+        .flat_map(|c| {
+            if c.attributes.is_empty() {
+                return vec![vec![
+                    format!("{} · {}", c.index, c.label),
+                    c.labelled_rows.to_string(),
+                    "—".into(),
+                    "—".into(),
+                    "—".into(),
+                    "—".into(),
+                    c.note.clone().unwrap_or_default(),
+                ]];
+            }
+            c.attributes
+                .iter()
+                .map(|a| {
+                    vec![
+                        format!("{} · {}", c.index, c.label),
+                        c.labelled_rows.to_string(),
+                        a.attribute.clone(),
+                        cell(a.summary.demographic_parity_difference.value),
+                        cell(a.summary.disparate_impact_ratio.value),
+                        cell(a.summary.equalized_odds_difference.value),
+                        if a.alert {
+                            "ALERT".into()
+                        } else if a.flagged {
+                            format!("flagged: small {}", a.small_groups.join(", "))
+                        } else {
+                            "ok".into()
+                        },
+                    ]
+                })
+                .collect()
+        })
+        .collect();
+    body.push_str(&html::table(
+        &[
+            "chunk",
+            "labelled rows",
+            "attribute",
+            "DP difference",
+            "DI ratio",
+            "EO difference",
+            "alert",
+        ],
+        &rows,
+    ));
+    page.section("Fairness over time", body);
 }

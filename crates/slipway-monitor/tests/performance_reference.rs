@@ -49,6 +49,7 @@ fn run(dir: &Path, calibration: CalibrationMode) -> PerformanceReport {
         task: Task::Binary,
         chunking: &Chunking::Rows { size: 5000 },
         features: &[],
+        fairness: None,
     }
     .run(&PerformanceOptions {
         bootstrap: 20,
@@ -243,6 +244,7 @@ fn car_price_dle_against_nannyml() {
         task: Task::Regression,
         chunking: &Chunking::Rows { size: 5000 },
         features: &features,
+        fairness: None,
     }
     .run(&PerformanceOptions {
         metrics: vec![Metric::Mae, Metric::Rmse],

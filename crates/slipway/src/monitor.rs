@@ -12,10 +12,12 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use console::style;
+use slipway_govern::fairness::{FairnessOptions, Thresholds};
 use slipway_monitor::drift::{Correction, DriftOptions, Stat};
+use slipway_monitor::fairness::FairnessMonitor;
 use slipway_monitor::performance::{
-    CalibrationMode, Columns, LabelFile, Metric, PerformanceOptions, PerformanceReport,
-    PerformanceRun, Task,
+    CalibrationMode, Columns, FairnessOverTime, LabelFile, Metric, PerformanceOptions,
+    PerformanceReport, PerformanceRun, Task,
 };
 use slipway_monitor::run::{Chunking, DriftReport, Period, drift_file};
 use slipway_monitor::summary::{ReferenceSource, load_reference};
@@ -97,6 +99,20 @@ pub struct PerformanceArgs {
     /// Exit 3 when any chunk's value is outside the thresholds.
     #[arg(long)]
     fail_on_alert: bool,
+    /// Fairness by these protected columns (comma-separated) on each chunk's labelled rows
+    /// (binary classifiers; the columns must be in --analysis, logged with the predictions).
+    #[arg(long, value_delimiter = ',')]
+    protected: Vec<String>,
+    /// Largest demographic parity difference per chunk that passes (with --protected).
+    #[arg(long, default_value_t = 0.1)]
+    max_dp_difference: f64,
+    /// Smallest disparate impact ratio per chunk that passes (with --protected).
+    #[arg(long, default_value_t = 0.8)]
+    min_di_ratio: f64,
+    /// Groups with fewer labelled rows in a chunk are too small to alarm on (with
+    /// --protected).
+    #[arg(long, default_value_t = 30)]
+    min_group_size: usize,
 }
 
 /// `monitor drift`.
@@ -348,6 +364,20 @@ fn performance(a: PerformanceArgs, json: bool) -> anyhow::Result<ExitCode> {
             _ => CalibrationMode::Auto,
         },
     };
+    let fairness = (!a.protected.is_empty()).then(|| FairnessMonitor {
+        protected: a.protected.iter().map(|s| s.trim().to_string()).collect(),
+        options: FairnessOptions {
+            min_group_size: a.min_group_size,
+            bootstrap: a.bootstrap,
+            seed: a.seed,
+            confidence: a.confidence,
+            intersect: false,
+            thresholds: Thresholds {
+                max_demographic_parity_difference: a.max_dp_difference,
+                min_disparate_impact_ratio: a.min_di_ratio,
+            },
+        },
+    });
     let report = PerformanceRun {
         reference: &a.reference,
         analysis: &a.analysis,
@@ -356,6 +386,7 @@ fn performance(a: PerformanceArgs, json: bool) -> anyhow::Result<ExitCode> {
         task,
         chunking: &chunking,
         features: &a.features,
+        fairness: fairness.as_ref(),
     }
     .run(&opts)?;
     if let Some(out) = &a.output {
@@ -374,7 +405,8 @@ fn performance(a: PerformanceArgs, json: bool) -> anyhow::Result<ExitCode> {
             println!("report: {}", out.display());
         }
     }
-    Ok(if a.fail_on_alert && report.alerts > 0 {
+    let fairness_alerts = report.fairness.as_ref().map_or(0, |f| f.alerts);
+    Ok(if a.fail_on_alert && report.alerts + fairness_alerts > 0 {
         ExitCode::from(EXIT_DRIFT)
     } else {
         ExitCode::SUCCESS
@@ -494,10 +526,57 @@ fn print_performance(r: &PerformanceReport) {
             println!("  {:9}  {flag}  {}", x.metric.name(), parts.join(" · "));
         }
     }
-    if r.alerts > 0 {
-        println!("{}", style(format!("{} alerts", r.alerts)).red().bold());
+    if let Some(f) = &r.fairness {
+        print_fairness(f);
+    }
+    let alerts = r.alerts + r.fairness.as_ref().map_or(0, |f| f.alerts);
+    if alerts > 0 {
+        println!("{}", style(format!("{alerts} alerts")).red().bold());
     } else {
         println!("{}", style("no alerts").green().bold());
+    }
+}
+
+fn print_fairness(f: &FairnessOverTime) {
+    let t = &f.monitor.options.thresholds;
+    println!(
+        "{} by {} per chunk (demographic parity difference ≤ {}, disparate impact ratio ≥ {}; groups under {} labelled rows are flagged, not alarmed on)",
+        style("fairness:").bold(),
+        f.monitor.protected.join(", "),
+        t.max_demographic_parity_difference,
+        t.min_disparate_impact_ratio,
+        f.monitor.options.min_group_size
+    );
+    for c in &f.chunks {
+        if let Some(note) = &c.note {
+            println!("  chunk {} · {}: {}", c.index, c.label, style(note).dim());
+            continue;
+        }
+        for a in &c.attributes {
+            let value =
+                |e: &slipway_govern::fairness::Estimate| e.value.map_or("–".into(), fmt_value);
+            let flag = if a.alert {
+                style("ALERT").red().bold().to_string()
+            } else if a.flagged {
+                style("small").yellow().to_string()
+            } else {
+                style("ok   ").green().to_string()
+            };
+            println!(
+                "  chunk {} · {} · {}  {flag}  DP difference {} · DI ratio {} · EO difference {}{}",
+                c.index,
+                c.label,
+                a.attribute,
+                value(&a.summary.demographic_parity_difference),
+                value(&a.summary.disparate_impact_ratio),
+                value(&a.summary.equalized_odds_difference),
+                if a.small_groups.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (small: {})", a.small_groups.join(", "))
+                }
+            );
+        }
     }
 }
 

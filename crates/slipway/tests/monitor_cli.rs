@@ -797,3 +797,121 @@ fn performance_estimates_regression_with_dle() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
 }
+
+/// Outputs with a protected column `group`: chunk-sized blocks, each either fair (both
+/// groups selected at the score's rate) or unfair (group "b" never selected).
+fn write_group_outputs(path: &Path, blocks: &[bool], block: usize, labelled: bool) {
+    let mut s = String::from(if labelled {
+        "id,score,pred,y,group\n"
+    } else {
+        "id,score,pred,group\n"
+    });
+    let mut state = 99u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 1_000_000) as f64 / 1_000_000.0
+    };
+    let mut id = 0;
+    for &fair in blocks {
+        for i in 0..block {
+            let group = if i % 2 == 0 { "a" } else { "b" };
+            let score = next();
+            let y = u8::from(next() < score);
+            let pred = u8::from(score >= 0.5 && (fair || group == "a"));
+            id += 1;
+            if labelled {
+                writeln!(s, "row-{id},{score},{pred},{y},{group}").unwrap();
+            } else {
+                writeln!(s, "row-{id},{score},{pred},{group}").unwrap();
+            }
+        }
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn performance_tracks_fairness_per_chunk_and_alerts_on_broken_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, a) = (dir.path().join("ref.csv"), dir.path().join("ana.csv"));
+    write_group_outputs(&r, &[true, true], 400, true);
+    write_group_outputs(&a, &[true, false], 400, true);
+    let html = dir.path().join("perf.html");
+    let mut args = perf_args(p(&r), p(&a));
+    args.extend([
+        "--chunk-size",
+        "400",
+        "--protected",
+        "group",
+        "--output",
+        p(&html),
+        "--json",
+    ]);
+    let out = slipway(&args);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Fairness over time")
+            && page.contains("demographic parity difference per analysis chunk"),
+        "no fairness section"
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v = json_of(&out);
+    let f = &v["fairness"];
+    let chunks = f["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 2);
+    assert_eq!(chunks[0]["attributes"][0]["alert"], false, "{}", chunks[0]);
+    assert_eq!(chunks[1]["attributes"][0]["alert"], true, "{}", chunks[1]);
+    assert_eq!(f["alerts"], 1);
+
+    // Chunk 1's figure equals `slipway fairness` on the same rows.
+    let text_a = std::fs::read_to_string(&a).unwrap();
+    let mut second = String::from("label,prediction,score,group\n");
+    for line in text_a.lines().skip(401) {
+        let c: Vec<&str> = line.split(',').collect();
+        writeln!(second, "{},{},{},{}", c[3], c[2], c[1], c[4]).unwrap();
+    }
+    let chunk_file = dir.path().join("chunk1.csv");
+    std::fs::write(&chunk_file, second).unwrap();
+    let o = slipway(&[
+        "--json",
+        "fairness",
+        "--predictions",
+        p(&chunk_file),
+        "--protected",
+        "group",
+        "--bootstrap",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let fair = json_of(&o);
+    assert_eq!(
+        fair["attributes"][0]["summary"]["demographic_parity_difference"]["value"],
+        chunks[1]["attributes"][0]["summary"]["demographic_parity_difference"]["value"]
+    );
+
+    // Text output names the alert; --fail-on-alert exits 3.
+    let plain = slipway(&args[..args.len() - 1]);
+    let s = String::from_utf8_lossy(&plain.stdout);
+    assert!(s.contains("fairness: by group per chunk"), "{s}");
+    assert!(s.contains("chunk 1 · rows 400–799 · group  ALERT"), "{s}");
+    let mut failing = args[..args.len() - 1].to_vec();
+    failing.push("--fail-on-alert");
+    assert_eq!(slipway(&failing).status.code(), Some(3));
+
+    // Fewer labelled rows per group than --min-group-size: flagged, not alarmed on.
+    let mut small = args.clone();
+    small.extend(["--min-group-size", "500"]);
+    let v = json_of(&slipway(&small));
+    let c1 = &v["fairness"]["chunks"][1]["attributes"][0];
+    assert_eq!(c1["alert"], false, "{c1}");
+    assert_eq!(c1["flagged"], true, "{c1}");
+
+    // An unknown protected column is bad input naming it.
+    let mut bad = perf_args(p(&r), p(&a));
+    bad.extend(["--protected", "gender"]);
+    let o = slipway(&bad);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("protected column \"gender\""), "{err}");
+}
