@@ -23,6 +23,8 @@
 //! - [`serving`] — the inference routes (`/predict`, MLflow `/invocations`, Open Inference
 //!   Protocol v2), `/ready`, `/metrics`, `/feedback` and the prediction log, for the models
 //!   a [`serving::Serving`] deploys; [`serving_app`] serves them with no store at all.
+//! - `probes` — the store server's `/ready` (stores reachable, models loaded) and
+//!   `/metrics`, present with or without served models.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -46,6 +48,7 @@ mod extract;
 mod guard;
 mod logged_models;
 mod openapi;
+mod probes;
 mod registry;
 pub mod serving;
 mod tracking;
@@ -334,6 +337,7 @@ async fn time_limit(
 pub fn app(state: Arc<AppState>) -> Router {
     use axum::middleware::from_fn_with_state;
     use tracking as t;
+    probes::mark_start();
     let limits = state.limits;
     let http = state.http.clone();
     let mlflow = Router::new()
@@ -384,11 +388,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/3.0/mlflow/server-info", get(server_info))
         .route("/api/openapi.json", get(openapi_json))
         .route("/health", get(health))
+        .route("/ready", get(probes::ready))
+        .route("/metrics", get(probes::metrics))
         .route("/version", get(version))
         .merge(ui::routes());
     if let Some(s) = &state.serving {
         router = router.merge(
-            serving::routes(s.clone()).layer(from_fn_with_state(http.request_timeout, time_limit)),
+            serving::routes(s.clone(), false)
+                .layer(from_fn_with_state(http.request_timeout, time_limit)),
         );
     }
     router
@@ -404,7 +411,7 @@ pub fn app(state: Arc<AppState>) -> Router {
 pub fn serving_app(serving: Arc<serving::Serving>, http: &HttpOptions) -> Router {
     use axum::middleware::from_fn_with_state;
     Router::new()
-        .merge(serving::routes(serving))
+        .merge(serving::routes(serving, true))
         .route("/health", get(health))
         .route("/version", get(version))
         .layer(from_fn_with_state(http.request_timeout, time_limit))

@@ -331,6 +331,17 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     ),
     get("/api/openapi.json", &[], "This document"),
     page("/health", "Liveness probe: OK"),
+    get(
+        "/ready",
+        &[],
+        "Readiness: 200 when the metadata and artifact stores answer and every served model \
+         is loaded, else 503 naming the check that failed (a bundle server: its models only)",
+    ),
+    page(
+        "/metrics",
+        "Prometheus metrics: the uptime; when serving models, requests, errors and latency \
+         per model, version and protocol, and the prediction log's queue",
+    ),
     page("/version", "The server's version"),
     get(
         "/openapi.json",
@@ -412,15 +423,6 @@ pub(crate) const INFERENCE_ENDPOINTS: &[Endpoint] = &[
         "/v2/models/{name}/versions/{version}/infer",
         Input::V2,
         "v2 inference on one version (404 when another is served)",
-    ),
-    get(
-        "/ready",
-        &[],
-        "Readiness: 200 when every served model is loaded, else 503",
-    ),
-    page(
-        "/metrics",
-        "Prometheus metrics: requests, errors and latency per model, version and protocol; the prediction log's queue",
     ),
     infer(
         "/feedback",
@@ -542,9 +544,12 @@ pub(crate) fn document(with_inference: bool) -> Value {
 /// The OpenAPI 3.0 document of the inference routes, at `GET /openapi.json`; the `name`
 /// and `version` path parameters list the served models and versions.
 pub(crate) fn inference_document(names: &[String], versions: &[String]) -> Value {
-    let probes = ENDPOINTS
-        .iter()
-        .filter(|e| matches!(e.path, "/health" | "/version" | "/openapi.json"));
+    let probes = ENDPOINTS.iter().filter(|e| {
+        matches!(
+            e.path,
+            "/health" | "/ready" | "/metrics" | "/version" | "/openapi.json"
+        )
+    });
     let mut doc = build(
         INFERENCE_ENDPOINTS.iter().chain(probes),
         "Slipway inference server",

@@ -45,6 +45,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod deploy;
 mod explain;
 mod fairness;
+mod healthcheck;
 mod models;
 mod monitor;
 mod out;
@@ -85,6 +86,9 @@ enum Command {
     Profile(ProfileArgs),
     /// Run the tracking server (MLflow REST API; point `MLFLOW_TRACKING_URI` at it).
     Serve(serve::ServeArgs),
+    /// Ask a running server for /health (or --path /ready): exit 0 on 200, else 1 (the
+    /// container image's HEALTHCHECK).
+    Healthcheck(healthcheck::HealthcheckArgs),
     /// The prediction log: export what a server logged.
     #[command(subcommand)]
     Predictions(serve::PredictionsCommand),
@@ -433,6 +437,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Monitor(m) => monitor::run(m, json),
         Command::Deploy(d) => deploy::run(d, json),
         Command::Predictions(p) => serve::predictions(p, json),
+        Command::Healthcheck(a) => healthcheck::run(a, json),
         Command::Fairness(a) => fairness::run(&engine, a, json),
         Command::Explain(a) => explain::run(&engine, a, json),
         Command::Predict(a) => {

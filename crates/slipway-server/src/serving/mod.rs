@@ -29,7 +29,7 @@ mod metrics;
 mod protocol;
 
 pub use log::{LogOptions, LogStore, export_predictions};
-pub(crate) use protocol::routes;
+pub(crate) use protocol::{metrics_response, models_readiness, routes};
 
 /// Limits and settings of the inference routes.
 #[derive(Debug, Clone)]

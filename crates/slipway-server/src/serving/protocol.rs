@@ -26,9 +26,13 @@ use super::log::{Record, known_ids, v7_time_ms, write_feedback};
 use super::{Deployment, Live, Serving};
 use crate::error::ApiError;
 
-/// The inference routes over `serving`.
-pub(crate) fn routes<S: Clone + Send + Sync + 'static>(serving: Arc<Serving>) -> Router<S> {
-    Router::new()
+/// The inference routes over `serving`; with `probes`, also its own `/ready` and
+/// `/metrics` (the store server answers those itself, checking its stores too).
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
+    serving: Arc<Serving>,
+    probes: bool,
+) -> Router<S> {
+    let mut router = Router::new()
         .route("/predict", post(predict))
         .route("/invocations", post(invocations))
         .route("/models/{name}/invocations", post(invocations_named))
@@ -50,10 +54,14 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(serving: Arc<Serving>) ->
             "/v2/models/{name}/versions/{version}/infer",
             post(v2_infer_version),
         )
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
         .route("/feedback", post(feedback))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(openapi));
+    if probes {
+        router = router
+            .route("/ready", get(ready))
+            .route("/metrics", get(metrics));
+    }
+    router
         // Bodies are read with the serving limit below, answered as JSON when over it.
         .layer(DefaultBodyLimit::disable())
         .layer(Extension(serving))
@@ -1125,6 +1133,16 @@ async fn openapi(Extension(serving): Extension<Arc<Serving>>) -> Json<Value> {
 }
 
 async fn ready(Extension(serving): Extension<Arc<Serving>>) -> Response {
+    let (ok, models) = models_readiness(&serving);
+    (
+        ready_status(ok),
+        Json(json!({"ready": ok, "models": models})),
+    )
+        .into_response()
+}
+
+/// Whether every served model has a version loaded, and each one's state.
+pub(crate) fn models_readiness(serving: &Serving) -> (bool, Vec<Value>) {
     let models: Vec<Value> = serving
         .deployments()
         .map(|d| {
@@ -1138,15 +1156,15 @@ async fn ready(Extension(serving): Extension<Arc<Serving>>) -> Response {
             })
         })
         .collect();
-    let ok = serving.ready();
-    (
-        ready_status(ok),
-        Json(json!({"ready": ok, "models": models})),
-    )
-        .into_response()
+    (serving.ready(), models)
 }
 
 async fn metrics(Extension(serving): Extension<Arc<Serving>>) -> Response {
+    metrics_response(&serving)
+}
+
+/// The Prometheus text of the inference metrics.
+pub(crate) fn metrics_response(serving: &Serving) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
     let mut extra: Vec<(&str, &str, &str, f64)> = vec![(
         "slipway_uptime_seconds",
