@@ -26,6 +26,8 @@ use super::log::{Record, known_ids, v7_time_ms, write_feedback};
 use super::{Deployment, Live, Serving};
 use crate::error::ApiError;
 
+mod explain;
+
 /// The inference routes over `serving`.
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>(serving: Arc<Serving>) -> Router<S> {
     Router::new()
@@ -53,6 +55,9 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(serving: Arc<Serving>) ->
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/feedback", post(feedback))
+        .route("/explain", post(explain::explain))
+        .route("/models/{name}/explain", post(explain::explain_named))
+        .route("/v2/models/{name}/explain", post(explain::v2_explain))
         .route("/openapi.json", get(openapi))
         // Bodies are read with the serving limit below, answered as JSON when over it.
         .layer(DefaultBodyLimit::disable())
