@@ -11,9 +11,7 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use slipway_engine::{Engine, EngineOptions, NoProgress, PipelineConfig};
-use slipway_server::serving::{
-    DeploymentSpec, LogOptions, LogStore, Serving, ServingOptions, Source,
-};
+use slipway_server::serving::{DeploymentSpec, LogStore, Serving, ServingOptions, Source};
 use slipway_server::{HttpOptions, serving_app};
 use tower::ServiceExt;
 
