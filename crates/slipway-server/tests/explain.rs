@@ -91,6 +91,11 @@ fn rows(regression: bool, n: usize) -> Vec<Value> {
         .collect()
 }
 
+/// The first held-out row.
+fn super_rows(regression: bool) -> Value {
+    rows(regression, 1).remove(0)
+}
+
 struct Server {
     router: Router,
     serving: Arc<Serving>,
@@ -330,6 +335,38 @@ async fn a_linear_model_is_explained_against_the_profile_background() {
         predicted,
         "prediction",
     );
+    // A logistic model: log-odds, and one-hot indicators per encoded feature.
+    let bundle = train(&dir.path().join("l"), "logistic_regression", "{}", false);
+    let s2 = serve(&bundle, None, ServingOptions::default()).await;
+    let row = super_rows(false);
+    let p = post(&s2.router, "/predict", row.clone()).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let mut asked = row.clone();
+    asked["per_feature"] = json!(true);
+    let a2 = post(&s2.router, "/explain", asked).await;
+    assert_eq!(a2.status, StatusCode::OK, "{}", a2.text);
+    assert_eq!(a2.body["method"], "linear_shap");
+    assert_eq!(a2.body["space"], "log_odds");
+    let (sum, _) = added(&a2.body, 0);
+    close(
+        sigmoid(sum),
+        p.body["probabilities"]["1"].as_f64().unwrap(),
+        "logistic",
+    );
+    let out = &a2.body["outputs"][0];
+    let features = out["feature_contributions"].as_object().unwrap();
+    assert!(
+        features.len() > out["contributions"].as_object().unwrap().len(),
+        "one-hot indicators: {}",
+        a2.text
+    );
+    let fsum: f64 = features.values().map(|v| v.as_f64().unwrap()).sum();
+    close(
+        out["base_value"].as_f64().unwrap() + fsum,
+        sum,
+        "per feature",
+    );
+
     // The prediction log is off: a prediction id cannot be looked up.
     let b = post(
         r,
