@@ -17,6 +17,7 @@ mod inspection;
 mod predict;
 mod progress;
 pub mod report;
+pub mod serve_explain;
 pub mod serving;
 pub mod shap_summary;
 mod train;

@@ -25,6 +25,8 @@ pub struct ServedModel {
     /// The target column's type in training (class labels of an integer target are
     /// integers on the wire).
     target_type: Option<DataType>,
+    /// What `POST /explain` needs (pipeline bundles only).
+    explain: Option<crate::serve_explain::ExplainState>,
 }
 
 impl std::fmt::Debug for ServedModel {
@@ -69,12 +71,28 @@ impl ServedModel {
             }
             Scorer::Clusters(_) => None,
         };
-        Ok(ServedModel {
+        let mut served = ServedModel {
             model,
             scorer,
             read,
             target_type,
-        })
+            explain: None,
+        };
+        if matches!(served.scorer, Scorer::Pipeline(_)) {
+            // The bundle was verified just above; its profile gives the background.
+            let background = std::fs::read(dir.join("profile.json"))
+                .map_err(|e| format!("reading profile.json: {e}"))
+                .and_then(|b| {
+                    serde_json::from_slice::<slipway_data::profile::Profile>(&b)
+                        .map_err(|e| format!("profile.json: {e}"))
+                })
+                .and_then(|profile| {
+                    crate::serve_explain::profile_background(&served, &profile)
+                        .map_err(|e| e.to_string())
+                });
+            served.explain = Some(crate::serve_explain::ExplainState::new(background));
+        }
+        Ok(served)
     }
 
     /// The model's name (from its training config).
@@ -175,6 +193,24 @@ impl ServedModel {
             table,
             ignored_columns,
         })
+    }
+
+    /// Explains the one row of `table` (from [`ServedModel::read_rows`]): contributions per
+    /// input column (and per encoded feature when `per_feature`), by the model's exact
+    /// method or a model-agnostic one (see [`crate::serve_explain`]).
+    pub fn explain(
+        &self,
+        table: &Table,
+        per_feature: bool,
+    ) -> Result<crate::serve_explain::RowExplanation> {
+        match (&self.scorer, &self.explain) {
+            (Scorer::Pipeline(p), Some(state)) => {
+                crate::serve_explain::explain_row(p, state, table, per_feature)
+            }
+            _ => Err(Error::Explain(slipway_explain::Error::Unsupported(
+                "a clustering model has no SHAP explanation".into(),
+            ))),
+        }
     }
 
     /// Scores the rows of `table` (from [`ServedModel::read_rows`] or

@@ -23,6 +23,8 @@ pub(crate) enum Input {
     V2,
     /// Feedback by prediction id.
     Feedback,
+    /// One row to explain: a prediction id or a row.
+    Explain,
 }
 
 /// One method on one path.
@@ -357,6 +359,11 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         "/ui/artifact-html/{path}",
         "An HTML artifact for the web UI's preview, served sandboxed (no script, no app origin)",
     ),
+    page(
+        "/ui/run-explanations/{run_id}",
+        "A run's SHAP pictures and fairness-by-group sections from its report.html, served \
+         sandboxed for the web UI's run and model version pages (404 when it recorded none)",
+    ),
     page("/favicon.ico", "The icon"),
 ];
 
@@ -423,6 +430,27 @@ pub(crate) const INFERENCE_ENDPOINTS: &[Endpoint] = &[
         "/v2/models/{name}/versions/{version}/infer",
         Input::V2,
         "v2 inference on one version (404 when another is served)",
+    ),
+    Endpoint {
+        query: &["model"],
+        ..infer(
+            "/explain",
+            Input::Explain,
+            "Explain one row (a logged prediction_id, or the row itself): the prediction, \
+             base value and SHAP contributions per input column (per encoded feature with \
+             per_feature), the method, and for sampled methods the seed and standard errors",
+        )
+    },
+    infer(
+        "/models/{name}/explain",
+        Input::Explain,
+        "Explain one row with the named model",
+    ),
+    infer(
+        "/v2/models/{name}/explain",
+        Input::Explain,
+        "Explain one row with the named model: a prediction_id or a v2 inference request \
+         of one row (parameters.per_feature)",
     ),
     infer(
         "/feedback",
@@ -492,6 +520,24 @@ fn request_body(input: Input) -> Option<Value> {
                 "outputs": {"type": "array"}
             }
         })),
+        Input::Explain => json_body(json!({"oneOf": [
+            {
+                "type": "object",
+                "required": ["prediction_id"],
+                "properties": {
+                    "prediction_id": {"type": "string"},
+                    "per_feature": {"type": "boolean"}
+                },
+                "additionalProperties": false
+            },
+            {
+                "type": "object",
+                "description": "one row as the inference routes take it: a plain object of \
+                    column: value, {\"row\": {...}}, an MLflow scoring body, or (v2 route) a \
+                    v2 inference request; optional \"per_feature\": true",
+                "additionalProperties": true
+            }
+        ]})),
         Input::Feedback => {
             let item = json!({
                 "type": "object",

@@ -926,3 +926,161 @@ async fn the_ui_is_served_next_to_the_api() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error_code"], "ENDPOINT_NOT_FOUND");
 }
+
+/// A run trained with protected columns shows its training report's SHAP pictures (mean
+/// |SHAP| bars, beeswarm, waterfall) and fairness by group on its run page and on the page
+/// of the model version registered from it; a run without them shows no such section.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explanations_of_a_trained_run_render_in_headless_chromium() {
+    let Some(binary) = chromium() else {
+        assert!(
+            !in_ci(),
+            "chromium is not installed and CI is set: install Debian's `chromium` package"
+        );
+        eprintln!("NOTICE: chromium is not installed; skipping the web UI browser test");
+        return;
+    };
+    // Train on a slice of Adult with `sex` protected: the report gets both sections.
+    let work = tempfile::tempdir().expect("tempdir");
+    let adult = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/adult");
+    let text = std::fs::read_to_string(adult.join("adult_train.csv")).expect("adult");
+    let data = work.path().join("train.csv");
+    std::fs::write(
+        &data,
+        text.lines().take(401).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .expect("data");
+    let yaml = format!(
+        "name: fair\ndata:\n  train: {}\ntarget: income\nroles:\n  ignored: [fnlwgt]\n  protected: [sex]\nmodels:\n  - name: m\n    type: gbdt\n    params: {{n_estimators: 10}}\ncv:\n  folds: 2\nseed: 7\noutput: {}\n",
+        data.display(),
+        work.path().join("out").display()
+    );
+    let cfg_path = work.path().join("fair.yaml");
+    std::fs::write(&cfg_path, &yaml).expect("config");
+    let cfg = slipway_engine::PipelineConfig::parse(&yaml, &cfg_path).expect("config");
+    let out = slipway_engine::Engine::new(slipway_engine::EngineOptions::default())
+        .train(&cfg, Some(&yaml), &slipway_engine::NoProgress)
+        .expect("train");
+    assert!(out.explanation.is_some() && out.fairness.is_some());
+    let report = std::fs::read(&out.report_html).expect("report.html");
+
+    let home = tempfile::tempdir().expect("tempdir");
+    let state = Arc::new(
+        AppState::open_home(home.path(), Limits::default())
+            .await
+            .expect("open"),
+    );
+    let rest = Rest {
+        router: app(state.clone()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let exp = rest
+        .ok("experiments/create", json!({"name": "ui-fair"}))
+        .await["experiment_id"]
+        .as_str()
+        .expect("experiment_id")
+        .to_string();
+    let trained = rest.run(&exp, "fair-gbdt", now_ms()).await;
+    let plain = rest.run(&exp, "no-report", now_ms()).await;
+    let (status, v) = rest
+        .call(
+            "PUT",
+            &format!("/api/2.0/mlflow-artifacts/artifacts/{exp}/{trained}/artifacts/report.html"),
+            Body::from(report),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    rest.ok("registered-models/create", json!({"name": "fair"}))
+        .await;
+    rest.ok(
+        "model-versions/create",
+        json!({"name": "fair", "run_id": trained,
+               "source": format!("mlflow-artifacts:/{exp}/{trained}/artifacts/model")}),
+    )
+    .await;
+
+    // The pictures, as the sandboxed page the UI frames.
+    let (status, _) = rest
+        .call(
+            "GET",
+            &format!("/ui/run-explanations/{plain}"),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = rest
+        .call("GET", "/ui/run-explanations/..%2Fx", Body::empty())
+        .await;
+    assert!(status.is_client_error());
+
+    let base = format!("http://{addr}");
+    let browser = Browser {
+        binary,
+        profile: tempfile::tempdir().expect("profile"),
+    };
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let frame = format!("/ui/run-explanations/{trained}");
+    let iframe = format!(
+        "<iframe class=\"artifact-html explanations\" id=\"explanations\" sandbox=\"\" \
+         referrerpolicy=\"no-referrer\" title=\"Explanations\" src=\"{frame}\""
+    );
+    let dom = tokio::task::block_in_place(|| browser.dom(&format!("{base}/#/runs/{trained}")));
+    assert!(
+        dom.contains(&iframe),
+        "no explanations on the run page: {dom}"
+    );
+    let dom = tokio::task::block_in_place(|| browser.dom(&format!("{base}/#/runs/{plain}")));
+    assert!(dom.contains("no-report") && !dom.contains("id=\"explanations\""));
+    let dom =
+        tokio::task::block_in_place(|| browser.dom(&format!("{base}/#/models/fair/versions/1")));
+    assert!(
+        dom.contains(&iframe),
+        "no explanations on the version page: {dom}"
+    );
+    let pictures = tokio::task::block_in_place(|| browser.dom(&format!("{base}{frame}")));
+    for needle in [
+        "<h2>Explanations (SHAP)</h2>",
+        "mean |SHAP| (top",
+        "SHAP summary: one dot per row",
+        "the first held-out row",
+        "<h2>Fairness</h2>",
+        "Fairness by sex",
+        "Female",
+    ] {
+        assert!(pictures.contains(needle), "{needle}: {pictures}");
+    }
+    assert!(
+        pictures.matches("<svg class=\"chart\"").count() >= 3,
+        "{pictures}"
+    );
+    assert!(
+        !pictures.contains("<h2>Metrics"),
+        "only the wanted sections"
+    );
+    tokio::task::block_in_place(|| {
+        browser.screenshot_tall(
+            &format!("{base}/#/runs/{trained}"),
+            &shots.join("run-explanations.png"),
+            2400,
+        );
+        browser.screenshot_tall(
+            &format!("{base}{frame}"),
+            &shots.join("explanations-frame.png"),
+            2400,
+        );
+    });
+    let _ = stop.send(());
+    server.await.expect("join").expect("serve");
+}

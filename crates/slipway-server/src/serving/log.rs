@@ -323,6 +323,69 @@ impl Pending {
 enum Msg {
     Record(Box<Record>),
     Flush(oneshot::Sender<()>),
+    Lookup(Uuid, oneshot::Sender<Option<LoggedRow>>),
+}
+
+/// One logged prediction's row, found by its id.
+pub(crate) struct LoggedRow {
+    /// The deployment that made it.
+    pub deployment: String,
+    /// Its version.
+    pub version: String,
+    /// The row: the model's input columns (a segment's row also holds the log's own
+    /// columns, and an input named like one of them as `input.<name>`).
+    pub row: Table,
+}
+
+impl LoggedRow {
+    /// The model's input columns of the row, typed as `inputs` says; `Err` names the
+    /// first column the row lacks or holds as another type.
+    pub fn inputs(&self, inputs: &[(String, DataType)]) -> Result<Table, String> {
+        use arrow_array::Array as _;
+        let names = self.row.schema().names();
+        let mut fields = Vec::with_capacity(inputs.len());
+        let mut columns = Vec::with_capacity(inputs.len());
+        for (name, dtype) in inputs {
+            let prefixed = format!("input.{name}");
+            let stored = if names.iter().any(|n| *n == prefixed) {
+                prefixed
+            } else {
+                name.clone()
+            };
+            let col = self
+                .row
+                .column(&stored)
+                .map_err(|_| format!("the logged row has no column \"{name}\""))?;
+            if *col.data_type() != dtype.arrow_type() {
+                return Err(format!(
+                    "the logged row holds \"{name}\" as {}, the model reads it as {dtype}",
+                    col.data_type()
+                ));
+            }
+            fields.push(Field::new(name.clone(), *dtype));
+            columns.push(col.clone());
+        }
+        let schema = Schema::new(fields).map_err(|e| e.to_string())?;
+        Table::new(schema, columns).map_err(|e| e.to_string())
+    }
+}
+
+impl Pending {
+    /// The queued row with prediction id `id`, if this version holds it.
+    fn find(&self, id: &Uuid) -> Option<LoggedRow> {
+        let mut at = self.ids.iter().position(|x| x == id)?;
+        for t in self.inputs.iter().chain(&self.loose) {
+            if at < t.n_rows() {
+                return Some(LoggedRow {
+                    deployment: self.deployment.clone(),
+                    version: self.version.clone(),
+                    row: t.take(&[at]).ok()?,
+                });
+            }
+            at -= t.n_rows();
+        }
+        None
+    }
 }
 
 /// Counters of the log, for `/metrics`.
@@ -387,6 +450,19 @@ impl PredictionLog {
         }
     }
 
+    /// The logged row with prediction id `id`: among the rows still queued, else in the
+    /// written segments. The writer answers between segment writes, so a row that has
+    /// left the queue is already in a segment when the segments are read.
+    pub async fn lookup(&self, id: Uuid) -> Result<Option<LoggedRow>, String> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Lookup(id, tx)).is_ok() {
+            if let Ok(Some(row)) = rx.await {
+                return Ok(Some(row));
+            }
+        }
+        find_logged(&self.store, id).await
+    }
+
     pub fn stats(&self) -> &LogStats {
         &self.stats
     }
@@ -429,6 +505,9 @@ async fn writer(
                 Some(Msg::Flush(ack)) => {
                     flush_all(&store, &mut groups, &stats).await;
                     let _ = ack.send(());
+                }
+                Some(Msg::Lookup(id, answer)) => {
+                    let _ = answer.send(groups.values().find_map(|g| g.find(&id)));
                 }
             },
             _ = tick.tick() => {
@@ -853,6 +932,44 @@ pub(crate) async fn known_ids(store: &LogStore, ids: &[Uuid]) -> Result<HashSet<
         }
     }
     Ok(found)
+}
+
+/// The written row with prediction id `id`, if a segment holds it.
+async fn find_logged(store: &LogStore, id: Uuid) -> Result<Option<LoggedRow>, String> {
+    let want = id.hyphenated().to_string();
+    let time = v7_time_ms(&id).filter(|_| store.index.is_none());
+    let query = LogSegmentQuery {
+        ids: Some((want.clone(), want.clone())),
+        since_ms: time,
+        until_ms: time.map(|t| t + 1),
+        ..LogSegmentQuery::all(LogSegmentKind::Predictions)
+    };
+    for seg in store.segments(&query).await? {
+        let name = seg.path.parts().last().cloned().unwrap_or_default();
+        if let Some((a, b)) = name.trim_end_matches(".parquet").split_once('_') {
+            if a > b || want.as_str() < a || want.as_str() > b {
+                continue;
+            }
+        }
+        let table = read_segment(store.artifacts.as_ref(), &seg.path).await?;
+        let at = table
+            .string_values("prediction_id")
+            .map_err(|e| e.to_string())?
+            .iter()
+            .position(|v| *v == Some(want.as_str()));
+        let Some(at) = at else { continue };
+        let deployment = table
+            .string_values("model")
+            .ok()
+            .and_then(|v| v.get(at).copied().flatten().map(str::to_string))
+            .unwrap_or_default();
+        return Ok(Some(LoggedRow {
+            deployment,
+            version: seg.version,
+            row: table.take(&[at]).map_err(|e| e.to_string())?,
+        }));
+    }
+    Ok(None)
 }
 
 /// Writes feedback rows (prediction id, label as text) as one segment.

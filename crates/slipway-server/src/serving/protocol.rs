@@ -26,6 +26,8 @@ use super::log::{Record, known_ids, v7_time_ms, write_feedback};
 use super::{Deployment, Live, Serving};
 use crate::error::ApiError;
 
+mod explain;
+
 /// The inference routes over `serving`; with `probes`, also its own `/ready` and
 /// `/metrics` (the store server answers those itself, checking its stores too).
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
@@ -55,6 +57,9 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
             post(v2_infer_version),
         )
         .route("/feedback", post(feedback))
+        .route("/explain", post(explain::explain))
+        .route("/models/{name}/explain", post(explain::explain_named))
+        .route("/v2/models/{name}/explain", post(explain::v2_explain))
         .route("/openapi.json", get(openapi));
     if probes {
         router = router

@@ -27,6 +27,8 @@ use slipway_store::ArtifactPath;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 
+mod explain;
+
 /// The policy sent with every UI response: only same-origin scripts, styles and requests;
 /// inline SVG charts are built by the script, images may be `data:` URLs; frames only from
 /// this origin (the sandboxed HTML artifact view).
@@ -146,6 +148,10 @@ where
 {
     Router::new()
         .route("/ui/artifact-html/{*path}", get(artifact_html))
+        .route(
+            "/ui/run-explanations/{run_id}",
+            get(explain::run_explanations),
+        )
         .route("/", get(|| async { &INDEX }))
         .route("/index.html", get(|| async { &INDEX }))
         .route("/static/app.js", get(|| async { &SCRIPT }))

@@ -847,7 +847,28 @@
     view.appendChild(section('Tags', tags.length, tagEditor('run-tags', tags,
       (key, value) => post('runs/set-tag', {run_id: id, run_uuid: id, key, value}),
       key => post('runs/delete-tag', {run_id: id, run_uuid: id, key}))));
+    const explained = await explanationsSection(id);
+    if (explained) view.appendChild(explained);
     view.appendChild(await artifactsSection(info.artifact_uri || '', params));
+  }
+
+  const EXPLANATIONS_VIEW = '/ui/run-explanations';
+
+  /**
+   * The run's SHAP pictures (mean |SHAP|, beeswarm, waterfall) and fairness-by-group
+   * sections, as its training report drew them; the server takes them from the run's
+   * report.html and serves them sandboxed, so they are framed like an HTML artifact. Null
+   * when the run recorded none (the server answers 404).
+   */
+  async function explanationsSection(runId) {
+    const src = `${EXPLANATIONS_VIEW}/${encodeURIComponent(runId)}`;
+    let ok = false;
+    try { ok = (await fetch(src, {method: 'HEAD', credentials: 'same-origin'})).ok; } catch (_) { ok = false; }
+    if (!ok) return null;
+    return section('Explanations', null,
+      h('p', {class: 'muted'}, 'SHAP values and fairness by group from the run\'s training report (report.html).'),
+      h('iframe', {class: 'artifact-html explanations', id: 'explanations', sandbox: '', referrerpolicy: 'no-referrer',
+        title: 'Explanations', src}));
   }
 
   /**
@@ -1344,6 +1365,10 @@
       section('Tags', (v.tags || []).length, tagEditor('version-tags', (v.tags || []).slice().sort(byKey),
         (key, value) => post('model-versions/set-tag', {name, version: String(version), key, value}),
         key => del('model-versions/delete-tag', {name, version: String(version), key})))));
+    if (v.run_id) {
+      const explained = await explanationsSection(v.run_id);
+      if (explained) view.appendChild(explained);
+    }
   }
 
   // ---------------------------------------------------------------- start
