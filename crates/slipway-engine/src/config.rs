@@ -81,6 +81,9 @@ pub struct PipelineConfig {
     /// Default: the second label in sort order (numeric order for whole numbers).
     #[serde(default, deserialize_with = "label_text")]
     pub positive_class: Option<String>,
+    /// Fairness mitigation (`fairness: {mitigation: {method: reweighing, protected: sex}}`).
+    #[serde(default)]
+    pub fairness: Option<crate::mitigation::FairnessConfig>,
     /// Where this config was read from (not a key of the file): errors found after parsing
     /// name its file, line and column.
     #[serde(skip)]
@@ -428,6 +431,7 @@ impl PipelineConfig {
         self.validation
             .check()
             .map_err(|e| self.error_at("validation", format!("validation: {e}")))?;
+        crate::mitigation::check(self)?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ mod explain;
 pub mod fairness;
 mod import;
 mod inspection;
+pub mod mitigation;
 mod predict;
 mod progress;
 pub mod report;

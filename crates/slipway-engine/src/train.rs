@@ -172,6 +172,9 @@ pub struct TrainOutcome {
     /// [...]}`), for binary targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fairness: Option<slipway_govern::fairness::FairnessReport>,
+    /// The fairness mitigation the config asked for and what it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mitigation: Option<crate::mitigation::MitigationSummary>,
     /// Exact SHAP values of up to 1,000 held-out rows, for models with an exact explainer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<crate::shap_summary::ShapSummary>,
@@ -471,6 +474,22 @@ pub(crate) fn run(
 
     // Cross-validate every candidate on the training rows (searching where asked).
     let folds = folds_for(&y_train, cfg.cv.folds, cfg.seed)?;
+    let mitigation = crate::mitigation::Mitigation::prepare(cfg, &train, &target)?;
+    let mitigation_summary = match (&mitigation, &y_train) {
+        (Some(m), Target::Classes { labels, .. }) => {
+            let s = m.summary(labels, &target.classes)?;
+            progress.note(&format!(
+                "fairness mitigation: {} by \"{}\" in every fit",
+                s.method.name(),
+                s.column
+            ));
+            for n in &s.notes {
+                progress.warn(n);
+            }
+            Some(s)
+        }
+        _ => None,
+    };
     // The column checks, announced before anything is fitted.
     let column_warnings = audit::audit_columns(&train, &target, &y_train, &folds, &candidates)?;
     for w in &column_warnings {
@@ -485,6 +504,7 @@ pub(crate) fn run(
         metric,
         seed: cfg.seed,
         threads,
+        mitigation: mitigation.as_ref(),
     };
     let settings = search_settings(&ctx);
     let total: u64 = candidates.iter().map(|c| planned_fits(c, &settings)).sum();
@@ -538,7 +558,13 @@ pub(crate) fn run(
         };
         progress.note(&format!("refitting {} on {} rows", c.name, train.n_rows()));
         let fitted = spec_for(&c.spec, &run.best_params, None).and_then(|spec| {
-            let weights = class_weights_for(c.class_weight.as_ref(), &target, &y_train, &all_rows)?;
+            let weights = sample_weights_for(
+                c.class_weight.as_ref(),
+                mitigation.as_ref(),
+                &target,
+                &y_train,
+                &all_rows,
+            )?;
             let p = FittedPipeline::fit_weighted(
                 &train,
                 &all_rows,
@@ -663,6 +689,7 @@ pub(crate) fn run(
         calibration,
         threshold,
         fairness,
+        mitigation: mitigation_summary,
         explanation,
         gate,
         bundle: None,
@@ -822,6 +849,25 @@ struct CvContext<'a> {
     metric: Metric,
     seed: u64,
     threads: usize,
+    mitigation: Option<&'a crate::mitigation::Mitigation>,
+}
+
+/// The sample weights of `rows`, in a vector over all rows: class weights, then fairness
+/// reweighing (fitted on `rows`, counting the class weights) when the config asks for it.
+fn sample_weights_for(
+    cw: Option<&ClassWeight>,
+    mitigation: Option<&crate::mitigation::Mitigation>,
+    ctx_target: &TargetInfo,
+    y: &Target,
+    rows: &[usize],
+) -> slipway_learn::Result<Option<Vec<f64>>> {
+    let base = class_weights_for(cw, ctx_target, y, rows)?;
+    match (mitigation, y) {
+        (Some(m), Target::Classes { labels, .. }) => m
+            .sample_weights(labels, &ctx_target.classes, rows, base)
+            .map_err(|e| slipway_learn::Error::InvalidData(e.to_string())),
+        _ => Ok(base),
+    }
 }
 
 /// The sample weights of `rows` from a class-weight rule, in a vector over all rows.
@@ -864,7 +910,13 @@ fn fit_fold(
         None => (fit_all.clone(), val_all.clone()),
     };
     let t0 = Instant::now();
-    let weights = class_weights_for(c.class_weight.as_ref(), ctx.target, ctx.y, &fit_rows)?;
+    let weights = sample_weights_for(
+        c.class_weight.as_ref(),
+        ctx.mitigation,
+        ctx.target,
+        ctx.y,
+        &fit_rows,
+    )?;
     let fitted = FittedPipeline::fit_weighted(
         ctx.train,
         &fit_rows,

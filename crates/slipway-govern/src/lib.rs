@@ -12,6 +12,7 @@
 //!   policy protects moves as MLflow moves it.
 
 pub mod fairness;
+pub mod mitigation;
 
 use std::collections::BTreeMap;
 use std::path::Path;
