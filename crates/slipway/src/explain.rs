@@ -68,9 +68,21 @@ pub(crate) struct ExplainArgs {
     /// `--method kernel`: coalition pairs sampled (each coalition with its complement).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     samples: usize,
-    /// `--method kernel`: the seed of the sampled coalitions.
+    /// `--method kernel`: the seed of the sampled coalitions; `--method lime`: of the samples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// SHAP interaction values of tree models (path-dependent, as
+    /// shap.TreeExplainer(model).shap_interaction_values); --output writes them in long
+    /// format: row, [output,] feature_i, feature_j, value.
+    #[arg(long, conflicts_with_all = ["background", "samples"])]
+    interactions: bool,
+    /// `--method lime`: samples drawn around each row (the row itself included).
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    num_samples: usize,
+    /// `--method lime`: conditions per explanation (at most 6: forward selection, more:
+    /// highest weights).
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    num_features: usize,
     /// Explain only the first N rows.
     #[arg(long, value_name = "N")]
     rows: Option<usize>,
