@@ -228,7 +228,7 @@ fn long_table(
     let mut fj = Vec::with_capacity(n);
     let mut value = Vec::with_capacity(n);
     for r in 0..e.n_rows {
-        for o in 0..k {
+        for (o, oname) in outputs.iter().enumerate() {
             let mat = if per_encoded {
                 e.features(r, o)
             } else {
@@ -238,7 +238,7 @@ fn long_table(
                 for j in 0..nn {
                     row.push((first_row + r) as i64);
                     if k > 1 {
-                        out.push(outputs[o].as_str());
+                        out.push(oname.as_str());
                     }
                     fi.push(names[i].as_str());
                     fj.push(names[j].as_str());

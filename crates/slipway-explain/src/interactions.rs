@@ -240,10 +240,13 @@ impl TreeInteractions {
                 for a in 0..d {
                     let fa = leaf.features[a] as usize;
                     let pa = &s.prefix[a * q..(a + 1) * q];
-                    let mut single = 0.0;
-                    for k in 0..q {
-                        single += t.w[k] * pa[k] * s.suffix[(a + 1) * q + k];
-                    }
+                    let sa = &s.suffix[(a + 1) * q..(a + 2) * q];
+                    let single: f64 =
+                        t.w.iter()
+                            .zip(pa)
+                            .zip(sa)
+                            .map(|((w, p), x)| w * p * x)
+                            .sum();
                     phi[fa] += v * s.o[a] * single;
                     s.mid[..q].fill(1.0);
                     for b in a + 1..d {
