@@ -71,6 +71,13 @@ impl Error {
             Error::Explain(slipway_explain::Error::NoCovers(_)) => Some(
                 "retrain the model with this version of Slipway (or import the model file again); bundles written before node covers were kept cannot be explained",
             ),
+            Error::Explain(slipway_explain::Error::Unsupported(m))
+                if m.starts_with("SHAP interaction values") =>
+            {
+                Some(
+                    "--interactions takes tree models (gbdt, random_forest, extra_trees, decision_tree, imported LightGBM / XGBoost), without --background; any model: --method exact|kernel --background FILE, --method lime --background TRAIN_FILE, or `explain pdp --feature A --feature2 B`",
+                )
+            }
             Error::Explain(slipway_explain::Error::Unsupported(_)) => Some(
                 "tree models (gbdt, random_forest, extra_trees, decision_tree, imported LightGBM / XGBoost) are explained as they are; linear and logistic models with --background FILE; any model with at most 12 input columns by exact Shapley values (--method exact --background FILE), any model by sampled KernelSHAP (--method kernel --background FILE)",
             ),

@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod config;
 mod error;
 mod explain;
+mod explain_local;
 pub mod fairness;
 mod import;
 mod inspection;
@@ -31,10 +32,15 @@ pub use cluster::{ClusterCandidateResult, ClusterOutcome};
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind, Result};
 pub use explain::{ExplainOptions, ExplainOutcome, Importance, OutputExplanation, ShapMethod};
+pub use explain_local::{
+    InteractionOptions, InteractionOutcome, LimeImportance, LimeOutcome, LimeOutput, LimeRow,
+    LimeRunOptions, LimeWeight, OutputInteractions, PairImportance,
+};
 pub use import::{ExportOutcome, ImportOutcome, ImportRequest};
 pub use inspection::{ImportanceOptions, ImportanceOutcome, PdpOptions, PdpOutcome};
 pub use predict::{PredictOptions, PredictOutcome};
 pub use progress::{NoProgress, Progress};
+pub use slipway_explain::lime::LimeOptions;
 pub use slipway_learn::import::Library;
 pub use train::{CandidateResult, GateResult, PositiveClass, TrainOutcome, default_metric};
 
@@ -161,6 +167,28 @@ impl Engine {
         options: &ExplainOptions,
     ) -> Result<ExplainOutcome> {
         explain::run(model, input, options)
+    }
+
+    /// SHAP interaction values of the rows of `input` under a tree model's bundle
+    /// (path-dependent; see [`InteractionOptions`]), a chunk at a time.
+    pub fn explain_interactions(
+        &self,
+        model: &Path,
+        input: &Path,
+        options: &InteractionOptions,
+    ) -> Result<InteractionOutcome> {
+        explain_local::interactions(model, input, options)
+    }
+
+    /// LIME explanations of the rows of `input` under any model's bundle, with training
+    /// statistics from `options.train` (see [`LimeRunOptions`]).
+    pub fn explain_lime(
+        &self,
+        model: &Path,
+        input: &Path,
+        options: &LimeRunOptions,
+    ) -> Result<LimeOutcome> {
+        explain_local::lime(model, input, options)
     }
 
     /// Partial dependence (and ICE) of the bundle's model on one or two input columns over

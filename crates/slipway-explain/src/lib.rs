@@ -13,6 +13,9 @@
 //!   background's means (`shap.LinearExplainer` with an independent masker).
 //! - [`columns`]: contributions of encoded features (one-hot indicators, TF-IDF terms,
 //!   datetime parts) summed back to the input column they come from.
+//! - [`interactions::TreeInteractions`]: exact path-dependent SHAP interaction values of
+//!   tree models (`shap.TreeExplainer(model).shap_interaction_values`), also summed to input
+//!   columns ([`PipelineExplainer::interactions`]).
 //! - [`PipelineExplainer`]: a pipeline and a table in, both views out.
 //!
 //! Model-agnostic explanations, for every model family and whole pipelines, in input
@@ -28,12 +31,17 @@
 //!   [`PipelineExplainer::exact`];
 //! - [`kernel::KernelShap`]: sampled KernelSHAP over any number of input columns, seeded,
 //!   additive by construction, with a standard error per value
-//!   ([`PipelineExplainer::kernel`]).
+//!   ([`PipelineExplainer::kernel`]);
+//! - [`lime::LimeTabular`]: LIME for tabular data (the `lime` package's
+//!   `LimeTabularExplainer`: quartile bins, exponential kernel, weighted ridge), with its
+//!   local fidelity score, seeded, many rows per model call.
 
 pub mod agnostic;
 pub mod columns;
+pub mod interactions;
 pub mod interventional;
 pub mod kernel;
+pub mod lime;
 pub mod linear;
 pub mod pdp;
 pub mod permutation;
@@ -383,6 +391,51 @@ impl PipelineExplainer {
 }
 
 impl PipelineExplainer {
+    /// SHAP interaction values of every row of `table` (path-dependent TreeSHAP's tree
+    /// models only), per encoded feature and summed to input columns. Memory is
+    /// `rows × outputs × (features² + columns²)` values: callers pass blocks of rows.
+    pub fn interactions(
+        &self,
+        p: &FittedPipeline,
+        table: &Table,
+    ) -> Result<InteractionExplanation> {
+        match &self.method {
+            Method::Tree(_) => {}
+            Method::Interventional(_) => {
+                return Err(Error::Unsupported(
+                    "SHAP interaction values are computed path-dependent (as shap's TreeExplainer computes them), not against a background sample: drop the background".into(),
+                ));
+            }
+            _ => return Err(Error::Unsupported(interactions::unsupported(p.spec.kind()))),
+        }
+        let ensemble = Ensemble::of(&p.model)?;
+        let inter = interactions::TreeInteractions::new(&ensemble)?;
+        let x = p.preprocessor.transform(table)?;
+        let per_feature = inter.explain(&x)?;
+        let n = x.n_rows();
+        let k = self.outputs.len();
+        let m = self.features.len();
+        let nc = self.groups.names().len();
+        let mut per_column = vec![0.0; n * k * nc * nc];
+        if m > 0 && nc > 0 {
+            for (f, c) in per_feature
+                .chunks_exact(m * m)
+                .zip(per_column.chunks_exact_mut(nc * nc))
+            {
+                interactions::sum_to_columns(&self.groups, f, c);
+            }
+        }
+        Ok(InteractionExplanation {
+            n_rows: n,
+            n_outputs: k,
+            n_features: m,
+            n_columns: nc,
+            base: inter.base_values().to_vec(),
+            per_feature,
+            per_column,
+        })
+    }
+
     /// Values per input column (exact or sampled Shapley values): both views are the
     /// same.
     fn per_column(&self, n: usize, values: Vec<f64>, standard_errors: Vec<f64>) -> Explanation {
@@ -418,6 +471,41 @@ fn evenly_spaced(table: &Table, max_rows: usize) -> Result<Table> {
     }
     let take: Vec<usize> = (0..max_rows).map(|i| i * n / max_rows).collect();
     Ok(table.take(&take).map_err(slipway_learn::Error::from)?)
+}
+
+/// SHAP interaction values for a block of rows, in both views.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InteractionExplanation {
+    /// Rows explained.
+    pub n_rows: usize,
+    /// Outputs per row.
+    pub n_outputs: usize,
+    /// Model features.
+    pub n_features: usize,
+    /// Input columns.
+    pub n_columns: usize,
+    /// Base value per output.
+    pub base: Vec<f64>,
+    /// Per row, per output: a `features × features` matrix, row-major.
+    pub per_feature: Vec<f64>,
+    /// Per row, per output: a `columns × columns` matrix, row-major.
+    pub per_column: Vec<f64>,
+}
+
+impl InteractionExplanation {
+    /// Row `r`, output `k`: the matrix per feature.
+    pub fn features(&self, r: usize, k: usize) -> &[f64] {
+        let w = self.n_features * self.n_features;
+        let at = (r * self.n_outputs + k) * w;
+        &self.per_feature[at..at + w]
+    }
+
+    /// Row `r`, output `k`: the matrix per input column.
+    pub fn columns(&self, r: usize, k: usize) -> &[f64] {
+        let w = self.n_columns * self.n_columns;
+        let at = (r * self.n_outputs + k) * w;
+        &self.per_column[at..at + w]
+    }
 }
 
 /// Contributions for a block of rows, in both views.

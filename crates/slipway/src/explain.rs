@@ -12,6 +12,8 @@ use slipway_engine::{
     ShapMethod,
 };
 
+use crate::explain_local;
+
 /// `slipway explain [pdp | importance]`: SHAP values without a subcommand.
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -43,6 +45,10 @@ enum MethodArg {
     /// Sampled KernelSHAP over the input columns of any model, against --background:
     /// seeded (--seed), --samples coalition pairs, with a standard error per value.
     Kernel,
+    /// LIME (the lime package's LimeTabularExplainer) for any model: local weights of
+    /// quartile-binned conditions, with training statistics from --background (the training
+    /// data); --num-samples, --num-features, --seed.
+    Lime,
 }
 
 #[derive(Args)]
@@ -55,16 +61,28 @@ pub(crate) struct ExplainArgs {
     #[arg(long, short, visible_alias = "data", required = true)]
     input: Option<PathBuf>,
     /// How values are computed: `auto` (TreeSHAP / linear SHAP), `exact` (any model, at
-    /// most 12 input columns, needs --background) or `kernel` (any model, sampled, needs
-    /// --background).
+    /// most 12 input columns, needs --background), `kernel` (any model, sampled, needs
+    /// --background) or `lime` (any model, LIME, --background is the training data).
     #[arg(long, value_enum, default_value = "auto")]
     method: MethodArg,
     /// `--method kernel`: coalition pairs sampled (each coalition with its complement).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     samples: usize,
-    /// `--method kernel`: the seed of the sampled coalitions.
+    /// `--method kernel`: the seed of the sampled coalitions; `--method lime`: of the samples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// SHAP interaction values of tree models (path-dependent, as
+    /// shap.TreeExplainer(model).shap_interaction_values); --output writes them in long
+    /// format: row, [output,] feature_i, feature_j, value.
+    #[arg(long, conflicts_with_all = ["background", "samples"])]
+    interactions: bool,
+    /// `--method lime`: samples drawn around each row (the row itself included).
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    num_samples: usize,
+    /// `--method lime`: conditions per explanation (at most 6: forward selection, more:
+    /// highest weights).
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    num_features: usize,
     /// Explain only the first N rows.
     #[arg(long, value_name = "N")]
     rows: Option<usize>,
@@ -160,9 +178,35 @@ pub(crate) fn run(engine: &Engine, c: ExplainCommand, json: bool) -> anyhow::Res
 }
 
 fn shap(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let (Some(model), Some(input)) = (a.model, a.input) else {
+    let (Some(model), Some(input)) = (a.model.clone(), a.input.clone()) else {
         anyhow::bail!("--model and --input are required");
     };
+    if a.interactions {
+        if !matches!(a.method, MethodArg::Auto) {
+            anyhow::bail!(
+                "--interactions computes path-dependent SHAP interaction values of tree models; drop --method"
+            );
+        }
+        return explain_local::interactions(engine, &model, &input, &(&a).into(), a.top, json);
+    }
+    if let MethodArg::Lime = a.method {
+        let Some(train) = a.background.clone() else {
+            anyhow::bail!(
+                "--method lime draws its samples from training statistics (quartiles, frequencies): give the training data (--background FILE)"
+            );
+        };
+        let opts = slipway_engine::LimeRunOptions {
+            train,
+            rows: a.rows,
+            output: a.output.clone(),
+            lime: slipway_engine::LimeOptions {
+                num_samples: a.num_samples,
+                num_features: a.num_features,
+                seed: a.seed,
+            },
+        };
+        return explain_local::lime(engine, &model, &input, &opts, a.top, json);
+    }
     let opts = ExplainOptions {
         rows: a.rows,
         output: a.output,
@@ -173,6 +217,7 @@ fn shap(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result<ExitCode>
             MethodArg::Auto => ShapMethod::Auto,
             MethodArg::Exact => ShapMethod::Exact,
             MethodArg::Kernel => ShapMethod::Kernel,
+            MethodArg::Lime => unreachable!("LIME is run above"),
         },
         samples: a.samples,
         seed: a.seed,
@@ -250,6 +295,16 @@ fn shap(engine: &Engine, a: ExplainArgs, json: bool) -> anyhow::Result<ExitCode>
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl From<&ExplainArgs> for slipway_engine::InteractionOptions {
+    fn from(a: &ExplainArgs) -> Self {
+        slipway_engine::InteractionOptions {
+            rows: a.rows,
+            output: a.output.clone(),
+            per_encoded: a.per_encoded,
+        }
+    }
 }
 
 fn pdp(engine: &Engine, a: PdpArgs, json: bool) -> anyhow::Result<ExitCode> {

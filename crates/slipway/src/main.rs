@@ -44,6 +44,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod deploy;
 mod explain;
+mod explain_local;
 mod fairness;
 mod healthcheck;
 mod models;
