@@ -20,6 +20,8 @@
 
 pub mod dle;
 pub mod drift;
+/// Online learners and streaming drift detectors.
+pub mod online;
 pub mod performance;
 /// The HTML performance report.
 pub mod performance_report;
