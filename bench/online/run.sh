@@ -5,17 +5,20 @@
 # (test-then-train) rows/s and accuracy of the Hoeffding tree and the adaptive random
 # forest (10 trees), and ADWIN updates/s on 1,000,000 Bernoulli errors.
 #
-# Usage: bench/online/run.sh   (RIVER_PY=python with river 0.26; default /work/venv-online)
+# Usage: [PROFILE=dev] bench/online/run.sh   (RIVER_PY=python with river 0.26; default /work/venv-online)
 # Prints `name: value unit` lines and Slipway/River ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${RIVER_PY:-/work/venv-online/bin/python}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo build --quiet --release -p slipway-monitor --example online_bench
+# PROFILE=dev uses the workspace's dev profile (optimized, with debug info) to skip a release build.
+PROFILE="${PROFILE:-release}"
+cargo build --quiet --profile "$PROFILE" -p slipway-monitor --example online_bench
+DIR="$PROFILE"; [ "$PROFILE" = dev ] && DIR=debug
 STREAMS="crates/slipway-monitor/tests/reference/online_phishing.csv crates/slipway-monitor/tests/reference/online_bananas.csv"
 echo "# $(nproc) cores; load average before the run: $(cut -d' ' -f1 /proc/loadavg)"
 OUT="$(mktemp)"
-"$CARGO_TARGET_DIR/release/examples/online_bench" $STREAMS | tee "$OUT"
+"$CARGO_TARGET_DIR/$DIR/examples/online_bench" $STREAMS | tee "$OUT"
 "$PY" bench/online/bench_river.py $STREAMS | tee -a "$OUT"
 awk -F': ' '
   { split($2, v, " "); val[$1] = v[1] }
