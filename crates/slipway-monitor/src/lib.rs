@@ -21,6 +21,8 @@
 pub mod dle;
 pub mod drift;
 pub mod fairness;
+/// Online learners and streaming drift detectors.
+pub mod online;
 pub mod performance;
 /// The HTML performance report.
 pub mod performance_report;

@@ -49,6 +49,7 @@ mod fairness;
 mod healthcheck;
 mod models;
 mod monitor;
+mod online;
 mod out;
 mod record;
 mod serve;
@@ -99,6 +100,9 @@ enum Command {
     /// Monitoring: drift of current data against a reference.
     #[command(subcommand)]
     Monitor(monitor::MonitorCommand),
+    /// Online learning from a JSON-lines stream (file or stdin): progressive validation,
+    /// periodic metrics, drift alarms with --detector.
+    Online(online::OnlineArgs),
     /// Deployments: the A/B test readout of an exposures file.
     #[command(subcommand)]
     Deploy(deploy::DeployCommand),
@@ -436,6 +440,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Models(m) => models::run(m, json),
         Command::Monitor(m) => monitor::run(m, json),
+        Command::Online(a) => online::run(a, json),
         Command::Deploy(d) => deploy::run(d, json),
         Command::Predictions(p) => serve::predictions(p, json),
         Command::Healthcheck(a) => healthcheck::run(a, json),
