@@ -94,7 +94,8 @@ enum Command {
     /// Monitoring: drift of current data against a reference.
     #[command(subcommand)]
     Monitor(monitor::MonitorCommand),
-    /// Deployments: the A/B test readout of an exposures file.
+    /// Deployments: A/B, canary, blue-green and shadow on a running server, and the A/B
+    /// readout of an exposures file.
     #[command(subcommand)]
     Deploy(deploy::DeployCommand),
 }
