@@ -182,11 +182,12 @@ pub fn run(cmd: DeployCommand, json: bool) -> anyhow::Result<ExitCode> {
         DeployCommand::Create(a) => create(a, json),
         DeployCommand::Status(a) => {
             let v = crate::tracking::Client::http(&a.server.server)?
-                .get(&format!("{API}/get"), &[("name", &a.name)])?;
+                .get_at(&format!("{API}/get"), &[("name", &a.name)])?;
             show(&v["deployment"], json, true)
         }
         DeployCommand::List(a) => {
-            let v = crate::tracking::Client::http(&a.server)?.get(&format!("{API}/list"), &[])?;
+            let v =
+                crate::tracking::Client::http(&a.server)?.get_at(&format!("{API}/list"), &[])?;
             if json {
                 println!("{v}");
                 return Ok(ExitCode::SUCCESS);
@@ -251,8 +252,8 @@ fn create(a: CreateArgs, json: bool) -> anyhow::Result<ExitCode> {
     set("max_error_rate", serde_json::json!(a.max_error_rate));
     set("max_p95_ms", serde_json::json!(a.max_p95_ms));
     set("min_requests", serde_json::json!(a.min_requests));
-    let v =
-        crate::tracking::Client::http(&a.server.server)?.post(&format!("{API}/create"), &plan)?;
+    let v = crate::tracking::Client::http(&a.server.server)?
+        .post_at(&format!("{API}/create"), &plan)?;
     show(&v["deployment"], json, false)
 }
 
@@ -261,8 +262,8 @@ fn change(a: ChangeArgs, action: &str, json: bool) -> anyhow::Result<ExitCode> {
     if let Some(r) = a.reason {
         body["reason"] = r.into();
     }
-    let v =
-        crate::tracking::Client::http(&a.server.server)?.post(&format!("{API}/{action}"), &body)?;
+    let v = crate::tracking::Client::http(&a.server.server)?
+        .post_at(&format!("{API}/{action}"), &body)?;
     show(&v["deployment"], json, false)
 }
 
