@@ -10,12 +10,16 @@
 //! - [`canary`]: fail-safe canary analysis of one window (`Healthy` / `Unhealthy` /
 //!   `Inconclusive`, each with the values it was made on) and the step controller, a pure
 //!   state machine.
+//! - [`deployment`]: a deployment's plan (model, champion, challenger, strategy and its
+//!   parameters), state (status, the challenger's share) and the events of its lifecycle
+//!   (created, step up, paused, rolled back, promoted, ended), as pure transitions.
 //!
 //! Serving-side routing and the deployment store use these; nothing here does I/O except
 //! [`readout::readout_file`] and [`report::write_report`].
 
 pub mod assign;
 pub mod canary;
+pub mod deployment;
 mod error;
 pub mod readout;
 pub mod report;

@@ -10,7 +10,7 @@
 //!   neither the server's own (the origin of its `Host`) nor allow-listed is refused with 403,
 //!   and so is one marked `Sec-Fetch-Site: cross-site` without an allow-listed `Origin`.
 //!   Allow-listed origins also get CORS answers, preflights included.
-//! - **Content type**: a JSON endpoint (everything under `/api/2.0/mlflow/` and `/api/3.0/`)
+//! - **Content type**: a JSON endpoint (everything under `/api/2.0/mlflow/`, `/api/2.0/slipway/` and `/api/3.0/`)
 //!   takes a `POST`, `PUT` or `PATCH` (or a `DELETE` with a body) only as
 //!   `Content-Type: application/json`, else 415: a page can send `text/plain` or a form
 //!   without a CORS preflight, but not JSON. Artifact uploads are bytes and exempt.
@@ -228,7 +228,9 @@ fn same_origin(origin: &str, host_header: &str) -> bool {
 }
 
 fn is_json_api(path: &str) -> bool {
-    path.starts_with("/api/2.0/mlflow/") || path.starts_with("/api/3.0/")
+    path.starts_with("/api/2.0/mlflow/")
+        || path.starts_with("/api/2.0/slipway/")
+        || path.starts_with("/api/3.0/")
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

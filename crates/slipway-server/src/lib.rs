@@ -20,6 +20,8 @@
 //! - `wire` — the MLflow request/response bodies and their omission rules;
 //! - `openapi` — the OpenAPI 3 document of every route, at `GET /api/openapi.json`;
 //! - [`ui`] — the web UI (embedded HTML, CSS and JavaScript) at `/` and `/static/`;
+//! - `deployments` — `/api/2.0/slipway/deployments/...`: A/B, canary, blue-green and shadow
+//!   deployments of served models (create, get, list, pause, resume, promote, rollback, end);
 //! - [`serving`] — the inference routes (`/predict`, MLflow `/invocations`, Open Inference
 //!   Protocol v2), `/ready`, `/metrics`, `/feedback` and the prediction log, for the models
 //!   a [`serving::Serving`] deploys; [`serving_app`] serves them with no store at all.
@@ -43,6 +45,7 @@ use slipway_store::{
 
 mod artifacts;
 mod conn;
+mod deployments;
 pub mod error;
 mod extract;
 mod guard;
@@ -382,9 +385,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         // The upload handler streams and enforces `limits.artifact_body_bytes` itself.
         .layer(DefaultBodyLimit::disable())
         .layer(from_fn_with_state(http.artifact_timeout, time_limit));
+    let slipway_routes = deployments::routes()
+        .layer(DefaultBodyLimit::max(limits.json_body_bytes))
+        .layer(Extension(extract::BodyLimit(limits.json_body_bytes)))
+        .layer(from_fn_with_state(http.request_timeout, time_limit));
     let mut router = Router::new()
         .nest("/api/2.0/mlflow", mlflow)
         .nest("/api/2.0/mlflow-artifacts", artifact_routes)
+        .nest("/api/2.0/slipway", slipway_routes)
         .route("/api/3.0/mlflow/server-info", get(server_info))
         .route("/api/openapi.json", get(openapi_json))
         .route("/health", get(health))

@@ -331,6 +331,46 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         &[],
         "What this server supports",
     ),
+    json(
+        "post",
+        "/api/2.0/slipway/deployments/create",
+        "Create a deployment of a served model (single, ab, canary, blue_green, shadow)",
+    ),
+    get(
+        "/api/2.0/slipway/deployments/get",
+        &["name"],
+        "A deployment: plan, state, this replica's per-arm counters and every event",
+    ),
+    get(
+        "/api/2.0/slipway/deployments/list",
+        &[],
+        "Every deployment, oldest first",
+    ),
+    json(
+        "post",
+        "/api/2.0/slipway/deployments/pause",
+        "Pause a deployment (its traffic share is kept; no steps)",
+    ),
+    json(
+        "post",
+        "/api/2.0/slipway/deployments/resume",
+        "Resume a paused deployment",
+    ),
+    json(
+        "post",
+        "/api/2.0/slipway/deployments/promote",
+        "Promote the challenger: the champion alias moves through the promotion gate",
+    ),
+    json(
+        "post",
+        "/api/2.0/slipway/deployments/rollback",
+        "Roll back: all traffic to the champion",
+    ),
+    json(
+        "post",
+        "/api/2.0/slipway/deployments/end",
+        "End a deployment: all traffic to the champion",
+    ),
     get("/api/openapi.json", &[], "This document"),
     page("/health", "Liveness probe: OK"),
     get(
@@ -749,6 +789,10 @@ mod tests {
         routes.extend(routes_in(include_str!("logged_models.rs"), MLFLOW_PREFIX));
         routes.extend(routes_in(include_str!("ui/mod.rs"), ""));
         routes.extend(routes_in(include_str!("serving/protocol.rs"), ""));
+        routes.extend(routes_in(
+            include_str!("deployments.rs"),
+            "/api/2.0/slipway",
+        ));
         assert!(routes.len() > 60, "the route scan found {}", routes.len());
         let listed: BTreeSet<(String, String)> = ENDPOINTS
             .iter()

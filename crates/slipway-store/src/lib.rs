@@ -16,6 +16,8 @@
 //!   aliases ([`Promotion`]: every attempt, accepted, refused, forced or removed).
 //! - [`predlog`] indexes the prediction log the inference server writes to the artifact
 //!   store: one [`LogSegment`] per Parquet segment, found by model, version, time and id.
+//! - [`deployment`] keeps deployments (`slipway deploy`): plan and state as JSON, a revision
+//!   for compare-and-set, the lease of the replica that drives a canary, and the events.
 //! - [`search`] parses MLflow's filter and `order_by` grammar into typed clauses each store
 //!   translates for itself.
 //!
@@ -24,6 +26,7 @@
 //! messages never contain SQL or filesystem paths.
 
 pub mod artifact;
+pub mod deployment;
 pub mod error;
 pub mod metadata;
 pub mod model;
@@ -40,6 +43,9 @@ mod validate;
 pub use artifact::{
     ArtifactEntry, ArtifactPath, ArtifactStore, ByteStream, DeletablePath, LocalArtifactStore,
     MAX_PART_BYTES, MAX_PATH_BYTES, PREDICTION_LOG_ROOT,
+};
+pub use deployment::{
+    DeploymentEvent, DeploymentRecord, DeploymentUpdate, NewDeployment, NewDeploymentEvent,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use metadata::MetadataStore;

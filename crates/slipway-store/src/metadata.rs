@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use crate::deployment::{DeploymentEvent, DeploymentRecord, DeploymentUpdate, NewDeployment};
 use crate::error::Result;
 use crate::model::{
     DatasetInput, Experiment, ExperimentQuery, KeyValue, LogBatch, Metric, ModelOutput,
@@ -153,6 +154,29 @@ pub trait MetadataStore: Send + Sync {
     async fn find_log_segments(&self, query: &LogSegmentQuery) -> Result<Vec<LogSegment>>;
     /// Forgets the segments at `paths` (their objects already removed).
     async fn remove_log_segments(&self, paths: &[String]) -> Result<()>;
+
+    /// Stores a new deployment and its `created` event (one transaction); a taken name is
+    /// `AlreadyExists`.
+    async fn create_deployment(&self, new: NewDeployment) -> Result<DeploymentRecord>;
+    /// The deployment named `name`.
+    async fn get_deployment(&self, name: &str) -> Result<DeploymentRecord>;
+    /// Every deployment, oldest first.
+    async fn list_deployments(&self) -> Result<Vec<DeploymentRecord>>;
+    /// Compare-and-set: stores the new state and its event (one transaction) only when the
+    /// revision is still `expected_revision` (and, with a `lease_owner`, that replica holds
+    /// an unexpired lease); `None` when another change came first.
+    async fn update_deployment(
+        &self,
+        name: &str,
+        update: DeploymentUpdate,
+    ) -> Result<Option<DeploymentRecord>>;
+    /// Takes or renews the lease on a deployment for `ttl_ms`: true when `owner` now holds
+    /// it (it was free, expired or already `owner`'s).
+    async fn acquire_deployment_lease(&self, name: &str, owner: &str, ttl_ms: i64) -> Result<bool>;
+    /// Gives the lease back, if `owner` holds it.
+    async fn release_deployment_lease(&self, name: &str, owner: &str) -> Result<()>;
+    /// A deployment's events, oldest first.
+    async fn deployment_events(&self, name: &str) -> Result<Vec<DeploymentEvent>>;
     /// The newest version in each of `stages` (every stage when empty), by version number.
     async fn get_latest_versions(
         &self,

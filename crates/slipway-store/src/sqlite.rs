@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "prediction_log",
         include_str!("../migrations/sqlite/0005_prediction_log.sql"),
     ),
+    (
+        6,
+        "deployments",
+        include_str!("../migrations/sqlite/0006_deployments.sql"),
+    ),
 ];
 
 // The store's code, compiled here for this backend's driver (and again for the other one):

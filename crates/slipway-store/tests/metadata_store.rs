@@ -11,12 +11,12 @@ use std::str::FromStr;
 use slipway_store::sqlx::postgres::{PgConnectOptions, PgConnection};
 use slipway_store::sqlx::{self, Connection};
 use slipway_store::{
-    Dataset, DatasetInput, Error, ErrorKind, ExperimentFilter, ExperimentQuery, KeyValue,
-    LifecycleStage, LogBatch, LogSegment, LogSegmentKind, LogSegmentQuery, LoggedModel,
-    LoggedModelQuery, MetadataStore, Metric, ModelFilter, ModelMetric, NewExperiment,
-    NewLoggedModel, NewModelVersion, NewPromotion, NewRegisteredModel, NewRun, OrderBy, Page,
-    PostgresStore, PromotionOutcome, Run, RunFilter, RunQuery, RunStatus, RunUpdate, SqliteStore,
-    ViewType,
+    Dataset, DatasetInput, DeploymentUpdate, Error, ErrorKind, ExperimentFilter, ExperimentQuery,
+    KeyValue, LifecycleStage, LogBatch, LogSegment, LogSegmentKind, LogSegmentQuery, LoggedModel,
+    LoggedModelQuery, MetadataStore, Metric, ModelFilter, ModelMetric, NewDeployment,
+    NewDeploymentEvent, NewExperiment, NewLoggedModel, NewModelVersion, NewPromotion,
+    NewRegisteredModel, NewRun, OrderBy, Page, PostgresStore, PromotionOutcome, Run, RunFilter,
+    RunQuery, RunStatus, RunUpdate, SqliteStore, ViewType,
 };
 
 /// A fresh, empty database of one backend, for one test.
@@ -243,7 +243,150 @@ on_every_backend!(
     promotion_attempts_are_each_recorded_with_the_move,
     nul_in_text_is_refused_naming_the_field,
     prediction_log_segments_are_found_by_model_time_and_id,
+    deployments_compare_and_set_with_a_lease_and_keep_their_events,
 );
+
+fn deployment_event(kind: &str, reason: &str) -> NewDeploymentEvent {
+    NewDeploymentEvent {
+        kind: kind.into(),
+        reason: reason.into(),
+        values: r#"{"challenger_percent":5}"#.into(),
+    }
+}
+
+async fn deployments_compare_and_set_with_a_lease_and_keep_their_events(db: &TestDb) {
+    let store = db.open().await;
+    let new = NewDeployment {
+        name: "churn-canary".into(),
+        model: "churn".into(),
+        strategy: "canary".into(),
+        status: "running".into(),
+        plan: r#"{"name":"churn-canary"}"#.into(),
+        state: r#"{"challenger_percent":5}"#.into(),
+        event: deployment_event("created", "canary of churn"),
+    };
+    let d = store.create_deployment(new.clone()).await.expect("create");
+    assert_eq!((d.revision, d.status.as_str()), (1, "running"));
+    let err = store.create_deployment(new.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists(_)), "{err:?}");
+    let mut nul = new.clone();
+    nul.name = "x".into();
+    nul.event.reason = "a\0b".into();
+    assert_eq!(
+        store.create_deployment(nul).await.unwrap_err().kind(),
+        ErrorKind::User
+    );
+    assert!(matches!(
+        store.get_deployment("nope").await.unwrap_err(),
+        Error::NotFound(_)
+    ));
+    // Two replicas: one holds the lease, the other cannot take it until it expires.
+    assert!(
+        store
+            .acquire_deployment_lease("churn-canary", "a", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acquire_deployment_lease("churn-canary", "b", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .acquire_deployment_lease("churn-canary", "a", 60_000)
+            .await
+            .unwrap()
+    );
+    let step = |rev: i64, owner: Option<&str>| DeploymentUpdate {
+        expected_revision: rev,
+        status: "running".into(),
+        state: r#"{"challenger_percent":10}"#.into(),
+        event: deployment_event("step_up", "healthy at 5 %"),
+        lease_owner: owner.map(str::to_string),
+    };
+    // Without the lease a controller's step is refused; with it, it lands once.
+    assert!(
+        store
+            .update_deployment("churn-canary", step(1, Some("b")))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let d = store
+        .update_deployment("churn-canary", step(1, Some("a")))
+        .await
+        .unwrap()
+        .expect("the lease holder steps");
+    assert_eq!(d.revision, 2);
+    // A stale revision loses, leaving nothing behind.
+    assert!(
+        store
+            .update_deployment("churn-canary", step(1, None))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A user's change needs no lease.
+    let paused = DeploymentUpdate {
+        expected_revision: 2,
+        status: "paused".into(),
+        state: r#"{"challenger_percent":10}"#.into(),
+        event: deployment_event("paused", "paused by a user"),
+        lease_owner: None,
+    };
+    let d = store
+        .update_deployment("churn-canary", paused)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((d.revision, d.status.as_str()), (3, "paused"));
+    assert!(
+        store
+            .update_deployment("nope", step(1, None))
+            .await
+            .is_err()
+    );
+    // An expired lease passes to the next replica; a released one too.
+    assert!(
+        store
+            .acquire_deployment_lease("churn-canary", "a", 0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .acquire_deployment_lease("churn-canary", "b", 60_000)
+            .await
+            .unwrap()
+    );
+    store
+        .release_deployment_lease("churn-canary", "b")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .acquire_deployment_lease("churn-canary", "a", 60_000)
+            .await
+            .unwrap()
+    );
+    let events = store.deployment_events("churn-canary").await.unwrap();
+    let kinds: Vec<(i64, &str)> = events.iter().map(|e| (e.seq, e.kind.as_str())).collect();
+    assert_eq!(kinds, [(1, "created"), (2, "step_up"), (3, "paused")]);
+    assert_eq!(events[1].reason, "healthy at 5 %");
+    assert_eq!(store.list_deployments().await.unwrap().len(), 1);
+    // Reopened, everything is still there.
+    store.close().await;
+    let store = db.open().await;
+    let d = store.get_deployment("churn-canary").await.unwrap();
+    assert_eq!((d.revision, d.lease_owner.as_deref()), (3, Some("a")));
+    assert_eq!(
+        store.deployment_events("churn-canary").await.unwrap().len(),
+        3
+    );
+    store.close().await;
+}
 
 fn segment(path: &str, model: &str, version: &str, ids: (u32, u32), ms: (i64, i64)) -> LogSegment {
     let id = |n: u32| format!("0190a000-0000-7000-8000-{n:012}");
@@ -1207,7 +1350,7 @@ async fn reopening_keeps_data_and_schema(db: &TestDb) {
         id
     };
     let store = db.open().await;
-    assert_eq!(store.schema_version().await, 5);
+    assert_eq!(store.schema_version().await, 6);
     assert_eq!(
         store.get_run(&run_id).await.expect("run").info.run_name,
         "kept"
@@ -1379,7 +1522,7 @@ async fn a_tracking_only_database_is_upgraded(db: &TestDb) {
     )
     .await;
     let store = db.open().await;
-    assert_eq!(store.schema_version().await, 5);
+    assert_eq!(store.schema_version().await, 6);
     store
         .create_registered_model(NewRegisteredModel {
             name: "m".into(),

@@ -1,5 +1,7 @@
 //! `slipway deploy report`: the A/B readout of an exposures file (the statistics and the
-//! decision are `slipway_rollout`'s; this file parses flags and prints).
+//! decision are `slipway_rollout`'s; this file parses flags and prints); `slipway deploy
+//! create|status|list|pause|resume|promote|rollback|end --server URL`: deployments on a
+//! running server, through its `/api/2.0/slipway/deployments/...` routes.
 //!
 //! Exit codes: 0 readout done (whatever it recommends), 2 bad input (an unknown column, a
 //! third arm label, a non-numeric outcome, an arm without rows, an option out of range),
@@ -22,6 +24,110 @@ pub enum DeployCommand {
     /// the outcome (conversions: two-proportion z-test; numbers: Welch), CUPED, always-valid
     /// p-value, and a recommendation.
     Report(ReportArgs),
+    /// Create a deployment on a running `slipway serve` (which serves the model's champion
+    /// with `--model NAME@champion`).
+    Create(CreateArgs),
+    /// A deployment's state, per-arm counters and history.
+    Status(NameArgs),
+    /// Every deployment on the server.
+    List(ServerArgs),
+    /// Pause a running deployment (its traffic share is kept; a canary takes no steps).
+    Pause(ChangeArgs),
+    /// Resume a paused deployment.
+    Resume(ChangeArgs),
+    /// Promote the challenger now: the champion alias moves through the promotion gate
+    /// (blue-green: the flip to green).
+    Promote(ChangeArgs),
+    /// Roll back: all traffic to the champion.
+    Rollback(ChangeArgs),
+    /// End the deployment: all traffic to the champion.
+    End(ChangeArgs),
+}
+
+/// Where the server is.
+#[derive(Args)]
+pub struct ServerArgs {
+    /// The server (`http://host:port`).
+    #[arg(long, env = "SLIPWAY_SERVER", value_name = "URL")]
+    server: String,
+}
+
+/// A deployment on a server.
+#[derive(Args)]
+pub struct NameArgs {
+    /// The deployment.
+    name: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// A user's change.
+#[derive(Args)]
+pub struct ChangeArgs {
+    /// The deployment.
+    name: String,
+    /// Why (recorded with the event).
+    #[arg(long)]
+    reason: Option<String>,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// `deploy create`.
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The deployment's name (unique, never reused).
+    name: String,
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The registered model.
+    #[arg(long)]
+    model: String,
+    /// single, ab, canary, blue_green or shadow.
+    #[arg(long, value_parser = ["single", "ab", "canary", "blue_green", "shadow"])]
+    strategy: String,
+    /// The challenger: a version number or an alias.
+    #[arg(long)]
+    challenger: Option<String>,
+    /// The champion's alias (a promotion moves it).
+    #[arg(long, default_value = "champion")]
+    champion: String,
+    /// A/B: percent of keys in arm B.
+    #[arg(long)]
+    split: Option<u8>,
+    /// A/B: the request header holding the key.
+    #[arg(long)]
+    key_header: Option<String>,
+    /// A/B: the request field holding the key.
+    #[arg(long)]
+    key_field: Option<String>,
+    /// A/B: hash `salt:key` instead of the key.
+    #[arg(long)]
+    salt: Option<String>,
+    /// A/B: what a request without the key gets: refuse or random.
+    #[arg(long, value_parser = ["refuse", "random"])]
+    missing_key: Option<String>,
+    /// Canary: the first step, percent [default: 5].
+    #[arg(long)]
+    initial: Option<u8>,
+    /// Canary: added per healthy period, percent [default: 5].
+    #[arg(long)]
+    step: Option<u8>,
+    /// Canary: the last step, percent [default: 50].
+    #[arg(long)]
+    max: Option<u8>,
+    /// Canary: seconds per evaluation period [default: 300].
+    #[arg(long)]
+    evaluation_seconds: Option<f64>,
+    /// Canary: highest error rate (0.01 = 1 %) [default: 0.01].
+    #[arg(long)]
+    max_error_rate: Option<f64>,
+    /// Canary: highest p95 latency in ms [default: 200].
+    #[arg(long)]
+    max_p95_ms: Option<f64>,
+    /// Canary: fewer requests per period are inconclusive [default: 100].
+    #[arg(long)]
+    min_requests: Option<u64>,
 }
 
 /// `deploy report`.
@@ -73,7 +179,144 @@ pub struct ReportArgs {
 pub fn run(cmd: DeployCommand, json: bool) -> anyhow::Result<ExitCode> {
     match cmd {
         DeployCommand::Report(a) => report(a, json),
+        DeployCommand::Create(a) => create(a, json),
+        DeployCommand::Status(a) => {
+            let v = crate::tracking::Client::http(&a.server.server)?
+                .get_at(&format!("{API}/get"), &[("name", &a.name)])?;
+            show(&v["deployment"], json, true)
+        }
+        DeployCommand::List(a) => {
+            let v =
+                crate::tracking::Client::http(&a.server)?.get_at(&format!("{API}/list"), &[])?;
+            if json {
+                println!("{v}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let list = v["deployments"].as_array().cloned().unwrap_or_default();
+            if list.is_empty() {
+                println!("no deployments");
+            }
+            for d in &list {
+                println!(
+                    "{:<24} {:<10} {:<12} {:<12} challenger {} at {} %",
+                    text(&d["name"]),
+                    text(&d["strategy"]),
+                    text(&d["model"]),
+                    text(&d["status"]),
+                    text(&d["challenger"]),
+                    text(&d["challenger_percent"])
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DeployCommand::Pause(a) => change(a, "pause", json),
+        DeployCommand::Resume(a) => change(a, "resume", json),
+        DeployCommand::Promote(a) => change(a, "promote", json),
+        DeployCommand::Rollback(a) => change(a, "rollback", json),
+        DeployCommand::End(a) => change(a, "end", json),
     }
+}
+
+const API: &str = "/api/2.0/slipway/deployments";
+
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn create(a: CreateArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let mut plan = serde_json::json!({
+        "name": a.name, "model": a.model, "strategy": a.strategy, "champion": a.champion,
+    });
+    let mut set = |k: &str, v: serde_json::Value| {
+        if !v.is_null() {
+            plan[k] = v;
+        }
+    };
+    set("challenger", serde_json::json!(a.challenger));
+    set("split_percent", serde_json::json!(a.split));
+    set("key_header", serde_json::json!(a.key_header));
+    set("key_field", serde_json::json!(a.key_field));
+    set("salt", serde_json::json!(a.salt));
+    set("missing_key", serde_json::json!(a.missing_key));
+    set("initial_percent", serde_json::json!(a.initial));
+    set("step_percent", serde_json::json!(a.step));
+    set("max_percent", serde_json::json!(a.max));
+    set(
+        "evaluation_seconds",
+        serde_json::json!(a.evaluation_seconds),
+    );
+    set("max_error_rate", serde_json::json!(a.max_error_rate));
+    set("max_p95_ms", serde_json::json!(a.max_p95_ms));
+    set("min_requests", serde_json::json!(a.min_requests));
+    let v = crate::tracking::Client::http(&a.server.server)?
+        .post_at(&format!("{API}/create"), &plan)?;
+    show(&v["deployment"], json, false)
+}
+
+fn change(a: ChangeArgs, action: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let mut body = serde_json::json!({"name": a.name});
+    if let Some(r) = a.reason {
+        body["reason"] = r.into();
+    }
+    let v = crate::tracking::Client::http(&a.server.server)?
+        .post_at(&format!("{API}/{action}"), &body)?;
+    show(&v["deployment"], json, false)
+}
+
+/// Prints a deployment: a summary line, the counters, and (with `history`) every event.
+fn show(d: &serde_json::Value, json: bool, history: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::json!({"deployment": d}));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} ({} of {}): {}, challenger {}{} at {} %",
+        style(text(&d["name"])).bold(),
+        text(&d["strategy"]),
+        text(&d["model"]),
+        text(&d["status"]),
+        text(&d["challenger"]),
+        d["challenger_version"]
+            .as_str()
+            .map(|v| format!(" (version {v})"))
+            .unwrap_or_default(),
+        text(&d["challenger_percent"])
+    );
+    if let Some(c) = d["counters"].as_object() {
+        for arm in ["A", "B"] {
+            if let Some(x) = c.get(arm) {
+                println!(
+                    "  arm {arm}: {} requests, {} errors (this server, since it started)",
+                    text(&x["requests"]),
+                    text(&x["errors"])
+                );
+            }
+        }
+        if let Some(s) = c.get("shadow") {
+            println!(
+                "  shadow: {} of {} rows agree",
+                text(&s["rows_agreed"]),
+                text(&s["rows_compared"])
+            );
+        }
+    }
+    let events = d["events"].as_array().cloned().unwrap_or_default();
+    let shown: Vec<&serde_json::Value> = if history {
+        events.iter().collect()
+    } else {
+        events.last().into_iter().collect()
+    };
+    for e in shown {
+        let time = chrono::DateTime::from_timestamp_millis(e["time_ms"].as_i64().unwrap_or(0))
+            .map(|t| t.format("%H:%M:%S").to_string())
+            .unwrap_or_default();
+        println!("  {time} {:<18} {}", text(&e["kind"]), text(&e["reason"]));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(a: ReportArgs, json: bool) -> anyhow::Result<ExitCode> {

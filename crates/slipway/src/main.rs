@@ -103,7 +103,8 @@ enum Command {
     /// Online learning from a JSON-lines stream (file or stdin): progressive validation,
     /// periodic metrics, drift alarms with --detector.
     Online(online::OnlineArgs),
-    /// Deployments: the A/B test readout of an exposures file.
+    /// Deployments: A/B, canary, blue-green and shadow on a running server, and the A/B
+    /// readout of an exposures file.
     #[command(subcommand)]
     Deploy(deploy::DeployCommand),
 }

@@ -116,6 +116,18 @@ impl Client {
         self.send(Method::GET, &full, None, "application/json")
     }
 
+    /// `GET <path>?<query>` for a path outside the MLflow prefix (`/api/2.0/slipway/...`).
+    pub fn get_at(&self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
+        let full = format!("{path}{}", encode_query(query));
+        self.send(Method::GET, &full, None, "application/json")
+    }
+
+    /// `POST <path>` with a JSON body, for a path outside the MLflow prefix.
+    pub fn post_at(&self, path: &str, body: &Value) -> Result<Value> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Transport(e.to_string()))?;
+        self.send(Method::POST, path, Some(bytes), "application/json")
+    }
+
     /// `POST /api/2.0/mlflow/<path>` with a JSON body.
     pub fn post(&self, path: &str, body: &Value) -> Result<Value> {
         self.json_call(Method::POST, path, body)
@@ -244,10 +256,19 @@ pub fn operation(method: &str, path: &str) -> String {
     let call = path
         .strip_prefix("/api/2.0/mlflow/")
         .or_else(|| path.strip_prefix("/api/2.0/mlflow-artifacts/"))
+        .or_else(|| path.strip_prefix("/api/2.0/slipway/"))
         .unwrap_or(path);
     let phrase = match (method, call) {
         (_, "experiments/get-by-name" | "experiments/get") => "looking up the experiment",
         (_, "experiments/create") => "creating the experiment",
+        (_, "deployments/create") => "creating the deployment",
+        (_, "deployments/get") => "reading the deployment",
+        (_, "deployments/list") => "listing deployments",
+        (_, "deployments/pause") => "pausing the deployment",
+        (_, "deployments/resume") => "resuming the deployment",
+        (_, "deployments/promote") => "promoting the challenger",
+        (_, "deployments/rollback") => "rolling the deployment back",
+        (_, "deployments/end") => "ending the deployment",
         (_, "experiments/search") => "listing experiments",
         (_, "runs/create") => "creating the run",
         (_, "runs/update") => "updating the run's status",

@@ -4,7 +4,8 @@
 //! Layout under [`PREDICTION_LOG_ROOT`]:
 //! - `predictions/<deployment>/<version>/<YYYY-MM-DD>/<min id>_<max id>.parquet`: one
 //!   segment per flush of one deployment's version. Columns: `prediction_id` (UUIDv7,
-//!   time-ordered), `timestamp`, `model`, `version`, `protocol`, `latency_us`, the model's
+//!   time-ordered), `timestamp`, `model`, `version`, `protocol`, `arm` (`A` / `B` when a deployment routed the
+//!   request, null otherwise), `latency_us`, the model's
 //!   input columns as typed for scoring (an input named like one of these columns is
 //!   stored as `input.<name>`), then `prediction` (or `cluster`) and `probability_<class>`.
 //! - `feedback/<YYYY-MM-DD>/<id>.parquet`: delayed ground truth, `prediction_id`, `label`
@@ -192,6 +193,8 @@ pub(crate) struct Record {
     pub deployment: String,
     pub version: String,
     pub protocol: &'static str,
+    /// The deployment's arm that answered (`A` champion, `B` challenger), when one routes.
+    pub arm: Option<&'static str>,
     pub time_ms: i64,
     pub latency_us: i64,
     pub ids: Vec<Uuid>,
@@ -210,6 +213,7 @@ struct Pending {
     times: Vec<i64>,
     latency: Vec<i64>,
     protocols: Vec<&'static str>,
+    arms: Vec<Option<&'static str>>,
     inputs: Vec<Table>,
     loose: Vec<Table>,
     outputs: Option<OutputColumns>,
@@ -238,6 +242,7 @@ impl Pending {
             times: Vec::new(),
             latency: Vec::new(),
             protocols: Vec::new(),
+            arms: Vec::new(),
             inputs: Vec::new(),
             loose: Vec::new(),
             outputs: None,
@@ -272,6 +277,7 @@ impl Pending {
         self.times.extend(std::iter::repeat_n(r.time_ms, n));
         self.latency.extend(std::iter::repeat_n(r.latency_us, n));
         self.protocols.extend(std::iter::repeat_n(r.protocol, n));
+        self.arms.extend(std::iter::repeat_n(r.arm, n));
         self.loose.push(r.inputs);
         match (&mut self.outputs, r.output) {
             (None, Output::Values(v)) => self.outputs = Some(OutputColumns::Values(v)),
@@ -629,12 +635,13 @@ fn lower_priority() {
 }
 
 /// Column names of a segment besides the inputs and outputs.
-const META_COLUMNS: [&str; 6] = [
+const META_COLUMNS: [&str; 7] = [
     "prediction_id",
     "timestamp",
     "model",
     "version",
     "protocol",
+    "arm",
     "latency_us",
 ];
 
@@ -645,6 +652,7 @@ fn build_segment(p: Pending) -> Built {
     let times = p.times;
     let latency = p.latency;
     let protocols = p.protocols;
+    let arms = p.arms;
     let n = ids.len();
     let (min_id, max_id) = (
         ids.iter().min().cloned().unwrap_or_default(),
@@ -666,6 +674,7 @@ fn build_segment(p: Pending) -> Built {
         Field::new("model", DataType::Categorical),
         Field::new("version", DataType::Categorical),
         Field::new("protocol", DataType::Categorical),
+        Field::new("arm", DataType::Categorical),
         Field::new("latency_us", DataType::Integer),
     ];
     let mut columns: Vec<ArrayRef> = vec![
@@ -674,6 +683,7 @@ fn build_segment(p: Pending) -> Built {
         Arc::new(StringArray::from(vec![p.deployment.as_str(); n])),
         Arc::new(StringArray::from(vec![p.version.as_str(); n])),
         Arc::new(StringArray::from(protocols)),
+        Arc::new(StringArray::from(arms)),
         Arc::new(Int64Array::from(latency)),
     ];
     let outputs = output_columns(p.outputs.ok_or("no outputs")?, n)?;

@@ -27,9 +27,11 @@ use slipway_store::{ArtifactPath, ArtifactStore, MetadataStore};
 pub mod log;
 mod metrics;
 mod protocol;
+pub mod rollout;
 
 pub use log::{LogOptions, LogStore, export_predictions};
 pub(crate) use protocol::{metrics_response, models_readiness, routes};
+pub use rollout::{ActiveRollout, RolloutOptions, UserAction};
 
 /// Limits and settings of the inference routes.
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct ServingOptions {
     pub threads: usize,
     /// The prediction log.
     pub log: LogOptions,
+    /// Deployments (A/B, canary, blue-green, shadow): the controller's settings.
+    pub rollout: RolloutOptions,
 }
 
 impl Default for ServingOptions {
@@ -54,6 +58,7 @@ impl Default for ServingOptions {
             reload_interval: Duration::from_secs(2),
             threads: 0,
             log: LogOptions::default(),
+            rollout: RolloutOptions::default(),
         }
     }
 }
@@ -152,6 +157,7 @@ pub struct Deployment {
     pub spec: DeploymentSpec,
     live: RwLock<Option<Arc<Live>>>,
     last_error: Mutex<Option<String>>,
+    rollout: RwLock<Option<Arc<rollout::ActiveRollout>>>,
 }
 
 impl Deployment {
@@ -163,6 +169,18 @@ impl Deployment {
     fn set_live(&self, live: Arc<Live>) {
         *self.live.write().unwrap_or_else(|e| e.into_inner()) = Some(live);
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The deployment (A/B, canary, ...) that routes this model's requests, if any.
+    pub fn rollout(&self) -> Option<Arc<rollout::ActiveRollout>> {
+        self.rollout
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_rollout(&self, r: Option<Arc<rollout::ActiveRollout>>) {
+        *self.rollout.write().unwrap_or_else(|e| e.into_inner()) = r;
     }
 
     fn set_error(&self, message: String) {
@@ -243,6 +261,7 @@ impl Serving {
                 spec,
                 live: RwLock::new(None),
                 last_error: Mutex::new(None),
+                rollout: RwLock::new(None),
             });
             if deployments.insert(name.clone(), d).is_some() {
                 return Err(StartError::Invalid(format!(
@@ -298,6 +317,11 @@ impl Serving {
             )
         }) {
             tokio::spawn(watch(Arc::downgrade(&serving)));
+        }
+        if serving.stores.is_some() {
+            // Deployments stored before a restart route from the first request.
+            serving.sync_rollouts().await;
+            tokio::spawn(rollout::control(Arc::downgrade(&serving)));
         }
         Ok(serving)
     }

@@ -23,6 +23,7 @@ use slipway_engine::serving::{Output, ServedModel};
 use uuid::Uuid;
 
 use super::log::{Record, known_ids, v7_time_ms, write_feedback};
+use super::rollout::{self, Route};
 use super::{Deployment, Live, Serving};
 use crate::error::ApiError;
 
@@ -73,7 +74,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Protocol {
+pub(crate) enum Protocol {
     Plain,
     Mlflow,
     V2,
@@ -90,7 +91,8 @@ impl Protocol {
 }
 
 /// A body as read: JSON, or CSV text (MLflow scoring only).
-enum Payload {
+#[derive(Clone)]
+pub(crate) enum Payload {
     Json(Value),
     Csv(Bytes),
 }
@@ -213,19 +215,35 @@ struct Scored {
 }
 
 /// Reads, checks and scores a request on the scoring pool, records its metrics and logs
-/// its rows.
+/// its rows. A deployment on the model (`slipway deploy`) chooses the version that answers.
 async fn score(
     serving: &Arc<Serving>,
     d: &Arc<Deployment>,
     protocol: Protocol,
     payload: Payload,
+    headers: &HeaderMap,
 ) -> Result<Scored, ApiError> {
-    let Some(live) = d.live() else {
+    let Some(champion) = d.live() else {
         return Err(ApiError::NotReady(format!(
             "model '{}' is not loaded yet",
             d.spec.name
         )));
     };
+    let route = match d.rollout() {
+        Some(r) => r.choose(
+            headers,
+            match &payload {
+                Payload::Json(v) => Some(v),
+                Payload::Csv(_) => None,
+            },
+        )?,
+        None => Route::none(),
+    };
+    let live = route.live.clone().unwrap_or(champion);
+    let shadow = route
+        .shadow
+        .clone()
+        .map(|s| (s, payload.clone(), route.rollout.clone()));
     let started = Instant::now();
     let max_rows = serving.options.max_rows;
     let job_live = live.clone();
@@ -233,6 +251,15 @@ async fn score(
         .run(move || read_and_score(&job_live.model, protocol, payload, max_rows))
         .await
         .unwrap_or_else(|| Err(ApiError::Internal("the scoring thread stopped".into())));
+    if !serving.options.rollout.injected_latency.is_empty()
+        && let Some(delay) = serving
+            .options
+            .rollout
+            .injected_latency
+            .get(&format!("{}@{}", d.spec.name, live.version))
+    {
+        tokio::time::sleep(*delay).await;
+    }
     let elapsed = started.elapsed();
     let (status, rows) = match &result {
         Ok((_, out, _)) => (200, out.n_rows()),
@@ -246,6 +273,26 @@ async fn score(
         rows,
         elapsed.as_secs_f64(),
     );
+    if let (Some(r), Some(arm)) = (&route.rollout, route.arm) {
+        r.record(arm, result.is_ok(), elapsed);
+    }
+    if let (Some((challenger, copy, Some(r))), Ok((_, out, _))) = (shadow, &result) {
+        // The copy is scored after the answer's own job, on the same pool, and nobody waits
+        // for it.
+        let champion_out = out.clone();
+        let s = serving.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let scored = s
+                .run(move || read_and_score(&challenger.model, protocol, copy, max_rows))
+                .await;
+            let compared = match scored {
+                Some(Ok((_, theirs, _))) => rollout::agreement(&champion_out, &theirs),
+                _ => None,
+            };
+            r.record_shadow(compared, started.elapsed());
+        });
+    }
     let (inputs, output, (ignored, single)) = result?;
     let ids: Vec<Uuid> = (0..output.n_rows()).map(|_| Uuid::now_v7()).collect();
     if let Some(log) = &serving.log {
@@ -253,6 +300,7 @@ async fn score(
             deployment: d.spec.name.clone(),
             version: live.version.clone(),
             protocol: protocol.name(),
+            arm: route.arm.map(|a| a.name()),
             time_ms: chrono::Utc::now().timestamp_millis(),
             latency_us: i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX),
             ids: ids.clone(),
@@ -786,7 +834,7 @@ async fn predict(
 ) -> Result<Response, ApiError> {
     let d = deployment(&serving, q.model.as_deref())?.clone();
     let p = payload(&serving, &headers, body, false).await?;
-    let s = score(&serving, &d, Protocol::Plain, p).await?;
+    let s = score(&serving, &d, Protocol::Plain, p, &headers).await?;
     let model = &s.live.model;
     let preds = predictions(&s.output, model);
     let mut items = Vec::with_capacity(preds.len());
@@ -858,7 +906,7 @@ async fn mlflow_invocation(
     body: Body,
 ) -> Result<Response, ApiError> {
     let p = payload(serving, headers, body, true).await?;
-    let s = score(serving, d, Protocol::Mlflow, p).await?;
+    let s = score(serving, d, Protocol::Mlflow, p, headers).await?;
     let preds = match &s.output {
         // What `Booster.predict` returns, as `mlflow models serve` answers for a LightGBM or
         // XGBoost booster.
@@ -1072,7 +1120,7 @@ async fn v2_infer_at(
         Payload::Json(v) => v.get("id").filter(|i| i.is_string()).cloned(),
         Payload::Csv(_) => None,
     };
-    let s = score(serving, &d, Protocol::V2, p).await?;
+    let s = score(serving, &d, Protocol::V2, p, headers).await?;
     if let Some(v) = version {
         if s.live.version != v {
             return Err(ApiError::ModelNotFound(format!(

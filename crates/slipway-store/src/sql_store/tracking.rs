@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{Conn, Connections, DIALECT, Db, DbRow, MIGRATION_LOCK, MIGRATIONS};
+use crate::deployment::{DeploymentEvent, DeploymentRecord, DeploymentUpdate, NewDeployment};
 use crate::error::{Error, Result};
 use crate::metadata::MetadataStore;
 use crate::model::{
@@ -39,6 +40,10 @@ mod registry;
 #[allow(clippy::duplicate_mod)] // compiled per backend, like this file
 #[path = "predlog.rs"]
 mod predlog;
+
+#[allow(clippy::duplicate_mod)] // compiled per backend, like this file
+#[path = "deployment.rs"]
+mod deployment;
 
 /// Metadata in a SQL database: [`crate::SqliteStore`] and [`crate::PostgresStore`] are this
 /// type compiled for each backend.
@@ -1245,6 +1250,39 @@ impl MetadataStore for Store {
 
     async fn remove_log_segments(&self, paths: &[String]) -> Result<()> {
         self.remove_log_segments_impl(paths).await
+    }
+
+    async fn create_deployment(&self, new: NewDeployment) -> Result<DeploymentRecord> {
+        self.create_deployment_impl(new).await
+    }
+
+    async fn get_deployment(&self, name: &str) -> Result<DeploymentRecord> {
+        self.get_deployment_impl(name).await
+    }
+
+    async fn list_deployments(&self) -> Result<Vec<DeploymentRecord>> {
+        self.list_deployments_impl().await
+    }
+
+    async fn update_deployment(
+        &self,
+        name: &str,
+        update: DeploymentUpdate,
+    ) -> Result<Option<DeploymentRecord>> {
+        self.update_deployment_impl(name, update).await
+    }
+
+    async fn acquire_deployment_lease(&self, name: &str, owner: &str, ttl_ms: i64) -> Result<bool> {
+        self.acquire_deployment_lease_impl(name, owner, ttl_ms)
+            .await
+    }
+
+    async fn release_deployment_lease(&self, name: &str, owner: &str) -> Result<()> {
+        self.release_deployment_lease_impl(name, owner).await
+    }
+
+    async fn deployment_events(&self, name: &str) -> Result<Vec<DeploymentEvent>> {
+        self.deployment_events_impl(name).await
     }
 
     async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
