@@ -1,7 +1,7 @@
 //! Fairness over time: the fairness metrics of `slipway_govern::fairness` (Fairlearn's
 //! definitions) on each chunk's labelled rows, with the same bounds as `slipway fairness` and
-//! the promotion gate. A chunk whose bound is broken alerts, unless one of the groups it
-//! compares is too small to judge: small samples are flagged, not alarmed on.
+//! the promotion gate. A chunk alerts when a bound is broken among the groups large enough to
+//! judge; a bound broken only once the small groups are counted is flagged, not alarmed on.
 
 use serde::{Deserialize, Serialize};
 use slipway_govern::fairness::{self, Check, FairnessOptions, Protected, Summary};
@@ -29,11 +29,15 @@ pub struct AttributeFairness {
     pub small_groups: Vec<String>,
     /// The between-group summaries with bootstrap intervals.
     pub summary: Summary,
-    /// The bounds checked.
+    /// The bounds checked over every group.
     pub checks: Vec<Check>,
-    /// A bound is broken and no group is too small to judge.
+    /// With small groups present: the bounds checked over the groups large enough to judge
+    /// (what the alert rests on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks_large_groups: Vec<Check>,
+    /// A bound is broken among the groups large enough to judge.
     pub alert: bool,
-    /// A bound is broken but some group is too small: flagged, not alarmed on.
+    /// A bound is broken only when the small groups are counted: flagged, not alarmed on.
     pub flagged: bool,
 }
 
@@ -143,30 +147,77 @@ pub fn by_chunk(
             .map_err(|e| Error::BadInput {
                 message: format!("chunk {}: {e}", chunk.label),
             })?;
-            out.attributes = report
-                .attributes
-                .into_iter()
-                .map(|a| {
-                    let small_groups: Vec<String> = a
-                        .groups
-                        .iter()
-                        .filter(|g| g.small)
-                        .map(|g| format!("{} ({})", g.group, g.count))
+            let mut attributes = Vec::with_capacity(report.attributes.len());
+            for (k, a) in report.attributes.into_iter().enumerate() {
+                let small: Vec<&str> = a
+                    .groups
+                    .iter()
+                    .filter(|g| g.small)
+                    .map(|g| g.group.as_str())
+                    .collect();
+                let small_groups: Vec<String> = a
+                    .groups
+                    .iter()
+                    .filter(|g| g.small)
+                    .map(|g| format!("{} ({})", g.group, g.count))
+                    .collect();
+                let large = a.groups.len() - small.len();
+                // One group only: nothing to compare, no alarm.
+                let broken = a.groups.len() > 1 && !a.passed;
+                let mut checks_large_groups = Vec::new();
+                let alert = if !broken {
+                    false
+                } else if small.is_empty() {
+                    true
+                } else if large < 2 {
+                    false
+                } else {
+                    // The same bounds over the rows of the large groups only.
+                    let keep: Vec<usize> = (0..rows.len())
+                        .filter(|&j| {
+                            let name = cols[k][j].as_deref().unwrap_or(fairness::MISSING_GROUP);
+                            !small.contains(&name)
+                        })
                         .collect();
-                    // One group only: nothing to compare, no alarm.
-                    let comparable = a.groups.len() > 1;
-                    let broken = comparable && !a.passed;
-                    AttributeFairness {
-                        groups: a.groups.len(),
-                        alert: broken && small_groups.is_empty(),
-                        flagged: broken && !small_groups.is_empty(),
-                        small_groups,
-                        attribute: a.attribute,
-                        summary: a.summary,
-                        checks: a.checks,
-                    }
-                })
-                .collect();
+                    let pick_b = |v: &[bool]| keep.iter().map(|&j| v[j]).collect::<Vec<bool>>();
+                    let values: Vec<Option<String>> =
+                        keep.iter().map(|&j| cols[k][j].clone()).collect();
+                    let s: Option<Vec<f64>> = scores
+                        .as_ref()
+                        .map(|s| keep.iter().map(|&j| s[j]).collect());
+                    let again = fairness::evaluate(
+                        &pick_b(&y_true),
+                        &pick_b(&y_pred),
+                        s.as_deref(),
+                        &[Protected {
+                            name: &a.attribute,
+                            values: &values,
+                        }],
+                        &FairnessOptions {
+                            bootstrap: 0,
+                            intersect: false,
+                            ..monitor.options.clone()
+                        },
+                    )
+                    .map_err(|e| Error::BadInput {
+                        message: format!("chunk {}: {e}", chunk.label),
+                    })?;
+                    let judged = &again.attributes[0];
+                    checks_large_groups = judged.checks.clone();
+                    !judged.passed
+                };
+                attributes.push(AttributeFairness {
+                    groups: a.groups.len(),
+                    alert,
+                    flagged: broken && !alert,
+                    small_groups,
+                    attribute: a.attribute,
+                    summary: a.summary,
+                    checks: a.checks,
+                    checks_large_groups,
+                });
+            }
+            out.attributes = attributes;
             Ok(out)
         })
         .collect()
@@ -214,6 +265,10 @@ mod tests {
         push("a", 40, 4, true);
         push("b", 5, 3, true);
         push("a", 10, 1, false);
+        // Chunk 3: a and b unfair as in chunk 0, plus a tiny fair group c: still an alert.
+        push("a", 40, 4, true);
+        push("b", 40, 24, true);
+        push("c", 3, 1, true);
         let o = outputs(&labels, &pred);
         let values = ProtectedValues {
             columns: vec![("g".into(), group)],
@@ -231,6 +286,10 @@ mod tests {
                 label: "c2".into(),
                 rows: (125..135).collect(),
             },
+            RowChunk {
+                label: "c3".into(),
+                rows: (135..218).collect(),
+            },
         ];
         let monitor = FairnessMonitor {
             protected: vec!["g".into()],
@@ -240,7 +299,7 @@ mod tests {
             },
         };
         let r = by_chunk(&o, &values, &chunks, &monitor).unwrap();
-        assert_eq!(r.len(), 3);
+        assert_eq!(r.len(), 4);
         let a0 = &r[0].attributes[0];
         assert!(a0.alert && !a0.flagged, "{a0:?}");
         let dp = a0.summary.demographic_parity_difference.value.unwrap();
@@ -250,6 +309,12 @@ mod tests {
         assert_eq!(a1.small_groups, vec!["b (5)".to_string()]);
         assert_eq!(r[2].labelled_rows, 0);
         assert!(r[2].attributes.is_empty() && r[2].note.is_some());
-        assert_eq!(alerts(&r), 1);
+        let a3 = &r[3].attributes[0];
+        assert!(a3.alert && !a3.flagged, "{a3:?}");
+        assert_eq!(a3.small_groups, vec!["c (3)".to_string()]);
+        assert_eq!(a3.checks_large_groups.len(), 2);
+        assert!(!a3.checks_large_groups[0].passed);
+        assert!(a1.checks_large_groups.is_empty());
+        assert_eq!(alerts(&r), 2);
     }
 }

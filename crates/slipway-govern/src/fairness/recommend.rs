@@ -136,14 +136,15 @@ pub fn recommendations(a: &AttributeReport, opts: &FairnessOptions) -> Vec<Recom
         let suggestion = match (v(&lo.base_rate), v(&hi.base_rate)) {
             (Some(b_lo), Some(b_hi)) if b_hi - b_lo >= 0.5 * (s_hi - s_lo) => format!(
                 "the labels differ too: {}'s actual positive rate is {} against {} for {}, so most \
-                 of the gap is in the data. Equal selection rates (mitigation threshold_optimizer \
-                 or exponentiated_gradient with constraint demographic_parity) will cost accuracy; \
-                 if equal error rates are the aim, judge the equalized odds difference ({}) \
-                 instead",
+                 of the gap is in the data. Equalizing selection rates (reweighing, `fairness: \
+                 {{mitigation: {{method: reweighing, protected: {}}}}}` in the pipeline config, or \
+                 per-group thresholds) will cost accuracy; if equal error rates are the aim, \
+                 judge the equalized odds difference ({}) instead",
                 lo.group,
                 pct(b_lo),
                 pct(b_hi),
                 hi.group,
+                a.columns.join(","),
                 a.summary
                     .equalized_odds_difference
                     .value
@@ -151,18 +152,18 @@ pub fn recommendations(a: &AttributeReport, opts: &FairnessOptions) -> Vec<Recom
             ),
             (Some(b_lo), Some(b_hi)) => format!(
                 "the labels do not explain it: {}'s actual positive rate is {} against {} for {}, \
-                 so the model under-selects {} beyond its data. Reweighing (mitigation reweighing) \
+                 so the model under-selects {} beyond its data. Reweighing (`fairness: \
+                 {{mitigation: {{method: reweighing, protected: {}}}}}` in the pipeline config) \
                  balances the training rows of each group and label; per-group thresholds \
-                 (threshold_optimizer, constraint demographic_parity) equalize selection directly",
+                 equalize selection directly",
                 lo.group,
                 pct(b_lo),
                 pct(b_hi),
                 hi.group,
-                lo.group
+                lo.group,
+                a.columns.join(",")
             ),
-            _ => "per-group thresholds (threshold_optimizer, constraint demographic_parity) \
-                  equalize selection rates directly"
-                .into(),
+            _ => "per-group decision thresholds equalize selection rates directly".into(),
         };
         out.push(rec("demographic_parity", finding, suggestion));
     }
@@ -185,7 +186,7 @@ pub fn recommendations(a: &AttributeReport, opts: &FairnessOptions) -> Vec<Recom
         let finding = match (tpr, fpr) {
             (Some(((lo, t_lo), (hi, t_hi))), _) if tpr_gap >= fpr_gap => format!(
                 "equalized odds difference {eo:.3} (above {bound}) comes from the TPR: {} of {}'s \
-                 actual positives are found against {} of {}'s, so {} misses more of them",
+                 actual positives are found against {} of {}'s: the model misses more of {}'s",
                 pct(t_lo),
                 lo.group,
                 pct(t_hi),
@@ -205,9 +206,10 @@ pub fn recommendations(a: &AttributeReport, opts: &FairnessOptions) -> Vec<Recom
         out.push(rec(
             "equalized_odds",
             finding,
-            "per-group thresholds with constraint equalized_odds (threshold_optimizer) equalize \
-             TPR and FPR, randomizing between two thresholds where the ROC curves do not meet; \
-             exponentiated_gradient with constraint equalized_odds retrains the model instead"
+            "reweighing balances selection, not error rates, and can widen this gap: per-group \
+             thresholds under an equalized-odds constraint (Fairlearn's ThresholdOptimizer \
+             semantics, randomizing between two thresholds where the groups' ROC curves do not \
+             meet) equalize TPR and FPR; check the groups' ROC curves first"
                 .into(),
         ));
     }
