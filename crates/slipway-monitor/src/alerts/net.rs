@@ -19,7 +19,12 @@ pub struct AllowList {
     /// Host names, lower case.
     pub hosts: Vec<String>,
     /// Networks (a single address is a /32 or /128).
+    #[serde(serialize_with = "nets_as_text")]
     pub nets: Vec<IpNet>,
+}
+
+fn nets_as_text<S: serde::Serializer>(nets: &[IpNet], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(nets.iter().map(|n| n.to_string()))
 }
 
 impl AllowList {
