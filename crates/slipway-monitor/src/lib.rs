@@ -18,6 +18,7 @@
 //! `scipy.spatial.distance.jensenshannon` (base 2) on NannyML's bins, Hellinger and
 //! L-infinity as NannyML.
 
+pub mod alerts;
 pub mod dle;
 pub mod drift;
 pub mod fairness;

@@ -3,7 +3,7 @@
 //!
 //! Exit codes: 0 done (drift or not, without `--fail-on-drift`), 2 bad input (a missing
 //! column, an unreadable file, a type mismatch, an empty current file), 3 drift found with
-//! `--fail-on-drift`, 1 internal failure.
+//! `--fail-on-drift`, 1 internal failure, 5 an alert (`--alerts`) could not be delivered.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,6 +21,8 @@ use slipway_monitor::performance::{
 };
 use slipway_monitor::run::{Chunking, DriftReport, Period, drift_file};
 use slipway_monitor::summary::{ReferenceSource, load_reference};
+
+mod alerts;
 
 /// Exit code when `--fail-on-drift` finds drift.
 pub const EXIT_DRIFT: u8 = 3;
@@ -96,7 +98,8 @@ pub struct PerformanceArgs {
     /// Write the HTML report here (its JSON twin next to it, `.json`).
     #[arg(long, value_name = "report.html")]
     output: Option<PathBuf>,
-    /// Exit 3 when any chunk's value is outside the thresholds.
+    /// Exit 3 when any chunk's value is outside the thresholds (or, with --alerts, an
+    /// alert is firing).
     #[arg(long)]
     fail_on_alert: bool,
     /// Fairness by these protected columns (comma-separated) on each chunk's labelled rows
@@ -113,6 +116,8 @@ pub struct PerformanceArgs {
     /// --protected).
     #[arg(long, default_value_t = 30)]
     min_group_size: usize,
+    #[command(flatten)]
+    alerts: alerts::AlertArgs,
 }
 
 /// `monitor drift`.
@@ -173,9 +178,12 @@ pub struct DriftArgs {
     /// to --output as `<name>.reference.json` when the reference is a file].
     #[arg(long, value_name = "FILE")]
     save_summary: Option<PathBuf>,
-    /// Exit 3 when any feature drifted in any chunk.
+    /// Exit 3 when any feature drifted in any chunk (or, with --alerts, an alert is
+    /// firing).
     #[arg(long)]
     fail_on_drift: bool,
+    #[command(flatten)]
+    alerts: alerts::AlertArgs,
 }
 
 /// Runs a monitoring subcommand.
@@ -246,6 +254,7 @@ fn options(a: &DriftArgs) -> anyhow::Result<DriftOptions> {
 
 fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
     let opts = options(&a)?;
+    let rules = a.alerts.load()?;
     let chunking = match (a.chunk_size, &a.chunk_period, &a.timestamp_column) {
         (Some(0), _, _) => bail!("--chunk-size must be at least 1"),
         (Some(size), _, _) => Chunking::Rows { size },
@@ -279,8 +288,16 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
         let twin = out.with_extension("json");
         write_file(&twin, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }
+    let fired = match &rules {
+        Some(r) => Some(r.run(slipway_monitor::alerts::MonitorReport::Drift(&report))?),
+        None => None,
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut body = serde_json::to_value(&report)?;
+        if let Some((run, _, _)) = &fired {
+            body["alerts"] = serde_json::to_value(run)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&body)?);
     } else {
         print_report(&report);
         if let Some(out) = &a.output {
@@ -289,15 +306,20 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
         if let Some(path) = &save_to {
             println!("reference summary: {}", path.display());
         }
+        if let Some((run, state, log)) = &fired {
+            alerts::print(run, state, log);
+        }
     }
-    Ok(if a.fail_on_drift && report.drifted {
-        ExitCode::from(EXIT_DRIFT)
-    } else {
-        ExitCode::SUCCESS
+    let firing = fired.as_ref().is_some_and(|(r, _, _)| r.firing > 0);
+    Ok(match &fired {
+        Some((run, _, _)) if run.failed_deliveries > 0 => ExitCode::from(alerts::EXIT_DELIVERY),
+        _ if a.fail_on_drift && (report.drifted || firing) => ExitCode::from(EXIT_DRIFT),
+        _ => ExitCode::SUCCESS,
     })
 }
 
 fn performance(a: PerformanceArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let rules = a.alerts.load()?;
     let metrics: Vec<Metric> = a
         .metrics
         .iter()
@@ -397,19 +419,33 @@ fn performance(a: PerformanceArgs, json: bool) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&report)?.as_bytes(),
         )?;
     }
+    let fired = match &rules {
+        Some(r) => Some(r.run(slipway_monitor::alerts::MonitorReport::Performance(&report))?),
+        None => None,
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut body = serde_json::to_value(&report)?;
+        if let Some((run, _, _)) = &fired {
+            body["alerts"] = serde_json::to_value(run)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&body)?);
     } else {
         print_performance(&report);
         if let Some(out) = &a.output {
             println!("report: {}", out.display());
         }
+        if let Some((run, state, log)) = &fired {
+            alerts::print(run, state, log);
+        }
     }
     let fairness_alerts = report.fairness.as_ref().map_or(0, |f| f.alerts);
-    Ok(if a.fail_on_alert && report.alerts + fairness_alerts > 0 {
-        ExitCode::from(EXIT_DRIFT)
-    } else {
-        ExitCode::SUCCESS
+    let firing = fired.as_ref().is_some_and(|(r, _, _)| r.firing > 0);
+    Ok(match &fired {
+        Some((run, _, _)) if run.failed_deliveries > 0 => ExitCode::from(alerts::EXIT_DELIVERY),
+        _ if a.fail_on_alert && (report.alerts + fairness_alerts > 0 || firing) => {
+            ExitCode::from(EXIT_DRIFT)
+        }
+        _ => ExitCode::SUCCESS,
     })
 }
 
