@@ -98,11 +98,14 @@ fn check(block: &Block) -> Result<(), String> {
         Some("policy") => slipway_govern::Policy::parse(&block.text, &origin)
             .map(drop)
             .map_err(|e| e.to_string()),
+        Some("alerts") => slipway_monitor::alerts::config::AlertConfig::parse(&block.text)
+            .map(drop)
+            .map_err(|e| format!("{origin}: {e}")),
         Some(other) => Err(format!(
-            "{origin}: unknown marker `yaml: {other}` (pipeline, pipeline-part, rules or policy)"
+            "{origin}: unknown marker `yaml: {other}` (pipeline, pipeline-part, rules, policy or alerts)"
         )),
         None => Err(format!(
-            "{origin}: no `<!-- yaml: pipeline|pipeline-part|rules|policy -->` marker before it, so nothing checks it"
+            "{origin}: no `<!-- yaml: pipeline|pipeline-part|rules|policy|alerts -->` marker before it, so nothing checks it"
         )),
     }
 }
