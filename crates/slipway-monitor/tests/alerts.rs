@@ -718,6 +718,7 @@ fn performance_rules_and_windows_over_runs() {
         task: Task::Binary,
         chunking: &Chunking::Rows { size: 200 },
         features: &[],
+        fairness: None,
     }
     .run(&PerformanceOptions {
         metrics: vec![Metric::Accuracy],
