@@ -195,6 +195,17 @@ fn report_of(d: &Rows) -> slipway_govern::fairness::AttributeReport {
     r.attributes.into_iter().next().unwrap()
 }
 
+/// The recommendation on `name` (the test fails when there is none).
+fn topic<'a>(
+    a: &'a slipway_govern::fairness::AttributeReport,
+    name: &str,
+) -> &'a slipway_govern::fairness::Recommendation {
+    a.recommendations
+        .iter()
+        .find(|r| r.topic == name)
+        .unwrap_or_else(|| panic!("no {name} recommendation: {:?}", a.recommendations))
+}
+
 #[test]
 fn recommendations_quote_the_groups_and_rates_that_raise_them() {
     // Equal base rates (40 %), but a is selected at 10 % and b at 40 %: the model, not the
@@ -208,11 +219,7 @@ fn recommendations_quote_the_groups_and_rates_that_raise_them() {
     assert!(topics.contains(&"small_groups"), "{topics:?}");
     let small = &a.recommendations[0];
     assert!(small.finding.contains("c (10 rows)"), "{}", small.finding);
-    let dp = a
-        .recommendations
-        .iter()
-        .find(|r| r.topic == "demographic_parity")
-        .unwrap();
+    let dp = topic(&a, "demographic_parity");
     assert!(
         dp.finding.contains("a is selected at 10.0 %") && dp.finding.contains("b at 40.0 %"),
         "{}",
@@ -223,11 +230,7 @@ fn recommendations_quote_the_groups_and_rates_that_raise_them() {
         "{}",
         dp.suggestion
     );
-    let eo = a
-        .recommendations
-        .iter()
-        .find(|r| r.topic == "equalized_odds")
-        .unwrap();
+    let eo = topic(&a, "equalized_odds");
     assert!(
         eo.finding.contains("from the TPR") && eo.finding.contains("25.0 % of a's"),
         "{}",
@@ -242,11 +245,7 @@ fn recommendations_quote_the_groups_and_rates_that_raise_them() {
     rows(&mut d, "x", 500, 50, 50, 0, 0.9, 0.1);
     rows(&mut d, "y", 500, 250, 250, 0, 0.9, 0.1);
     let a = report_of(&d);
-    let dp = a
-        .recommendations
-        .iter()
-        .find(|r| r.topic == "demographic_parity")
-        .unwrap();
+    let dp = topic(&a, "demographic_parity");
     assert!(
         dp.suggestion.contains("the labels differ too"),
         "{}",
@@ -261,11 +260,7 @@ fn recommendations_quote_the_groups_and_rates_that_raise_them() {
     );
     // Scores: x's mean 0.18 vs 10 % positives (over by 8 %), y's 0.5 vs 50 %: a calibration
     // finding naming x.
-    let cal = a
-        .recommendations
-        .iter()
-        .find(|r| r.topic == "calibration")
-        .unwrap();
+    let cal = topic(&a, "calibration");
     assert!(
         cal.finding.contains("x's mean score is 18.0 %"),
         "{}",
@@ -286,11 +281,7 @@ fn fair_figures_raise_nothing_and_one_class_groups_are_named() {
     rows(&mut d, "a", 300, 150, 120, 30, 0.5, 0.5);
     rows(&mut d, "b", 300, 0, 0, 90, 0.5, 0.5);
     let a = report_of(&d);
-    let u = a
-        .recommendations
-        .iter()
-        .find(|r| r.topic == "undefined_rates")
-        .unwrap();
+    let u = topic(&a, "undefined_rates");
     assert!(
         u.finding.contains("b (no actual positives)"),
         "{}",
