@@ -27,7 +27,9 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     )
     login = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else None
     auth_log.append({"mechanism": mechanism, "login": login, "ok": ok})
-    return AuthResult(success=ok)
+    # handled=False: the server itself answers 235 or 535 (the default, handled=True, leaves
+    # the client waiting for a reply that never comes).
+    return AuthResult(success=ok, handled=False)
 
 
 class Handler:

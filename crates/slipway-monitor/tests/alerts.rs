@@ -869,7 +869,6 @@ fn smtp_server(dir: &Path) -> Option<(SmtpServer, std::path::PathBuf)> {
 }
 
 #[test]
-#[ignore = "fails: lettre's attempts time out (EAGAIN) against aiosmtpd 1.4.6 with STARTTLS + AUTH LOGIN; not yet diagnosed"]
 fn email_over_starttls_with_auth_login() {
     let dir = tempfile::tempdir().unwrap();
     let Some((server, ca)) = smtp_server(dir.path()) else {
