@@ -27,6 +27,8 @@ pub struct ServedModel {
     target_type: Option<DataType>,
     /// What `POST /explain` needs (pipeline bundles only).
     explain: Option<crate::serve_explain::ExplainState>,
+    /// The training profile (pipeline bundles only): scheduled monitors' reference.
+    profile: Option<std::sync::Arc<slipway_data::profile::Profile>>,
 }
 
 impl std::fmt::Debug for ServedModel {
@@ -77,22 +79,29 @@ impl ServedModel {
             read,
             target_type,
             explain: None,
+            profile: None,
         };
         if matches!(served.scorer, Scorer::Pipeline(_)) {
             // The bundle was verified just above; its profile gives the background.
-            let background = std::fs::read(dir.join("profile.json"))
+            let profile = std::fs::read(dir.join("profile.json"))
                 .map_err(|e| format!("reading profile.json: {e}"))
                 .and_then(|b| {
                     serde_json::from_slice::<slipway_data::profile::Profile>(&b)
                         .map_err(|e| format!("profile.json: {e}"))
-                })
-                .and_then(|profile| {
-                    crate::serve_explain::profile_background(&served, &profile)
-                        .map_err(|e| e.to_string())
                 });
+            let background = profile.as_ref().map_err(Clone::clone).and_then(|profile| {
+                crate::serve_explain::profile_background(&served, profile)
+                    .map_err(|e| e.to_string())
+            });
+            served.profile = profile.ok().map(std::sync::Arc::new);
             served.explain = Some(crate::serve_explain::ExplainState::new(background));
         }
         Ok(served)
+    }
+
+    /// The training profile of a pipeline bundle (what scheduled monitors compare with).
+    pub fn profile(&self) -> Option<&slipway_data::profile::Profile> {
+        self.profile.as_deref()
     }
 
     /// The model's name (from its training config).

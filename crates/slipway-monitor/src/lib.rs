@@ -30,6 +30,8 @@ pub mod performance_report;
 /// The HTML drift report.
 pub mod report;
 pub mod run;
+/// Scheduled monitors over the prediction log (`slipway serve --monitors`).
+pub mod scheduled;
 pub mod special;
 pub mod stats;
 pub mod summary;

@@ -442,6 +442,12 @@ pub(crate) const INFERENCE_ENDPOINTS: &[Endpoint] = &[
         Input::Mlflow,
         "MLflow scoring for one of several served models",
     ),
+    get(
+        "/monitors",
+        &[],
+        "Scheduled monitors (serve --monitors): each with its settings and recent runs, \
+         newest first (status, rows, drifted features, alerts, the stored report's path)",
+    ),
     get("/v2", &[], "Open Inference Protocol v2: server metadata"),
     get("/v2/health/live", &[], "v2 liveness"),
     get(

@@ -106,12 +106,20 @@ pub struct ServeArgs {
     /// Remove logged predictions and feedback older than this many days.
     #[arg(long, env = "SLIPWAY_PREDICTION_RETENTION_DAYS", value_parser = clap::value_parser!(u64).range(1..))]
     prediction_retention_days: Option<u64>,
+    /// Scheduled drift monitors over the prediction log (YAML: name, model, every, window,
+    /// chunk_rows, min_rows, alerts); reports go to the artifact store under `_monitoring/`
+    /// and to `GET /monitors` and the web UI's monitoring page.
+    #[arg(long, value_name = "monitors.yaml", env = "SLIPWAY_MONITORS")]
+    monitors: Option<PathBuf>,
 }
 
 /// Runs `slipway serve`.
 pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     if a.bundle.is_some() {
         return serve_bundle(a);
+    }
+    if a.monitors.is_some() && a.models.is_empty() {
+        anyhow::bail!("--monitors watches served models; give --model NAME@ALIAS too");
     }
     let home = match a.home.clone() {
         Some(h) => h,
@@ -181,7 +189,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 specs,
                 Some(stores),
                 log_store,
-                serving_options(&a),
+                serving_options(&a)?,
             )
             .await
             .map_err(|e| anyhow::anyhow!("--model {e}"))?;
@@ -264,7 +272,7 @@ fn http_options(a: &ServeArgs) -> anyhow::Result<slipway_server::HttpOptions> {
 }
 
 /// The serving settings the flags give.
-fn serving_options(a: &ServeArgs) -> slipway_server::serving::ServingOptions {
+fn serving_options(a: &ServeArgs) -> anyhow::Result<slipway_server::serving::ServingOptions> {
     let mut o = slipway_server::serving::ServingOptions {
         max_rows: usize::try_from(a.max_rows).unwrap_or(usize::MAX),
         max_body_bytes: usize::try_from(a.max_request_bytes).unwrap_or(usize::MAX),
@@ -277,7 +285,21 @@ fn serving_options(a: &ServeArgs) -> slipway_server::serving::ServingOptions {
     o.log.retention = a
         .prediction_retention_days
         .map(|d| Duration::from_secs(d.saturating_mul(86_400)));
-    o
+    if let Some(path) = &a.monitors {
+        if a.no_prediction_log {
+            anyhow::bail!("--monitors reads the prediction log; drop --no-prediction-log");
+        }
+        if a.bundle.is_some() && a.prediction_log.is_none() {
+            anyhow::bail!(
+                "--monitors reads the prediction log; with --bundle give --prediction-log FOLDER"
+            );
+        }
+        o.monitors = Some(
+            slipway_monitor::scheduled::MonitorsFile::load(path)
+                .map_err(|e| anyhow::anyhow!("--monitors {e}"))?,
+        );
+    }
+    Ok(o)
 }
 
 /// The model name of the bundle at `dir` (its manifest's `name`), made fit for a URL path.
@@ -343,7 +365,7 @@ fn serve_bundle(a: ServeArgs) -> anyhow::Result<ExitCode> {
             vec![spec],
             None,
             log_store,
-            serving_options(&a),
+            serving_options(&a)?,
         )
         .await
         .map_err(|e| anyhow::anyhow!("--bundle {}: {e}", dir.display()))?;

@@ -86,10 +86,15 @@ struct Server {
 
 impl Server {
     fn start(home: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(home, args, &[])
+    }
+
+    fn start_with_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
             .args(["serve", "--host", "127.0.0.1", "--port", "0"])
             .args(args)
+            .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .env("SLIPWAY_HOME", home)
             .stdin(Stdio::null())
@@ -328,5 +333,245 @@ fn serve_a_registered_model_and_follow_its_alias_across_processes() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    s.stop();
+}
+
+/// A webhook receiver on 127.0.0.1: answers 200 to every POST and hands over each body.
+fn webhook_receiver() -> (String, mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let body = loop {
+                let Ok(n) = conn.read(&mut chunk) else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                let Some(end) = text.find("\r\n\r\n") else {
+                    continue;
+                };
+                let length: usize = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + length {
+                    break Some(
+                        String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string(),
+                    );
+                }
+            };
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            if let Some(b) = body {
+                let _ = tx.send(b);
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// The rows of breast_cancer.csv without the target, `mean_radius` shifted by `shift`.
+fn rows_shifted(shift: f64) -> Vec<Value> {
+    let text =
+        std::fs::read_to_string(repo().join("examples/breast_cancer/breast_cancer.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|line| {
+            let obj: serde_json::Map<String, Value> = header
+                .iter()
+                .zip(line.split(','))
+                .filter(|(h, _)| **h != "target")
+                .map(|(h, v)| {
+                    let x: f64 = v.parse().unwrap();
+                    let x = if *h == "mean_radius" { x + shift } else { x };
+                    (h.to_string(), json!(x))
+                })
+                .collect();
+            Value::Object(obj)
+        })
+        .collect()
+}
+
+#[test]
+fn scheduled_monitors_compare_the_log_with_the_training_profile_and_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let bundle = train(&dir.path().join("t"), &home, "logistic_regression");
+    let log = dir.path().join("log");
+    let (hook, received) = webhook_receiver();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "name: bc-monitor\nallow: [\"127.0.0.1\"]\ndelivery: {{ max_attempts: 2, initial_backoff_ms: 10, max_backoff_ms: 10 }}\n\
+             channels:\n  hook: {{ type: webhook, url: \"{hook}\", secret_env: HOOK_SECRET }}\n\
+             rules:\n  - {{ name: radius-psi, metric: drift.psi, columns: [mean_radius], above: 0.2, window: 1, severity: critical, channels: [hook] }}\n"
+        ),
+    )
+    .unwrap();
+    let monitors = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &monitors,
+        "monitors:\n  - {name: bc-drift, model: bc, every: 1s, window: 1h, min_rows: 50, alerts: rules.yaml}\n",
+    )
+    .unwrap();
+
+    // A monitor of a model the server does not serve is refused at start, naming both.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "monitors:\n  - {name: m, model: churn, every: 1m, window: 1h}\n",
+    )
+    .unwrap();
+    let o = slipway(
+        &home,
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--prediction-log",
+            log.to_str().unwrap(),
+            "--monitors",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("monitor 'm': model 'churn' is not served here (served: bc)"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(
+        &bad,
+        "monitors:\n  - {name: m, model: bc, every: often, window: 1h}\n",
+    )
+    .unwrap();
+    let o = slipway(
+        &home,
+        &[
+            "serve",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--prediction-log",
+            log.to_str().unwrap(),
+            "--monitors",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("monitors[0] \"m\": field \"every\" \"often\""),
+        "{}",
+        text(&o)
+    );
+    // Without the prediction log there is nothing to monitor.
+    let o = slipway(
+        &home,
+        &[
+            "serve",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--monitors",
+            monitors.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("give --prediction-log"), "{}", text(&o));
+
+    let s = Server::start_with_env(
+        &home,
+        &[
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--prediction-log",
+            log.to_str().unwrap(),
+            "--monitors",
+            monitors.to_str().unwrap(),
+        ],
+        &[("HOOK_SECRET", "s3cret")],
+    );
+    // The window's rows: every training row, with mean_radius moved by +8 (about 2.3 sd).
+    let rows = rows_shifted(8.0);
+    let (status, body) = predict(&s.url, &json!({ "rows": rows }));
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        let listing: Value = client()
+            .get(format!("{}/monitors", s.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let m = &listing["monitors"][0];
+        assert_eq!(m["name"], "bc-drift");
+        assert_eq!(m["model"], "bc");
+        assert_eq!(m["every_seconds"], 1);
+        if let Some(run) = m["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["status"] == "ok" && r["rows"].as_u64() == Some(rows.len() as u64))
+        {
+            break run.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no run compared the rows: {listing}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(run["version"], "1");
+    assert_eq!(run["drifted"], true, "{run}");
+    let drifted: Vec<&str> = run["drifted_features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(drifted.contains(&"mean_radius"), "{run}");
+    assert!(!drifted.contains(&"mean_texture"), "{run}");
+    assert_eq!(run["alerts_firing"], 1, "{run}");
+    assert_eq!(run["failed_deliveries"], 0, "{run}");
+    // The report is stored in the artifact store (here the prediction log's folder) and
+    // holds summaries, not rows.
+    let html_path = run["report_html"].as_str().unwrap();
+    assert!(html_path.starts_with("_monitoring/bc-drift/"), "{run}");
+    let html = std::fs::read_to_string(log.join(html_path)).unwrap();
+    assert!(html.contains("mean_radius"));
+    let json_path = run["report_json"].as_str().unwrap();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(log.join(json_path)).unwrap()).unwrap();
+    assert_eq!(report["report"]["current_rows"], rows.len());
+    // The webhook got the alert, signed.
+    let body = received
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the alert reached the webhook");
+    let alert: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(alert["rule"], "radius-psi", "{alert}");
+    assert_eq!(alert["subject"], "mean_radius", "{alert}");
+    // The route is in the inference server's OpenAPI document.
+    let doc: Value = client()
+        .get(format!("{}/openapi.json", s.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(doc["paths"]["/monitors"]["get"].is_object());
     s.stop();
 }

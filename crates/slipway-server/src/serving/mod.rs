@@ -26,6 +26,7 @@ use slipway_store::{ArtifactPath, ArtifactStore, MetadataStore};
 
 pub mod log;
 mod metrics;
+pub mod monitors;
 mod protocol;
 pub mod rollout;
 
@@ -48,6 +49,8 @@ pub struct ServingOptions {
     pub log: LogOptions,
     /// Deployments (A/B, canary, blue-green, shadow): the controller's settings.
     pub rollout: RolloutOptions,
+    /// Scheduled monitors (`--monitors monitors.yaml`) over the prediction log.
+    pub monitors: Option<slipway_monitor::scheduled::MonitorsFile>,
 }
 
 impl Default for ServingOptions {
@@ -59,6 +62,7 @@ impl Default for ServingOptions {
             threads: 0,
             log: LogOptions::default(),
             rollout: RolloutOptions::default(),
+            monitors: None,
         }
     }
 }
@@ -214,6 +218,7 @@ pub struct Serving {
     pub(crate) options: ServingOptions,
     stores: Option<Stores>,
     started: Instant,
+    pub(crate) monitors: Option<Arc<monitors::Monitors>>,
 }
 
 /// Why serving could not start.
@@ -298,6 +303,27 @@ impl Serving {
             }
             _ => None,
         };
+        let monitors = match &options.monitors {
+            Some(file) => {
+                if log.is_none() {
+                    return Err(StartError::Invalid(
+                        "scheduled monitors read the prediction log, which is off".into(),
+                    ));
+                }
+                for m in &file.monitors {
+                    if !deployments.contains_key(&m.model) {
+                        return Err(StartError::Invalid(format!(
+                            "monitor '{}': model '{}' is not served here (served: {})",
+                            m.name,
+                            m.model,
+                            deployments.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )));
+                    }
+                }
+                Some(Arc::new(monitors::Monitors::new(file.clone())))
+            }
+            None => None,
+        };
         let serving = Arc::new(Serving {
             deployments,
             pool,
@@ -306,7 +332,9 @@ impl Serving {
             options,
             stores,
             started: Instant::now(),
+            monitors,
         });
+        monitors::start(&serving);
         if serving.deployments.values().any(|d| {
             matches!(
                 d.spec.source,

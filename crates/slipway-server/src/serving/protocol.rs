@@ -61,6 +61,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
         .route("/explain", post(explain::explain))
         .route("/models/{name}/explain", post(explain::explain_named))
         .route("/v2/models/{name}/explain", post(explain::v2_explain))
+        .route("/monitors", get(super::monitors::list))
         .route("/openapi.json", get(openapi));
     if probes {
         router = router

@@ -276,6 +276,9 @@
         // MLflow's model version URL: #/models/NAME/versions/V.
         setActiveNav('models');
         await versionPage(view, id, parts[3]);
+      } else if (head === 'monitoring' && parts.length <= 2) {
+        setActiveNav('monitoring');
+        await monitoringPage(view, id);
       } else {
         setActiveNav('');
         document.title = 'Not found · Slipway';
@@ -1210,6 +1213,95 @@
     view.appendChild(section('All models', models.length, body,
       r.next_page_token ? h('div', {class: 'pager'}, h('span', {class: 'spacer'}),
         h('a', {class: 'button', href: hashFor(['models'], {token: r.next_page_token})}, 'Next ›')) : null));
+  }
+
+  // ---------------------------------------------------------------- monitoring
+
+  /**
+   * The scheduled monitors of `slipway serve --monitors` (GET /monitors): one section per
+   * monitor with its drifted-feature count and rows over its recent runs, the runs with
+   * their status, and the newest stored drift report framed like an HTML artifact (its
+   * histograms and per-chunk statistics). `only` shows one monitor.
+   */
+  async function monitoringPage(view, only) {
+    document.title = 'Monitoring · Slipway';
+    view.appendChild(h('h1', null, 'Monitoring'));
+    let r;
+    try {
+      r = await get('/monitors');
+    } catch (err) {
+      if (isMissingEndpoint(err)) {
+        view.appendChild(h('div', {class: 'notice info', id: 'monitoring-unavailable'},
+          h('p', null, 'This server serves no models, so it runs no monitors. Start it with ',
+            h('code', null, 'slipway serve --model NAME@ALIAS --monitors monitors.yaml'), '.')));
+        return;
+      }
+      throw err;
+    }
+    const monitors = (r.monitors || []).filter(m => !only || m.name === only);
+    if (!monitors.length) {
+      view.appendChild(h('p', {class: 'empty', id: 'monitoring-empty'}, only ? `No monitor named ${only}.` :
+        'No scheduled monitors. Give slipway serve --monitors monitors.yaml to compare the prediction log with the training profile on a schedule.'));
+      return;
+    }
+    for (const m of monitors) view.appendChild(monitorSection(m));
+  }
+
+  function fmtSeconds(sec) {
+    for (const [unit, n] of [['d', 86400], ['h', 3600], ['m', 60]]) {
+      if (sec >= n && sec % n === 0) return `${sec / n}${unit}`;
+    }
+    return `${sec}s`;
+  }
+
+  function runStatusBadge(run) {
+    if (run.status !== 'ok') return badge(run.status, run.status === 'failed' ? 'FAILED' : 'SCHEDULED');
+    return run.drifted ? badge('drift', 'FAILED') : badge('no drift', 'FINISHED');
+  }
+
+  function monitorSection(m) {
+    const runs = m.runs || [];
+    const every = fmtSeconds(m.every_seconds);
+    const win = fmtSeconds(m.window_seconds);
+    const box = section(m.name, runs.length, h('p', {class: 'muted'},
+      `Model ${m.model} · every ${every} · window ${win}` + (m.chunk_rows ? ` · chunks of ${m.chunk_rows} rows` : '') +
+      (m.alerts ? ` · alerts ${m.alerts}` : '')));
+    box.id = `monitor-${m.name}`;
+    const done = runs.filter(run => run.status === 'ok').slice().reverse();
+    if (done.length > 1) {
+      const t0 = Date.parse(done[0].started_at);
+      const x = run => (Date.parse(run.started_at) - t0) / 60000;
+      box.appendChild(h('div', {class: 'charts'},
+        h('figure', null, h('figcaption', null, 'Drifted features per run'),
+          lineChart([{name: 'drifted features', points: done.map(run => [x(run), run.drifted_features.length])}],
+            {xLabel: 'minutes since the first run shown', label: 'drifted features per run'})),
+        h('figure', null, h('figcaption', null, 'Rows compared per run'),
+          lineChart([{name: 'rows', points: done.map(run => [x(run), run.rows])}],
+            {xLabel: 'minutes since the first run shown', label: 'rows per run'}))));
+    }
+    if (!runs.length) {
+      box.appendChild(h('p', {class: 'empty'}, 'No run yet.'));
+      return box;
+    }
+    box.appendChild(h('div', {class: 'table-wrap'}, h('table', {class: 'data monitor-runs'},
+      h('thead', null, h('tr', null, h('th', null, 'Started'), h('th', null, 'Version'), h('th', null, 'Status'),
+        h('th', {class: 'num'}, 'Rows'), h('th', {class: 'num'}, 'Chunks'), h('th', null, 'Drifted features'),
+        h('th', {class: 'num'}, 'Alerts firing'), h('th', null, 'Report'))),
+      h('tbody', null, runs.map(run => h('tr', null,
+        h('td', {class: 'nowrap'}, fmtTime(Date.parse(run.started_at))),
+        h('td', null, run.version ? `v${run.version}` : ''),
+        h('td', null, runStatusBadge(run), run.message ? h('span', {class: 'muted'}, ' ' + run.message) : null),
+        h('td', {class: 'num'}, String(run.rows)),
+        h('td', {class: 'num'}, String(run.chunks)),
+        h('td', null, (run.drifted_features || []).join(', ')),
+        h('td', {class: 'num'}, run.alerts_firing === null || run.alerts_firing === undefined ? '' : String(run.alerts_firing)),
+        h('td', null, run.report_html ? h('a', {href: `/ui/artifact-html/${run.report_html}`, target: '_blank', rel: 'noopener'}, 'HTML') : '')))))));
+    const latest = runs.find(run => run.report_html);
+    if (latest) {
+      box.appendChild(h('iframe', {class: 'artifact-html monitor-report', sandbox: '', referrerpolicy: 'no-referrer',
+        title: `Latest drift report of ${m.name}`, src: `/ui/artifact-html/${latest.report_html}`}));
+    }
+    return box;
   }
 
   function quoteString(v) {

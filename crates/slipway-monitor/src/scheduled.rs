@@ -1,0 +1,411 @@
+//! Scheduled monitors: the file `slipway serve --monitors monitors.yaml` reads, and one run of
+//! a monitor over a window of the prediction log.
+//!
+//! ```yaml
+//! monitors:
+//!   - name: adult-drift          # letters, digits, '-', '_' and '.'; unique
+//!     model: adult               # a served model (the prediction log's model name)
+//!     every: 1h                  # how often it runs (at least 1s); the first run is at start
+//!     window: 24h                # the log's rows scored in the last 24 hours are compared
+//!     chunk_rows: 5000           # optional: chunks of this many rows (default: the window whole)
+//!     min_rows: 100              # fewer rows in a chunk's column: a small sample, never drift
+//!     alerts: rules.yaml         # optional: alert rules (relative to this file)
+//! ```
+//!
+//! The reference is the served version's training profile ([`ReferenceSummary::from_profile`]):
+//! the model's input columns as the bundle saw them in training. The server does the
+//! scheduling, reads the window ([`crate::run::drift_file`] on the exported rows) and stores
+//! each run's report; what a run is and decides lives here, so every caller behaves alike.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::config::{AlertConfig, parse_duration};
+use crate::drift::DriftOptions;
+use crate::run::{Chunking, DriftReport, drift_file};
+use crate::summary::ReferenceSummary;
+use crate::{Error, Result};
+
+/// The shortest schedule accepted.
+pub const MIN_EVERY: Duration = Duration::from_secs(1);
+
+/// Every monitor of a monitors file, checked.
+#[derive(Debug, Clone)]
+pub struct MonitorsFile {
+    /// In the file's order.
+    pub monitors: Vec<ScheduledMonitor>,
+}
+
+/// One monitor.
+#[derive(Debug, Clone)]
+pub struct ScheduledMonitor {
+    /// Its name: in report paths, the UI and the REST listing.
+    pub name: String,
+    /// The served model whose prediction log it reads.
+    pub model: String,
+    /// How often it runs.
+    pub every: Duration,
+    /// How far back each run reads.
+    pub window: Duration,
+    /// Chunks of this many rows (`None`: the window is one chunk).
+    pub chunk_rows: Option<u64>,
+    /// The drift thresholds (defaults, with `min_rows` from the file).
+    pub options: DriftOptions,
+    /// The alert rules, loaded and checked with the file.
+    pub alerts: Option<AlertConfig>,
+    /// Where the rules came from.
+    pub alerts_path: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    monitors: Vec<RawMonitor>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMonitor {
+    name: String,
+    model: String,
+    every: String,
+    window: String,
+    #[serde(default)]
+    chunk_rows: Option<u64>,
+    #[serde(default)]
+    min_rows: Option<u64>,
+    #[serde(default)]
+    alerts: Option<PathBuf>,
+}
+
+fn bad(message: String) -> Error {
+    Error::BadInput { message }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+impl MonitorsFile {
+    /// Reads and checks a monitors file; `alerts:` paths are relative to its folder.
+    pub fn load(path: &Path) -> Result<MonitorsFile> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        MonitorsFile::parse(&text, base).map_err(|e| match e {
+            Error::BadInput { message } => bad(format!("{}: {message}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Parses and checks the YAML text; every error names the monitor and the field.
+    pub fn parse(text: &str, base: &Path) -> Result<MonitorsFile> {
+        let raw: RawFile = serde_norway::from_str(text).map_err(|e| bad(e.to_string()))?;
+        if raw.monitors.is_empty() {
+            return Err(bad("field \"monitors\": list at least one monitor".into()));
+        }
+        let mut monitors: Vec<ScheduledMonitor> = Vec::with_capacity(raw.monitors.len());
+        for (i, m) in raw.monitors.into_iter().enumerate() {
+            let at = format!("monitors[{i}] {:?}", m.name);
+            if !valid_name(&m.name) {
+                return Err(bad(format!(
+                    "{at}: field \"name\": use 1 to 128 letters, digits, '-', '_' or '.'"
+                )));
+            }
+            if monitors.iter().any(|o| o.name == m.name) {
+                return Err(bad(format!(
+                    "{at}: field \"name\": another monitor has this name"
+                )));
+            }
+            if !valid_name(&m.model) {
+                return Err(bad(format!(
+                    "{at}: field \"model\" {:?}: a served model name holds letters, digits, \
+                     '-', '_' and '.'",
+                    m.model
+                )));
+            }
+            let duration = |field: &str, s: &str| {
+                parse_duration(s).ok_or_else(|| {
+                    bad(format!(
+                        "{at}: field \"{field}\" {s:?}: write a duration such as 30s, 15m, 2h or 1d"
+                    ))
+                })
+            };
+            let every = duration("every", &m.every)?;
+            if every < MIN_EVERY {
+                return Err(bad(format!(
+                    "{at}: field \"every\" {:?}: at least {}s",
+                    m.every,
+                    MIN_EVERY.as_secs()
+                )));
+            }
+            let window = duration("window", &m.window)?;
+            if window.is_zero() {
+                return Err(bad(format!(
+                    "{at}: field \"window\": must be longer than 0"
+                )));
+            }
+            if m.chunk_rows == Some(0) {
+                return Err(bad(format!("{at}: field \"chunk_rows\": at least 1 row")));
+            }
+            let mut options = DriftOptions::default();
+            if let Some(min) = m.min_rows {
+                options.min_rows = min;
+            }
+            let (alerts, alerts_path) = match m.alerts {
+                Some(p) => {
+                    let p = if p.is_absolute() { p } else { base.join(p) };
+                    let config = AlertConfig::load(&p).map_err(|e| match e {
+                        Error::BadInput { message } => {
+                            bad(format!("{at}: field \"alerts\": {message}"))
+                        }
+                        Error::Io { path, source } => {
+                            bad(format!("{at}: field \"alerts\": {path}: {source}"))
+                        }
+                        other => other,
+                    })?;
+                    (Some(config), Some(p))
+                }
+                None => (None, None),
+            };
+            monitors.push(ScheduledMonitor {
+                name: m.name,
+                model: m.model,
+                every,
+                window,
+                chunk_rows: m.chunk_rows,
+                options,
+                alerts,
+                alerts_path,
+            });
+        }
+        Ok(MonitorsFile { monitors })
+    }
+}
+
+/// How a monitor run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Compared; the report says whether anything drifted.
+    Ok,
+    /// Nothing to compare (no rows in the window, no version loaded yet).
+    Skipped,
+    /// The run could not finish (the message says why).
+    Failed,
+}
+
+/// One run of a monitor, as stored next to its report and listed by the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitorRun {
+    /// The monitor.
+    pub monitor: String,
+    /// The served model.
+    pub model: String,
+    /// The version whose training profile was the reference.
+    pub version: Option<String>,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// The window compared: scoring times from (inclusive) ...
+    pub window_start_ms: i64,
+    /// ... to (exclusive), UTC milliseconds.
+    pub window_end_ms: i64,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Why it was skipped or failed.
+    pub message: Option<String>,
+    /// Rows compared.
+    pub rows: u64,
+    /// Chunks compared.
+    pub chunks: usize,
+    /// Whether any feature drifted in any chunk.
+    pub drifted: bool,
+    /// The features that drifted in some chunk, in the reference's order.
+    pub drifted_features: Vec<String>,
+    /// Alerts firing after the run (with `alerts:`).
+    pub alerts_firing: Option<usize>,
+    /// Alert deliveries that failed after their retries.
+    pub failed_deliveries: Option<usize>,
+    /// The report's HTML and JSON, where the caller stored them.
+    pub report_html: Option<String>,
+    /// See `report_html`.
+    pub report_json: Option<String>,
+}
+
+impl MonitorRun {
+    /// A run that compared nothing, or failed, with its reason.
+    pub fn without_report(
+        spec: &ScheduledMonitor,
+        version: Option<String>,
+        started_at: String,
+        window: (i64, i64),
+        status: RunStatus,
+        message: String,
+    ) -> MonitorRun {
+        MonitorRun {
+            monitor: spec.name.clone(),
+            model: spec.model.clone(),
+            version,
+            started_at,
+            window_start_ms: window.0,
+            window_end_ms: window.1,
+            status,
+            message: Some(message),
+            rows: 0,
+            chunks: 0,
+            drifted: false,
+            drifted_features: Vec::new(),
+            alerts_firing: None,
+            failed_deliveries: None,
+            report_html: None,
+            report_json: None,
+        }
+    }
+
+    /// The run of a finished drift report.
+    pub fn from_report(
+        spec: &ScheduledMonitor,
+        version: Option<String>,
+        started_at: String,
+        window: (i64, i64),
+        report: &DriftReport,
+    ) -> MonitorRun {
+        let drifted_features: Vec<String> = report
+            .columns
+            .iter()
+            .map(|(name, _)| name)
+            .filter(|name| {
+                report
+                    .chunks
+                    .iter()
+                    .any(|c| c.features.iter().any(|f| &f.column == *name && f.drifted))
+            })
+            .cloned()
+            .collect();
+        MonitorRun {
+            monitor: spec.name.clone(),
+            model: spec.model.clone(),
+            version,
+            started_at,
+            window_start_ms: window.0,
+            window_end_ms: window.1,
+            status: RunStatus::Ok,
+            message: None,
+            rows: report.current_rows,
+            chunks: report.chunks.len(),
+            drifted: report.drifted,
+            drifted_features,
+            alerts_firing: None,
+            failed_deliveries: None,
+            report_html: None,
+            report_json: None,
+        }
+    }
+}
+
+/// The window a run that starts at `now_ms` compares: `[now − window, now)`.
+pub fn window_of(spec: &ScheduledMonitor, now_ms: i64) -> (i64, i64) {
+    let w = i64::try_from(spec.window.as_millis()).unwrap_or(i64::MAX);
+    (now_ms.saturating_sub(w), now_ms)
+}
+
+/// Compares the rows of `current` (a window of the log, exported) with `reference`, chunked
+/// as the monitor says. `current_label` names the window in the report.
+pub fn compare(
+    spec: &ScheduledMonitor,
+    reference: &ReferenceSummary,
+    current: &Path,
+    current_label: &str,
+) -> Result<DriftReport> {
+    let chunking = match spec.chunk_rows {
+        Some(size) => Chunking::Rows { size },
+        None => Chunking::Whole,
+    };
+    let mut report = drift_file(reference, current, &chunking, &spec.options, &[])?;
+    report.current = current_label.to_string();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<MonitorsFile> {
+        MonitorsFile::parse(text, Path::new("."))
+    }
+
+    fn message(r: Result<MonitorsFile>) -> String {
+        match r {
+            Err(Error::BadInput { message }) => message,
+            Err(other) => panic!("not bad input: {other}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn a_monitor_is_read_with_its_defaults() {
+        let f = parse(
+            "monitors:\n  - {name: adult-drift, model: adult, every: 1h, window: 1d, chunk_rows: 500}\n",
+        )
+        .unwrap();
+        let m = &f.monitors[0];
+        assert_eq!(m.every, Duration::from_secs(3600));
+        assert_eq!(m.window, Duration::from_secs(86_400));
+        assert_eq!(m.chunk_rows, Some(500));
+        assert_eq!(m.options.min_rows, 100);
+        assert!(m.alerts.is_none());
+        assert_eq!(
+            window_of(m, 100_000_000),
+            (100_000_000 - 86_400_000, 100_000_000)
+        );
+    }
+
+    #[test]
+    fn each_error_names_the_monitor_and_the_field() {
+        let m = message(parse("monitors: []\n"));
+        assert!(m.contains("at least one monitor"), "{m}");
+        let m = message(parse(
+            "monitors:\n  - {name: a, model: adult, every: 0, window: 1h}\n",
+        ));
+        assert!(m.contains("monitors[0] \"a\": field \"every\""), "{m}");
+        assert!(m.contains("at least 1s"), "{m}");
+        let m = message(parse(
+            "monitors:\n  - {name: a, model: adult, every: 1h, window: soon}\n",
+        ));
+        assert!(m.contains("field \"window\" \"soon\""), "{m}");
+        let m = message(parse(
+            "monitors:\n  - {name: a, model: adult, every: 1h, window: 1h}\n  - {name: a, model: b, every: 1h, window: 1h}\n",
+        ));
+        assert!(m.contains("monitors[1] \"a\": field \"name\""), "{m}");
+        let m = message(parse(
+            "monitors:\n  - {name: \"../x\", model: adult, every: 1h, window: 1h}\n",
+        ));
+        assert!(m.contains("field \"name\""), "{m}");
+        let m = message(parse(
+            "monitors:\n  - {name: a, model: \"a/b\", every: 1h, window: 1h}\n",
+        ));
+        assert!(m.contains("field \"model\""), "{m}");
+        let m = message(parse(
+            "monitors:\n  - {name: a, model: b, every: 1h, window: 1h, chunk_rows: 0}\n",
+        ));
+        assert!(m.contains("field \"chunk_rows\""), "{m}");
+        let m = message(parse(
+            "monitors:\n  - {name: a, model: b, every: 1h, window: 1h, alerts: /nonexistent/rules.yaml}\n",
+        ));
+        assert!(m.contains("field \"alerts\""), "{m}");
+        let m = message(parse(
+            "monitors:\n  - {name: a, model: b, every: 1h, window: 1h, colour: red}\n",
+        ));
+        assert!(m.contains("colour"), "{m}");
+    }
+}
