@@ -915,3 +915,101 @@ fn performance_tracks_fairness_per_chunk_and_alerts_on_broken_bounds() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("protected column \"gender\""), "{err}");
 }
+
+/// River's Phishing stream as JSON lines (`target` renamed `is_phishing`, booleans as
+/// booleans), with `bad` replacing line 7's `long_url` by a string when set.
+fn phishing_jsonl(path: &Path, bad: bool) {
+    let csv = std::fs::read_to_string(
+        repo().join("crates/slipway-monitor/tests/reference/online_phishing.csv"),
+    )
+    .unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let mut out = String::new();
+    for (i, line) in lines.enumerate() {
+        let mut obj = serde_json::Map::new();
+        for (h, v) in header.iter().zip(line.split(',')) {
+            let value = match (*h, v) {
+                ("target", v) => Value::Bool(v == "true"),
+                ("long_url", _) if bad && i == 6 => Value::String("yes".into()),
+                (_, v) => serde_json::json!(v.parse::<f64>().unwrap()),
+            };
+            let key = if *h == "target" { "is_phishing" } else { h };
+            obj.insert(key.to_string(), value);
+        }
+        writeln!(out, "{}", Value::Object(obj)).unwrap();
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn online_learns_a_stream_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("phishing.jsonl");
+    phishing_jsonl(&good, false);
+    let o = slipway(&[
+        "--json",
+        "online",
+        "--model",
+        "hoeffding_tree",
+        "--input",
+        p(&good),
+        "--target",
+        "is_phishing",
+        "--detector",
+        "adwin",
+        "--every",
+        "500",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s = json_of(&o);
+    assert_eq!(s["rows"], 1250);
+    // The same progressive predictions as River's Hoeffding tree: 1,099 of 1,250 right.
+    assert!(
+        (s["accuracy"].as_f64().unwrap() - 1099.0 / 1250.0).abs() < 1e-12,
+        "{s}"
+    );
+    assert_eq!(s["features"].as_array().unwrap().len(), 9);
+    assert_eq!(s["checkpoints"].as_array().unwrap().len(), 2, "{s}");
+
+    let bad = dir.path().join("bad.jsonl");
+    phishing_jsonl(&bad, true);
+    let o = slipway(&[
+        "online",
+        "--model",
+        "logistic",
+        "--input",
+        p(&bad),
+        "--target",
+        "is_phishing",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("line 7: field \"long_url\": \"yes\" is not a number"),
+        "{}",
+        text(&o)
+    );
+    // From stdin, skipping and counting the bad line.
+    let o = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args([
+            "--json",
+            "online",
+            "--model",
+            "logistic",
+            "--input",
+            "-",
+            "--target",
+            "is_phishing",
+            "--skip-bad",
+            "--every",
+            "0",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(std::fs::File::open(&bad).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let s = json_of(&o);
+    assert_eq!(s["rows"], 1249);
+    assert_eq!(s["skipped"], 1);
+}
