@@ -199,7 +199,7 @@ impl JobStore {
         let store = runtime
             .block_on(slipway_server::open_artifacts(&destination, home))
             .map_err(|e| anyhow::anyhow!("cannot open the artifact store: {e}"))?;
-        let uri = store.root_uri();
+        let uri = store.root_uri().trim_end_matches('/').to_string();
         Ok(JobStore {
             runtime,
             store,
@@ -431,8 +431,9 @@ pub fn train_emit(
             );
         }
         eprintln!(
-            "{} the pods read the config's data files at {}: they must exist in the pods \
-             (--data-claim mounts a volume at {})",
+            "{} the pods read the config's data files at {}: they must exist in the pods, where \
+             the config is {CONFIG_DIR}/config.yaml (relative paths resolve there); --data-claim \
+             mounts a volume at {}",
             style("note:").cyan(),
             [Some(&cfg.data.train), cfg.data.test.as_ref()]
                 .into_iter()
