@@ -31,8 +31,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{DataType, Error, Field, Result, Role, Schema, Table};
 
+mod row_groups;
 mod stream;
 
+pub use row_groups::{copy_parquet_row_groups, parquet_row_groups};
 pub use stream::{ProgressUnit, ReadProgress, TableChunks, TableWriter, infer_types, read_chunks};
 
 /// The key under which [`write_table`] stores the Slipway schema (logical types and roles)

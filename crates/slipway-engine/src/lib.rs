@@ -14,6 +14,7 @@ mod explain;
 mod explain_local;
 pub mod fairness;
 mod import;
+pub mod indexed_job;
 mod inspection;
 pub mod mitigation;
 mod predict;
@@ -97,6 +98,86 @@ impl Engine {
             self.options.oversubscribe,
             progress,
         )
+    }
+
+    /// Runs completion index `index` of a `total`-index training job `job` (a Kubernetes
+    /// Indexed Job's pod): its share of the candidates × folds of `config`, fitted; the
+    /// caller stores the returned part where the collect step reads it.
+    pub fn train_worker(
+        &self,
+        config: &PipelineConfig,
+        config_text: Option<&str>,
+        job: &str,
+        index: usize,
+        total: usize,
+        progress: &dyn Progress,
+    ) -> Result<indexed_job::TrainPart> {
+        indexed_job::train_worker(
+            config,
+            config_text,
+            job,
+            index,
+            total,
+            self.options.oversubscribe,
+            progress,
+        )
+    }
+
+    /// The collect step of a training job: checks that `parts` (stored bytes by completion
+    /// index) cover the plan of `config`, then trains as [`Engine::train`] does with the
+    /// workers' fold results in place of fitting them: the same ranking, refit, report and
+    /// bundle.
+    pub fn train_collect(
+        &self,
+        config: &PipelineConfig,
+        config_text: Option<&str>,
+        job: &str,
+        total: usize,
+        parts: &std::collections::BTreeMap<usize, Vec<u8>>,
+        progress: &dyn Progress,
+    ) -> Result<TrainOutcome> {
+        let recorded = indexed_job::gather(config, job, total, parts)?;
+        train::run_with(
+            config,
+            config_text,
+            &self.output_dir(config),
+            self.options.oversubscribe,
+            progress,
+            &train::CvSource::Recorded(&recorded),
+        )?
+        .ok_or_else(|| Error::Internal("the collect step stopped after cross-validation".into()))
+    }
+
+    /// Scores completion index `index`'s share of the row groups of the Parquet file
+    /// `input` (a contiguous block) with the bundle at `model`, in `scratch`; returns the
+    /// part's description and its predictions file for the caller to store.
+    #[allow(clippy::too_many_arguments)]
+    pub fn predict_worker(
+        &self,
+        model: &Path,
+        input: &Path,
+        job: &str,
+        index: usize,
+        total: usize,
+        scratch: &Path,
+        options: &PredictOptions,
+        progress: &dyn Progress,
+    ) -> Result<(indexed_job::PredictPart, PathBuf)> {
+        indexed_job::predict_worker(model, input, job, index, total, scratch, options, progress)
+    }
+
+    /// The collect step of a scoring job: every index's predictions (description bytes and
+    /// predictions file, by completion index), checked and written to `output` in order.
+    pub fn predict_collect(
+        &self,
+        model: &Path,
+        input: &Path,
+        job: &str,
+        total: usize,
+        parts: &std::collections::BTreeMap<usize, (Vec<u8>, PathBuf)>,
+        output: &Path,
+    ) -> Result<indexed_job::PredictCollectOutcome> {
+        indexed_job::predict_collect(model, input, job, total, parts, output)
     }
 
     /// Runs a `task: clustering` config: fits every candidate, writes the report and, when

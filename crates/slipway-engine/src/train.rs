@@ -349,6 +349,28 @@ pub(crate) fn run(
     oversubscribe: bool,
     progress: &dyn Progress,
 ) -> Result<TrainOutcome> {
+    run_with(
+        cfg,
+        config_text,
+        output,
+        oversubscribe,
+        progress,
+        &CvSource::Fit,
+    )?
+    .ok_or_else(|| Error::Internal("a training run stopped after cross-validation".into()))
+}
+
+/// [`run`] with the fold fits taken from `source`: fitted here, fitted in part for an
+/// Indexed Job's worker (which stops after cross-validation and returns `None`), or read
+/// back from the workers' records by the collect step (see [`crate::indexed_job`]).
+pub(crate) fn run_with(
+    cfg: &PipelineConfig,
+    config_text: Option<&str>,
+    output: &Path,
+    oversubscribe: bool,
+    progress: &dyn Progress,
+    source: &CvSource<'_>,
+) -> Result<Option<TrainOutcome>> {
     let started = Instant::now();
     let mut warnings: Vec<Warning> = Vec::new();
     let (threads, capped) = thread_budget(cfg.threads, oversubscribe);
@@ -513,8 +535,16 @@ pub(crate) fn run(
     let mut runs: Vec<Option<CandidateRun>> = Vec::with_capacity(candidates.len());
     let mut failure_kinds: Vec<slipway_data::ErrorKind> = Vec::new();
     let mut results: Vec<CandidateResult> = Vec::with_capacity(candidates.len());
-    for c in &candidates {
-        match cross_validate(c, c.search.as_ref(), &ctx, progress) {
+    for (ci, c) in candidates.iter().enumerate() {
+        if let CvSource::Worker(w) = source {
+            // A worker fits its own share only; what the search makes of it is the
+            // collect step's.
+            if w.has_units_of(ci) {
+                let _ = cross_validate(ci, c, c.search.as_ref(), &ctx, progress, source);
+            }
+            continue;
+        }
+        match cross_validate(ci, c, c.search.as_ref(), &ctx, progress, source) {
             Ok(r) => {
                 for t in r.result.search.iter().flat_map(|s| &s.ties) {
                     let w = Warning {
@@ -541,6 +571,9 @@ pub(crate) fn run(
         }
     }
     progress.end();
+    if matches!(source, CvSource::Worker(_)) {
+        return Ok(None);
+    }
     if results.iter().all(|r| r.error.is_some()) {
         return Err(all_failed(&results, &failure_kinds));
     }
@@ -744,7 +777,7 @@ pub(crate) fn run(
     write_atomic(&outcome.report_html, html.as_bytes())?;
     write_atomic(&outcome.report_json, &json)?;
     write_atomic(&output.join("profile.html"), profile_html.as_bytes())?;
-    Ok(outcome)
+    Ok(Some(outcome))
 }
 
 /// Calibration and threshold tuning of the refitted model on out-of-fold predictions of
@@ -785,7 +818,7 @@ fn post_fit(
                 search: None,
                 ..chosen.clone()
             };
-            cross_validate(&single, None, ctx, &crate::NoProgress)?
+            cross_validate(0, &single, None, ctx, &crate::NoProgress, &CvSource::Fit)?
                 .oof
                 .ok_or_else(|| Error::Internal("no out-of-fold predictions".into()))?
         }
@@ -831,13 +864,23 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// What one fold fit hands back to the search.
-struct FoldOut {
+pub(crate) struct FoldOut {
     /// Every metric that could be computed on the fold.
-    metrics: Vec<(String, f64)>,
+    pub(crate) metrics: Vec<(String, f64)>,
     /// Validation rows (indices into the training rows) and their predictions, when the
     /// fold used all of its rows (not a halving subsample).
-    oof: Option<(Vec<usize>, Prediction)>,
-    seconds: f64,
+    pub(crate) oof: Option<(Vec<usize>, Prediction)>,
+    pub(crate) seconds: f64,
+}
+
+/// Where the fold fits of cross-validation come from.
+pub(crate) enum CvSource<'a> {
+    /// Fitted here.
+    Fit,
+    /// An Indexed Job's worker: its own units are fitted and recorded, the rest skipped.
+    Worker(&'a crate::indexed_job::WorkerShare),
+    /// The collect step: every fold's result, as the workers recorded it.
+    Recorded(&'a crate::indexed_job::RecordedFolds),
 }
 
 /// Everything needed to cross-validate candidates on the training rows.
@@ -1054,15 +1097,25 @@ fn candidate_error(c: &Candidate, e: slipway_learn::Error) -> Error {
 }
 
 fn cross_validate(
+    ci: usize,
     c: &Candidate,
     search_spec: Option<&SearchSpec>,
     ctx: &CvContext<'_>,
     progress: &dyn Progress,
+    source: &CvSource<'_>,
 ) -> Result<CandidateRun> {
     let settings = search_settings(ctx);
     let outcome = run_search(search_spec, &settings, |task| {
-        let spec = spec_for(&c.spec, task.params, Some(task.threads))?;
-        let out = fit_fold(c, &spec, ctx, task.fold, task.subsample).map_err(|e| {
+        let fit = || -> slipway_learn::Result<(f64, FoldOut)> {
+            let spec = spec_for(&c.spec, task.params, Some(task.threads))?;
+            fit_fold(c, &spec, ctx, task.fold, task.subsample)
+        };
+        let out = match source {
+            CvSource::Fit => fit(),
+            CvSource::Worker(w) => w.evaluate(ci, &c.name, task, fit),
+            CvSource::Recorded(r) => r.replay(ci, &c.name, task),
+        }
+        .map_err(|e| {
             if task.params.is_empty() || e.kind() == slipway_data::ErrorKind::Internal {
                 e
             } else {

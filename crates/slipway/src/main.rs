@@ -47,6 +47,7 @@ mod explain;
 mod explain_local;
 mod fairness;
 mod healthcheck;
+mod k8s_job;
 mod models;
 mod monitor;
 mod online;
@@ -165,6 +166,8 @@ struct TrainArgs {
     /// Do not record the run.
     #[arg(long)]
     no_track: bool,
+    #[command(flatten)]
+    job: k8s_job::JobArgs,
 }
 
 /// Where runs and registered models live.
@@ -231,6 +234,8 @@ struct PredictArgs {
     /// use are left out.
     #[arg(long, value_name = "COL", value_delimiter = ',')]
     keep: Vec<String>,
+    #[command(flatten)]
+    job: k8s_job::PredictJobArgs,
 }
 
 #[derive(Args)]
@@ -452,6 +457,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keep: a.keep,
                 ..slipway_engine::PredictOptions::default()
             };
+            if let Some(code) = k8s_job::predict(
+                &engine, &a.job, &a.model, &a.input, &a.output, &options, json, &progress,
+            )? {
+                return Ok(code);
+            }
             let out =
                 engine.predict_with_progress(&a.model, &a.input, &a.output, &options, &progress)?;
             if json {
@@ -628,8 +638,31 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         anyhow::ensure!(t >= 1, "--threads must be at least 1");
         cfg.threads = Some(t);
     }
+    let mode = a.job.mode();
+    match mode {
+        k8s_job::Mode::Emit => {
+            k8s_job::train_emit(&a.job, &cfg, &text, json)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        k8s_job::Mode::Worker => {
+            let home = job_home(&a.tracking)?;
+            k8s_job::train_worker(engine, &a.job, &cfg, &text, &home, json, progress)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        k8s_job::Mode::Single | k8s_job::Mode::Collect => {}
+    }
+    let collect = matches!(mode, k8s_job::Mode::Collect);
     let client = if a.no_track {
         None
+    } else if collect {
+        // The collect step records the run in the stores the job's results are in.
+        match job_home(&a.tracking).and_then(|h| a.job.tracking_client(&h)) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracking_warning(&e.to_string());
+                None
+            }
+        }
     } else {
         match a.tracking.client() {
             Ok(c) => Some(c),
@@ -658,7 +691,13 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         });
         return print_cluster(&out, tracked.as_ref(), json);
     }
-    let out = mark_failed(recorder.as_ref(), engine.train(&cfg, Some(&text), progress))?;
+    let trained = if collect {
+        let home = job_home(&a.tracking)?;
+        k8s_job::train_collect(engine, &a.job, &cfg, &text, &home, progress)?
+    } else {
+        engine.train(&cfg, Some(&text), progress)
+    };
+    let out = mark_failed(recorder.as_ref(), trained)?;
     let tracked = record_run(recorder.as_ref(), || {
         record::RunLog::train(&cfg, &text, &out)
     });
@@ -791,6 +830,14 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
     } else {
         ExitCode::from(EXIT_GATE)
     })
+}
+
+/// The home folder of a Kubernetes job's pod (`--home` / `SLIPWAY_HOME`, else the default).
+fn job_home(t: &TrackingArgs) -> anyhow::Result<PathBuf> {
+    match t.home.clone().filter(|h| !h.as_os_str().is_empty()) {
+        Some(h) => Ok(h),
+        None => default_home(),
+    }
 }
 
 /// A passed gate with its bound: `roc_auc 0.9266 ≥ 0.85`, `rmse 51.2 ≤ 60`, or the value

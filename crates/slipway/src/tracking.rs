@@ -86,6 +86,34 @@ impl Client {
         })
     }
 
+    /// A client over the stores a server would open with `--backend-store-uri` and
+    /// `--artifacts-destination` (PostgreSQL and S3 for a team; `home` holds the defaults),
+    /// as the collect step of a Kubernetes job uses them.
+    pub fn stores(
+        home: &Path,
+        backend: &slipway_server::BackendStore,
+        destination: &slipway_server::ArtifactDestination,
+    ) -> Result<Client> {
+        let runtime = runtime()?;
+        let state = runtime
+            .block_on(slipway_server::AppState::open(
+                home,
+                backend,
+                destination,
+                slipway_server::Limits::default(),
+            ))
+            .map_err(|e| ClientError::Transport(format!("cannot open the store: {e}")))?;
+        Ok(Client {
+            runtime,
+            transport: Transport::Local(slipway_server::app(Arc::new(state))),
+            target: match destination {
+                slipway_server::ArtifactDestination::S3 { url, .. } => url.clone(),
+                slipway_server::ArtifactDestination::Local(p) => p.display().to_string(),
+                slipway_server::ArtifactDestination::Home => home.display().to_string(),
+            },
+        })
+    }
+
     /// A client over HTTP to `uri` (`http://host:port`).
     pub fn http(uri: &str) -> Result<Client> {
         if !(uri.starts_with("http://") || uri.starts_with("https://")) {

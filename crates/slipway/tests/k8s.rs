@@ -644,3 +644,180 @@ fn dockerfile_port_volume_and_healthcheck_match_the_server() {
     );
     drop(server);
 }
+
+/// Secret names a pod spec reads (envFrom and secretKeyRef), from its containers.
+fn secret_names(pod_spec: &Value) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for c in pod_spec["containers"].as_array().into_iter().flatten() {
+        for from in c["envFrom"].as_array().into_iter().flatten() {
+            if let Some(n) = from["secretRef"]["name"].as_str() {
+                out.insert(n.to_string());
+            }
+        }
+        for e in c["env"].as_array().into_iter().flatten() {
+            if let Some(n) = e["valueFrom"]["secretKeyRef"]["name"].as_str() {
+                out.insert(format!("{n}/{}", e["valueFrom"]["secretKeyRef"]["key"]));
+            }
+        }
+    }
+    out
+}
+
+/// `slipway train --emit-k8s-job`: the YAML passes `kubernetes-validate --strict`, its
+/// Indexed Job has one completion index per share and reads the team overlay's Secrets, and
+/// the pods' own arguments and environment, run here index by index and then the collect
+/// step, train the model.
+#[test]
+fn emitted_training_job_validates_and_runs_as_written() {
+    let Some(validator) = tool("SLIPWAY_KUBERNETES_VALIDATE", "kubernetes-validate") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = "name: bc-yaml\ndata: {train: breast_cancer.csv}\ntarget: target\n\
+                  task: classification\nmodels:\n  - name: logistic\n    type: logistic_regression\n\
+                  \x20   search: {grid: {c: [0.1, 1.0]}}\n  - {name: naive_bayes, type: gaussian_nb}\n\
+                  cv: {folds: 2}\nseed: 1\n";
+    let cfg = dir.path().join("pipeline.yaml");
+    std::fs::write(&cfg, config).expect("write config");
+    let yaml_file = dir.path().join("job.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["train", "--config"])
+        .arg(&cfg)
+        .arg("--emit-k8s-job")
+        .arg(&yaml_file)
+        .args([
+            "--parallelism",
+            "3",
+            "--image",
+            "registry.example/slipway:0.1.0",
+        ])
+        .args(["--job", "bc-yaml", "--data-claim", "training-data"])
+        .env_remove("SLIPWAY_JOB_ID")
+        .output()
+        .expect("run slipway");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("6 units over 3 indices"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let yaml = std::fs::read_to_string(&yaml_file).expect("read YAML");
+    validate(&validator, "job", &yaml, dir.path());
+    let docs = documents(&yaml);
+    let jobs: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "Job").collect();
+    assert_eq!(jobs.len(), 2, "the Indexed Job and the collect Job");
+    let workers = jobs
+        .iter()
+        .find(|j| j["spec"]["completionMode"] == "Indexed")
+        .expect("an Indexed Job");
+    let collect = jobs
+        .iter()
+        .find(|j| j["spec"]["completionMode"].is_null())
+        .expect("a collect Job");
+    assert_eq!(workers["apiVersion"], "batch/v1");
+    assert_eq!(workers["spec"]["completions"], 3);
+    assert_eq!(workers["spec"]["parallelism"], 3);
+    assert_eq!(collect["spec"]["completions"], 1);
+    // The same Secrets as the team overlay's server.
+    let team: Value = serde_norway::from_str(
+        &std::fs::read_to_string(repo().join("deploy/k8s/overlays/team/deployment-patch.yaml"))
+            .expect("team patch"),
+    )
+    .expect("YAML");
+    let team_secrets = secret_names(&team["spec"]["template"]["spec"]);
+    assert!(team_secrets.len() >= 3, "{team_secrets:?}");
+    for j in &jobs {
+        let spec = &j["spec"]["template"]["spec"];
+        assert_eq!(
+            secret_names(spec),
+            team_secrets,
+            "{}",
+            j["metadata"]["name"]
+        );
+        assert_eq!(spec["restartPolicy"], "Never");
+        assert_eq!(spec["securityContext"]["runAsNonRoot"], true);
+        let c = &spec["containers"][0];
+        assert_eq!(c["image"], "registry.example/slipway:0.1.0");
+        let claim = spec["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .find(|v| v["persistentVolumeClaim"]["claimName"] == "training-data");
+        assert!(claim.is_some(), "the data claim is mounted");
+    }
+    // The ConfigMap holds the config as written.
+    let cm = one(&docs, "ConfigMap");
+    assert_eq!(cm["data"]["config.yaml"], config);
+
+    // Run the pods: the ConfigMap's file where the Job mounts it (here, a folder with the
+    // data), each container's arguments and literal environment; Secrets are left out, so
+    // the shares meet in the pods' (shared) home folder.
+    let mount = dir.path().join("etc-slipway-job");
+    std::fs::create_dir_all(&mount).expect("mkdir");
+    std::fs::write(mount.join("config.yaml"), config).expect("write config");
+    std::fs::copy(
+        repo().join("examples/breast_cancer/breast_cancer.csv"),
+        mount.join("breast_cancer.csv"),
+    )
+    .expect("copy data");
+    let pod_tmp = dir.path().join("pod-tmp");
+    let run_pod = |job: &Value, index: Option<usize>| {
+        let c = &job["spec"]["template"]["spec"]["containers"][0];
+        let config_dir = c["volumeMounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .find(|m| m["name"] == "config")
+            .expect("config mount")["mountPath"]
+            .as_str()
+            .expect("mountPath")
+            .to_string();
+        let args: Vec<String> = c["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|a| str_of(a, "arg").replace(&config_dir, mount.to_str().expect("UTF-8")))
+            .collect();
+        let mut env = BTreeMap::new();
+        for e in c["env"].as_array().into_iter().flatten() {
+            if let Some(v) = e["value"].as_str() {
+                env.insert(
+                    str_of(&e["name"], "env").to_string(),
+                    v.replace("/tmp", pod_tmp.to_str().expect("UTF-8")),
+                );
+            }
+        }
+        if let Some(i) = index {
+            env.insert("JOB_COMPLETION_INDEX".into(), i.to_string());
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args(&args)
+            .env_clear()
+            .envs(&env)
+            .output()
+            .expect("run a pod's slipway");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (env, String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    for i in 0..3 {
+        let (_, said) = run_pod(workers, Some(i));
+        assert!(said.contains(&format!("index {i} of 3: 2 units")), "{said}");
+    }
+    let (env, said) = run_pod(collect, None);
+    assert!(said.contains("gate passed"), "{said}");
+    assert!(
+        Path::new(&env["SLIPWAY_OUTPUT"])
+            .join("model/manifest.json")
+            .is_file(),
+        "the collect step wrote the bundle: {said}"
+    );
+}
