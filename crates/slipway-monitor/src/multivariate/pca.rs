@@ -14,8 +14,8 @@
 //!
 //! The eigenvectors come from a cyclic Jacobi eigendecomposition of the covariance matrix.
 //! The error depends only on the projection onto the kept subspace, so neither the signs
-//! nor the order of components within it matter; the values equal NannyML's to about 1e-12
-//! relative (`tests/multivariate_reference.rs`).
+//! nor the order of components within it matter; the values equal NannyML's to 1e-9 relative
+//! in `tests/multivariate_reference.rs` (measured on employment_ma: at most 2e-15).
 
 use serde::{Deserialize, Serialize};
 use slipway_data::Table;
@@ -213,14 +213,14 @@ impl Reconstruction {
         let mut out = Vec::with_capacity(n);
         let mut c = vec![0.0; p];
         for r in 0..n {
-            for j in 0..p {
-                c[j] = z[j][r] - self.pca_mean[j];
+            for ((cj, zj), mj) in c.iter_mut().zip(&z).zip(&self.pca_mean) {
+                *cj = zj[r] - mj;
             }
             let mut recon = vec![0.0; p];
             for v in &self.components {
                 let t: f64 = v.iter().zip(&c).map(|(a, b)| a * b).sum();
-                for j in 0..p {
-                    recon[j] += t * v[j];
+                for (x, vj) in recon.iter_mut().zip(v) {
+                    *x += t * vj;
                 }
             }
             let sq: f64 = c.iter().zip(&recon).map(|(a, b)| (a - b) * (a - b)).sum();
@@ -345,17 +345,17 @@ pub fn symmetric_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
                 let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..n {
-                    let akp = a[k][p];
-                    let akq = a[k][q];
-                    a[k][p] = c * akp - s * akq;
-                    a[k][q] = s * akp + c * akq;
+                for row in a.iter_mut() {
+                    let akp = row[p];
+                    let akq = row[q];
+                    row[p] = c * akp - s * akq;
+                    row[q] = s * akp + c * akq;
                 }
-                for k in 0..n {
-                    let apk = a[p][k];
-                    let aqk = a[q][k];
-                    a[p][k] = c * apk - s * aqk;
-                    a[q][k] = s * apk + c * aqk;
+                let (head, tail) = a.split_at_mut(q);
+                for (apk, aqk) in head[p].iter_mut().zip(tail[0].iter_mut()) {
+                    let (x, y) = (*apk, *aqk);
+                    *apk = c * x - s * y;
+                    *aqk = s * x + c * y;
                 }
                 for row in v.iter_mut() {
                     let vkp = row[p];
