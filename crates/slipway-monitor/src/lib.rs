@@ -19,9 +19,11 @@
 //! L-infinity as NannyML.
 
 pub mod alerts;
+pub mod calibrate;
 pub mod dle;
 pub mod drift;
 pub mod fairness;
+pub mod multivariate;
 /// Online learners and streaming drift detectors.
 pub mod online;
 pub mod performance;

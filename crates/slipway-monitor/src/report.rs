@@ -31,6 +31,12 @@ fn cell(v: Option<f64>) -> String {
 
 /// The report as an HTML page.
 pub fn render_html(report: &DriftReport) -> String {
+    render_html_with(report, Vec::new())
+}
+
+/// The report as an HTML page with `extra` sections (heading, trusted HTML) after the
+/// summary's (multivariate drift, calibrated thresholds).
+pub fn render_html_with(report: &DriftReport, extra: Vec<(String, String)>) -> String {
     let mut page = Page::new("Drift report");
     let drifted_chunks = report
         .chunks
@@ -78,6 +84,9 @@ pub fn render_html(report: &DriftReport) -> String {
         ],
     );
     page.section("Summary", summary);
+    for (heading, body) in extra {
+        page.section(&heading, body);
+    }
 
     if report.chunks.len() < 2 {
         page.section(

@@ -23,6 +23,7 @@ use slipway_monitor::run::{Chunking, DriftReport, Period, drift_file};
 use slipway_monitor::summary::{ReferenceSource, load_reference};
 
 mod alerts;
+mod extra;
 
 /// Exit code when `--fail-on-drift` finds drift.
 pub const EXIT_DRIFT: u8 = 3;
@@ -182,6 +183,15 @@ pub struct DriftArgs {
     /// firing).
     #[arg(long)]
     fail_on_drift: bool,
+    /// Multivariate drift as well (needs --reference FILE): pca (NannyML's PCA
+    /// reconstruction error) or domain (a GBDT telling reference from chunk, ROC AUC).
+    #[arg(long, value_delimiter = ',', value_name = "pca|domain")]
+    multivariate: Vec<String>,
+    /// Thresholds calibrated on the reference's chunks (needs --reference FILE and the
+    /// chunking to cut it in two or more): drift above mean + K·std of each statistic over
+    /// the reference chunks, each compared with the rest of the reference.
+    #[arg(long, value_name = "K")]
+    calibrate: Option<f64>,
     #[command(flatten)]
     alerts: alerts::AlertArgs,
 }
@@ -278,15 +288,22 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
             (ReferenceSource::File(_), Some(out)) => Some(out.with_extension("reference.json")),
             _ => None,
         });
-    let report = drift_file(&summary, &a.current, &chunking, &opts, &a.categorical)?;
+    let mut report = drift_file(&summary, &a.current, &chunking, &opts, &a.categorical)?;
+    let extra = extra::run(&a, &source, &summary, &chunking, &opts, &mut report)?;
     if let Some(path) = &save_to {
         summary.save(path)?;
     }
     if let Some(out) = &a.output {
-        let html = slipway_monitor::report::render_html(&report);
+        let sections = slipway_monitor::multivariate::report::sections(
+            &extra.multivariate,
+            extra.calibration.as_ref(),
+        );
+        let html = slipway_monitor::report::render_html_with(&report, sections);
         write_file(out, html.as_bytes())?;
         let twin = out.with_extension("json");
-        write_file(&twin, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        let mut body = serde_json::to_value(&report)?;
+        extra.merge_json(&mut body)?;
+        write_file(&twin, serde_json::to_string_pretty(&body)?.as_bytes())?;
     }
     let fired = match &rules {
         Some(r) => Some(r.run(slipway_monitor::alerts::MonitorReport::Drift(&report))?),
@@ -294,12 +311,14 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
     };
     if json {
         let mut body = serde_json::to_value(&report)?;
+        extra.merge_json(&mut body)?;
         if let Some((run, _, _)) = &fired {
             body["alerts"] = serde_json::to_value(run)?;
         }
         println!("{}", serde_json::to_string_pretty(&body)?);
     } else {
         print_report(&report);
+        extra::print(&extra);
         if let Some(out) = &a.output {
             println!("report: {}", out.display());
         }
@@ -313,7 +332,9 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
     let firing = fired.as_ref().is_some_and(|(r, _, _)| r.firing > 0);
     Ok(match &fired {
         Some((run, _, _)) if run.failed_deliveries > 0 => ExitCode::from(alerts::EXIT_DELIVERY),
-        _ if a.fail_on_drift && (report.drifted || firing) => ExitCode::from(EXIT_DRIFT),
+        _ if a.fail_on_drift && (report.drifted || extra.drifted() || firing) => {
+            ExitCode::from(EXIT_DRIFT)
+        }
         _ => ExitCode::SUCCESS,
     })
 }

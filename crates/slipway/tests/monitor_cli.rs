@@ -1012,4 +1012,99 @@ fn online_learns_a_stream_and_names_a_bad_line() {
     let s = json_of(&o);
     assert_eq!(s["rows"], 1249);
     assert_eq!(s["skipped"], 1);
+
+#[test]
+fn multivariate_drift_and_calibrated_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().join("ref.csv");
+    let c = dir.path().join("cur.csv");
+    write_data(&r, 1200, 0.0, false, 21);
+    write_data(&c, 900, 3.0, true, 22);
+    let out = dir.path().join("drift.html");
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "drift",
+        "--reference",
+        p(&r),
+        "--current",
+        p(&c),
+        "--columns",
+        "x,color,sparse",
+        "--chunk-size",
+        "300",
+        "--multivariate",
+        "pca,domain",
+        "--calibrate",
+        "3",
+        "--output",
+        p(&out),
+        "--fail-on-drift",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let v = json_of(&o);
+    let mv = v["multivariate"].as_array().unwrap();
+    assert_eq!(mv.len(), 2);
+    for m in mv {
+        // Four reference chunks and three current ones, every one with a value.
+        assert_eq!(m["reference_chunks"].as_array().unwrap().len(), 4);
+        let chunks = m["chunks"].as_array().unwrap();
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(|c| c["value"].is_f64()), "{m}");
+        // x moved by 3 (of a range of 10) and a fifth of color is new: both see it.
+        assert_eq!(m["drifted"], true, "{m}");
+    }
+    let auc = mv[1]["chunks"][0]["value"].as_f64().unwrap();
+    assert!(auc > 0.65, "domain classifier AUC {auc}");
+    let cal = &v["calibration"];
+    assert_eq!(cal["k"], 3.0);
+    assert!(!cal["bounds"].as_array().unwrap().is_empty());
+    // The calibrated bound is the threshold the statistic was judged by.
+    let bound = cal["bounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["column"] == "x" && b["stat"] == "psi")
+        .unwrap()["upper"]
+        .as_f64()
+        .unwrap();
+    let psi = stat(feature(&v["chunks"][0], "x"), "psi");
+    assert_eq!(psi["threshold"].as_f64().unwrap(), bound);
+    // The report and its twin carry them.
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("PCA reconstruction error") && html.contains("Calibrated thresholds"));
+    let twin: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.with_extension("json")).unwrap())
+            .unwrap();
+    assert_eq!(twin["multivariate"].as_array().unwrap().len(), 2);
+
+    // Bad input: exit 2 naming the rule.
+    let run = |extra: &[&str]| {
+        let mut args = vec!["monitor", "drift", "--current", p(&c)];
+        args.extend(extra);
+        slipway(&args)
+    };
+    let o = run(&["--reference", p(&r), "--multivariate", "pcaa"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pcaa"));
+    // One reference chunk cannot calibrate anything.
+    let o = run(&["--reference", p(&r), "--calibrate", "3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at least 2 reference chunks"));
+    let o = run(&[
+        "--reference",
+        p(&r),
+        "--chunk-size",
+        "300",
+        "--calibrate",
+        "-1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A saved summary has no rows to fit on.
+    let summary = dir.path().join("ref.summary.json");
+    let o = run(&["--reference", p(&r), "--save-summary", p(&summary)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&["--reference-summary", p(&summary), "--multivariate", "pca"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--reference FILE"));
 }
