@@ -1012,6 +1012,7 @@ fn online_learns_a_stream_and_names_a_bad_line() {
     let s = json_of(&o);
     assert_eq!(s["rows"], 1249);
     assert_eq!(s["skipped"], 1);
+}
 
 #[test]
 fn multivariate_drift_and_calibrated_thresholds() {
