@@ -12,7 +12,8 @@
 #
 # Usage: bench/serving/routing.sh OUT_DIR   (OUT_DIR from run.sh: slipway_bundle/, row.json)
 #   ROUTING_SECONDS (5) per load run; ROUTING_ROUNDS (3); SERVING_CONNECTIONS (32);
-#   SLIPWAY, SERVING_LOAD: other builds of the binary and the load generator
+#   SLIPWAY, SERVING_LOAD: other builds of the binary and the load generator (when the load
+#   generator is not built, Python threads send the requests)
 # Prints `name: value unit` lines.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,6 +54,25 @@ for line in sys.stdin:
         count += float(line.split()[-1])
 print(f"{total} {count}")'
 }
+# Without the load generator built: keep-alive connections from Python threads (the figure
+# is the server's own time, so the client's speed matters little).
+python_load() {  # PORT BODY_FILE
+  python3 - "$1" "$2" "$CONN" "$SECS" <<'PYEOF'
+import http.client, sys, threading, time
+port, body, conns, secs = int(sys.argv[1]), open(sys.argv[2], "rb").read(), int(sys.argv[3]), float(sys.argv[4])
+end = time.time() + secs
+done = [0] * conns
+def worker(i):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    while time.time() < end:
+        c.request("POST", "/predict", body, {"content-type": "application/json"})
+        r = c.getresponse(); r.read()
+        done[i] += r.status == 200
+ts = [threading.Thread(target=worker, args=(i,)) for i in range(conns)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(f"answered_200: {sum(done)} requests")
+PYEOF
+}
 n=0
 run() {  # STRATEGY EXTRA_FLAGS...: one deployment, one load run; prints "STRATEGY US_PER_REQUEST"
   local strategy=$1; shift
@@ -60,7 +80,11 @@ run() {  # STRATEGY EXTRA_FLAGS...: one deployment, one load run; prints "STRATE
   "$SLIPWAY" deploy create "bench-$strategy-$n" --server "$URL" --model adult \
     --strategy "$strategy" "$@" >/dev/null
   read -r t0 c0 < <(server_time)
-  "$LOAD" "$URL/predict" "$OUT/row.json" application/json "$CONN" "$SECS" >"$OUT/routing_load_$n.txt"
+  if [ -x "$LOAD" ]; then
+    "$LOAD" "$URL/predict" "$OUT/row.json" application/json "$CONN" "$SECS" >"$OUT/routing_load_$n.txt"
+  else
+    python_load "$port" "$OUT/row.json" >"$OUT/routing_load_$n.txt"
+  fi
   read -r t1 c1 < <(server_time)
   "$SLIPWAY" deploy end "bench-$strategy-$n" --server "$URL" >/dev/null
   python3 -c "print('$strategy', ($t1 - $t0) / ($c1 - $c0) * 1e6, $c1 - $c0)"
