@@ -901,6 +901,8 @@ async fn ab_report_from_the_log_equals_the_direct_readout() {
         assert!(a.text.contains(needle), "{uri}: {}", a.text);
         assert!(a.body["error_code"].is_string(), "{uri}: {}", a.text);
     }
+    let a = post(&router, &format!("{API}/end"), json!({"name": "spend"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     // A canary is not an A/B test; a test without traffic has nothing to read.
     let a = post(
         &router,
@@ -926,10 +928,10 @@ async fn ab_report_from_the_log_equals_the_direct_readout() {
     let a = get(&router, &format!("{report}?name=quiet")).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
     assert!(a.text.contains("no routed predictions"), "{}", a.text);
-    // A foreign page cannot read it; POST is not the method.
+    // A foreign host name (DNS rebinding) cannot read it; POST is not the method.
     let req = Request::builder()
         .uri(format!("{report}?name=exp"))
-        .header("origin", "https://evil.example")
+        .header("host", "evil.example")
         .body(Body::empty())
         .unwrap();
     assert_eq!(call(&router, req).await.status, StatusCode::FORBIDDEN);
