@@ -8,7 +8,8 @@
 # Usage: bench/serving/run.sh [OUT_DIR]   (default bench/out/serving)
 #   SERVING_SECONDS (30): seconds per load run; SERVING_CONNECTIONS (32);
 #   SERVING_PREBUILT=1: use the release binaries already in $CARGO_TARGET_DIR (no build)
-# Prints `name: value unit` lines; every figure comes from this one run on this machine.
+# Prints `name: value unit` lines; every figure comes from this one run on this machine. The
+# last part, bench/serving/routing.sh, measures what a deployment's routing adds per request.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${1:-bench/out/serving}"
@@ -218,3 +219,6 @@ print(f"batch1000_rows_per_s_slipway_mlflow: {sbm:.0f} rows/s")
 print(f"batch1000_vs_mlserver: {sb / mb:.1f} x")
 print(f"batch1000_vs_mlflow: {sbm / fb:.1f} x")
 PYEOF
+
+# ---- routing overhead of a deployment (single vs ab vs canary), same model, same run
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR" SERVING_CONNECTIONS="$CONN" bench/serving/routing.sh "$OUT"

@@ -7,6 +7,9 @@
 //!   [`readout::Readout`] (counts, SRM overall and per segment, the test that fits the
 //!   outcome, CUPED, mSPRT, interval, lift) and its [`readout::Recommendation`]; the
 //!   file-reading entry point [`readout::readout_file`]; [`report`] renders it as HTML / JSON.
+//! - [`logged`]: a deployment's exposures and outcomes gathered from the prediction log's
+//!   segments (the arm of each logged prediction, the latest feedback by prediction id, the
+//!   named covariate and segment fields) → [`logged::LogReadout`].
 //! - [`canary`]: fail-safe canary analysis of one window (`Healthy` / `Unhealthy` /
 //!   `Inconclusive`, each with the values it was made on) and the step controller, a pure
 //!   state machine.
@@ -21,6 +24,7 @@ pub mod assign;
 pub mod canary;
 pub mod deployment;
 mod error;
+pub mod logged;
 pub mod readout;
 pub mod report;
 pub mod stats;

@@ -310,7 +310,7 @@ fn column_values(table: &Table, name: &str, role: &str, file: &str) -> Result<Ve
 }
 
 /// A value of an outcome or covariate column as a number: `true`/`false` as 1/0.
-fn number(v: &str, column: &str, row: usize, role: &str) -> Result<f64> {
+pub(crate) fn number(v: &str, column: &str, row: usize, role: &str) -> Result<f64> {
     let t = v.trim();
     let x = match t.to_ascii_lowercase().as_str() {
         "true" => 1.0,

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use slipway_data::html::{self, ChartOptions, Dot, Page, format_number};
 
+use crate::logged::LogReadout;
 use crate::readout::{OutcomeKind, Readout};
 use crate::{Error, Result};
 
@@ -29,6 +30,74 @@ fn pct(x: Option<f64>) -> String {
 /// The HTML page of a readout.
 pub fn render_html(r: &Readout) -> String {
     let mut page = Page::new("A/B test readout");
+    readout_sections(&mut page, r);
+    page.render()
+}
+
+/// The HTML page of a deployment's readout from the prediction log: what was read (the
+/// window, exposures, unrouted predictions, feedback matched), then the readout.
+pub fn render_log_html(r: &LogReadout) -> String {
+    let mut page = Page::new(&format!("A/B test readout: {}", r.deployment));
+    let time = utc_time;
+    let rows = vec![
+        vec![
+            "window".to_string(),
+            format!(
+                "{} to {}",
+                time(r.since_ms),
+                r.until_ms.map_or("now (running)".into(), time)
+            ),
+        ],
+        vec![
+            "exposures (routed predictions)".into(),
+            r.exposures.to_string(),
+        ],
+        vec![
+            "predictions without an arm (not counted)".into(),
+            r.unrouted.to_string(),
+        ],
+        vec!["feedback labels read".into(), r.feedback.to_string()],
+        vec![
+            "exposures with feedback".into(),
+            r.feedback_matched.to_string(),
+        ],
+        vec![
+            "CUPED covariate".into(),
+            r.fields.covariate.clone().unwrap_or_else(|| "-".into()),
+        ],
+        vec![
+            "segment field".into(),
+            r.fields.segment.clone().unwrap_or_else(|| "-".into()),
+        ],
+    ];
+    page.section("From the prediction log", html::table(&["", ""], &rows));
+    readout_sections(&mut page, &r.readout);
+    page.render()
+}
+
+/// `ms` (UTC milliseconds) as `YYYY-MM-DD HH:MM:SS UTC`, without a date library.
+fn utc_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn readout_sections(page: &mut Page, r: &Readout) {
     page.section(
         "Recommendation",
         format!(
@@ -202,7 +271,24 @@ pub fn render_html(r: &Readout) -> String {
         );
         page.section("Confidence interval", chart);
     }
-    page.render()
+}
+
+/// Writes a deployment's readout into `dir` (created if needed): `report.html` and its JSON
+/// twin `report.json`, each to a temporary name renamed into place. Returns the HTML path.
+pub fn write_log_report(r: &LogReadout, dir: &Path) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let html_path = dir.join("report.html");
+    write_atomic(&html_path, render_log_html(r).as_bytes())?;
+    let json_path = dir.join("report.json");
+    let json = serde_json::to_string_pretty(r).map_err(|e| Error::Io {
+        path: json_path.display().to_string(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(&json_path, json.as_bytes())?;
+    Ok(html_path)
 }
 
 /// Writes the HTML report to `path` and its JSON twin next to it (`.json`), each to a

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::serving::rollout::describe;
-use crate::serving::{Serving, UserAction};
+use crate::serving::{ReportRequest, Serving, UserAction};
 
 type St = State<Arc<AppState>>;
 
@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/deployments/promote", post(promote))
         .route("/deployments/rollback", post(rollback))
         .route("/deployments/end", post(end))
+        .route("/deployments/report", get(report))
 }
 
 fn serving(s: &AppState) -> ApiResult<&Arc<Serving>> {
@@ -130,4 +131,51 @@ async fn rollback(State(s): St, ApiJson(b): ApiJson<Change>) -> ApiResult<Json<V
 
 async fn end(State(s): St, ApiJson(b): ApiJson<Change>) -> ApiResult<Json<Value>> {
     change(&s, b, UserAction::End).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    name: Option<String>,
+    covariate: Option<String>,
+    segment: Option<String>,
+    alpha: Option<f64>,
+    srm_threshold: Option<f64>,
+    min_effect: Option<f64>,
+    missing_as_zero: Option<bool>,
+}
+
+/// A logged field's name: not empty, at most 256 bytes, no control characters.
+fn field_name(what: &str, v: Option<String>) -> ApiResult<Option<String>> {
+    match v {
+        None => Ok(None),
+        Some(f) if f.is_empty() || f.len() > 256 || f.chars().any(char::is_control) => {
+            Err(ApiError::invalid(format!(
+                "{what}: a logged field name of 1 to 256 characters, without control characters"
+            )))
+        }
+        Some(f) => Ok(Some(f)),
+    }
+}
+
+/// `deployments/report?name=`: the A/B readout of the deployment from the prediction log
+/// (exposures by arm, outcomes from `/feedback`), with an optional CUPED covariate and
+/// segment field.
+async fn report(State(s): St, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Json<Value>> {
+    let serving = serving(&s)?;
+    let name = required(q.name)?;
+    let request = ReportRequest {
+        fields: slipway_rollout::logged::LogFields {
+            covariate: field_name("covariate", q.covariate)?,
+            segment: field_name("segment", q.segment)?,
+        },
+        alpha: q.alpha,
+        srm_threshold: q.srm_threshold,
+        min_effect: q.min_effect,
+        missing_as_zero: q.missing_as_zero.unwrap_or(false),
+    };
+    let r = serving
+        .deployment_readout(s.meta.as_ref(), &name, request)
+        .await?;
+    Ok(Json(json!({ "report": r })))
 }

@@ -371,6 +371,21 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         "/api/2.0/slipway/deployments/end",
         "End a deployment: all traffic to the champion",
     ),
+    get(
+        "/api/2.0/slipway/deployments/report",
+        &[
+            "name",
+            "covariate",
+            "segment",
+            "alpha",
+            "srm_threshold",
+            "min_effect",
+            "missing_as_zero",
+        ],
+        "An A/B deployment's readout from the prediction log: exposures per arm, outcomes \
+         from /feedback, sample-ratio check (overall and per segment), z-test or Welch, CUPED, \
+         always-valid p-value, recommendation",
+    ),
     get("/api/openapi.json", &[], "This document"),
     page("/health", "Liveness probe: OK"),
     get(

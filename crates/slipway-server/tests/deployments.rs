@@ -636,3 +636,305 @@ async fn hostile_deployment_requests_get_clear_4xx_answers() {
         l.text
     );
 }
+
+/// `start`, with the prediction log on (written to the home's artifact store and indexed in
+/// its metadata store), as `slipway serve --model` runs it.
+async fn start_logged(home: &Path) -> (Router, Arc<Serving>) {
+    let state = AppState::open_home(home, Limits::default()).await.unwrap();
+    let stores = Stores {
+        meta: state.meta.clone(),
+        artifacts: state.artifacts.clone(),
+    };
+    let log = slipway_server::serving::LogStore {
+        artifacts: state.artifacts.clone(),
+        index: Some(state.meta.clone()),
+    };
+    let mut options = fast();
+    options.log.flush_interval = Duration::from_millis(100);
+    let serving = Serving::start(
+        vec![DeploymentSpec::parse_model("churn@champion").unwrap()],
+        Some(stores),
+        Some(log),
+        options,
+    )
+    .await
+    .expect("serving starts");
+    let mut state = state;
+    state.serving = Some(serving.clone());
+    (app(Arc::new(state)), serving)
+}
+
+/// The readout of an A/B deployment from the prediction log equals the readout computed
+/// directly from the known arms, outcomes, covariates and segments of the requests sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ab_report_from_the_log_equals_the_direct_readout() {
+    use slipway_rollout::assign::{Arm, assign};
+    use slipway_rollout::readout::{Exposure, OutcomeKind, ReadoutOptions, readout};
+
+    let b = bundles();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    drop(home_with_versions(&home, &b).await);
+    let (router, _serving) = start_logged(&home).await;
+    let rows = traffic();
+    // Served before the test: no arm, not an exposure.
+    let a = post(&router, "/predict", rows[0].clone()).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = post(
+        &router,
+        &format!("{API}/create"),
+        json!({"name": "exp", "model": "churn", "challenger": "2", "strategy": "ab",
+               "split_percent": 40, "key_header": "x-user-id"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let mut sent: Vec<(String, Exposure)> = Vec::new();
+    let mut feedback = Vec::new();
+    for i in 0..240usize {
+        let key = format!("user-{i}");
+        let row = rows[i % rows.len()].clone();
+        let req = Request::builder()
+            .method("POST")
+            .uri("/predict")
+            .header("content-type", "application/json")
+            .header("x-user-id", key.as_str())
+            .body(Body::from(row.to_string()))
+            .unwrap();
+        let a = call(&router, req).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let arm = assign(&key, None, 40);
+        let version = if arm == Arm::B { "2" } else { "1" };
+        assert_eq!(a.body["version"], version, "{key}");
+        let id = a.body["prediction_id"].as_str().unwrap().to_string();
+        // Known outcomes: B converts more often; every 7th user has no feedback yet.
+        let converted = match arm {
+            Arm::A => i % 5 == 0,
+            Arm::B => i % 3 == 0,
+        };
+        let outcome = (i % 7 != 3).then_some(if converted { 1.0 } else { 0.0 });
+        if let Some(y) = outcome {
+            // A first, wrong label that a later post corrects.
+            if i % 11 == 0 {
+                feedback.push(json!({"prediction_id": id, "label": 1.0 - y}));
+            }
+            feedback.push(json!({"prediction_id": id, "label": y as i64}));
+        }
+        sent.push((
+            id,
+            Exposure {
+                arm,
+                outcome,
+                covariate: row["age"].as_f64(),
+                segment: Some(row["sex"].as_str().unwrap().to_string()),
+            },
+        ));
+    }
+    // Corrections arrive in a later request.
+    let mut first: Vec<Value> = Vec::new();
+    let mut later: Vec<Value> = Vec::new();
+    for v in feedback {
+        if first
+            .iter()
+            .any(|w| w["prediction_id"] == v["prediction_id"])
+        {
+            later.push(v);
+        } else {
+            first.push(v);
+        }
+    }
+    assert!(!later.is_empty());
+    for batch in [first, later] {
+        let a = post(&router, "/feedback", json!({"feedback": batch})).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        assert_eq!(a.body["unknown_ids"], json!([]), "{}", a.text);
+        // Feedback times are milliseconds: the correction is strictly later.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let a = get(
+        &router,
+        &format!("{API}/report?name=exp&covariate=age&segment=sex"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let report = &a.body["report"];
+    assert_eq!(report["exposures"], 240, "{report}");
+    assert_eq!(
+        report["unrouted"], 0,
+        "served before the test is outside its window"
+    );
+    sent.sort_by(|x, y| x.0.cmp(&y.0));
+    let exposures: Vec<Exposure> = sent.into_iter().map(|(_, e)| e).collect();
+    let options = ReadoutOptions {
+        split_percent_b: 40.0,
+        ..ReadoutOptions::default()
+    };
+    let mut direct = readout(&exposures, OutcomeKind::Conversion, &options).unwrap();
+    direct.arms[0].label = "version 1".into();
+    direct.arms[1].label = "version 2".into();
+    assert_eq!(report["readout"], serde_json::to_value(&direct).unwrap());
+    assert!(direct.cuped.is_some() && !direct.segments.is_empty());
+
+    // Ended: the window closes; a later request is not counted.
+    let a = post(&router, &format!("{API}/end"), json!({"name": "exp"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = post(&router, "/predict", rows[1].clone()).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = get(&router, &format!("{API}/report?name=exp")).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["report"]["exposures"], 240, "{}", a.text);
+    assert!(a.body["report"]["until_ms"].is_i64(), "{}", a.text);
+
+    // Numeric outcomes on a second test: Welch, equal to the direct readout too.
+    let a = post(
+        &router,
+        &format!("{API}/create"),
+        json!({"name": "spend", "model": "churn", "challenger": "2", "strategy": "ab",
+               "split_percent": 50, "key_header": "x-user-id", "salt": "s2"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let mut sent = Vec::new();
+    let mut feedback = Vec::new();
+    for i in 0..120usize {
+        let key = format!("u{i}");
+        let req = Request::builder()
+            .method("POST")
+            .uri("/predict")
+            .header("content-type", "application/json")
+            .header("x-user-id", key.as_str())
+            .body(Body::from(rows[i % rows.len()].to_string()))
+            .unwrap();
+        let a = call(&router, req).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let arm = assign(&key, Some("s2"), 50);
+        let value = (i % 13) as f64 * 1.5 + if arm == Arm::B { 2.25 } else { 0.0 };
+        let id = a.body["prediction_id"].as_str().unwrap().to_string();
+        feedback.push(json!({"prediction_id": id, "label": value}));
+        sent.push((
+            id,
+            Exposure {
+                arm,
+                outcome: Some(value),
+                covariate: None,
+                segment: None,
+            },
+        ));
+    }
+    let a = post(&router, "/feedback", json!(feedback)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = get(&router, &format!("{API}/report?name=spend&alpha=0.1")).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    sent.sort_by(|x, y| x.0.cmp(&y.0));
+    let exposures: Vec<Exposure> = sent.into_iter().map(|(_, e)| e).collect();
+    let options = ReadoutOptions {
+        alpha: 0.1,
+        ..ReadoutOptions::default()
+    };
+    let mut direct = readout(&exposures, OutcomeKind::Numeric, &options).unwrap();
+    direct.arms[0].label = "version 1".into();
+    direct.arms[1].label = "version 2".into();
+    assert_eq!(
+        a.body["report"]["readout"],
+        serde_json::to_value(&direct).unwrap()
+    );
+    assert!(direct.welch.is_some());
+
+    // Hostile and wrong requests: clear 4xx answers naming the problem, never a 500.
+    let report = format!("{API}/report");
+    let cases: Vec<(String, StatusCode, &str)> = vec![
+        (report.clone(), StatusCode::BAD_REQUEST, "name"),
+        (format!("{report}?name=nope"), StatusCode::NOT_FOUND, "nope"),
+        (
+            format!("{report}?name=exp&bogus=1"),
+            StatusCode::BAD_REQUEST,
+            "bogus",
+        ),
+        (
+            format!("{report}?name=exp&alpha=2"),
+            StatusCode::BAD_REQUEST,
+            "alpha",
+        ),
+        (
+            format!("{report}?name=exp&alpha=abc"),
+            StatusCode::BAD_REQUEST,
+            "alpha",
+        ),
+        (
+            format!("{report}?name=exp&min_effect=-1"),
+            StatusCode::BAD_REQUEST,
+            "effect",
+        ),
+        (
+            format!("{report}?name=exp&covariate="),
+            StatusCode::BAD_REQUEST,
+            "covariate",
+        ),
+        (
+            format!("{report}?name=exp&segment=a%00b"),
+            StatusCode::BAD_REQUEST,
+            "segment",
+        ),
+        (
+            format!("{report}?name=exp&covariate={}", "x".repeat(300)),
+            StatusCode::BAD_REQUEST,
+            "covariate",
+        ),
+        (
+            format!("{report}?name=exp&covariate=agee"),
+            StatusCode::BAD_REQUEST,
+            "did you mean \\\"age\\\"",
+        ),
+        (
+            format!("{report}?name=exp&covariate=workclass"),
+            StatusCode::BAD_REQUEST,
+            "workclass",
+        ),
+        (
+            format!("{report}?name=exp&missing_as_zero=maybe"),
+            StatusCode::BAD_REQUEST,
+            "missing_as_zero",
+        ),
+    ];
+    for (uri, status, needle) in cases {
+        let a = get(&router, &uri).await;
+        assert_eq!(a.status, status, "{uri}: {}", a.text);
+        assert!(a.text.contains(needle), "{uri}: {}", a.text);
+        assert!(a.body["error_code"].is_string(), "{uri}: {}", a.text);
+    }
+    let a = post(&router, &format!("{API}/end"), json!({"name": "spend"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    // A canary is not an A/B test; a test without traffic has nothing to read.
+    let a = post(
+        &router,
+        &format!("{API}/create"),
+        json!({"name": "c", "model": "churn", "challenger": "2", "strategy": "canary",
+               "evaluation_seconds": 3600.0}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = get(&router, &format!("{report}?name=c")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(a.text.contains("canary"), "{}", a.text);
+    let a = post(&router, &format!("{API}/end"), json!({"name": "c"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = post(
+        &router,
+        &format!("{API}/create"),
+        json!({"name": "quiet", "model": "churn", "challenger": "2", "strategy": "ab",
+               "key_header": "x-user-id"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = get(&router, &format!("{report}?name=quiet")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(a.text.contains("no routed predictions"), "{}", a.text);
+    // A foreign host name (DNS rebinding) cannot read it; POST is not the method.
+    let req = Request::builder()
+        .uri(format!("{report}?name=exp"))
+        .header("host", "evil.example")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(&router, req).await.status, StatusCode::FORBIDDEN);
+    let a = post(&router, &report, json!({"name": "exp"})).await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{}", a.text);
+}

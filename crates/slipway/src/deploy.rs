@@ -12,15 +12,17 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use console::style;
+use slipway_rollout::logged::LogReadout;
 use slipway_rollout::readout::{
     OutcomeKind, Readout, ReadoutColumns, ReadoutOptions, Recommendation, readout_file,
 };
-use slipway_rollout::report::write_report;
+use slipway_rollout::report::{write_log_report, write_report};
 
 /// The deployment subcommands.
 #[derive(Subcommand)]
 pub enum DeployCommand {
-    /// The A/B readout of an exposures file: counts, sample-ratio check, the test that fits
+    /// The A/B readout of a deployment (from the server's prediction log and feedback) or
+    /// of an exposures file: counts, sample-ratio check, the test that fits
     /// the outcome (conversions: two-proportion z-test; numbers: Welch), CUPED, always-valid
     /// p-value, and a recommendation.
     Report(ReportArgs),
@@ -133,9 +135,19 @@ pub struct CreateArgs {
 /// `deploy report`.
 #[derive(Args)]
 pub struct ReportArgs {
+    /// The A/B deployment on `--server` whose prediction log (exposures by arm, outcomes
+    /// from `/feedback`) is read; or give `--exposures FILE` instead.
+    #[arg(required_unless_present = "exposures", conflicts_with = "exposures")]
+    name: Option<String>,
+    /// The server (`http://host:port`) that serves the deployment.
+    #[arg(long, env = "SLIPWAY_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// Write `report.html` and `report.json` into this folder (a deployment's readout).
+    #[arg(long, value_name = "DIR", requires = "name")]
+    out: Option<PathBuf>,
     /// One row per exposure (CSV, Parquet, JSON lines).
     #[arg(long, value_name = "FILE")]
-    exposures: PathBuf,
+    exposures: Option<PathBuf>,
     /// The arm column.
     #[arg(long, default_value = "arm")]
     arm_column: String,
@@ -143,11 +155,12 @@ pub struct ReportArgs {
     /// an outcome not known yet: the row counts as an exposure but is left out of the tests.
     #[arg(long, default_value = "converted")]
     outcome_column: String,
-    /// A pre-experiment covariate column for CUPED.
-    #[arg(long)]
+    /// A pre-experiment covariate column for CUPED (with NAME: a logged input field).
+    #[arg(long, visible_alias = "covariate")]
     covariate_column: Option<String>,
-    /// A segment column: the sample ratio is also checked within each segment.
-    #[arg(long)]
+    /// A segment column: the sample ratio is also checked within each segment (with NAME: a
+    /// logged input field).
+    #[arg(long, visible_alias = "segment")]
     segment_column: Option<String>,
     /// The label of arm A in the arm column.
     #[arg(long, default_value = "A")]
@@ -155,7 +168,7 @@ pub struct ReportArgs {
     /// The label of arm B in the arm column.
     #[arg(long, default_value = "B")]
     label_b: String,
-    /// The configured share of traffic sent to B, in percent.
+    /// The configured share of traffic sent to B, in percent (with NAME: the deployment's).
     #[arg(long, default_value_t = 50.0)]
     split: f64,
     /// Significance level of the tests.
@@ -171,7 +184,7 @@ pub struct ReportArgs {
     #[arg(long)]
     missing_as_zero: bool,
     /// Write the HTML report here (its JSON twin next to it, `.json`).
-    #[arg(long, value_name = "report.html")]
+    #[arg(long, value_name = "report.html", requires = "exposures")]
     output: Option<PathBuf>,
 }
 
@@ -319,7 +332,66 @@ fn show(d: &serde_json::Value, json: bool, history: bool) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// `deploy report NAME`: the server reads its log; the readout comes back as JSON and is
+/// printed and written here.
+fn deployment_report(a: ReportArgs, name: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let Some(server) = &a.server else {
+        anyhow::bail!(
+            "deploy report {name}: --server URL (or SLIPWAY_SERVER) names the server whose \
+             prediction log holds the deployment; or give --exposures FILE"
+        );
+    };
+    let mut query: Vec<(&str, String)> = vec![("name", name.to_string())];
+    if let Some(c) = &a.covariate_column {
+        query.push(("covariate", c.clone()));
+    }
+    if let Some(c) = &a.segment_column {
+        query.push(("segment", c.clone()));
+    }
+    query.push(("alpha", a.alpha.to_string()));
+    query.push(("srm_threshold", a.srm_threshold.to_string()));
+    query.push(("min_effect", a.min_effect.to_string()));
+    if a.missing_as_zero {
+        query.push(("missing_as_zero", "true".into()));
+    }
+    let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let v = crate::tracking::Client::http(server)?.get_at(&format!("{API}/report"), &pairs)?;
+    let r: LogReadout = serde_json::from_value(v["report"].clone())
+        .map_err(|e| anyhow::anyhow!("the server's readout could not be read: {e}"))?;
+    let written = match &a.out {
+        Some(dir) => Some(write_log_report(&r, dir)?),
+        None => None,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let until = if r.until_ms.is_some() {
+        "until it ended"
+    } else {
+        "running"
+    };
+    println!(
+        "{} ({until}): {} exposures, {} with feedback, {} predictions without an arm",
+        style(&r.deployment).bold(),
+        r.exposures,
+        r.feedback_matched,
+        r.unrouted
+    );
+    print_readout(&r.readout);
+    if let Some(html) = written {
+        println!("report: {}", html.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn report(a: ReportArgs, json: bool) -> anyhow::Result<ExitCode> {
+    if let Some(name) = a.name.clone() {
+        return deployment_report(a, &name, json);
+    }
+    let Some(exposures) = a.exposures.clone() else {
+        anyhow::bail!("deploy report: name a deployment (with --server) or give --exposures FILE");
+    };
     let columns = ReadoutColumns {
         arm: a.arm_column,
         outcome: a.outcome_column,
@@ -335,7 +407,7 @@ fn report(a: ReportArgs, json: bool) -> anyhow::Result<ExitCode> {
         missing_outcome_as_zero: a.missing_as_zero,
         ..ReadoutOptions::default()
     };
-    let r = readout_file(&a.exposures, &columns, &options)?;
+    let r = readout_file(&exposures, &columns, &options)?;
     if let Some(out) = &a.output {
         write_report(&r, out)?;
     }

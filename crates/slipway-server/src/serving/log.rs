@@ -79,15 +79,18 @@ pub struct LogStore {
 }
 
 /// A segment to read: its path and the version it logs (empty for feedback).
-struct SegmentRef {
-    path: ArtifactPath,
-    version: String,
+pub(crate) struct SegmentRef {
+    pub(crate) path: ArtifactPath,
+    pub(crate) version: String,
 }
 
 impl LogStore {
     /// The segments of `query.kind` that may hold rows matching `query`: exactly those the
     /// index lists, or (without an index) every segment in the folders that could.
-    async fn segments(&self, query: &LogSegmentQuery) -> Result<Vec<SegmentRef>, String> {
+    pub(crate) async fn segments(
+        &self,
+        query: &LogSegmentQuery,
+    ) -> Result<Vec<SegmentRef>, String> {
         if let Some(index) = &self.index {
             return index
                 .find_log_segments(query)
@@ -862,7 +865,10 @@ async fn list_files(
 }
 
 /// Reads one Parquet object of the log.
-async fn read_segment(store: &dyn ArtifactStore, path: &ArtifactPath) -> Result<Table, String> {
+pub(crate) async fn read_segment(
+    store: &dyn ArtifactStore,
+    path: &ArtifactPath,
+) -> Result<Table, String> {
     let bytes = store.get(path).await.map_err(|e| e.to_string())?;
     tokio::task::spawn_blocking(move || {
         let mut file = tempfile::Builder::new()

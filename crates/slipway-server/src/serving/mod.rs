@@ -24,12 +24,14 @@ use std::time::{Duration, Instant};
 use slipway_engine::serving::ServedModel;
 use slipway_store::{ArtifactPath, ArtifactStore, MetadataStore};
 
+mod ab_report;
 pub mod log;
 mod metrics;
 pub mod monitors;
 mod protocol;
 pub mod rollout;
 
+pub use ab_report::ReportRequest;
 pub use log::{LogOptions, LogStore, export_predictions};
 pub(crate) use protocol::{metrics_response, models_readiness, routes};
 pub use rollout::{ActiveRollout, RolloutOptions, UserAction};

@@ -230,6 +230,9 @@ async fn score(
             d.spec.name
         )));
     };
+    // The request's server-side time (the latency histogram, the arms' counters) counts
+    // from before the route is chosen, so a deployment's routing cost shows in it.
+    let started = Instant::now();
     let route = match d.rollout() {
         Some(r) => r.choose(
             headers,
@@ -245,7 +248,6 @@ async fn score(
         .shadow
         .clone()
         .map(|s| (s, payload.clone(), route.rollout.clone()));
-    let started = Instant::now();
     let max_rows = serving.options.max_rows;
     let job_live = live.clone();
     let result = serving

@@ -416,7 +416,7 @@ impl Serving {
     }
 
     /// The served deployment that answers for `plan`'s model as its champion.
-    fn champion_of(&self, model: &str, champion: &str) -> Option<&Arc<Deployment>> {
+    pub(crate) fn champion_of(&self, model: &str, champion: &str) -> Option<&Arc<Deployment>> {
         self.deployments.values().find(|d| {
             matches!(&d.spec.source, Source::Registry { model: m, selector: Selector::Alias(a) }
                 if m == model && a == champion)
