@@ -156,15 +156,28 @@ async fn home_with_versions(home: &Path, bundles: &Bundles) -> AppState {
 
 /// `slipway serve --model churn@champion` over the home, with a fast controller.
 async fn start(home: &Path, options: ServingOptions) -> (Router, Arc<Serving>) {
+    start_serving(home, options, false).await
+}
+
+/// As [`start`], with the prediction log written to the home's stores (`logged`).
+async fn start_serving(
+    home: &Path,
+    options: ServingOptions,
+    logged: bool,
+) -> (Router, Arc<Serving>) {
     let state = AppState::open_home(home, Limits::default()).await.unwrap();
     let stores = Stores {
         meta: state.meta.clone(),
         artifacts: state.artifacts.clone(),
     };
+    let log = logged.then(|| slipway_server::serving::LogStore {
+        artifacts: state.artifacts.clone(),
+        index: Some(state.meta.clone()),
+    });
     let serving = Serving::start(
         vec![DeploymentSpec::parse_model("churn@champion").unwrap()],
         Some(stores),
-        None,
+        log,
         options,
     )
     .await
@@ -663,7 +676,7 @@ async fn blue_green_flips_after_a_smoke_test_and_keeps_blue_for_an_instant_rollb
     let state = home_with_versions(&home, &b).await;
     let meta = state.meta.clone();
     drop(state);
-    let (router, serving) = start(&home, fast()).await;
+    let (router, serving) = start_serving(&home, fast(), true).await;
     let rows = traffic();
     // Recorded traffic: 30 requests answered by blue (version 1), in the prediction log.
     for r in rows.iter().take(30) {
