@@ -304,7 +304,7 @@ mod tests {
         // Another kind of answer, or other classes, refuses.
         let v = judge(
             "prediction_log",
-            &[ok.clone()],
+            std::slice::from_ref(&ok),
             &shape("binary"),
             &shape("regression"),
         );
