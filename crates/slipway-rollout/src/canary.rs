@@ -31,6 +31,10 @@ pub struct ArmWindow {
     /// Latency samples in milliseconds (non-finite or negative samples are ignored and
     /// counted in [`Evidence`]).
     pub latencies_ms: Vec<f64>,
+    /// One number per answered row (a regression's value, a classifier's probability of its
+    /// last class, a cluster's index), kept only when the prediction-drift criterion is on.
+    #[serde(default)]
+    pub predictions: Vec<f64>,
 }
 
 /// The limits a canary window is held to (the seed's defaults).
@@ -44,6 +48,10 @@ pub struct CanaryPolicy {
     pub min_requests: u64,
     /// Significance level of the comparisons with the baseline.
     pub alpha: f64,
+    /// Highest acceptable two-sample Kolmogorov–Smirnov statistic between the canary's and
+    /// the baseline's predictions in the window (`None`: the criterion is off).
+    #[serde(default)]
+    pub max_prediction_drift: Option<f64>,
 }
 
 impl Default for CanaryPolicy {
@@ -53,6 +61,7 @@ impl Default for CanaryPolicy {
             max_p95_ms: 200.0,
             min_requests: 100,
             alpha: 0.05,
+            max_prediction_drift: None,
         }
     }
 }
@@ -68,8 +77,27 @@ pub struct Evidence {
     pub error_test: Option<ProportionTest>,
     /// Canary latencies above the baseline's (`None`: not computed).
     pub latency_test: Option<MannWhitney>,
+    /// The canary's predictions against the baseline's (`None`: the criterion is off or
+    /// there was nothing to compare).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_drift: Option<PredictionDrift>,
     /// The policy applied.
     pub policy: CanaryPolicy,
+}
+
+/// The prediction-drift criterion's measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionDrift {
+    /// The statistic (`ks`: two-sample Kolmogorov–Smirnov, `scipy.stats.ks_2samp`'s).
+    pub statistic: String,
+    /// Its value.
+    pub value: f64,
+    /// The limit it is held to.
+    pub max: f64,
+    /// Canary predictions compared.
+    pub canary_n: u64,
+    /// Baseline predictions compared.
+    pub baseline_n: u64,
 }
 
 /// One arm's window in numbers.
@@ -165,6 +193,7 @@ pub fn analyze(canary: &ArmWindow, baseline: &ArmWindow, policy: &CanaryPolicy) 
         baseline: summarize(baseline, &b_lat),
         error_test: None,
         latency_test: None,
+        prediction_drift: None,
         policy: *policy,
     });
     let inconclusive =
@@ -240,6 +269,27 @@ pub fn analyze(canary: &ArmWindow, baseline: &ArmWindow, policy: &CanaryPolicy) 
             }
             evidence.latency_test = Some(m);
         }
+        if let Some(max) = policy.max_prediction_drift {
+            let c = finite_sorted(&canary.predictions);
+            let b = finite_sorted(&baseline.predictions);
+            if !c.is_empty() && !b.is_empty() {
+                let value = ks_statistic(&c, &b);
+                if value > max {
+                    reasons.push(format!(
+                        "prediction drift against the baseline: KS statistic {value:.4} is                          above the {max} limit ({} canary and {} baseline predictions)",
+                        c.len(),
+                        b.len()
+                    ));
+                }
+                evidence.prediction_drift = Some(PredictionDrift {
+                    statistic: "ks".into(),
+                    value,
+                    max,
+                    canary_n: c.len() as u64,
+                    baseline_n: b.len() as u64,
+                });
+            }
+        }
     }
     if !reasons.is_empty() {
         return Decision::Unhealthy { reasons, evidence };
@@ -262,7 +312,40 @@ pub fn analyze(canary: &ArmWindow, baseline: &ArmWindow, policy: &CanaryPolicy) 
             evidence,
         );
     }
+    if policy.max_prediction_drift.is_some() && evidence.prediction_drift.is_none() {
+        return inconclusive(
+            "the prediction-drift criterion is on but the canary or the baseline has no              finite predictions to compare"
+                .into(),
+            evidence,
+        );
+    }
     Decision::Healthy { evidence }
+}
+
+fn finite_sorted(values: &[f64]) -> Vec<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The two-sample Kolmogorov–Smirnov statistic of two sorted, finite samples: the largest
+/// distance between their empirical distribution functions (`scipy.stats.ks_2samp(a,
+/// b).statistic`). Both must be non-empty.
+pub fn ks_statistic(a: &[f64], b: &[f64]) -> f64 {
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut d = 0.0f64;
+    while i < a.len() && j < b.len() {
+        let v = a[i].min(b[j]);
+        while i < a.len() && a[i] <= v {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= v {
+            j += 1;
+        }
+        d = d.max((i as f64 / n1 - j as f64 / n2).abs());
+    }
+    d
 }
 
 /// The traffic schedule of a canary rollout, in percent of requests.

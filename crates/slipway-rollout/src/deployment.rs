@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::bluegreen::{BlueGreenParams, BlueGreenState, SmokeVerdict};
 use crate::canary::{CanaryPlan, CanaryPolicy, CanaryState, Decision};
 use crate::{Error, Result};
 
@@ -23,8 +24,9 @@ pub enum Strategy {
     Ab(AbParams),
     /// The challenger takes a growing share, judged every evaluation period.
     Canary(CanaryParams),
-    /// All traffic to one colour (blue: champion, green: challenger); a flip moves it all.
-    BlueGreen,
+    /// All traffic to one colour (blue: champion, green: challenger); a flip, after a smoke
+    /// test of green with recorded requests, moves it all.
+    BlueGreen(BlueGreenParams),
     /// The champion answers; the challenger scores a copy of each request off the request
     /// path and the outputs are compared.
     Shadow,
@@ -37,7 +39,7 @@ impl Strategy {
             Strategy::Single => "single",
             Strategy::Ab(_) => "ab",
             Strategy::Canary(_) => "canary",
-            Strategy::BlueGreen => "blue_green",
+            Strategy::BlueGreen(_) => "blue_green",
             Strategy::Shadow => "shadow",
         }
     }
@@ -100,6 +102,10 @@ pub struct CanaryParams {
     pub alpha: f64,
     /// Inconclusive periods in a row that roll back.
     pub max_inconclusive: u32,
+    /// Highest acceptable KS statistic between the challenger's and the champion's
+    /// predictions in a period (off when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_prediction_drift: Option<f64>,
 }
 
 impl Default for CanaryParams {
@@ -116,6 +122,7 @@ impl Default for CanaryParams {
             min_requests: policy.min_requests,
             alpha: policy.alpha,
             max_inconclusive: plan.max_inconclusive,
+            max_prediction_drift: None,
         }
     }
 }
@@ -138,6 +145,7 @@ impl CanaryParams {
             max_p95_ms: self.max_p95_ms,
             min_requests: self.min_requests,
             alpha: self.alpha,
+            max_prediction_drift: self.max_prediction_drift,
         }
     }
 }
@@ -215,6 +223,7 @@ const AB_KEYS: &[&str] = &[
     "salt",
     "missing_key",
 ];
+const BLUE_GREEN_KEYS: &[&str] = &["keep_blue_seconds", "smoke_requests", "recorded_requests"];
 const CANARY_KEYS: &[&str] = &[
     "initial_percent",
     "step_percent",
@@ -225,6 +234,7 @@ const CANARY_KEYS: &[&str] = &[
     "min_requests",
     "alpha",
     "max_inconclusive",
+    "max_prediction_drift",
 ];
 
 impl DeploymentPlan {
@@ -239,6 +249,7 @@ impl DeploymentPlan {
         let extra: &[&str] = match map.get("strategy").and_then(Value::as_str) {
             Some("ab") => AB_KEYS,
             Some("canary") => CANARY_KEYS,
+            Some("blue_green") => BLUE_GREEN_KEYS,
             _ => &[],
         };
         if let Some(k) = map
@@ -258,10 +269,18 @@ impl DeploymentPlan {
                 "split_percent" | "initial_percent" | "step_percent" | "max_percent" => {
                     v.as_u64().is_some_and(|n| n <= 100)
                 }
-                "min_requests" | "max_inconclusive" => {
+                "min_requests" | "max_inconclusive" | "smoke_requests" => {
                     v.as_u64().is_some_and(|n| n <= u64::from(u32::MAX))
                 }
-                "evaluation_seconds" | "max_error_rate" | "max_p95_ms" | "alpha" => v.is_number(),
+                "evaluation_seconds"
+                | "max_error_rate"
+                | "max_p95_ms"
+                | "alpha"
+                | "keep_blue_seconds"
+                | "max_prediction_drift" => v.is_number(),
+                "recorded_requests" => v
+                    .as_array()
+                    .is_some_and(|rows| rows.iter().all(Value::is_object)),
                 "name" | "model" | "champion" | "strategy" | "key_header" | "key_field"
                 | "salt" | "missing_key" => v.is_string(),
                 "challenger" => v.is_string() || v.is_null(),
@@ -380,8 +399,16 @@ impl DeploymentPlan {
                 if p.max_inconclusive == 0 {
                     return Err(Error::Invalid("max_inconclusive: at least 1".into()));
                 }
+                if let Some(d) = p.max_prediction_drift
+                    && !(d.is_finite() && d > 0.0 && d <= 1.0)
+                {
+                    return Err(Error::Invalid(format!(
+                        "max_prediction_drift: {d} must be a KS statistic above 0 and at most 1"
+                    )));
+                }
             }
-            Strategy::Single | Strategy::BlueGreen | Strategy::Shadow => {}
+            Strategy::BlueGreen(p) => p.validate()?,
+            Strategy::Single | Strategy::Shadow => {}
         }
         Ok(())
     }
@@ -389,7 +416,7 @@ impl DeploymentPlan {
     /// The state and event of a new deployment.
     pub fn start(&self) -> (DeploymentState, Event) {
         let percent = match &self.strategy {
-            Strategy::Single | Strategy::BlueGreen | Strategy::Shadow => 0,
+            Strategy::Single | Strategy::BlueGreen(_) | Strategy::Shadow => 0,
             Strategy::Ab(p) => p.split_percent.min(100),
             Strategy::Canary(p) => p.initial_percent,
         };
@@ -402,6 +429,7 @@ impl DeploymentPlan {
             challenger_percent: percent,
             canary,
             evaluations: 0,
+            blue_green: None,
         };
         let event = Event::new(
             EventKind::Created,
@@ -469,6 +497,9 @@ pub struct DeploymentState {
     /// Canary evaluations so far.
     #[serde(default)]
     pub evaluations: u64,
+    /// A blue-green deployment after its flip: the versions and the blue's window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<BlueGreenState>,
 }
 
 /// What happened.
@@ -493,6 +524,12 @@ pub enum EventKind {
     PromotionRefused,
     /// Ended by a user.
     Ended,
+    /// Blue-green: green answered the recorded requests; the flip follows.
+    SmokeTestPassed,
+    /// Blue-green: green failed the smoke test; traffic stays on blue.
+    SmokeTestFailed,
+    /// Blue-green: the blue's window ended and it was unloaded.
+    BlueUnloaded,
 }
 
 impl EventKind {
@@ -508,6 +545,9 @@ impl EventKind {
             EventKind::Promoted => "promoted",
             EventKind::PromotionRefused => "promotion_refused",
             EventKind::Ended => "ended",
+            EventKind::SmokeTestPassed => "smoke_test_passed",
+            EventKind::SmokeTestFailed => "smoke_test_failed",
+            EventKind::BlueUnloaded => "blue_unloaded",
         }
     }
 }
@@ -595,6 +635,7 @@ impl DeploymentState {
                 reasons: vec![reason.to_string()],
             }),
             evaluations: self.evaluations,
+            blue_green: None,
         };
         let mut values = values;
         if let Value::Object(m) = &mut values {
@@ -618,6 +659,7 @@ impl DeploymentState {
             challenger_percent: 100,
             canary: self.canary.as_ref().map(|_| CanaryState::Promoted),
             evaluations: self.evaluations,
+            blue_green: None,
         };
         let mut values = values;
         if let Value::Object(m) = &mut values {
@@ -657,6 +699,7 @@ impl DeploymentState {
             challenger_percent: 0,
             canary: self.canary.clone(),
             evaluations: self.evaluations,
+            blue_green: None,
         };
         Ok((next, user_event(EventKind::Ended, reason, "ended", self)))
     }
@@ -724,6 +767,131 @@ impl DeploymentState {
     }
 }
 
+impl DeploymentState {
+    /// Blue-green: green failed its smoke test. Traffic stays on blue and the deployment
+    /// keeps running (a later flip may be tried); the event holds the verdict.
+    pub fn smoke_refused(&self, verdict: &SmokeVerdict) -> (DeploymentState, Event) {
+        (
+            self.clone(),
+            Event::new(
+                EventKind::SmokeTestFailed,
+                format!(
+                    "the flip to green was refused: {}",
+                    verdict.reasons.join("; ")
+                ),
+                serde_json::to_value(verdict).unwrap_or(Value::Null),
+            ),
+        )
+    }
+
+    /// Blue-green: green passed its smoke test (recorded before the alias moves).
+    pub fn smoke_passed(&self, verdict: &SmokeVerdict) -> Event {
+        Event::new(
+            EventKind::SmokeTestPassed,
+            format!(
+                "green answered all {} recorded requests ({}): flipping",
+                verdict.replayed, verdict.source
+            ),
+            serde_json::to_value(verdict).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Blue-green: traffic flipped to green (the champion alias moved to `green_version`);
+    /// blue stays loaded until `now_ms + keep_blue_seconds`.
+    pub fn flipped(
+        &self,
+        reason: &str,
+        params: &BlueGreenParams,
+        blue_version: &str,
+        green_version: &str,
+        now_ms: i64,
+    ) -> (DeploymentState, Event) {
+        let keep_ms = (params.keep_blue_seconds * 1000.0).round() as i64;
+        let bg = BlueGreenState {
+            blue_version: blue_version.to_string(),
+            green_version: green_version.to_string(),
+            flipped_ms: now_ms,
+            keep_blue_until_ms: now_ms.saturating_add(keep_ms),
+            blue_loaded: keep_ms > 0,
+        };
+        let (mut next, mut event) = self.promoted(reason, green_version, json!({}));
+        if let Value::Object(m) = &mut event.values {
+            m.insert("blue_version".into(), json!(blue_version));
+            m.insert("keep_blue_seconds".into(), json!(params.keep_blue_seconds));
+            m.insert("keep_blue_until_ms".into(), json!(bg.keep_blue_until_ms));
+        }
+        next.blue_green = Some(bg);
+        (next, event)
+    }
+
+    /// Blue-green: back to blue after the flip, which is instant while blue is loaded. Refused
+    /// once blue's window is over (it is unloaded; move the alias instead).
+    pub fn blue_rollback(&self, reason: &str, now_ms: i64) -> Result<(DeploymentState, Event)> {
+        let Some(bg) = self
+            .blue_green
+            .as_ref()
+            .filter(|_| self.status == Status::Promoted)
+        else {
+            return self.rollback(reason, json!({}));
+        };
+        if !bg.can_roll_back(now_ms) {
+            return Err(Error::Invalid(format!(
+                "blue (version {}) was kept loaded for an instant rollback until {} ms since                  the epoch and has been unloaded; the deployment is over: move the alias back                  with `slipway models alias` (the version is reloaded)",
+                bg.blue_version, bg.keep_blue_until_ms
+            )));
+        }
+        let next = DeploymentState {
+            status: Status::RolledBack,
+            challenger_percent: 0,
+            canary: None,
+            evaluations: self.evaluations,
+            blue_green: Some(BlueGreenState {
+                blue_loaded: false,
+                ..bg.clone()
+            }),
+        };
+        let event = Event::new(
+            EventKind::RolledBack,
+            reason,
+            json!({
+                "instant": true,
+                "blue_version": bg.blue_version,
+                "green_version": bg.green_version,
+                "seconds_after_flip": (now_ms - bg.flipped_ms) as f64 / 1000.0,
+                "at_percent": 100,
+            }),
+        );
+        Ok((next, event))
+    }
+
+    /// Blue-green: blue's window is over at `now_ms`; `None` when nothing is due.
+    pub fn blue_released(&self, now_ms: i64) -> Option<(DeploymentState, Event)> {
+        let bg = self.blue_green.as_ref()?;
+        if self.status != Status::Promoted || !bg.release_due(now_ms) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.blue_green = Some(BlueGreenState {
+            blue_loaded: false,
+            ..bg.clone()
+        });
+        Some((
+            next,
+            Event::new(
+                EventKind::BlueUnloaded,
+                format!(
+                    "blue (version {}) unloaded: its instant-rollback window is over",
+                    bg.blue_version
+                ),
+                json!({
+                    "blue_version": bg.blue_version,
+                    "keep_blue_until_ms": bg.keep_blue_until_ms,
+                }),
+            ),
+        ))
+    }
+}
+
 fn user_event(kind: EventKind, reason: &str, verb: &str, s: &DeploymentState) -> Event {
     let reason = if reason.trim().is_empty() {
         format!("{verb} by a user")
@@ -760,6 +928,7 @@ mod tests {
             requests: n,
             errors,
             latencies_ms: (0..n).map(|i| ms + (i % 7) as f64 * 0.1).collect(),
+            predictions: vec![],
         }
     }
 
@@ -883,6 +1052,84 @@ mod tests {
                 assert_eq!(event.kind, EventKind::RolledBack);
             }
         }
+    }
+
+    #[test]
+    fn blue_green_flips_rolls_back_inside_the_window_and_releases_after_it() {
+        use crate::bluegreen::{AnswerShape, SmokeOutcome, judge};
+        let plan = DeploymentPlan::from_json(json!({
+            "name": "bg", "model": "churn", "challenger": "2", "strategy": "blue_green",
+            "keep_blue_seconds": 60
+        }))
+        .unwrap();
+        let Strategy::BlueGreen(params) = &plan.strategy else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(params.smoke_requests, 100);
+        let (running, _) = plan.start();
+        assert_eq!(running.challenger_percent, 0);
+        let shape = AnswerShape {
+            kind: "binary".into(),
+            classes: vec![],
+        };
+        // A refused smoke test changes nothing but the history.
+        let failed = judge(
+            "prediction_log",
+            &[SmokeOutcome::Failed("column \"fnlwgt\" is missing".into())],
+            &shape,
+            &shape,
+        );
+        let (same, event) = running.smoke_refused(&failed);
+        assert_eq!(same, running);
+        assert_eq!(event.kind, EventKind::SmokeTestFailed);
+        assert!(event.reason.contains("fnlwgt"), "{}", event.reason);
+        assert_eq!(event.values["failed"], 1);
+        // The flip: promoted, green at 100 %, blue kept for 60 s.
+        let (flipped, event) = running.flipped("healthy", params, "1", "2", 10_000);
+        assert_eq!(
+            (flipped.status, flipped.challenger_percent),
+            (Status::Promoted, 100)
+        );
+        assert_eq!(event.values["keep_blue_until_ms"], 70_000);
+        assert_eq!(event.values["blue_version"], "1");
+        let bg = flipped.blue_green.clone().unwrap();
+        assert!(bg.blue_loaded);
+        // Inside the window a rollback is instant; after it, refused.
+        let (back, event) = flipped.blue_rollback("bad conversions", 69_999).unwrap();
+        assert_eq!(
+            (back.status, back.challenger_percent),
+            (Status::RolledBack, 0)
+        );
+        assert_eq!(event.values["instant"], true);
+        assert!(back.blue_rollback("again", 69_999).is_err());
+        assert!(flipped.blue_released(69_999).is_none());
+        let (released, event) = flipped.blue_released(70_000).unwrap();
+        assert_eq!(event.kind, EventKind::BlueUnloaded);
+        assert!(!released.blue_green.as_ref().unwrap().blue_loaded);
+        let e = released.blue_rollback("late", 70_001).unwrap_err();
+        assert!(e.to_string().contains("unloaded"), "{e}");
+        assert!(released.blue_released(80_000).is_none());
+        // The state survives the store's JSON, and an old plan without parameters reads.
+        let text = serde_json::to_string(&released).unwrap();
+        assert_eq!(
+            serde_json::from_str::<DeploymentState>(&text).unwrap(),
+            released
+        );
+        let old: DeploymentPlan = serde_json::from_str(
+            r#"{"name":"b","model":"churn","challenger":"2","strategy":"blue_green"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            old.strategy,
+            Strategy::BlueGreen(BlueGreenParams::default())
+        );
+        // No window: nothing kept.
+        let none = BlueGreenParams {
+            keep_blue_seconds: 0.0,
+            ..BlueGreenParams::default()
+        };
+        let (f, _) = running.flipped("x", &none, "1", "2", 5);
+        assert!(f.blue_rollback("x", 5).is_err());
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! - [`canary`]: fail-safe canary analysis of one window (`Healthy` / `Unhealthy` /
 //!   `Inconclusive`, each with the values it was made on) and the step controller, a pure
 //!   state machine.
+//! - [`bluegreen`]: the smoke test's verdict on green's answers to recorded requests, and
+//!   the blue's instant-rollback window.
 //! - [`deployment`]: a deployment's plan (model, champion, challenger, strategy and its
 //!   parameters), state (status, the challenger's share) and the events of its lifecycle
 //!   (created, step up, paused, rolled back, promoted, ended), as pure transitions.
@@ -21,6 +23,7 @@
 //! [`readout::readout_file`] and [`report::write_report`].
 
 pub mod assign;
+pub mod bluegreen;
 pub mod canary;
 pub mod deployment;
 mod error;

@@ -350,6 +350,7 @@ fn window(requests: u64, errors: u64, latency: f64, spread: f64, seed: u64) -> A
         latencies_ms: (0..requests)
             .map(|_| latency + spread * rng.random::<f64>())
             .collect(),
+        predictions: vec![],
     }
 }
 
@@ -396,6 +397,7 @@ fn canary_decisions() {
                 requests: 10,
                 errors: 11,
                 latencies_ms: vec![],
+                predictions: vec![],
             },
             "inconsistent",
         ),
@@ -412,6 +414,7 @@ fn canary_decisions() {
             requests: 500,
             errors: 500,
             latencies_ms: vec![],
+            predictions: vec![],
         },
         &base,
         &p,
@@ -423,6 +426,7 @@ fn canary_decisions() {
             requests: 500,
             errors: 0,
             latencies_ms: vec![f64::NAN, -1.0],
+            predictions: vec![],
         },
         &base,
         &p,
@@ -450,6 +454,7 @@ fn canary_p95_is_numpys_linear_percentile() {
         requests: 5,
         errors: 0,
         latencies_ms: vec![10.0, 20.0, 30.0, 40.0, 50.0],
+        predictions: vec![],
     };
     let d = analyze(&w, &w, &CanaryPolicy::default());
     // np.percentile([10, 20, 30, 40, 50], 95) == 48.0
@@ -512,4 +517,80 @@ fn canary_controller_steps_promotes_and_rolls_back() {
         matches!(s, CanaryState::RolledBack { at_percent: 10, .. }),
         "{s:?}"
     );
+}
+
+/// `canary::ks_statistic` against `scipy.stats.ks_2samp(a, b).statistic`
+/// (`reference/ks_reference.py` wrote `reference/ks_reference.json`).
+#[test]
+fn prediction_drift_statistic_equals_scipy() {
+    let r: serde_json::Value =
+        serde_json::from_str(include_str!("reference/ks_reference.json")).unwrap();
+    let cases = r["cases"].as_array().unwrap();
+    assert!(cases.len() >= 6);
+    for c in cases {
+        let sorted = |k: &str| {
+            let mut v: Vec<f64> = c[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let got = slipway_rollout::canary::ks_statistic(&sorted("a"), &sorted("b"));
+        let want = c["statistic"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-12,
+            "{}: {got} vs {want}",
+            c["name"]
+        );
+    }
+}
+
+#[test]
+fn prediction_drift_rolls_back_only_when_on_and_above_the_limit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let mut arm = |shift: f64, seed: u64| {
+        let mut w = window(400, 0, 50.0, 40.0, seed);
+        w.predictions = (0..400).map(|_| shift + rng.random::<f64>()).collect();
+        w
+    };
+    let base = arm(0.0, 31);
+    let same = arm(0.0, 32);
+    let drifted = arm(0.4, 33);
+    // Off by default: drifted predictions alone do not fail a canary.
+    let off = CanaryPolicy::default();
+    let d = analyze(&drifted, &base, &off);
+    assert!(matches!(d, Decision::Healthy { .. }), "{d:?}");
+    assert!(d.evidence().prediction_drift.is_none());
+    let on = CanaryPolicy {
+        max_prediction_drift: Some(0.2),
+        ..CanaryPolicy::default()
+    };
+    let d = analyze(&same, &base, &on);
+    assert!(matches!(d, Decision::Healthy { .. }), "{d:?}");
+    let pd = d.evidence().prediction_drift.clone().unwrap();
+    assert!(
+        pd.value < 0.2 && pd.canary_n == 400 && pd.baseline_n == 400,
+        "{pd:?}"
+    );
+    let d = analyze(&drifted, &base, &on);
+    let Decision::Unhealthy { reasons, evidence } = &d else {
+        panic!("{d:?}")
+    };
+    assert!(
+        reasons.iter().any(|r| r.contains("prediction drift")),
+        "{reasons:?}"
+    );
+    let v = evidence.prediction_drift.as_ref().unwrap().value;
+    assert!(v > 0.3, "{v}");
+    // The decision records the value.
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["evidence"]["prediction_drift"]["value"], v);
+    // On, but nothing to compare: never healthy.
+    let mut blind = same.clone();
+    blind.predictions.clear();
+    let d = analyze(&blind, &base, &on);
+    assert!(matches!(d, Decision::Inconclusive { .. }), "{d:?}");
 }

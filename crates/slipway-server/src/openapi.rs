@@ -359,12 +359,14 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     json(
         "post",
         "/api/2.0/slipway/deployments/promote",
-        "Promote the challenger: the champion alias moves through the promotion gate",
+        "Promote the challenger: the champion alias moves through the promotion gate \
+         (blue-green: green is smoke-tested with recorded requests first, then flipped)",
     ),
     json(
         "post",
         "/api/2.0/slipway/deployments/rollback",
-        "Roll back: all traffic to the champion",
+        "Roll back: all traffic to the champion (blue-green after a flip: back to the blue \
+         kept loaded, inside its window)",
     ),
     json(
         "post",

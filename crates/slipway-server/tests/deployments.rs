@@ -156,15 +156,28 @@ async fn home_with_versions(home: &Path, bundles: &Bundles) -> AppState {
 
 /// `slipway serve --model churn@champion` over the home, with a fast controller.
 async fn start(home: &Path, options: ServingOptions) -> (Router, Arc<Serving>) {
+    start_serving(home, options, false).await
+}
+
+/// As [`start`], with the prediction log written to the home's stores (`logged`).
+async fn start_serving(
+    home: &Path,
+    options: ServingOptions,
+    logged: bool,
+) -> (Router, Arc<Serving>) {
     let state = AppState::open_home(home, Limits::default()).await.unwrap();
     let stores = Stores {
         meta: state.meta.clone(),
         artifacts: state.artifacts.clone(),
     };
+    let log = logged.then(|| slipway_server::serving::LogStore {
+        artifacts: state.artifacts.clone(),
+        index: Some(state.meta.clone()),
+    });
     let serving = Serving::start(
         vec![DeploymentSpec::parse_model("churn@champion").unwrap()],
         Some(stores),
-        None,
+        log,
         options,
     )
     .await
@@ -640,28 +653,9 @@ async fn hostile_deployment_requests_get_clear_4xx_answers() {
 /// `start`, with the prediction log on (written to the home's artifact store and indexed in
 /// its metadata store), as `slipway serve --model` runs it.
 async fn start_logged(home: &Path) -> (Router, Arc<Serving>) {
-    let state = AppState::open_home(home, Limits::default()).await.unwrap();
-    let stores = Stores {
-        meta: state.meta.clone(),
-        artifacts: state.artifacts.clone(),
-    };
-    let log = slipway_server::serving::LogStore {
-        artifacts: state.artifacts.clone(),
-        index: Some(state.meta.clone()),
-    };
     let mut options = fast();
     options.log.flush_interval = Duration::from_millis(100);
-    let serving = Serving::start(
-        vec![DeploymentSpec::parse_model("churn@champion").unwrap()],
-        Some(stores),
-        Some(log),
-        options,
-    )
-    .await
-    .expect("serving starts");
-    let mut state = state;
-    state.serving = Some(serving.clone());
-    (app(Arc::new(state)), serving)
+    start_serving(home, options, true).await
 }
 
 /// The readout of an A/B deployment from the prediction log equals the readout computed
@@ -937,4 +931,272 @@ async fn ab_report_from_the_log_equals_the_direct_readout() {
     assert_eq!(call(&router, req).await.status, StatusCode::FORBIDDEN);
     let a = post(&router, &report, json!({"name": "exp"})).await;
     assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{}", a.text);
+}
+
+fn blue_green(name: &str, green: &str, extra: Value) -> Value {
+    let mut v = json!({
+        "name": name, "model": "churn", "challenger": green, "strategy": "blue_green",
+    });
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+fn last_event(d: &Value) -> Value {
+    d["events"].as_array().unwrap().last().unwrap().clone()
+}
+
+/// Blue-green: a green whose schema needs a column the recorded traffic lacks is refused by
+/// the smoke test (traffic stays on blue, the reason is an event); a healthy green takes all
+/// traffic at once; a rollback inside the window answers with the very blue still in memory;
+/// after the window the blue is unloaded (a status field says so) and a rollback is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_flips_after_a_smoke_test_and_keeps_blue_for_an_instant_rollback() {
+    let b = bundles();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let state = home_with_versions(&home, &b).await;
+    let meta = state.meta.clone();
+    drop(state);
+    let (router, serving) = start_serving(&home, fast(), true).await;
+    let rows = traffic();
+    // Recorded traffic: 30 requests answered by blue (version 1), in the prediction log.
+    for r in rows.iter().take(30) {
+        let a = post(&router, "/predict", r.clone()).await;
+        assert_eq!(a.body["version"], "1", "{}", a.text);
+    }
+
+    // Version 3 needs fnlwgt, which no recorded request holds: the flip is refused.
+    let a = post(
+        &router,
+        &format!("{API}/create"),
+        blue_green("bg-faulty", "3", json!({})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["deployment"]["challenger_percent"], 0);
+    let a = post(
+        &router,
+        &format!("{API}/promote"),
+        json!({"name": "bg-faulty"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(a.text.contains("fnlwgt"), "{}", a.text);
+    let d = get(&router, &format!("{API}/get?name=bg-faulty"))
+        .await
+        .body["deployment"]
+        .clone();
+    assert_eq!(d["status"], "running", "{d}");
+    let last = last_event(&d);
+    assert_eq!(last["kind"], "smoke_test_failed", "{last}");
+    assert!(
+        last["reason"].as_str().unwrap().contains("refused"),
+        "{last}"
+    );
+    assert_eq!(last["values"]["source"], "prediction_log");
+    assert_eq!(last["values"]["replayed"], 30, "{last}");
+    assert_eq!(last["values"]["failed"], 30, "{last}");
+    assert_eq!(
+        meta.get_model_version_by_alias("churn", "champion")
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(
+        post(&router, "/predict", rows[0].clone()).await.body["version"],
+        "1"
+    );
+    let a = post(&router, &format!("{API}/end"), json!({"name": "bg-faulty"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+
+    // A healthy green (version 2), blue kept for 30 s.
+    let blue_before = serving.deployment("churn").unwrap().live().unwrap();
+    assert_eq!(blue_before.version, "1");
+    let a = post(
+        &router,
+        &format!("{API}/create"),
+        blue_green(
+            "bg",
+            "2",
+            json!({"keep_blue_seconds": 30, "smoke_requests": 20}),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = post(&router, &format!("{API}/promote"), json!({"name": "bg"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let d = a.body["deployment"].clone();
+    assert_eq!(d["status"], "promoted", "{d}");
+    assert_eq!(d["challenger_percent"], 100);
+    assert_eq!(d["blue_green"]["blue_version"], "1", "{d}");
+    assert_eq!(d["blue_green"]["blue_loaded"], true, "{d}");
+    assert_eq!(d["blue_loaded_here"], true, "{d}");
+    let d = get(&router, &format!("{API}/get?name=bg")).await.body["deployment"].clone();
+    let k = kinds(&d);
+    assert_eq!(k, ["created", "smoke_test_passed", "promoted"], "{d}");
+    let passed = &d["events"][1]["values"];
+    assert_eq!(
+        (passed["replayed"].as_u64(), passed["failed"].as_u64()),
+        (Some(20), Some(0)),
+        "{passed}"
+    );
+    // All traffic on green at once.
+    for r in rows.iter().take(10) {
+        assert_eq!(
+            post(&router, "/predict", r.clone()).await.body["version"],
+            "2"
+        );
+    }
+    assert_eq!(
+        meta.get_model_version_by_alias("churn", "champion")
+            .await
+            .unwrap()
+            .version,
+        2
+    );
+    // The rollback inside the window: the blue answers at once, the very version object
+    // loaded before the flip (nothing was reloaded).
+    let a = post(
+        &router,
+        &format!("{API}/rollback"),
+        json!({"name": "bg", "reason": "conversion dropped"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["deployment"]["status"], "rolled_back");
+    assert_eq!(
+        post(&router, "/predict", rows[0].clone()).await.body["version"],
+        "1"
+    );
+    let live = serving.deployment("churn").unwrap().live().unwrap();
+    assert!(Arc::ptr_eq(&live, &blue_before), "blue was reloaded");
+    let d = get(&router, &format!("{API}/get?name=bg")).await.body["deployment"].clone();
+    let last = last_event(&d);
+    assert_eq!(last["kind"], "rolled_back");
+    assert_eq!(last["reason"], "conversion dropped");
+    assert_eq!(last["values"]["instant"], true);
+    assert_eq!(
+        meta.get_model_version_by_alias("churn", "champion")
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+
+    // Recorded requests given at create time, and a 1 s window: after it the blue is
+    // unloaded and a rollback is refused.
+    let recorded: Vec<Value> = rows.iter().take(5).cloned().collect();
+    let a = post(
+        &router,
+        &format!("{API}/create"),
+        blue_green(
+            "bg-short",
+            "2",
+            json!({"keep_blue_seconds": 1, "recorded_requests": recorded}),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = post(
+        &router,
+        &format!("{API}/promote"),
+        json!({"name": "bg-short"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let d = get(&router, &format!("{API}/get?name=bg-short")).await.body["deployment"].clone();
+    assert_eq!(
+        d["events"][1]["values"]["source"], "recorded_requests",
+        "{d}"
+    );
+    assert_eq!(d["events"][1]["values"]["replayed"], 5, "{d}");
+    let d = wait_for(&router, "bg-short", Duration::from_secs(10), |d| {
+        d["blue_green"]["blue_loaded"] == false
+    })
+    .await;
+    assert_eq!(d["status"], "promoted");
+    assert_eq!(d["blue_loaded_here"], false, "{d}");
+    assert_eq!(last_event(&d)["kind"], "blue_unloaded", "{d}");
+    let a = post(
+        &router,
+        &format!("{API}/rollback"),
+        json!({"name": "bg-short"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(a.text.contains("unloaded"), "{}", a.text);
+    assert_eq!(
+        post(&router, "/predict", rows[0].clone()).await.body["version"],
+        "2"
+    );
+
+    // Bad blue-green parameters name the field.
+    for (bad, field) in [
+        (json!({"keep_blue_seconds": -1}), "keep_blue_seconds"),
+        (json!({"smoke_requests": 0}), "smoke_requests"),
+        (json!({"recorded_requests": [1, 2]}), "recorded_requests"),
+        (json!({"recorded_requests": []}), "recorded_requests"),
+        (json!({"max_percent": 5}), "max_percent"),
+    ] {
+        let a = post(
+            &router,
+            &format!("{API}/create"),
+            blue_green("bg-bad", "2", bad.clone()),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}: {}", a.text);
+        assert!(a.text.contains(field), "{bad}: {}", a.text);
+    }
+}
+
+/// The optional prediction-drift criterion: version 2 (10 boosted trees) is healthy on
+/// errors and latency (the healthy canary above is promoted), but its probabilities are
+/// distributed unlike the champion's logistic regression on the same traffic; with a tight
+/// limit on, the canary is rolled back with the measured KS statistic in the event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_whose_predictions_drift_from_the_champion_is_rolled_back() {
+    let b = bundles();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    drop(home_with_versions(&home, &b).await);
+    let (router, _serving) = start(&home, fast()).await;
+    let mut plan = canary("drifting", "2");
+    plan["max_prediction_drift"] = json!(0.05);
+    let a = post(&router, &format!("{API}/create"), plan).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks = drive(&router, stop.clone());
+    let d = wait_for(&router, "drifting", Duration::from_secs(15), |d| {
+        d["status"] != "running"
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(d["status"], "rolled_back", "{d}");
+    let last = last_event(&d);
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .contains("prediction drift"),
+        "{last}"
+    );
+    let pd = &last["values"]["evidence"]["prediction_drift"];
+    assert_eq!(pd["statistic"], "ks");
+    assert!(pd["value"].as_f64().unwrap() > 0.05, "{pd}");
+    assert_eq!(pd["max"], 0.05);
+    // A limit that is not a KS statistic is refused, naming the field.
+    let bad = {
+        let mut p = canary("drift-bad", "2");
+        p["max_prediction_drift"] = json!(1.5);
+        p
+    };
+    let a = post(&router, &format!("{API}/create"), bad).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(a.text.contains("max_prediction_drift"), "{}", a.text);
 }

@@ -1084,3 +1084,163 @@ async fn explanations_of_a_trained_run_render_in_headless_chromium() {
     let _ = stop.send(());
     server.await.expect("join").expect("serve");
 }
+
+/// The deployments pages: the list shows a deployment (name, model, strategy, state, step,
+/// champion and challenger), its page shows the event timeline with each change's reason and
+/// measured values, and its buttons call the REST routes (this server serves no model, so
+/// the pause is refused and the refusal is shown as the server wrote it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_pages_list_a_deployment_and_its_events_in_headless_chromium() {
+    use slipway_rollout::canary::{ArmWindow, analyze};
+    use slipway_rollout::deployment::{DeploymentPlan, Strategy};
+    use slipway_store::{DeploymentUpdate, NewDeployment, NewDeploymentEvent};
+
+    let Some(binary) = chromium() else {
+        assert!(
+            !in_ci(),
+            "chromium is not installed and CI is set: install Debian's `chromium` package"
+        );
+        eprintln!("NOTICE: chromium is not installed; skipping the deployments browser test");
+        return;
+    };
+    let home = tempfile::tempdir().expect("tempdir");
+    let state = Arc::new(
+        AppState::open_home(home.path(), Limits::default())
+            .await
+            .expect("open"),
+    );
+    // A canary as a server stores it: created, then one healthy period stepped it up.
+    let plan = DeploymentPlan::from_json(json!({
+        "name": "churn-canary", "model": "churn", "challenger": "2", "strategy": "canary",
+        "min_requests": 20, "evaluation_seconds": 60,
+    }))
+    .expect("plan");
+    let Strategy::Canary(params) = &plan.strategy else {
+        unreachable!()
+    };
+    let (start, created) = plan.start();
+    let record = state
+        .meta
+        .create_deployment(NewDeployment {
+            name: plan.name.clone(),
+            model: plan.model.clone(),
+            strategy: "canary".into(),
+            status: "running".into(),
+            plan: serde_json::to_string(&plan).expect("plan"),
+            state: serde_json::to_string(&start).expect("state"),
+            event: NewDeploymentEvent {
+                kind: created.kind.as_str().into(),
+                reason: created.reason.clone(),
+                values: created.values.to_string(),
+            },
+        })
+        .await
+        .expect("create");
+    let window = ArmWindow {
+        requests: 50,
+        errors: 0,
+        latencies_ms: (0..50).map(|i| 3.0 + f64::from(i % 7) * 0.1).collect(),
+        predictions: vec![],
+    };
+    let decision = analyze(&window, &window, &params.policy());
+    let (next, step, _) = start.evaluate(params, &decision);
+    state
+        .meta
+        .update_deployment(
+            &plan.name,
+            DeploymentUpdate {
+                expected_revision: record.revision,
+                status: next.status.as_str().into(),
+                state: serde_json::to_string(&next).expect("state"),
+                event: NewDeploymentEvent {
+                    kind: step.kind.as_str().into(),
+                    reason: step.reason.clone(),
+                    values: step.values.to_string(),
+                },
+                lease_owner: None,
+            },
+        )
+        .await
+        .expect("update")
+        .expect("revision");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, with_driver(app(state)))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let base = format!("http://{addr}");
+    let browser = Browser {
+        binary,
+        profile: tempfile::tempdir().expect("profile"),
+    };
+    tokio::task::block_in_place(|| {
+        // The list, reached from the nav.
+        let dom = browser.drive(&driver_url(
+            &base,
+            "#/",
+            &json!([
+                {"click": "header.top nav a[data-nav=deployments]"},
+                {"wait": "#deployments tr[data-deployment=churn-canary]"},
+            ]),
+        ));
+        let table = slice(&dom, "deployments", "no-such-id");
+        for want in [
+            "churn-canary",
+            "churn",
+            "canary",
+            "running",
+            "10 %",
+            "@champion",
+            "v2",
+        ] {
+            assert!(table.contains(want), "{want} not in the list: {table}");
+        }
+        // The deployment's page: state, parameters, the timeline with reasons and values.
+        let dom = browser.drive(&driver_url(
+            &base,
+            "#/deployments/churn-canary",
+            &json!([
+                {"wait": "#deployment-events li[data-kind=step_up]"},
+                {"fill": "#deployment-reason", "value": "checking the dashboards"},
+                {"click": "button[data-action=pause]"},
+                {"wait": "#deployment-action-status .notice.error", "text": "serves no models"},
+            ]),
+        ));
+        let timeline = slice(&dom, "deployment-events", "no-such-id");
+        assert!(timeline.contains("data-kind=\"created\""), "{timeline}");
+        assert!(
+            timeline.contains(&text("healthy at 5 %: stepping up to 10 %")),
+            "{timeline}"
+        );
+        assert!(timeline.contains("evidence.canary.requests"), "{timeline}");
+        assert!(
+            timeline.contains("evidence.policy.max_p95_ms"),
+            "{timeline}"
+        );
+        // Newest first.
+        assert!(
+            timeline.find("data-kind=\"step_up\"") < timeline.find("data-kind=\"created\""),
+            "{timeline}"
+        );
+        let actions = slice(&dom, "deployment-actions", "deployment-events");
+        assert!(
+            actions.contains("Pause was refused") && actions.contains("FEATURE_DISABLED"),
+            "{actions}"
+        );
+        // Resume is not offered to a running deployment.
+        assert!(
+            actions.contains("data-action=\"resume\" disabled=\"\""),
+            "{actions}"
+        );
+    });
+    let _ = stop.send(());
+    server.await.expect("join").expect("serve");
+}

@@ -130,6 +130,62 @@ pub struct CreateArgs {
     /// Canary: fewer requests per period are inconclusive [default: 100].
     #[arg(long)]
     min_requests: Option<u64>,
+    /// Canary: roll back when the KS statistic between the challenger's and the champion's
+    /// predictions in a period is above this (0 to 1) [default: off].
+    #[arg(long)]
+    max_prediction_drift: Option<f64>,
+    /// Blue-green: seconds the blue stays loaded after the flip for an instant rollback
+    /// [default: 600].
+    #[arg(long)]
+    keep_blue_seconds: Option<f64>,
+    /// Blue-green: recent requests of the prediction log replayed against green before the
+    /// flip [default: 100].
+    #[arg(long)]
+    smoke_requests: Option<u32>,
+    /// Blue-green: replay these recorded requests instead (a JSON array of row objects, or
+    /// one JSON object per line).
+    #[arg(long, value_name = "FILE")]
+    recorded: Option<PathBuf>,
+}
+
+/// Reads recorded request rows: a JSON array of objects, or JSON lines of objects.
+fn read_recorded(path: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("--recorded {}: {e}", path.display()))?;
+    let rows: Vec<serde_json::Value> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "--recorded {}: not a JSON array of rows: {e}",
+                path.display()
+            )
+        })?
+    } else {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| {
+                    anyhow::anyhow!(
+                        "--recorded {}: line {} is not a JSON object: {e}",
+                        path.display(),
+                        i + 1
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    if let Some(i) = rows.iter().position(|r| !r.is_object()) {
+        anyhow::bail!(
+            "--recorded {}: row {} is not a JSON object (one object per request row, \
+             column names as keys)",
+            path.display(),
+            i + 1
+        );
+    }
+    if rows.is_empty() {
+        anyhow::bail!("--recorded {}: no rows", path.display());
+    }
+    Ok(rows)
 }
 
 /// `deploy report`.
@@ -265,6 +321,18 @@ fn create(a: CreateArgs, json: bool) -> anyhow::Result<ExitCode> {
     set("max_error_rate", serde_json::json!(a.max_error_rate));
     set("max_p95_ms", serde_json::json!(a.max_p95_ms));
     set("min_requests", serde_json::json!(a.min_requests));
+    set(
+        "max_prediction_drift",
+        serde_json::json!(a.max_prediction_drift),
+    );
+    set("keep_blue_seconds", serde_json::json!(a.keep_blue_seconds));
+    set("smoke_requests", serde_json::json!(a.smoke_requests));
+    if let Some(path) = &a.recorded {
+        set(
+            "recorded_requests",
+            serde_json::Value::Array(read_recorded(path)?),
+        );
+    }
     let v = crate::tracking::Client::http(&a.server.server)?
         .post_at(&format!("{API}/create"), &plan)?;
     show(&v["deployment"], json, false)
@@ -308,6 +376,22 @@ fn show(d: &serde_json::Value, json: bool, history: bool) -> anyhow::Result<Exit
                     text(&x["errors"])
                 );
             }
+        }
+        if let Some(bg) = d["blue_green"].as_object() {
+            println!(
+                "  blue: version {}, {} (instant rollback until {})",
+                text(&bg["blue_version"]),
+                if bg["blue_loaded"].as_bool() == Some(true) {
+                    "loaded"
+                } else {
+                    "unloaded"
+                },
+                chrono::DateTime::from_timestamp_millis(
+                    bg["keep_blue_until_ms"].as_i64().unwrap_or(0)
+                )
+                .map(|t| t.format("%H:%M:%S").to_string())
+                .unwrap_or_default()
+            );
         }
         if let Some(s) = c.get("shadow") {
             println!(

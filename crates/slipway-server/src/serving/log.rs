@@ -1200,6 +1200,44 @@ pub async fn export_predictions(
     })
 }
 
+/// The `n` most recently logged rows of `model` (the served name), newest first, read from
+/// the newest segments (a segment's name starts with its first prediction id, a UUID v7,
+/// so names sort by time). Flush the queue first to include rows still in it.
+pub(crate) async fn recent_rows(
+    store: &LogStore,
+    model: &str,
+    n: usize,
+) -> Result<Vec<LoggedRow>, String> {
+    let query = LogSegmentQuery {
+        model: Some(model.to_string()),
+        ..LogSegmentQuery::all(LogSegmentKind::Predictions)
+    };
+    let mut segments = store.segments(&query).await?;
+    segments.sort_by_key(|s| std::cmp::Reverse(s.path.parts().last().cloned()));
+    let mut out = Vec::with_capacity(n);
+    for seg in segments {
+        if out.len() >= n {
+            break;
+        }
+        let table = read_segment(store.artifacts.as_ref(), &seg.path).await?;
+        let models = table.string_values("model").map_err(|e| e.to_string())?;
+        for at in (0..table.n_rows()).rev() {
+            if out.len() >= n {
+                break;
+            }
+            if models.get(at).copied().flatten() != Some(model) {
+                continue;
+            }
+            out.push(LoggedRow {
+                deployment: model.to_string(),
+                version: seg.version.clone(),
+                row: table.take(&[at]).map_err(|e| e.to_string())?,
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ use slipway_engine::serving::ServedModel;
 use slipway_store::{ArtifactPath, ArtifactStore, MetadataStore};
 
 mod ab_report;
+mod bluegreen;
 pub mod log;
 mod metrics;
 pub mod monitors;
@@ -403,6 +404,13 @@ impl Serving {
                 }
             };
             if d.live().is_some_and(|l| l.version == version) {
+                continue;
+            }
+            // A deployment's flip or rollback moved the alias to a version this server
+            // already holds (green, or the blue kept for an instant rollback): no reload.
+            if let Some(kept) = d.rollout().and_then(|r| r.loaded_version(&version)) {
+                d.set_live(kept);
+                moved += 1;
                 continue;
             }
             match load(&d.spec, Some(stores)).await {

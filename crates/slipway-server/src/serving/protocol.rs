@@ -277,7 +277,7 @@ async fn score(
         elapsed.as_secs_f64(),
     );
     if let (Some(r), Some(arm)) = (&route.rollout, route.arm) {
-        r.record(arm, result.is_ok(), elapsed);
+        r.record(arm, result.as_ref().ok().map(|(_, out, _)| out), elapsed);
     }
     if let (Some((challenger, copy, Some(r))), Ok((_, out, _))) = (shadow, &result) {
         // The copy is scored after the answer's own job, on the same pool, and nobody waits
@@ -379,7 +379,7 @@ fn push_objects<'a>(
 }
 
 /// Plain `/predict`: one object (one row), `{"rows": [objects]}` or a list of objects.
-fn plain_rows(body: &Value) -> Result<(Rows, bool), ApiError> {
+pub(crate) fn plain_rows(body: &Value) -> Result<(Rows, bool), ApiError> {
     let mut rows = Rows::new();
     match body {
         Value::Object(obj) => match obj.get("rows") {

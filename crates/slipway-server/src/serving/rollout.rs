@@ -15,7 +15,8 @@
 //!   `slipway_rollout::canary::analyze` on a blocking thread, and stores the decision with
 //!   its values; at the last healthy step it moves the champion alias through the promotion
 //!   gate (`slipway_govern::set_alias`), and an unhealthy period sends all traffic back to
-//!   the champion at once.
+//!   the champion at once;
+//! - blue-green's flip, instant rollback and the blue's unloading are in `super::bluegreen`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};
@@ -76,7 +77,7 @@ struct ArmCounters {
 }
 
 impl ArmCounters {
-    fn record(&self, ok: bool, ms: f64) {
+    fn record(&self, ok: bool, ms: f64, predictions: &[f64]) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if !ok {
             self.errors.fetch_add(1, Ordering::Relaxed);
@@ -89,6 +90,9 @@ impl ArmCounters {
         if w.latencies_ms.len() < MAX_SAMPLES {
             w.latencies_ms.push(ms);
         }
+        let room = MAX_SAMPLES.saturating_sub(w.predictions.len());
+        w.predictions
+            .extend_from_slice(&predictions[..predictions.len().min(room)]);
     }
 
     fn take(&self) -> ArmWindow {
@@ -103,6 +107,11 @@ pub struct ActiveRollout {
     plan: DeploymentPlan,
     /// The challenger's loaded version (`None` for `single`).
     challenger: Option<Arc<Live>>,
+    /// Blue-green after the flip: the blue version, kept loaded for an instant rollback
+    /// until its window ends.
+    pub(crate) blue: Mutex<Option<Arc<Live>>>,
+    /// Canary with the prediction-drift criterion: each answer's numbers are kept.
+    collect_predictions: bool,
     percent: AtomicU8,
     /// Running or paused: the strategy routes. Final: everything to the champion.
     routing: AtomicBool,
@@ -184,10 +193,16 @@ impl ActiveRollout {
         state: DeploymentState,
         challenger: Option<Arc<Live>>,
     ) -> Self {
+        let collect_predictions = matches!(
+            &plan.strategy,
+            Strategy::Canary(p) if p.max_prediction_drift.is_some()
+        );
         let r = ActiveRollout {
             name: record.name.clone(),
             plan,
             challenger,
+            blue: Mutex::new(None),
+            collect_predictions,
             percent: AtomicU8::new(0),
             routing: AtomicBool::new(false),
             revision: AtomicI64::new(record.revision),
@@ -227,6 +242,30 @@ impl ActiveRollout {
         self.challenger.as_ref().map(|l| l.version.as_str())
     }
 
+    /// The challenger (blue-green: green), when loaded.
+    pub(crate) fn challenger(&self) -> Option<Arc<Live>> {
+        self.challenger.clone()
+    }
+
+    /// The challenger or the kept blue when it is `version`.
+    pub(crate) fn loaded_version(&self, version: &str) -> Option<Arc<Live>> {
+        let blue = self.blue.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.challenger
+            .clone()
+            .into_iter()
+            .chain(blue)
+            .find(|l| l.version == version)
+    }
+
+    /// The blue version this replica keeps loaded after a flip, if any.
+    pub fn blue_version(&self) -> Option<String> {
+        self.blue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|l| l.version.clone())
+    }
+
     /// Chooses the arm of one request: a few atomic loads, and an MD5 of the key for A/B.
     pub(crate) fn choose(
         self: &Arc<Self>,
@@ -250,7 +289,7 @@ impl ActiveRollout {
                     rollout: Some(self.clone()),
                 });
             }
-            Strategy::BlueGreen => {
+            Strategy::BlueGreen(_) => {
                 if percent >= 100 {
                     Arm::B
                 } else {
@@ -294,10 +333,18 @@ impl ActiveRollout {
         }
     }
 
-    /// Counts one answered request of `arm`.
-    pub(crate) fn record(&self, arm: Arm, ok: bool, elapsed: Duration) {
+    /// Counts one request of `arm` (`output`: its answer, `None` when it failed).
+    pub(crate) fn record(&self, arm: Arm, output: Option<&Output>, elapsed: Duration) {
         let i = usize::from(arm == Arm::B);
-        self.arms[i].record(ok, elapsed.as_secs_f64() * 1000.0);
+        let predictions = match output {
+            Some(out) if self.collect_predictions => prediction_numbers(out),
+            _ => Vec::new(),
+        };
+        self.arms[i].record(
+            output.is_some(),
+            elapsed.as_secs_f64() * 1000.0,
+            &predictions,
+        );
     }
 
     /// Counts a shadow comparison: rows compared and rows that agreed (`None`: the
@@ -307,11 +354,11 @@ impl ActiveRollout {
             Some((n, agreed)) => {
                 self.shadow_compared.fetch_add(n, Ordering::Relaxed);
                 self.shadow_agreed.fetch_add(agreed, Ordering::Relaxed);
-                self.arms[1].record(true, elapsed.as_secs_f64() * 1000.0);
+                self.arms[1].record(true, elapsed.as_secs_f64() * 1000.0, &[]);
             }
             None => {
                 self.shadow_errors.fetch_add(1, Ordering::Relaxed);
-                self.arms[1].record(false, elapsed.as_secs_f64() * 1000.0);
+                self.arms[1].record(false, elapsed.as_secs_f64() * 1000.0, &[]);
             }
         }
     }
@@ -336,6 +383,20 @@ impl ActiveRollout {
             });
         }
         v
+    }
+}
+
+/// One number per answered row, for the prediction-drift criterion: a regression's value,
+/// a classifier's probability of its last class (the positive class of a binary one), a
+/// cluster's index.
+fn prediction_numbers(out: &Output) -> Vec<f64> {
+    match out {
+        Output::Values(v) => v.clone(),
+        Output::Classes { probabilities, .. } if probabilities.n_cols() > 0 => {
+            probabilities.col(probabilities.n_cols() - 1).to_vec()
+        }
+        Output::Classes { .. } => Vec::new(),
+        Output::Clusters(c) => c.iter().map(|&k| k as f64).collect(),
     }
 }
 
@@ -407,7 +468,7 @@ pub enum UserAction {
 }
 
 impl Serving {
-    fn stores_or_err(&self) -> Result<&super::Stores, ApiError> {
+    pub(crate) fn stores_or_err(&self) -> Result<&super::Stores, ApiError> {
         self.stores.as_ref().ok_or_else(|| {
             ApiError::FeatureDisabled(
                 "deployments need the metadata store (slipway serve --model, not --bundle)".into(),
@@ -507,6 +568,11 @@ impl Serving {
         let (next, event) = match action {
             UserAction::Pause => state.pause(reason).map_err(rollout_error)?,
             UserAction::Resume => state.resume(reason).map_err(rollout_error)?,
+            UserAction::Rollback if state.blue_green.is_some() => {
+                return self
+                    .roll_back_to_blue(&record, &plan, &state, reason, actor)
+                    .await;
+            }
             UserAction::Rollback => state
                 .rollback(
                     if reason.trim().is_empty() {
@@ -525,6 +591,11 @@ impl Serving {
                 } else {
                     reason
                 };
+                if let Strategy::BlueGreen(params) = &plan.strategy {
+                    return self
+                        .flip(&record, &plan, params, &state, reason, actor)
+                        .await;
+                }
                 return self
                     .promote(&record, &plan, &state, reason, json!({}), None, actor)
                     .await;
@@ -533,7 +604,7 @@ impl Serving {
         self.store_change(&record, &next, &event, None).await
     }
 
-    async fn store_change(
+    pub(crate) async fn store_change(
         &self,
         record: &DeploymentRecord,
         next: &DeploymentState,
@@ -567,15 +638,37 @@ impl Serving {
     /// Routes by `state` from now on, on this replica.
     fn apply(&self, record: &DeploymentRecord, state: DeploymentState) {
         if let Some(r) = self.active_rollout(&record.name) {
+            let d = self.champion_of(&r.plan.model, &r.plan.champion);
+            let was = r.state();
             if state.status == Status::Promoted
-                && let (Some(ch), Some(d)) = (
-                    r.challenger.clone(),
-                    self.champion_of(&r.plan.model, &r.plan.champion),
-                )
+                && was.status != Status::Promoted
+                && let (Some(ch), Some(d)) = (r.challenger.clone(), d.as_ref())
             {
+                // Blue-green: the version answering until now is the blue; keep it loaded
+                // for an instant rollback while its window lasts.
+                if state.blue_green.as_ref().is_some_and(|b| b.blue_loaded) {
+                    let mut kept = r.blue.lock().unwrap_or_else(|e| e.into_inner());
+                    if kept.is_none()
+                        && let Some(current) = d.live().filter(|l| l.version != ch.version)
+                    {
+                        *kept = Some(current);
+                    }
+                }
                 // The alias moved to the challenger: answer with it now rather than at the
                 // alias watcher's next look.
                 d.set_live(ch);
+            }
+            if let Some(bg) = &state.blue_green
+                && !bg.blue_loaded
+            {
+                let blue = r.blue.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if state.status == Status::RolledBack
+                    && was.status == Status::Promoted
+                    && let (Some(blue), Some(d)) = (blue, d.as_ref())
+                {
+                    // The instant rollback: the blue is still in memory.
+                    d.set_live(blue);
+                }
             }
             r.set_state(record.revision, state);
         }
@@ -698,6 +791,9 @@ impl Serving {
                 r
             }
         };
+        if let Strategy::BlueGreen(_) = &plan.strategy {
+            return self.release_blue(record, &rollout, &state).await;
+        }
         let Strategy::Canary(params) = &plan.strategy else {
             return Ok(());
         };
@@ -800,8 +896,14 @@ pub fn describe(
         "lease_owner": record.lease_owner,
         "plan": plan,
     });
+    if let Some(bg) = state.get("blue_green").filter(|b| !b.is_null()) {
+        v["blue_green"] = bg.clone();
+    }
     if let Some(a) = active {
         v["challenger_version"] = json!(a.challenger_version());
+        if matches!(a.plan.strategy, Strategy::BlueGreen(_)) {
+            v["blue_loaded_here"] = json!(a.blue_version().is_some());
+        }
         v["counters"] = a.counters();
     }
     if !events.is_empty() {

@@ -7,6 +7,7 @@
 (() => {
   const API = '/api/2.0/mlflow';
   const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts';
+  const DEPLOYMENTS = '/api/2.0/slipway/deployments';
   const SVG_NS = 'http://www.w3.org/2000/svg';
   const PALETTE = ['#2f6db5', '#e07b39', '#3a9c6c', '#c2455b', '#7d5ba6', '#8c6d3f', '#d16aa6', '#5f6b78'];
   const PAGE_SIZES = [25, 50, 100, 250];
@@ -225,6 +226,7 @@
   const experimentHref = id => hashFor(['experiments', id]);
   const modelHref = name => hashFor(['models', name]);
   const versionHref = (name, version) => hashFor(['models', name, 'versions', String(version)]);
+  const deploymentHref = name => hashFor(['deployments', name]);
 
   function setActiveNav(which) {
     for (const a of document.querySelectorAll('header.top nav a')) {
@@ -276,6 +278,12 @@
         // MLflow's model version URL: #/models/NAME/versions/V.
         setActiveNav('models');
         await versionPage(view, id, parts[3]);
+      } else if (head === 'deployments' && parts.length === 1) {
+        setActiveNav('deployments');
+        await deploymentsPage(view);
+      } else if (head === 'deployments' && parts.length === 2) {
+        setActiveNav('deployments');
+        await deploymentPage(view, id);
       } else if (head === 'monitoring' && parts.length <= 2) {
         setActiveNav('monitoring');
         await monitoringPage(view, id);
@@ -1461,6 +1469,195 @@
       const explained = await explanationsSection(v.run_id);
       if (explained) view.appendChild(explained);
     }
+  }
+
+  // ---------------------------------------------------------------- deployments
+
+  // Deployments (A/B, canary, blue-green, shadow) over /api/2.0/slipway/deployments: the
+  // list, and a page per deployment with its state, its actions and its event timeline.
+
+  function deploymentsUnavailable(err) {
+    return h('div', {class: 'notice info'}, h('h2', null, 'Deployments are not available here'),
+      h('p', null, 'This server does not answer the deployments API (', h('code', null, err.message), ').'));
+  }
+
+  /** The version each `model@alias` points at, looked up once per pair. */
+  async function aliasVersions(pairs) {
+    const keys = [...new Set(pairs.map(([m, a]) => `${m}@${a}`))];
+    const found = await Promise.allSettled(keys.map(k => {
+      const at = k.lastIndexOf('@');
+      return get('registered-models/alias', {name: k.slice(0, at), alias: k.slice(at + 1)});
+    }));
+    const out = new Map();
+    keys.forEach((k, i) => {
+      const r = found[i];
+      if (r.status === 'fulfilled' && r.value.model_version) out.set(k, String(r.value.model_version.version));
+    });
+    return out;
+  }
+
+  function shareText(d) {
+    const p = d.challenger_percent;
+    if (p === undefined || p === null) return '';
+    if (d.strategy === 'blue_green') return p >= 100 ? 'green (100 %)' : 'blue (0 %)';
+    if (d.strategy === 'shadow') return 'shadow copy';
+    return `${p} %`;
+  }
+
+  function challengerText(d) {
+    if (!d.challenger) return '—';
+    const v = d.challenger_version;
+    return v && String(v) !== String(d.challenger) ? `${d.challenger} (v${v})` : (/^[0-9]+$/.test(d.challenger) ? `v${d.challenger}` : d.challenger);
+  }
+
+  function statusBadge(status) {
+    return badge(status || 'unknown', `deploy-${status || 'unknown'}`);
+  }
+
+  async function deploymentsPage(view) {
+    document.title = 'Deployments · Slipway';
+    view.appendChild(h('h1', null, 'Deployments'));
+    let list;
+    try {
+      list = (await get(`${DEPLOYMENTS}/list`)).deployments || [];
+    } catch (err) {
+      if (isMissingEndpoint(err)) { view.appendChild(deploymentsUnavailable(err)); return; }
+      throw err;
+    }
+    const champions = await aliasVersions(list.map(d => [d.model, d.champion || 'champion']));
+    const body = list.length ? h('div', {class: 'table-wrap'}, h('table', {class: 'data', id: 'deployments'},
+      h('thead', null, h('tr', null, ['Name', 'Model', 'Strategy', 'State', 'Split / step', 'Champion', 'Challenger', 'Last change']
+        .map(t => h('th', null, t)))),
+      h('tbody', null, list.slice().reverse().map(d => {
+        const champ = d.champion || 'champion';
+        const cv = champions.get(`${d.model}@${champ}`);
+        return h('tr', {'data-deployment': d.name},
+          h('td', {class: 'nowrap'}, h('a', {href: deploymentHref(d.name), class: 'deployment-link'}, d.name)),
+          h('td', null, h('a', {href: modelHref(d.model)}, d.model)),
+          h('td', null, d.strategy),
+          h('td', null, statusBadge(d.status)),
+          h('td', {class: 'num'}, shareText(d)),
+          h('td', null, badge(`@${champ}`, 'alias'), cv ? ` v${cv}` : ''),
+          h('td', null, challengerText(d)),
+          h('td', {class: 'nowrap'}, fmtTime(d.updated_ms)));
+      })))) :
+      h('p', {class: 'empty'}, 'No deployments yet. Create one with slipway deploy create.');
+    view.appendChild(section('All deployments', list.length, body));
+  }
+
+  /** A value's leaves as `a.b.c = v` rows (arrays of scalars joined), at most `limit`. */
+  function flatValues(value, limit) {
+    const out = [];
+    const walk = (v, path) => {
+      if (out.length >= limit) return;
+      if (v === null || v === undefined) return;
+      if (Array.isArray(v)) {
+        if (v.every(x => x === null || typeof x !== 'object')) {
+          if (v.length) out.push({key: path, value: v.map(x => typeof x === 'number' ? fmtNum(x) : String(x)).join('; ')});
+        } else v.forEach((x, i) => walk(x, `${path}[${i}]`));
+      } else if (typeof v === 'object') {
+        for (const k of Object.keys(v)) walk(v[k], path ? `${path}.${k}` : k);
+      } else {
+        out.push({key: path, value: typeof v === 'number' ? fmtNum(v) : String(v), num: typeof v === 'number'});
+      }
+    };
+    walk(value, '');
+    return out;
+  }
+
+  const DEPLOYMENT_ACTIONS = [
+    // [action, label, allowed in these states]
+    ['pause', 'Pause', ['running']],
+    ['resume', 'Resume', ['paused']],
+    ['promote', 'Promote', ['running', 'paused']],
+    ['rollback', 'Roll back', ['running', 'paused']],
+    ['end', 'End', ['running', 'paused']],
+  ];
+
+  function deploymentActions(d) {
+    const reason = h('input', {type: 'text', name: 'reason', id: 'deployment-reason', placeholder: 'Reason (recorded with the event)',
+      'aria-label': 'Reason', maxlength: '4096'});
+    const status = h('div', {class: 'form-status', id: 'deployment-action-status'});
+    const blueOpen = d.status === 'promoted' && d.blue_green && d.blue_green.blue_loaded;
+    const buttons = DEPLOYMENT_ACTIONS.map(([action, label, states]) => {
+      const text = action === 'promote' && d.strategy === 'blue_green' ? 'Flip to green' :
+        action === 'rollback' && blueOpen ? 'Roll back to blue' : label;
+      const allowed = states.includes(d.status) || (action === 'rollback' && blueOpen);
+      return h('button', {type: 'button', class: action === 'promote' ? 'primary' : null, 'data-action': action,
+        disabled: allowed ? null : true,
+        onclick: async ev => {
+          clear(status);
+          ev.target.disabled = true;
+          try {
+            await post(`${DEPLOYMENTS}/${action}`, {name: d.name, reason: reason.value.trim() || undefined});
+            route();
+          } catch (err) {
+            ev.target.disabled = false;
+            status.appendChild(errorBox(err, `${text} was refused:`));
+          }
+        }}, text);
+    });
+    return h('div', {class: 'deployment-actions', id: 'deployment-actions'},
+      h('div', {class: 'buttons'}, reason, ...buttons), status);
+  }
+
+  function eventTimeline(events) {
+    if (!events.length) return h('p', {class: 'empty'}, 'No events.');
+    return h('ol', {class: 'timeline', id: 'deployment-events'}, events.slice().reverse().map(e => {
+      const values = flatValues(e.values, 60);
+      return h('li', {class: ['event', `event-${e.kind}`], 'data-kind': e.kind},
+        h('div', {class: 'event-head'},
+          h('span', {class: 'nowrap muted'}, fmtTime(e.time_ms)), ' ',
+          badge(e.kind.replace(/_/g, ' '), `event-${e.kind}`), ' ',
+          h('span', {class: 'event-reason'}, e.reason || '')),
+        values.length ? h('details', {class: 'event-values', open: e.kind === 'rolled_back' || e.kind === 'smoke_test_failed' ? true : null},
+          h('summary', null, `${values.length} measured values`), kvTable(values)) : null);
+    }));
+  }
+
+  async function deploymentPage(view, name) {
+    document.title = `${name} · Deployments · Slipway`;
+    view.appendChild(crumbs(['Deployments', '#/deployments'], [name]));
+    let d;
+    try {
+      d = (await get(`${DEPLOYMENTS}/get`, {name})).deployment || {};
+    } catch (err) {
+      view.appendChild(h('h1', null, name));
+      if (isMissingEndpoint(err)) { view.appendChild(deploymentsUnavailable(err)); return; }
+      throw err;
+    }
+    const champ = d.champion || 'champion';
+    const versions = await aliasVersions([[d.model, champ]]);
+    const cv = versions.get(`${d.model}@${champ}`);
+    view.appendChild(h('h1', {id: 'deployment-name'}, d.name || name, ' ', statusBadge(d.status)));
+    view.appendChild(h('div', {class: 'subtitle'},
+      h('span', null, 'Model ', h('a', {href: modelHref(d.model)}, d.model)),
+      h('span', null, 'Strategy ', h('b', null, d.strategy)),
+      h('span', null, 'Created ', h('b', null, fmtTime(d.created_ms))),
+      h('span', null, 'Last change ', h('b', null, fmtTime(d.updated_ms)))));
+    const rows = [
+      {key: 'State', value: statusBadge(d.status)},
+      {key: 'Split / step', value: shareText(d)},
+      {key: 'Champion', value: [badge(`@${champ}`, 'alias'), cv ? ` v${cv}` : '']},
+      {key: 'Challenger', value: challengerText(d)},
+      {key: 'Evaluations', value: String(d.evaluations === undefined || d.evaluations === null ? 0 : d.evaluations), num: true},
+    ];
+    if (d.lease_owner) rows.push({key: 'Driven by', value: d.lease_owner});
+    const bg = d.blue_green;
+    if (bg) {
+      rows.push({key: 'Blue', value: `v${bg.blue_version} · ${bg.blue_loaded ? `loaded until ${fmtTime(bg.keep_blue_until_ms)}` : 'unloaded'}`});
+      rows.push({key: 'Green', value: `v${bg.green_version} · flipped ${fmtTime(bg.flipped_ms)}`});
+    }
+    const counters = d.counters ? flatValues(d.counters, 20) : [];
+    const plan = Object.assign({}, d.plan || {});
+    for (const k of ['name', 'model', 'champion', 'challenger', 'strategy', 'recorded_requests']) delete plan[k];
+    if (d.plan && d.plan.recorded_requests) plan.recorded_requests = `${d.plan.recorded_requests.length} rows`;
+    view.appendChild(h('div', {class: 'grid2'},
+      section('State', null, kvTable(rows), deploymentActions(d)),
+      section('Parameters', null, kvTable(flatValues(plan, 40), {empty: 'No parameters.'}),
+        counters.length ? h('div', null, h('h3', null, 'Requests on this server'), kvTable(counters)) : null)));
+    const events = d.events || [];
+    view.appendChild(section('Timeline', events.length, eventTimeline(events)));
   }
 
   // ---------------------------------------------------------------- start
