@@ -29,6 +29,8 @@ pub mod performance;
 pub mod performance_report;
 /// The HTML drift report.
 pub mod report;
+/// Retraining: the policy, its triggers, the paired comparison and the deployment decision.
+pub mod retrain;
 pub mod run;
 pub mod special;
 pub mod stats;
