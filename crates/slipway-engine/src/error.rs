@@ -36,6 +36,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// From the monitoring rules (a retrain policy, drift of the retraining data).
+    #[error(transparent)]
+    Monitor(#[from] slipway_monitor::Error),
+    /// A step of a retrain failed (the policy's data, the registry, the deployment); the
+    /// message names the policy field or the step.
+    #[error("{0}")]
+    Retrain(String),
     /// A failure inside Slipway.
     #[error("internal error: {0}")]
     Internal(String),
@@ -48,8 +55,14 @@ impl Error {
             Error::Data(e) => e.kind(),
             Error::Learn(e) => e.kind(),
             Error::Explain(e) => e.kind(),
+            Error::Monitor(e) => match e.kind() {
+                slipway_monitor::ErrorKind::User => ErrorKind::User,
+                slipway_monitor::ErrorKind::Internal => ErrorKind::Internal,
+            },
             Error::Internal(_) => ErrorKind::Internal,
-            Error::Config { .. } | Error::Validation(_) | Error::Io { .. } => ErrorKind::User,
+            Error::Retrain(_) | Error::Config { .. } | Error::Validation(_) | Error::Io { .. } => {
+                ErrorKind::User
+            }
         }
     }
 

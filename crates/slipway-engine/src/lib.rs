@@ -20,6 +20,7 @@ pub mod mitigation;
 mod predict;
 mod progress;
 pub mod report;
+pub mod retrain;
 pub mod serve_explain;
 pub mod serving;
 pub mod shap_summary;

@@ -6,7 +6,8 @@
 //! - `<!-- yaml: pipeline-part ... -->`: some top-level keys of one, checked on top of a
 //!   minimal config (`name`, `data`, `target`, one model) for the keys it does not set;
 //! - `<!-- yaml: rules ... -->`: a validation rules file (`slipway validate --rules`);
-//! - `<!-- yaml: policy ... -->`: a promotion policy (`slipway serve --policy`).
+//! - `<!-- yaml: policy ... -->`: a promotion policy (`slipway serve --policy`);
+//! - `<!-- yaml: retrain ... -->`: a retrain policy (`slipway monitor retrain --policy`).
 //!
 //! A block without a known marker fails the test: every block is checked by something.
 
@@ -101,6 +102,11 @@ fn check(block: &Block) -> Result<(), String> {
         Some("alerts") => slipway_monitor::alerts::config::AlertConfig::parse(&block.text)
             .map(drop)
             .map_err(|e| format!("{origin}: {e}")),
+        Some("retrain") => {
+            slipway_monitor::retrain::RetrainPolicy::parse(&block.text, Path::new("."))
+                .map(drop)
+                .map_err(|e| format!("{origin}: {e}"))
+        }
         Some(other) => Err(format!(
             "{origin}: unknown marker `yaml: {other}` (pipeline, pipeline-part, rules, policy or alerts)"
         )),

@@ -31,6 +31,8 @@ pub mod performance;
 pub mod performance_report;
 /// The HTML drift report.
 pub mod report;
+/// Retraining: the policy, its triggers, the paired comparison and the deployment decision.
+pub mod retrain;
 pub mod run;
 /// Scheduled monitors over the prediction log (`slipway serve --monitors`).
 pub mod scheduled;

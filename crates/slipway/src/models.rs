@@ -410,40 +410,57 @@ fn import_bundle(client: &Client, dir: &Path, experiment: Option<&str>) -> anyho
     Ok(recorder.run_id)
 }
 
+/// Registers the bundle of run `run_id` as a new version of `name` (the registered model
+/// created when missing), with the run's data and config tags plus `extra` tags; returns the
+/// registry's answer (`model_version`).
+pub(crate) fn register_version(
+    client: &Client,
+    name: &str,
+    run_id: &str,
+    extra: &BTreeMap<String, String>,
+) -> anyhow::Result<Value> {
+    let run = get_run(client, run_id)?;
+    let run_tags = tags_map(&run["data"]["tags"]);
+    anyhow::ensure!(
+        run_tags.contains_key("slipway.bundle"),
+        "--run: run '{run_id}' has no model bundle (not a `slipway train` run, or its gate failed)"
+    );
+    if let Err(e) = client.get("registered-models/get", &[("name", name)]) {
+        if !e.is_not_found() {
+            return Err(e.into());
+        }
+        client.post("registered-models/create", &json!({ "name": name }))?;
+    }
+    let artifact_uri = run["info"]["artifact_uri"].as_str().unwrap_or_default();
+    let mut tags = vec![json!({"key": "slipway.source_run_id", "value": run_id})];
+    let mut merged = run_tags;
+    merged.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for (k, v) in &merged {
+        if k.starts_with("slipway.data.")
+            || k.starts_with("slipway.config.")
+            || extra.contains_key(k)
+        {
+            tags.push(json!({"key": k, "value": v}));
+        }
+    }
+    Ok(client.post(
+        "model-versions/create",
+        &json!({
+            "name": name,
+            "source": format!("{}/model", artifact_uri.trim_end_matches('/')),
+            "run_id": run_id,
+            "tags": tags,
+        }),
+    )?)
+}
+
 fn register(client: &Client, a: &RegisterArgs, json: bool) -> anyhow::Result<ExitCode> {
     let run_id = match (&a.run, &a.bundle) {
         (Some(r), _) => r.clone(),
         (None, Some(dir)) => import_bundle(client, dir, a.experiment.as_deref())?,
         (None, None) => anyhow::bail!("give --run or --bundle"),
     };
-    let run = get_run(client, &run_id)?;
-    let run_tags = tags_map(&run["data"]["tags"]);
-    anyhow::ensure!(
-        run_tags.contains_key("slipway.bundle"),
-        "--run: run '{run_id}' has no model bundle (not a `slipway train` run, or its gate failed)"
-    );
-    if let Err(e) = client.get("registered-models/get", &[("name", &a.name)]) {
-        if !e.is_not_found() {
-            return Err(e.into());
-        }
-        client.post("registered-models/create", &json!({ "name": a.name }))?;
-    }
-    let artifact_uri = run["info"]["artifact_uri"].as_str().unwrap_or_default();
-    let mut tags = vec![json!({"key": "slipway.source_run_id", "value": run_id})];
-    for (k, v) in &run_tags {
-        if k.starts_with("slipway.data.") || k.starts_with("slipway.config.") {
-            tags.push(json!({"key": k, "value": v}));
-        }
-    }
-    let v = client.post(
-        "model-versions/create",
-        &json!({
-            "name": a.name,
-            "source": format!("{}/model", artifact_uri.trim_end_matches('/')),
-            "run_id": run_id,
-            "tags": tags,
-        }),
-    )?;
+    let v = register_version(client, &a.name, &run_id, &BTreeMap::new())?;
     let mv = &v["model_version"];
     if json {
         println!("{}", serde_json::to_string_pretty(mv)?);

@@ -24,6 +24,7 @@ use slipway_monitor::summary::{ReferenceSource, load_reference};
 
 mod alerts;
 mod extra;
+pub(crate) mod retrain;
 
 /// Exit code when `--fail-on-drift` finds drift.
 pub const EXIT_DRIFT: u8 = 3;
@@ -38,6 +39,10 @@ pub enum MonitorCommand {
     /// for a binary classifier with probabilities, estimated before labels arrive (CBPE);
     /// exit 3 with --fail-on-alert when a value is outside the reference's thresholds.
     Performance(PerformanceArgs),
+    /// Retraining under a policy (YAML `retrain:`): which triggers fire, with their values;
+    /// then (not with --dry-run) the retrain as a queued job, the paired comparison with the
+    /// champion, the decision, the new version and, when configured, the deployment.
+    Retrain(retrain::RetrainArgs),
 }
 
 /// `monitor performance`.
@@ -201,6 +206,7 @@ pub fn run(cmd: MonitorCommand, json: bool) -> anyhow::Result<ExitCode> {
     match cmd {
         MonitorCommand::Drift(a) => drift(a, json),
         MonitorCommand::Performance(a) => performance(a, json),
+        MonitorCommand::Retrain(a) => retrain::run(a, json),
     }
 }
 
