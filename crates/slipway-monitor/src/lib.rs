@@ -33,6 +33,7 @@ pub mod run;
 pub mod special;
 pub mod stats;
 pub mod summary;
+mod tally;
 
 /// Whether an error is the user's to fix or a failure inside Slipway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
