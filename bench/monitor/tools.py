@@ -2,7 +2,11 @@
 that /usr/bin/time sees each tool's own wall time and peak RSS.
 
   python tools.py make-synthetic OUT_DIR ROWS REF_ROWS
-  python tools.py nannyml REF CUR CHUNK_ROWS NUMERIC CATEGORICAL   (comma-separated columns)
+  python tools.py nannyml REF CUR CHUNK_ROWS NUMERIC CATEGORICAL [default|exact|all]
+      (comma-separated columns; default: KS with NannyML's default computation and
+      chi-square, as issue 15 measures it; exact: the same with exact KS; all: KS,
+      Jensen-Shannon, Wasserstein, Hellinger / chi-square, Jensen-Shannon, Hellinger,
+      L-infinity)
   python tools.py evidently REF CUR NUMERIC CATEGORICAL
 Prints one `name: value unit` line with the time spent in the drift computation itself
 (reading the Parquet files excluded).
@@ -53,22 +57,37 @@ def main():
     if what == "nannyml":
         import nannyml as nml
         chunk, numeric, categorical = int(sys.argv[4]), cols(sys.argv[5]), cols(sys.argv[6])
+        mode = sys.argv[7] if len(sys.argv) > 7 else "default"
         for c in categorical:
             ref[c] = ref[c].astype(str)
             cur[c] = cur[c].astype(str)
         t = time.perf_counter()
+        if mode == "all":
+            continuous = ["kolmogorov_smirnov", "jensen_shannon", "wasserstein", "hellinger"]
+            categorical_methods = ["chi2", "jensen_shannon", "hellinger", "l_infinity"]
+        else:
+            continuous, categorical_methods = ["kolmogorov_smirnov"], ["chi2"]
+        params = None
+        if mode == "exact":
+            # NannyML 0.13.1's KS looks for its own key in computation_params, then reads
+            # 'calculation_method' from the top level of the dict: both are given.
+            params = {"kolmogorov_smirnov": {"calculation_method": "exact"}, "calculation_method": "exact"}
         calc = nml.UnivariateDriftCalculator(
             column_names=numeric + categorical,
             treat_as_categorical=categorical,
-            continuous_methods=["kolmogorov_smirnov", "jensen_shannon", "wasserstein", "hellinger"],
-            categorical_methods=["chi2", "jensen_shannon", "hellinger", "l_infinity"],
+            continuous_methods=continuous,
+            categorical_methods=categorical_methods,
             chunk_size=chunk,
+            computation_params=params,
         )
         calc.fit(ref)
+        if mode == "exact":
+            ks = calc._column_to_models_mapping[numeric[0]][0]
+            assert ks.calculation_method == "exact", ks.calculation_method
         result = calc.calculate(cur)
         df = result.to_df()
-        print(f"nannyml_drift_seconds: {time.perf_counter() - t:.2f} s")
-        print(f"nannyml_chunks: {len(df)} chunks")
+        print(f"nannyml_{mode}_drift_seconds: {time.perf_counter() - t:.2f} s")
+        print(f"nannyml_{mode}_chunks: {len(df)} chunks")
     elif what == "evidently":
         from evidently import Dataset, DataDefinition, Report
         from evidently.presets import DataDriftPreset

@@ -39,6 +39,7 @@ pub mod scheduled;
 pub mod special;
 pub mod stats;
 pub mod summary;
+mod tally;
 
 /// Whether an error is the user's to fix or a failure inside Slipway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,10 +16,15 @@ use slipway_data::profile::Profile;
 use slipway_data::{DataType, Table};
 
 use crate::stats::{self, Ecdf};
+use crate::tally::Values;
 use crate::{Error, Result};
 
-/// The version of the summary file format.
-pub const SUMMARY_VERSION: u32 = 1;
+/// The version of the summary file format: 2 is [`ReferenceSummary::save`]'s binary file;
+/// version 1 files (JSON, written by earlier Slipway) are still read.
+pub const SUMMARY_VERSION: u32 = 2;
+
+/// The first bytes of a saved summary (then the version, little-endian `u32`).
+const MAGIC: &[u8; 16] = b"SLIPWAY\0REFSUM\0\0";
 
 /// The deciles whose (distinct) values cut a numeric column into the PSI bins.
 pub const PSI_QUANTILES: [f64; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -199,31 +204,218 @@ impl ReferenceSummary {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Reads a summary saved with [`ReferenceSummary::save`].
+    /// Reads a summary saved with [`ReferenceSummary::save`] (or a version 1 JSON summary).
     pub fn load(path: &std::path::Path) -> Result<ReferenceSummary> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.display().to_string(),
             source,
         })?;
-        let s: ReferenceSummary = serde_json::from_str(&text).map_err(|e| Error::BadInput {
-            message: format!("{}: not a reference summary: {e}", path.display()),
-        })?;
-        if s.version != SUMMARY_VERSION {
+        let bad = |what: String| Error::BadInput {
+            message: format!(
+                "{}: not a reference summary ({what}); write one with `slipway monitor summarize`",
+                path.display()
+            ),
+        };
+        if bytes.first() == Some(&b'{') {
+            let s: ReferenceSummary =
+                serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+            if s.version != 1 {
+                return Err(bad(format!("a JSON summary of version {}", s.version)));
+            }
+            return Ok(s);
+        }
+        let mut r = SummaryReader {
+            bytes: &bytes,
+            at: 0,
+        };
+        if r.take(MAGIC.len()).ok() != Some(MAGIC.as_slice()) {
+            return Err(bad("it does not start as one".into()));
+        }
+        let version = r.u32().map_err(bad)?;
+        if version != SUMMARY_VERSION {
             return Err(Error::BadInput {
                 message: format!(
-                    "{}: reference summary version {} (this Slipway reads version {SUMMARY_VERSION})",
-                    path.display(),
-                    s.version
+                    "{}: reference summary version {version} (this Slipway reads versions 1 and {SUMMARY_VERSION}); summarize the reference again",
+                    path.display()
                 ),
             });
+        }
+        let header_len = r.u64().map_err(bad)?;
+        let header = r
+            .take(usize::try_from(header_len).unwrap_or(usize::MAX))
+            .map_err(bad)?;
+        let mut s: ReferenceSummary =
+            serde_json::from_slice(header).map_err(|e| bad(format!("header: {e}")))?;
+        if s.version != SUMMARY_VERSION {
+            return Err(bad(format!("header version {}", s.version)));
+        }
+        let blocks = r.u32().map_err(bad)?;
+        for _ in 0..blocks {
+            let index = r.u32().map_err(bad)? as usize;
+            let col = s
+                .columns
+                .get_mut(index)
+                .ok_or_else(|| bad(format!("values for column {index}, which is not there")))?;
+            let expected = col.count();
+            let name = col.name.clone();
+            let num = match &mut col.numeric {
+                Some(n) if n.ecdf.is_none() => n,
+                _ => {
+                    return Err(bad(format!(
+                        "values for column \"{name}\", which takes none"
+                    )));
+                }
+            };
+            let n = usize::try_from(r.u64().map_err(bad)?).unwrap_or(usize::MAX);
+            // Every value takes 8 bytes: a count past what is left is a broken file, not
+            // an allocation to attempt.
+            if n > r.left() / 8 {
+                return Err(bad(format!("column \"{name}\": the file ends early")));
+            }
+            let values: Vec<f64> = r
+                .take(8 * n)
+                .map_err(bad)?
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                .collect();
+            let mut counts = Vec::with_capacity(n);
+            for _ in 0..n {
+                counts.push(r.varint().map_err(bad)?);
+            }
+            let sorted =
+                values.windows(2).all(|w| w[0] < w[1]) && !values.iter().any(|v| v.is_nan());
+            let total = counts.iter().try_fold(0u64, |a, c| a.checked_add(*c));
+            if !sorted || counts.contains(&0) || total != Some(expected) {
+                return Err(bad(format!(
+                    "column \"{name}\": the stored values are not {expected} values in ascending order"
+                )));
+            }
+            num.ecdf = Some(Ecdf { values, counts });
+        }
+        if r.left() != 0 {
+            return Err(bad(format!("{} bytes after the end", r.left())));
+        }
+        if s.raw
+            && let Some(c) = s
+                .columns
+                .iter()
+                .find(|c| c.numeric.as_ref().is_some_and(|n| n.ecdf.is_none()))
+        {
+            return Err(bad(format!("column \"{}\" has no stored values", c.name)));
         }
         Ok(s)
     }
 
-    /// Writes the summary as JSON (to a temporary name renamed over `path`).
+    /// Writes the summary (to a temporary name renamed over `path`), compactly: a JSON
+    /// header with everything but the numeric columns' sorted values, then those values
+    /// as little-endian `f64`s with their counts as LEB128 varints (mostly one byte).
+    ///
+    /// Layout: the 16 bytes of `MAGIC`, the version (`u32`), the header's length (`u64`)
+    /// and the header, the number of value blocks (`u32`), then per block the column's
+    /// index (`u32`), the number of distinct values (`u64`), the values, the counts.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        let text = serde_json::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;
-        crate::write_atomic(path, text.as_bytes())
+        let header = ReferenceSummary {
+            version: SUMMARY_VERSION,
+            source: self.source.clone(),
+            raw: self.raw,
+            n_rows: self.n_rows,
+            columns: self
+                .columns
+                .iter()
+                .map(|c| ColumnReference {
+                    name: c.name.clone(),
+                    dtype: c.dtype,
+                    kind: c.kind,
+                    rows: c.rows,
+                    missing: c.missing,
+                    numeric: c.numeric.as_ref().map(|n| NumericReference {
+                        ecdf: None,
+                        mean: n.mean,
+                        std: n.std,
+                        psi_edges: n.psi_edges.clone(),
+                        psi_counts: n.psi_counts.clone(),
+                        bin_edges: n.bin_edges.clone(),
+                        bin_counts: n.bin_counts.clone(),
+                    }),
+                    categories: c.categories.clone(),
+                })
+                .collect(),
+        };
+        let header = serde_json::to_vec(&header).map_err(|e| Error::Internal(e.to_string()))?;
+        let blocks: Vec<(usize, &Ecdf)> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((i, c.numeric.as_ref()?.ecdf.as_ref()?)))
+            .collect();
+        let size: usize = blocks.iter().map(|(_, e)| 12 + 10 * e.values.len()).sum();
+        let mut out = Vec::with_capacity(MAGIC.len() + 16 + header.len() + size);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&SUMMARY_VERSION.to_le_bytes());
+        out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(blocks.len() as u32).to_le_bytes());
+        for (i, e) in blocks {
+            out.extend_from_slice(&(i as u32).to_le_bytes());
+            out.extend_from_slice(&(e.values.len() as u64).to_le_bytes());
+            for v in &e.values {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            for &c in &e.counts {
+                let mut c = c;
+                while c >= 0x80 {
+                    out.push((c as u8) | 0x80);
+                    c >>= 7;
+                }
+                out.push(c as u8);
+            }
+        }
+        crate::write_atomic(path, &out)
+    }
+}
+
+/// Reads the binary parts of a saved summary, every read checked against the file's end.
+struct SummaryReader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> SummaryReader<'a> {
+    fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
+        if n > self.left() {
+            return Err("the file ends early".into());
+        }
+        let out = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+
+    fn u64(&mut self) -> std::result::Result<u64, String> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+
+    fn varint(&mut self) -> std::result::Result<u64, String> {
+        let mut out = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.take(1)?.first().expect("1 byte");
+            out |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(out);
+            }
+        }
+        Err("a count longer than 64 bits".into())
     }
 }
 
@@ -295,6 +487,30 @@ pub fn load_reference(
 ) -> Result<ReferenceSummary> {
     match source {
         ReferenceSource::File(path) => {
+            use slipway_data::ingest::{Format, read_chunks};
+            let check = |columns: &[String]| {
+                for c in categorical {
+                    if !columns.contains(c) {
+                        return Err(Error::BadInput {
+                            message: format!(
+                                "--categorical column \"{c}\" is not one of the compared columns"
+                            ),
+                        });
+                    }
+                }
+                Ok(())
+            };
+            let shown = path.display().to_string();
+            if Format::from_path(path)? == Format::Parquet {
+                // Opening checks that the columns exist (the footer only).
+                let opened = read_chunks(path, &Default::default(), columns, 1)?;
+                let columns = columns
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_else(|| opened.columns().to_vec());
+                drop(opened);
+                check(&columns)?;
+                return summarize_parquet(path, &columns, categorical, &shown);
+            }
             let table = slipway_data::ingest::read_table(path, &Default::default())?;
             let all: Vec<String> = table
                 .schema()
@@ -303,16 +519,8 @@ pub fn load_reference(
                 .map(|s| s.to_string())
                 .collect();
             let columns = columns.map(<[String]>::to_vec).unwrap_or(all);
-            for c in categorical {
-                if !columns.contains(c) {
-                    return Err(Error::BadInput {
-                        message: format!(
-                            "--categorical column \"{c}\" is not one of the compared columns"
-                        ),
-                    });
-                }
-            }
-            ReferenceSummary::from_table(&table, &columns, categorical, &path.display().to_string())
+            check(&columns)?;
+            ReferenceSummary::from_table(&table, &columns, categorical, &shown)
         }
         ReferenceSource::Bundle(dir) => {
             let bundle = slipway_learn::bundle::load_bundle(dir)?;
@@ -354,58 +562,126 @@ pub fn load_reference(
     }
 }
 
+/// A column's reference summary, accumulated one table (or chunk of a file) at a time.
+struct ColumnAcc {
+    name: String,
+    declared_categorical: bool,
+    /// The type of the first table seen; `Text` once any table read it as text.
+    dtype: Option<DataType>,
+    values: Values,
+}
+
+impl ColumnAcc {
+    fn new(name: &str, declared_categorical: bool) -> ColumnAcc {
+        ColumnAcc {
+            name: name.to_string(),
+            declared_categorical,
+            dtype: None,
+            values: Values::default(),
+        }
+    }
+
+    fn push(&mut self, table: &Table) -> Result<()> {
+        let dtype = table.schema().require(&self.name)?.dtype;
+        let kind = column_kind(dtype, self.declared_categorical);
+        match self.dtype {
+            None => self.dtype = Some(dtype),
+            Some(seen) if column_kind(seen, self.declared_categorical) != kind => {
+                return Err(Error::BadInput {
+                    message: format!(
+                        "column \"{}\" is {seen} in one part of the reference and {dtype} in another: declare its type",
+                        self.name
+                    ),
+                });
+            }
+            Some(_) if dtype == DataType::Text => self.dtype = Some(dtype),
+            Some(_) => {}
+        }
+        let rows = 0..table.n_rows();
+        match kind {
+            ColumnKind::Numeric => self.values.push_numbers(table, &self.name, rows),
+            ColumnKind::Categorical => self.values.push_labels(table, &self.name, rows),
+        }
+    }
+
+    fn finish(self) -> Result<ColumnReference> {
+        let dtype = self
+            .dtype
+            .ok_or_else(|| Error::Internal(format!("column \"{}\" was never read", self.name)))?;
+        let kind = column_kind(dtype, self.declared_categorical);
+        let v = self.values;
+        Ok(ColumnReference {
+            name: self.name,
+            dtype,
+            kind,
+            rows: v.rows,
+            missing: v.missing,
+            numeric: (kind == ColumnKind::Numeric && !v.numbers.is_empty())
+                .then(|| numeric_reference(&v.numbers)),
+            categories: (kind == ColumnKind::Categorical && !v.labels.is_empty())
+                .then(|| v.labels.into_sorted()),
+        })
+    }
+}
+
 fn column_from_table(
     table: &Table,
     name: &str,
     declared_categorical: bool,
 ) -> Result<ColumnReference> {
-    let field = table.schema().require(name)?;
-    let kind = column_kind(field.dtype, declared_categorical);
-    let rows = table.n_rows() as u64;
-    let mut col = ColumnReference {
-        name: name.to_string(),
-        dtype: field.dtype,
-        kind,
-        rows,
-        missing: 0,
-        numeric: None,
-        categories: None,
-    };
-    match kind {
-        ColumnKind::Numeric => {
-            let raw: Vec<f64> = table
-                .numeric_values(name)?
-                .into_iter()
-                .filter(|v| !v.is_nan())
-                .collect();
-            col.missing = rows - raw.len() as u64;
-            col.numeric = (!raw.is_empty()).then(|| numeric_reference(&raw));
-        }
-        ColumnKind::Categorical => {
-            let mut counts: std::collections::HashMap<String, u64> = Default::default();
-            let mut count = |v: Option<&str>| match v {
-                Some(v) => match counts.get_mut(v) {
-                    Some(c) => *c += 1,
-                    None => {
-                        counts.insert(v.to_string(), 1);
-                    }
-                },
-                None => col.missing += 1,
-            };
-            match field.dtype {
-                DataType::Categorical | DataType::Text => {
-                    table.string_values(name)?.into_iter().for_each(&mut count)
+    let mut acc = ColumnAcc::new(name, declared_categorical);
+    acc.push(table)?;
+    acc.finish()
+}
+
+/// Rows per read when a Parquet reference is summarized one column at a time.
+const SUMMARY_READ_ROWS: usize = 1 << 17;
+
+/// Summarizes `columns` of the Parquet file `path` one column at a time (in parallel), each
+/// read by itself (Parquet decodes only that column), so memory holds a few columns' values
+/// and the summaries, never the whole table.
+fn summarize_parquet(
+    path: &std::path::Path,
+    columns: &[String],
+    categorical: &[String],
+    source: &str,
+) -> Result<ReferenceSummary> {
+    use rayon::prelude::*;
+    let opts = slipway_data::ingest::ReadOptions::default();
+    let out = columns
+        .par_iter()
+        .map(|name| {
+            let one = [name.clone()];
+            let mut chunks =
+                slipway_data::ingest::read_chunks(path, &opts, Some(&one), SUMMARY_READ_ROWS)?;
+            let mut acc = ColumnAcc::new(name, categorical.contains(name));
+            let mut kinds: Vec<DataType> = Vec::new();
+            while let Some(table) = chunks.next_chunk()? {
+                let dtype = table.schema().require(name)?.dtype;
+                if !kinds.contains(&dtype) {
+                    kinds.push(dtype);
                 }
-                _ => category_values(table, name)?
+                acc.push(&table)?;
+            }
+            // A string column's type (categorical or text) is inferred chunk by chunk;
+            // when the chunks disagree, the whole-file answer decides, as a whole read's.
+            if kinds.len() > 1
+                && kinds
                     .iter()
-                    .for_each(|v| count(v.as_deref())),
+                    .all(|k| matches!(k, DataType::Categorical | DataType::Text))
+            {
+                let types = slipway_data::ingest::infer_types(path, &opts, &one)?;
+                acc.dtype = types.get(name).copied();
             }
-            if !counts.is_empty() {
-                let mut v: Vec<(String, u64)> = counts.into_iter().collect();
-                v.sort();
-                col.categories = Some(v);
-            }
-        }
-    }
-    Ok(col)
+            acc.finish()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let n_rows = out.first().map_or(0, |c| c.rows);
+    Ok(ReferenceSummary {
+        version: SUMMARY_VERSION,
+        source: source.to_string(),
+        raw: true,
+        n_rows,
+        columns: out,
+    })
 }

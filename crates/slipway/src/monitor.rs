@@ -20,7 +20,7 @@ use slipway_monitor::performance::{
     PerformanceReport, PerformanceRun, Task,
 };
 use slipway_monitor::run::{Chunking, DriftReport, Period, drift_file};
-use slipway_monitor::summary::{ReferenceSource, load_reference};
+use slipway_monitor::summary::{ColumnKind, ReferenceSource, load_reference};
 
 mod alerts;
 mod extra;
@@ -35,6 +35,9 @@ pub enum MonitorCommand {
     /// Per-feature drift of a current file against a reference (a file, a bundle's training
     /// profile or a saved reference summary); exit 3 with --fail-on-drift when drift is found.
     Drift(DriftArgs),
+    /// Summarize a reference file once (sorted values, bins, quantiles, category counts)
+    /// for `monitor drift --reference-summary`, which then reads only the current file.
+    Summarize(SummarizeArgs),
     /// Model performance per chunk: realized from labels (joined by id from --labels) and,
     /// for a binary classifier with probabilities, estimated before labels arrive (CBPE);
     /// exit 3 with --fail-on-alert when a value is outside the reference's thresholds.
@@ -126,6 +129,24 @@ pub struct PerformanceArgs {
     alerts: alerts::AlertArgs,
 }
 
+/// `monitor summarize`.
+#[derive(Args)]
+pub struct SummarizeArgs {
+    /// The reference data (CSV, Parquet, JSON lines; Parquet is read a column at a time).
+    #[arg(long, value_name = "FILE")]
+    reference: PathBuf,
+    /// Columns to summarize [default: every column].
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Numeric columns to compare as categories (codes stored as numbers); give the same
+    /// list to `monitor drift`.
+    #[arg(long, value_delimiter = ',')]
+    categorical: Vec<String>,
+    /// Where to write the summary.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
 /// `monitor drift`.
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("reference_source").required(true).args(["reference", "bundle", "reference_summary"])))]
@@ -137,7 +158,7 @@ pub struct DriftArgs {
     /// values and are not computable from it).
     #[arg(long, value_name = "DIR")]
     bundle: Option<PathBuf>,
-    /// A reference summary saved by an earlier run (--save-summary).
+    /// A reference summary saved by `monitor summarize` or an earlier run (--save-summary).
     #[arg(long, value_name = "FILE")]
     reference_summary: Option<PathBuf>,
     /// The current data (CSV, Parquet, JSON lines), read a block of rows at a time.
@@ -181,7 +202,7 @@ pub struct DriftArgs {
     #[arg(long, value_name = "report.html")]
     output: Option<PathBuf>,
     /// Save the reference summary here for reuse with --reference-summary [default: next
-    /// to --output as `<name>.reference.json` when the reference is a file].
+    /// to --output as `<name>.reference.summary` when the reference is a file].
     #[arg(long, value_name = "FILE")]
     save_summary: Option<PathBuf>,
     /// Exit 3 when any feature drifted in any chunk (or, with --alerts, an alert is
@@ -205,6 +226,7 @@ pub struct DriftArgs {
 pub fn run(cmd: MonitorCommand, json: bool) -> anyhow::Result<ExitCode> {
     match cmd {
         MonitorCommand::Drift(a) => drift(a, json),
+        MonitorCommand::Summarize(a) => summarize(a, json),
         MonitorCommand::Performance(a) => performance(a, json),
         MonitorCommand::Retrain(a) => retrain::run(a, json),
     }
@@ -291,7 +313,7 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
         .save_summary
         .clone()
         .or_else(|| match (&source, &a.output) {
-            (ReferenceSource::File(_), Some(out)) => Some(out.with_extension("reference.json")),
+            (ReferenceSource::File(_), Some(out)) => Some(out.with_extension("reference.summary")),
             _ => None,
         });
     let mut report = drift_file(&summary, &a.current, &chunking, &opts, &a.categorical)?;
@@ -343,6 +365,43 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
         }
         _ => ExitCode::SUCCESS,
     })
+}
+
+fn summarize(a: SummarizeArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let summary = load_reference(
+        &ReferenceSource::File(a.reference.clone()),
+        a.columns.as_deref(),
+        &a.categorical,
+    )?;
+    summary.save(&a.out)?;
+    let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    let numeric = summary
+        .columns
+        .iter()
+        .filter(|c| c.kind == ColumnKind::Numeric)
+        .count();
+    if json {
+        let body = serde_json::json!({
+            "summary": a.out.display().to_string(),
+            "reference": summary.source,
+            "rows": summary.n_rows,
+            "columns": summary.columns.len(),
+            "numeric_columns": numeric,
+            "categorical_columns": summary.columns.len() - numeric,
+            "bytes": size,
+        });
+        println!("{}", serde_json::to_string_pretty(&body)?);
+    } else {
+        println!(
+            "reference summary: {} ({} rows; {} columns: {numeric} numeric, {} categorical; {:.1} MiB)",
+            a.out.display(),
+            summary.n_rows,
+            summary.columns.len(),
+            summary.columns.len() - numeric,
+            size as f64 / (1024.0 * 1024.0)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn performance(a: PerformanceArgs, json: bool) -> anyhow::Result<ExitCode> {
