@@ -40,7 +40,7 @@ def main():
     test = pd.read_csv(f"{data}/adult_test.csv")
     y = train["income"].astype(int)
     features = [c for c in train.columns if c not in DROP]
-    cats = [c for c in features if train[c].dtype == object]
+    cats = [c for c in features if not pd.api.types.is_numeric_dtype(train[c])]
     nums = [c for c in features if c not in cats]
 
     pre = ColumnTransformer(

@@ -123,6 +123,10 @@ fn cell_majority(cell: &[usize], n_cells: usize, y: &[u32], w: &[f64], margin: f
         .collect()
 }
 
+/// Cases whose final linear program has several optimal solutions (see
+/// [`check_cell_case`]).
+const LP_TIES: [&str; 1] = ["cell_eo_race"];
+
 /// Rounds, answers, weights and pmf of one `cell_*` case, to 1e-9 relative (the sums are
 /// the same but not always in the same order as pandas' and BLAS's).
 fn check_cell_case(name: &str) {
@@ -205,12 +209,37 @@ fn check_cell_case(name: &str) {
             TOL,
         );
     }
-    close(
-        &format!("{name}: weights"),
-        &fit.weights,
-        &floats(&case["weights"]),
-        TOL,
-    );
+    let want_w = floats(&case["weights"]);
+    if LP_TIES.contains(&name) {
+        // The linear program of the best round has several optimal mixtures, and HiGHS's
+        // dual simplex and ours stop at different ones: both must be optimal, that is
+        // reach the same value of errors·Q + B·max(0, max_k γ_k·Q − bound).
+        let value = |w: &[f64]| {
+            let b = 1.0 / case["eps"].as_f64().unwrap();
+            let bound = case["difference_bound"].as_f64().unwrap();
+            let err: f64 = w.iter().zip(&fit.errors).map(|(w, e)| w * e).sum();
+            let worst = (0..fit.constraints.len())
+                .map(|k| {
+                    w.iter()
+                        .zip(&fit.gammas)
+                        .map(|(w, g)| w * g[k])
+                        .sum::<f64>()
+                        - bound
+                })
+                .fold(0.0, f64::max);
+            err + b * worst
+        };
+        close(
+            &format!("{name}: the mixture's Lagrangian bound"),
+            &[value(&fit.weights)],
+            &[value(&want_w)],
+            TOL,
+        );
+        assert!((fit.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!(fit.weights.iter().all(|&w| w >= 0.0));
+    } else {
+        close(&format!("{name}: weights"), &fit.weights, &want_w, TOL);
+    }
     for key in [
         "best_iter",
         "last_iter",
@@ -246,7 +275,11 @@ fn check_cell_case(name: &str) {
             Component::Fitted(t) => t.clone(),
         })
         .collect();
+    // With another optimal mixture the pmf is Fairlearn's pmf of our weights.
     let pmf = expgrad::pmf(&fit.weights, &tables);
+    if LP_TIES.contains(&name) {
+        return;
+    }
     let want_pmf = floats(&case["pmf_by_cell"]);
     for c in 0..n_cells {
         if want_pmf[c] >= 0.0 {
