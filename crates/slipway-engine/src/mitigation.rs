@@ -6,12 +6,25 @@
 //!   (`slipway_govern::mitigation::reweighing`, equal to AIF360's `Reweighing`). With
 //!   `class_weight` set too, the class weights are the rows' instance weights that reweighing
 //!   counts and multiplies, as AIF360 does on a dataset that carries instance weights.
+//! - `method: exponentiated_gradient`: every fit of every candidate is Fairlearn's
+//!   `ExponentiatedGradient` reduction (`slipway_govern::mitigation::expgrad`) with the
+//!   candidate's model as the base learner, fitted again and again on the fit's preprocessed
+//!   rows with relabeled targets and sample weights; the pipeline's model is the resulting
+//!   mixture (`slipway_learn::mixture::MixtureModel`), which predicts without the protected
+//!   column. Settings: `constraint` (`demographic_parity` or `equalized_odds`), `eps`,
+//!   `max_iter`, `nu`, `eta0`, `difference_bound`; the label draws are seeded by the config's
+//!   `seed`.
 
 use serde::{Deserialize, Serialize};
 use slipway_data::Table;
 use slipway_govern::mitigation::GroupCodes;
+use slipway_govern::mitigation::expgrad::{self, Component, ExpGradParams, ExpGradSummary};
 use slipway_govern::mitigation::reweighing::Reweighing;
-use slipway_learn::pipeline::TargetInfo;
+use slipway_govern::mitigation::thresholds::Constraint;
+use slipway_learn::mixture::{MixtureComponent, MixtureModel, hard_labels};
+use slipway_learn::pipeline::{FittedModel, FittedPipeline, ModelSpec, TargetInfo};
+use slipway_learn::preprocess::PreprocessSpec;
+use slipway_learn::{Predictor, Target, Task, TrainData};
 
 use crate::config::PipelineConfig;
 use crate::{Error, Result};
@@ -35,6 +48,57 @@ pub struct MitigationConfig {
     /// the only protected column.
     #[serde(default)]
     pub protected: Option<String>,
+    /// `exponentiated_gradient`: the fairness constraint (default `demographic_parity`).
+    #[serde(default)]
+    pub constraint: Option<Constraint>,
+    /// `exponentiated_gradient`: allowed constraint violation, `‖λ‖₁ ≤ 1/eps` (default 0.01).
+    #[serde(default)]
+    pub eps: Option<f64>,
+    /// `exponentiated_gradient`: most rounds of the game (default 50).
+    #[serde(default)]
+    pub max_iter: Option<usize>,
+    /// `exponentiated_gradient`: the duality gap that ends the game (default: from the
+    /// first fit's error, as Fairlearn sets it).
+    #[serde(default)]
+    pub nu: Option<f64>,
+    /// `exponentiated_gradient`: the initial learning rate (default 2.0).
+    #[serde(default)]
+    pub eta0: Option<f64>,
+    /// `exponentiated_gradient`: how far a group's rate may be from the overall rate
+    /// (the constraint's `difference_bound`, default 0.01).
+    #[serde(default)]
+    pub difference_bound: Option<f64>,
+}
+
+impl MitigationConfig {
+    /// The reduction's settings from the block (Fairlearn's defaults for the keys left out).
+    pub fn expgrad_params(&self) -> ExpGradParams {
+        let d = ExpGradParams::default();
+        ExpGradParams {
+            constraint: self.constraint.unwrap_or(d.constraint),
+            difference_bound: self.difference_bound.unwrap_or(d.difference_bound),
+            eps: self.eps.unwrap_or(d.eps),
+            max_iter: self.max_iter.unwrap_or(d.max_iter),
+            nu: self.nu.or(d.nu),
+            eta0: self.eta0.unwrap_or(d.eta0),
+            run_linprog_step: d.run_linprog_step,
+        }
+    }
+
+    /// The exponentiated-gradient keys that are set.
+    fn expgrad_keys(&self) -> Vec<&'static str> {
+        [
+            ("constraint", self.constraint.is_some()),
+            ("eps", self.eps.is_some()),
+            ("max_iter", self.max_iter.is_some()),
+            ("nu", self.nu.is_some()),
+            ("eta0", self.eta0.is_some()),
+            ("difference_bound", self.difference_bound.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
 }
 
 /// The mitigation methods.
@@ -43,6 +107,8 @@ pub struct MitigationConfig {
 pub enum MitigationMethod {
     /// Pre-processing: Kamiran–Calders sample weights.
     Reweighing,
+    /// In-processing: Fairlearn's exponentiated gradient reduction (a mixture of fits).
+    ExponentiatedGradient,
 }
 
 impl MitigationMethod {
@@ -50,6 +116,7 @@ impl MitigationMethod {
     pub fn name(self) -> &'static str {
         match self {
             MitigationMethod::Reweighing => "reweighing",
+            MitigationMethod::ExponentiatedGradient => "exponentiated_gradient",
         }
     }
 }
@@ -66,7 +133,65 @@ pub(crate) fn check(cfg: &PipelineConfig) -> Result<()> {
             "fairness.mitigation: applies to classification; task: clustering has no labels",
         ));
     }
-    mitigated_column(cfg, m).map(|_| ())
+    mitigated_column(cfg, m)?;
+    check_expgrad(cfg, m)
+}
+
+/// The exponentiated-gradient keys: only with that method, each within its rule; and no
+/// calibration, threshold or class weights, which would change the mixture's answers.
+fn check_expgrad(cfg: &PipelineConfig, m: &MitigationConfig) -> Result<()> {
+    if m.method != MitigationMethod::ExponentiatedGradient {
+        if let Some(k) = m.expgrad_keys().first() {
+            return Err(cfg.error_at(
+                &format!("fairness.mitigation.{k}"),
+                format!(
+                    "fairness.mitigation.{k}: applies to method exponentiated_gradient, not {}",
+                    m.method.name()
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    if let Err(e) = m.expgrad_params().check() {
+        let key = e.0.split(' ').next().unwrap_or_default().to_string();
+        return Err(cfg.error_at(
+            &format!("fairness.mitigation.{key}"),
+            format!("fairness.mitigation.{e}"),
+        ));
+    }
+    let conflict = |key: &str, what: &str| {
+        Err(cfg.error_at(
+            key,
+            format!(
+                "{key}: cannot be combined with fairness.mitigation exponentiated_gradient: {what}"
+            ),
+        ))
+    };
+    if cfg.calibration.is_some() {
+        return conflict(
+            "calibration",
+            "the mixture's probability is the weight of its positive answers, not a score to calibrate",
+        );
+    }
+    if cfg.threshold.is_some() {
+        return conflict(
+            "threshold",
+            "the mixture draws its labels from its probability; a threshold would undo the constraint",
+        );
+    }
+    if cfg.class_weight.is_some() {
+        return conflict(
+            "class_weight",
+            "the reduction sets the sample weights of every fit",
+        );
+    }
+    if let Some(i) = cfg.models.iter().position(|c| c.class_weight.is_some()) {
+        return conflict(
+            &format!("models[{i}].class_weight"),
+            "the reduction sets the sample weights of every fit",
+        );
+    }
+    Ok(())
 }
 
 /// The protected column a mitigation is for.
@@ -108,6 +233,10 @@ pub struct Mitigation {
     pub column: String,
     /// Its group per training row.
     pub groups: GroupCodes,
+    /// `exponentiated_gradient`: the reduction's settings.
+    pub expgrad: Option<ExpGradParams>,
+    /// The seed of a mixture's label draws (the config's `seed`).
+    pub seed: u64,
 }
 
 /// What the report says about the mitigation (`mitigation` in `report.json`).
@@ -121,6 +250,10 @@ pub struct MitigationSummary {
     /// before any class weights).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reweighing: Option<Reweighing>,
+    /// Exponentiated gradient: the game of the final refit on every training row (its
+    /// settings, rounds, mixture weights, training error and constraint values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exponentiated_gradient: Option<ExpGradSummary>,
     /// What the user should know (groups without a class, fallbacks taken).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -148,6 +281,20 @@ impl Mitigation {
                 ),
             ));
         }
+        let expgrad = match m.method {
+            MitigationMethod::ExponentiatedGradient if target.task != Task::Binary => {
+                return Err(cfg.error_at(
+                    "fairness.mitigation",
+                    format!(
+                        "fairness.mitigation: exponentiated_gradient needs a binary target; \"{}\" has {} classes",
+                        target.name,
+                        target.classes.len()
+                    ),
+                ));
+            }
+            MitigationMethod::ExponentiatedGradient => Some(m.expgrad_params()),
+            MitigationMethod::Reweighing => None,
+        };
         let values: Vec<Option<String>> = (0..train.n_rows())
             .map(|r| train.display_value(&column, r))
             .collect::<std::result::Result<_, _>>()?;
@@ -155,6 +302,8 @@ impl Mitigation {
             method: m.method,
             column,
             groups: GroupCodes::from_values(&values),
+            expgrad,
+            seed: cfg.seed,
         }))
     }
 
@@ -168,6 +317,8 @@ impl Mitigation {
         base: Option<Vec<f64>>,
     ) -> Result<Option<Vec<f64>>> {
         match self.method {
+            // The reduction sets the weights of each of its own fits.
+            MitigationMethod::ExponentiatedGradient => Ok(base),
             MitigationMethod::Reweighing => {
                 let (fit, groups, fit_labels, fit_base) =
                     self.fit_reweighing(labels, classes, rows, base.as_deref())?;
@@ -205,8 +356,18 @@ impl Mitigation {
         Ok((fit, groups, fit_labels, fit_base))
     }
 
-    /// The report's summary: the weights on every training row.
+    /// The report's summary: the weights on every training row (reweighing; the
+    /// exponentiated gradient's game is added after the refit).
     pub fn summary(&self, labels: &[u32], classes: &[String]) -> Result<MitigationSummary> {
+        if self.method == MitigationMethod::ExponentiatedGradient {
+            return Ok(MitigationSummary {
+                method: self.method,
+                column: self.column.clone(),
+                reweighing: None,
+                exponentiated_gradient: None,
+                notes: Vec::new(),
+            });
+        }
         let rows: Vec<usize> = (0..labels.len()).collect();
         let (fit, ..) = self.fit_reweighing(labels, classes, &rows, None)?;
         Ok(MitigationSummary {
@@ -214,6 +375,105 @@ impl Mitigation {
             column: self.column.clone(),
             notes: fit.notes.clone(),
             reweighing: Some(fit),
+            exponentiated_gradient: None,
         })
+    }
+
+    /// Fits `spec` on `rows` as the mitigation asks: the exponentiated gradient's mixture,
+    /// with the game's summary; otherwise a plain (weighted) fit.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn fit(
+        mitigation: Option<&Mitigation>,
+        table: &Table,
+        rows: &[usize],
+        target: &TargetInfo,
+        y: &Target,
+        spec: &ModelSpec,
+        preprocess: &PreprocessSpec,
+        weights: Option<&[f64]>,
+    ) -> slipway_learn::Result<(FittedPipeline, Option<ExpGradSummary>)> {
+        match mitigation {
+            Some(m) if m.expgrad.is_some() => {
+                m.fit_expgrad(table, rows, target, y, spec, preprocess)
+            }
+            _ => Ok((
+                FittedPipeline::fit_weighted(table, rows, target, y, spec, preprocess, weights)?,
+                None,
+            )),
+        }
+    }
+
+    /// The reduction on `rows`: preprocessing fitted once, then the game with `spec` fitted
+    /// on the preprocessed rows as the base learner.
+    fn fit_expgrad(
+        &self,
+        table: &Table,
+        rows: &[usize],
+        target: &TargetInfo,
+        y: &Target,
+        spec: &ModelSpec,
+        preprocess: &PreprocessSpec,
+    ) -> slipway_learn::Result<(FittedPipeline, Option<ExpGradSummary>)> {
+        let params = self.expgrad.ok_or_else(|| {
+            slipway_learn::Error::Internal("no exponentiated gradient settings".into())
+        })?;
+        let Target::Classes { labels, .. } = y.take(rows) else {
+            return Err(slipway_learn::Error::InvalidData(
+                "fairness.mitigation: exponentiated_gradient needs class labels".into(),
+            ));
+        };
+        let (preprocessor, x) = preprocess.fit_transform(table, rows, Some(y))?;
+        let features = preprocessor.features();
+        let groups = self.groups.take(rows);
+        let fit = expgrad::fit(&params, &groups, &labels, |red_y, red_w| {
+            let t = Target::Classes {
+                labels: red_y.to_vec(),
+                n_classes: 2,
+            };
+            let data = TrainData {
+                x: &x,
+                y: &t,
+                features: &features,
+                weights: Some(red_w),
+            };
+            let model = spec.fit(&data, None)?;
+            let pred = hard_labels(&model.predict(&x)?)?;
+            Ok::<_, slipway_learn::Error>((model, pred))
+        })
+        .map_err(|e| match e {
+            expgrad::FitError::Input(e) => slipway_learn::Error::InvalidData(format!(
+                "fairness.mitigation exponentiated_gradient by \"{}\": {e}",
+                self.column
+            )),
+            expgrad::FitError::Learner(e) => e,
+        })?;
+        let summary = fit.summary(&params);
+        let (components, weights): (Vec<MixtureComponent>, Vec<f64>) = fit
+            .into_mixture()
+            .into_iter()
+            .map(|(c, w)| {
+                let c = match c {
+                    Component::Constant(class) => MixtureComponent::Constant { class },
+                    Component::Fitted(model) => MixtureComponent::Model {
+                        model: Box::new(model),
+                    },
+                };
+                (c, w)
+            })
+            .unzip();
+        let mixture = MixtureModel::new("exponentiated_gradient", components, weights, self.seed)?;
+        Ok((
+            FittedPipeline {
+                schema: table.schema().clone(),
+                target: target.clone(),
+                spec: spec.clone(),
+                preprocessor,
+                model: FittedModel::Mixture(mixture),
+                calibration: None,
+                decision_threshold: None,
+                declared_types: Default::default(),
+            },
+            Some(summary),
+        ))
     }
 }

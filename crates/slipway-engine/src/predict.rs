@@ -559,7 +559,8 @@ impl Scorer {
             Scorer::Pipeline(p) => match p.predict(table)? {
                 Prediction::Values(v) => Output::Values(v),
                 pred @ Prediction::Probabilities(_) => {
-                    let labels = p.predicted_labels(&pred);
+                    // A fairness mixture draws each row's label from the row.
+                    let labels = p.labels_for(table, &pred)?;
                     let Prediction::Probabilities(probabilities) = pred else {
                         unreachable!("matched above")
                     };

@@ -120,13 +120,25 @@ fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 
 /// Evaluates a prediction of held-out rows.
 pub fn evaluate(pipeline: &FittedPipeline, y: &Target, pred: &Prediction) -> Result<Evaluation> {
+    evaluate_with_codes(pipeline, y, pred, None)
+}
+
+/// [`evaluate`] with the rows' predicted class codes given (a fairness mixture draws its
+/// labels from the rows, which the probabilities alone do not tell): label metrics score them.
+pub fn evaluate_with_codes(
+    pipeline: &FittedPipeline,
+    y: &Target,
+    pred: &Prediction,
+    codes: Option<&[u32]>,
+) -> Result<Evaluation> {
     let mut metrics: BTreeMap<String, f64> = metrics::evaluate(y, pred)
         .into_iter()
         .map(|(m, v)| (m.name().to_string(), v))
         .collect();
     // With a tuned threshold, label metrics score the thresholded labels.
-    if let (Some(_), Prediction::Probabilities(p)) = (pipeline.decision_threshold, pred) {
-        let codes = pipeline.predicted_codes(p);
+    let relabel = pipeline.decision_threshold.is_some() || codes.is_some();
+    if let (true, Prediction::Probabilities(p)) = (relabel, pred) {
+        let codes = codes.map_or_else(|| pipeline.predicted_codes(p), <[u32]>::to_vec);
         let mut onehot = Matrix::zeros(p.n_rows(), p.n_cols());
         for (i, &c) in codes.iter().enumerate() {
             onehot.set(i, c as usize, 1.0);
@@ -156,7 +168,7 @@ pub fn evaluate(pipeline: &FittedPipeline, y: &Target, pred: &Prediction) -> Res
     };
     match (y, pred) {
         (Target::Classes { labels, n_classes }, Prediction::Probabilities(p)) => {
-            let predicted = pipeline.predicted_codes(p);
+            let predicted = codes.map_or_else(|| pipeline.predicted_codes(p), <[u32]>::to_vec);
             if *n_classes == 2 {
                 let scores = p.col(1);
                 if let Ok(roc) = metrics::roc_curve(labels, scores, None, true) {

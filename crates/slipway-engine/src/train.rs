@@ -13,7 +13,7 @@ use slipway_learn::bundle::{self, BundleContents, DataLineage, Lineage};
 use slipway_learn::calibration::{Calibration, CalibrationMethod};
 use slipway_learn::class_weight::ClassWeight;
 use slipway_learn::metrics::Metric;
-use slipway_learn::pipeline::{FittedPipeline, ModelSpec, TargetInfo};
+use slipway_learn::pipeline::{FittedModel, FittedPipeline, ModelSpec, TargetInfo};
 use slipway_learn::search::{self, SearchSettings, SearchSpec, run_search};
 use slipway_learn::threshold::{TunedThreshold, tune_threshold};
 use slipway_learn::{Matrix, Prediction, Target, Task, split};
@@ -497,7 +497,7 @@ pub(crate) fn run_with(
     // Cross-validate every candidate on the training rows (searching where asked).
     let folds = folds_for(&y_train, cfg.cv.folds, cfg.seed)?;
     let mitigation = crate::mitigation::Mitigation::prepare(cfg, &train, &target)?;
-    let mitigation_summary = match (&mitigation, &y_train) {
+    let mut mitigation_summary = match (&mitigation, &y_train) {
         (Some(m), Target::Classes { labels, .. }) => {
             let s = m.summary(labels, &target.classes)?;
             progress.note(&format!(
@@ -598,7 +598,8 @@ pub(crate) fn run_with(
                 &y_train,
                 &all_rows,
             )?;
-            let p = FittedPipeline::fit_weighted(
+            let (p, game) = crate::mitigation::Mitigation::fit(
+                mitigation.as_ref(),
                 &train,
                 &all_rows,
                 &target,
@@ -607,10 +608,13 @@ pub(crate) fn run_with(
                 &c.preprocess,
                 weights.as_deref(),
             )?;
-            Ok((spec, p))
+            Ok((spec, p, game))
         });
         match fitted {
-            Ok((spec, p)) => {
+            Ok((spec, p, game)) => {
+                if let (Some(s), Some(g)) = (mitigation_summary.as_mut(), game) {
+                    s.exponentiated_gradient = Some(g);
+                }
                 refit = Some((i, spec, p));
                 break;
             }
@@ -646,7 +650,14 @@ pub(crate) fn run_with(
         (None, None)
     };
     let pred = pipeline.predict(&test)?;
-    let evaluation = report::evaluate(&pipeline, &y_test, &pred)?;
+    // The held-out labels (a fairness mixture's are drawn per row).
+    let test_codes = match (&pred, &pipeline.model) {
+        (Prediction::Probabilities(p), FittedModel::Mixture(_)) => {
+            Some(pipeline.codes_for(&test, p)?)
+        }
+        _ => None,
+    };
+    let evaluation = report::evaluate_with_codes(&pipeline, &y_test, &pred, test_codes.as_deref())?;
     let calibration = match calibration_fit {
         Some(method) => Some(report::calibration_report(
             method,
@@ -664,7 +675,7 @@ pub(crate) fn run_with(
                     &test,
                     &y_test,
                     &pred,
-                    &pipeline.predicted_codes(p),
+                    &pipeline.codes_for(&test, p)?,
                     cfg.seed,
                 )?
             } else {
@@ -960,7 +971,8 @@ fn fit_fold(
         ctx.y,
         &fit_rows,
     )?;
-    let fitted = FittedPipeline::fit_weighted(
+    let fitted = crate::mitigation::Mitigation::fit(
+        ctx.mitigation,
         ctx.train,
         &fit_rows,
         ctx.target,
@@ -968,7 +980,8 @@ fn fit_fold(
         spec,
         &c.preprocess,
         weights.as_deref(),
-    );
+    )
+    .map(|(p, _)| p);
     let p = match fitted {
         Ok(p) => p,
         // A halving subsample can be too small to fit (one class, too few rows): the

@@ -226,7 +226,14 @@ fn verify_staged(dir: &Path, expected: &FittedPipeline, rows: Option<&Table>) ->
     if let Some(rows) = rows {
         let want = expected.predict(rows)?;
         let got = loaded.pipeline.predict(rows)?;
-        if !same_prediction(&want, &got) {
+        // Labels too: a fairness mixture draws them from the rows.
+        let same_labels = match (&want, &got) {
+            (Prediction::Probabilities(w), Prediction::Probabilities(g)) => {
+                expected.codes_for(rows, w)? == loaded.pipeline.codes_for(rows, g)?
+            }
+            _ => true,
+        };
+        if !same_prediction(&want, &got) || !same_labels {
             return Err(defect(
                 dir,
                 "pipeline.json",

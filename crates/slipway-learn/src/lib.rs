@@ -14,7 +14,8 @@
 //!   libraries do, and writes Slipway GBDT models as LightGBM text.
 //! - [`search`] runs grid / random / successive-halving hyperparameter searches;
 //!   [`calibration`], [`threshold`] and [`class_weight`] calibrate probabilities, tune the
-//!   binary decision threshold and weight imbalanced classes.
+//!   binary decision threshold and weight imbalanced classes; [`mixture`] is the randomized
+//!   mixture of binary models that fairness mitigation by exponentiated gradient fits.
 
 pub mod bundle;
 pub mod calibration;
@@ -29,6 +30,7 @@ pub mod import;
 pub mod linear;
 mod matrix;
 pub mod metrics;
+pub mod mixture;
 pub mod mlp;
 pub mod naive_bayes;
 pub mod neighbors;

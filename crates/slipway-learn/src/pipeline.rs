@@ -17,6 +17,7 @@ use crate::linear::{
     ElasticNetModel, ElasticNetParams, LassoParams, LinearRegressionModel, LinearRegressionParams,
     LogisticRegressionModel, LogisticRegressionParams,
 };
+use crate::mixture::{MixtureComponent, MixtureModel};
 use crate::mlp::{MlpModel, MlpParams};
 use crate::naive_bayes::{GaussianNbModel, GaussianNbParams};
 use crate::neighbors::{KNeighborsModel, KNeighborsParams};
@@ -346,6 +347,9 @@ pub enum FittedModel {
     Imported(ImportedModel),
     /// An imported ONNX model, evaluated by tract (the `onnx` feature).
     Onnx(OnnxModel),
+    /// A randomized mixture of binary models (fairness mitigation by exponentiated
+    /// gradient); its probabilities are the mixture's, its labels drawn per row.
+    Mixture(MixtureModel),
 }
 
 impl FittedModel {
@@ -363,6 +367,7 @@ impl FittedModel {
             FittedModel::RandomForest(m) | FittedModel::ExtraTrees(m) => m,
             FittedModel::Imported(m) => m,
             FittedModel::Onnx(m) => m,
+            FittedModel::Mixture(m) => m,
         }
     }
 
@@ -371,6 +376,13 @@ impl FittedModel {
     pub fn prepare(&self) -> Result<()> {
         match self {
             FittedModel::Onnx(m) => m.prepare(),
+            FittedModel::Mixture(m) => {
+                m.check()?;
+                m.components.iter().try_for_each(|c| match c {
+                    MixtureComponent::Model { model } => model.prepare(),
+                    MixtureComponent::Constant { .. } => Ok(()),
+                })
+            }
             _ => Ok(()),
         }
     }
@@ -724,6 +736,32 @@ impl FittedPipeline {
             .iter()
             .map(|c| (c.name.clone(), c.dtype))
             .collect()
+    }
+
+    /// The class codes of `table`'s rows given `proba`, this pipeline's prediction of them:
+    /// a fairness mixture draws each row's label ([`MixtureModel::draw`], from the row's
+    /// features); every other model answers [`FittedPipeline::predicted_codes`].
+    pub fn codes_for(&self, table: &Table, proba: &Matrix) -> Result<Vec<u32>> {
+        match &self.model {
+            FittedModel::Mixture(m) => {
+                let x = self.preprocessor.transform(table)?;
+                Ok(m.draw(&x, proba.col(1)))
+            }
+            _ => Ok(self.predicted_codes(proba)),
+        }
+    }
+
+    /// Class labels of `table`'s rows for `pred`, this pipeline's prediction of them (see
+    /// [`FittedPipeline::codes_for`]); regression values as text.
+    pub fn labels_for(&self, table: &Table, pred: &Prediction) -> Result<Vec<String>> {
+        match pred {
+            Prediction::Probabilities(p) => Ok(self
+                .codes_for(table, p)?
+                .into_iter()
+                .map(|c| self.target.classes[c as usize].clone())
+                .collect()),
+            Prediction::Values(_) => Ok(self.predicted_labels(pred)),
+        }
     }
 
     /// Class labels for a probability prediction ([`FittedPipeline::predicted_codes`]).

@@ -3,12 +3,17 @@
 //!
 //! - [`thresholds`]: post-processing. Fairlearn's `ThresholdOptimizer` (demographic parity or
 //!   equalized odds, accuracy objective): randomized per-group thresholds on a model's scores.
+//! - [`expgrad`]: in-processing. Fairlearn's `ExponentiatedGradient` (demographic parity or
+//!   equalized odds, error-rate objective): a randomized mixture of base-learner fits on
+//!   relabeled, reweighted rows; the protected column is needed only to fit.
 //! - [`reweighing`]: pre-processing. Kamiran and Calders' weights `w(g, y) = P(g)·P(y) /
 //!   P(g, y)`, equal to AIF360's `Reweighing`, used as sample weights when fitting.
 //!
 //! Each function takes a protected group code per row (see [`GroupCodes`]) and the labels as
 //! class codes, so it is independent of how the table stores the column.
 
+pub mod expgrad;
+mod linprog;
 pub mod reweighing;
 pub mod thresholds;
 
