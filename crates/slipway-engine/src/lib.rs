@@ -16,6 +16,7 @@ pub mod fairness;
 mod import;
 mod inspection;
 pub mod mitigation;
+pub mod postprocess;
 mod predict;
 mod progress;
 pub mod report;

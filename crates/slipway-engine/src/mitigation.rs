@@ -6,11 +6,16 @@
 //!   (`slipway_govern::mitigation::reweighing`, equal to AIF360's `Reweighing`). With
 //!   `class_weight` set too, the class weights are the rows' instance weights that reweighing
 //!   counts and multiplies, as AIF360 does on a dataset that carries instance weights.
+//! - `method: threshold_optimizer`: post-processing. The chosen model is trained as usual;
+//!   per-group randomized thresholds (Fairlearn's `ThresholdOptimizer`) are then fitted on
+//!   its out-of-fold scores of the training rows and stored in the bundle
+//!   ([`crate::postprocess`]).
 
 use serde::{Deserialize, Serialize};
 use slipway_data::Table;
 use slipway_govern::mitigation::GroupCodes;
 use slipway_govern::mitigation::reweighing::Reweighing;
+use slipway_govern::mitigation::thresholds::{Constraint, Objective};
 use slipway_learn::pipeline::TargetInfo;
 
 use crate::config::PipelineConfig;
@@ -35,6 +40,17 @@ pub struct MitigationConfig {
     /// the only protected column.
     #[serde(default)]
     pub protected: Option<String>,
+    /// `threshold_optimizer`: the constraint the thresholds satisfy (default
+    /// `demographic_parity`, as Fairlearn's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<Constraint>,
+    /// `threshold_optimizer`: what the thresholds maximize (default `accuracy_score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<Objective>,
+    /// `threshold_optimizer`: points of the grid the trade-off curves are interpolated on
+    /// (default 1000, as Fairlearn's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid_size: Option<usize>,
 }
 
 /// The mitigation methods.
@@ -43,6 +59,8 @@ pub struct MitigationConfig {
 pub enum MitigationMethod {
     /// Pre-processing: Kamiran–Calders sample weights.
     Reweighing,
+    /// Post-processing: per-group randomized thresholds (Fairlearn's `ThresholdOptimizer`).
+    ThresholdOptimizer,
 }
 
 impl MitigationMethod {
@@ -50,6 +68,7 @@ impl MitigationMethod {
     pub fn name(self) -> &'static str {
         match self {
             MitigationMethod::Reweighing => "reweighing",
+            MitigationMethod::ThresholdOptimizer => "threshold_optimizer",
         }
     }
 }
@@ -66,11 +85,12 @@ pub(crate) fn check(cfg: &PipelineConfig) -> Result<()> {
             "fairness.mitigation: applies to classification; task: clustering has no labels",
         ));
     }
+    crate::postprocess::check_config(cfg, m)?;
     mitigated_column(cfg, m).map(|_| ())
 }
 
 /// The protected column a mitigation is for.
-fn mitigated_column(cfg: &PipelineConfig, m: &MitigationConfig) -> Result<String> {
+pub(crate) fn mitigated_column(cfg: &PipelineConfig, m: &MitigationConfig) -> Result<String> {
     let listed = &cfg.roles.protected;
     match &m.protected {
         Some(c) if listed.contains(c) => Ok(c.clone()),
@@ -121,6 +141,10 @@ pub struct MitigationSummary {
     /// before any class weights).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reweighing: Option<Reweighing>,
+    /// Threshold optimizer: the fitted per-group thresholds and what they did on the held-out
+    /// rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<crate::postprocess::ThresholdSummary>,
     /// What the user should know (groups without a class, fallbacks taken).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -148,6 +172,19 @@ impl Mitigation {
                 ),
             ));
         }
+        if m.method == MitigationMethod::ThresholdOptimizer
+            && target.task != slipway_learn::Task::Binary
+        {
+            return Err(cfg.error_at(
+                "fairness.mitigation",
+                format!(
+                    "fairness.mitigation: threshold_optimizer decides between two classes; \"{}\" has {} ({}); use reweighing for a multiclass target",
+                    target.name,
+                    target.classes.len(),
+                    target.classes.join(", ")
+                ),
+            ));
+        }
         let values: Vec<Option<String>> = (0..train.n_rows())
             .map(|r| train.display_value(&column, r))
             .collect::<std::result::Result<_, _>>()?;
@@ -168,6 +205,7 @@ impl Mitigation {
         base: Option<Vec<f64>>,
     ) -> Result<Option<Vec<f64>>> {
         match self.method {
+            MitigationMethod::ThresholdOptimizer => Ok(base),
             MitigationMethod::Reweighing => {
                 let (fit, groups, fit_labels, fit_base) =
                     self.fit_reweighing(labels, classes, rows, base.as_deref())?;
@@ -207,6 +245,15 @@ impl Mitigation {
 
     /// The report's summary: the weights on every training row.
     pub fn summary(&self, labels: &[u32], classes: &[String]) -> Result<MitigationSummary> {
+        if self.method == MitigationMethod::ThresholdOptimizer {
+            return Ok(MitigationSummary {
+                method: self.method,
+                column: self.column.clone(),
+                reweighing: None,
+                thresholds: None,
+                notes: Vec::new(),
+            });
+        }
         let rows: Vec<usize> = (0..labels.len()).collect();
         let (fit, ..) = self.fit_reweighing(labels, classes, &rows, None)?;
         Ok(MitigationSummary {
@@ -214,6 +261,7 @@ impl Mitigation {
             column: self.column.clone(),
             notes: fit.notes.clone(),
             reweighing: Some(fit),
+            thresholds: None,
         })
     }
 }
