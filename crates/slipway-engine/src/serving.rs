@@ -263,6 +263,9 @@ pub fn error_location(e: &Error) -> (Option<String>, Option<usize>) {
         Error::Data(slipway_data::Error::BadRow { row, .. }) => (None, Some(*row)),
         Error::Data(slipway_data::Error::MissingColumn { name, .. }) => (Some(name.clone()), None),
         Error::Learn(slipway_learn::Error::SchemaMismatch(m)) => (quoted(m), None),
+        Error::Learn(slipway_learn::Error::InvalidData(m)) if m.starts_with("column \"") => {
+            (quoted(m), None)
+        }
         Error::Data(slipway_data::Error::Malformed { message, .. }) => (quoted(message), None),
         _ => (None, None),
     }
