@@ -252,10 +252,12 @@ impl PostProcessor {
                 Draws::Keys(_) => i as u64,
             };
             let p = self.rule.probability(g, s).ok_or_else(|| {
+                // A long value is not echoed whole.
+                let g: String = g.chars().take(100).collect();
                 slipway_learn::Error::InvalidData(format!(
                     "column \"{}\": {}; the model's {} decide only for the groups they were fitted on: retrain with rows of this group, or map it to a known group",
                     self.column,
-                    self.rule.unseen(g, row as usize),
+                    self.rule.unseen(&g, row as usize),
                     self.describe()
                 ))
             })?;
