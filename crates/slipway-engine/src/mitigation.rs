@@ -14,13 +14,17 @@
 //!   column. Settings: `constraint` (`demographic_parity` or `equalized_odds`), `eps`,
 //!   `max_iter`, `nu`, `eta0`, `difference_bound`; the label draws are seeded by the config's
 //!   `seed`.
+//! - `method: threshold_optimizer`: post-processing. The chosen model is trained as usual;
+//!   per-group randomized thresholds (Fairlearn's `ThresholdOptimizer`) are then fitted on
+//!   its out-of-fold scores of the training rows and stored in the bundle
+//!   ([`crate::postprocess`]). Settings: `constraint`, `objective`, `grid_size`.
 
 use serde::{Deserialize, Serialize};
 use slipway_data::Table;
 use slipway_govern::mitigation::GroupCodes;
 use slipway_govern::mitigation::expgrad::{self, Component, ExpGradParams, ExpGradSummary};
 use slipway_govern::mitigation::reweighing::Reweighing;
-use slipway_govern::mitigation::thresholds::Constraint;
+use slipway_govern::mitigation::thresholds::{Constraint, Objective};
 use slipway_learn::mixture::{MixtureComponent, MixtureModel, hard_labels};
 use slipway_learn::pipeline::{FittedModel, FittedPipeline, ModelSpec, TargetInfo};
 use slipway_learn::preprocess::PreprocessSpec;
@@ -48,9 +52,17 @@ pub struct MitigationConfig {
     /// the only protected column.
     #[serde(default)]
     pub protected: Option<String>,
-    /// `exponentiated_gradient`: the fairness constraint (default `demographic_parity`).
-    #[serde(default)]
+    /// `exponentiated_gradient` and `threshold_optimizer`: the fairness constraint (default
+    /// `demographic_parity`, as Fairlearn's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constraint: Option<Constraint>,
+    /// `threshold_optimizer`: what the thresholds maximize (default `accuracy_score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<Objective>,
+    /// `threshold_optimizer`: points of the grid the trade-off curves are interpolated on
+    /// (default 1000, as Fairlearn's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid_size: Option<usize>,
     /// `exponentiated_gradient`: allowed constraint violation, `‖λ‖₁ ≤ 1/eps` (default 0.01).
     #[serde(default)]
     pub eps: Option<f64>,
@@ -85,10 +97,12 @@ impl MitigationConfig {
         }
     }
 
-    /// The exponentiated-gradient keys that are set.
+    /// The exponentiated-gradient keys that are set (`constraint` is shared with
+    /// `threshold_optimizer`, which checks its own keys).
     fn expgrad_keys(&self) -> Vec<&'static str> {
+        let shared = self.method == MitigationMethod::ThresholdOptimizer;
         [
-            ("constraint", self.constraint.is_some()),
+            ("constraint", self.constraint.is_some() && !shared),
             ("eps", self.eps.is_some()),
             ("max_iter", self.max_iter.is_some()),
             ("nu", self.nu.is_some()),
@@ -109,6 +123,8 @@ pub enum MitigationMethod {
     Reweighing,
     /// In-processing: Fairlearn's exponentiated gradient reduction (a mixture of fits).
     ExponentiatedGradient,
+    /// Post-processing: per-group randomized thresholds (Fairlearn's `ThresholdOptimizer`).
+    ThresholdOptimizer,
 }
 
 impl MitigationMethod {
@@ -117,6 +133,7 @@ impl MitigationMethod {
         match self {
             MitigationMethod::Reweighing => "reweighing",
             MitigationMethod::ExponentiatedGradient => "exponentiated_gradient",
+            MitigationMethod::ThresholdOptimizer => "threshold_optimizer",
         }
     }
 }
@@ -134,6 +151,7 @@ pub(crate) fn check(cfg: &PipelineConfig) -> Result<()> {
         ));
     }
     mitigated_column(cfg, m)?;
+    crate::postprocess::check_config(cfg, m)?;
     check_expgrad(cfg, m)
 }
 
@@ -195,7 +213,7 @@ fn check_expgrad(cfg: &PipelineConfig, m: &MitigationConfig) -> Result<()> {
 }
 
 /// The protected column a mitigation is for.
-fn mitigated_column(cfg: &PipelineConfig, m: &MitigationConfig) -> Result<String> {
+pub(crate) fn mitigated_column(cfg: &PipelineConfig, m: &MitigationConfig) -> Result<String> {
     let listed = &cfg.roles.protected;
     match &m.protected {
         Some(c) if listed.contains(c) => Ok(c.clone()),
@@ -254,6 +272,10 @@ pub struct MitigationSummary {
     /// settings, rounds, mixture weights, training error and constraint values).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exponentiated_gradient: Option<ExpGradSummary>,
+    /// Threshold optimizer: the fitted per-group thresholds and what they did on the held-out
+    /// rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<crate::postprocess::ThresholdSummary>,
     /// What the user should know (groups without a class, fallbacks taken).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -292,8 +314,19 @@ impl Mitigation {
                     ),
                 ));
             }
+            MitigationMethod::ThresholdOptimizer if target.task != Task::Binary => {
+                return Err(cfg.error_at(
+                    "fairness.mitigation",
+                    format!(
+                        "fairness.mitigation: threshold_optimizer decides between two classes; \"{}\" has {} ({}); use reweighing for a multiclass target",
+                        target.name,
+                        target.classes.len(),
+                        target.classes.join(", ")
+                    ),
+                ));
+            }
             MitigationMethod::ExponentiatedGradient => Some(m.expgrad_params()),
-            MitigationMethod::Reweighing => None,
+            MitigationMethod::Reweighing | MitigationMethod::ThresholdOptimizer => None,
         };
         let values: Vec<Option<String>> = (0..train.n_rows())
             .map(|r| train.display_value(&column, r))
@@ -317,8 +350,11 @@ impl Mitigation {
         base: Option<Vec<f64>>,
     ) -> Result<Option<Vec<f64>>> {
         match self.method {
-            // The reduction sets the weights of each of its own fits.
-            MitigationMethod::ExponentiatedGradient => Ok(base),
+            // The reduction sets the weights of each of its own fits; post-processing leaves
+            // the fits as they are.
+            MitigationMethod::ExponentiatedGradient | MitigationMethod::ThresholdOptimizer => {
+                Ok(base)
+            }
             MitigationMethod::Reweighing => {
                 let (fit, groups, fit_labels, fit_base) =
                     self.fit_reweighing(labels, classes, rows, base.as_deref())?;
@@ -359,12 +395,13 @@ impl Mitigation {
     /// The report's summary: the weights on every training row (reweighing; the
     /// exponentiated gradient's game is added after the refit).
     pub fn summary(&self, labels: &[u32], classes: &[String]) -> Result<MitigationSummary> {
-        if self.method == MitigationMethod::ExponentiatedGradient {
+        if self.method != MitigationMethod::Reweighing {
             return Ok(MitigationSummary {
                 method: self.method,
                 column: self.column.clone(),
                 reweighing: None,
                 exponentiated_gradient: None,
+                thresholds: None,
                 notes: Vec::new(),
             });
         }
@@ -376,6 +413,7 @@ impl Mitigation {
             notes: fit.notes.clone(),
             reweighing: Some(fit),
             exponentiated_gradient: None,
+            thresholds: None,
         })
     }
 

@@ -7,6 +7,13 @@
 //! copied to the output ahead of the predictions; every other column (the target, ignored
 //! or protected columns, anything else) is left out and listed in
 //! [`PredictOutcome::ignored_columns`].
+//!
+//! A bundle with per-group thresholds (`fairness: {mitigation: {method:
+//! threshold_optimizer}}`, see [`crate::postprocess`]) also needs its protected column, which
+//! it reads as an input: `prediction` is then the thresholds' decision, drawn with the
+//! training seed and the row's position in the file; `prediction_unmitigated` is the
+//! model's own label, `probability_*` its raw scores, and `mitigated_probability` the
+//! probability the thresholds gave the row of being predicted the positive class.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -24,6 +31,7 @@ use slipway_learn::pipeline::FittedPipeline;
 use slipway_learn::{Prediction, Task};
 
 use crate::config::PipelineConfig;
+use crate::postprocess::Draws;
 use crate::progress::Progress;
 use crate::{Error, Result};
 
@@ -80,6 +88,9 @@ pub(crate) struct Model {
     pub(crate) inputs: Vec<(String, DataType)>,
     /// Columns the training config declared, by name.
     pub(crate) declared: BTreeMap<String, DataType>,
+    /// Per-group thresholds on the model's scores (their protected column is among
+    /// `inputs`).
+    pub(crate) post: Option<Arc<crate::postprocess::PostProcessor>>,
 }
 
 /// Scores `input` chunk by chunk: a reader thread reads chunks ahead, the rayon pool scores
@@ -329,7 +340,7 @@ fn score_file(
             read_rx,
             &write_tx,
             threads,
-            |table| assemble(m, scorer, plan, &table),
+            |(first, table)| assemble(m, scorer, plan, &table, first),
             |names, task, n| {
                 first.get_or_insert((names, task));
                 rows += n;
@@ -378,17 +389,21 @@ fn score_waves(
     read: Receiver<(slipway_data::Result<Table>, ReadProgress)>,
     write: &SyncSender<Table>,
     threads: usize,
-    score: impl Fn(Table) -> Result<Assembled> + Sync,
+    score: impl Fn((u64, Table)) -> Result<Assembled> + Sync,
     mut chunk: impl FnMut(Vec<String>, Option<Task>, usize),
     wave_done: impl Fn(ReadProgress),
 ) -> std::result::Result<(), ScoreError> {
     let mut wave = Vec::with_capacity(threads);
+    // The position in the input of the next chunk's first row.
+    let mut next_row = 0u64;
     loop {
         let mut at = None;
         while wave.len() < threads {
             match read.recv() {
                 Ok((Ok(table), p)) => {
-                    wave.push(table);
+                    let n = table.n_rows() as u64;
+                    wave.push((next_row, table));
+                    next_row += n;
                     at = Some(p);
                 }
                 Ok((Err(e), _)) => return Err(ScoreError::Read(e)),
@@ -411,7 +426,13 @@ fn score_waves(
 }
 
 /// Scores one chunk and lays out the output: passed-through columns, then the predictions.
-fn assemble(m: &Model, scorer: &Scorer, plan: &InputPlan, table: &Table) -> Result<Assembled> {
+fn assemble(
+    m: &Model,
+    scorer: &Scorer,
+    plan: &InputPlan,
+    table: &Table,
+    first_row: u64,
+) -> Result<Assembled> {
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     for name in &plan.passed_through {
@@ -420,7 +441,7 @@ fn assemble(m: &Model, scorer: &Scorer, plan: &InputPlan, table: &Table) -> Resu
         fields.push(Field::new(name, f.dtype).with_role(role));
         columns.push(table.column(name)?.clone());
     }
-    let scored = scorer.score(table)?;
+    let (scored, mitigated) = score_rows(m, scorer, table, Draws::Rows(first_row))?;
     let task = scored.task();
     match scored {
         Output::Values(v) => {
@@ -435,9 +456,17 @@ fn assemble(m: &Model, scorer: &Scorer, plan: &InputPlan, table: &Table) -> Resu
         } => {
             fields.push(Field::new("prediction", DataType::Categorical));
             columns.push(Arc::new(StringArray::from(labels)));
+            if let Some(mit) = &mitigated {
+                fields.push(Field::new("prediction_unmitigated", DataType::Categorical));
+                columns.push(Arc::new(StringArray::from(mit.raw_labels.clone())));
+            }
             for (k, class) in classes.iter().enumerate() {
                 fields.push(Field::new(format!("probability_{class}"), DataType::Float));
                 columns.push(Arc::new(Float64Array::from(probabilities.col(k).to_vec())));
+            }
+            if let Some(mit) = mitigated {
+                fields.push(Field::new("mitigated_probability", DataType::Float));
+                columns.push(Arc::new(Float64Array::from(mit.probability)));
             }
         }
         Output::Clusters(labels) => {
@@ -489,21 +518,95 @@ pub(crate) fn load(dir: &Path) -> Result<(Model, Scorer)> {
                 schema: b.pipeline.schema.clone(),
                 inputs: b.pipeline.input_schema(),
                 declared: b.pipeline.declared_types.clone(),
+                post: None,
             },
             Scorer::Clusters(Box::new(b.pipeline)),
         )
     } else {
         let b = bundle::load_bundle(dir)?;
+        let post = crate::postprocess::load(dir, &b.manifest, &b.pipeline.target.classes)?;
+        let mut inputs = b.pipeline.input_schema();
+        if let Some(p) = &post
+            && !inputs.iter().any(|(n, _)| *n == p.column)
+        {
+            let dtype = b
+                .pipeline
+                .schema
+                .field(&p.column)
+                .map(|f| f.dtype)
+                .ok_or_else(|| slipway_learn::Error::BundleDefect {
+                    path: dir.display().to_string(),
+                    file: crate::postprocess::FILE.into(),
+                    message: format!(
+                        "the thresholds' column \"{}\" is not in the training schema",
+                        p.column
+                    ),
+                })?;
+            inputs.push((p.column.clone(), dtype));
+        }
         (
             Model {
                 name: b.manifest.name,
                 schema: b.pipeline.schema.clone(),
-                inputs: b.pipeline.input_schema(),
+                inputs,
                 declared: b.pipeline.declared_types.clone(),
+                post: post.map(Arc::new),
             },
             Scorer::Pipeline(Box::new(b.pipeline)),
         )
     })
+}
+
+/// What per-group thresholds changed in an output: the model's own labels and the
+/// probability each row had of being predicted positive.
+#[derive(Debug, Clone)]
+pub(crate) struct MitigatedColumns {
+    pub(crate) raw_labels: Vec<String>,
+    pub(crate) probability: Vec<f64>,
+}
+
+/// Scores `table` with the model and, for a bundle with per-group thresholds, replaces the
+/// predicted labels by the thresholds' decisions (drawn by `draws`).
+pub(crate) fn score_rows(
+    m: &Model,
+    scorer: &Scorer,
+    table: &Table,
+    draws: Draws<'_>,
+) -> Result<(Output, Option<MitigatedColumns>)> {
+    let mut out = scorer.score(table)?;
+    let Some(post) = &m.post else {
+        return Ok((out, None));
+    };
+    let Output::Classes {
+        labels,
+        probabilities,
+        ..
+    } = &mut out
+    else {
+        return Err(Error::Internal(
+            "per-group thresholds on a model without class probabilities".into(),
+        ));
+    };
+    let decided = post.apply(table, probabilities, draws)?;
+    let mitigated = decided
+        .positive
+        .iter()
+        .map(|&p| {
+            if p {
+                post.positive_class.clone()
+            } else {
+                post.negative_class.clone()
+            }
+        })
+        .collect();
+    let raw_labels = std::mem::replace(labels, mitigated);
+    Ok((
+        out,
+        Some(MitigatedColumns {
+            raw_labels,
+            probability: decided.probability,
+        }),
+    ))
 }
 
 /// A loaded model of either flavor, as far as scoring goes.
@@ -586,6 +689,13 @@ impl Scorer {
 /// The error for an input without column `name` (`available`: what the input has): a
 /// schema mismatch naming the type the model needs, when it is a model input.
 pub(crate) fn missing_input(m: &Model, name: String, available: String) -> Error {
+    if let Some(post) = m.post.as_ref().filter(|p| p.column == name) {
+        return slipway_learn::Error::SchemaMismatch(format!(
+            "column \"{name}\" is missing; the model's {} decide each row's label from its group, so every row needs \"{name}\" although it is not a feature (the input has: {available})",
+            post.describe()
+        ))
+        .into();
+    }
     match m.inputs.iter().find(|(n, _)| *n == name).map(|(_, t)| *t) {
         Some(t) => slipway_learn::Error::SchemaMismatch(format!(
             "column \"{name}\" is missing; the model needs it as {t} (model inputs: {}; the input has: {available})",

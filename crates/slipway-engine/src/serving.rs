@@ -7,14 +7,20 @@
 //! model's input columns as the types its schema gives, other columns inferred and
 //! ignored), and [`ServedModel::score`] runs the same code as `slipway predict`, so a
 //! prediction over HTTP is bit for bit the one `predict` writes.
+//!
+//! A bundle with per-group thresholds ([`crate::postprocess`]) needs its protected column in
+//! every request; [`ServedModel::score_keyed`] draws each row's decision from the training
+//! seed and the row's prediction id (so the answer for a logged prediction can be
+//! recomputed), [`ServedModel::score`] from the row's position in the request.
 
 use std::path::Path;
 
 use slipway_data::ingest::{self, ReadOptions, Rows};
 use slipway_data::{DataType, Table};
 
+use crate::postprocess::Draws;
 pub use crate::predict::Output;
-use crate::predict::{Model, Scorer, declared_rule, load, missing_input};
+use crate::predict::{Model, Scorer, declared_rule, load, missing_input, score_rows};
 use crate::{Error, Result};
 
 /// A bundle loaded for serving.
@@ -225,10 +231,34 @@ impl ServedModel {
     /// Scores the rows of `table` (from [`ServedModel::read_rows`] or
     /// [`ServedModel::read_csv`]); one output per row, in order.
     pub fn score(&self, table: &Table) -> Result<Output> {
+        self.score_drawn(table, Draws::Rows(0))
+    }
+
+    /// [`ServedModel::score`], where a model with per-group thresholds draws row `i`'s
+    /// decision from `keys[i]` (its prediction id as a number); other models ignore `keys`.
+    pub fn score_keyed(&self, table: &Table, keys: &[u128]) -> Result<Output> {
+        self.score_drawn(table, Draws::Keys(keys))
+    }
+
+    fn score_drawn(&self, table: &Table, draws: Draws<'_>) -> Result<Output> {
         if table.n_rows() == 0 {
             return Err(slipway_learn::Error::InvalidData("the request has no rows".into()).into());
         }
-        self.scorer.score(table)
+        if let Draws::Keys(k) = draws
+            && k.len() != table.n_rows()
+        {
+            return Err(Error::Internal(format!(
+                "{} prediction ids for {} rows",
+                k.len(),
+                table.n_rows()
+            )));
+        }
+        Ok(score_rows(&self.model, &self.scorer, table, draws)?.0)
+    }
+
+    /// The protected column a model with per-group thresholds needs in every request.
+    pub fn protected_input(&self) -> Option<&str> {
+        self.model.post.as_ref().map(|p| p.column.as_str())
     }
 }
 
@@ -242,6 +272,9 @@ pub fn error_location(e: &Error) -> (Option<String>, Option<usize>) {
         Error::Data(slipway_data::Error::BadRow { row, .. }) => (None, Some(*row)),
         Error::Data(slipway_data::Error::MissingColumn { name, .. }) => (Some(name.clone()), None),
         Error::Learn(slipway_learn::Error::SchemaMismatch(m)) => (quoted(m), None),
+        Error::Learn(slipway_learn::Error::InvalidData(m)) if m.starts_with("column \"") => {
+            (quoted(m), None)
+        }
         Error::Data(slipway_data::Error::Malformed { message, .. }) => (quoted(message), None),
         _ => (None, None),
     }

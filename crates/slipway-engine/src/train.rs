@@ -500,11 +500,18 @@ pub(crate) fn run_with(
     let mut mitigation_summary = match (&mitigation, &y_train) {
         (Some(m), Target::Classes { labels, .. }) => {
             let s = m.summary(labels, &target.classes)?;
-            progress.note(&format!(
-                "fairness mitigation: {} by \"{}\" in every fit",
-                s.method.name(),
-                s.column
-            ));
+            progress.note(&match s.method {
+                crate::mitigation::MitigationMethod::ThresholdOptimizer => format!(
+                    "fairness mitigation: {} by \"{}\" on the chosen model's out-of-fold scores",
+                    s.method.name(),
+                    s.column
+                ),
+                _ => format!(
+                    "fairness mitigation: {} by \"{}\" in every fit",
+                    s.method.name(),
+                    s.column
+                ),
+            });
             for n in &s.notes {
                 progress.warn(n);
             }
@@ -635,21 +642,121 @@ pub(crate) fn run_with(
     let run_best = runs[best]
         .as_ref()
         .ok_or_else(|| Error::Internal("the chosen candidate has no cross-validation".into()))?;
-    let (calibration_fit, threshold) = if cfg.calibration.is_some() || cfg.threshold.is_some() {
-        post_fit(
-            cfg,
-            &target,
-            &ctx,
-            chosen,
-            &chosen_spec,
-            run_best,
-            &mut pipeline,
-            progress,
-        )?
-    } else {
-        (None, None)
+    let thresholds_cfg = cfg
+        .fairness
+        .as_ref()
+        .and_then(|f| f.mitigation.as_ref())
+        .filter(|m| m.method == crate::mitigation::MitigationMethod::ThresholdOptimizer);
+    let (calibration_fit, threshold, oof) =
+        if cfg.calibration.is_some() || cfg.threshold.is_some() || thresholds_cfg.is_some() {
+            post_fit(
+                cfg,
+                &target,
+                &ctx,
+                chosen,
+                &chosen_spec,
+                run_best,
+                &mut pipeline,
+                progress,
+            )?
+        } else {
+            (None, None, None)
+        };
+    // Fairness post-processing: per-group thresholds on the out-of-fold scores.
+    let post = match (thresholds_cfg, &mitigation, &y_train, &oof) {
+        (Some(m), Some(mit), Target::Classes { labels, .. }, Some(oof)) => {
+            let post = crate::postprocess::fit(
+                cfg,
+                m,
+                &mit.column,
+                &mit.groups,
+                oof.col(1),
+                labels,
+                &target.classes,
+            )?;
+            progress.note(&format!(
+                "{} fitted on {} out-of-fold scores: {}",
+                post.describe(),
+                labels.len(),
+                post.rule
+                    .groups
+                    .iter()
+                    .map(|g| format!(
+                        "{} > {:.4} (p {:.3}) / > {:.4}",
+                        g.group, g.threshold0.0, g.p0, g.threshold1.0
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+            std::fs::create_dir_all(output).map_err(|e| Error::io(output, e))?;
+            write_atomic(
+                &output.join(crate::postprocess::SCORES_FILE),
+                &crate::postprocess::scores_csv(&mit.groups, labels, oof.col(1)),
+            )?;
+            Some(post)
+        }
+        _ => None,
     };
     let pred = pipeline.predict(&test)?;
+    let mitigated_codes = match (&post, &pred, &y_test) {
+        (Some(post), Prediction::Probabilities(p), Target::Classes { labels, .. }) => {
+            let before: Vec<bool> = pipeline
+                .predicted_codes(p)
+                .iter()
+                .map(|&c| c == 1)
+                .collect();
+            let decided = post.apply(&test, p, crate::postprocess::Draws::Rows(0));
+            let groups = post.groups(&test)?;
+            let (after, codes) = match decided {
+                Ok(d) => (
+                    Some(crate::postprocess::decision_metrics(
+                        &groups,
+                        labels,
+                        &d.positive,
+                    )),
+                    Some(
+                        d.positive
+                            .iter()
+                            .map(|&b| u32::from(b))
+                            .collect::<Vec<u32>>(),
+                    ),
+                ),
+                Err(e) => {
+                    let note = format!(
+                        "the held-out rows are not decided by the thresholds (no before/after comparison): {e}"
+                    );
+                    progress.warn(&note);
+                    if let Some(s) = mitigation_summary.as_mut() {
+                        s.notes.push(note);
+                    }
+                    (None, None)
+                }
+            };
+            let summary = crate::postprocess::ThresholdSummary {
+                post: post.clone(),
+                holdout_before: Some(crate::postprocess::decision_metrics(
+                    &groups, labels, &before,
+                )),
+                holdout_after: after,
+            };
+            if let (Some(b), Some(a)) = (&summary.holdout_before, &summary.holdout_after) {
+                progress.note(&format!(
+                    "held out, before → after the thresholds: demographic parity difference {:.4} → {:.4}, equalized odds difference {:.4} → {:.4}, accuracy {:.4} → {:.4}",
+                    b.demographic_parity_difference,
+                    a.demographic_parity_difference,
+                    b.equalized_odds_difference,
+                    a.equalized_odds_difference,
+                    b.accuracy,
+                    a.accuracy
+                ));
+            }
+            if let Some(s) = mitigation_summary.as_mut() {
+                s.thresholds = Some(summary);
+            }
+            codes
+        }
+        _ => None,
+    };
     // The held-out labels (a fairness mixture's are drawn per row).
     let test_codes = match (&pred, &pipeline.model) {
         (Prediction::Probabilities(p), FittedModel::Mixture(_)) => {
@@ -675,7 +782,10 @@ pub(crate) fn run_with(
                     &test,
                     &y_test,
                     &pred,
-                    &pipeline.codes_for(&test, p)?,
+                    &match &mitigated_codes {
+                        Some(codes) => codes.clone(),
+                        None => pipeline.codes_for(&test, p)?,
+                    },
                     cfg.seed,
                 )?
             } else {
@@ -762,7 +872,19 @@ pub(crate) fn run_with(
         // reports success.
         pipeline.declared_types = crate::predict::declared_types(cfg, &pipeline.schema);
         let verify_rows = crate::predict::sample_rows(&train, VERIFY_ROWS)?;
-        bundle::write_verified_bundle(
+        let mut extra_files = vec![
+            ("evaluation.json".into(), json.clone()),
+            ("report.html".into(), html.clone().into_bytes()),
+            ("profile.html".into(), profile_html.clone().into_bytes()),
+        ];
+        if let Some(post) = &post {
+            extra_files.push((
+                crate::postprocess::FILE.into(),
+                slipway_learn::exact_json::to_vec_pretty(post)
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            ));
+        }
+        bundle::write_verified_bundle_with(
             &bundle_dir,
             BundleContents {
                 name: &cfg.name,
@@ -776,13 +898,15 @@ pub(crate) fn run_with(
                     seed: cfg.seed,
                     slipway_version: env!("CARGO_PKG_VERSION").into(),
                 },
-                extra_files: vec![
-                    ("evaluation.json".into(), json.clone()),
-                    ("report.html".into(), html.clone().into_bytes()),
-                    ("profile.html".into(), profile_html.clone().into_bytes()),
-                ],
+                extra_files,
             },
             Some(&verify_rows),
+            |staged| match &post {
+                Some(post) => {
+                    crate::postprocess::verify_staged(staged, post, &pipeline, &verify_rows)
+                }
+                None => Ok(()),
+            },
         )?;
     }
     write_atomic(&outcome.report_html, html.as_bytes())?;
@@ -803,7 +927,11 @@ fn post_fit(
     run: &CandidateRun,
     pipeline: &mut FittedPipeline,
     progress: &dyn Progress,
-) -> Result<(Option<CalibrationMethod>, Option<TunedThreshold>)> {
+) -> Result<(
+    Option<CalibrationMethod>,
+    Option<TunedThreshold>,
+    Option<Matrix>,
+)> {
     let config_err = |message: String| cfg.located(message);
     let Target::Classes { labels, .. } = ctx.y else {
         return Err(config_err(
@@ -857,7 +985,7 @@ fn post_fit(
         pipeline.decision_threshold = Some(t.threshold);
         tuned = Some(t);
     }
-    Ok((method, tuned))
+    Ok((method, tuned, Some(oof)))
 }
 
 /// Writes a file through a temporary sibling and a rename.

@@ -263,6 +263,18 @@ pub fn write_verified_bundle(
     contents: BundleContents<'_>,
     rows: Option<&Table>,
 ) -> Result<Manifest> {
+    write_verified_bundle_with(dir, contents, rows, |_| Ok(()))
+}
+
+/// [`write_verified_bundle`], also running `check` on the staged bundle (after the built-in
+/// checks, before it takes its name): for the caller's own extra files. A failing `check`
+/// removes the staged bundle and leaves `dir` as it was.
+pub fn write_verified_bundle_with(
+    dir: &Path,
+    contents: BundleContents<'_>,
+    rows: Option<&Table>,
+    check: impl FnOnce(&Path) -> Result<()>,
+) -> Result<Manifest> {
     let pipeline = contents.pipeline;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("pipeline.json".into(), to_json(contents.pipeline)?),
@@ -304,7 +316,10 @@ pub fn write_verified_bundle(
             .collect(),
     };
     files.push(("manifest.json".into(), to_json(&manifest)?));
-    write_files_checked(dir, &files, |staged| verify_staged(staged, pipeline, rows))?;
+    write_files_checked(dir, &files, |staged| {
+        verify_staged(staged, pipeline, rows)?;
+        check(staged)
+    })?;
     Ok(manifest)
 }
 

@@ -38,6 +38,35 @@ impl Constraint {
     }
 }
 
+/// What the thresholds maximize under the constraint (Fairlearn's `objective`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// `accuracy_score` (Fairlearn's default).
+    #[default]
+    AccuracyScore,
+    /// `balanced_accuracy_score`: the mean of the true positive and true negative rates.
+    BalancedAccuracyScore,
+}
+
+impl Objective {
+    /// The objective's name (as Fairlearn spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::AccuracyScore => "accuracy_score",
+            Objective::BalancedAccuracyScore => "balanced_accuracy_score",
+        }
+    }
+
+    /// Fairlearn's `METRIC_DICT[objective]` on confusion counts, same float operations.
+    fn value(self, tp: f64, fp: f64, tn: f64, fneg: f64) -> f64 {
+        match self {
+            Objective::AccuracyScore => (tp + tn) / (tp + tn + fp + fneg),
+            Objective::BalancedAccuracyScore => 0.5 * tp / (tp + fneg) + 0.5 * tn / (tn + fp),
+        }
+    }
+}
+
 /// `score > threshold` (Fairlearn's `ThresholdOperation(">", t)`; `t` may be ±∞).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Threshold(pub f64);
@@ -72,6 +101,10 @@ pub struct ThresholdRule {
     pub column: String,
     /// The constraint.
     pub constraint: Constraint,
+    /// What the thresholds maximize (absent in rules written before it was a choice:
+    /// accuracy).
+    #[serde(default)]
+    pub objective: Objective,
     /// Grid size (Fairlearn's default 1000).
     pub grid_size: usize,
     /// The chosen x (selection rate, or false positive rate).
@@ -94,6 +127,7 @@ fn tradeoff_points(
     scores: &[f64],
     labels: &[bool],
     constraint: Constraint,
+    objective: Objective,
     group: &str,
     column: &str,
 ) -> Result<Vec<Point>> {
@@ -133,7 +167,13 @@ fn tradeoff_points(
         let (fp, tp) = (count[0] as f64, count[1] as f64);
         let tn = ngf - fp;
         let (x, y) = match constraint {
-            Constraint::DemographicParity => ((tp + fp) / nf, (tp + tn) / nf),
+            Constraint::DemographicParity => (
+                (tp + fp) / nf,
+                match objective {
+                    Objective::AccuracyScore => (tp + tn) / nf,
+                    Objective::BalancedAccuracyScore => objective.value(tp, fp, tn, pf - tp),
+                },
+            ),
             Constraint::EqualizedOdds => (fp / ngf, tp / pf),
         };
         points.push(Point { x, y, threshold });
@@ -220,10 +260,32 @@ fn argmax(v: &[f64]) -> usize {
 
 impl ThresholdRule {
     /// Fits per-group thresholds on `scores` (the base model's positive-class scores),
-    /// `labels` and `groups` (group codes; groups without rows are left out).
+    /// `labels` and `groups` (group codes; groups without rows are left out), maximizing
+    /// accuracy.
     pub fn fit(
         column: &str,
         constraint: Constraint,
+        scores: &[f64],
+        labels: &[bool],
+        groups: &GroupCodes,
+        grid_size: usize,
+    ) -> Result<ThresholdRule> {
+        Self::fit_objective(
+            column,
+            constraint,
+            Objective::AccuracyScore,
+            scores,
+            labels,
+            groups,
+            grid_size,
+        )
+    }
+
+    /// [`ThresholdRule::fit`] maximizing `objective`.
+    pub fn fit_objective(
+        column: &str,
+        constraint: Constraint,
+        objective: Objective,
         scores: &[f64],
         labels: &[bool],
         groups: &GroupCodes,
@@ -261,7 +323,9 @@ impl ThresholdRule {
             }
             let s: Vec<f64> = rows.iter().map(|&i| scores[i]).collect();
             let l: Vec<bool> = rows.iter().map(|&i| labels[i]).collect();
-            let hull = upper_hull(tradeoff_points(&s, &l, constraint, name, column)?);
+            let hull = upper_hull(tradeoff_points(
+                &s, &l, constraint, objective, name, column,
+            )?);
             curves.push(interpolate(&hull, &x_grid));
             names.push(name.clone());
             shares.push(rows.len() as f64 / n as f64);
@@ -291,7 +355,7 @@ impl ThresholdRule {
                     .map(|(&x, &y)| {
                         let (fp, tn) = (n_neg * x, n_neg * (1.0 - x));
                         let (tp, fneg) = (n_pos * y, n_pos * (1.0 - y));
-                        around15((tp + tn) / (tp + tn + fp + fneg))
+                        around15(objective.value(tp, fp, tn, fneg))
                     })
                     .collect();
                 let i = argmax(&objective);
@@ -325,6 +389,7 @@ impl ThresholdRule {
         Ok(ThresholdRule {
             column: column.to_string(),
             constraint,
+            objective,
             grid_size,
             x_best,
             y_best,
@@ -366,6 +431,31 @@ impl ThresholdRule {
             .collect()
     }
 
+    /// [`ThresholdRule::predict`] for rows `first_row..first_row + n` of a longer input:
+    /// row `first_row + i` gets the draw [`row_draw`]`(seed, first_row + i)`, which is the
+    /// one `predict` gives it on the whole input, so a file scored in chunks (in any order)
+    /// answers as it would in one piece.
+    pub fn predict_from(
+        &self,
+        groups: &[String],
+        scores: &[f64],
+        seed: u64,
+        first_row: u64,
+    ) -> Result<Vec<bool>> {
+        groups
+            .iter()
+            .zip(scores)
+            .enumerate()
+            .map(|(i, (g, &s))| {
+                let row = first_row + i as u64;
+                let p = self
+                    .probability(g, s)
+                    .ok_or_else(|| self.unseen(g, row as usize))?;
+                Ok(p >= row_draw(seed, row))
+            })
+            .collect()
+    }
+
     /// The error for a group the thresholds were not fitted on.
     pub fn unseen(&self, group: &str, row: usize) -> Error {
         Error(format!(
@@ -378,4 +468,24 @@ impl ThresholdRule {
                 .join(", ")
         ))
     }
+}
+
+/// The uniform draw of row `row` in the ChaCha8 stream seeded by `seed` that
+/// [`ThresholdRule::predict`] uses (each draw takes two 32-bit words of the stream), found
+/// without drawing the rows before it.
+pub fn row_draw(seed: u64, row: u64) -> f64 {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_word_pos(2 * u128::from(row));
+    rng.random()
+}
+
+/// A uniform draw keyed by `seed` and `key` (a prediction id): the first draw of a ChaCha8
+/// generator whose 32-byte seed is `seed` (8 bytes, little-endian), then `key` (16 bytes,
+/// little-endian), then zeros. The same seed and key always give the same draw, whatever
+/// other rows are scored with it.
+pub fn keyed_draw(seed: u64, key: u128) -> f64 {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..24].copy_from_slice(&key.to_le_bytes());
+    rand_chacha::ChaCha8Rng::from_seed(bytes).random()
 }

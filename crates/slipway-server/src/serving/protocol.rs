@@ -296,8 +296,7 @@ async fn score(
             r.record_shadow(compared, started.elapsed());
         });
     }
-    let (inputs, output, (ignored, single)) = result?;
-    let ids: Vec<Uuid> = (0..output.n_rows()).map(|_| Uuid::now_v7()).collect();
+    let (inputs, output, (ignored, single, ids)) = result?;
     if let Some(log) = &serving.log {
         log.push(Record {
             deployment: d.spec.name.clone(),
@@ -320,7 +319,7 @@ async fn score(
     })
 }
 
-type ReadScored = (slipway_data::Table, Output, (Vec<String>, bool));
+type ReadScored = (slipway_data::Table, Output, (Vec<String>, bool, Vec<Uuid>));
 
 fn read_and_score(
     model: &ServedModel,
@@ -341,8 +340,14 @@ fn read_and_score(
         }
     };
     check_rows(req.table.n_rows(), max_rows)?;
-    let out = model.score(&req.table).map_err(ApiError::engine)?;
-    Ok((req.table, out, (req.ignored_columns, single)))
+    // The prediction ids are made before scoring: a model with per-group thresholds draws
+    // each row's decision from its id.
+    let ids: Vec<Uuid> = (0..req.table.n_rows()).map(|_| Uuid::now_v7()).collect();
+    let keys: Vec<u128> = ids.iter().map(|i| i.as_u128()).collect();
+    let out = model
+        .score_keyed(&req.table, &keys)
+        .map_err(ApiError::engine)?;
+    Ok((req.table, out, (req.ignored_columns, single, ids)))
 }
 
 fn check_rows(n: usize, max: usize) -> Result<(), ApiError> {

@@ -12,6 +12,13 @@ post-processes exactly the scores Slipway does. For each case (constraint × col
 holds `x_best`, `y_best` and, per group, the interpolation Fairlearn chose (`p0`,
 `threshold0`, `p1`, `threshold1`, `p_ignore`), plus the expected selection rate per group and
 the expected accuracy of `_pmf_predict` (the probabilities, before the random draw).
+
+`objective="balanced_accuracy_score"` cases are keyed `column/constraint/balanced_accuracy_score`.
+
+`split`: Fairlearn fitted on the first 2000 rows (by `sex`) and applied to the other 2000, as
+a trained model's thresholds are applied to new rows: the per-row probabilities of the held-out
+rows (`_pmf_predict`), and disparity and accuracy of the model's own labels (score > 0.5) and
+of Fairlearn's randomized `predict(random_state=SEED)` on them (fairlearn.metrics).
 """
 
 import json
@@ -21,6 +28,7 @@ import os
 import fairlearn
 import numpy as np
 import pandas as pd
+from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from fairlearn.postprocessing import ThresholdOptimizer
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -53,13 +61,16 @@ def num(x):
     return x
 
 
-def case(scores, y, sf, constraint):
+SEED = 42
+
+
+def case(scores, y, sf, constraint, objective="accuracy_score"):
     est = GivenScores(scores).fit(None, None)
     X = np.arange(len(y)).reshape(-1, 1)
     to = ThresholdOptimizer(
         estimator=est,
         constraints=constraint,
-        objective="accuracy_score",
+        objective=objective,
         grid_size=1000,
         prefit=True,
         predict_method="predict_proba",
@@ -78,13 +89,46 @@ def case(scores, y, sf, constraint):
     pmf = to._pmf_predict(X, sensitive_features=sf)[:, 1]
     sel = {str(g): float(pmf[sf == g].mean()) for g in groups}
     acc = float(np.mean(pmf * y + (1.0 - pmf) * (1 - y)))
-    return {
+    return to, {
         "x_best": float(to._x_best),
         "y_best": float(to._y_best),
         "groups": groups,
         "expected_selection_rate": sel,
         "expected_accuracy": acc,
     }
+
+
+def metrics(y, pred, sf):
+    return {
+        "demographic_parity_difference": float(
+            demographic_parity_difference(y, pred, sensitive_features=sf)
+        ),
+        "equalized_odds_difference": float(
+            equalized_odds_difference(y, pred, sensitive_features=sf)
+        ),
+        "accuracy": float(np.mean(pred == y)),
+    }
+
+
+def split(fx, y, s):
+    """Fit on the first half by sex, apply to the second."""
+    half = len(y) // 2
+    sf = fx["sex"].to_numpy().astype(str)
+    out = {"fit_rows": half, "seed": SEED}
+    for c in ["demographic_parity", "equalized_odds"]:
+        to, _ = case(s[:half], y[:half], sf[:half], c)
+        # The wrapper scores row X[:, 0] of the whole fixture.
+        X = np.arange(half, len(y)).reshape(-1, 1)
+        to.estimator_.scores = s
+        pmf = to._pmf_predict(X, sensitive_features=sf[half:])[:, 1]
+        pred = to.predict(X, sensitive_features=sf[half:], random_state=SEED)
+        raw = (s[half:] > 0.5).astype(int)
+        out[c] = {
+            "probabilities": [float(p) for p in pmf],
+            "before": metrics(y[half:], raw, sf[half:]),
+            "after": metrics(y[half:], np.asarray(pred).astype(int), sf[half:]),
+        }
+    return out
 
 
 def main():
@@ -95,8 +139,11 @@ def main():
     for col in ["sex", "race"]:
         sf = fx[col].to_numpy().astype(str)
         for c in ["demographic_parity", "equalized_odds"]:
-            cases[f"{col}/{c}"] = case(s, y, sf, c)
-    out = {"fairlearn": fairlearn.__version__, "cases": cases}
+            cases[f"{col}/{c}"] = case(s, y, sf, c)[1]
+            cases[f"{col}/{c}/balanced_accuracy_score"] = case(
+                s, y, sf, c, "balanced_accuracy_score"
+            )[1]
+    out = {"fairlearn": fairlearn.__version__, "cases": cases, "split": split(fx, y, s)}
     with open(os.path.join(HERE, "thresholds.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
