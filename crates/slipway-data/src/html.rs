@@ -117,6 +117,14 @@ impl Page {
         self.sections.push((heading.to_string(), body_html));
     }
 
+    /// Appends every section of `other`, each heading prefixed with `prefix` (one page made
+    /// of several reports).
+    pub fn append_page(&mut self, prefix: &str, other: Page) {
+        for (heading, body) in other.sections {
+            self.sections.push((format!("{prefix}{heading}"), body));
+        }
+    }
+
     /// The whole document. Pages with more than two sections get a table of contents.
     pub fn render(&self) -> String {
         let mut out =

@@ -123,8 +123,10 @@ pub struct ThresholdSummary {
 pub(crate) fn check_config(cfg: &PipelineConfig, m: &MitigationConfig) -> Result<()> {
     let key = "fairness.mitigation";
     if m.method != MitigationMethod::ThresholdOptimizer {
+        // `constraint` is exponentiated_gradient's too (it checks its own keys).
+        let shared = m.method == MitigationMethod::ExponentiatedGradient;
         for (name, set) in [
-            ("constraint", m.constraint.is_some()),
+            ("constraint", m.constraint.is_some() && !shared),
             ("objective", m.objective.is_some()),
             ("grid_size", m.grid_size.is_some()),
         ] {

@@ -20,6 +20,8 @@
 
 pub mod alerts;
 pub mod calibrate;
+/// `slipway monitor report`: drift, performance and alerts on one page.
+pub mod combined;
 pub mod dle;
 pub mod drift;
 pub mod fairness;

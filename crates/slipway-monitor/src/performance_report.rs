@@ -95,6 +95,11 @@ fn chart(r: &PerformanceReport, metric: Metric) -> String {
 
 /// The report as an HTML page.
 pub fn render_html(r: &PerformanceReport) -> String {
+    performance_page(r).render()
+}
+
+/// The report's page, not yet rendered (to be combined with others by `monitor report`).
+pub fn performance_page(r: &PerformanceReport) -> Page {
     let mut page = Page::new("Performance report");
     let mut rows = vec![
         vec![
@@ -206,7 +211,7 @@ pub fn render_html(r: &PerformanceReport) -> String {
             &table,
         ),
     );
-    page.render()
+    page
 }
 
 /// Fairness per analysis chunk: the demographic parity difference and disparate impact

@@ -37,6 +37,11 @@ pub fn render_html(report: &DriftReport) -> String {
 /// The report as an HTML page with `extra` sections (heading, trusted HTML) after the
 /// summary's (multivariate drift, calibrated thresholds).
 pub fn render_html_with(report: &DriftReport, extra: Vec<(String, String)>) -> String {
+    drift_page(report, extra).render()
+}
+
+/// The report's page, not yet rendered (to be combined with others by `monitor report`).
+pub fn drift_page(report: &DriftReport, extra: Vec<(String, String)>) -> Page {
     let mut page = Page::new("Drift report");
     let drifted_chunks = report
         .chunks
@@ -288,5 +293,5 @@ pub fn render_html_with(report: &DriftReport, extra: Vec<(String, String)>) -> S
         ));
     }
     page.section("Reference vs current", hist);
-    page.render()
+    page
 }

@@ -24,6 +24,7 @@ use slipway_monitor::summary::{ColumnKind, ReferenceSource, load_reference};
 
 mod alerts;
 mod extra;
+mod report;
 pub(crate) mod retrain;
 
 /// Exit code when `--fail-on-drift` finds drift.
@@ -46,6 +47,10 @@ pub enum MonitorCommand {
     /// then (not with --dry-run) the retrain as a queued job, the paired comparison with the
     /// champion, the decision, the new version and, when configured, the deployment.
     Retrain(retrain::RetrainArgs),
+    /// One HTML report (and its JSON twin) from the JSON twins of `monitor drift` and
+    /// `monitor performance` and the alert delivery log: the drift table with histograms,
+    /// the metrics per chunk with thresholds and bands, the alert timeline.
+    Report(report::ReportArgs),
 }
 
 /// `monitor performance`.
@@ -229,6 +234,7 @@ pub fn run(cmd: MonitorCommand, json: bool) -> anyhow::Result<ExitCode> {
         MonitorCommand::Summarize(a) => summarize(a, json),
         MonitorCommand::Performance(a) => performance(a, json),
         MonitorCommand::Retrain(a) => retrain::run(a, json),
+        MonitorCommand::Report(a) => report::run(a, json),
     }
 }
 

@@ -1112,3 +1112,82 @@ fn multivariate_drift_and_calibrated_thresholds() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--reference FILE"));
 }
+
+#[test]
+fn monitor_report_puts_drift_and_the_alert_timeline_on_one_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, c) = (dir.path().join("ref.csv"), dir.path().join("cur.csv"));
+    write_data(&r, 2000, 0.0, false, 1);
+    write_data(&c, 2000, 3.0, true, 2);
+    let drift_html = dir.path().join("drift.html");
+    let o = slipway(&[
+        "monitor",
+        "drift",
+        "--reference",
+        p(&r),
+        "--current",
+        p(&c),
+        "--chunk-size",
+        "1000",
+        "--output",
+        p(&drift_html),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let log = dir.path().join("deliveries.jsonl");
+    std::fs::write(
+        &log,
+        "{\"time\":\"2026-03-02T10:00:00Z\",\"rule\":\"x-psi\",\"subject\":\"x\",\"dedup_key\":\"m/x-psi/x\",\"action\":\"trigger\",\"channel\":\"hook\",\"attempt\":2,\"status\":\"delivered\",\"code\":200,\"error\":null}\n\
+         {\"time\":\"2026-03-02T09:59:59Z\",\"rule\":\"x-psi\",\"subject\":\"x\",\"dedup_key\":\"m/x-psi/x\",\"action\":\"trigger\",\"channel\":\"hook\",\"attempt\":1,\"status\":\"retrying\",\"code\":503,\"error\":\"HTTP 503\"}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("monitoring.html");
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "report",
+        "--drift",
+        p(&drift_html.with_extension("json")),
+        "--alert-log",
+        p(&log),
+        "--output",
+        p(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = json_of(&o);
+    assert_eq!(v["drift"], true);
+    assert_eq!(v["alert_attempts"], 2);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("Drift: Reference vs current"), "histograms");
+    assert!(html.contains("Alert timeline"));
+    assert!(html.contains("HTTP 503"));
+    // Summaries only: no row of the current file is on the page.
+    let first_row = std::fs::read_to_string(&c).unwrap();
+    let row = first_row.lines().nth(1).unwrap();
+    assert!(!html.contains(row));
+    let twin: Value =
+        serde_json::from_slice(&std::fs::read(out.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(twin["drift"]["current_rows"], 2000);
+    assert_eq!(twin["alerts"][0]["status"], "retrying", "oldest first");
+
+    // A bad log line is named; no input at all is refused.
+    std::fs::write(&log, "{\"time\":\"t\"}\n").unwrap();
+    let o = slipway(&[
+        "monitor",
+        "report",
+        "--alert-log",
+        p(&log),
+        "--output",
+        p(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("line 1"), "{}", text(&o));
+    let o = slipway(&["monitor", "report", "--output", p(&out)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = slipway(&["monitor", "report", "--drift", p(&log), "--output", p(&out)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("not a drift report's JSON"),
+        "{}",
+        text(&o)
+    );
+}
