@@ -7,7 +7,8 @@
 //!   minimal config (`name`, `data`, `target`, one model) for the keys it does not set;
 //! - `<!-- yaml: rules ... -->`: a validation rules file (`slipway validate --rules`);
 //! - `<!-- yaml: policy ... -->`: a promotion policy (`slipway serve --policy`);
-//! - `<!-- yaml: retrain ... -->`: a retrain policy (`slipway monitor retrain --policy`).
+//! - `<!-- yaml: retrain ... -->`: a retrain policy (`slipway monitor retrain --policy`);
+//! - `<!-- yaml: monitors ... -->`: scheduled monitors (`slipway serve --monitors`).
 //!
 //! A block without a known marker fails the test: every block is checked by something.
 
@@ -107,8 +108,13 @@ fn check(block: &Block) -> Result<(), String> {
                 .map(drop)
                 .map_err(|e| format!("{origin}: {e}"))
         }
+        Some("monitors") => {
+            slipway_monitor::scheduled::MonitorsFile::parse(&block.text, Path::new("."))
+                .map(|_| ())
+                .map_err(|e| format!("{origin}: {e}"))
+        }
         Some(other) => Err(format!(
-            "{origin}: unknown marker `yaml: {other}` (pipeline, pipeline-part, rules, policy or alerts)"
+            "{origin}: unknown marker `yaml: {other}` (pipeline, pipeline-part, rules, policy, alerts, retrain or monitors)"
         )),
         None => Err(format!(
             "{origin}: no `<!-- yaml: pipeline|pipeline-part|rules|policy|alerts -->` marker before it, so nothing checks it"
