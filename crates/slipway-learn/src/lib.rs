@@ -34,6 +34,7 @@ pub mod mixture;
 pub mod mlp;
 pub mod naive_bayes;
 pub mod neighbors;
+pub mod online;
 pub mod pipeline;
 pub mod preprocess;
 mod quickscorer;

@@ -11,7 +11,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::detect::{Adwin, DriftDetector};
+use super::adwin::{Adwin, DriftDetector};
 use super::tree::{ClassOrder, HoeffdingTree, TreeParams};
 
 /// River's `utils.random.poisson` (Knuth's multiplication method).

@@ -1,0 +1,17 @@
+//! Online learning: models that learn one row at a time.
+//!
+//! - [`linear`]: the streaming [`linear::StandardScaler`] and online
+//!   [`linear::LogisticRegression`] (SGD), equal to River's.
+//! - [`tree`]: the Hoeffding tree classifier (Gaussian split observers, naive-Bayes-adaptive
+//!   leaves), as River's `tree.HoeffdingTreeClassifier`.
+//! - [`forest`]: the adaptive random forest classifier (Poisson bagging, random feature
+//!   subsets per leaf, ADWIN warning/drift detectors that grow and swap background trees).
+//! - [`adwin`]: the ADWIN detector the forest uses, and the [`adwin::DriftDetector`] trait.
+//!
+//! Progressive validation over a stream and the other drift detectors are in
+//! `slipway_monitor::online`.
+
+pub mod adwin;
+pub mod forest;
+pub mod linear;
+pub mod tree;
