@@ -12,7 +12,7 @@
 #
 # Usage: bench/serving/routing.sh OUT_DIR   (OUT_DIR from run.sh: slipway_bundle/, row.json)
 #   ROUTING_SECONDS (5) per load run; ROUTING_ROUNDS (3); SERVING_CONNECTIONS (32);
-#   SLIPWAY, SERVING_LOAD: other builds of the binary and the load generator (when the load
+#   SLIPWAY, SERVING_LOAD, ROUTING_COST: other builds of the binary, the load generator (when the load
 #   generator is not built, Python threads send the requests)
 # Prints `name: value unit` lines.
 set -euo pipefail
@@ -108,3 +108,11 @@ for s, v in runs.items():
 for s in ("ab", "canary"):
     print(f"routing_overhead_{s}: {med[s] - med['single']:.2f} us")
 PYEOF
+# The routing decision alone, in process (no HTTP, fastest of 5 runs): what the server adds
+# per request before scoring, free of the load generator's and the scheduler's noise.
+COST="${ROUTING_COST:-$CARGO_TARGET_DIR/release/examples/routing_cost}"
+if [ -x "$COST" ]; then
+  "$COST"
+else
+  echo "# routing_cost not built (cargo build --release -p slipway-rollout --example routing_cost)"
+fi

@@ -26,7 +26,7 @@ PY="$VENV/bin/python"
 rm -rf "$OUT" && mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 if [ -z "${SERVING_PREBUILT:-}" ]; then
-  cargo build --quiet --release --bin slipway --example serving_load --example serving_inprocess
+  cargo build --quiet --release --bin slipway --example serving_load --example serving_inprocess --example routing_cost
 fi
 SLIPWAY="$CARGO_TARGET_DIR/release/slipway"
 LOAD="$CARGO_TARGET_DIR/release/examples/serving_load"
