@@ -89,12 +89,39 @@ run() {  # STRATEGY EXTRA_FLAGS...: one deployment, one load run; prints "STRATE
   "$SLIPWAY" deploy end "bench-$strategy-$n" --server "$URL" >/dev/null
   python3 -c "print('$strategy', ($t1 - $t0) / ($c1 - $c0) * 1e6, $c1 - $c0)"
 }
+# The server's own count of routed requests and the time it spent routing them.
+routing_time() {
+  curl -s "$URL/metrics" | awk '/^slipway_routed_requests_total /{n=$2} /^slipway_routing_seconds_total /{t=$2} END{print t, n}'
+}
 : >"$OUT/routing_runs.txt"
+: >"$OUT/routing_in_server.txt"
 for _ in $(seq "$ROUNDS"); do
   run single >>"$OUT/routing_runs.txt"
-  run ab --challenger 2 --split 50 --key-field age >>"$OUT/routing_runs.txt"
-  run canary --challenger 2 --initial 50 --max 50 --evaluation-seconds 3600 >>"$OUT/routing_runs.txt"
+  for s in ab canary; do
+    read -r r0 n0 < <(routing_time)
+    if [ "$s" = ab ]; then
+      run ab --challenger 2 --split 50 --key-field age >>"$OUT/routing_runs.txt"
+    else
+      run canary --challenger 2 --initial 50 --max 50 --evaluation-seconds 3600 >>"$OUT/routing_runs.txt"
+    fi
+    read -r r1 n1 < <(routing_time)
+    python3 -c "print('$s', ($r1 - $r0) / max($n1 - $n0, 1) * 1e6, $n1 - $n0)" >>"$OUT/routing_in_server.txt"
+  done
 done
+# Measured inside the running server, same requests: the time between the request being
+# read and its arm chosen, plus counting its answer for the deployment's analysis.
+python3 - "$OUT/routing_in_server.txt" <<'PYEOF'
+import sys
+runs = {}
+for line in open(sys.argv[1]):
+    s, us, n = line.split()
+    runs.setdefault(s, []).append((float(us), int(float(n))))
+for s, v in runs.items():
+    n = sum(k for _, k in v)
+    mean = sum(u * k for u, k in v) / max(n, 1)
+    print(f"routing_in_server_{s}: {mean:.3f} us (mean over {n} routed requests; per run "
+          + ", ".join(f"{u:.3f}" for u, _ in v) + ")")
+PYEOF
 python3 - "$OUT/routing_runs.txt" <<'PYEOF'
 import statistics, sys
 runs = {}

@@ -399,7 +399,8 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     page(
         "/metrics",
         "Prometheus metrics: the uptime; when serving models, requests, errors and latency \
-         per model, version and protocol, and the prediction log's queue",
+         per model, version and protocol, deployments' routing time, and the prediction \
+         log's queue",
     ),
     page("/version", "The server's version"),
     get(

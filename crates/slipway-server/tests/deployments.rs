@@ -461,6 +461,15 @@ async fn ab_arms_are_sticky_by_key_across_a_restart() {
             first.push(a.body["version"].clone());
         }
         assert!(first.iter().any(|v| v == "1") && first.iter().any(|v| v == "2"));
+        // Every routed request's routing time is on /metrics.
+        let m = get(&router, "/metrics").await.text;
+        assert!(m.contains("slipway_routed_requests_total 40\n"), "{m}");
+        let routing: f64 = m
+            .lines()
+            .find_map(|l| l.strip_prefix("slipway_routing_seconds_total "))
+            .and_then(|v| v.parse().ok())
+            .expect("routing time on /metrics");
+        assert!(routing > 0.0 && routing < 1.0, "{routing}");
         // A request without the key is refused, naming the header.
         let a = post(&router, "/predict", rows[0].clone()).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);

@@ -30,6 +30,10 @@ type Key = (String, String, &'static str);
 #[derive(Default)]
 pub(crate) struct Metrics {
     series: RwLock<HashMap<Key, Arc<Series>>>,
+    /// Requests a deployment routed (any strategy), and the time spent choosing their arm
+    /// and counting them for the deployment's analysis, in nanoseconds.
+    routed: AtomicU64,
+    routing_ns: AtomicU64,
 }
 
 impl Metrics {
@@ -78,6 +82,12 @@ impl Metrics {
         }
         s.sum_ns
             .fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
+    }
+
+    /// Records the routing work of one request a deployment routed.
+    pub fn record_routing(&self, ns: u64) {
+        self.routed.fetch_add(1, Ordering::Relaxed);
+        self.routing_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
     /// The Prometheus text of every series, plus the gauges in `extra` (name, help, type,
@@ -153,6 +163,24 @@ impl Metrics {
             );
             let _ = writeln!(out, "{name}_count{{{}}} {count}", label(k));
         }
+        let routed = self.routed.load(Ordering::Relaxed);
+        let routing = self.routing_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        for (name, help, value) in [
+            (
+                "slipway_routed_requests_total",
+                "Inference requests a deployment routed (chose the arm of).",
+                routed as f64,
+            ),
+            (
+                "slipway_routing_seconds_total",
+                "Time spent choosing routed requests' arms and counting them for the deployment.",
+                routing,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {value}");
+        }
         for (name, help, kind, value) in extra {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -196,5 +224,19 @@ mod tests {
             "slipway_request_client_errors_total{model=\"m\",version=\"1\",protocol=\"plain\"} 1"
         ));
         assert!(text.contains("slipway_x 2"));
+        assert!(text.contains("slipway_routed_requests_total 0\n"));
+    }
+
+    #[test]
+    fn routing_time_is_summed_over_routed_requests() {
+        let m = Metrics::default();
+        m.record_routing(1_500);
+        m.record_routing(500);
+        let text = m.render(&[]);
+        assert!(text.contains("slipway_routed_requests_total 2\n"), "{text}");
+        assert!(
+            text.contains("slipway_routing_seconds_total 0.000002\n"),
+            "{text}"
+        );
     }
 }

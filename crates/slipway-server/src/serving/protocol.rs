@@ -243,6 +243,12 @@ async fn score(
         )?,
         None => Route::none(),
     };
+    // What routing costs is on /metrics (`slipway_routing_seconds_total`): the choice
+    // above and the arm's counters below.
+    let mut routing_ns = route
+        .rollout
+        .as_ref()
+        .map_or(0, |_| started.elapsed().as_nanos() as u64);
     let live = route.live.clone().unwrap_or(champion);
     let shadow = route
         .shadow
@@ -277,7 +283,12 @@ async fn score(
         elapsed.as_secs_f64(),
     );
     if let (Some(r), Some(arm)) = (&route.rollout, route.arm) {
+        let counted = Instant::now();
         r.record(arm, result.as_ref().ok().map(|(_, out, _)| out), elapsed);
+        routing_ns += counted.elapsed().as_nanos() as u64;
+    }
+    if route.rollout.is_some() {
+        serving.metrics.record_routing(routing_ns);
     }
     if let (Some((challenger, copy, Some(r))), Ok((_, out, _))) = (shadow, &result) {
         // The copy is scored after the answer's own job, on the same pool, and nobody waits
