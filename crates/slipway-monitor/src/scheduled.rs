@@ -504,21 +504,6 @@ pub struct Comparison {
     pub multivariate: Vec<MultivariateReport>,
 }
 
-impl Comparison {
-    /// The run record of this comparison (see [`MonitorRun::from_report`]).
-    pub fn run(
-        &self,
-        spec: &ScheduledMonitor,
-        version: Option<String>,
-        started_at: String,
-        window: (i64, i64),
-    ) -> MonitorRun {
-        let mut run = MonitorRun::from_report(spec, version, started_at, window, &self.drift);
-        run.multivariate = self.multivariate.iter().map(MultivariateRun::of).collect();
-        run
-    }
-}
-
 fn chunking(spec: &ScheduledMonitor) -> Chunking {
     match spec.chunk_rows {
         Some(size) => Chunking::Rows { size },
