@@ -1,7 +1,8 @@
 //! `slipway monitor report`: one HTML page (and its JSON twin) from the JSON twins that
 //! `monitor drift` and `monitor performance` wrote and the alert delivery log: the drift
-//! table with each feature's reference and current histograms, the metrics per chunk with
-//! their thresholds and bands, and the alert timeline. Summaries only, never rows, so the
+//! table with each feature's reference and current histograms, the multivariate drift per
+//! chunk when the drift run computed it (`--multivariate`), the metrics per chunk with their
+//! thresholds and bands, and the alert timeline. Summaries only, never rows, so the
 //! page stays small on any data size.
 
 use std::path::Path;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use slipway_data::html::{self, Page, escape};
 
+use crate::multivariate::MultivariateReport;
 use crate::performance::PerformanceReport;
 use crate::run::DriftReport;
 use crate::{Error, Result};
@@ -48,6 +50,9 @@ pub struct MonitoringReport {
     /// The drift run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftReport>,
+    /// The drift run's multivariate reports (`monitor drift --multivariate`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub multivariate: Vec<MultivariateReport>,
     /// The performance run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub performance: Option<PerformanceReport>,
@@ -68,13 +73,32 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// Reads a drift report's JSON twin (`monitor drift --output X.html` writes `X.json`).
 pub fn read_drift(path: &Path) -> Result<DriftReport> {
-    serde_json::from_slice(&read(path)?).map_err(|e| {
+    read_drift_with(path).map(|(d, _)| d)
+}
+
+/// Reads a drift report's JSON twin with its multivariate reports (the `multivariate` key
+/// `monitor drift --multivariate` adds; none when it is absent). A scheduled monitor's
+/// `report.json` (`{"report": ..., "multivariate": [...]}`) reads too.
+pub fn read_drift_with(path: &Path) -> Result<(DriftReport, Vec<MultivariateReport>)> {
+    let not = |e: String| {
         bad(format!(
             "{}: not a drift report's JSON (write one with monitor drift --output report.html, \
              which writes report.json beside it): {e}",
             path.display()
         ))
-    })
+    };
+    let mut body: Value = serde_json::from_slice(&read(path)?).map_err(|e| not(e.to_string()))?;
+    let multivariate = match body.get_mut("multivariate").map(Value::take) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| not(format!("field \"multivariate\": {e}")))?
+        }
+    };
+    if body.get("chunks").is_none() && body.get("report").is_some_and(Value::is_object) {
+        body = body["report"].take();
+    }
+    let drift = serde_json::from_value(body).map_err(|e| not(e.to_string()))?;
+    Ok((drift, multivariate))
 }
 
 /// Reads a performance report's JSON twin.
@@ -235,6 +259,19 @@ impl MonitoringReport {
                 }
             ));
         }
+        for m in &self.multivariate {
+            let alerts = m.chunks.iter().filter(|c| c.alert).count();
+            summary.push_str(&format!(
+                "<p>Multivariate drift ({}): {alerts} of {} chunks outside the bounds.</p>",
+                escape(
+                    &crate::alerts::config::Signal::Multivariate {
+                        method: m.options.method
+                    }
+                    .name()
+                ),
+                m.chunks.len()
+            ));
+        }
         let fired = self
             .alerts
             .iter()
@@ -248,7 +285,13 @@ impl MonitoringReport {
         }
         page.section("Summary", summary);
         if let Some(d) = &self.drift {
-            page.append_page("Drift: ", crate::report::drift_page(d, Vec::new()));
+            page.append_page(
+                "Drift: ",
+                crate::report::drift_page(
+                    d,
+                    crate::multivariate::report::sections(&self.multivariate, None),
+                ),
+            );
         }
         if let Some(p) = &self.performance {
             page.append_page(

@@ -10,12 +10,19 @@
 //!     chunk_rows: 5000           # optional: chunks of this many rows (default: the window whole)
 //!     min_rows: 100              # fewer rows in a chunk's column: a small sample, never drift
 //!     alerts: rules.yaml         # optional: alert rules (relative to this file)
+//!     reference: {file: train.parquet}   # optional: rows to compare with (or {log_window: 7d})
+//!     multivariate: [pca, domain]        # optional: needs a reference with rows
 //! ```
 //!
-//! The reference is the served version's training profile ([`ReferenceSummary::from_profile`]):
-//! the model's input columns as the bundle saw them in training. The server does the
-//! scheduling, reads the window ([`crate::run::drift_file`] on the exported rows) and stores
-//! each run's report; what a run is and decides lives here, so every caller behaves alike.
+//! By default the reference is the served version's training profile
+//! ([`ReferenceSummary::from_profile`]): the model's input columns as the bundle saw them in
+//! training, summaries only. `reference: {file: ...}` compares with the rows of a file
+//! (relative to this file) and `reference: {log_window: 7d}` with the live version's own log
+//! in the 7 days before each run's window ([`MonitorReference`]); only a reference with rows
+//! can give KS, Wasserstein and the multivariate methods ([`compare_rows`]). The server does
+//! the scheduling, reads the window ([`crate::run::drift_file`] on the exported rows) and
+//! stores each run's report; what a run is and decides lives here, so every caller behaves
+//! alike.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,8 +31,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerts::config::{AlertConfig, parse_duration};
 use crate::drift::DriftOptions;
+use crate::multivariate::{self, Method, MultivariateOptions, MultivariateReport};
 use crate::run::{Chunking, DriftReport, drift_file};
-use crate::summary::ReferenceSummary;
+use crate::summary::{ReferenceSource, ReferenceSummary, load_reference};
 use crate::{Error, Result};
 
 /// The shortest schedule accepted.
@@ -57,6 +65,49 @@ pub struct ScheduledMonitor {
     pub alerts: Option<AlertConfig>,
     /// Where the rules came from.
     pub alerts_path: Option<PathBuf>,
+    /// What the window is compared with.
+    pub reference: MonitorReference,
+    /// The multivariate methods computed on each run (only with a reference that has rows).
+    pub multivariate: Vec<Method>,
+}
+
+/// What a monitor compares its window with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonitorReference {
+    /// The live version's training profile (summaries only: no KS, no Wasserstein, no
+    /// multivariate drift).
+    Profile,
+    /// The rows of a file (CSV, Parquet or JSON lines).
+    File(PathBuf),
+    /// The live version's own log, this long before each run's window.
+    LogWindow(Duration),
+}
+
+impl MonitorReference {
+    /// Whether it gives rows (else only a summary).
+    pub fn has_rows(&self) -> bool {
+        !matches!(self, MonitorReference::Profile)
+    }
+
+    /// The window of the log it reads for a run comparing `window` (`LogWindow` only).
+    pub fn log_window(&self, window: (i64, i64)) -> Option<(i64, i64)> {
+        match self {
+            MonitorReference::LogWindow(d) => {
+                let d = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+                Some((window.0.saturating_sub(d), window.0))
+            }
+            _ => None,
+        }
+    }
+
+    /// `profile`, `file PATH` or `log_window SECONDS` for listings.
+    pub fn describe(&self) -> String {
+        match self {
+            MonitorReference::Profile => "training profile".into(),
+            MonitorReference::File(p) => format!("file {}", p.display()),
+            MonitorReference::LogWindow(d) => format!("log window of {}s", d.as_secs()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -78,6 +129,19 @@ struct RawMonitor {
     min_rows: Option<u64>,
     #[serde(default)]
     alerts: Option<PathBuf>,
+    #[serde(default)]
+    reference: Option<RawReference>,
+    #[serde(default)]
+    multivariate: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReference {
+    #[serde(default)]
+    file: Option<PathBuf>,
+    #[serde(default)]
+    log_window: Option<String>,
 }
 
 fn bad(message: String) -> Error {
@@ -178,6 +242,76 @@ impl MonitorsFile {
                 }
                 None => (None, None),
             };
+            let reference = match m.reference {
+                None => MonitorReference::Profile,
+                Some(RawReference {
+                    file: Some(_),
+                    log_window: Some(_),
+                }) => {
+                    return Err(bad(format!(
+                        "{at}: field \"reference\": give \"file\" or \"log_window\", not both"
+                    )));
+                }
+                Some(RawReference {
+                    file: None,
+                    log_window: None,
+                }) => {
+                    return Err(bad(format!(
+                        "{at}: field \"reference\": give \"file: PATH\" (rows to compare with) or \"log_window: 7d\" (the log before each window); leave it out for the training profile"
+                    )));
+                }
+                Some(RawReference {
+                    file: Some(p),
+                    log_window: None,
+                }) => {
+                    let p = if p.is_absolute() { p } else { base.join(p) };
+                    if let Err(e) = std::fs::metadata(&p) {
+                        return Err(bad(format!(
+                            "{at}: field \"reference.file\": {}: {e}",
+                            p.display()
+                        )));
+                    }
+                    slipway_data::ingest::Format::from_path(&p)
+                        .map_err(|e| bad(format!("{at}: field \"reference.file\": {e}")))?;
+                    MonitorReference::File(p)
+                }
+                Some(RawReference {
+                    file: None,
+                    log_window: Some(w),
+                }) => {
+                    let d = duration("reference.log_window", &w)?;
+                    if d.is_zero() {
+                        return Err(bad(format!(
+                            "{at}: field \"reference.log_window\": must be longer than 0"
+                        )));
+                    }
+                    MonitorReference::LogWindow(d)
+                }
+            };
+            let mut methods = Vec::new();
+            for name in &m.multivariate {
+                let method = Method::parse(name).ok_or_else(|| {
+                    bad(format!(
+                        "{at}: field \"multivariate\": unknown method {name:?}; the methods are pca, domain"
+                    ))
+                })?;
+                if methods.contains(&method) {
+                    return Err(bad(format!(
+                        "{at}: field \"multivariate\": {name:?} is listed twice"
+                    )));
+                }
+                methods.push(method);
+            }
+            if !methods.is_empty() && !reference.has_rows() {
+                return Err(bad(format!(
+                    "{at}: field \"multivariate\": PCA reconstruction and the domain classifier need the reference's rows, and this monitor's reference is the training profile (summaries only); add \"reference: {{file: PATH}}\" or \"reference: {{log_window: 7d}}\""
+                )));
+            }
+            if let Some(config) = &alerts {
+                config
+                    .check_multivariate(&methods, "add it to the monitor's \"multivariate\" list")
+                    .map_err(|e| bad(format!("{at}: field \"alerts\": {e}")))?;
+            }
             monitors.push(ScheduledMonitor {
                 name: m.name,
                 model: m.model,
@@ -187,6 +321,8 @@ impl MonitorsFile {
                 options,
                 alerts,
                 alerts_path,
+                reference,
+                multivariate: methods,
             });
         }
         Ok(MonitorsFile { monitors })
@@ -240,6 +376,48 @@ pub struct MonitorRun {
     pub report_html: Option<String>,
     /// See `report_html`.
     pub report_json: Option<String>,
+    /// What the window was compared with (`training profile`, `file PATH`, `log window of
+    /// Ns`; absent in runs stored before it was recorded).
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// One entry per multivariate method computed (`multivariate:`).
+    #[serde(default)]
+    pub multivariate: Vec<MultivariateRun>,
+}
+
+/// A multivariate method's outcome in one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MultivariateRun {
+    /// `pca` or `domain`.
+    pub method: Method,
+    /// The alert signal of its value (`multivariate.pca.reconstruction_error`, ...).
+    pub metric: String,
+    /// The latest chunk's value.
+    pub value: Option<f64>,
+    /// Alert at or below this.
+    pub lower: Option<f64>,
+    /// Alert at or above this.
+    pub upper: Option<f64>,
+    /// Chunks outside the bounds.
+    pub alert_chunks: usize,
+    /// Chunks compared.
+    pub chunks: usize,
+}
+
+impl MultivariateRun {
+    /// The outcome of one multivariate report.
+    pub fn of(report: &MultivariateReport) -> MultivariateRun {
+        let method = report.options.method;
+        MultivariateRun {
+            method,
+            metric: crate::alerts::config::Signal::Multivariate { method }.name(),
+            value: report.chunks.last().and_then(|c| c.value),
+            lower: report.bounds.lower,
+            upper: report.bounds.upper,
+            alert_chunks: report.chunks.iter().filter(|c| c.alert).count(),
+            chunks: report.chunks.len(),
+        }
+    }
 }
 
 impl MonitorRun {
@@ -269,6 +447,8 @@ impl MonitorRun {
             failed_deliveries: None,
             report_html: None,
             report_json: None,
+            reference: Some(spec.reference.describe()),
+            multivariate: Vec::new(),
         }
     }
 
@@ -309,8 +489,70 @@ impl MonitorRun {
             failed_deliveries: None,
             report_html: None,
             report_json: None,
+            reference: Some(spec.reference.describe()),
+            multivariate: Vec::new(),
         }
     }
+}
+
+/// What a run with a reference of rows computed.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// The per-column drift.
+    pub drift: DriftReport,
+    /// One report per method of the monitor's `multivariate:`, in its order.
+    pub multivariate: Vec<MultivariateReport>,
+}
+
+fn chunking(spec: &ScheduledMonitor) -> Chunking {
+    match spec.chunk_rows {
+        Some(size) => Chunking::Rows { size },
+        None => Chunking::Whole,
+    }
+}
+
+/// Compares the rows of `current` with the rows of `reference` (a file, or a window of the
+/// log exported) on `columns` (the model's inputs): the per-column drift against the
+/// reference's summary, then each multivariate method of the monitor, both sides cut into
+/// the monitor's chunks (so PCA's mean ± 3·std bounds need `chunk_rows`: one reference chunk
+/// gives no spread). Heavy: call it off the async executor.
+pub fn compare_rows(
+    spec: &ScheduledMonitor,
+    reference: &Path,
+    reference_label: &str,
+    columns: &[String],
+    current: &Path,
+    current_label: &str,
+) -> Result<Comparison> {
+    let source = ReferenceSource::File(reference.to_path_buf());
+    let mut summary = load_reference(&source, Some(columns), &[])?;
+    summary.source = reference_label.to_string();
+    let chunking = chunking(spec);
+    let mut drift = drift_file(&summary, current, &chunking, &spec.options, &[])?;
+    drift.current = current_label.to_string();
+    let mut reports = Vec::new();
+    if !spec.multivariate.is_empty() {
+        let reference = slipway_data::ingest::read_table(reference, &Default::default())?;
+        let current = slipway_data::ingest::read_table(current, &Default::default())?;
+        for &method in &spec.multivariate {
+            let options = MultivariateOptions {
+                min_rows: spec.options.min_rows,
+                ..MultivariateOptions::new(method)
+            };
+            reports.push(multivariate::run(
+                &reference,
+                &current,
+                columns,
+                &[],
+                &chunking,
+                &options,
+            )?);
+        }
+    }
+    Ok(Comparison {
+        drift,
+        multivariate: reports,
+    })
 }
 
 /// The window a run that starts at `now_ms` compares: `[now − window, now)`.
@@ -327,11 +569,7 @@ pub fn compare(
     current: &Path,
     current_label: &str,
 ) -> Result<DriftReport> {
-    let chunking = match spec.chunk_rows {
-        Some(size) => Chunking::Rows { size },
-        None => Chunking::Whole,
-    };
-    let mut report = drift_file(reference, current, &chunking, &spec.options, &[])?;
+    let mut report = drift_file(reference, current, &chunking(spec), &spec.options, &[])?;
     report.current = current_label.to_string();
     Ok(report)
 }
@@ -407,5 +645,82 @@ mod tests {
             "monitors:\n  - {name: a, model: b, every: 1h, window: 1h, colour: red}\n",
         ));
         assert!(m.contains("colour"), "{m}");
+    }
+
+    #[test]
+    fn reference_and_multivariate_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ref.csv"), "a,b\n1,2\n").unwrap();
+        std::fs::write(
+            dir.path().join("rules.yaml"),
+            "channels:\n  s: { type: slack, url_env: U }\nrules:\n  - { name: auc, metric: multivariate.domain.auc, above: 0.7, severity: info, channels: [s] }\n",
+        )
+        .unwrap();
+        let parse = |text: &str| MonitorsFile::parse(text, dir.path());
+        let f = parse(
+            "monitors:\n  - {name: a, model: b, every: 1h, window: 1h, reference: {file: ref.csv}, multivariate: [pca, domain], alerts: rules.yaml}\n  - {name: c, model: b, every: 1h, window: 1h, reference: {log_window: 7d}, multivariate: [domain]}\n  - {name: d, model: b, every: 1h, window: 1h}\n",
+        )
+        .unwrap();
+        let [a, c, d] = &f.monitors[..] else {
+            panic!("three monitors")
+        };
+        assert_eq!(
+            a.reference,
+            MonitorReference::File(dir.path().join("ref.csv"))
+        );
+        assert_eq!(a.multivariate, [Method::Pca, Method::Domain]);
+        assert_eq!(
+            c.reference,
+            MonitorReference::LogWindow(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(
+            c.reference.log_window((10 * 86_400_000, 11 * 86_400_000)),
+            Some((3 * 86_400_000, 10 * 86_400_000))
+        );
+        assert_eq!(d.reference, MonitorReference::Profile);
+        assert!(d.multivariate.is_empty() && !d.reference.has_rows());
+
+        for (text, expect) in [
+            (
+                "multivariate: [pca]",
+                "monitors[0] \"a\": field \"multivariate\": PCA reconstruction and the domain classifier need the reference's rows, and this monitor's reference is the training profile (summaries only)",
+            ),
+            (
+                "reference: {file: ref.csv}, multivariate: [umap]",
+                "field \"multivariate\": unknown method \"umap\"; the methods are pca, domain",
+            ),
+            (
+                "reference: {file: ref.csv}, multivariate: [pca, pca]",
+                "field \"multivariate\": \"pca\" is listed twice",
+            ),
+            (
+                "reference: {file: missing.parquet}, multivariate: [pca]",
+                "field \"reference.file\": ",
+            ),
+            (
+                "reference: {file: rules.yaml}",
+                "field \"reference.file\": ",
+            ),
+            (
+                "reference: {file: ref.csv, log_window: 1d}",
+                "field \"reference\": give \"file\" or \"log_window\", not both",
+            ),
+            ("reference: {}", "field \"reference\": give \"file: PATH\""),
+            (
+                "reference: {log_window: soon}",
+                "field \"reference.log_window\" \"soon\"",
+            ),
+            ("reference: {log_window: 0}", "must be longer than 0"),
+            ("reference: {rows: x.csv}", "unknown field `rows`"),
+            (
+                "reference: {file: ref.csv}, multivariate: [pca], alerts: rules.yaml",
+                "monitors[0] \"a\": field \"alerts\": rule \"auc\": field \"metric\": multivariate.domain.auc needs the domain multivariate run, and this run computes pca (add it to the monitor's \"multivariate\" list)",
+            ),
+        ] {
+            let m = message(parse(&format!(
+                "monitors:\n  - {{name: a, model: b, every: 1h, window: 1h, {text}}}\n"
+            )));
+            assert!(m.contains(expect), "{text}: {m}");
+        }
     }
 }

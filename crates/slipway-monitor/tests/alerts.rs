@@ -953,3 +953,493 @@ rules:
     let content = m["content"].as_str().unwrap();
     assert!(!content.contains("s3cret"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Multivariate signals: PCA reconstruction error and the domain classifier per chunk.
+
+/// `x` and `y` strongly correlated in the reference; from row `break_from` on, `y` runs
+/// against `x` (each column's own distribution barely moves: a univariate test misses it,
+/// the multivariate methods do not).
+fn write_correlated(path: &Path, rows: usize, seed: u64, break_from: usize) {
+    let mut s = String::from("x,y\n");
+    let mut state = seed;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for i in 0..rows {
+        let x = next() * 100.0;
+        let noise = (next() - 0.5) * 10.0;
+        let y = if i >= break_from { 100.0 - x } else { x } + noise;
+        s.push_str(&format!("{x},{y}\n"));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+struct MultivariateRuns {
+    stable: DriftReport,
+    stable_mv: Vec<slipway_monitor::multivariate::MultivariateReport>,
+    broken: DriftReport,
+    broken_mv: Vec<slipway_monitor::multivariate::MultivariateReport>,
+}
+
+fn multivariate_runs(dir: &Path) -> MultivariateRuns {
+    use slipway_monitor::multivariate::{self, Method, MultivariateOptions};
+    let reference = dir.join("mv-reference.csv");
+    write_correlated(&reference, 2000, 1, usize::MAX);
+    let stable = dir.join("mv-stable.csv");
+    write_correlated(&stable, 1500, 2, usize::MAX);
+    let broken = dir.join("mv-broken.csv");
+    // The last two of three 500-row chunks have the correlation reversed.
+    write_correlated(&broken, 1500, 3, 500);
+    let summary = load_reference(&ReferenceSource::File(reference.clone()), None, &[]).unwrap();
+    let opts = DriftOptions::default();
+    let chunks = Chunking::Rows { size: 500 };
+    let columns = vec!["x".to_string(), "y".to_string()];
+    let read = |p: &Path| slipway_data::ingest::read_table(p, &Default::default()).unwrap();
+    let reference_t = read(&reference);
+    let mv = |current: &Path| {
+        let current = read(current);
+        [Method::Pca, Method::Domain]
+            .into_iter()
+            .map(|m| {
+                multivariate::run(
+                    &reference_t,
+                    &current,
+                    &columns,
+                    &[],
+                    &chunks,
+                    &MultivariateOptions::new(m),
+                )
+                .unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    MultivariateRuns {
+        stable: drift_file(&summary, &stable, &chunks, &opts, &[]).unwrap(),
+        stable_mv: mv(&stable),
+        broken: drift_file(&summary, &broken, &chunks, &opts, &[]).unwrap(),
+        broken_mv: mv(&broken),
+    }
+}
+
+fn run_mv(
+    config: &AlertConfig,
+    drift: &DriftReport,
+    multivariate: &[slipway_monitor::multivariate::MultivariateReport],
+    state: &mut AlertState,
+    now: DateTime<Utc>,
+    log: &Path,
+) -> AlertRun {
+    let mut log = DeliveryLog::new(Some(log));
+    process_with_channels(
+        config,
+        MonitorReport::DriftWith {
+            drift,
+            multivariate,
+        },
+        state,
+        now,
+        &mut log,
+        &secrets,
+    )
+    .unwrap()
+}
+
+#[test]
+fn multivariate_rules_fire_suppress_and_resolve_over_the_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = multivariate_runs(dir.path());
+    let (pca, domain) = (&runs.broken_mv[0], &runs.broken_mv[1]);
+    // The data do what the test needs: the methods see the broken chunks, the stable file
+    // stays inside the bounds.
+    let alerts = |r: &slipway_monitor::multivariate::MultivariateReport| {
+        r.chunks.iter().map(|c| c.alert).collect::<Vec<_>>()
+    };
+    assert_eq!(alerts(pca), [false, true, true], "{pca:?}");
+    assert_eq!(alerts(domain), [false, true, true], "{domain:?}");
+    assert!(runs.stable_mv.iter().all(|r| !r.drifted));
+
+    let r = Receiver::start(vec![]);
+    let config = AlertConfig::parse(&format!(
+        r#"
+name: test-monitor
+allow: ["127.0.0.1"]
+delivery: {{ max_attempts: 2, initial_backoff_ms: 10, max_backoff_ms: 20, timeout_s: 5, deadline_s: 20 }}
+channels:
+  hook: {{ type: webhook, url: "{hook}", secret_env: HOOK_SECRET }}
+rules:
+  - name: pca-alert
+    metric: multivariate.pca.alert
+    window: 2
+    severity: critical
+    cooldown: 1h
+    channels: [hook]
+  - name: pca-error
+    metric: multivariate.pca.reconstruction_error
+    above: {pca_upper}
+    window: 3
+    breaches: 2
+    severity: warning
+    channels: [hook]
+  - name: domain-auc
+    metric: multivariate.domain.auc
+    above: 0.65
+    severity: error
+    channels: [hook]
+  - name: domain-alert-all-three
+    metric: multivariate.domain.alert
+    window: 3
+    severity: info
+    channels: [hook]
+  - name: x-psi
+    metric: drift.psi
+    columns: [x]
+    above: 0.2
+    severity: warning
+    channels: [hook]
+"#,
+        hook = r.url("/hook"),
+        pca_upper = pca.bounds.upper.unwrap(),
+    ))
+    .unwrap();
+    let state_path = dir.path().join("mv-state.json");
+    let log_path = dir.path().join("mv-deliveries.jsonl");
+
+    // Run 1: the last two chunks broke the correlation.
+    let mut state = AlertState::load(&state_path).unwrap();
+    let out = run_mv(
+        &config,
+        &runs.broken,
+        &runs.broken_mv,
+        &mut state,
+        t(0),
+        &log_path,
+    );
+    state.save(&state_path).unwrap();
+    let result = |out: &AlertRun, rule: &str| {
+        out.results
+            .iter()
+            .find(|r| r.verdict.rule == rule)
+            .unwrap()
+            .clone()
+    };
+    let a = result(&out, "pca-alert");
+    assert_eq!(a.action, Action::Fired);
+    assert_eq!(a.verdict.subject, "all");
+    assert_eq!(a.verdict.dedup_key, "test-monitor/pca-alert/all");
+    assert_eq!((a.verdict.breaches, a.verdict.window), (2, 2));
+    assert_eq!(a.verdict.value, Some(1.0));
+    let e = result(&out, "pca-error");
+    assert_eq!(e.action, Action::Fired);
+    assert_eq!((e.verdict.breaches, e.verdict.window), (2, 3));
+    assert_eq!(e.verdict.value, pca.chunks[2].value);
+    assert_eq!(e.verdict.chunk.as_deref(), Some("rows 1000–1499"));
+    let d = result(&out, "domain-auc");
+    assert_eq!(d.action, Action::Fired);
+    assert_eq!(d.verdict.value, domain.chunks[2].value);
+    assert!(d.verdict.value.unwrap() > 0.65);
+    // The first chunk is fine: a window of all three does not breach.
+    let all3 = result(&out, "domain-alert-all-three");
+    assert_eq!(all3.action, Action::Ok);
+    assert_eq!((all3.verdict.breaches, all3.verdict.window), (2, 3));
+    // The multivariate rules and the per-column ones see the same run.
+    assert!(out.results.iter().any(|r| r.verdict.rule == "x-psi"));
+
+    let reqs = r.take();
+    let fired: Vec<&Request> = reqs
+        .iter()
+        .filter(|q| q.json()["action"] == "trigger" && q.json()["rule"] != "x-psi")
+        .collect();
+    assert_eq!(fired.len(), 3, "{reqs:?}");
+    for q in &fired {
+        verify_signature(q);
+        assert_eq!(q.path, "/hook");
+    }
+    let body = |rule: &str| {
+        fired
+            .iter()
+            .find(|q| q.json()["rule"] == rule)
+            .unwrap()
+            .json()
+    };
+    let h = body("pca-error");
+    assert_eq!(h["metric"], "multivariate.pca.reconstruction_error");
+    assert_eq!(h["subject"], "all");
+    assert_eq!(h["dedup_key"], "test-monitor/pca-error/all");
+    assert_eq!(h["value"], pca.chunks[2].value.unwrap());
+    assert_eq!(h["chunk"], "rows 1000–1499");
+    assert_eq!(h["severity"], "warning");
+    assert!(
+        h["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("multivariate.pca.reconstruction_error is "),
+        "{h}"
+    );
+    let h = body("domain-auc");
+    assert_eq!(h["metric"], "multivariate.domain.auc");
+    assert_eq!(h["value"], domain.chunks[2].value.unwrap());
+    assert_eq!(body("pca-alert")["metric"], "multivariate.pca.alert");
+
+    // Run 2, ten minutes later: still breaching, in cool-down: nothing sent.
+    let mut state = AlertState::load(&state_path).unwrap();
+    let out = run_mv(
+        &config,
+        &runs.broken,
+        &runs.broken_mv,
+        &mut state,
+        t(10),
+        &log_path,
+    );
+    state.save(&state_path).unwrap();
+    assert_eq!(result(&out, "pca-alert").action, Action::Suppressed);
+    assert_eq!(result(&out, "domain-auc").action, Action::Suppressed);
+    assert!(r.take().iter().all(|q| q.json()["rule"] == "x-psi"));
+
+    // Run 3: the stable file: every multivariate alert resolves, to the channel that heard it.
+    let mut state = AlertState::load(&state_path).unwrap();
+    let out = run_mv(
+        &config,
+        &runs.stable,
+        &runs.stable_mv,
+        &mut state,
+        t(20),
+        &log_path,
+    );
+    state.save(&state_path).unwrap();
+    for rule in ["pca-alert", "pca-error", "domain-auc"] {
+        assert_eq!(result(&out, rule).action, Action::Resolved, "{rule}");
+    }
+    let resolves: Vec<Value> = r
+        .take()
+        .iter()
+        .map(Request::json)
+        .filter(|b| b["action"] == "resolve")
+        .collect();
+    assert_eq!(resolves.len(), 3, "{resolves:?}");
+    assert!(
+        resolves
+            .iter()
+            .any(|b| b["dedup_key"] == "test-monitor/domain-auc/all")
+    );
+    assert_eq!(out.firing, 0);
+    // Every delivery is in the log.
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logged.contains("test-monitor/pca-alert/all"));
+}
+
+#[test]
+fn multivariate_rules_are_checked_naming_the_rule_and_field() {
+    let base = |rule: &str| {
+        format!(
+            "channels:\n  s: {{ type: slack, url_env: SLACK_URL }}\nrules:\n  - {{ name: r1, severity: warning, channels: [s], {rule} }}\n"
+        )
+    };
+    for (rule, expect) in [
+        (
+            "metric: multivariate.umap.alert",
+            "rules[0] \"r1\": field \"metric\": unknown multivariate method \"umap\"",
+        ),
+        (
+            "metric: multivariate.pca.auc, above: 0.6",
+            "field \"metric\": \"multivariate.pca.auc\": the pca values are multivariate.pca.reconstruction_error and multivariate.pca.alert",
+        ),
+        (
+            "metric: multivariate.domain, above: 0.6",
+            "field \"metric\": \"multivariate.domain\": write multivariate.pca.reconstruction_error",
+        ),
+        (
+            "metric: multivariate.domain.auc",
+            "rules[0] \"r1\": a threshold is required",
+        ),
+        (
+            "metric: multivariate.domain.auc, above: 0.6, columns: [x]",
+            "field \"columns\": multivariate.domain.auc has one value per chunk",
+        ),
+    ] {
+        let e = AlertConfig::parse(&base(rule)).unwrap_err().to_string();
+        assert!(e.contains(expect), "{rule}: {e}");
+    }
+    // A flag needs no threshold.
+    let c = AlertConfig::parse(&base("metric: multivariate.pca.alert")).unwrap();
+    assert_eq!(c.rules[0].threshold, 0.5);
+    let c = AlertConfig::parse(&base("metric: multivariate.domain.auc, above: 0.6")).unwrap();
+    assert_eq!(c.rules[0].signal.name(), "multivariate.domain.auc");
+
+    // Checked before a run: the method must be computed.
+    use slipway_monitor::multivariate::Method;
+    let e = c
+        .check_multivariate(&[Method::Pca], "add it to --multivariate")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("rule \"r1\": field \"metric\": multivariate.domain.auc needs the domain multivariate run, and this run computes pca (add it to --multivariate)"),
+        "{e}"
+    );
+    c.check_multivariate(&[Method::Pca, Method::Domain], "")
+        .unwrap();
+
+    // And at evaluation: a drift run without multivariate reports, or without this method.
+    let dir = tempfile::tempdir().unwrap();
+    let runs = multivariate_runs(dir.path());
+    let mut log = DeliveryLog::new(None);
+    let e = process_with_channels(
+        &c,
+        MonitorReport::Drift(&runs.stable),
+        &mut AlertState::default(),
+        t(0),
+        &mut log,
+        &secrets,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("rule \"r1\": field \"metric\": multivariate.domain.auc needs the domain multivariate run, and this run computes none"),
+        "{e}"
+    );
+    let e = process_with_channels(
+        &c,
+        MonitorReport::DriftWith {
+            drift: &runs.stable,
+            multivariate: &runs.stable_mv[..1],
+        },
+        &mut AlertState::default(),
+        t(0),
+        &mut log,
+        &secrets,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("this run computes pca"), "{e}");
+}
+
+#[test]
+fn a_small_multivariate_chunk_never_breaches() {
+    use slipway_monitor::multivariate::{self, Method, MultivariateOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("r.csv");
+    write_correlated(&reference, 2000, 1, usize::MAX);
+    // 1100 rows in chunks of 500: the last chunk has 100 rows, broken, and min_rows 200.
+    let current = dir.path().join("c.csv");
+    write_correlated(&current, 1100, 5, 1000);
+    let read = |p: &Path| slipway_data::ingest::read_table(p, &Default::default()).unwrap();
+    let chunks = Chunking::Rows { size: 500 };
+    let options = MultivariateOptions {
+        min_rows: 200,
+        ..MultivariateOptions::new(Method::Domain)
+    };
+    let mv = multivariate::run(
+        &read(&reference),
+        &read(&current),
+        &["x".to_string(), "y".to_string()],
+        &[],
+        &chunks,
+        &options,
+    )
+    .unwrap();
+    assert!(mv.chunks[2].small_sample && mv.chunks[2].value.is_some());
+    let summary = load_reference(&ReferenceSource::File(reference), None, &[]).unwrap();
+    let drift = drift_file(
+        &summary,
+        &current,
+        &chunks,
+        &DriftOptions {
+            min_rows: 200,
+            ..DriftOptions::default()
+        },
+        &[],
+    )
+    .unwrap();
+    let c = AlertConfig::parse(
+        "channels:\n  s: { type: slack, url_env: U }\nrules:\n  - { name: auc, metric: multivariate.domain.auc, above: 0.0, severity: info, channels: [s] }\n",
+    )
+    .unwrap();
+    let mut log = DeliveryLog::new(None);
+    let out = process(
+        &c,
+        MonitorReport::DriftWith {
+            drift: &drift,
+            multivariate: std::slice::from_ref(&mv),
+        },
+        &mut AlertState::default(),
+        t(0),
+        &mut log,
+        &|_| Box::new(Recorder(Mutex::new(Vec::new()))),
+        &|_| {},
+    )
+    .unwrap();
+    let v = &out.results[0].verdict;
+    // The latest chunk is small: no value, no breach, although every value is above 0.
+    assert_eq!((v.breaches, v.window, v.breaching), (0, 1, false));
+    assert_eq!(v.value, None);
+    assert_eq!(out.results[0].action, Action::Ok);
+    assert!(out.deliveries.is_empty());
+}
+
+/// As JSON (NaN and missing values compare as the JSON twin holds them).
+fn json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap()
+}
+
+#[test]
+fn the_combined_report_shows_the_drift_runs_multivariate_sections() {
+    use slipway_monitor::combined::{MonitoringReport, read_drift, read_drift_with};
+    let dir = tempfile::tempdir().unwrap();
+    let runs = multivariate_runs(dir.path());
+    // The JSON twin `monitor drift --multivariate pca,domain --output X.html` writes: the
+    // report's fields plus `multivariate`.
+    let mut twin = serde_json::to_value(&runs.broken).unwrap();
+    twin["multivariate"] = serde_json::to_value(&runs.broken_mv).unwrap();
+    let path = dir.path().join("drift.json");
+    std::fs::write(&path, serde_json::to_vec(&twin).unwrap()).unwrap();
+    let (drift, mv) = read_drift_with(&path).unwrap();
+    assert_eq!(json(&drift), json(&runs.broken));
+    assert_eq!(json(&mv), json(&runs.broken_mv));
+    let report = MonitoringReport {
+        drift: Some(drift),
+        multivariate: mv,
+        ..Default::default()
+    };
+    let html = report.render_html(&[("drift".into(), path.display().to_string())]);
+    assert!(html.contains("Multivariate drift: PCA reconstruction error"));
+    assert!(html.contains("Multivariate drift: domain classifier"));
+    assert!(html.contains(
+        "Multivariate drift (multivariate.domain.auc): 2 of 3 chunks outside the bounds."
+    ));
+    assert_eq!(
+        report.to_json()["multivariate"].as_array().unwrap().len(),
+        2
+    );
+
+    // Without the key: no section. A scheduled monitor's report.json reads too.
+    let plain = dir.path().join("plain.json");
+    std::fs::write(&plain, serde_json::to_vec(&runs.stable).unwrap()).unwrap();
+    let (_, mv) = read_drift_with(&plain).unwrap();
+    assert!(mv.is_empty());
+    assert_eq!(json(&read_drift(&plain).unwrap()), json(&runs.stable));
+    let html = MonitoringReport {
+        drift: Some(runs.stable.clone()),
+        ..Default::default()
+    }
+    .render_html(&[]);
+    assert!(!html.contains("Multivariate drift"));
+    let stored = dir.path().join("report.json");
+    std::fs::write(
+        &stored,
+        serde_json::to_vec(&serde_json::json!({
+            "report": runs.broken, "multivariate": runs.broken_mv, "alert_deliveries": null
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let (drift, mv) = read_drift_with(&stored).unwrap();
+    assert_eq!((json(&drift), mv.len()), (json(&runs.broken), 2));
+    // A bad multivariate key is named.
+    twin["multivariate"] = serde_json::json!([{"options": 1}]);
+    std::fs::write(&path, serde_json::to_vec(&twin).unwrap()).unwrap();
+    let e = read_drift_with(&path).unwrap_err().to_string();
+    assert!(e.contains("field \"multivariate\""), "{e}");
+}

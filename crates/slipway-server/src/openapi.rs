@@ -464,7 +464,8 @@ pub(crate) const INFERENCE_ENDPOINTS: &[Endpoint] = &[
         "/monitors",
         &[],
         "Scheduled monitors (serve --monitors): each with its settings and recent runs, \
-         newest first (status, rows, drifted features, alerts, the stored report's path)",
+         newest first (status, rows, drifted features, multivariate drift, alerts, the stored \
+         report's path)",
     ),
     get("/v2", &[], "Open Inference Protocol v2: server metadata"),
     get("/v2/health/live", &[], "v2 liveness"),

@@ -299,6 +299,9 @@ fn options(a: &DriftArgs) -> anyhow::Result<DriftOptions> {
 fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
     let opts = options(&a)?;
     let rules = a.alerts.load()?;
+    if let Some(r) = &rules {
+        r.check_multivariate(&extra::methods(&a)?)?;
+    }
     let chunking = match (a.chunk_size, &a.chunk_period, &a.timestamp_column) {
         (Some(0), _, _) => bail!("--chunk-size must be at least 1"),
         (Some(size), _, _) => Chunking::Rows { size },
@@ -340,7 +343,10 @@ fn drift(a: DriftArgs, json: bool) -> anyhow::Result<ExitCode> {
         write_file(&twin, serde_json::to_string_pretty(&body)?.as_bytes())?;
     }
     let fired = match &rules {
-        Some(r) => Some(r.run(slipway_monitor::alerts::MonitorReport::Drift(&report))?),
+        Some(r) => Some(r.run(slipway_monitor::alerts::MonitorReport::DriftWith {
+            drift: &report,
+            multivariate: &extra.multivariate,
+        })?),
         None => None,
     };
     if json {

@@ -1081,6 +1081,75 @@ fn multivariate_drift_and_calibrated_thresholds() {
         serde_json::from_str(&std::fs::read_to_string(out.with_extension("json")).unwrap())
             .unwrap();
     assert_eq!(twin["multivariate"].as_array().unwrap().len(), 2);
+    // `monitor report` shows the twin's multivariate sections.
+    let combined = dir.path().join("combined.html");
+    let o = slipway(&[
+        "--json",
+        "monitor",
+        "report",
+        "--drift",
+        p(&out.with_extension("json")),
+        "--output",
+        p(&combined),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        json_of(&o)["multivariate"],
+        serde_json::json!(["pca", "domain"])
+    );
+    let html = std::fs::read_to_string(&combined).unwrap();
+    assert!(html.contains("Multivariate drift: domain classifier"));
+    assert!(html.contains("Multivariate drift (multivariate.domain.auc): 3 of 3 chunks"));
+
+    // Alert rules on the multivariate values: checked before the run, evaluated per chunk.
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "channels:\n  s: { type: slack, url_env: SLIPWAY_TEST_UNSET_URL }\nrules:\n  - { name: auc, metric: multivariate.domain.auc, above: 0.65, window: 3, severity: error, channels: [s] }\n  - { name: pca, metric: multivariate.pca.alert, severity: info, channels: [s] }\n",
+    )
+    .unwrap();
+    let with_rules = |methods: &str| {
+        slipway(&[
+            "--json",
+            "monitor",
+            "drift",
+            "--reference",
+            p(&r),
+            "--current",
+            p(&c),
+            "--columns",
+            "x,color,sparse",
+            "--chunk-size",
+            "300",
+            "--multivariate",
+            methods,
+            "--alerts",
+            p(&rules),
+        ])
+    };
+    let o = with_rules("pca");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        json_of(&o)["error"].as_str().unwrap().contains("rule \"auc\": field \"metric\": multivariate.domain.auc needs the domain multivariate run, and this run computes pca"),
+        "{}",
+        text(&o)
+    );
+    // Both fire; the channel's URL is not set, so the delivery fails: exit 5.
+    let o = with_rules("pca,domain");
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    let v = json_of(&o);
+    let results = v["alerts"]["results"].as_array().unwrap();
+    let auc = results.iter().find(|r| r["rule"] == "auc").unwrap();
+    assert_eq!(auc["action"], "fired", "{auc}");
+    assert_eq!(auc["subject"], "all");
+    assert_eq!(auc["metric"], "multivariate.domain.auc");
+    assert_eq!(
+        (auc["breaches"].as_u64(), auc["window"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(auc["value"], v["multivariate"][1]["chunks"][2]["value"]);
+    let pca = results.iter().find(|r| r["rule"] == "pca").unwrap();
+    assert_eq!(pca["action"], "fired", "{pca}");
 
     // Bad input: exit 2 naming the rule.
     let run = |extra: &[&str]| {

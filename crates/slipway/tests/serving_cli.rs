@@ -575,3 +575,151 @@ fn scheduled_monitors_compare_the_log_with_the_training_profile_and_alert() {
     assert!(doc["paths"]["/monitors"]["get"].is_object());
     s.stop();
 }
+
+#[test]
+fn scheduled_monitors_compute_multivariate_drift_from_a_reference_file_and_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let bundle = train(&dir.path().join("t"), &home, "logistic_regression");
+    let log = dir.path().join("log");
+    std::fs::copy(
+        repo().join("examples/breast_cancer/breast_cancer.csv"),
+        dir.path().join("reference.csv"),
+    )
+    .unwrap();
+    let (hook, received) = webhook_receiver();
+    std::fs::write(
+        dir.path().join("rules.yaml"),
+        format!(
+            "name: bc-mv\nallow: [\"127.0.0.1\"]\ndelivery: {{ max_attempts: 2, initial_backoff_ms: 10, max_backoff_ms: 10 }}\n\
+             channels:\n  hook: {{ type: webhook, url: \"{hook}\", secret_env: HOOK_SECRET }}\n\
+             rules:\n  - {{ name: domain-auc, metric: multivariate.domain.auc, above: 0.65, severity: critical, channels: [hook] }}\n"
+        ),
+    )
+    .unwrap();
+    // Multivariate drift with the training profile as reference is refused at start.
+    let monitors = dir.path().join("monitors.yaml");
+    std::fs::write(
+        &monitors,
+        "monitors:\n  - {name: bc-mv, model: bc, every: 1s, window: 1h, chunk_rows: 200, min_rows: 50, multivariate: [pca, domain]}\n",
+    )
+    .unwrap();
+    let args = [
+        "serve",
+        "--port",
+        "0",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--prediction-log",
+        log.to_str().unwrap(),
+        "--monitors",
+        monitors.to_str().unwrap(),
+    ];
+    let o = slipway(&home, &args);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("monitors[0] \"bc-mv\": field \"multivariate\": PCA reconstruction and the domain classifier need the reference's rows"),
+        "{}",
+        text(&o)
+    );
+    // So is a rule on a method the monitor does not compute.
+    std::fs::write(
+        &monitors,
+        "monitors:\n  - {name: bc-mv, model: bc, every: 1s, window: 1h, reference: {file: reference.csv}, multivariate: [pca], alerts: rules.yaml}\n",
+    )
+    .unwrap();
+    let o = slipway(&home, &args);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("field \"alerts\": rule \"domain-auc\": field \"metric\": multivariate.domain.auc needs the domain multivariate run"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(
+        &monitors,
+        "monitors:\n  - {name: bc-mv, model: bc, every: 1s, window: 1h, chunk_rows: 200, min_rows: 50, reference: {file: reference.csv}, multivariate: [pca, domain], alerts: rules.yaml}\n",
+    )
+    .unwrap();
+    let s = Server::start_with_env(&home, &args[3..], &[("HOOK_SECRET", "s3cret")]);
+    let rows = rows_shifted(8.0);
+    let (status, body) = predict(&s.url, &json!({ "rows": rows }));
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (monitor, run) = loop {
+        let listing: Value = client()
+            .get(format!("{}/monitors", s.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let m = listing["monitors"][0].clone();
+        if let Some(run) = m["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["status"] == "ok" && r["rows"].as_u64() == Some(rows.len() as u64))
+        {
+            break (m.clone(), run.clone());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no run compared the rows: {listing}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        monitor["multivariate"],
+        json!(["pca", "domain"]),
+        "{monitor}"
+    );
+    assert!(
+        monitor["reference"]
+            .as_str()
+            .unwrap()
+            .ends_with("reference.csv"),
+        "{monitor}"
+    );
+    // A raw reference gives KS too, and both methods see the moved mean_radius.
+    let mv = run["multivariate"].as_array().unwrap();
+    assert_eq!(mv.len(), 2, "{run}");
+    assert_eq!(mv[0]["method"], "pca");
+    assert_eq!(mv[0]["metric"], "multivariate.pca.reconstruction_error");
+    assert_eq!(mv[1]["metric"], "multivariate.domain.auc");
+    assert_eq!(mv[1]["chunks"], 3, "{run}");
+    assert_eq!(mv[1]["alert_chunks"], 3, "{run}");
+    assert!(mv[1]["value"].as_f64().unwrap() > 0.65, "{run}");
+    assert!(mv[0]["alert_chunks"].as_u64().unwrap() >= 1, "{run}");
+    assert_eq!(run["alerts_firing"], 1, "{run}");
+    let json_path = run["report_json"].as_str().unwrap();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(log.join(json_path)).unwrap()).unwrap();
+    assert_eq!(report["multivariate"][1]["options"]["method"], "domain");
+    assert_eq!(
+        report["multivariate"][0]["chunks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let ks = report["report"]["chunks"][0]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["column"] == "mean_radius")
+        .unwrap()["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stat"] == "ks");
+    assert!(ks, "a reference of rows gives KS");
+    let html = std::fs::read_to_string(log.join(run["report_html"].as_str().unwrap())).unwrap();
+    assert!(html.contains("Multivariate drift: domain classifier"));
+    let body = received
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the alert reached the webhook");
+    let alert: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(alert["rule"], "domain-auc", "{alert}");
+    assert_eq!(alert["subject"], "all", "{alert}");
+    assert_eq!(alert["metric"], "multivariate.domain.auc", "{alert}");
+    s.stop();
+}

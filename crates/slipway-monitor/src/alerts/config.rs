@@ -28,6 +28,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::drift::Stat;
+use crate::multivariate::Method;
 use crate::performance::Metric;
 use crate::{Error, Result};
 
@@ -105,10 +106,30 @@ pub enum Signal {
         /// The metric.
         metric: Metric,
     },
+    /// `multivariate.pca.reconstruction_error` / `multivariate.domain.auc`: the chunk's
+    /// multivariate value (one subject, `all`).
+    Multivariate {
+        /// The method.
+        method: Method,
+    },
+    /// `multivariate.<pca|domain>.alert`: 1 when the chunk's multivariate value is outside
+    /// its bounds, else 0 (one subject, `all`).
+    MultivariateFlag {
+        /// The method.
+        method: Method,
+    },
 }
 
 /// The metric names a rule may use, for error messages.
-pub const SIGNAL_NAMES: &str = "drift.<stat> (ks, chi2, psi, wasserstein, js, hellinger, linf), drift.<ks|chi2>.p_value, drift.drifted, drift.missing_rate, drift.share, drift.count, performance.<metric>.realized, performance.<metric>.estimated, performance.<metric>.alert (metrics: roc_auc, accuracy, precision, recall, f1, mae, rmse, mape, r2)";
+pub const SIGNAL_NAMES: &str = "drift.<stat> (ks, chi2, psi, wasserstein, js, hellinger, linf), drift.<ks|chi2>.p_value, drift.drifted, drift.missing_rate, drift.share, drift.count, performance.<metric>.realized, performance.<metric>.estimated, performance.<metric>.alert (metrics: roc_auc, accuracy, precision, recall, f1, mae, rmse, mape, r2), multivariate.pca.reconstruction_error, multivariate.pca.alert, multivariate.domain.auc, multivariate.domain.alert";
+
+/// The name of a method's value in a signal (`multivariate.<method>.<value>`).
+pub fn multivariate_value_name(method: Method) -> &'static str {
+    match method {
+        Method::Pca => "reconstruction_error",
+        Method::Domain => "auc",
+    }
+}
 
 impl Signal {
     /// Parses a rule's `metric`.
@@ -128,6 +149,14 @@ impl Signal {
                     return None;
                 }
                 Signal::DriftPValue { stat }
+            }
+            ["multivariate", method, kind] => {
+                let method = Method::parse(method)?;
+                match *kind {
+                    "alert" => Signal::MultivariateFlag { method },
+                    k if k == multivariate_value_name(method) => Signal::Multivariate { method },
+                    _ => return None,
+                }
             }
             ["performance", metric, kind] => {
                 let metric = Metric::parse(metric)?;
@@ -154,6 +183,12 @@ impl Signal {
             Signal::Realized { metric } => format!("performance.{}.realized", metric.name()),
             Signal::Estimated { metric } => format!("performance.{}.estimated", metric.name()),
             Signal::PerformanceFlag { metric } => format!("performance.{}.alert", metric.name()),
+            Signal::Multivariate { method } => format!(
+                "multivariate.{}.{}",
+                method.name(),
+                multivariate_value_name(method)
+            ),
+            Signal::MultivariateFlag { method } => format!("multivariate.{}.alert", method.name()),
         }
     }
 
@@ -169,7 +204,18 @@ impl Signal {
 
     /// Whether it is a 0/1 flag (a rule on it needs no threshold: it fires on 1).
     pub fn is_flag(self) -> bool {
-        matches!(self, Signal::DriftFlag | Signal::PerformanceFlag { .. })
+        matches!(
+            self,
+            Signal::DriftFlag | Signal::PerformanceFlag { .. } | Signal::MultivariateFlag { .. }
+        )
+    }
+
+    /// The multivariate method it needs, if any.
+    pub fn multivariate(self) -> Option<Method> {
+        match self {
+            Signal::Multivariate { method } | Signal::MultivariateFlag { method } => Some(method),
+            _ => None,
+        }
     }
 
     /// Whether it has one value per column (else one per chunk, subject `all`).
@@ -501,6 +547,9 @@ impl AlertConfig {
                 )));
             }
             let signal = Signal::parse(&r.metric).ok_or_else(|| {
+                if let Some(message) = multivariate_metric_error(&r.metric) {
+                    return bad(format!("{at}: field \"metric\": {message}"));
+                }
                 bad(format!(
                     "{at}: field \"metric\": unknown metric \"{}\"; the metrics are {SIGNAL_NAMES}",
                     r.metric
@@ -599,12 +648,68 @@ impl AlertConfig {
         })
     }
 
+    /// Checks that every rule on a multivariate signal has its method among `computed` (the
+    /// methods the run computes); `how` says how to ask for one (a flag, a config key).
+    pub fn check_multivariate(&self, computed: &[Method], how: &str) -> Result<()> {
+        for rule in &self.rules {
+            if let Some(method) = rule.signal.multivariate() {
+                if !computed.contains(&method) {
+                    return Err(bad(not_computed(&rule.name, rule.signal, computed, how)));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The rules that apply to a run of `source`.
     pub fn rules_for(&self, source: Source) -> impl Iterator<Item = &Rule> {
         self.rules
             .iter()
             .filter(move |r| r.signal.source() == source)
     }
+}
+
+/// The message of a rule on a multivariate signal whose method the run did not compute.
+pub fn not_computed(rule: &str, signal: Signal, computed: &[Method], how: &str) -> String {
+    let method = signal.multivariate().map_or("", |m| m.name());
+    format!(
+        "rule \"{rule}\": field \"metric\": {} needs the {method} multivariate run, and this run computes {} ({how})",
+        signal.name(),
+        if computed.is_empty() {
+            "none".to_string()
+        } else {
+            computed
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    )
+}
+
+/// A precise message for a `multivariate.*` metric that does not parse.
+fn multivariate_metric_error(metric: &str) -> Option<String> {
+    let parts: Vec<&str> = metric.trim().split('.').collect();
+    if parts.first() != Some(&"multivariate") {
+        return None;
+    }
+    Some(match parts.as_slice() {
+        [_, method, _] => match Method::parse(method) {
+            None => format!(
+                "unknown multivariate method \"{method}\" in \"{metric}\"; the methods are pca, domain"
+            ),
+            Some(m) => format!(
+                "\"{metric}\": the {} values are multivariate.{}.{} and multivariate.{}.alert",
+                m.name(),
+                m.name(),
+                multivariate_value_name(m),
+                m.name()
+            ),
+        },
+        _ => format!(
+            "\"{metric}\": write multivariate.pca.reconstruction_error, multivariate.pca.alert, multivariate.domain.auc or multivariate.domain.alert"
+        ),
+    })
 }
 
 fn check_url_fields(at: &str, url: &Option<String>, url_env: &Option<String>) -> Result<()> {

@@ -1,5 +1,5 @@
 //! Rules against a monitor run: the values of each rule's signal per chunk and subject
-//! ([`observe_drift`], [`observe_performance`]), the window decision, and the transitions
+//! ([`observe_drift`], [`observe_multivariate`], [`observe_performance`]), the window decision, and the transitions
 //! of the persisted [`AlertState`] (fire, still firing in cool-down, reminder, resolve).
 
 use std::collections::BTreeMap;
@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::config::{AlertConfig, Rule, Severity, Signal, WindowOver};
+use crate::alerts::config::{AlertConfig, Rule, Severity, Signal, WindowOver, not_computed};
+use crate::multivariate::MultivariateReport;
 use crate::performance::PerformanceReport;
 use crate::run::DriftReport;
 use crate::{Error, Result};
@@ -44,8 +45,16 @@ fn unknown_column(rule: &Rule, column: &str, known: &[String]) -> Error {
     }
 }
 
-/// The rule's series in a drift report.
+/// How a run is asked for a multivariate method, for error messages.
+pub const MULTIVARIATE_HOW: &str =
+    "`monitor drift --multivariate <method>`, or `multivariate: [<method>]` in a scheduled monitor";
+
+/// The rule's series in a drift report (a rule on a multivariate signal is an error here:
+/// the run computed none; see [`observe_multivariate`]).
 pub fn observe_drift(rule: &Rule, report: &DriftReport) -> Result<Vec<Series>> {
+    if rule.signal.multivariate().is_some() {
+        return observe_multivariate(rule, &[]);
+    }
     let compared: Vec<String> = report.columns.iter().map(|(c, _)| c.clone()).collect();
     if !rule.signal.per_column() {
         let points = report
@@ -115,6 +124,42 @@ pub fn observe_drift(rule: &Rule, report: &DriftReport) -> Result<Vec<Series>> {
             }
         })
         .collect())
+}
+
+/// The rule's series in the multivariate runs of a drift run (one subject, `all`; one point
+/// per current chunk, labelled as the drift run labels it). A small-sample chunk has no
+/// value, so it never breaches, as in the univariate rules.
+pub fn observe_multivariate(rule: &Rule, reports: &[MultivariateReport]) -> Result<Vec<Series>> {
+    let Some(method) = rule.signal.multivariate() else {
+        return Err(Error::Internal(format!(
+            "rule \"{}\" is not a multivariate rule",
+            rule.name
+        )));
+    };
+    let Some(report) = reports.iter().find(|r| r.options.method == method) else {
+        let computed: Vec<_> = reports.iter().map(|r| r.options.method).collect();
+        return Err(Error::BadInput {
+            message: not_computed(&rule.name, rule.signal, &computed, MULTIVARIATE_HOW),
+        });
+    };
+    let points = report
+        .chunks
+        .iter()
+        .map(|c| Point {
+            chunk: c.label.clone(),
+            value: if c.small_sample {
+                None
+            } else if rule.signal.is_flag() {
+                Some(if c.alert { 1.0 } else { 0.0 })
+            } else {
+                c.value.filter(|v| v.is_finite())
+            },
+        })
+        .collect();
+    Ok(vec![Series {
+        subject: ALL.into(),
+        points,
+    }])
 }
 
 /// The rule's series in a performance report (one subject, `all`).

@@ -3,9 +3,10 @@
 //!
 //! - [`config::AlertConfig`] is the rules file (YAML), checked once: every error names the
 //!   rule (or channel) and the field.
-//! - Each run, [`evaluate::observe_drift`] / [`evaluate::observe_performance`] read the
-//!   rule's values per chunk and subject (a column, or `all`) out of the report, and
-//!   [`evaluate::decide`] looks at the latest `window` chunks (or runs).
+//! - Each run, [`evaluate::observe_drift`] / [`evaluate::observe_multivariate`] /
+//!   [`evaluate::observe_performance`] read the rule's values per chunk and subject (a
+//!   column, or `all`) out of the report, and [`evaluate::decide`] looks at the latest
+//!   `window` chunks (or runs).
 //! - [`process`] moves the persisted [`evaluate::AlertState`] (by stable dedup key,
 //!   `<name>/<rule>/<subject>`): a new breach triggers every channel of the rule; a
 //!   still-firing alert is sent again to a channel only after its cool-down; a cleared one
@@ -29,6 +30,7 @@ use crate::Result;
 use crate::alerts::config::{AlertConfig, Direction, Rule, Severity, Source, WindowOver};
 use crate::alerts::deliver::{AlertEvent, AlertSink, Delivery, DeliveryLog, EventAction};
 use crate::alerts::evaluate::{Action, AlertEntry, AlertState, Verdict};
+use crate::multivariate::MultivariateReport;
 use crate::performance::PerformanceReport;
 use crate::run::DriftReport;
 
@@ -37,6 +39,14 @@ use crate::run::DriftReport;
 pub enum MonitorReport<'a> {
     /// A drift run.
     Drift(&'a DriftReport),
+    /// A drift run with its multivariate runs (`monitor drift --multivariate`, a scheduled
+    /// monitor's `multivariate:`); the drift rules and the multivariate rules see one run.
+    DriftWith {
+        /// The per-column drift.
+        drift: &'a DriftReport,
+        /// One report per multivariate method computed.
+        multivariate: &'a [MultivariateReport],
+    },
     /// A performance run.
     Performance(&'a PerformanceReport),
 }
@@ -120,11 +130,23 @@ pub fn process<'c>(
     sleep: &dyn Fn(Duration),
 ) -> Result<AlertRun> {
     let (source, data) = match report {
-        MonitorReport::Drift(r) => (Source::Drift, r.current.clone()),
+        MonitorReport::Drift(r) | MonitorReport::DriftWith { drift: r, .. } => {
+            (Source::Drift, r.current.clone())
+        }
         MonitorReport::Performance(r) => (Source::Performance, r.analysis.clone()),
     };
     let observe = |rule: &Rule| match report {
         MonitorReport::Drift(r) => evaluate::observe_drift(rule, r),
+        MonitorReport::DriftWith {
+            drift,
+            multivariate,
+        } => {
+            if rule.signal.multivariate().is_some() {
+                evaluate::observe_multivariate(rule, multivariate)
+            } else {
+                evaluate::observe_drift(rule, drift)
+            }
+        }
         MonitorReport::Performance(r) => evaluate::observe_performance(rule, r),
     };
     state.version = 1;

@@ -1,6 +1,7 @@
 //! Scheduled monitors (`slipway serve --monitors monitors.yaml`): every `every`, each monitor
 //! compares the window of the prediction log its served model scored with that version's
-//! training profile, stores the report (HTML and JSON) and the run's record in the artifact
+//! training profile (or with the rows of its `reference:` file or log window, with the
+//! multivariate methods of its `multivariate:`), stores the report (HTML and JSON) and the run's record in the artifact
 //! store under `_monitoring/{monitor}/{time}/`, and evaluates its alert rules (the alert state
 //! is kept at `_monitoring/{monitor}/alert-state.json`, so a restarted server does not alert
 //! twice). `GET /monitors` lists the monitors and their latest runs; the web UI's monitoring
@@ -22,7 +23,8 @@ use slipway_monitor::alerts::deliver::DeliveryLog;
 use slipway_monitor::alerts::evaluate::AlertState;
 use slipway_monitor::alerts::{MonitorReport, process_with_channels};
 use slipway_monitor::scheduled::{
-    MonitorRun, MonitorsFile, RunStatus, ScheduledMonitor, compare, window_of,
+    MonitorReference, MonitorRun, MonitorsFile, RunStatus, ScheduledMonitor, compare, compare_rows,
+    window_of,
 };
 use slipway_monitor::summary::ReferenceSummary;
 use slipway_store::{ArtifactPath, ArtifactStore};
@@ -222,6 +224,47 @@ async fn run_once(
         }
         Err(e) => return without(version, RunStatus::Failed, e),
     }
+    // A reference of rows: a file, or the live version's log before the window.
+    let reference_rows = match &spec.reference {
+        MonitorReference::Profile => None,
+        MonitorReference::File(p) => Some((p.clone(), format!("file {}", p.display()))),
+        MonitorReference::LogWindow(_) => {
+            let Some(rw) = spec.reference.log_window(window) else {
+                return without(version, RunStatus::Failed, "no reference window".into());
+            };
+            let ref_file = dir.path().join("reference.parquet");
+            match super::export_predictions(
+                log.store(),
+                &spec.model,
+                Some(&live.version),
+                Some(rw.0),
+                Some(rw.1),
+                &ref_file,
+            )
+            .await
+            {
+                Ok(_) => {}
+                Err(e) if e.starts_with("no predictions") => {
+                    return without(
+                        version,
+                        RunStatus::Skipped,
+                        format!("no reference rows before the window: {e}"),
+                    );
+                }
+                Err(e) => return without(version, RunStatus::Failed, e),
+            }
+            Some((
+                ref_file,
+                format!(
+                    "prediction log of {} version {}, {} to {}",
+                    spec.model,
+                    live.version,
+                    ms_text(rw.0),
+                    ms_text(rw.1)
+                ),
+            ))
+        }
+    };
     let artifacts = log.store().artifacts.clone();
     if state.is_none() && spec.alerts.is_some() {
         *state = Some(load_state(artifacts.as_ref(), &spec.name).await);
@@ -238,17 +281,33 @@ async fn run_once(
     );
     let job = tokio::task::spawn_blocking(move || {
         let _dir = dir;
-        let summary =
-            ReferenceSummary::from_profile(&profile, &inputs, &label).map_err(|e| e.to_string())?;
-        let report =
-            compare(&job_spec, &summary, &file, &current_label).map_err(|e| e.to_string())?;
-        let html = slipway_monitor::report::render_html(&report);
+        let (report, multivariate) = match &reference_rows {
+            None => {
+                let summary = ReferenceSummary::from_profile(&profile, &inputs, &label)
+                    .map_err(|e| e.to_string())?;
+                let report = compare(&job_spec, &summary, &file, &current_label)
+                    .map_err(|e| e.to_string())?;
+                (report, Vec::new())
+            }
+            Some((path, ref_label)) => {
+                let c = compare_rows(&job_spec, path, ref_label, &inputs, &file, &current_label)
+                    .map_err(|e| e.to_string())?;
+                (c.drift, c.multivariate)
+            }
+        };
+        let html = slipway_monitor::report::render_html_with(
+            &report,
+            slipway_monitor::multivariate::report::sections(&multivariate, None),
+        );
         let alerts = match (&job_spec.alerts, job_state) {
             (Some(config), Some(mut st)) => {
                 let mut log = DeliveryLog::new(None);
                 let run = process_with_channels(
                     config,
-                    MonitorReport::Drift(&report),
+                    MonitorReport::DriftWith {
+                        drift: &report,
+                        multivariate: &multivariate,
+                    },
                     &mut st,
                     chrono::Utc::now(),
                     &mut log,
@@ -259,10 +318,10 @@ async fn run_once(
             }
             _ => None,
         };
-        Ok::<_, String>((report, html, alerts))
+        Ok::<_, String>((report, multivariate, html, alerts))
     })
     .await;
-    let (report, html, alerts) = match job {
+    let (report, multivariate, html, alerts) = match job {
         Ok(Ok(done)) => done,
         Ok(Err(e)) => return without(version, RunStatus::Failed, e),
         Err(_) => {
@@ -274,6 +333,10 @@ async fn run_once(
         }
     };
     let mut run = MonitorRun::from_report(spec, version, started_at.clone(), window, &report);
+    run.multivariate = multivariate
+        .iter()
+        .map(slipway_monitor::scheduled::MultivariateRun::of)
+        .collect();
     let stamp = now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
     let mut deliveries = Value::Null;
     if let Some((alert_run, new_state, records)) = alerts {
@@ -289,6 +352,7 @@ async fn run_once(
     let json_path = format!("{MONITORING_ROOT}/{}/{stamp}/report.json", spec.name);
     let report_json = serde_json::to_vec_pretty(&json!({
         "report": report,
+        "multivariate": multivariate,
         "alert_deliveries": deliveries,
     }))
     .unwrap_or_default();
@@ -369,6 +433,8 @@ pub(crate) fn listing(monitors: Option<&Monitors>) -> Value {
                 "window_seconds": s.window.as_secs(),
                 "chunk_rows": s.chunk_rows,
                 "alerts": s.alerts_path.as_ref().map(|p| p.display().to_string()),
+                "reference": s.reference.describe(),
+                "multivariate": s.multivariate.iter().map(|m| m.name()).collect::<Vec<_>>(),
                 "runs": m.runs(&s.name),
             })
         })

@@ -39,6 +39,7 @@ pub struct AlertArgs {
 /// Checked rules and where their state lives.
 pub struct Alerts {
     config: AlertConfig,
+    rules: PathBuf,
     state: PathBuf,
     log: PathBuf,
 }
@@ -53,6 +54,7 @@ impl AlertArgs {
         let beside = |ext: &str| rules.with_extension(ext);
         Ok(Some(Alerts {
             config,
+            rules: rules.clone(),
             state: self
                 .alert_state
                 .clone()
@@ -66,6 +68,20 @@ impl AlertArgs {
 }
 
 impl Alerts {
+    /// Refuses, before the run, a rule on a multivariate method `--multivariate` does not
+    /// compute.
+    pub fn check_multivariate(
+        &self,
+        methods: &[slipway_monitor::multivariate::Method],
+    ) -> anyhow::Result<()> {
+        self.config
+            .check_multivariate(
+                methods,
+                "add it to --multivariate, e.g. --multivariate pca,domain",
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.rules.display()))
+    }
+
     /// Evaluates the rules on `report`, delivers, saves the state.
     pub fn run(&self, report: MonitorReport<'_>) -> anyhow::Result<(AlertRun, &Path, &Path)> {
         let mut state = AlertState::load(&self.state)?;

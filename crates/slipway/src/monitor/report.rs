@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use slipway_monitor::combined::{MonitoringReport, read_alert_log, read_drift, read_performance};
+use slipway_monitor::combined::{
+    MonitoringReport, read_alert_log, read_drift_with, read_performance,
+};
 
 /// `monitor report`.
 #[derive(Args)]
@@ -30,7 +32,9 @@ pub fn run(a: ReportArgs, json: bool) -> anyhow::Result<ExitCode> {
     let mut report = MonitoringReport::default();
     let mut sources = Vec::new();
     if let Some(p) = &a.drift {
-        report.drift = Some(read_drift(p)?);
+        let (drift, multivariate) = read_drift_with(p)?;
+        report.drift = Some(drift);
+        report.multivariate = multivariate;
         sources.push(("drift".to_string(), p.display().to_string()));
     }
     if let Some(p) = &a.performance {
@@ -61,6 +65,7 @@ pub fn run(a: ReportArgs, json: bool) -> anyhow::Result<ExitCode> {
                 "report": a.output.display().to_string(),
                 "json": twin.display().to_string(),
                 "drift": report.drift.is_some(),
+                "multivariate": report.multivariate.iter().map(|m| m.options.method.name()).collect::<Vec<_>>(),
                 "performance": report.performance.is_some(),
                 "alert_attempts": report.alerts.len(),
             }))?

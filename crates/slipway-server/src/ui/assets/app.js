@@ -1264,7 +1264,22 @@
 
   function runStatusBadge(run) {
     if (run.status !== 'ok') return badge(run.status, run.status === 'failed' ? 'FAILED' : 'SCHEDULED');
-    return run.drifted ? badge('drift', 'FAILED') : badge('no drift', 'FINISHED');
+    const multivariate = (run.multivariate || []).some(m => m.alert_chunks > 0);
+    return run.drifted || multivariate ? badge('drift', 'FAILED') : badge('no drift', 'FINISHED');
+  }
+
+  /** A run's multivariate methods: `pca 1.234 (alert ≥ 1.2, 2/3 chunks)`. */
+  function multivariateCell(run) {
+    const list = run.multivariate || [];
+    if (!list.length) return '';
+    const num = v => v === null || v === undefined ? 'n/a' : Number(v).toPrecision(4);
+    return list.map(m => {
+      const bounds = [m.lower !== null && m.lower !== undefined ? `≤ ${num(m.lower)}` : null,
+        m.upper !== null && m.upper !== undefined ? `≥ ${num(m.upper)}` : null].filter(Boolean).join(' or ');
+      const text = `${m.method} ${num(m.value)}` + (bounds ? ` (alert ${bounds})` : '');
+      return h('div', {class: m.alert_chunks > 0 ? 'multivariate alert' : 'multivariate'},
+        m.alert_chunks > 0 ? h('strong', null, `${text} · ${m.alert_chunks}/${m.chunks} chunks alert`) : text);
+    });
   }
 
   function monitorSection(m) {
@@ -1273,7 +1288,8 @@
     const win = fmtSeconds(m.window_seconds);
     const box = section(m.name, runs.length, h('p', {class: 'muted'},
       `Model ${m.model} · every ${every} · window ${win}` + (m.chunk_rows ? ` · chunks of ${m.chunk_rows} rows` : '') +
-      (m.alerts ? ` · alerts ${m.alerts}` : '')));
+      (m.alerts ? ` · alerts ${m.alerts}` : '') + (m.reference ? ` · reference: ${m.reference}` : '') +
+      (m.multivariate && m.multivariate.length ? ` · multivariate: ${m.multivariate.join(', ')}` : '')));
     box.id = `monitor-${m.name}`;
     const done = runs.filter(run => run.status === 'ok').slice().reverse();
     if (done.length > 1) {
@@ -1294,7 +1310,7 @@
     box.appendChild(h('div', {class: 'table-wrap'}, h('table', {class: 'data monitor-runs'},
       h('thead', null, h('tr', null, h('th', null, 'Started'), h('th', null, 'Version'), h('th', null, 'Status'),
         h('th', {class: 'num'}, 'Rows'), h('th', {class: 'num'}, 'Chunks'), h('th', null, 'Drifted features'),
-        h('th', {class: 'num'}, 'Alerts firing'), h('th', null, 'Report'))),
+        h('th', null, 'Multivariate'), h('th', {class: 'num'}, 'Alerts firing'), h('th', null, 'Report'))),
       h('tbody', null, runs.map(run => h('tr', null,
         h('td', {class: 'nowrap'}, fmtTime(Date.parse(run.started_at))),
         h('td', null, run.version ? `v${run.version}` : ''),
@@ -1302,6 +1318,7 @@
         h('td', {class: 'num'}, String(run.rows)),
         h('td', {class: 'num'}, String(run.chunks)),
         h('td', null, (run.drifted_features || []).join(', ')),
+        h('td', {class: 'monitor-multivariate'}, multivariateCell(run)),
         h('td', {class: 'num'}, run.alerts_firing === null || run.alerts_firing === undefined ? '' : String(run.alerts_firing)),
         h('td', null, run.report_html ? h('a', {href: `/ui/artifact-html/${run.report_html}`, target: '_blank', rel: 'noopener'}, 'HTML') : '')))))));
     const latest = runs.find(run => run.report_html);
