@@ -41,7 +41,7 @@ pub use explain_local::{
 };
 pub use import::{ExportOutcome, ImportOutcome, ImportRequest};
 pub use inspection::{ImportanceOptions, ImportanceOutcome, PdpOptions, PdpOutcome};
-pub use predict::{PredictOptions, PredictOutcome};
+pub use predict::{DEFAULT_CHUNK_ROWS, EachChunk, PredictOptions, PredictOutcome};
 pub use progress::{NoProgress, Progress};
 pub use slipway_explain::lime::LimeOptions;
 pub use slipway_learn::import::Library;
@@ -222,6 +222,21 @@ impl Engine {
         options: &PredictOptions,
     ) -> Result<PredictOutcome> {
         predict::run(model, input, output, options, &NoProgress)
+    }
+
+    /// Scores `input` with the bundle at `model` chunk by chunk as [`Engine::predict`] does,
+    /// handing each output chunk (id and `keep` columns, then the predictions) and the index
+    /// of its first row to `each` instead of writing a file: a consumer that keeps only
+    /// counts (`slipway fairness`) never holds the file. A pass that has to start over
+    /// starts again at row 0; `each` breaking stops early. The outcome's `output` is empty.
+    pub fn predict_each(
+        &self,
+        model: &Path,
+        input: &Path,
+        options: &PredictOptions,
+        each: &mut predict::EachChunk<'_>,
+    ) -> Result<PredictOutcome> {
+        predict::run_each(model, input, options, each)
     }
 
     /// [`Engine::predict`], reporting progress to `progress`: one stage that counts rows

@@ -16,6 +16,7 @@
 //! probability the thresholds gave the row of being predicted the positive class.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -104,13 +105,51 @@ pub(crate) fn run(
     opts: &PredictOptions,
     progress: &dyn Progress,
 ) -> Result<PredictOutcome> {
-    let (m, scorer) = load(model)?;
-    let mut plan = plan_input(input, &m, opts)?;
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
+    passes(model, input, &mut Sink::File(output), opts, progress)
+}
+
+/// The scored chunks of a file, in input order, for whoever consumes them without a file.
+pub type EachChunk<'a> = dyn FnMut(u64, Table) -> ControlFlow<()> + Send + 'a;
+
+/// Scores `input` chunk by chunk as [`run`] does, but hands each output chunk (the
+/// passed-through columns, then the predictions) with the index of its first row to
+/// `each` instead of writing a file. A pass that has to start over starts again at row 0;
+/// `each` breaking ends the pass early (the outcome then counts the rows handed over).
+pub(crate) fn run_each(
+    model: &Path,
+    input: &Path,
+    opts: &PredictOptions,
+    each: &mut EachChunk<'_>,
+) -> Result<PredictOutcome> {
+    passes(
+        model,
+        input,
+        &mut Sink::Each(each),
+        opts,
+        &crate::NoProgress,
+    )
+}
+
+/// Where a pass's scored chunks go.
+enum Sink<'a, 'b> {
+    File(&'a Path),
+    Each(&'a mut EachChunk<'b>),
+}
+
+fn passes(
+    model: &Path,
+    input: &Path,
+    sink: &mut Sink<'_, '_>,
+    opts: &PredictOptions,
+    progress: &dyn Progress,
+) -> Result<PredictOutcome> {
+    let (m, scorer) = load(model)?;
+    let mut plan = plan_input(input, &m, opts)?;
     loop {
-        let pass = score_file(input, output, &m, &scorer, &plan, opts, progress);
+        let pass = score_file(input, sink, &m, &scorer, &plan, opts, progress);
         progress.end();
         match pass {
             Ok(outcome) => return Ok(outcome),
@@ -283,7 +322,7 @@ impl From<Error> for Pass {
 /// One pass: read, score and write every chunk of `input`.
 fn score_file(
     input: &Path,
-    output: &Path,
+    sink: &mut Sink<'_, '_>,
     m: &Model,
     scorer: &Scorer,
     plan: &InputPlan,
@@ -310,7 +349,13 @@ fn score_file(
         ProgressUnit::Rows => progress.begin("scoring rows", start.total),
         ProgressUnit::Bytes => progress.begin("scoring (MiB read)", mib(start.total)),
     }
-    let writer = TableWriter::create(output).map_err(Error::from)?;
+    let (writer, output) = match sink {
+        Sink::File(output) => (
+            Some(TableWriter::create(output).map_err(Error::from)?),
+            output.to_path_buf(),
+        ),
+        Sink::Each(_) => (None, PathBuf::new()),
+    };
     let threads = rayon::current_num_threads().max(1);
     let mut first: Option<(Vec<String>, Option<Task>)> = None;
     let mut rows = 0usize;
@@ -329,12 +374,27 @@ fn score_file(
                 }
             }
         });
-        let written = s.spawn(move || -> slipway_data::Result<TableWriter> {
-            let mut writer = writer;
-            for table in write_rx {
-                writer.write(&table)?;
+        let written = s.spawn(move || -> slipway_data::Result<Option<TableWriter>> {
+            match (writer, sink) {
+                (Some(mut writer), _) => {
+                    for table in write_rx {
+                        writer.write(&table)?;
+                    }
+                    Ok(Some(writer))
+                }
+                (None, Sink::Each(each)) => {
+                    let mut at = 0u64;
+                    for table in write_rx {
+                        let n = table.n_rows() as u64;
+                        if each(at, table).is_break() {
+                            break;
+                        }
+                        at += n;
+                    }
+                    Ok(None)
+                }
+                (None, Sink::File(_)) => Ok(None),
             }
-            Ok(writer)
         });
         let scored = score_waves(
             read_rx,
@@ -361,7 +421,9 @@ fn score_file(
             Err(ScoreError::Other(e)) => return Err(Pass::Failed(e)),
             Ok(()) => {}
         }
-        writer.map_err(Error::from)?.finish().map_err(Error::from)?;
+        if let Some(writer) = writer.map_err(Error::from)? {
+            writer.finish().map_err(Error::from)?;
+        }
         Ok(())
     })?;
     let (columns, task) = first.ok_or_else(|| Error::Internal("the input gave no chunk".into()))?;
@@ -369,7 +431,7 @@ fn score_file(
         model: m.name.clone(),
         task,
         rows,
-        output: output.to_path_buf(),
+        output,
         columns,
         ignored_columns: plan.ignored.clone(),
     })

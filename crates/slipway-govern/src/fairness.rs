@@ -24,19 +24,21 @@
 //! A missing protected value is a group of its own, named [`MISSING_GROUP`]. Groups smaller
 //! than [`FairnessOptions::min_group_size`] are flagged `small`.
 //!
-//! The bootstrap resamples rows with replacement within each group (so every group keeps its
-//! size and stays present), seeded: the same seed gives the same intervals on any number of
-//! threads, because resample `b` draws from its own ChaCha stream.
-
-use std::collections::BTreeMap;
+//! Everything is computed from streamed counts ([`FairnessAccumulator`], in [`stream`]): the
+//! rows go in a batch at a time and only per-group counts, score sums and a bounded score
+//! tally are kept, so the data need not fit in memory. [`evaluate`] is one push and a finish.
+//!
+//! The bootstrap is a seeded Poisson bootstrap (every row weighs Poisson(1) in a replicate),
+//! drawn from the final counts: the same seed gives the same intervals for any batching and
+//! on any number of threads, because replicate `b` draws from its own ChaCha stream. See
+//! [`stream`] for how, and for the bound on memory.
 
 mod recommend;
+pub mod stream;
 
 pub use recommend::{Recommendation, recommendations};
+pub use stream::{Batch, FairnessAccumulator, MAX_DISTINCT_SCORES};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The name of the group of rows whose protected value is missing.
@@ -282,75 +284,17 @@ pub fn evaluate(
     if n == 0 {
         return Err(Error("no rows to evaluate".into()));
     }
-    if y_pred.len() != n {
-        return Err(Error(format!(
-            "{} predictions for {n} labels: one prediction per row is needed",
-            y_pred.len()
-        )));
-    }
-    if let Some(s) = scores {
-        if s.len() != n {
-            return Err(Error(format!(
-                "{} scores for {n} labels: one score per row is needed",
-                s.len()
-            )));
-        }
-        if let Some(i) = s.iter().position(|v| !v.is_finite()) {
-            return Err(Error(format!(
-                "score of row {} is {}: scores must be finite numbers",
-                i + 1,
-                s[i]
-            )));
-        }
-    }
-    if protected.is_empty() {
-        return Err(Error("no protected attribute column given".into()));
-    }
-    for p in protected {
-        if p.values.len() != n {
-            return Err(Error(format!(
-                "protected column \"{}\" has {} values for {n} rows",
-                p.name,
-                p.values.len()
-            )));
-        }
-    }
-    if !(opts.confidence > 0.0 && opts.confidence < 1.0) {
-        return Err(Error(format!(
-            "confidence {} must lie strictly between 0 and 1",
-            opts.confidence
-        )));
-    }
-    let mut sets: Vec<Vec<Protected<'_>>> = protected.iter().map(|p| vec![*p]).collect();
-    if opts.intersect && protected.len() > 1 {
-        sets.push(protected.to_vec());
-    }
-    let data = Data {
+    let columns: Vec<&str> = protected.iter().map(|p| p.name).collect();
+    let values: Vec<&[Option<String>]> = protected.iter().map(|p| p.values).collect();
+    let mut acc = FairnessAccumulator::new(&columns, opts)?;
+    acc.push(&Batch {
+        offset: 0,
         y_true,
         y_pred,
         scores,
-        probabilities: scores.is_some_and(|s| s.iter().all(|v| (0.0..=1.0).contains(v))),
-    };
-    let attributes: Vec<AttributeReport> = sets
-        .iter()
-        .map(|cols| attribute(&data, cols, opts))
-        .collect();
-    Ok(FairnessReport {
-        rows: n,
-        has_scores: scores.is_some(),
-        options: opts.clone(),
-        passed: attributes.iter().all(|a| a.passed),
-        attributes,
-    })
-}
-
-struct Data<'a> {
-    y_true: &'a [bool],
-    y_pred: &'a [bool],
-    scores: Option<&'a [f64]>,
-    /// Every score lies in [0, 1], so the scores read as probabilities and the calibration
-    /// figures are computed.
-    probabilities: bool,
+        protected: &values,
+    })?;
+    acc.finish()
 }
 
 /// Per-group figures: selection rate, accuracy, TPR, FPR, FNR, precision, ROC AUC, base rate,
@@ -410,63 +354,6 @@ impl Counts {
     }
 }
 
-/// A group's rows, sorted by score (row order without scores).
-struct Group {
-    values: Vec<String>,
-    rows: Vec<usize>,
-}
-
-/// Counts and ROC AUC of a group's rows weighted by `w` (multiplicities, in the order of
-/// `g.rows`, which are sorted by score).
-fn group_stats(d: &Data<'_>, g: &Group, w: Option<&[u32]>) -> (Counts, Option<f64>, ScoreSums) {
-    let mut c = Counts::default();
-    let mut sums = ScoreSums::default();
-    // Mann-Whitney over tie blocks of equal score: each positive beats the negatives below
-    // it and ties half of those in its block; equal to scikit-learn's trapezoidal AUC.
-    let mut auc_num = 0.0;
-    let mut neg_below = 0.0;
-    let (mut blk_pos, mut blk_neg) = (0.0, 0.0);
-    let mut prev: Option<f64> = None;
-    for (k, &i) in g.rows.iter().enumerate() {
-        let wt = w.map_or(1.0, |w| f64::from(w[k]));
-        if wt == 0.0 {
-            continue;
-        }
-        match (d.y_true[i], d.y_pred[i]) {
-            (true, true) => c.tp += wt,
-            (true, false) => c.fn_ += wt,
-            (false, true) => c.fp += wt,
-            (false, false) => c.tn += wt,
-        }
-        if let Some(s) = d.scores {
-            let v = s[i];
-            if prev != Some(v) {
-                auc_num += blk_pos * (neg_below + 0.5 * blk_neg);
-                neg_below += blk_neg;
-                blk_pos = 0.0;
-                blk_neg = 0.0;
-                prev = Some(v);
-            }
-            if d.y_true[i] {
-                blk_pos += wt;
-            } else {
-                blk_neg += wt;
-            }
-            let y = if d.y_true[i] { 1.0 } else { 0.0 };
-            sums.score += wt * v;
-            sums.brier += wt * (v - y) * (v - y);
-            let bin = &mut sums.bins[calibration_bin(v)];
-            bin[0] += wt;
-            bin[1] += wt * v;
-            bin[2] += wt * y;
-        }
-    }
-    auc_num += blk_pos * (neg_below + 0.5 * blk_neg);
-    let (p, q) = (c.tp + c.fn_, c.fp + c.tn);
-    let auc = (d.scores.is_some() && p > 0.0 && q > 0.0).then(|| auc_num / (p * q));
-    (c, auc, sums)
-}
-
 /// The per-group figures of one sample (NaN: not computable): 6 rates, AUC, base rate and,
 /// with scores, the calibration figures.
 fn group_figures(c: &Counts, auc: Option<f64>, sums: &ScoreSums, scored: bool) -> [f64; FIGURES] {
@@ -499,10 +386,11 @@ fn group_figures(c: &Counts, auc: Option<f64>, sums: &ScoreSums, scored: bool) -
     ]
 }
 
-/// Difference (max − min) and ratio (min / max, NaN for 0/0) of one rate over groups.
+/// Difference (max − min) and ratio (min / max, NaN for 0/0) of one rate over groups
+/// (NaN: a group absent from a bootstrap replicate, left out).
 fn spread(vals: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in vals {
+    for v in vals.filter(|v| !v.is_nan()) {
         lo = lo.min(v);
         hi = hi.max(v);
     }
@@ -554,60 +442,31 @@ fn estimate(value: f64, ci: Option<[f64; 2]>, note: Option<String>) -> Estimate 
     }
 }
 
-/// Splits the rows into the groups of `cols` (sorted by name), each group's rows sorted by
-/// score.
-fn groups(d: &Data<'_>, cols: &[Protected<'_>]) -> Vec<Group> {
-    let mut by_key: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
-    for i in 0..d.y_true.len() {
-        let key: Vec<String> = cols
-            .iter()
-            .map(|c| c.values[i].clone().unwrap_or_else(|| MISSING_GROUP.into()))
-            .collect();
-        by_key.entry(key).or_default().push(i);
-    }
-    by_key
-        .into_iter()
-        .map(|(values, mut rows)| {
-            if let Some(s) = d.scores {
-                rows.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
-            }
-            Group { values, rows }
-        })
-        .collect()
+/// One group's point figures, as [`stream`] found them.
+struct GroupPoint {
+    /// Its value in each column of the attribute.
+    values: Vec<String>,
+    /// Rows in it.
+    count: usize,
+    /// Its confusion counts.
+    counts: Counts,
+    /// Its figures (see [`group_figures`]).
+    figures: [f64; FIGURES],
+    /// Notes on how they were computed (a truncated score tally).
+    notes: Vec<String>,
 }
 
-fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> AttributeReport {
-    let gs = groups(d, cols);
-    let point: Vec<[f64; FIGURES]> = gs
-        .iter()
-        .map(|g| {
-            let (c, auc, sums) = group_stats(d, g, None);
-            group_figures(&c, auc, &sums, d.probabilities)
-        })
-        .collect();
-    let point_sum = summaries(&point);
-    // Resample b: per group, n_g draws with replacement from its rows, on stream b.
-    let boots: Vec<(Vec<[f64; FIGURES]>, [f64; 5])> = (0..opts.bootstrap)
-        .into_par_iter()
-        .map(|b| {
-            let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-            rng.set_stream(b as u64);
-            let figs: Vec<[f64; FIGURES]> = gs
-                .iter()
-                .map(|g| {
-                    let m = g.rows.len();
-                    let mut w = vec![0u32; m];
-                    for _ in 0..m {
-                        w[rng.random_range(0..m)] += 1;
-                    }
-                    let (c, auc, sums) = group_stats(d, g, Some(&w));
-                    group_figures(&c, auc, &sums, d.probabilities)
-                })
-                .collect();
-            let s = summaries(&figs);
-            (figs, s)
-        })
-        .collect();
+/// The report of one attribute from its groups' point figures and summaries, and the
+/// bootstrap replicates' figures (per group, NaN where a group is absent) and summaries.
+fn attribute_report(
+    columns: Vec<String>,
+    gs: Vec<GroupPoint>,
+    point_sum: [f64; 5],
+    boots: &[(Vec<[f64; FIGURES]>, [f64; 5])],
+    opts: &FairnessOptions,
+    scored: bool,
+    probabilities: bool,
+) -> AttributeReport {
     let ci_group = |gi: usize, k: usize| {
         (opts.bootstrap > 0)
             .then(|| interval(boots.iter().map(|(f, _)| f[gi][k]), opts.confidence))
@@ -619,15 +478,15 @@ fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> At
             .flatten()
     };
     let groups: Vec<GroupMetrics> = gs
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(gi, g)| {
-            let f = &point[gi];
-            let (c, _, _) = group_stats(d, g, None);
+            let f = &g.figures;
+            let c = &g.counts;
             let pos = c.tp + c.fn_;
             let neg = c.fp + c.tn;
             let mut notes = Vec::new();
-            let count = g.rows.len();
+            let count = g.count;
             let small = count < opts.min_group_size;
             if small {
                 notes.push(format!(
@@ -646,23 +505,25 @@ fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> At
             if let Some(m) = &no_neg {
                 notes.push(format!("{m}: FPR is undefined (reported as 0)"));
             }
-            let no_scores = if d.scores.is_none() {
+            let no_scores = if !scored {
                 Some("no scores given".to_string())
-            } else if !d.probabilities {
+            } else if !probabilities {
                 Some("scores outside [0, 1] are not probabilities: calibration not computed".into())
             } else {
                 None
             };
-            let auc_note = if d.scores.is_none() {
+            let auc_note = if !scored {
                 Some("no scores given".to_string())
             } else if pos == 0.0 || neg == 0.0 {
                 Some("one class only in this group: ROC AUC is not defined".to_string())
             } else {
                 None
             };
+            let auc_note = auc_note.or_else(|| g.notes.first().cloned());
+            notes.extend(g.notes);
             GroupMetrics {
                 group: g.values.join(INTERSECTION_SEPARATOR),
-                values: g.values.clone(),
+                values: g.values,
                 count,
                 small,
                 selection_rate: estimate(f[0], ci_group(gi, 0), None),
@@ -724,7 +585,6 @@ fn attribute(d: &Data<'_>, cols: &[Protected<'_>], opts: &FairnessOptions) -> At
             summary.disparate_impact_ratio.value,
         ),
     ];
-    let columns: Vec<String> = cols.iter().map(|c| c.name.to_string()).collect();
     let mut report = AttributeReport {
         attribute: columns.join(" & "),
         columns,

@@ -6,7 +6,8 @@
 
 use serde_json::Value;
 use slipway_govern::fairness::{
-    Estimate, FairnessOptions, FairnessReport, GroupMetrics, Protected, Summary, evaluate,
+    Batch, Estimate, FairnessAccumulator, FairnessOptions, FairnessReport, GroupMetrics, Protected,
+    Summary, evaluate,
 };
 
 const TOL: f64 = 1e-12;
@@ -112,10 +113,16 @@ fn compare(ctx: &str, report: &FairnessReport, refs: &[Value]) {
     }
 }
 
-#[test]
-fn adult_by_sex_race_and_their_intersection_equal_fairlearn() {
-    let r = reference();
-    assert_eq!(r["versions"]["fairlearn"], "0.15.0");
+/// Labels, predictions, scores, sex and race of the 4,000 Adult rows.
+type Adult = (
+    Vec<bool>,
+    Vec<bool>,
+    Vec<f64>,
+    Vec<Option<String>>,
+    Vec<Option<String>>,
+);
+
+fn adult() -> Adult {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/reference/fairness_adult.csv"
@@ -133,6 +140,14 @@ fn adult_by_sex_race_and_their_intersection_equal_fairlearn() {
         race.push(Some(f[4].to_string()));
     }
     assert_eq!(y.len(), 4000);
+    (y, p, s, sex, race)
+}
+
+#[test]
+fn adult_by_sex_race_and_their_intersection_equal_fairlearn() {
+    let r = reference();
+    assert_eq!(r["versions"]["fairlearn"], "0.15.0");
+    let (y, p, s, sex, race) = adult();
     let opts = FairnessOptions {
         intersect: true,
         bootstrap: 200,
@@ -231,4 +246,134 @@ fn edge_cases_equal_fairlearn() {
             );
         }
     }
+}
+
+/// The Adult rows pushed in batches of `size` (the last one shorter).
+fn streamed(d: &Adult, size: usize, opts: &FairnessOptions, cap: Option<usize>) -> FairnessReport {
+    let (y, p, s, sex, race) = d;
+    let mut acc = FairnessAccumulator::new(&["sex", "race"], opts).unwrap();
+    if let Some(cap) = cap {
+        acc = acc.with_max_distinct_scores(cap);
+    }
+    let mut at = 0;
+    while at < y.len() {
+        let end = (at + size).min(y.len());
+        acc.push(&Batch {
+            offset: at as u64,
+            y_true: &y[at..end],
+            y_pred: &p[at..end],
+            scores: Some(&s[at..end]),
+            protected: &[&sex[at..end], &race[at..end]],
+        })
+        .unwrap();
+        at = end;
+    }
+    acc.finish().unwrap()
+}
+
+#[test]
+fn streamed_batches_give_the_one_batch_report_bit_for_bit() {
+    let d = adult();
+    let opts = FairnessOptions {
+        intersect: true,
+        bootstrap: 200,
+        seed: 5,
+        ..FairnessOptions::default()
+    };
+    let whole = serde_json::to_value(streamed(&d, d.0.len(), &opts, None)).unwrap();
+    for size in [1000, 333, 1] {
+        let parts = serde_json::to_value(streamed(&d, size, &opts, None)).unwrap();
+        assert!(parts == whole, "batches of {size} differ from one batch");
+    }
+    // And the streamed figures are Fairlearn's.
+    let r = reference();
+    compare(
+        "adult streamed",
+        &streamed(&d, 1000, &opts, None),
+        r["adult"].as_array().unwrap(),
+    );
+}
+
+#[test]
+fn bootstrap_auc_intervals_bracket_the_exact_auc_on_adult() {
+    let d = adult();
+    let opts = FairnessOptions {
+        intersect: true,
+        bootstrap: 500,
+        seed: 9,
+        ..FairnessOptions::default()
+    };
+    let report = streamed(&d, 1000, &opts, None);
+    let mut checked = 0;
+    for a in &report.attributes {
+        for g in a.groups.iter().filter(|g| !g.small) {
+            let Some(v) = g.roc_auc.value else { continue };
+            let [lo, hi] = g.roc_auc.ci.unwrap();
+            assert!(
+                lo < v && v < hi,
+                "{} {}: {lo} {v} {hi}",
+                a.attribute,
+                g.group
+            );
+            // Below the cap the tally is exact: no truncation note.
+            assert!(
+                g.notes.iter().all(|n| !n.contains("truncated")),
+                "{:?}",
+                g.notes
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "{checked}");
+}
+
+#[test]
+fn a_capped_tally_truncates_scores_and_bounds_the_auc_error() {
+    let d = adult();
+    let opts = FairnessOptions {
+        bootstrap: 200,
+        seed: 9,
+        ..FairnessOptions::default()
+    };
+    let exact = streamed(&d, 4000, &opts, None);
+    let capped = streamed(&d, 700, &opts, Some(64));
+    let (mut truncated, mut moved) = (0, 0);
+    for (ea, ca) in exact.attributes.iter().zip(&capped.attributes) {
+        for (e, c) in ea.groups.iter().zip(&ca.groups) {
+            // Counts and rates do not depend on the tally.
+            assert_eq!(e.selection_rate.value, c.selection_rate.value);
+            assert_eq!(e.brier_score.value, c.brier_score.value);
+            let (Some(ev), Some(cv)) = (e.roc_auc.value, c.roc_auc.value) else {
+                continue;
+            };
+            let Some(note) = c.notes.iter().find(|n| n.contains("truncated")) else {
+                assert_eq!(ev, cv, "{}: an untruncated tally is exact", c.group);
+                continue;
+            };
+            truncated += 1;
+            let bound: f64 = note
+                .rsplit("within ")
+                .next()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(
+                (ev - cv).abs() <= bound * 1.01 + 1e-15,
+                "{}: {ev} {cv} {bound}",
+                c.group
+            );
+            if ev != cv {
+                moved += 1;
+            }
+            assert_eq!(c.roc_auc.note.as_deref(), Some(note.as_str()));
+            let [lo, hi] = c.roc_auc.ci.unwrap();
+            if !c.small {
+                assert!(lo <= cv && cv <= hi, "{}: {lo} {cv} {hi}", c.group);
+            }
+        }
+    }
+    assert!(truncated >= 2 && moved >= 1, "{truncated} {moved}");
 }

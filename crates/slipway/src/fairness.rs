@@ -1,7 +1,15 @@
 //! `slipway fairness`: scores a file with a bundle (or reads a predictions file) and reports
 //! the fairness metrics of `slipway_govern::fairness` by protected group.
+//!
+//! The file is streamed: read (and, with a bundle, scored by `Engine::predict_each`) a
+//! batch of `--batch-rows` at a time, each batch pushed into a
+//! [`FairnessAccumulator`] per positive class, so memory holds counts and a few batches,
+//! never the file. A CSV file is read more than once: to type the columns used as a
+//! whole-file read would, and, when the positive class must come from the label's values,
+//! to list them.
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,7 +21,8 @@ use slipway_data::html::Page;
 use slipway_data::ingest::{self, ReadOptions};
 use slipway_engine::{Engine, PredictOptions};
 use slipway_govern::fairness::{
-    self, AttributeReport, Estimate, FairnessOptions, FairnessReport, Protected, Thresholds,
+    AttributeReport, Batch, Estimate, FairnessAccumulator, FairnessOptions, FairnessReport,
+    Thresholds,
 };
 
 #[derive(Args)]
@@ -72,12 +81,26 @@ pub(crate) struct FairnessArgs {
     /// Smallest disparate impact ratio that passes (the four-fifths rule).
     #[arg(long, default_value_t = 0.8)]
     min_di_ratio: f64,
+    /// Rows read, scored and counted at a time: memory holds a few batches, never the
+    /// file; the report does not depend on it.
+    #[arg(long, default_value_t = slipway_engine::DEFAULT_CHUNK_ROWS)]
+    batch_rows: usize,
     /// Write a self-contained HTML report here.
     #[arg(long)]
     output: Option<PathBuf>,
     /// Exit with status 3 when a check fails (the report is still printed and written).
     #[arg(long)]
     fail_on_violation: bool,
+}
+
+/// What a pass over the rows has gathered: one accumulator per positive class, the
+/// distinct labels and predictions (for the unseen-prediction note), and each class's score
+/// column.
+struct Stream {
+    accs: Vec<FairnessAccumulator>,
+    labels: BTreeSet<String>,
+    predicted: BTreeSet<String>,
+    score_cols: Vec<Option<String>>,
 }
 
 /// The report of one positive class (one of several with --one-vs-rest).
@@ -87,36 +110,62 @@ struct ClassReport {
     notes: Vec<String>,
 }
 
-/// Rendered values of column `name` (missing as `None`), or an error naming it.
-fn column(
-    table: &Table,
-    name: &str,
-    role: &str,
-    file: &std::path::Path,
-) -> anyhow::Result<Vec<Option<String>>> {
-    if table.schema().field(name).is_none() {
+/// An error naming column `name` of `role` when `columns` (the file's) lack it.
+fn require(columns: &[String], name: &str, role: &str, file: &Path) -> anyhow::Result<()> {
+    if !columns.iter().any(|c| c == name) {
         bail!(
             "{role} column \"{name}\" is not in {} (columns: {})",
             file.display(),
-            table.schema().names().join(", ")
+            columns.join(", ")
         );
     }
+    Ok(())
+}
+
+/// Rendered values of column `name` of a chunk (missing as `None`).
+fn column(table: &Table, name: &str) -> anyhow::Result<Vec<Option<String>>> {
     (0..table.n_rows())
         .map(|r| Ok(table.display_value(name, r)?))
         .collect()
 }
 
-/// The positive class from `--positive-class` or the label's values.
-fn positive_class(labels: &[String], given: Option<&str>, col: &str) -> anyhow::Result<String> {
-    if let Some(p) = given {
-        if !labels.iter().any(|l| l == p) {
-            bail!("--positive-class \"{p}\" never occurs in label column \"{col}\"");
-        }
-        return Ok(p.to_string());
+/// The label of every row of a chunk (`first`: the chunk's first row in the file), or an
+/// error naming the first row without one.
+fn labels_of(table: &Table, col: &str, first: u64, file: &Path) -> anyhow::Result<Vec<String>> {
+    column(table, col)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| match l {
+            Some(l) => Ok(l),
+            None => bail!(
+                "label column \"{col}\" is missing on row {} of {}: every row needs a true outcome",
+                first + i as u64 + 1,
+                file.display()
+            ),
+        })
+        .collect()
+}
+
+/// The distinct labels of the file, read a chunk at a time (the label column only).
+fn distinct_labels(
+    file: &Path,
+    read: &ReadOptions,
+    col: &str,
+    batch: usize,
+) -> anyhow::Result<BTreeSet<String>> {
+    let mut chunks = ingest::read_chunks(file, read, Some(&[col.to_string()]), batch)?;
+    let (mut out, mut at) = (BTreeSet::new(), 0u64);
+    while let Some(t) = chunks.next_chunk()? {
+        out.extend(labels_of(&t, col, at, file)?);
+        at += t.n_rows() as u64;
     }
-    let distinct: BTreeSet<&str> = labels.iter().map(String::as_str).collect();
+    Ok(out)
+}
+
+/// The positive class from `--positive-class` or the label's values.
+fn positive_class(distinct: &BTreeSet<String>, col: &str) -> anyhow::Result<String> {
     if distinct.len() != 2 {
-        let shown: Vec<&str> = distinct.iter().take(10).copied().collect();
+        let shown: Vec<&str> = distinct.iter().take(10).map(String::as_str).collect();
         bail!(
             "label column \"{col}\" has {} distinct value(s) ({}{}): a binary label is needed; name the positive class with --positive-class (the others are read as negative), or ask for --one-vs-rest",
             distinct.len(),
@@ -124,7 +173,7 @@ fn positive_class(labels: &[String], given: Option<&str>, col: &str) -> anyhow::
             if distinct.len() > 10 { ", ..." } else { "" }
         );
     }
-    let v: Vec<&str> = distinct.into_iter().collect();
+    let v: Vec<&str> = distinct.iter().map(String::as_str).collect();
     let greater = match (v[0].parse::<f64>(), v[1].parse::<f64>()) {
         (Ok(a), Ok(b)) if a > b => v[0],
         _ => v[1],
@@ -158,20 +207,7 @@ fn bundle_target(bundle: &Path) -> anyhow::Result<(String, Option<String>)> {
     }
 }
 
-/// A unique temporary path for the bundle's predictions.
-fn temp_output() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!(
-        "slipway-fairness-{}-{nanos}.csv",
-        std::process::id()
-    ))
-}
-
 pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let read = ReadOptions::default();
     let (file, label_col, bundle_positive) = match (&a.bundle, &a.predictions) {
         (Some(b), _) => {
             let Some(d) = &a.data else {
@@ -187,97 +223,59 @@ pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Resul
         ),
         (None, None) => bail!("give --bundle with --data, or --predictions"),
     };
-    let table = ingest::read_table(&file, &read)?;
-    if table.n_rows() == 0 {
+    if a.batch_rows == 0 {
+        bail!("--batch-rows must be at least 1");
+    }
+    // The header (CSV), the metadata (Parquet): which columns there are.
+    let mut first_rows = ingest::read_chunks(&file, &ReadOptions::default(), None, 1)?;
+    let header = first_rows.columns().to_vec();
+    if first_rows.next_chunk()?.is_none() {
         bail!("{} has no rows", file.display());
     }
-    let mut protected_values = Vec::new();
+    drop(first_rows);
     for p in &a.protected {
-        protected_values.push(column(&table, p, "protected", &file)?);
+        require(&header, p, "protected", &file)?;
     }
-    let raw_labels = column(&table, &label_col, "label", &file)?;
-    let mut labels = Vec::with_capacity(raw_labels.len());
-    for (i, l) in raw_labels.into_iter().enumerate() {
-        match l {
-            Some(l) => labels.push(l),
-            None => bail!(
-                "label column \"{label_col}\" is missing on row {} of {}: every row needs a true outcome",
-                i + 1,
-                file.display()
-            ),
-        }
+    require(&header, &label_col, "label", &file)?;
+    if a.bundle.is_none() {
+        require(&header, &a.prediction, "prediction", &file)?;
     }
-    let positive = match (&a.positive_class, bundle_positive) {
-        _ if a.one_vs_rest => String::new(),
-        (None, Some(p)) => p,
-        (given, _) => positive_class(&labels, given.as_deref(), &label_col)?,
-    };
-    // The predictions (and, for a bundle, its output with the class probabilities).
-    let (preds, scored, source): (Vec<Option<String>>, Option<Table>, String) =
-        if let Some(bundle) = &a.bundle {
-            let tmp = temp_output();
-            let scored = engine.predict(bundle, &file, &tmp, &PredictOptions::default());
-            let out = scored.and_then(|o| {
-                let t = ingest::read_table(&tmp, &read)?;
-                Ok((o, t))
-            });
-            let _ = std::fs::remove_file(&tmp);
-            let (outcome, t) = out?;
-            if t.n_rows() != table.n_rows() {
-                bail!(
-                    "the bundle scored {} rows of {}",
-                    t.n_rows(),
-                    table.n_rows()
-                );
+    // Columns read as a whole-file read types them (one pass for a CSV file), so that every
+    // chunk renders a value alike.
+    let mut wanted: Vec<String> = a.protected.clone();
+    wanted.push(label_col.clone());
+    if a.bundle.is_none() {
+        wanted.push(a.prediction.clone());
+        wanted.extend(
+            header
+                .iter()
+                .filter(|c| c.starts_with("probability_") || **c == a.score)
+                .cloned(),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    wanted.retain(|c| seen.insert(c.clone()));
+    let mut read = ReadOptions::default();
+    read.types = ingest::infer_types(&file, &read, &wanted)?;
+    // The positive class(es): given, the bundle's, or from the label's values (one pass
+    // over the label column).
+    let positives: Vec<String> = match (&a.positive_class, bundle_positive) {
+        (Some(p), _) => vec![p.clone()],
+        _ if a.one_vs_rest => distinct_labels(&file, &read, &label_col, a.batch_rows)?
+            .into_iter()
+            .collect(),
+        (None, Some(p)) => vec![p],
+        (None, None) => {
+            let distinct = distinct_labels(&file, &read, &label_col, a.batch_rows)?;
+            if distinct.is_empty() {
+                bail!("{} has no rows", file.display());
             }
-            let preds = column(&t, "prediction", "prediction", &tmp)?;
-            (preds, Some(t), format!("model {}", outcome.model))
-        } else {
-            let preds = column(&table, &a.prediction, "prediction", &file)?;
-            (preds, None, format!("predictions {}", file.display()))
-        };
-    let mut pred_values = Vec::with_capacity(preds.len());
-    for (i, p) in preds.iter().enumerate() {
-        match p {
-            Some(p) => pred_values.push(p.as_str()),
-            None => bail!("prediction is missing on row {}", i + 1),
+            vec![positive_class(&distinct, &label_col)?]
         }
+    };
+    if positives.is_empty() {
+        bail!("{} has no rows", file.display());
     }
-    let label_set: BTreeSet<&str> = labels.iter().map(String::as_str).collect();
-    let unseen: BTreeSet<&str> = pred_values
-        .iter()
-        .copied()
-        .filter(|p| !label_set.contains(p))
-        .collect();
-    let positives: Vec<String> = if a.one_vs_rest {
-        label_set.iter().map(|c| c.to_string()).collect()
-    } else {
-        vec![positive]
-    };
-    // A class's scores: the `probability_<class>` column (a bundle's output, or a predictions
-    // file written by `slipway predict`), else a predictions file's --score column for the
-    // one positive class.
-    let score_table = scored.as_ref().unwrap_or(&table);
-    let scores_of = |class: &str| -> anyhow::Result<Option<Vec<f64>>> {
-        let prob = format!("probability_{class}");
-        let name = if score_table.schema().field(&prob).is_some() {
-            prob
-        } else if scored.is_none() && !a.one_vs_rest && table.schema().field(&a.score).is_some() {
-            a.score.clone()
-        } else {
-            return Ok(None);
-        };
-        let s = score_table
-            .numeric_values(&name)
-            .with_context(|| format!("score column \"{name}\" must be numeric"))?;
-        if let Some(i) = s.iter().position(|v| !v.is_finite()) {
-            bail!(
-                "score column \"{name}\" is missing or not finite on row {}",
-                i + 1
-            );
-        }
-        Ok(Some(s))
-    };
     let opts = FairnessOptions {
         min_group_size: a.min_group_size,
         bootstrap: a.bootstrap,
@@ -289,30 +287,151 @@ pub(crate) fn run(engine: &Engine, a: FairnessArgs, json: bool) -> anyhow::Resul
         },
         ..FairnessOptions::default()
     };
-    let prot: Vec<Protected<'_>> = a
-        .protected
+    let columns: Vec<&str> = a.protected.iter().map(String::as_str).collect();
+    let pred_col = if a.bundle.is_some() {
+        "prediction"
+    } else {
+        a.prediction.as_str()
+    };
+    let fresh = || -> anyhow::Result<Stream> {
+        Ok(Stream {
+            accs: positives
+                .iter()
+                .map(|_| FairnessAccumulator::new(&columns, &opts))
+                .collect::<Result<_, _>>()?,
+            labels: BTreeSet::new(),
+            predicted: BTreeSet::new(),
+            score_cols: Vec::new(),
+        })
+    };
+    let mut stream = fresh()?;
+    let mut failed: Option<anyhow::Error> = None;
+    // One chunk: its labels, predictions, scores and protected values, pushed into every
+    // class's accumulator.
+    let push = |stream: &mut Stream, first: u64, t: &Table| -> anyhow::Result<()> {
+        if first == 0 {
+            // A pass (re)starts: nothing before counts.
+            *stream = fresh()?;
+            stream.score_cols = positives
+                .iter()
+                .map(|class| {
+                    let prob = format!("probability_{class}");
+                    if t.schema().field(&prob).is_some() {
+                        Some(prob)
+                    } else if a.bundle.is_none()
+                        && !a.one_vs_rest
+                        && t.schema().field(&a.score).is_some()
+                    {
+                        Some(a.score.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+        }
+        let labels = labels_of(t, &label_col, first, &file)?;
+        let mut preds = Vec::with_capacity(labels.len());
+        for (i, p) in column(t, pred_col)?.into_iter().enumerate() {
+            match p {
+                Some(p) => preds.push(p),
+                None => bail!("prediction is missing on row {}", first + i as u64 + 1),
+            }
+        }
+        let mut prot = Vec::with_capacity(a.protected.len());
+        for p in &a.protected {
+            prot.push(column(t, p)?);
+        }
+        let prot: Vec<&[Option<String>]> = prot.iter().map(Vec::as_slice).collect();
+        for (k, positive) in positives.iter().enumerate() {
+            let scores = match &stream.score_cols[k] {
+                Some(name) => {
+                    let s = t
+                        .numeric_values(name)
+                        .with_context(|| format!("score column \"{name}\" must be numeric"))?;
+                    if let Some(i) = s.iter().position(|v| !v.is_finite()) {
+                        bail!(
+                            "score column \"{name}\" is missing or not finite on row {}",
+                            first + i as u64 + 1
+                        );
+                    }
+                    Some(s)
+                }
+                None => None,
+            };
+            let y_true: Vec<bool> = labels.iter().map(|l| l == positive).collect();
+            let y_pred: Vec<bool> = preds.iter().map(|p| p == positive).collect();
+            stream.accs[k].push(&Batch {
+                offset: first,
+                y_true: &y_true,
+                y_pred: &y_pred,
+                scores: scores.as_deref(),
+                protected: &prot,
+            })?;
+        }
+        stream.labels.extend(labels);
+        stream.predicted.extend(preds);
+        Ok(())
+    };
+    let source = if let Some(bundle) = &a.bundle {
+        let mut keep = vec![label_col.clone()];
+        keep.extend(a.protected.iter().cloned());
+        let popts = PredictOptions {
+            keep,
+            chunk_rows: a.batch_rows,
+        };
+        let outcome = engine.predict_each(bundle, &file, &popts, &mut |first, t| match push(
+            &mut stream,
+            first,
+            &t,
+        ) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        });
+        if let Some(e) = failed.take() {
+            return Err(e);
+        }
+        format!("model {}", outcome?.model)
+    } else {
+        let mut chunks = ingest::read_chunks(&file, &read, Some(&wanted), a.batch_rows)?;
+        let mut at = 0u64;
+        while let Some(t) = chunks.next_chunk()? {
+            push(&mut stream, at, &t)?;
+            at += t.n_rows() as u64;
+        }
+        format!("predictions {}", file.display())
+    };
+    if stream.accs[0].rows() == 0 {
+        bail!("{} has no rows", file.display());
+    }
+    if let Some(p) = &a.positive_class
+        && !stream.labels.contains(p)
+    {
+        bail!("--positive-class \"{p}\" never occurs in label column \"{label_col}\"");
+    }
+    let unseen: Vec<&str> = stream
+        .predicted
         .iter()
-        .zip(&protected_values)
-        .map(|(name, values)| Protected { name, values })
+        .filter(|p| !stream.labels.contains(*p))
+        .map(String::as_str)
         .collect();
     let mut results = Vec::new();
-    for positive in positives {
-        let y_true: Vec<bool> = labels.iter().map(|l| *l == positive).collect();
-        let y_pred: Vec<bool> = pred_values.iter().map(|p| *p == positive).collect();
-        let scores = scores_of(&positive)?;
-        let report = fairness::evaluate(&y_true, &y_pred, scores.as_deref(), &prot, &opts)?;
+    for ((positive, acc), score_col) in positives.iter().zip(stream.accs).zip(&stream.score_cols) {
+        let report = acc.finish()?;
         let mut notes = Vec::new();
         if !unseen.is_empty() {
             notes.push(format!(
                 "predicted value(s) never seen in the label column, read as negative: {}",
-                unseen.iter().copied().collect::<Vec<_>>().join(", ")
+                unseen.join(", ")
             ));
         }
-        if scores.is_none() {
+        if score_col.is_none() {
             notes.push("no score column: ROC AUC is not computed".into());
         }
         results.push(ClassReport {
-            positive,
+            positive: positive.clone(),
             report,
             notes,
         });

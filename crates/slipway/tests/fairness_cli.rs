@@ -587,3 +587,100 @@ fn failed_checks_exit_3_with_fail_on_violation_and_recommendations_are_printed()
     assert!(brier > 0.0 && brier < 0.25, "{female}");
     assert!(female["calibration_error"]["ci"].is_array(), "{female}");
 }
+
+/// `slipway --json fairness ...` with `--batch-rows n`: the report's attributes.
+fn batched(home: &Path, args: &[&str], n: usize) -> serde_json::Value {
+    let n = n.to_string();
+    let mut all = vec!["--json", "fairness"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--batch-rows", &n]);
+    let o = slipway(home, &all);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["attributes"].clone()
+}
+
+#[test]
+fn streamed_batches_give_the_single_batch_report_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    // A predictions file (4,000 Adult rows): batches of 1,000 against one batch.
+    let f = fixture();
+    let args = [
+        "--predictions",
+        f.to_str().unwrap(),
+        "--protected",
+        "sex,race",
+        "--intersect",
+        "--bootstrap",
+        "200",
+        "--seed",
+        "4",
+    ];
+    let one = batched(dir.path(), &args, 1_000_000);
+    assert!(one[0]["groups"][0]["roc_auc"]["ci"].is_array());
+    assert!(batched(dir.path(), &args, 1000) == one);
+    // A bundle scoring its data a batch at a time, against one batch.
+    let mut csv = String::from("x1,x2,group,label\n");
+    for i in 0..2500u32 {
+        let x1 = f64::from(i % 17) / 17.0;
+        let x2 = f64::from((i * 7) % 23) / 23.0;
+        let group = ["a", "b", "c"][(i % 3) as usize];
+        let label = u32::from(x1 + 0.5 * x2 + if i % 11 == 0 { 0.4 } else { 0.0 } > 0.7);
+        csv.push_str(&format!("{x1},{x2},{group},{label}\n"));
+    }
+    let data = dir.path().join("train.csv");
+    std::fs::write(&data, &csv).unwrap();
+    std::fs::write(
+        dir.path().join("cfg.yaml"),
+        "name: s\ndata: {train: train.csv}\ntarget: label\nroles: {protected: [group]}\nmodels:\n  - {type: logistic_regression}\ncv: {folds: 2}\nseed: 1\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = slipway(
+        dir.path(),
+        &[
+            "train",
+            "-c",
+            dir.path().join("cfg.yaml").to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let bundle = out.join("model");
+    let args = [
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--protected",
+        "group",
+        "--bootstrap",
+        "100",
+    ];
+    let one = batched(dir.path(), &args, 1_000_000);
+    assert_eq!(one[0]["groups"].as_array().unwrap().len(), 3);
+    assert!(batched(dir.path(), &args, 1000) == one);
+    assert!(batched(dir.path(), &args, 7) == one);
+    // An empty data file is bad input (exit 2), not an internal error.
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "x1,x2,group,label\n").unwrap();
+    let o = slipway(
+        dir.path(),
+        &[
+            "fairness",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--data",
+            empty.to_str().unwrap(),
+            "--protected",
+            "group",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no data rows"),
+        "{}",
+        text(&o)
+    );
+}
