@@ -6,7 +6,7 @@ import sys
 import time
 
 import numpy as np
-from river import drift, forest, tree
+from river import drift, forest, preprocessing, tree
 
 
 def read(path):
@@ -29,7 +29,41 @@ def progressive(model, rows):
     return time.perf_counter() - start, correct / len(rows)
 
 
-for path in sys.argv[1:]:
+def read_regression(path):
+    with open(path) as f:
+        r = csv.reader(f)
+        header = next(r)
+        return [
+            ({k: float(v) for k, v in zip(header[:-1], line[:-1])}, float(line[-1]))
+            for line in r
+        ]
+
+
+def progressive_regression(model, rows):
+    """Test-then-train through a standard scaler, as the Slipway side."""
+    scaler = preprocessing.StandardScaler()
+    abs_err = 0.0
+    start = time.perf_counter()
+    for x, y in rows:
+        abs_err += abs(y - model.predict_one(scaler.transform_one(x)))
+        scaler.learn_one(x)
+        model.learn_one(scaler.transform_one(x), y)
+    return time.perf_counter() - start, abs_err / len(rows)
+
+
+args = sys.argv[1:]
+split = args.index("--regression") if "--regression" in args else len(args)
+for path in args[split + 1 :]:
+    name = path.rsplit("/", 1)[-1].removesuffix(".csv").removeprefix("online_")
+    rows = read_regression(path)
+    secs, mae = progressive_regression(tree.HoeffdingTreeRegressor(), rows)
+    print(f"river_htr_{name}_rows_per_s: {len(rows) / secs:.0f} rows/s")
+    print(f"river_htr_{name}_mae: {mae:.4f} mae")
+    secs, mae = progressive_regression(forest.ARFRegressor(seed=42), rows)
+    print(f"river_arfr_{name}_rows_per_s: {len(rows) / secs:.0f} rows/s")
+    print(f"river_arfr_{name}_mae: {mae:.4f} mae")
+
+for path in args[:split]:
     name = path.rsplit("/", 1)[-1].removesuffix(".csv").removeprefix("online_")
     rows = read(path)
     secs, acc = progressive(tree.HoeffdingTreeClassifier(), rows)

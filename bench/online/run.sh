@@ -3,7 +3,10 @@
 # (River's Phishing, 1,250 rows, and Bananas, 5,300 rows, exported to
 # crates/slipway-monitor/tests/reference/online_*.csv): progressive validation
 # (test-then-train) rows/s and accuracy of the Hoeffding tree and the adaptive random
-# forest (10 trees), and ADWIN updates/s on 1,000,000 Bernoulli errors.
+# forest (10 trees), and ADWIN updates/s on 1,000,000 Bernoulli errors; and on River's
+# TrumpApproval (1,001 rows) and ChickWeights (578 rows) regression streams, rows/s and MAE of
+# the Hoeffding tree regressor and the ARF regressor (10 trees, median), both behind a
+# standard scaler.
 #
 # Usage: [PROFILE=dev] bench/online/run.sh   (RIVER_PY=python with river 0.26; default /work/venv-online)
 # Prints `name: value unit` lines and Slipway/River ratios.
@@ -16,6 +19,7 @@ PROFILE="${PROFILE:-release}"
 cargo build --quiet --profile "$PROFILE" -p slipway-monitor --example online_bench
 DIR="$PROFILE"; [ "$PROFILE" = dev ] && DIR=debug
 STREAMS="crates/slipway-monitor/tests/reference/online_phishing.csv crates/slipway-monitor/tests/reference/online_bananas.csv"
+STREAMS="$STREAMS --regression crates/slipway-monitor/tests/reference/online_trump_approval.csv crates/slipway-monitor/tests/reference/online_chick_weights.csv"
 echo "# $(nproc) cores; load average before the run: $(cut -d' ' -f1 /proc/loadavg)"
 OUT="$(mktemp)"
 "$CARGO_TARGET_DIR/$DIR/examples/online_bench" $STREAMS | tee "$OUT"

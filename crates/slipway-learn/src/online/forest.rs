@@ -15,7 +15,7 @@ use super::adwin::{Adwin, DriftDetector};
 use super::tree::{ClassOrder, HoeffdingTree, TreeParams};
 
 /// River's `utils.random.poisson` (Knuth's multiplication method).
-fn poisson<R: Rng>(rate: f64, rng: &mut R) -> u32 {
+pub(super) fn poisson<R: Rng>(rate: f64, rng: &mut R) -> u32 {
     let l = (-rate).exp();
     let mut k = 0;
     let mut p = 1.0;
@@ -37,7 +37,7 @@ struct Member {
 }
 
 /// Counters of what the forest's detectors did.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct ForestEvents {
     /// Warnings (a background tree started).
     pub warnings: u64,

@@ -6,6 +6,11 @@
 //!   leaves), as River's `tree.HoeffdingTreeClassifier`.
 //! - [`forest`]: the adaptive random forest classifier (Poisson bagging, random feature
 //!   subsets per leaf, ADWIN warning/drift detectors that grow and swap background trees).
+//! - [`tree_regressor`]: the Hoeffding tree regressor (truncated E-BST observers,
+//!   variance reduction, adaptive mean/linear leaves), as River's
+//!   `tree.HoeffdingTreeRegressor`.
+//! - [`forest_regressor`]: the adaptive random forest regressor, as River's
+//!   `forest.ARFRegressor`.
 //! - [`adwin`]: the ADWIN detector the forest uses, and the [`adwin::DriftDetector`] trait.
 //!
 //! Progressive validation over a stream and the other drift detectors are in
@@ -13,5 +18,7 @@
 
 pub mod adwin;
 pub mod forest;
+pub mod forest_regressor;
 pub mod linear;
 pub mod tree;
+pub mod tree_regressor;

@@ -65,7 +65,7 @@ impl DetectorKind {
         }
     }
 
-    fn build(self, seed: u64) -> Box<dyn DriftDetector> {
+    pub(super) fn build(self, seed: u64) -> Box<dyn DriftDetector> {
         match self {
             DetectorKind::Adwin => Box::new(Adwin::default()),
             DetectorKind::PageHinkley => Box::new(PageHinkley::default()),
@@ -287,7 +287,7 @@ struct Row {
     label: String,
 }
 
-fn describe(v: &serde_json::Value) -> String {
+pub(super) fn describe(v: &serde_json::Value) -> String {
     let s = v.to_string();
     if s.chars().count() > 40 {
         format!("{}…", s.chars().take(40).collect::<String>())
@@ -328,6 +328,18 @@ fn parse_row(
             ));
         }
     };
+    let x = parse_features(&obj, line_no, target, features)?;
+    Ok(Row { x, label })
+}
+
+/// The features of a row's JSON object in the order of the first line's fields (all but
+/// the target), each a finite number or a boolean; the first line fixes the names.
+pub(super) fn parse_features(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    line_no: u64,
+    target: &str,
+    features: &mut Option<Vec<String>>,
+) -> std::result::Result<Vec<f64>, String> {
     let names = features.get_or_insert_with(|| {
         obj.keys()
             .filter(|k| k.as_str() != target)
@@ -368,7 +380,7 @@ fn parse_row(
             "line {line_no}: field \"{extra}\" was not on the first line; every line needs the same fields"
         ));
     }
-    Ok(Row { x, label })
+    Ok(x)
 }
 
 /// Learns from a JSON-lines stream with progressive validation, calling `on_checkpoint`
