@@ -6,6 +6,8 @@
 //!   leaves), as River's `tree.HoeffdingTreeClassifier`.
 //! - [`forest`]: the adaptive random forest classifier (Poisson bagging, random feature
 //!   subsets per leaf, ADWIN warning/drift detectors that grow and swap background trees).
+//! - [`model`]: `type: online` in a pipeline: [`model::OnlineParams`] checked and fitted
+//!   into a serializable [`model::OnlineModel`] that predicts and keeps learning.
 //! - [`adwin`]: the ADWIN detector the forest uses, and the [`adwin::DriftDetector`] trait.
 //!
 //! Progressive validation over a stream and the other drift detectors are in
@@ -14,4 +16,6 @@
 pub mod adwin;
 pub mod forest;
 pub mod linear;
+pub mod model;
+mod rng;
 pub mod tree;
