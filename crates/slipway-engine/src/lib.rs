@@ -17,6 +17,7 @@ mod import;
 pub mod indexed_job;
 mod inspection;
 pub mod mitigation;
+pub mod online_serving;
 pub mod postprocess;
 mod predict;
 mod progress;

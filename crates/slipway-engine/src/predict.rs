@@ -614,7 +614,7 @@ pub(crate) fn load(dir: &Path) -> Result<(Model, Scorer)> {
                 declared: b.pipeline.declared_types.clone(),
                 post: post.map(Arc::new),
             },
-            Scorer::Pipeline(Box::new(b.pipeline)),
+            Scorer::Pipeline(std::sync::Arc::new(b.pipeline)),
         )
     })
 }
@@ -673,7 +673,7 @@ pub(crate) fn score_rows(
 
 /// A loaded model of either flavor, as far as scoring goes.
 pub(crate) enum Scorer {
-    Pipeline(Box<FittedPipeline>),
+    Pipeline(std::sync::Arc<FittedPipeline>),
     Clusters(Box<slipway_learn::cluster::FittedClusterPipeline>),
 }
 

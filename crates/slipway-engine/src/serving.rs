@@ -18,6 +18,9 @@ use std::path::Path;
 use slipway_data::ingest::{self, ReadOptions, Rows};
 use slipway_data::{DataType, Table};
 
+use slipway_learn::pipeline::FittedModel;
+
+use crate::online_serving::{CheckpointOptions, LiveLearner};
 use crate::postprocess::Draws;
 pub use crate::predict::Output;
 use crate::predict::{Model, Scorer, declared_rule, load, missing_input, score_rows};
@@ -35,6 +38,10 @@ pub struct ServedModel {
     explain: Option<crate::serve_explain::ExplainState>,
     /// The training profile (pipeline bundles only): scheduled monitors' reference.
     profile: Option<std::sync::Arc<slipway_data::profile::Profile>>,
+    /// An online model's live state (it scores with it and learns from feedback).
+    online: Option<std::sync::Arc<LiveLearner>>,
+    /// `sha256:<hex>` of the bundle's `pipeline.json` (online models: names checkpoints).
+    pipeline_sha: Option<String>,
 }
 
 impl std::fmt::Debug for ServedModel {
@@ -79,6 +86,21 @@ impl ServedModel {
             }
             Scorer::Clusters(_) => None,
         };
+        let pipeline_sha = match &scorer {
+            Scorer::Pipeline(p) if matches!(p.model, FittedModel::Online(_)) => {
+                Some(slipway_learn::bundle::sha256(
+                    &std::fs::read(dir.join("pipeline.json"))
+                        .map_err(|e| Error::io(&dir.join("pipeline.json"), e))?,
+                ))
+            }
+            _ => None,
+        };
+        let online = match (&scorer, &pipeline_sha) {
+            (Scorer::Pipeline(p), Some(sha)) => {
+                LiveLearner::new(p, sha.clone(), None)?.map(std::sync::Arc::new)
+            }
+            _ => None,
+        };
         let mut served = ServedModel {
             model,
             scorer,
@@ -86,6 +108,8 @@ impl ServedModel {
             target_type,
             explain: None,
             profile: None,
+            online,
+            pipeline_sha,
         };
         if matches!(served.scorer, Scorer::Pipeline(_)) {
             // The bundle was verified just above; its profile gives the background.
@@ -253,7 +277,28 @@ impl ServedModel {
                 table.n_rows()
             )));
         }
+        if let Some(live) = &self.online {
+            let now = Scorer::Pipeline(live.snapshot());
+            return Ok(score_rows(&self.model, &now, table, draws)?.0);
+        }
         Ok(score_rows(&self.model, &self.scorer, table, draws)?.0)
+    }
+
+    /// The live state of an online model (`type: online`): it learns from labelled
+    /// feedback ([`LiveLearner::learn`]); `None` for every other model.
+    pub fn online(&self) -> Option<&std::sync::Arc<LiveLearner>> {
+        self.online.as_ref()
+    }
+
+    /// Turns on checkpoints of an online model's learned state, reading the checkpoint of
+    /// this bundle back if there is one (learning resumes from it). A no-op for other
+    /// models.
+    pub fn enable_checkpoints(&mut self, options: CheckpointOptions) -> Result<()> {
+        let (Scorer::Pipeline(p), Some(sha)) = (&self.scorer, &self.pipeline_sha) else {
+            return Ok(());
+        };
+        self.online = LiveLearner::new(p, sha.clone(), Some(options))?.map(std::sync::Arc::new);
+        Ok(())
     }
 
     /// The protected column a model with per-group thresholds needs in every request.

@@ -180,6 +180,9 @@ pub struct TrainOutcome {
     pub explanation: Option<crate::shap_summary::ShapSummary>,
     /// The gate.
     pub gate: GateResult,
+    /// Progressive (test-then-train) validation of an online model's training pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineTraining>,
     /// The bundle, when the gate passed.
     pub bundle: Option<PathBuf>,
     /// The HTML report.
@@ -188,6 +191,35 @@ pub struct TrainOutcome {
     pub report_json: PathBuf,
     /// Seconds the whole run took.
     pub seconds: f64,
+}
+
+/// How an online model (`type: online`) did while it learned the training rows once, in
+/// file order: each row was predicted before it was learned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnlineTraining {
+    /// The learner (`hoeffding_tree`, `arf`, `logistic`).
+    pub learner: String,
+    /// Rows learned.
+    pub rows: u64,
+    /// Progressive accuracy.
+    pub progressive_accuracy: f64,
+    /// Progressive mean log loss.
+    pub progressive_log_loss: f64,
+}
+
+impl OnlineTraining {
+    fn of(model: &FittedModel) -> Option<OnlineTraining> {
+        let FittedModel::Online(m) = model else {
+            return None;
+        };
+        let p = m.train_progressive;
+        Some(OnlineTraining {
+            learner: m.learner_name().into(),
+            rows: p.rows,
+            progressive_accuracy: p.accuracy()?,
+            progressive_log_loss: p.log_loss()?,
+        })
+    }
 }
 
 /// The positive class of a binary target.
@@ -483,8 +515,16 @@ pub(crate) fn run_with(
                 Target::Classes { labels, .. } => Some(labels.as_slice()),
                 Target::Real(_) => None,
             };
-            let (tr, te) =
+            let (mut tr, mut te) =
                 split::train_test_split(train_all.n_rows(), cfg.test_fraction, strat, cfg.seed)?;
+            // An online model learns the training rows once, in file order.
+            if candidates
+                .iter()
+                .any(|c| matches!(c.spec, ModelSpec::Online(_)))
+            {
+                tr.sort_unstable();
+                te.sort_unstable();
+            }
             (
                 train_all.take(&tr)?,
                 y_all.take(&tr),
@@ -825,6 +865,13 @@ pub(crate) fn run_with(
         warnings.push(w);
     }
 
+    let online = OnlineTraining::of(&pipeline.model);
+    if let Some(o) = &online {
+        progress.note(&format!(
+            "online {}: progressive accuracy {:.4}, log loss {:.4} over {} training rows (each predicted, then learned)",
+            o.learner, o.progressive_accuracy, o.progressive_log_loss, o.rows
+        ));
+    }
     let mut outcome = TrainOutcome {
         name: cfg.name.clone(),
         task: target.task,
@@ -846,6 +893,7 @@ pub(crate) fn run_with(
         mitigation: mitigation_summary,
         explanation,
         gate,
+        online,
         bundle: None,
         report_html: output.join("report.html"),
         report_json: output.join("report.json"),

@@ -21,6 +21,7 @@ use crate::mixture::{MixtureComponent, MixtureModel};
 use crate::mlp::{MlpModel, MlpParams};
 use crate::naive_bayes::{GaussianNbModel, GaussianNbParams};
 use crate::neighbors::{KNeighborsModel, KNeighborsParams};
+use crate::online::model::{OnlineModel, OnlineParams};
 use crate::preprocess::{FittedPreprocessor, PreprocessSpec};
 use crate::svm::{SvmModel, SvmParams};
 use crate::tree::{
@@ -63,6 +64,9 @@ pub enum ModelSpec {
     /// A model trained by another library and imported (`slipway models import`); it names
     /// where the model came from and cannot be trained.
     Imported(ImportedSpec),
+    /// An online learner (`learner: hoeffding_tree | arf | logistic`) that learns the
+    /// training rows once, in file order, and can go on learning while served.
+    Online(OnlineParams),
 }
 
 impl ModelSpec {
@@ -82,6 +86,7 @@ impl ModelSpec {
             ModelSpec::RandomForest(_) => "random_forest",
             ModelSpec::ExtraTrees(_) => "extra_trees",
             ModelSpec::Imported(_) => "imported",
+            ModelSpec::Online(_) => "online",
         }
     }
 
@@ -120,6 +125,7 @@ impl ModelSpec {
             ModelSpec::GaussianNb(p) => p.seed,
             ModelSpec::Mlp(p) => p.seed,
             ModelSpec::Svm(p) => p.seed,
+            ModelSpec::Online(p) => p.seed,
             ModelSpec::DecisionTree(p) => p.random_state,
             ModelSpec::RandomForest(p) => p.0.random_state,
             ModelSpec::ExtraTrees(p) => p.0.random_state,
@@ -139,6 +145,7 @@ impl ModelSpec {
             ModelSpec::GaussianNb(p) => p.seed = seed,
             ModelSpec::Mlp(p) => p.seed = seed,
             ModelSpec::Svm(p) => p.seed = seed,
+            ModelSpec::Online(p) => p.seed = seed,
             ModelSpec::DecisionTree(p) => p.random_state = seed,
             ModelSpec::RandomForest(p) => p.0.random_state = seed,
             ModelSpec::ExtraTrees(p) => p.0.random_state = seed,
@@ -158,6 +165,7 @@ impl ModelSpec {
             ModelSpec::GaussianNb(p) => p.n_threads,
             ModelSpec::Mlp(p) => p.n_threads,
             ModelSpec::Svm(p) => p.n_threads,
+            ModelSpec::Online(p) => p.n_threads,
             ModelSpec::DecisionTree(p) => p.n_jobs,
             ModelSpec::RandomForest(p) => p.0.n_jobs,
             ModelSpec::ExtraTrees(p) => p.0.n_jobs,
@@ -178,6 +186,7 @@ impl ModelSpec {
             ModelSpec::GaussianNb(p) => p.n_threads = threads,
             ModelSpec::Mlp(p) => p.n_threads = threads,
             ModelSpec::Svm(p) => p.n_threads = threads,
+            ModelSpec::Online(p) => p.n_threads = threads,
             ModelSpec::DecisionTree(p) => p.n_jobs = threads,
             ModelSpec::RandomForest(p) => p.0.n_jobs = threads,
             ModelSpec::ExtraTrees(p) => p.0.n_jobs = threads,
@@ -217,6 +226,8 @@ impl ModelSpec {
             | ModelSpec::GaussianNb(_)
             | ModelSpec::Mlp(_)
             | ModelSpec::Svm(_) => PreprocessSpec::for_linear(),
+            // Online learners need every value: impute, one-hot, standardize.
+            ModelSpec::Online(_) => PreprocessSpec::for_linear(),
         }
     }
 
@@ -239,7 +250,9 @@ impl ModelSpec {
             ModelSpec::DecisionTree(_) | ModelSpec::RandomForest(_) | ModelSpec::ExtraTrees(_) => {
                 true
             }
-            ModelSpec::LogisticRegression(_) | ModelSpec::GaussianNb(_) => task.is_classification(),
+            ModelSpec::LogisticRegression(_) | ModelSpec::GaussianNb(_) | ModelSpec::Online(_) => {
+                task.is_classification()
+            }
             ModelSpec::LinearRegression(_) | ModelSpec::ElasticNet(_) | ModelSpec::Lasso(_) => {
                 !task.is_classification()
             }
@@ -272,6 +285,7 @@ impl ModelSpec {
             ModelSpec::GaussianNb(p) => p.check().map(drop),
             ModelSpec::Mlp(p) => p.check().map(drop),
             ModelSpec::Svm(p) => p.check().map(drop),
+            ModelSpec::Online(p) => p.check().map(drop),
             ModelSpec::DecisionTree(p) => p.check().map(drop),
             ModelSpec::RandomForest(p) => p.check().map(drop),
             ModelSpec::ExtraTrees(p) => p.check().map(drop),
@@ -305,6 +319,7 @@ impl ModelSpec {
             ModelSpec::GaussianNb(p) => FittedModel::GaussianNb(p.check()?.fit(train, valid)?),
             ModelSpec::Mlp(p) => FittedModel::Mlp(p.check()?.fit(train, valid)?),
             ModelSpec::Svm(p) => FittedModel::Svm(p.check()?.fit(train, valid)?),
+            ModelSpec::Online(p) => FittedModel::Online(p.check()?.fit(train, valid)?),
             ModelSpec::DecisionTree(p) => FittedModel::DecisionTree(p.check()?.fit(train, valid)?),
             ModelSpec::RandomForest(p) => FittedModel::RandomForest(p.check()?.fit(train, valid)?),
             ModelSpec::ExtraTrees(p) => FittedModel::ExtraTrees(p.check()?.fit(train, valid)?),
@@ -350,6 +365,8 @@ pub enum FittedModel {
     /// A randomized mixture of binary models (fairness mitigation by exponentiated
     /// gradient); its probabilities are the mixture's, its labels drawn per row.
     Mixture(MixtureModel),
+    /// An online classifier with its whole learning state (it can go on learning).
+    Online(OnlineModel),
 }
 
 impl FittedModel {
@@ -368,6 +385,7 @@ impl FittedModel {
             FittedModel::Imported(m) => m,
             FittedModel::Onnx(m) => m,
             FittedModel::Mixture(m) => m,
+            FittedModel::Online(m) => m,
         }
     }
 

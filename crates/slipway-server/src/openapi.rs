@@ -520,7 +520,10 @@ pub(crate) const INFERENCE_ENDPOINTS: &[Endpoint] = &[
     infer(
         "/feedback",
         Input::Feedback,
-        "Delayed ground truth by prediction_id; unknown ids are reported",
+        "Delayed ground truth by prediction_id; unknown ids are reported. When a served \
+         model is online (type: online), it learns the accepted rows: the answer adds \
+         learned (rows learned) and not_learned (prediction_id and reason for each item \
+         recorded but not learned from)",
     ),
 ];
 

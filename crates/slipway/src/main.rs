@@ -790,6 +790,14 @@ fn train(engine: &Engine, a: TrainArgs, json: bool, progress: &Bars) -> anyhow::
         for (k, v) in &out.evaluation.metrics {
             println!("    {k:<20} {v:.4}");
         }
+        if let Some(o) = &out.online {
+            println!(
+                "  progressive (online {}, {} training rows, each predicted then learned):",
+                o.learner, o.rows
+            );
+            println!("    {:<20} {:.4}", "accuracy", o.progressive_accuracy);
+            println!("    {:<20} {:.4}", "log_loss", o.progressive_log_loss);
+        }
         if !out.skipped_columns.is_empty() {
             println!(
                 "  {} text columns not used as features: {}",

@@ -454,6 +454,20 @@ fn metrics(out: &TrainOutcome, ts: i64) -> Vec<Value> {
             m.extend(metric(k, v, ts, 0));
         }
     }
+    if let Some(o) = &out.online {
+        m.extend(metric(
+            "progressive.accuracy".into(),
+            o.progressive_accuracy,
+            ts,
+            0,
+        ));
+        m.extend(metric(
+            "progressive.log_loss".into(),
+            o.progressive_log_loss,
+            ts,
+            0,
+        ));
+    }
     m.extend(metric("train_rows".into(), out.train_rows as f64, ts, 0));
     m.extend(metric("test_rows".into(), out.test_rows as f64, ts, 0));
     m

@@ -111,6 +111,15 @@ pub struct ServeArgs {
     /// and to `GET /monitors` and the web UI's monitoring page.
     #[arg(long, value_name = "monitors.yaml", env = "SLIPWAY_MONITORS")]
     monitors: Option<PathBuf>,
+    /// Where online models (`type: online`) keep the state they learned from /feedback, so
+    /// a restarted server resumes it [default: online/ under the home folder; with --bundle,
+    /// online/ in the --prediction-log folder]
+    #[arg(long, value_name = "DIR", env = "SLIPWAY_ONLINE_STATE")]
+    online_state: Option<PathBuf>,
+    /// Save an online model's learned state after this many learned rows (0: only on
+    /// shutdown)
+    #[arg(long, default_value_t = 100, env = "SLIPWAY_ONLINE_CHECKPOINT_EVERY")]
+    online_checkpoint_every: u64,
 }
 
 /// Runs `slipway serve`.
@@ -185,14 +194,16 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 artifacts: state.artifacts.clone(),
                 index: Some(state.meta.clone()),
             });
-            let serving = slipway_server::serving::Serving::start(
-                specs,
-                Some(stores),
-                log_store,
-                serving_options(&a)?,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("--model {e}"))?;
+            let mut options = serving_options(&a)?;
+            options.online.checkpoint_dir = Some(
+                a.online_state
+                    .clone()
+                    .unwrap_or_else(|| home.join("online")),
+            );
+            let serving =
+                slipway_server::serving::Serving::start(specs, Some(stores), log_store, options)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("--model {e}"))?;
             for d in serving.deployments() {
                 if let Some(live) = d.live() {
                     eprintln!(
@@ -217,9 +228,11 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let shutdown = shutdown_signal();
         let serving = state.serving.clone();
         slipway_server::serve(listener, std::sync::Arc::new(state), shutdown).await?;
-        // Rows still queued for the prediction log are written before exit.
+        // Rows still queued for the prediction log are written before exit, and what
+        // online models learned is saved.
         if let Some(s) = serving {
             s.flush_log().await;
+            s.checkpoint_online().await;
         }
         anyhow::Ok(())
     })?;
@@ -281,6 +294,7 @@ fn serving_options(a: &ServeArgs) -> anyhow::Result<slipway_server::serving::Ser
         ..Default::default()
     };
     o.log.enabled = !a.no_prediction_log;
+    o.online.checkpoint_every = a.online_checkpoint_every;
     o.log.queue_rows = a.prediction_log_queue;
     o.log.retention = a
         .prediction_retention_days
@@ -361,14 +375,14 @@ fn serve_bundle(a: ServeArgs) -> anyhow::Result<ExitCode> {
             name: name.clone(),
             source: slipway_server::serving::Source::Bundle(dir.clone()),
         };
-        let serving = slipway_server::serving::Serving::start(
-            vec![spec],
-            None,
-            log_store,
-            serving_options(&a)?,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("--bundle {}: {e}", dir.display()))?;
+        let mut options = serving_options(&a)?;
+        options.online.checkpoint_dir = a
+            .online_state
+            .clone()
+            .or_else(|| a.prediction_log.as_ref().map(|p| p.join("online")));
+        let serving = slipway_server::serving::Serving::start(vec![spec], None, log_store, options)
+            .await
+            .map_err(|e| anyhow::anyhow!("--bundle {}: {e}", dir.display()))?;
         let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", a.host, a.port))?;
@@ -379,8 +393,10 @@ fn serve_bundle(a: ServeArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
         slipway_server::serve_models(listener, serving.clone(), http, shutdown_signal()).await?;
-        // Rows still queued for the prediction log are written before exit.
+        // Rows still queued for the prediction log are written before exit, and what
+        // online models learned is saved.
         serving.flush_log().await;
+        serving.checkpoint_online().await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

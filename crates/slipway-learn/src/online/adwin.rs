@@ -19,7 +19,7 @@ const MAX_BUCKETS: usize = 5;
 
 /// One row of ADWIN's exponential histogram: up to `MAX_BUCKETS + 1` buckets of equal size
 /// (`2^row` values), oldest first.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct BucketRow {
     len: usize,
     total: [f64; MAX_BUCKETS + 1],
@@ -52,7 +52,7 @@ impl BucketRow {
 /// exponential histogram of at most 5 buckets per size, a cut checked every `clock` values
 /// once the window holds more than `grace_period`, both sides at least `min_window_length`;
 /// after a drift the next value starts a fresh window (as River's wrapper resets).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Adwin {
     delta: f64,
     clock: u64,

@@ -10,6 +10,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::adwin::{Adwin, DriftDetector};
 use super::tree::{ClassOrder, HoeffdingTree, TreeParams};
@@ -26,7 +27,7 @@ pub(super) fn poisson<R: Rng>(rate: f64, rng: &mut R) -> u32 {
     k - 1
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Member {
     tree: HoeffdingTree,
     background: Option<HoeffdingTree>,
@@ -37,7 +38,7 @@ struct Member {
 }
 
 /// Counters of what the forest's detectors did.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForestEvents {
     /// Warnings (a background tree started).
     pub warnings: u64,
@@ -46,27 +47,41 @@ pub struct ForestEvents {
 }
 
 /// An adaptive random forest classifier over `n_features` numeric features.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdaptiveRandomForest {
     n_features: usize,
     params: TreeParams,
     lambda: f64,
     members: Vec<Member>,
+    #[serde(with = "super::rng")]
     rng: ChaCha8Rng,
     events: ForestEvents,
-    scratch: Vec<f64>,
 }
 
 impl AdaptiveRandomForest {
     /// River's defaults with `n_models` trees and a seed.
     pub fn new(n_features: usize, n_models: usize, seed: u64) -> AdaptiveRandomForest {
-        let k = ((n_features as f64).sqrt().round_ties_even() as usize).clamp(1, n_features.max(1));
         let params = TreeParams {
             grace_period: 50.0,
             delta: 0.01,
             tau: 0.05,
-            max_features: Some(k),
             ..TreeParams::default()
+        };
+        AdaptiveRandomForest::with_tree_params(n_features, n_models, seed, params)
+    }
+
+    /// A forest whose trees use `params` (their `max_features` is set to
+    /// `round(sqrt(n_features))`, as River's).
+    pub fn with_tree_params(
+        n_features: usize,
+        n_models: usize,
+        seed: u64,
+        params: TreeParams,
+    ) -> AdaptiveRandomForest {
+        let k = ((n_features as f64).sqrt().round_ties_even() as usize).clamp(1, n_features.max(1));
+        let params = TreeParams {
+            max_features: Some(k),
+            ..params
         };
         let members = (0..n_models)
             .map(|_| Member {
@@ -85,7 +100,6 @@ impl AdaptiveRandomForest {
             members,
             rng: ChaCha8Rng::seed_from_u64(seed),
             events: ForestEvents::default(),
-            scratch: Vec::new(),
         }
     }
 
@@ -96,12 +110,12 @@ impl AdaptiveRandomForest {
 
     /// Accuracy-weighted votes of the trees into `out` (indexed by class id); false when no
     /// tree can vote yet.
-    pub fn predict_proba(&mut self, x: &[f64], out: &mut [f64]) -> bool {
+    pub fn predict_proba(&self, x: &[f64], out: &mut [f64]) -> bool {
         out.iter_mut().for_each(|p| *p = 0.0);
-        self.scratch.resize(out.len(), 0.0);
+        let mut scratch = vec![0.0; out.len()];
         let mut any = false;
         for m in &self.members {
-            if !m.tree.predict_proba(x, &mut self.scratch) {
+            if !m.tree.predict_proba(x, &mut scratch) {
                 continue;
             }
             any = true;
@@ -111,7 +125,7 @@ impl AdaptiveRandomForest {
                 0.0
             };
             let weight = if acc > 0.0 { acc } else { 1.0 };
-            for (o, p) in out.iter_mut().zip(&self.scratch) {
+            for (o, p) in out.iter_mut().zip(&scratch) {
                 *o += p * weight;
             }
         }
@@ -123,7 +137,7 @@ impl AdaptiveRandomForest {
     }
 
     /// The predicted class, using `proba` as scratch.
-    pub fn predict(&mut self, x: &[f64], order: &ClassOrder, proba: &mut [f64]) -> Option<u32> {
+    pub fn predict(&self, x: &[f64], order: &ClassOrder, proba: &mut [f64]) -> Option<u32> {
         if !self.predict_proba(x, proba) {
             return None;
         }
@@ -134,10 +148,10 @@ impl AdaptiveRandomForest {
     /// Learns one row: each tree is scored, then trained with a Poisson(6) weight, and its
     /// detectors see whether it was wrong.
     pub fn learn_one(&mut self, x: &[f64], y: u32, order: &ClassOrder, n_classes: usize) {
-        self.scratch.resize(n_classes.max(y as usize + 1), 0.0);
+        let mut scratch = vec![0.0; n_classes.max(y as usize + 1)];
         for i in 0..self.members.len() {
             let m = &mut self.members[i];
-            let pred = m.tree.predict(x, order, &mut self.scratch);
+            let pred = m.tree.predict(x, order, &mut scratch);
             m.seen += 1.0;
             if pred == Some(y) {
                 m.correct += 1.0;

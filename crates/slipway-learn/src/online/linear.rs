@@ -3,7 +3,7 @@
 
 /// Streaming standardisation, as River's `preprocessing.StandardScaler`: a running mean and
 /// population variance per feature (Welford); a feature with zero variance maps to 0.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StandardScaler {
     counts: Vec<f64>,
     means: Vec<f64>,
@@ -58,7 +58,7 @@ fn sigmoid(x: f64) -> f64 {
 /// Binary logistic regression learned by plain SGD, as River's
 /// `linear_model.LogisticRegression()`: log loss, learning rate 0.01 for the weights and
 /// the intercept, weights and intercept starting at 0, no regularisation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogisticRegression {
     weights: Vec<f64>,
     intercept: f64,
@@ -74,6 +74,15 @@ impl LogisticRegression {
             intercept: 0.0,
             lr: 0.01,
             intercept_lr: 0.01,
+        }
+    }
+
+    /// The same model with SGD learning rate `lr` for the weights and the intercept.
+    pub fn with_learning_rate(self, lr: f64) -> LogisticRegression {
+        LogisticRegression {
+            lr,
+            intercept_lr: lr,
+            ..self
         }
     }
 

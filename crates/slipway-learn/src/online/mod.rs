@@ -11,6 +11,8 @@
 //!   `tree.HoeffdingTreeRegressor`.
 //! - [`forest_regressor`]: the adaptive random forest regressor, as River's
 //!   `forest.ARFRegressor`.
+//! - [`model`]: `type: online` in a pipeline: [`model::OnlineParams`] checked and fitted
+//!   into a serializable [`model::OnlineModel`] that predicts and keeps learning.
 //! - [`adwin`]: the ADWIN detector the forest uses, and the [`adwin::DriftDetector`] trait.
 //!
 //! Progressive validation over a stream and the other drift detectors are in
@@ -20,5 +22,7 @@ pub mod adwin;
 pub mod forest;
 pub mod forest_regressor;
 pub mod linear;
+pub mod model;
+mod rng;
 pub mod tree;
 pub mod tree_regressor;

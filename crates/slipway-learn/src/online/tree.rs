@@ -10,10 +10,11 @@
 
 use rand::Rng;
 use rand::seq::index::sample;
+use serde::{Deserialize, Serialize};
 
 /// The order River breaks ties in: class labels sorted. `rank[id]` is the position of class
 /// `id` among the sorted labels.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClassOrder {
     /// Rank of each class id.
     pub rank: Vec<usize>,
@@ -46,7 +47,7 @@ impl ClassOrder {
 }
 
 /// Class weights in first-seen order (River keeps them in a dict).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct ClassCounts(Vec<(u32, f64)>);
 
 impl ClassCounts {
@@ -85,7 +86,7 @@ impl ClassCounts {
 }
 
 /// A weighted running mean and variance (River's `stats.Var(ddof=1)` under `Gaussian`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Gaussian {
     n: f64,
     mean: f64,
@@ -132,7 +133,7 @@ impl Gaussian {
 }
 
 /// River's `GaussianSplitter(n_splits=10)`: per class, a Gaussian and the min and max.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct GaussianSplitter {
     per_class: Vec<(u32, Gaussian, f64, f64)>,
 }
@@ -246,7 +247,7 @@ struct Suggestion {
     split: Option<(usize, f64, [ClassCounts; 2])>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Leaf {
     stats: ClassCounts,
     depth: usize,
@@ -330,7 +331,7 @@ impl Leaf {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Node {
     Leaf(Leaf),
     Branch {
@@ -341,7 +342,7 @@ enum Node {
 }
 
 /// Checked hyperparameters of a Hoeffding tree.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TreeParams {
     /// Weight a leaf must see between split attempts.
     pub grace_period: f64,
@@ -375,7 +376,7 @@ impl Default for TreeParams {
 }
 
 /// A Hoeffding tree classifier over `n_features` numeric features.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HoeffdingTree {
     params: TreeParams,
     n_features: usize,

@@ -29,6 +29,7 @@ mod bluegreen;
 pub mod log;
 mod metrics;
 pub mod monitors;
+mod online;
 mod protocol;
 pub mod rollout;
 
@@ -54,6 +55,26 @@ pub struct ServingOptions {
     pub rollout: RolloutOptions,
     /// Scheduled monitors (`--monitors monitors.yaml`) over the prediction log.
     pub monitors: Option<slipway_monitor::scheduled::MonitorsFile>,
+    /// Online models (`type: online`): where and how often their learned state is saved.
+    pub online: OnlineOptions,
+}
+
+/// Checkpoints of online models that learn from `/feedback`.
+#[derive(Debug, Clone)]
+pub struct OnlineOptions {
+    /// The checkpoint folder (`None`: the learned state lives in memory only).
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Write a checkpoint after this many learned rows (0: only on shutdown).
+    pub checkpoint_every: u64,
+}
+
+impl Default for OnlineOptions {
+    fn default() -> Self {
+        OnlineOptions {
+            checkpoint_dir: None,
+            checkpoint_every: 100,
+        }
+    }
 }
 
 impl Default for ServingOptions {
@@ -66,6 +87,7 @@ impl Default for ServingOptions {
             log: LogOptions::default(),
             rollout: RolloutOptions::default(),
             monitors: None,
+            online: OnlineOptions::default(),
         }
     }
 }
@@ -278,13 +300,12 @@ impl Serving {
             }
         }
         for d in deployments.values() {
-            let live =
-                load(&d.spec, stores.as_ref())
-                    .await
-                    .map_err(|message| StartError::Load {
-                        name: d.spec.name.clone(),
-                        message,
-                    })?;
+            let live = load(&d.spec, stores.as_ref(), &options.online)
+                .await
+                .map_err(|message| StartError::Load {
+                    name: d.spec.name.clone(),
+                    message,
+                })?;
             d.set_live(Arc::new(live));
         }
         let threads = if options.threads == 0 {
@@ -413,7 +434,7 @@ impl Serving {
                 moved += 1;
                 continue;
             }
-            match load(&d.spec, Some(stores)).await {
+            match load(&d.spec, Some(stores), &self.options.online).await {
                 Ok(live) => {
                     tracing::info!(
                         "{}: {model}@{alias} moved to version {}; now serving it",
@@ -447,6 +468,12 @@ impl Serving {
             log.flush().await;
         }
     }
+
+    /// Writes the learned state of every online model that learned since its last
+    /// checkpoint (the server calls it on shutdown).
+    pub async fn checkpoint_online(self: &Arc<Self>) {
+        online::checkpoint_all(self).await;
+    }
 }
 
 /// Re-resolves aliases until the serving state is dropped.
@@ -462,15 +489,39 @@ async fn watch(serving: std::sync::Weak<Serving>) {
     }
 }
 
+/// Loads a bundle folder, with checkpoints of an online model's learned state on.
+fn load_served(
+    dir: &Path,
+    deployment: &str,
+    online: &OnlineOptions,
+) -> slipway_engine::Result<ServedModel> {
+    let mut model = ServedModel::load(dir)?;
+    if let Some(checkpoints) = &online.checkpoint_dir {
+        model.enable_checkpoints(slipway_engine::online_serving::CheckpointOptions {
+            dir: checkpoints.clone(),
+            every: online.checkpoint_every,
+            deployment: deployment.to_string(),
+        })?;
+    }
+    Ok(model)
+}
+
 /// Loads what `spec` names now.
-async fn load(spec: &DeploymentSpec, stores: Option<&Stores>) -> Result<Live, String> {
+async fn load(
+    spec: &DeploymentSpec,
+    stores: Option<&Stores>,
+    online: &OnlineOptions,
+) -> Result<Live, String> {
+    let deployment = spec.name.clone();
+    let online = online.clone();
     match &spec.source {
         Source::Bundle(dir) => {
             let dir = dir.clone();
-            let model = tokio::task::spawn_blocking(move || ServedModel::load(&dir))
-                .await
-                .map_err(|e| format!("loading the bundle: {e}"))?
-                .map_err(|e| e.to_string())?;
+            let model =
+                tokio::task::spawn_blocking(move || load_served(&dir, &deployment, &online))
+                    .await
+                    .map_err(|e| format!("loading the bundle: {e}"))?
+                    .map_err(|e| e.to_string())?;
             Ok(Live {
                 model,
                 version: "1".into(),
@@ -504,7 +555,7 @@ async fn load(spec: &DeploymentSpec, stores: Option<&Stores>) -> Result<Live, St
                 .map_err(|e| format!("{model} version {}: downloading: {e}", mv.version))?;
             let path = tmp.path().to_path_buf();
             let loaded = tokio::task::spawn_blocking(move || {
-                let r = ServedModel::load(&path);
+                let r = load_served(&path, &deployment, &online);
                 drop(tmp);
                 r
             })

@@ -1273,7 +1273,8 @@ pub(crate) fn metrics_response(serving: &Serving) -> Response {
             ),
         ]);
     }
-    let text = serving.metrics.render(&extra);
+    let mut text = serving.metrics.render(&extra);
+    text.push_str(&super::online::metrics_text(serving));
     (
         [(
             header::CONTENT_TYPE,
@@ -1377,6 +1378,8 @@ async fn feedback(
             .await
             .map_err(|e| ApiError::Internal(format!("writing feedback: {e}")))?;
     }
+    // Online models learn the accepted rows (recorded above whatever happens here).
+    let taught = super::online::learn(&serving, log, &accepted).await;
     let mut unknown_ids: Vec<Value> = unknown
         .iter()
         .map(|(u, _)| json!(u.hyphenated().to_string()))
@@ -1391,6 +1394,10 @@ async fn feedback(
         "accepted": accepted.len(),
         "unknown_ids": unknown_ids,
     });
+    if let Some(t) = taught {
+        answer["learned"] = json!(t.learned);
+        answer["not_learned"] = json!(t.not_learned);
+    }
     if accepted.is_empty() {
         answer["error_code"] = json!("RESOURCE_DOES_NOT_EXIST");
         answer["message"] = json!("none of the prediction ids is in the prediction log");

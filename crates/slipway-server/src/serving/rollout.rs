@@ -549,7 +549,7 @@ impl Serving {
                 selector,
             },
         };
-        load(&spec, self.stores.as_ref())
+        load(&spec, self.stores.as_ref(), &self.options.online)
             .await
             .map_err(|m| ApiError::invalid(format!("challenger: {m}")))
     }
