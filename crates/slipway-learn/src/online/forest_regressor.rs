@@ -47,43 +47,11 @@ pub struct ArfRegressor {
     lambda: f64,
     aggregation: Aggregation,
     members: Vec<Member>,
-    #[serde(with = "rng_state")]
+    #[serde(with = "super::rng")]
     rng: ChaCha8Rng,
     events: ForestEvents,
     #[serde(skip)]
     scratch: Vec<f64>,
-}
-
-/// The generator's exact state (seed, stream, position), so a stored forest continues
-/// the same draws.
-mod rng_state {
-    use rand_chacha::ChaCha8Rng;
-    use rand_chacha::rand_core::SeedableRng;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    struct State {
-        seed: [u8; 32],
-        stream: u64,
-        word_pos: u128,
-    }
-
-    pub fn serialize<S: Serializer>(rng: &ChaCha8Rng, s: S) -> Result<S::Ok, S::Error> {
-        State {
-            seed: rng.get_seed(),
-            stream: rng.get_stream(),
-            word_pos: rng.get_word_pos(),
-        }
-        .serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ChaCha8Rng, D::Error> {
-        let st = State::deserialize(d)?;
-        let mut rng = ChaCha8Rng::from_seed(st.seed);
-        rng.set_stream(st.stream);
-        rng.set_word_pos(st.word_pos);
-        Ok(rng)
-    }
 }
 
 const WARNING_DELTA: f64 = 0.01;
