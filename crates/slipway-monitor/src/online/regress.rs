@@ -338,16 +338,7 @@ pub fn learn_regression_stream<R: BufRead>(
         }
     }
     if rows == 0 {
-        return Err(Error::BadInput {
-            message: if skipped > 0 {
-                format!(
-                    "no usable rows: all {skipped} non-empty lines were malformed (first: {})",
-                    skipped_examples.first().cloned().unwrap_or_default()
-                )
-            } else {
-                "the stream has no rows: give one JSON object per line".into()
-            },
-        });
+        return Err(super::stream::no_rows(skipped, &skipped_examples));
     }
     Ok(RegressionSummary {
         model: options.model,

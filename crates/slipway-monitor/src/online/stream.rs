@@ -469,16 +469,7 @@ pub fn learn_stream<R: BufRead>(
         }
     }
     if rows == 0 {
-        return Err(Error::BadInput {
-            message: if skipped > 0 {
-                format!(
-                    "no usable rows: all {skipped} non-empty lines were malformed (first: {})",
-                    skipped_examples.first().cloned().unwrap_or_default()
-                )
-            } else {
-                "the stream has no rows: give one JSON object per line".into()
-            },
-        });
+        return Err(no_rows(skipped, &skipped_examples));
     }
     Ok(OnlineSummary {
         model: options.model,
@@ -493,4 +484,18 @@ pub fn learn_stream<R: BufRead>(
         alarms,
         checkpoints,
     })
+}
+
+/// The error of a stream that gave no usable row: every line malformed, or none at all.
+pub(super) fn no_rows(skipped: u64, skipped_examples: &[String]) -> Error {
+    Error::BadInput {
+        message: if skipped > 0 {
+            format!(
+                "no usable rows: all {skipped} non-empty lines were malformed (first: {})",
+                skipped_examples.first().cloned().unwrap_or_default()
+            )
+        } else {
+            "the stream has no rows: give one JSON object per line".into()
+        },
+    }
 }
